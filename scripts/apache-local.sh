@@ -1,0 +1,82 @@
+#!/bin/bash
+# Runs a private Apache 2.4 with mod_fcgid on 127.0.0.1, for the tests, the
+# demo and the benchmark. It includes the project's apache-conf/fmgate.conf
+# unchanged, with the paths set by Define.
+#   apache-local.sh start DIR PORT DOCROOT FMGATE_BIN MAPPING [NAME=VALUE ...]
+#       writes DIR/httpd.conf and starts Apache; NAME=VALUE pairs become the
+#       workers' environment (FcgidInitialEnv). Logs: DIR/error.log.
+#   apache-local.sh stop DIR
+set -eu
+here=$(cd "$(dirname "$0")/.." && pwd)
+mods=/usr/lib/apache2/modules
+
+case ${1:-} in
+start)
+	dir=$2 port=$3 docroot=$4 bin=$5 mapping=$6
+	shift 6
+	mkdir -p "$dir/ipc" "$dir/spool"
+	user=
+	# Apache will not run its children as root: use www-data when started as root.
+	if [ "$(id -u)" -eq 0 ]; then
+		user=www-data
+		chown "$user" "$dir/ipc" "$dir/spool"
+		chmod 755 "$dir"
+	fi
+	{
+		echo "ServerRoot $dir"
+		echo "ServerName 127.0.0.1"
+		echo "Listen 127.0.0.1:$port"
+		echo "PidFile $dir/httpd.pid"
+		echo "ErrorLog $dir/error.log"
+		echo "LogLevel warn"
+		for m in mpm_event authz_core authz_host alias mime dir; do
+			echo "LoadModule ${m}_module $mods/mod_$m.so"
+		done
+		echo "LoadModule fcgid_module $mods/mod_fcgid.so"
+		[ -n "$user" ] && echo "User $user" && echo "Group $user"
+		echo "TypesConfig /etc/mime.types"
+		echo "DirectoryIndex index.html"
+		echo "DocumentRoot $docroot"
+		echo "<Directory $docroot>"
+		echo "  Require all granted"
+		echo "</Directory>"
+		echo "<Directory $(dirname "$bin")>"
+		echo "  Require all granted"
+		echo "</Directory>"
+		echo "LogFormat \"%h %t \\\"%r\\\" %>s %b %D\" short"
+		echo "CustomLog $dir/access.log short"
+		echo "FcgidIPCDir $dir/ipc"
+		echo "FcgidProcessTableFile $dir/fcgid_shm"
+		echo "Define FMGATE_BIN $bin"
+		echo "Define FMGATE_CONFIG $mapping"
+		echo "Define FMGATE_SPOOL $dir/spool"
+		for kv in "$@"; do
+			echo "FcgidInitialEnv ${kv%%=*} \"${kv#*=}\""
+		done
+		echo "Include $here/apache-conf/fmgate.conf"
+	} >"$dir/httpd.conf"
+	/usr/sbin/apache2 -f "$dir/httpd.conf" -k start
+	for _ in $(seq 1 100); do
+		[ -s "$dir/httpd.pid" ] && exit 0
+		sleep 0.1
+	done
+	echo "Apache did not start; see $dir/error.log" >&2
+	cat "$dir/error.log" >&2 || true
+	exit 1
+	;;
+stop)
+	dir=$2
+	[ -s "$dir/httpd.pid" ] || exit 0
+	pid=$(cat "$dir/httpd.pid")
+	kill -TERM "$pid" 2>/dev/null || exit 0
+	for _ in $(seq 1 100); do
+		kill -0 "$pid" 2>/dev/null || exit 0
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	;;
+*)
+	echo "usage: $0 start DIR PORT DOCROOT FMGATE_BIN MAPPING [NAME=VALUE ...] | stop DIR" >&2
+	exit 2
+	;;
+esac

@@ -1,0 +1,57 @@
+#!/bin/bash
+# The demo: Apache with mod_fcgid on http://localhost:8080 serving www/ and its
+# forms through fmgate. It delivers to the local Freshmarketer test double,
+# or to the real Freshmarketer when FM_DOMAIN and FM_API_KEY are set.
+# Ctrl-C (or SIGTERM) stops everything it started.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+port=${PORT:-8080}
+sh "$top/scripts/deps.sh" demo || exit 1
+make -C "$top" -s || exit 1
+
+dir=$(mktemp -d /tmp/fmgate-demo.XXXXXX)
+chmod 755 "$dir"
+cp "$top/www/forms.xml" "$dir/forms.xml"
+chmod 644 "$dir/forms.xml"
+double_pid=
+cleanup() {
+	"$top/scripts/apache-local.sh" stop "$dir"
+	[ -n "$double_pid" ] && kill "$double_pid" 2>/dev/null && wait "$double_pid" 2>/dev/null
+	rm -rf "$dir"
+	echo "demo stopped"
+}
+trap cleanup EXIT
+trap 'exit 0' INT TERM
+
+if [ -n "${FM_DOMAIN:-}" ] && [ -n "${FM_API_KEY:-}" ]; then
+	env=(FM_DOMAIN="$FM_DOMAIN" FM_API_KEY="$FM_API_KEY")
+	where="the real Freshmarketer account $FM_DOMAIN"
+else
+	key=demo-key
+	/usr/bin/python3 "$top/tests/fmdouble.py" --port 0 --port-file "$dir/double.port" --key "$key" \
+		>"$dir/double.log" 2>&1 &
+	double_pid=$!
+	for _ in $(seq 1 100); do [ -s "$dir/double.port" ] && break; sleep 0.1; done
+	[ -s "$dir/double.port" ] || { echo "the test double did not start"; exit 1; }
+	double="http://127.0.0.1:$(cat "$dir/double.port")"
+	env=(FM_API_BASE="$double/crm/sales/api" FM_API_KEY="$key")
+	where="the local Freshmarketer test double at $double"
+fi
+"$top/scripts/apache-local.sh" start "$dir" "$port" "$top/www" "$top/build/fmgate" "$dir/forms.xml" \
+	"${env[@]}" || exit 1
+cat <<MSG
+
+fmgate demo running: open http://localhost:$port/ and send the contact form.
+Submissions go to $where.
+MSG
+[ -n "$double_pid" ] && cat <<MSG
+See the contacts it holds:   curl -s $double/_double/contacts
+and the requests it got:     curl -s $double/_double/requests
+MSG
+cat <<MSG
+fmgate's log lines:          tail -f $dir/error.log
+Press Ctrl-C to stop.
+MSG
+while kill -0 "$(cat "$dir/httpd.pid" 2>/dev/null)" 2>/dev/null; do
+	sleep 1
+done

@@ -1,0 +1,349 @@
+/*
+ * config.c: run-time settings from the environment over the mapping's
+ * <settings>.
+ *
+ * Precedence, first that is set and non-empty wins:
+ *   base:  FM_API_BASE, FM_DOMAIN, <freshmarketer api-base>, <freshmarketer domain>
+ *   key:   FM_API_KEY, FM_API_KEY_FILE, <freshmarketer api-key-file>
+ *   spool: FMGATE_SPOOL, <spool dir>, CONFIG_DEFAULT_SPOOL
+ * so the environment as a whole overrides the file.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "text.h"
+
+#define DOMAIN_SUFFIX ".myfreshworks.com"
+#define API_PATH      "/crm/sales/api"
+#define MAX_DOMAIN    253u  /* bytes of a DNS name */
+#define KEY_FILE_SLACK 64u  /* white space a key file may hold around the key */
+
+/* An environment variable, or NULL when unset or empty. */
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : NULL;
+}
+
+static void say(char *why, unsigned whysize, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void say(char *why, unsigned whysize, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!why || !whysize)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whysize, fmt, ap);
+	va_end(ap);
+}
+
+const char *config_mapping_path(void)
+{
+	const char *p = env("FMGATE_CONFIG");
+	return p ? p : CONFIG_DEFAULT_MAPPING;
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_host_char(char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       c == '.' || c == '-';
+}
+
+/* 127.0.0.0/8 written as four plain decimal octets (no leading zeros, which
+ * some resolvers read as octal). */
+static bool is_loopback_v4(const char *h, size_t n)
+{
+	unsigned octets = 0;
+	size_t i = 0;
+
+	while (octets < 4) {
+		size_t start = i;
+		unsigned v = 0;
+
+		while (i < n && is_digit(h[i]) && i - start < 3)
+			v = v * 10 + (unsigned)(h[i++] - '0');
+		if (i == start || v > 255 || (i - start > 1 && h[start] == '0'))
+			return false;
+		if (octets == 0 && v != 127)
+			return false;
+		octets++;
+		if (octets < 4) {
+			if (i >= n || h[i] != '.')
+				return false;
+			i++;
+		}
+	}
+	return i == n;
+}
+
+static bool is_loopback(const char *h, size_t n)
+{
+	return (n == 9 && strncasecmp(h, "localhost", 9) == 0) ||
+	       (n == 5 && memcmp(h, "[::1]", 5) == 0) || is_loopback_v4(h, n);
+}
+
+/*
+ * scheme://host[:port][/path], with scheme http or https, no userinfo, no
+ * query or fragment, no white space, control or non-ASCII bytes, and no
+ * backslash (which URL parsers disagree on).
+ */
+bool config_base_allowed(const char *url)
+{
+	const char *p, *host, *end;
+	size_t hlen, n = strlen(url);
+	bool https;
+	long long port;
+	char portbuf[8];
+
+	if (n == 0 || n >= LIMIT_MAX_URL)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)url[i];
+		if (c <= 0x20 || c >= 0x7f || c == '\\' || c == '?' || c == '#' || c == '@')
+			return false;
+	}
+	if (strncasecmp(url, "https://", 8) == 0) {
+		https = true;
+		host = url + 8;
+	} else if (strncasecmp(url, "http://", 7) == 0) {
+		https = false;
+		host = url + 7;
+	} else {
+		return false;
+	}
+	end = host + strcspn(host, "/");
+	if (*host == '[') {
+		p = memchr(host, ']', (size_t)(end - host));
+		if (!p || p == host + 1)
+			return false;
+		for (const char *q = host + 1; q < p; q++)
+			if (!is_digit(*q) && !strchr("abcdefABCDEF:.", *q))
+				return false;
+		p++;
+	} else {
+		for (p = host; p < end && *p != ':'; p++)
+			if (!is_host_char(*p))
+				return false;
+		if (p == host)
+			return false;
+	}
+	hlen = (size_t)(p - host);
+	if (p < end) {
+		size_t plen = (size_t)(end - p - 1);
+		if (*p != ':' || plen == 0 || plen >= sizeof portbuf)
+			return false;
+		memcpy(portbuf, p + 1, plen);
+		portbuf[plen] = '\0';
+		if (!text_parse_ll(portbuf, 1, 65535, &port))
+			return false;
+	}
+	return https || is_loopback(host, hlen);
+}
+
+/* A bare alias gets the myfreshworks.com suffix; a name with a dot is a host. */
+static enum config_err base_from_domain(const char *domain, struct config *out,
+                                        char *why, unsigned whysize)
+{
+	size_t n = strlen(domain);
+	int len;
+
+	if (n > MAX_DOMAIN || domain[0] == '.' || domain[0] == '-' ||
+	    domain[n - 1] == '.' || domain[n - 1] == '-' || strstr(domain, "..")) {
+		say(why, whysize, "Freshmarketer domain is not a host name");
+		return CONFIG_EBASE;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!is_host_char(domain[i])) {
+			say(why, whysize, "Freshmarketer domain may hold only letters, digits, '.' and '-'");
+			return CONFIG_EBASE;
+		}
+	}
+	len = snprintf(out->api_base, sizeof out->api_base, "https://%s%s%s", domain,
+	               strchr(domain, '.') ? "" : DOMAIN_SUFFIX, API_PATH);
+	if (len < 0 || (size_t)len >= sizeof out->api_base) {
+		say(why, whysize, "Freshmarketer domain too long");
+		return CONFIG_EBASE;
+	}
+	return CONFIG_OK;
+}
+
+static enum config_err resolve_base(const struct map_settings *s, struct config *out,
+                                    char *why, unsigned whysize)
+{
+	const char *base = env("FM_API_BASE"), *domain = env("FM_DOMAIN");
+	const char *from = "FM_API_BASE";
+	size_t n;
+
+	if (!base && !domain) {
+		if (s && s->fm_api_base && *s->fm_api_base) {
+			base = s->fm_api_base;
+			from = "<freshmarketer api-base>";
+		} else if (s && s->fm_domain && *s->fm_domain) {
+			domain = s->fm_domain;
+		}
+	}
+	if (!base && domain)
+		return base_from_domain(domain, out, why, whysize);
+	if (!base) {
+		say(why, whysize, "no Freshmarketer domain or API base (FM_DOMAIN, FM_API_BASE, "
+		    "or <freshmarketer domain=...>)");
+		return CONFIG_ENOBASE;
+	}
+	if (!text_copy(out->api_base, sizeof out->api_base, base)) {
+		say(why, whysize, "%s is too long", from);
+		return CONFIG_EBASE;
+	}
+	n = strlen(out->api_base);
+	while (n > 0 && out->api_base[n - 1] == '/')
+		out->api_base[--n] = '\0';
+	if (!config_base_allowed(out->api_base)) {
+		say(why, whysize, "%s must be an https URL without user info, query or spaces, "
+		    "or plain http to 127.0.0.1, [::1] or localhost", from);
+		return CONFIG_EBASE;
+	}
+	return CONFIG_OK;
+}
+
+/* Trims white space around the key in place and checks what is left: it goes
+ * into an HTTP header, so only visible ASCII is allowed. */
+static bool key_clean(char *key)
+{
+	text_trim(key);
+	if (!*key || strlen(key) > LIMIT_MAX_API_KEY)
+		return false;
+	for (const char *p = key; *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			return false;
+	return true;
+}
+
+static enum config_err read_key_file(const char *path, struct config *out,
+                                     char *why, unsigned whysize)
+{
+	char buf[LIMIT_MAX_API_KEY + KEY_FILE_SLACK + 1];
+	enum config_err err = CONFIG_EKEYFILE;
+	struct stat st;
+	size_t n = 0;
+	ssize_t r;
+	int fd;
+
+	/* O_NONBLOCK: a FIFO must not hang the worker; it is refused below. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
+		say(why, whysize, "API key file %s: %s", path, strerror(errno));
+		return CONFIG_EKEYFILE;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		say(why, whysize, "API key file %s is not a regular file", path);
+		goto out;
+	}
+	if (st.st_mode & (S_IRGRP | S_IROTH)) {
+		say(why, whysize, "API key file %s is readable by group or others "
+		    "(chmod 600 it)", path);
+		goto out;
+	}
+	/* Read to EOF rather than trust st_size: the file may change meanwhile. */
+	while (n < sizeof buf) {
+		r = read(fd, buf + n, sizeof buf - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			say(why, whysize, "API key file %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n == sizeof buf) {
+		say(why, whysize, "API key file %s is too long", path);
+		goto out;
+	}
+	buf[n] = '\0';
+	if (memchr(buf, '\0', n) || !key_clean(buf)) {
+		say(why, whysize, "API key file %s is empty, too long, or holds spaces or "
+		    "control characters inside the key", path);
+		goto out;
+	}
+	text_copy(out->api_key, sizeof out->api_key, buf);
+	err = CONFIG_OK;
+out:
+	explicit_bzero(buf, sizeof buf);
+	close(fd);
+	return err;
+}
+
+static enum config_err resolve_key(const struct map_settings *s, struct config *out,
+                                   char *why, unsigned whysize)
+{
+	const char *key = env("FM_API_KEY"), *file = env("FM_API_KEY_FILE");
+
+	if (key) {
+		if (!text_copy(out->api_key, sizeof out->api_key, key) || !key_clean(out->api_key)) {
+			say(why, whysize, "FM_API_KEY is too long or holds spaces or control characters");
+			return CONFIG_EKEYFILE;
+		}
+		return CONFIG_OK;
+	}
+	if (!file && s && s->fm_api_key_file && *s->fm_api_key_file)
+		file = s->fm_api_key_file;
+	if (!file) {
+		say(why, whysize, "no API key (FM_API_KEY, FM_API_KEY_FILE, or "
+		    "<freshmarketer api-key-file=...>)");
+		return CONFIG_ENOKEY;
+	}
+	return read_key_file(file, out, why, whysize);
+}
+
+enum config_err config_resolve(const struct map_settings *s, struct config *out,
+                               char *why, unsigned whysize)
+{
+	const char *spool = env("FMGATE_SPOOL");
+	enum config_err err;
+
+	memset(out, 0, sizeof *out);
+	say(why, whysize, "%s", "");
+	if ((err = resolve_base(s, out, why, whysize)) != CONFIG_OK ||
+	    (err = resolve_key(s, out, why, whysize)) != CONFIG_OK)
+		goto fail;
+	if (!spool)
+		spool = s && s->spool_dir && *s->spool_dir ? s->spool_dir : CONFIG_DEFAULT_SPOOL;
+	if (!text_copy(out->spool_dir, sizeof out->spool_dir, spool)) {
+		say(why, whysize, "spool directory path is too long");
+		err = CONFIG_ESPOOL;
+		goto fail;
+	}
+	out->timeout_ms = s && s->timeout_ms ? s->timeout_ms : LIMIT_DEFAULT_TIMEOUT_MS;
+	return CONFIG_OK;
+fail:
+	explicit_bzero(out->api_key, sizeof out->api_key);
+	return err;
+}
+
+const char *config_strerror(enum config_err e)
+{
+	switch (e) {
+	case CONFIG_OK: return "ok";
+	case CONFIG_ENOBASE: return "no Freshmarketer domain or API base configured";
+	case CONFIG_EBASE: return "Freshmarketer API base or domain not allowed";
+	case CONFIG_ENOKEY: return "no Freshmarketer API key configured";
+	case CONFIG_EKEYFILE: return "Freshmarketer API key unusable";
+	case CONFIG_ESPOOL: return "spool directory path too long";
+	}
+	return "unknown error";
+}

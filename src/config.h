@@ -1,0 +1,55 @@
+/*
+ * config.h: the run-time settings, from the environment over the mapping's
+ * <settings> (SPEC §2).
+ *
+ * API base: FM_API_BASE, else https://DOMAIN.myfreshworks.com/crm/sales/api
+ * from FM_DOMAIN or <freshmarketer domain>, where DOMAIN may be a bare alias
+ * ("acme") or a full host ("acme.myfreshworks.com"). The base must be https,
+ * or http to a loopback host (127.0.0.0/8, ::1, localhost). Key: FM_API_KEY,
+ * else the file FM_API_KEY_FILE, else <freshmarketer api-key-file>; a key file
+ * that group or others can read is refused. The key is never logged or printed.
+ */
+#ifndef FMGATE_CONFIG_H
+#define FMGATE_CONFIG_H
+
+#include <stdbool.h>
+
+#include "limits.h"
+#include "mapping.h"
+
+#define CONFIG_DEFAULT_MAPPING "/etc/fmgate/forms.xml"
+#define CONFIG_DEFAULT_SPOOL   "/var/spool/fmgate"
+
+struct config {
+	char api_base[LIMIT_MAX_URL];   /* no trailing '/'; "" when none configured */
+	char api_key[LIMIT_MAX_API_KEY + 1]; /* "" when none configured */
+	char spool_dir[LIMIT_MAX_URL];
+	unsigned timeout_ms;            /* delivery budget of one submission */
+};
+
+enum config_err {
+	CONFIG_OK = 0,
+	CONFIG_ENOBASE,   /* neither FM_API_BASE nor a domain: nothing to deliver to */
+	CONFIG_EBASE,     /* base URL malformed, or plain http to a non-loopback host */
+	CONFIG_ENOKEY,    /* no key from any source */
+	CONFIG_EKEYFILE,  /* key file unreadable, readable by others, empty or too long;
+	                     or a key (from any source) holding spaces or control bytes */
+	CONFIG_ESPOOL,    /* spool directory path too long */
+};
+
+/* The mapping file path: FMGATE_CONFIG or CONFIG_DEFAULT_MAPPING. */
+const char *config_mapping_path(void);
+
+/*
+ * Fills *out from the environment and `s` (which may be NULL). On error `why`
+ * (if not NULL) receives a one-line reason that never contains the key.
+ */
+enum config_err config_resolve(const struct map_settings *s, struct config *out,
+                               char *why, unsigned whysize);
+
+/* True when url is https://..., or http:// to a loopback host. */
+bool config_base_allowed(const char *url);
+
+const char *config_strerror(enum config_err e);
+
+#endif

@@ -1,0 +1,572 @@
+/*
+ * fm_client.c: the libcurl client of the Freshmarketer API and the identity
+ * rule (SPEC §6).
+ *
+ * The field list is fetched lazily, the first time a message needs it, and
+ * kept for the life of the process (a shared disk cache is a later step: it
+ * only has to hand fm_fields_parse() the cached bytes).
+ */
+#include "fm_client.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "fm_contact.h"
+#include "fm_fields.h"
+#include "limits.h"
+#include "log.h"
+#include "text.h"
+
+#ifndef FMGATE_VERSION
+#define FMGATE_VERSION "dev"
+#endif
+
+#define RETRY_AFTER_MAX (7L * 24 * 3600)  /* a longer Retry-After is taken as this */
+#define MAX_HEADER_VALUE 64u              /* bytes of a header value we parse */
+
+struct fm_client {
+	CURL *h;
+	struct curl_slist *headers;   /* holds the key: wiped before it is freed */
+	char base[LIMIT_MAX_URL];
+	char key[LIMIT_MAX_API_KEY + 1]; /* only to keep it out of result messages */
+	unsigned timeout_ms;
+	struct fm_fields *fields;     /* NULL until first needed */
+	struct fm_ratelimit rl;
+	long retry_after_s;           /* of the answer being read; -1 when absent */
+	char *body;                   /* answer being read, NUL-terminated */
+	size_t len, cap;
+	bool over;                    /* the answer passed LIMIT_MAX_UPSTREAM_BODY */
+	char errbuf[CURL_ERROR_SIZE];
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* ---- libcurl callbacks ------------------------------------------------- */
+
+static size_t on_body(char *p, size_t size, size_t n, void *ud)
+{
+	struct fm_client *c = ud;
+	size_t len = size * n, want;
+	char *nb;
+
+	if (len > LIMIT_MAX_UPSTREAM_BODY - c->len) {
+		c->over = true;
+		return 0; /* aborts the transfer */
+	}
+	if (c->len + len + 1 > c->cap) {
+		want = c->cap ? c->cap : 16384;
+		while (want < c->len + len + 1)
+			want *= 2;
+		if (want > LIMIT_MAX_UPSTREAM_BODY + 1)
+			want = LIMIT_MAX_UPSTREAM_BODY + 1;
+		if (!(nb = realloc(c->body, want)))
+			return 0;
+		c->body = nb;
+		c->cap = want;
+	}
+	memcpy(c->body + c->len, p, len);
+	c->len += len;
+	c->body[c->len] = '\0';
+	return len;
+}
+
+/* Retry-After is delta-seconds or an HTTP date. */
+static long parse_retry_after(const char *v)
+{
+	long long n;
+	time_t t;
+
+	if (text_parse_ll(v, 0, RETRY_AFTER_MAX * 1000, &n))
+		return n > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : (long)n;
+	if ((t = curl_getdate(v, NULL)) < 0)
+		return -1;
+	n = (long long)t - (long long)time(NULL);
+	return n < 0 ? 0 : n > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : (long)n;
+}
+
+static size_t on_header(char *p, size_t size, size_t n, void *ud)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} rl_headers[] = {
+		{"x-ratelimit-limit", offsetof(struct fm_ratelimit, hour_limit)},
+		{"x-ratelimit-remaining", offsetof(struct fm_ratelimit, hour_remaining)},
+		{"x-ratelimit-reset", offsetof(struct fm_ratelimit, hour_reset)},
+		{"per-min-x-ratelimit-limit", offsetof(struct fm_ratelimit, minute_limit)},
+		{"per-min-x-ratelimit-remaining", offsetof(struct fm_ratelimit, minute_remaining)},
+		{"per-min-x-ratelimit-reset", offsetof(struct fm_ratelimit, minute_reset)},
+	};
+	struct fm_client *c = ud;
+	size_t len = size * n, nlen;
+	const char *colon;
+	char value[MAX_HEADER_VALUE + 1];
+	long long v;
+
+	/* A new status line starts a new answer (after a 100 Continue, say). */
+	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+		c->retry_after_s = -1;
+		return len;
+	}
+	if (!(colon = memchr(p, ':', len)))
+		return len;
+	nlen = (size_t)(colon - p);
+	if (len - nlen - 1 > MAX_HEADER_VALUE)
+		return len; /* none of ours is that long */
+	memcpy(value, colon + 1, len - nlen - 1);
+	value[len - nlen - 1] = '\0';
+	text_trim(value);
+	if (nlen == 11 && strncasecmp(p, "Retry-After", 11) == 0) {
+		c->retry_after_s = parse_retry_after(value);
+		return len;
+	}
+	for (size_t i = 0; i < sizeof rl_headers / sizeof rl_headers[0]; i++)
+		if (strlen(rl_headers[i].name) == nlen &&
+		    strncasecmp(p, rl_headers[i].name, nlen) == 0 &&
+		    text_parse_ll(value, 0, 1000000000000LL, &v))
+			*(long *)((char *)&c->rl + rl_headers[i].off) = (long)v;
+	return len;
+}
+
+/* ---- client ------------------------------------------------------------ */
+
+static bool add_header(struct curl_slist **list, const char *h)
+{
+	struct curl_slist *n = curl_slist_append(*list, h);
+
+	if (!n)
+		return false;
+	*list = n;
+	return true;
+}
+
+struct fm_client *fm_client_new(const struct config *cfg)
+{
+	struct fm_client *c = calloc(1, sizeof *c);
+	char auth[LIMIT_MAX_API_KEY + 64];
+	bool ok;
+
+	if (!c)
+		return NULL;
+	c->rl = (struct fm_ratelimit){-1, -1, -1, -1, -1, -1};
+	c->retry_after_s = -1;
+	c->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : LIMIT_DEFAULT_TIMEOUT_MS;
+	text_copy(c->base, sizeof c->base, cfg->api_base);
+	text_copy(c->key, sizeof c->key, cfg->api_key);
+	snprintf(auth, sizeof auth, "Authorization: Token token=%s", cfg->api_key);
+	ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+	if (!ok) {
+		free(c);
+		c = NULL;
+		goto out;
+	}
+	ok = (c->h = curl_easy_init()) != NULL &&
+	     add_header(&c->headers, auth) &&
+	     add_header(&c->headers, "Content-Type: application/json") &&
+	     add_header(&c->headers, "Accept: application/json") &&
+	     add_header(&c->headers, "Expect:") && /* no 100-continue round trip */
+	     curl_easy_setopt(c->h, CURLOPT_HTTPHEADER, c->headers) == CURLE_OK &&
+	     curl_easy_setopt(c->h, CURLOPT_USERAGENT, "fmgate/" FMGATE_VERSION) == CURLE_OK &&
+	     curl_easy_setopt(c->h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+	     curl_easy_setopt(c->h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+#if LIBCURL_VERSION_NUM >= 0x075500
+	     curl_easy_setopt(c->h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+#else
+	     curl_easy_setopt(c->h, CURLOPT_PROTOCOLS,
+	                      (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)) == CURLE_OK &&
+#endif
+	     curl_easy_setopt(c->h, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
+	     curl_easy_setopt(c->h, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK &&
+	     curl_easy_setopt(c->h, CURLOPT_TCP_KEEPALIVE, 1L) == CURLE_OK &&
+	     curl_easy_setopt(c->h, CURLOPT_MAXFILESIZE_LARGE,
+	                      (curl_off_t)LIMIT_MAX_UPSTREAM_BODY) == CURLE_OK &&
+	     curl_easy_setopt(c->h, CURLOPT_ERRORBUFFER, c->errbuf) == CURLE_OK &&
+	     curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
+	     curl_easy_setopt(c->h, CURLOPT_WRITEDATA, c) == CURLE_OK &&
+	     curl_easy_setopt(c->h, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK &&
+	     curl_easy_setopt(c->h, CURLOPT_HEADERDATA, c) == CURLE_OK;
+	if (!ok) {
+		fm_client_free(c);
+		c = NULL;
+	}
+out:
+	explicit_bzero(auth, sizeof auth);
+	return c;
+}
+
+void fm_client_free(struct fm_client *c)
+{
+	if (!c)
+		return;
+	if (c->h)
+		curl_easy_cleanup(c->h);
+	for (struct curl_slist *l = c->headers; l; l = l->next)
+		explicit_bzero(l->data, strlen(l->data));
+	curl_slist_free_all(c->headers);
+	fm_fields_free(c->fields);
+	free(c->body);
+	explicit_bzero(c->key, sizeof c->key);
+	free(c);
+	curl_global_cleanup();
+}
+
+void fm_client_ratelimit(const struct fm_client *c, struct fm_ratelimit *out)
+{
+	*out = c->rl;
+}
+
+/* ---- one API call ------------------------------------------------------ */
+
+static void result_say(struct fm_result *out, enum fm_outcome o, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void result_say(struct fm_result *out, enum fm_outcome o, const char *fmt, ...)
+{
+	va_list ap;
+
+	out->outcome = o;
+	va_start(ap, fmt);
+	vsnprintf(out->message, sizeof out->message, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Performs one call within what is left of the budget. `path` follows the
+ * base and may hold a query; `json` is the POST body, NULL for a GET.
+ * Returns true with *status set when an answer arrived (c->body holds it);
+ * otherwise fills *out as FM_RETRY with the reason.
+ */
+static bool call(struct fm_client *c, const char *path, const char *json,
+                 uint64_t deadline, struct fm_result *out, long *status)
+{
+	uint64_t now = now_ms();
+	long left = now < deadline ? (long)(deadline - now) : 0;
+	size_t ulen = strlen(c->base) + strlen(path) + 1;
+	char *url = NULL;
+	CURLcode cc;
+	bool ok = false;
+
+	if (left <= 0) {
+		result_say(out, FM_RETRY, "delivery budget used up before the call");
+		return false;
+	}
+	if (!(url = malloc(ulen))) {
+		result_say(out, FM_RETRY, "out of memory");
+		return false;
+	}
+	snprintf(url, ulen, "%s%s", c->base, path);
+	c->len = 0;
+	c->over = false;
+	c->errbuf[0] = '\0';
+	c->retry_after_s = -1;
+	if (c->body)
+		c->body[0] = '\0';
+	if (curl_easy_setopt(c->h, CURLOPT_URL, url) != CURLE_OK ||
+	    curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, left) != CURLE_OK ||
+	    curl_easy_setopt(c->h, CURLOPT_CONNECTTIMEOUT_MS,
+	                     left < (long)LIMIT_CONNECT_TIMEOUT_MS ? left
+	                                                            : (long)LIMIT_CONNECT_TIMEOUT_MS) != CURLE_OK ||
+	    (json ? curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE, (long)strlen(json)) != CURLE_OK ||
+	            curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, json) != CURLE_OK
+	          : curl_easy_setopt(c->h, CURLOPT_HTTPGET, 1L) != CURLE_OK)) {
+		result_say(out, FM_RETRY, "cannot set up the request");
+		goto out;
+	}
+	cc = curl_easy_perform(c->h);
+	out->calls++;
+	*status = 0;
+	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, status);
+	out->http_status = *status;
+	out->retry_after_s = c->retry_after_s;
+	if (cc != CURLE_OK) {
+		if (c->over || cc == CURLE_FILESIZE_EXCEEDED)
+			result_say(out, FM_RETRY, "answer larger than %u bytes", LIMIT_MAX_UPSTREAM_BODY);
+		else
+			result_say(out, FM_RETRY, "%s", c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
+		goto out;
+	}
+	ok = true;
+out:
+	free(url);
+	return ok;
+}
+
+/* The API's errors.message (an array, joined with "; "), or "HTTP N". */
+static void api_message(const struct fm_client *c, long status, char *dst, size_t size)
+{
+	cJSON *doc = c->len ? cJSON_ParseWithLength(c->body, c->len) : NULL;
+	const cJSON *m = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(doc, "errors"), "message");
+	const cJSON *e;
+	size_t o = 0;
+
+	dst[0] = '\0';
+	if (cJSON_IsString(m))
+		snprintf(dst, size, "%s", m->valuestring);
+	cJSON_ArrayForEach(e, (cJSON_IsArray(m) ? m : NULL)) {
+		int r;
+		if (!cJSON_IsString(e) || o >= size)
+			continue;
+		r = snprintf(dst + o, size - o, "%s%s", o ? "; " : "", e->valuestring);
+		o = r < 0 ? size : o + (size_t)r;
+	}
+	if (!dst[0])
+		snprintf(dst, size, "HTTP %ld", status);
+	cJSON_Delete(doc);
+}
+
+/* Sets the outcome of an answered call from its status. */
+static void classify(struct fm_client *c, long status, struct fm_result *out)
+{
+	cJSON *doc;
+	const cJSON *id;
+
+	if (status >= 200 && status < 300) {
+		out->outcome = FM_DELIVERED;
+		out->message[0] = '\0';
+		doc = cJSON_ParseWithLength(c->body ? c->body : "", c->len);
+		id = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "contact"), "id");
+		if (cJSON_IsNumber(id) && id->valuedouble > 0 && id->valuedouble < 9.2e18)
+			out->contact_id = (long long)id->valuedouble;
+		cJSON_Delete(doc);
+		return;
+	}
+	api_message(c, status, out->message, sizeof out->message);
+	if (status == 429 || status >= 500)
+		out->outcome = FM_RETRY;
+	else if (status == 401 || status == 403)
+		out->outcome = FM_PAUSED;
+	else if (status >= 400)
+		out->outcome = FM_REJECTED;
+	else /* 1xx, 3xx: redirects are not followed; the base is probably wrong */
+		result_say(out, FM_RETRY, "unexpected HTTP %ld from the API", status);
+}
+
+/* ---- field list -------------------------------------------------------- */
+
+static bool ensure_fields(struct fm_client *c, uint64_t deadline, struct fm_result *out)
+{
+	struct fm_fields *f;
+	enum fmf_err e;
+	long status;
+
+	if (c->fields)
+		return true;
+	if (!call(c, "/settings/contacts/fields", NULL, deadline, out, &status))
+		return false;
+	if (status != 200) {
+		/* Not this contact's fault: only a bad key stops delivery. */
+		classify(c, status, out);
+		if (out->outcome != FM_PAUSED)
+			out->outcome = FM_RETRY;
+		log_msg(LOG_WARN, "Freshmarketer field list: HTTP %ld", status);
+		return false;
+	}
+	if ((e = fm_fields_parse(c->body ? c->body : "", c->len, time(NULL), &f)) != FMF_OK) {
+		result_say(out, FM_RETRY, "field list: %s", fm_fields_strerror(e));
+		log_msg(LOG_WARN, "Freshmarketer field list: %s", fm_fields_strerror(e));
+		return false;
+	}
+	c->fields = f;
+	return true;
+}
+
+/* ---- identity rule ------------------------------------------------------- */
+
+static char *body_json(struct fm_client *c, const cJSON *identify,
+                       const struct map_form *form, enum fmc_key key,
+                       struct fm_result *out)
+{
+	cJSON *body = NULL;
+	char *json = NULL;
+	enum fmc_err e = fm_contact_build(identify, form, c->fields, key, &body);
+
+	if (e != FMC_OK || !(json = cJSON_PrintUnformatted(body)))
+		result_say(out, e == FMC_ENOIDENT ? FM_REJECTED : FM_RETRY, "%s",
+		           e == FMC_OK ? "out of memory" : fmc_strerror(e));
+	cJSON_Delete(body);
+	return json;
+}
+
+/* The refusal that starts the identity rule; the exact text is unconfirmed. */
+static bool email_taken(const char *msg)
+{
+	return strcasestr(msg, "email") &&
+	       (strcasestr(msg, "taken") || strcasestr(msg, "already exists") ||
+	        strcasestr(msg, "another contact") || strcasestr(msg, "duplicate"));
+}
+
+/* An "emails" value: a string, or a list of strings or {"value": ..}. */
+static bool has_email(const cJSON *v, const char *email)
+{
+	const cJSON *e;
+
+	if (cJSON_IsString(v))
+		return text_ieq(v->valuestring, email);
+	cJSON_ArrayForEach(e, (cJSON_IsArray(v) ? v : NULL)) {
+		const cJSON *s = cJSON_IsObject(e) ? cJSON_GetObjectItemCaseSensitive(e, "value") : e;
+		if (cJSON_IsString(s) && text_ieq(s->valuestring, email))
+			return true;
+	}
+	return false;
+}
+
+/* The contact of a lookup answer holding `email`, or NULL. */
+static const cJSON *found_contact(const cJSON *doc, const char *email)
+{
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, "contacts"), *ct;
+
+	if (cJSON_IsObject(list)) /* lookup nests; filtered_search does not */
+		list = cJSON_GetObjectItemCaseSensitive(list, "contacts");
+	cJSON_ArrayForEach(ct, (cJSON_IsArray(list) ? list : NULL))
+		if (has_email(cJSON_GetObjectItemCaseSensitive(ct, "email"), email) ||
+		    has_email(cJSON_GetObjectItemCaseSensitive(ct, "emails"), email))
+			return ct;
+	return NULL;
+}
+
+/*
+ * The upsert was refused because the email belongs to another contact: find
+ * it, adopt it when it has no external id (or already ours), else conflict.
+ */
+static void adopt(struct fm_client *c, const cJSON *identify, const struct map_form *form,
+                  const char *email, const char *uid, uint64_t deadline,
+                  struct fm_result *out)
+{
+	char *q = curl_easy_escape(c->h, email, 0), *path = NULL, *json = NULL;
+	cJSON *doc = NULL;
+	const cJSON *ct, *ext, *id;
+	size_t plen;
+	long status;
+	double cid = 0;
+
+	if (!q) {
+		result_say(out, FM_RETRY, "out of memory");
+		goto out;
+	}
+	plen = strlen(q) + 64;
+	if (!(path = malloc(plen))) {
+		result_say(out, FM_RETRY, "out of memory");
+		goto out;
+	}
+	snprintf(path, plen, "/lookup?q=%s&f=email&entities=contact", q);
+	if (!call(c, path, NULL, deadline, out, &status))
+		goto out;
+	if (status != 200) {
+		classify(c, status, out);
+		if (out->outcome == FM_DELIVERED)
+			result_say(out, FM_RETRY, "unexpected HTTP %ld from the lookup", status);
+		goto out;
+	}
+	doc = cJSON_ParseWithLength(c->body ? c->body : "", c->len);
+	if (!(ct = found_contact(doc, email))) {
+		/* The search index may lag behind the refusal: try again later. */
+		result_say(out, FM_RETRY, "the API says the email is taken, but the lookup "
+		           "finds no contact with it");
+		goto out;
+	}
+	ext = cJSON_GetObjectItemCaseSensitive(ct, "external_id");
+	id = cJSON_GetObjectItemCaseSensitive(ct, "id");
+	if (cJSON_IsNumber(id))
+		cid = id->valuedouble;
+	if (!(cJSON_IsNull(ext) || !ext || (cJSON_IsString(ext) &&
+	      (!ext->valuestring[0] || strcmp(ext->valuestring, uid) == 0)))) {
+		result_say(out, FM_CONFLICT, "the email belongs to contact %.0f, which has "
+		           "another external id", cid);
+		goto out;
+	}
+	if (!(json = body_json(c, identify, form, FMC_KEY_EMAILS, out)) ||
+	    !call(c, "/contacts/upsert", json, deadline, out, &status))
+		goto out;
+	classify(c, status, out);
+	if (out->outcome == FM_DELIVERED)
+		log_msg(LOG_INFO, "Freshmarketer contact %.0f adopted (had no external id)", cid);
+out:
+	cJSON_Delete(doc);
+	free(json);
+	free(path);
+	curl_free(q);
+}
+
+/* A message quoting the key would leak it into logs and the spool. */
+static void scrub(const struct fm_client *c, struct fm_result *out)
+{
+	if (c && c->key[0] && strstr(out->message, c->key))
+		snprintf(out->message, sizeof out->message, "(message withheld: it held the API key)");
+}
+
+void fm_deliver(struct fm_client *c, const cJSON *identify,
+                const struct map_form *form, unsigned budget_ms,
+                struct fm_result *out)
+{
+	uint64_t deadline = now_ms() + budget_ms;
+	const char *uid = fm_contact_user_id(identify), *email = fm_contact_email(identify);
+	char *json = NULL;
+	long status;
+
+	memset(out, 0, sizeof *out);
+	out->retry_after_s = -1;
+	if (!c) {
+		result_say(out, FM_RETRY, "no Freshmarketer client");
+		goto out;
+	}
+	if (!uid || !email) {
+		result_say(out, FM_REJECTED, "identify message has no userId or email");
+		goto out;
+	}
+	if (fm_contact_needs_fields(identify, form) && !ensure_fields(c, deadline, out))
+		goto out;
+	if (!(json = body_json(c, identify, form, FMC_KEY_EXTERNAL_ID, out)) ||
+	    !call(c, "/contacts/upsert", json, deadline, out, &status))
+		goto out;
+	classify(c, status, out);
+	if (status == 400 && email_taken(out->message))
+		adopt(c, identify, form, email, uid, deadline, out);
+out:
+	if (out->outcome == FM_PAUSED)
+		log_msg(LOG_ERR, "Freshmarketer refused the API key (HTTP %ld): delivery must "
+		        "pause until the key is fixed", out->http_status);
+	free(json);
+	scrub(c, out);
+}
+
+cJSON *fm_request_body(struct fm_client *c, const cJSON *identify,
+                       const struct map_form *form)
+{
+	struct fm_result r = {0};
+	cJSON *body = NULL;
+
+	/* A dry run reads the field list if it must, and changes nothing. */
+	if (c && fm_contact_needs_fields(identify, form) &&
+	    !ensure_fields(c, now_ms() + c->timeout_ms, &r))
+		log_msg(LOG_WARN, "no field list (%s): traits matched by label are left out",
+		        r.outcome == FM_PAUSED ? "API key refused" : "API unreachable or failing");
+	fm_contact_build(identify, form, c ? c->fields : NULL, FMC_KEY_EXTERNAL_ID, &body);
+	return body;
+}
+
+const char *fm_outcome_name(enum fm_outcome o)
+{
+	switch (o) {
+	case FM_DELIVERED: return "delivered";
+	case FM_RETRY: return "retry";
+	case FM_REJECTED: return "rejected";
+	case FM_PAUSED: return "paused";
+	case FM_CONFLICT: return "conflict";
+	}
+	return "unknown";
+}

@@ -1,0 +1,85 @@
+/*
+ * fm_client.h: delivery of one identify message to Freshmarketer (SPEC §6).
+ *
+ * One client per process holds one libcurl easy handle, so the HTTP connection
+ * is kept alive across submissions. TLS verification stays on, redirects are
+ * never followed, only http and https are allowed, and every call has a
+ * connect timeout and a total timeout bounded by the delivery budget.
+ *
+ * fm_deliver() performs the identity rule: upsert keyed on external_id (the
+ * userId); when the API refuses because the email belongs to another contact,
+ * it looks that contact up by email: no external id -> upsert keyed on emails
+ * that also sets external_id (adoption); another external id -> FM_CONFLICT
+ * (never overwrite another person's contact). The result says what happened,
+ * so that a caller (the worker now, the spool later) can act on it.
+ *
+ * Ownership: the client copies what it needs from the config; the caller frees
+ * it with fm_client_free(). Bodies returned by fm_request_body() belong to the
+ * caller (cJSON_Delete / free).
+ */
+#ifndef FMGATE_FM_CLIENT_H
+#define FMGATE_FM_CLIENT_H
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "mapping.h"
+
+enum fm_outcome {
+	FM_DELIVERED = 0, /* 200/201: contact created or updated */
+	FM_RETRY,         /* network error, timeout, 429, 5xx: try again later */
+	FM_REJECTED,      /* final 4xx: the API refused this contact */
+	FM_PAUSED,        /* 401/403: the key is bad; stop delivering everything */
+	FM_CONFLICT,      /* the email belongs to a contact with another external id */
+};
+
+struct fm_result {
+	enum fm_outcome outcome;
+	long http_status;      /* last HTTP status, 0 when no answer */
+	long retry_after_s;    /* from Retry-After, -1 when absent */
+	long long contact_id;  /* on FM_DELIVERED, when the answer gave one */
+	unsigned calls;        /* API calls this delivery made */
+	char message[512];     /* the API's error message or the network error */
+};
+
+struct fm_client;
+
+/* NULL when out of memory or curl cannot be initialised. */
+struct fm_client *fm_client_new(const struct config *cfg);
+void fm_client_free(struct fm_client *c);
+
+/*
+ * Delivers one identify message (as built by identify_build) for `form`
+ * within `budget_ms` for all its API calls together. Always fills *out.
+ */
+void fm_deliver(struct fm_client *c, const cJSON *identify,
+                const struct map_form *form, unsigned budget_ms,
+                struct fm_result *out);
+
+/*
+ * The body fm_deliver would send first (the upsert keyed on external_id), for
+ * `fmgate try`. With c NULL no label lookup is done (traits that need the
+ * field list are left out). Returns NULL when out of memory.
+ */
+cJSON *fm_request_body(struct fm_client *c, const cJSON *identify,
+                       const struct map_form *form);
+
+const char *fm_outcome_name(enum fm_outcome o);
+
+/*
+ * The rate-limit headers of the answers seen so far (each value from the last
+ * answer that carried it; -1 when never seen): x-ratelimit-limit/-remaining/
+ * -reset for the hour window and per-min-x-ratelimit-* for the minute window,
+ * as sent (reset in seconds, as the test double sends it; unconfirmed for the
+ * real service). For the spool's backoff.
+ */
+struct fm_ratelimit {
+	long hour_limit, hour_remaining, hour_reset;
+	long minute_limit, minute_remaining, minute_reset;
+};
+
+void fm_client_ratelimit(const struct fm_client *c, struct fm_ratelimit *out);
+
+#endif

@@ -1,0 +1,75 @@
+/*
+ * fm_fields.h: Freshmarketer's contact field metadata, the answer of
+ * GET /settings/contacts/fields, as plain C structs.
+ *
+ * The list is parsed from the raw JSON answer, so a cache (process memory now,
+ * a file shared by processes later) only has to keep the bytes and the time
+ * they were fetched. Parsing is bounded: the document by
+ * LIMIT_MAX_UPSTREAM_BODY, and the counts and lengths below. Fields whose
+ * entry is malformed (no name) are skipped, so one odd field cannot disable
+ * label matching for all the others.
+ *
+ * Ownership: fm_fields_parse() returns a list the caller releases with
+ * fm_fields_free(); every pointer into it lives as long as the list.
+ */
+#ifndef FMGATE_FM_FIELDS_H
+#define FMGATE_FM_FIELDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#define FMF_MAX_FIELDS   2000u  /* fields in one list */
+#define FMF_MAX_CHOICES  1000u  /* choices of one dropdown */
+#define FMF_MAX_NAME     256u   /* bytes of a field's name, label or choice value */
+
+enum fmf_type {
+	FMF_TEXT = 0,   /* text, textarea, and any type we do not know */
+	FMF_NUMBER,
+	FMF_CHECKBOX,
+	FMF_DROPDOWN,
+	FMF_DATE,
+	FMF_GROUP,      /* group_field: containers like emails; never matched by label */
+	FMF_OPAQUE,     /* auto_complete, multi_select: values are sent as they are */
+};
+
+struct fmf_choice {
+	long long id;
+	char *value;
+};
+
+struct fmf_field {
+	char *name;          /* API name: "first_name", "cf_industry" */
+	char *label;         /* "First name", "Industry"; "" when absent */
+	enum fmf_type type;
+	struct fmf_choice *choices;
+	size_t n_choices;
+};
+
+struct fm_fields {
+	struct fmf_field *v;
+	size_t n;
+	time_t fetched_at;   /* wall clock when the answer was received */
+};
+
+enum fmf_err {
+	FMF_OK = 0,
+	FMF_ETOOBIG,   /* document over LIMIT_MAX_UPSTREAM_BODY, or a count over its cap */
+	FMF_EPARSE,    /* not JSON, or no "fields" array */
+	FMF_ENOMEM,
+};
+
+/* Parses json[0..len). On FMF_OK *out is a new list stamped with fetched_at. */
+enum fmf_err fm_fields_parse(const char *json, size_t len, time_t fetched_at,
+                             struct fm_fields **out);
+void fm_fields_free(struct fm_fields *f);
+
+/* The field with this API name (exact), or NULL. */
+const struct fmf_field *fm_fields_by_name(const struct fm_fields *f, const char *name);
+
+/* The first non-group field whose label equals `label` ignoring ASCII case, or NULL. */
+const struct fmf_field *fm_fields_by_label(const struct fm_fields *f, const char *label);
+
+const char *fm_fields_strerror(enum fmf_err e);
+
+#endif

@@ -1,0 +1,439 @@
+/* handler.c: the request path of a form post, and the choice of status. */
+#include "handler.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "escape.h"
+#include "form.h"
+#include "identify.h"
+#include "log.h"
+#include "origin.h"
+#include "text.h"
+
+/* What the one log line of a request says. Never a submitted value. */
+struct record {
+	const char *outcome;
+	const char *id;         /* messageId, or "-" */
+	char detail[600];
+};
+
+/* Why a request was refused before identify, for the log and the page. */
+struct refusal {
+	int status;
+	const char *code;     /* short machine word for JSON clients */
+	const char *text;     /* the sentence of the HTML page */
+};
+
+int app_init(struct app *app, const char *mapping_path)
+{
+	memset(app, 0, sizeof *app);
+	app->deliver = fm_deliver;
+	app->config_err = CONFIG_ENOBASE;
+	if (mapping_holder_init(&app->mapping, mapping_path) == MAP_ENOMEM)
+		return -1;
+	return 0;
+}
+
+void app_free(struct app *app)
+{
+	fm_client_free(app->fm);
+	mapping_holder_free(&app->mapping);
+	memset(app, 0, sizeof *app);
+}
+
+/* Resolves the config again whenever the mapping was reloaded. */
+static void app_config(struct app *app, const struct mapping *m)
+{
+	if (app->config_of == m)
+		return;
+	fm_client_free(app->fm);
+	app->fm = NULL;
+	app->config_of = m;
+	app->config_err = config_resolve(&m->settings, &app->config, app->config_why,
+	                                 sizeof app->config_why);
+	if (app->config_err != CONFIG_OK) {
+		log_msg(LOG_ERR, "delivery is not configured: %s", app->config_why);
+		return;
+	}
+	app->fm = fm_client_new(&app->config);
+	if (!app->fm)
+		log_msg(LOG_ERR, "cannot create the Freshmarketer client");
+}
+
+static void set_header(struct response *res, const char *name, const char *value)
+{
+	enum resp_err e = response_header(res, name, value);
+
+	if (e != RESP_OK)
+		log_msg(LOG_ERR, "header %s not sent (%s)", name,
+		        e == RESP_EUNSAFE ? "unsafe value" : "no room");
+}
+
+/* A small page (HTML) or object (JSON) for a status without field errors. */
+static void answer_status(struct response *res, bool json, const struct refusal *rf)
+{
+	enum buf_err e;
+
+	res->status = rf->status;
+	if (json) {
+		cJSON *o = cJSON_CreateObject();
+		char *s = NULL;
+
+		if (o && cJSON_AddFalseToObject(o, "ok") &&
+		    cJSON_AddStringToObject(o, "error", rf->code))
+			s = cJSON_PrintUnformatted(o);
+		cJSON_Delete(o);
+		e = s ? buf_adds(&res->body, s) : BUF_ENOMEM;
+		cJSON_free(s);
+		res->content_type = "application/json";
+	} else {
+		e = buf_printf(&res->body, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+		               "<title>%d %s</title></head><body><h1>%s</h1></body></html>\n",
+		               rf->status, response_reason(rf->status), rf->text);
+		res->content_type = "text/html; charset=utf-8";
+	}
+	if (e != BUF_OK)
+		res->content_type = NULL;
+}
+
+/* 303 to url, or the JSON success object. */
+static void answer_success(struct response *res, bool json, const char *url, const char *id)
+{
+	if (json) {
+		cJSON *o = cJSON_CreateObject();
+		char *s = NULL;
+
+		if (o && cJSON_AddTrueToObject(o, "ok") && cJSON_AddStringToObject(o, "id", id))
+			s = cJSON_PrintUnformatted(o);
+		cJSON_Delete(o);
+		res->status = s ? 200 : 500;
+		if (s && buf_adds(&res->body, s) == BUF_OK)
+			res->content_type = "application/json";
+		cJSON_free(s);
+		return;
+	}
+	res->status = 303;
+	set_header(res, "Location", url);
+}
+
+/* The failure URL with ?error=CODE[&field=NAME] inserted before any fragment.
+ * Only the code and the mapping's own field name go in: never a value. */
+static enum buf_err failure_url(struct buf *u, const char *base, const char *code,
+                                const char *field)
+{
+	size_t head = strcspn(base, "#");
+	enum buf_err e = buf_add(u, base, head);
+
+	if (e == BUF_OK)
+		e = buf_adds(u, strchr(base, '?') && strchr(base, '?') < base + head ? "&error=" : "?error=");
+	if (e == BUF_OK)
+		e = esc_url_component(u, code);
+	if (e == BUF_OK && field) {
+		e = buf_adds(u, "&field=");
+		if (e == BUF_OK)
+			e = esc_url_component(u, field);
+	}
+	if (e == BUF_OK)
+		e = buf_adds(u, base + head);
+	return e;
+}
+
+/* An error the visitor can act on: a SPEC §4 code and the field it concerns. */
+struct field_error {
+	const char *code;
+	const char *field;    /* the mapping's field name, or NULL */
+};
+
+/* Field errors: JSON 422, 303 to the failure URL, or a 422 page. */
+static void answer_errors(struct response *res, bool json, const struct map_form *form,
+                          const struct field_error *errs, size_t n)
+{
+	enum buf_err e = BUF_OK;
+
+	if (json) {
+		cJSON *o = cJSON_CreateObject();
+		bool ok = o && cJSON_AddFalseToObject(o, "ok");
+		cJSON *arr = ok ? cJSON_AddArrayToObject(o, "errors") : NULL;
+		char *s = NULL;
+
+		ok = ok && arr;
+
+		for (size_t i = 0; ok && i < n; i++) {
+			cJSON *it = cJSON_CreateObject();
+			ok = it && cJSON_AddItemToArray(arr, it) &&
+			     (errs[i].field ? cJSON_AddStringToObject(it, "field", errs[i].field) != NULL
+			                    : cJSON_AddNullToObject(it, "field") != NULL) &&
+			     cJSON_AddStringToObject(it, "code", errs[i].code);
+		}
+		if (ok)
+			s = cJSON_PrintUnformatted(o);
+		cJSON_Delete(o);
+		res->status = s ? 422 : 500;
+		if (s && buf_adds(&res->body, s) == BUF_OK)
+			res->content_type = "application/json";
+		cJSON_free(s);
+		return;
+	}
+	if (form->failure_url) {
+		struct buf u;
+
+		buf_init(&u, LIMIT_MAX_URL * 4);
+		e = failure_url(&u, form->failure_url, errs[0].code, errs[0].field);
+		res->status = e == BUF_OK ? 303 : 500;
+		if (e == BUF_OK)
+			set_header(res, "Location", buf_str(&u));
+		buf_free(&u);
+		return;
+	}
+	res->status = 422;
+	e = buf_adds(&res->body, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
+	             "<title>Please check the form</title></head><body>\n"
+	             "<h1>Please check the form</h1>\n<ul>\n");
+	for (size_t i = 0; i < n && e == BUF_OK; i++) {
+		e = buf_adds(&res->body, "<li>");
+		if (e == BUF_OK && errs[i].field) {
+			e = esc_html(&res->body, errs[i].field);
+			if (e == BUF_OK)
+				e = buf_adds(&res->body, ": ");
+		}
+		if (e == BUF_OK)
+			e = esc_html(&res->body, errs[i].code);
+		if (e == BUF_OK)
+			e = buf_adds(&res->body, "</li>\n");
+	}
+	if (e == BUF_OK)
+		e = buf_adds(&res->body, "</ul>\n<p>Go back, correct these fields and send the form again.</p>\n</body></html>\n");
+	res->content_type = e == BUF_OK ? "text/html; charset=utf-8" : NULL;
+}
+
+/* The origin the request comes from: Origin, else the Referer's. Returns
+ * false when a header is there but gives no usable origin ("null"). */
+static bool request_origin(const struct request *req, char out[ORIGIN_MAX], bool *present)
+{
+	const char *src = req->origin ? req->origin : req->referer;
+
+	*present = src != NULL;
+	if (!src)
+		return true;
+	return origin_of_url(src, out);
+}
+
+static long elapsed_ms(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+static const struct refusal *refusal_of_form_err(enum form_err e)
+{
+	static const struct refusal malformed = { 400, "malformed_body", "The form data is malformed." };
+	static const struct refusal toomany = { 413, "too_many_fields", "The form has too many fields." };
+	static const struct refusal unsupported = { 415, "unsupported_media_type", "This kind of form data is not accepted." };
+	static const struct refusal file = { 415, "file_upload", "File uploads are not accepted." };
+	static const struct refusal nomem = { 500, "internal_error", "Internal error." };
+
+	switch (e) {
+	case FORM_ETOOMANY: return &toomany;
+	case FORM_EUNSUPPORTED: return &unsupported;
+	case FORM_EFILE: return &file;
+	case FORM_ENOMEM: return &nomem;
+	case FORM_OK:
+	case FORM_EMALFORMED: break;
+	}
+	return &malformed;
+}
+
+static const struct refusal *refusal_of_req_err(enum req_err e)
+{
+	static const struct refusal toolarge = { 413, "body_too_large", "The form data is too large." };
+	static const struct refusal bad = { 400, "malformed_body", "The request is malformed." };
+	static const struct refusal nomem = { 500, "internal_error", "Internal error." };
+
+	return e == REQ_ETOOLARGE ? &toolarge : e == REQ_ENOMEM ? &nomem : &bad;
+}
+
+/* Delivers a valid submission and answers. Until the spool exists, a CRM that
+ * cannot take it now is a 503: nothing unsent is reported as a success. */
+static void deliver_and_answer(struct app *app, const struct mapping *m,
+                               const struct map_form *form, const cJSON *msg,
+                               bool json, const char *success, struct response *res,
+                               struct record *rec)
+{
+	static const struct refusal unavailable = { 503, "unavailable",
+		"The form cannot be sent right now. Please try again later." };
+	static const struct field_error rejected = { "rejected", NULL };
+	struct fm_result r;
+
+	app_config(app, m);
+	if (app->config_err != CONFIG_OK || !app->fm) {
+		rec->outcome = "unavailable";
+		snprintf(rec->detail, sizeof rec->detail, "reason=not-configured");
+		answer_status(res, json, &unavailable);
+		set_header(res, "Retry-After", "60");
+		return;
+	}
+	app->deliver(app->fm, msg, form, app->config.timeout_ms, &r);
+	rec->outcome = fm_outcome_name(r.outcome);
+	snprintf(rec->detail, sizeof rec->detail, "http=%ld calls=%u%s%s", r.http_status,
+	         r.calls, r.message[0] ? " message=" : "", r.message);
+	switch (r.outcome) {
+	case FM_DELIVERED:
+		answer_success(res, json, success, rec->id);
+		return;
+	case FM_REJECTED:
+	case FM_CONFLICT:
+		answer_errors(res, json, form, &rejected, 1);
+		return;
+	case FM_RETRY:
+	case FM_PAUSED:
+		break;
+	}
+	/* No spool yet: the visitor is told to try again, never told it worked. */
+	answer_status(res, json, &unavailable);
+	set_header(res, "Retry-After", "60");
+}
+
+/* The `_next` target when it is safe, else the form's success URL. */
+static const char *success_target(const struct map_form *form, const struct form_pairs *pairs)
+{
+	const struct form_pair *next = form_get(pairs, "_next");
+
+	if (next && form_count(pairs, "_next") == 1 && origin_next_allowed(form, next->value))
+		return next->value;
+	return form->success_url;
+}
+
+/* The checks before the body: 404, 405/204, 403. Returns true to go on. */
+static bool check_route(const struct map_form *form, const struct request *req, bool json,
+                        struct response *res)
+{
+	static const struct refusal not_found = { 404, "not_found", "There is no such form." };
+	static const struct refusal not_allowed = { 405, "method_not_allowed", "Forms are sent with POST." };
+	static const struct refusal forbidden = { 403, "forbidden_origin", "This form cannot be sent from that site." };
+	char origin[ORIGIN_MAX];
+	bool present, parsed, allowed;
+
+	if (!form) {
+		answer_status(res, json, &not_found);
+		return false;
+	}
+	parsed = request_origin(req, origin, &present);
+	allowed = form->n_allow_origins == 0 || !present ||
+	          (parsed && origin_in_list(form, origin));
+	if (form->n_allow_origins) {
+		set_header(res, "Vary", "Origin");
+		/* Only an Origin header earns CORS headers: a Referer is not a
+		 * cross-origin read. */
+		if (req->origin && parsed && allowed)
+			set_header(res, "Access-Control-Allow-Origin", origin);
+	}
+	if (req->method && strcmp(req->method, "OPTIONS") == 0 && req->origin &&
+	    form->n_allow_origins && parsed && allowed) {
+		res->status = 204;
+		set_header(res, "Access-Control-Allow-Methods", "POST");
+		set_header(res, "Access-Control-Allow-Headers", "Content-Type, Accept");
+		set_header(res, "Access-Control-Max-Age", "86400");
+		return false;
+	}
+	if (!req->method || strcmp(req->method, "POST") != 0) {
+		answer_status(res, json, &not_allowed);
+		set_header(res, "Allow", "POST");
+		return false;
+	}
+	if (!allowed) {
+		answer_status(res, json, &forbidden);
+		return false;
+	}
+	return true;
+}
+
+void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *rd_ctx,
+                    struct response *res)
+{
+	static const struct refusal unconfigured = { 503, "unavailable", "The form service is not configured." };
+	static const struct refusal nomem = { 500, "internal_error", "Internal error." };
+	const struct mapping *m = mapping_holder_get(&app->mapping);
+	const struct map_form *form = NULL;
+	bool json = request_wants_json(req);
+	struct form_pairs pairs = { 0 };
+	struct id_result idr = { 0 };
+	struct id_context ctx = { 0 };
+	struct record rec = { .outcome = "refused", .id = "-" };
+	const struct refusal *rf = NULL;
+	struct timespec t0;
+	char ipbuf[64];
+	enum req_err re;
+	enum form_err fe;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!m) {
+		rec.outcome = "unavailable";
+		answer_status(res, json, &unconfigured);
+		goto out;
+	}
+	form = req->form_id ? mapping_form(m, req->form_id) : NULL;
+	if (!check_route(form, req, json, res))
+		goto out;
+	re = request_read_body(req, rd, rd_ctx, m->settings.limits.max_body);
+	if (re != REQ_OK) {
+		rf = refusal_of_req_err(re);
+		snprintf(rec.detail, sizeof rec.detail, "reason=\"%s\"", request_strerror(re));
+		goto refuse;
+	}
+	fe = form_parse(req->content_type, req->body, req->body_len, &m->settings.limits, &pairs);
+	if (fe != FORM_OK) {
+		rf = refusal_of_form_err(fe);
+		snprintf(rec.detail, sizeof rec.detail, "reason=\"%s\"", form_strerror(fe));
+		goto refuse;
+	}
+	if (form->honeypot) {
+		const struct form_pair *hp = form_get(&pairs, form->honeypot);
+		if (hp && (hp->too_long || hp->value[strspn(hp->value, " \t\r\n")])) {
+			rec.outcome = "honeypot";
+			answer_success(res, json, form->success_url, "");
+			goto out;
+		}
+	}
+	ctx.ip = request_client_ip(req, &m->settings, ipbuf, sizeof ipbuf);
+	ctx.user_agent = req->user_agent;
+	ctx.page_url = req->referer;
+	ctx.cookie_header = req->cookie;
+	switch (identify_build(form, &m->settings.limits, &pairs, &ctx, &idr)) {
+	case ID_OK: {
+		const cJSON *idj = cJSON_GetObjectItemCaseSensitive(idr.message, "messageId");
+		rec.id = cJSON_IsString(idj) ? idj->valuestring : "-";
+		deliver_and_answer(app, m, form, idr.message, json, success_target(form, &pairs),
+		                   res, &rec);
+		break;
+	}
+	case ID_EREFUSED: {
+		struct field_error errs[LIMIT_MAX_ERRORS];
+
+		for (size_t i = 0; i < idr.n_errors; i++) {
+			errs[i].code = id_code_name(idr.errors[i].code);
+			errs[i].field = idr.errors[i].field;
+		}
+		rec.outcome = "invalid";
+		snprintf(rec.detail, sizeof rec.detail, "error=%s field=%s", errs[0].code,
+		         errs[0].field ? errs[0].field : "-");
+		answer_errors(res, json, form, errs, idr.n_errors);
+		break;
+	}
+	case ID_ENOMEM:
+		rf = &nomem;
+		goto refuse;
+	}
+	goto out;
+refuse:
+	answer_status(res, json, rf);
+out:
+	log_msg(LOG_INFO, "form=%s outcome=%s status=%d ms=%ld id=%s %s",
+	        form ? form->id : "-", rec.outcome, res->status, elapsed_ms(&t0), rec.id,
+	        rec.detail);
+	id_result_free(&idr);
+	form_pairs_free(&pairs);
+}

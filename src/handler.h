@@ -1,0 +1,50 @@
+/*
+ * handler.h: one form post in, one HTTP answer out (SPEC §4).
+ *
+ * The order of checks: mapping loaded (else 503), form id known (404), method
+ * (OPTIONS preflight from an allowed origin: 204; anything but POST: 405),
+ * Origin/Referer against the form's allow list (403), body size and syntax
+ * (413/400/415), honeypot (fake success), identify (field errors: 303 to the
+ * failure URL, 422), delivery (303 to success; final refusal: rejected; CRM
+ * unreachable: 503 until the spool exists). The status is chosen here, at the
+ * top; the stages below only report their own errors.
+ *
+ * Ownership: struct app owns its mapping holder, config and Freshmarketer
+ * client; app_free() releases them. handler_handle() reads the body through
+ * `rd` itself (only when the earlier checks pass) and fills a response the
+ * caller initialised and frees.
+ */
+#ifndef FMGATE_HANDLER_H
+#define FMGATE_HANDLER_H
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "fm_client.h"
+#include "mapping.h"
+#include "request.h"
+#include "response.h"
+
+typedef void (*deliver_fn)(struct fm_client *c, const cJSON *identify,
+                           const struct map_form *form, unsigned budget_ms,
+                           struct fm_result *out);
+
+struct app {
+	struct mapping_holder mapping;
+	const struct mapping *config_of;  /* the mapping the config was resolved from */
+	struct config config;
+	enum config_err config_err;
+	char config_why[256];
+	struct fm_client *fm;
+	deliver_fn deliver;               /* fm_deliver; fuzzers put a stub here */
+};
+
+/* Loads the mapping (a failure is logged; requests then get 503 until a good
+ * version appears). Returns 0, or -1 when out of memory. */
+int app_init(struct app *app, const char *mapping_path);
+void app_free(struct app *app);
+
+void handler_handle(struct app *app, struct request *req, req_read_fn rd,
+                    void *rd_ctx, struct response *res);
+
+#endif

@@ -1,0 +1,580 @@
+/*
+ * identify.c: one form's mapping applied to one request (see identify.h).
+ *
+ * A value is only ever measured in place (trimmed, held against its
+ * max-length) before it is copied, so no allocation here is larger than a
+ * limit: the field's max-length, the caps below, or the mapping's own strings.
+ *
+ * Choices the header leaves open:
+ * - The email field is single-valued even if the mapping says multiple="true"
+ *   (a list is no traits.email); it is checked as an email whatever its type.
+ * - missing_user_id is not reported when another error concerns the email,
+ *   so the visitor is asked to fix the one thing they can.
+ * - context.campaign is taken from the page URL when the form's utm_* fields
+ *   yield nothing (absent, empty, repeated or over the cap).
+ * - A form without an email field (a mapping `fmgate check` refuses) gives
+ *   missing_email with no field name.
+ */
+#include "identify.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cookie.h"
+#include "fieldtype.h"
+#include "text.h"
+#include "uuid.h"
+
+#ifndef FMGATE_VERSION
+#define FMGATE_VERSION "dev"
+#endif
+
+/* Caps on what identify keeps from the request outside the mapped fields. */
+#define ID_MAX_USER_ID      256u  /* bytes of a userId read from a form field */
+#define ID_MAX_CAMPAIGN     256u  /* bytes of one utm_* value; longer ones are dropped */
+#define ID_MAX_IP           64u   /* bytes of context.ip (IPv6 with a zone fits) */
+#define ID_MAX_QUERY_FIELDS 64u   /* parameters read from the page URL's query */
+
+/* A trimmed view of a value owned by someone else. */
+struct span {
+	const char *s;
+	size_t len;
+};
+
+/* The state of one identify_build() call. */
+struct build {
+	const struct form_pairs *pairs;
+	struct id_result *out;
+	cJSON *traits;
+	size_t max_value;                    /* the default max-length */
+	const struct map_field *email_field; /* NULL only in a bad mapping */
+	char *email;                         /* normalised email, when valid */
+	bool email_error;                    /* some error concerns the email */
+};
+
+static const struct {
+	const char *field;
+	const char *key;
+} utm_keys[] = {
+	{ "utm_source", "source" },
+	{ "utm_medium", "medium" },
+	{ "utm_campaign", "name" },
+	{ "utm_term", "term" },
+	{ "utm_content", "content" },
+};
+
+/* The same white space as text_trim(). */
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
+	       c == '\v';
+}
+
+static struct span trim_span(const char *s, size_t len)
+{
+	struct span sp = { s != NULL ? s : "", s != NULL ? len : 0 };
+
+	while (sp.len > 0 && is_space(sp.s[0])) {
+		sp.s++;
+		sp.len--;
+	}
+	while (sp.len > 0 && is_space(sp.s[sp.len - 1]))
+		sp.len--;
+	return sp;
+}
+
+static char *span_dup(struct span sp)
+{
+	char *copy = malloc(sp.len + 1);
+
+	if (copy != NULL) {
+		memcpy(copy, sp.s, sp.len);
+		copy[sp.len] = '\0';
+	}
+	return copy;
+}
+
+/* Adds key: "<sp>" to obj. False when out of memory. */
+static bool add_span(cJSON *obj, const char *key, struct span sp)
+{
+	char *copy = span_dup(sp);
+	bool ok = copy != NULL && cJSON_AddStringToObject(obj, key, copy) != NULL;
+
+	free(copy);
+	return ok;
+}
+
+static bool pair_is(const struct form_pair *p, const char *name)
+{
+	return p->name != NULL && strcmp(p->name, name) == 0;
+}
+
+/* The value of `name` when it was sent exactly once, was not too long for
+ * the parser, and trims to 1..cap bytes of valid UTF-8. */
+static bool single_value(const struct form_pairs *pairs, const char *name,
+                         size_t cap, struct span *out)
+{
+	const struct form_pair *p;
+
+	if (form_count(pairs, name) != 1)
+		return false;
+	p = form_get(pairs, name);
+	if (p == NULL || p->too_long)
+		return false;
+	*out = trim_span(p->value, p->value_len);
+	return out->len > 0 && out->len <= cap && text_utf8_valid(out->s, out->len);
+}
+
+/* A string from the request environment, kept when it has 1..cap bytes of
+ * valid UTF-8 (strnlen: never reads past cap + 1 bytes). */
+static bool ctx_string(const char *s, size_t cap)
+{
+	size_t len;
+
+	if (s == NULL)
+		return false;
+	len = strnlen(s, cap + 1);
+	return len > 0 && len <= cap && text_utf8_valid(s, len);
+}
+
+static void add_error(struct id_result *out, enum id_code code, const char *field)
+{
+	if (out->n_errors < LIMIT_MAX_ERRORS) {
+		out->errors[out->n_errors].code = code;
+		out->errors[out->n_errors].field = field;
+		out->n_errors++;
+	}
+}
+
+static void field_error(struct build *b, const struct map_field *f,
+                        enum id_code code)
+{
+	add_error(b->out, code, f->name);
+	if (f == b->email_field)
+		b->email_error = true;
+}
+
+/* A path is 1..LIMIT_MAX_TRAIT_DEPTH non-empty names joined by dots. */
+static bool trait_path_ok(const char *trait)
+{
+	size_t depth = 1;
+	const char *p;
+
+	if (trait[0] == '\0' || trait[0] == '.')
+		return false;
+	for (p = trait; *p != '\0'; p++) {
+		if (*p != '.')
+			continue;
+		if (p[1] == '.' || p[1] == '\0' || ++depth > LIMIT_MAX_TRAIT_DEPTH)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Places item at the dotted path `trait` in traits, taking ownership of item.
+ * When a bad mapping makes that impossible (a malformed path, a leaf where an
+ * object is needed, a trait already set) what came first stays and item is
+ * dropped. Returns false only when out of memory.
+ */
+static bool put_trait(cJSON *traits, const char *trait, cJSON *item)
+{
+	cJSON *obj = traits, *child;
+	char *path = NULL, *seg, *dot;
+	bool ok = true;
+
+	if (!trait_path_ok(trait))
+		goto out;
+	path = strdup(trait);
+	if (path == NULL) {
+		ok = false;
+		goto out;
+	}
+	for (seg = path; (dot = strchr(seg, '.')) != NULL; seg = dot + 1) {
+		*dot = '\0';
+		child = cJSON_GetObjectItemCaseSensitive(obj, seg);
+		if (child == NULL)
+			child = cJSON_AddObjectToObject(obj, seg);
+		else if (!cJSON_IsObject(child))
+			goto out;
+		if (child == NULL) {
+			ok = false;
+			goto out;
+		}
+		obj = child;
+	}
+	if (cJSON_GetObjectItemCaseSensitive(obj, seg) != NULL)
+		goto out;
+	if (!cJSON_AddItemToObject(obj, seg, item)) {
+		ok = false;
+		goto out;
+	}
+	item = NULL;
+out:
+	cJSON_Delete(item);
+	free(path);
+	return ok;
+}
+
+static size_t field_max(const struct build *b, const struct map_field *f)
+{
+	/* The parser already marks values over max-value too_long: a larger
+	 * max-length cannot loosen that. */
+	if (f->max_length > 0 && f->max_length < b->max_value)
+		return f->max_length;
+	return b->max_value;
+}
+
+/* One mapped field: its trait, or an error. False only when out of memory. */
+static bool apply_field(struct build *b, const struct map_field *f)
+{
+	const struct form_pairs *pairs = b->pairs;
+	bool is_email = f == b->email_field;
+	bool multiple = f->multiple && !is_email;
+	enum map_type type = is_email ? MAP_EMAIL : f->type;
+	size_t max, count = 0, i;
+	bool too_long = false, ok = false;
+	cJSON *value = NULL, *item = NULL;
+	enum ft_err fe;
+	struct span sp;
+
+	if (f->name == NULL || f->trait == NULL)
+		return true;
+	max = field_max(b, f);
+	for (i = 0; i < pairs->n; i++) {
+		if (!pair_is(&pairs->v[i], f->name))
+			continue;
+		count++;
+		sp = trim_span(pairs->v[i].value, pairs->v[i].value_len);
+		if (pairs->v[i].too_long || sp.len > max)
+			too_long = true;
+	}
+	if (count > 1 && !multiple) {
+		field_error(b, f, ID_INVALID_VALUE);
+		return true;
+	}
+	if (too_long) {
+		field_error(b, f, ID_TOO_LONG);
+		return true;
+	}
+	if (multiple && (value = cJSON_CreateArray()) == NULL)
+		goto out;
+	for (i = 0; i < pairs->n; i++) {
+		if (!pair_is(&pairs->v[i], f->name))
+			continue;
+		sp = trim_span(pairs->v[i].value, pairs->v[i].value_len);
+		if (sp.len == 0)
+			continue;
+		fe = fieldtype_convert(type, sp.s, sp.len, &item);
+		if (fe == FT_ENOMEM)
+			goto out;
+		if (fe != FT_OK) {
+			field_error(b, f, is_email ? ID_INVALID_EMAIL : ID_INVALID_VALUE);
+			ok = true;
+			goto out;
+		}
+		if (!multiple) {
+			value = item;
+			item = NULL;
+		} else if (cJSON_AddItemToArray(value, item)) {
+			item = NULL;
+		} else {
+			goto out;
+		}
+	}
+	if (value == NULL || (multiple && value->child == NULL)) {
+		if (is_email)
+			field_error(b, f, ID_MISSING_EMAIL);
+		else if (f->required)
+			field_error(b, f, ID_MISSING_FIELD);
+		ok = true;
+		goto out;
+	}
+	if (is_email && (b->email = strdup(cJSON_GetStringValue(value))) == NULL)
+		goto out;
+	ok = put_trait(b->traits, f->trait, value);
+	value = NULL;
+out:
+	cJSON_Delete(item);
+	cJSON_Delete(value);
+	return ok;
+}
+
+static bool apply_constant(struct build *b, const struct map_constant *c)
+{
+	cJSON *item;
+
+	if (c->trait == NULL || c->value == NULL)
+		return true;
+	item = cJSON_CreateString(c->value);
+	return item != NULL && put_trait(b->traits, c->trait, item);
+}
+
+static const struct map_field *find_email_field(const struct map_form *form)
+{
+	size_t i;
+
+	for (i = 0; i < form->n_fields; i++) {
+		const struct map_field *f = &form->fields[i];
+
+		if (f->name != NULL && f->trait != NULL && strcmp(f->trait, "email") == 0)
+			return f;
+	}
+	return NULL;
+}
+
+/*
+ * The value of the first source that yields one, malloc'd, in *out (NULL
+ * when none does). Returns false only when out of memory. cookie_get() does
+ * not tell a failed allocation from an absent cookie: both count as absent.
+ */
+static bool resolve_id(const struct build *b, const struct map_source *src,
+                       size_t n, const struct id_context *ctx, char **out)
+{
+	struct span sp;
+	size_t i;
+
+	*out = NULL;
+	for (i = 0; src != NULL && i < n; i++) {
+		switch (src[i].kind) {
+		case MAP_SRC_FIELD:
+			if (src[i].name != NULL &&
+			    single_value(b->pairs, src[i].name, ID_MAX_USER_ID, &sp)) {
+				*out = span_dup(sp);
+				return *out != NULL;
+			}
+			break;
+		case MAP_SRC_COOKIE:
+			if (src[i].name != NULL && ctx != NULL) {
+				*out = cookie_get(ctx->cookie_header, src[i].name,
+				                  LIMIT_MAX_COOKIE_VALUE);
+				if (*out != NULL)
+					return true;
+			}
+			break;
+		case MAP_SRC_EMAIL:
+			if (b->email != NULL) {
+				*out = strdup(b->email);
+				return *out != NULL;
+			}
+			break;
+		}
+	}
+	return true;
+}
+
+/* Adds the utm_* values found in pairs. False only when out of memory. */
+static bool campaign_from_pairs(cJSON *campaign, const struct form_pairs *pairs)
+{
+	struct span sp;
+	size_t i;
+
+	for (i = 0; i < sizeof utm_keys / sizeof utm_keys[0]; i++) {
+		if (single_value(pairs, utm_keys[i].field, ID_MAX_CAMPAIGN, &sp) &&
+		    !add_span(campaign, utm_keys[i].key, sp))
+			return false;
+	}
+	return true;
+}
+
+/* Adds the utm_* parameters of the query of url (already held to
+ * LIMIT_MAX_URL). A malformed query gives nothing. False only when out of
+ * memory. */
+static bool campaign_from_url(cJSON *campaign, const char *url)
+{
+	struct form_limits lim = { LIMIT_MAX_URL, ID_MAX_QUERY_FIELDS, ID_MAX_CAMPAIGN };
+	struct form_pairs q = { NULL, 0, 0 };
+	const char *query = strchr(url, '?'), *hash = strchr(url, '#');
+	enum form_err fe;
+	bool ok = true;
+
+	/* A '?' inside the fragment starts no query. */
+	if (query == NULL || (hash != NULL && hash < query))
+		return true;
+	query++;
+	if (hash == NULL)
+		hash = query + strlen(query);
+	fe = form_parse_urlencoded(query, (size_t)(hash - query), &lim, &q);
+	if (fe == FORM_OK)
+		ok = campaign_from_pairs(campaign, &q);
+	else if (fe == FORM_ENOMEM)
+		ok = false;
+	form_pairs_free(&q);
+	return ok;
+}
+
+/* Adds obj to parent under key when it has members, else frees it; obj is
+ * consumed either way. False only when out of memory. */
+static bool add_if_filled(cJSON *parent, const char *key, cJSON *obj)
+{
+	if (obj->child == NULL) {
+		cJSON_Delete(obj);
+		return true;
+	}
+	if (!cJSON_AddItemToObject(parent, key, obj)) {
+		cJSON_Delete(obj);
+		return false;
+	}
+	return true;
+}
+
+/* context: ip, userAgent, page, campaign, library. NULL when out of memory. */
+static cJSON *build_context(const struct build *b, const struct id_context *ctx)
+{
+	const char *ip = ctx != NULL ? ctx->ip : NULL;
+	const char *agent = ctx != NULL ? ctx->user_agent : NULL;
+	const char *url = ctx != NULL ? ctx->page_url : NULL;
+	cJSON *c, *page, *campaign, *lib;
+	bool url_ok = ctx_string(url, LIMIT_MAX_URL);
+	struct span sp;
+
+	c = cJSON_CreateObject();
+	if (c == NULL)
+		goto fail;
+	if (ctx_string(ip, ID_MAX_IP) && cJSON_AddStringToObject(c, "ip", ip) == NULL)
+		goto fail;
+	if (ctx_string(agent, LIMIT_MAX_HEADER) &&
+	    cJSON_AddStringToObject(c, "userAgent", agent) == NULL)
+		goto fail;
+
+	page = cJSON_CreateObject();
+	if (page == NULL)
+		goto fail;
+	if ((url_ok && cJSON_AddStringToObject(page, "url", url) == NULL) ||
+	    (single_value(b->pairs, "_referrer", LIMIT_MAX_URL, &sp) &&
+	     !add_span(page, "referrer", sp))) {
+		cJSON_Delete(page);
+		goto fail;
+	}
+	if (!add_if_filled(c, "page", page))
+		goto fail;
+
+	campaign = cJSON_CreateObject();
+	if (campaign == NULL)
+		goto fail;
+	if (!campaign_from_pairs(campaign, b->pairs) ||
+	    (campaign->child == NULL && url_ok && !campaign_from_url(campaign, url))) {
+		cJSON_Delete(campaign);
+		goto fail;
+	}
+	if (!add_if_filled(c, "campaign", campaign))
+		goto fail;
+
+	lib = cJSON_AddObjectToObject(c, "library");
+	if (lib == NULL || cJSON_AddStringToObject(lib, "name", "fmgate") == NULL ||
+	    cJSON_AddStringToObject(lib, "version", FMGATE_VERSION) == NULL)
+		goto fail;
+	return c;
+fail:
+	cJSON_Delete(c);
+	return NULL;
+}
+
+enum id_err identify_build(const struct map_form *form,
+                           const struct form_limits *lim,
+                           const struct form_pairs *pairs,
+                           const struct id_context *ctx,
+                           struct id_result *out)
+{
+	static const struct form_pairs no_pairs;
+	char uuid[UUID_STR_SIZE], ts[UUID_TS_SIZE];
+	char *user_id = NULL, *anon_id = NULL;
+	cJSON *msg = NULL, *context = NULL, *integrations;
+	enum id_err err = ID_ENOMEM;
+	struct build b;
+	size_t i;
+
+	out->message = NULL;
+	out->n_errors = 0;
+	memset(&b, 0, sizeof b);
+	b.pairs = pairs != NULL ? pairs : &no_pairs;
+	b.out = out;
+	b.max_value = lim != NULL && lim->max_value > 0 ? lim->max_value
+	                                                : LIMIT_DEFAULT_MAX_VALUE;
+	b.email_field = find_email_field(form);
+	b.traits = cJSON_CreateObject();
+	if (b.traits == NULL)
+		goto out;
+
+	for (i = 0; i < form->n_fields; i++) {
+		if (!apply_field(&b, &form->fields[i]))
+			goto out;
+	}
+	if (b.email_field == NULL) {
+		add_error(out, ID_MISSING_EMAIL, NULL);
+		b.email_error = true;
+	}
+	for (i = 0; i < form->n_constants; i++) {
+		if (!apply_constant(&b, &form->constants[i]))
+			goto out;
+	}
+	if (!resolve_id(&b, form->user_id, form->n_user_id, ctx, &user_id))
+		goto out;
+	if (user_id == NULL && !b.email_error)
+		add_error(out, ID_MISSING_USER_ID, NULL);
+	if (out->n_errors > 0) {
+		err = ID_EREFUSED;
+		goto out;
+	}
+	if (!resolve_id(&b, form->anonymous_id, form->n_anonymous_id, ctx, &anon_id))
+		goto out;
+
+	/* getrandom() or the clock failing is no fault of the request: like a
+	 * failed allocation it can only end in a server error. */
+	if (!uuid_v4(uuid) || !uuid_timestamp(ts))
+		goto out;
+	msg = cJSON_CreateObject();
+	if (msg == NULL ||
+	    cJSON_AddStringToObject(msg, "type", "identify") == NULL ||
+	    cJSON_AddStringToObject(msg, "messageId", uuid) == NULL ||
+	    cJSON_AddStringToObject(msg, "timestamp", ts) == NULL ||
+	    cJSON_AddStringToObject(msg, "userId", user_id) == NULL ||
+	    (anon_id != NULL &&
+	     cJSON_AddStringToObject(msg, "anonymousId", anon_id) == NULL))
+		goto out;
+	if (!cJSON_AddItemToObject(msg, "traits", b.traits))
+		goto out;
+	b.traits = NULL;
+	context = build_context(&b, ctx);
+	if (context == NULL || !cJSON_AddItemToObject(msg, "context", context))
+		goto out;
+	context = NULL;
+	integrations = cJSON_AddObjectToObject(msg, "integrations");
+	if (integrations == NULL ||
+	    cJSON_AddTrueToObject(integrations, "Freshmarketer") == NULL)
+		goto out;
+	out->message = msg;
+	msg = NULL;
+	err = ID_OK;
+out:
+	cJSON_Delete(msg);
+	cJSON_Delete(context);
+	cJSON_Delete(b.traits);
+	free(b.email);
+	free(user_id);
+	free(anon_id);
+	return err;
+}
+
+void id_result_free(struct id_result *r)
+{
+	if (r == NULL)
+		return;
+	cJSON_Delete(r->message);
+	r->message = NULL;
+	r->n_errors = 0;
+}
+
+const char *id_code_name(enum id_code c)
+{
+	switch (c) {
+	case ID_MISSING_EMAIL:   return "missing_email";
+	case ID_INVALID_EMAIL:   return "invalid_email";
+	case ID_MISSING_USER_ID: return "missing_user_id";
+	case ID_MISSING_FIELD:   return "missing_field";
+	case ID_INVALID_VALUE:   return "invalid_value";
+	case ID_TOO_LONG:        return "too_long";
+	}
+	return "unknown";
+}

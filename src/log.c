@@ -1,0 +1,50 @@
+/* log.c: escaped one-line log records on stderr. */
+#include "log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const level_names[] = {
+	[LOG_ERR] = "error", [LOG_WARN] = "warning", [LOG_INFO] = "info",
+};
+
+char *log_format(char *dst, unsigned dstsize, enum log_level level, const char *msg)
+{
+	static const char hex[] = "0123456789abcdef";
+	int n = snprintf(dst, dstsize, "fmgate[%ld]: %s: ", (long)getpid(),
+	                 level_names[level]);
+	size_t o = n < 0 ? 0 : (size_t)n;
+
+	if (o >= dstsize)
+		o = dstsize - 1;
+	/* Leave room for "\n" and NUL; an escape takes at most 4 bytes. */
+	for (const unsigned char *p = (const unsigned char *)msg; *p && o + 6 <= dstsize; p++) {
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\') {
+			dst[o++] = (char)*p;
+		} else {
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[*p >> 4];
+			dst[o++] = hex[*p & 15];
+		}
+	}
+	dst[o++] = '\n';
+	dst[o] = '\0';
+	return dst;
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	char msg[1024], line[4200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_format(line, sizeof line, level, msg);
+	/* One write per line, so lines of concurrent workers never interleave. */
+	if (write(STDERR_FILENO, line, strlen(line)) < 0)
+		return;
+}

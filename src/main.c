@@ -1,0 +1,231 @@
+/* main.c: the verbs of the fmgate command, dispatched from one table. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "config.h"
+#include "fm_client.h"
+#include "form.h"
+#include "identify.h"
+#include "mapping.h"
+#include "server.h"
+#include "text.h"
+
+#ifndef FMGATE_VERSION
+#define FMGATE_VERSION "dev"
+#endif
+
+static int usage(FILE *to)
+{
+	fputs("usage: fmgate                       FastCGI responder (or one CGI request)\n"
+	      "       fmgate serve --listen unix:PATH|HOST:PORT [--workers N] [--user USER]\n"
+	      "       fmgate check [MAPPING]\n"
+	      "       fmgate try FORM_ID [BODY_FILE]\n"
+	      "       fmgate --version\n", to);
+	return to == stderr ? 2 : 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("fmgate %s\n", FMGATE_VERSION);
+	return 0;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return usage(stdout);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	const char *path = argc > 1 ? argv[1] : config_mapping_path();
+	struct map_diags diags = { 0 };
+	struct mapping *m = NULL;
+	enum map_err e;
+
+	if (argc > 2)
+		return usage(stderr);
+	e = mapping_load(path, &m, &diags);
+	map_diags_print(&diags, path, stdout);
+	if (e == MAP_OK)
+		printf("%s: valid, %zu form%s\n", path, m->n_forms, m->n_forms == 1 ? "" : "s");
+	else if (diags.n == 0)
+		printf("%s: %s\n", path, map_strerror(e));
+	mapping_free(m);
+	map_diags_free(&diags);
+	return e == MAP_OK ? 0 : 1;
+}
+
+/* Reads a whole stream up to max bytes; NULL when larger or unreadable. */
+static char *read_stream(FILE *f, size_t max, size_t *len)
+{
+	char *p = malloc(max + 1);
+	size_t n;
+
+	if (!p)
+		return NULL;
+	n = fread(p, 1, max + 1, f);
+	if (ferror(f) || n > max) {
+		free(p);
+		return NULL;
+	}
+	p[n] = '\0';
+	*len = n;
+	return p;
+}
+
+static void print_json(const char *title, const cJSON *j)
+{
+	char *s = cJSON_Print(j);
+
+	printf("%s\n%s\n", title, s ? s : "(out of memory)");
+	cJSON_free(s);
+}
+
+/* `try`: what a post would become, without sending or storing anything. */
+static int cmd_try(int argc, char **argv)
+{
+	const char *mpath = config_mapping_path();
+	struct map_diags diags = { 0 };
+	struct mapping *m = NULL;
+	const struct map_form *form;
+	struct form_pairs pairs = { 0 };
+	struct id_result idr = { 0 };
+	struct id_context ctx = { 0 };
+	struct fm_client *fm = NULL;
+	struct config cfg;
+	char why[256];
+	char *body = NULL;
+	cJSON *req = NULL;
+	size_t len = 0;
+	FILE *f = stdin;
+	int rc = 2;
+
+	if (argc < 2 || argc > 3)
+		return usage(stderr);
+	if (mapping_load(mpath, &m, &diags) != MAP_OK) {
+		map_diags_print(&diags, mpath, stderr);
+		fprintf(stderr, "fmgate try: %s is not a valid mapping\n", mpath);
+		goto out;
+	}
+	form = mapping_form(m, argv[1]);
+	if (!form) {
+		fprintf(stderr, "fmgate try: no form \"%s\" in %s\n", argv[1], mpath);
+		goto out;
+	}
+	if (argc == 3 && strcmp(argv[2], "-") != 0 && !(f = fopen(argv[2], "rb"))) {
+		perror(argv[2]);
+		goto out;
+	}
+	body = read_stream(f, m->settings.limits.max_body, &len);
+	if (f != stdin)
+		fclose(f);
+	if (!body) {
+		fprintf(stderr, "fmgate try: body unreadable or over max-body (%zu bytes)\n",
+		        m->settings.limits.max_body);
+		goto out;
+	}
+	/* A body file usually ends with a newline that is not part of the form. */
+	while (len && (body[len - 1] == '\n' || body[len - 1] == '\r'))
+		body[--len] = '\0';
+	if (form_parse_urlencoded(body, len, &m->settings.limits, &pairs) != FORM_OK) {
+		fprintf(stderr, "fmgate try: the body is not a valid urlencoded form\n");
+		goto out;
+	}
+	rc = 1;
+	if (identify_build(form, &m->settings.limits, &pairs, &ctx, &idr) != ID_OK) {
+		printf("refused:\n");
+		for (size_t i = 0; i < idr.n_errors; i++)
+			printf("  %s: %s\n", idr.errors[i].field ? idr.errors[i].field : "userId",
+			       id_code_name(idr.errors[i].code));
+		goto out;
+	}
+	rc = 0;
+	print_json("identify message:", idr.message);
+	if (config_resolve(&m->settings, &cfg, why, sizeof why) == CONFIG_OK)
+		fm = fm_client_new(&cfg);
+	else
+		printf("(delivery not configured: %s)\n", why);
+	req = fm_request_body(fm, idr.message, form);
+	printf("\nrequest:\nPOST %s/contacts/upsert\n"
+	       "Authorization: Token token=(hidden)\nContent-Type: application/json\n\n",
+	       fm ? cfg.api_base : "{API base}");
+	print_json("", req);
+out:
+	cJSON_Delete(req);
+	fm_client_free(fm);
+	id_result_free(&idr);
+	form_pairs_free(&pairs);
+	free(body);
+	mapping_free(m);
+	map_diags_free(&diags);
+	return rc;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	struct serve_opts o = { NULL, 0, NULL };
+	long long n;
+
+	for (int i = 1; i < argc; i++) {
+		if (i + 1 < argc && strcmp(argv[i], "--listen") == 0) {
+			o.listen = argv[++i];
+		} else if (i + 1 < argc && strcmp(argv[i], "--workers") == 0) {
+			if (!text_parse_ll(argv[++i], 1, 256, &n))
+				return usage(stderr);
+			o.workers = (int)n;
+		} else if (i + 1 < argc && strcmp(argv[i], "--user") == 0) {
+			o.user = argv[++i];
+		} else {
+			return usage(stderr);
+		}
+	}
+	if (!o.listen)
+		return usage(stderr);
+	if (o.workers == 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		o.workers = cpus > 0 && cpus <= 256 ? (int)cpus : 2;
+	}
+	return server_serve(&o, config_mapping_path());
+}
+
+static const struct verb {
+	const char *name;
+	int (*run)(int argc, char **argv);
+} verbs[] = {
+	{ "serve", cmd_serve },
+	{ "check", cmd_check },
+	{ "try", cmd_try },
+	{ "--version", cmd_version },
+	{ "version", cmd_version },
+	{ "--help", cmd_help },
+	{ "help", cmd_help },
+};
+
+int main(int argc, char **argv)
+{
+	int rc;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return 1;
+	if (argc < 2) {
+		rc = server_run_default(config_mapping_path());
+	} else {
+		const struct verb *v = NULL;
+
+		for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+			if (strcmp(argv[1], verbs[i].name) == 0)
+				v = &verbs[i];
+		rc = v ? v->run(argc - 1, argv + 1) : usage(stderr);
+	}
+	curl_global_cleanup();
+	return rc;
+}

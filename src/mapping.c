@@ -1,0 +1,1229 @@
+/*
+ * mapping.c: the XML mapping file, parsed without DTDs, entities or network,
+ * validated against the built-in RELAX NG schema, checked for meaning, and
+ * copied into plain structs.
+ */
+#include "mapping.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libxml/globals.h>
+#include <libxml/parser.h>
+#include <libxml/relaxng.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+
+#include "log.h"
+#include "text.h"
+
+/* src/schema_blob.S: schema/fmgate.rng, NUL-terminated. */
+extern const char fmgate_schema_rng[];
+
+/* One load in progress: where problems go and what went wrong. */
+struct loader {
+	struct map_diags *diags;  /* may be NULL: problems are then only counted */
+	size_t n_errors;
+	bool nomem;
+	bool dtd_seen;
+	int dtd_line;
+};
+
+/* ---- diagnostics ---- */
+
+static void diag_add(struct loader *L, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void diag_add(struct loader *L, int line, const char *fmt, ...)
+{
+	struct map_diags *d = L->diags;
+	struct map_diag *e;
+	char msg[sizeof e->message];
+	size_t n;
+	va_list ap;
+
+	L->n_errors++;
+	if (!d)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	/* One line per diag: libxml2 ends its messages with '\n', and a quoted
+	 * value may hold anything. */
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	n = strlen(msg);
+	while (n > 0 && msg[n - 1] == ' ')
+		msg[--n] = '\0';
+	for (size_t i = 0; i < d->n; i++)
+		if (d->v[i].line == line && strcmp(d->v[i].message, msg) == 0)
+			return;   /* libxml2 repeats itself on cascading errors */
+	if (d->n >= MAP_MAX_DIAGS)
+		return;
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 8;
+		struct map_diag *v;
+
+		if (cap > MAP_MAX_DIAGS)
+			cap = MAP_MAX_DIAGS;
+		v = realloc(d->v, cap * sizeof *v);
+		if (!v) {
+			L->nomem = true;
+			return;
+		}
+		d->v = v;
+		d->cap = cap;
+	}
+	e = &d->v[d->n++];
+	e->line = line;
+	text_copy(e->message, sizeof e->message, msg);
+	if (d->n == MAP_MAX_DIAGS) {
+		e->line = 0;
+		text_copy(e->message, sizeof e->message, "too many problems; the rest are not shown");
+	}
+}
+
+static int line_of(const xmlNode *n);
+
+/* libxml2's structured error handler: parser and schema errors become diags. */
+static void xml_error(void *ctx, xmlErrorPtr e)
+{
+	struct loader *L = ctx;
+	long line;
+
+	if (!e || e->level == XML_ERR_WARNING)
+		return;
+	line = e->line;
+	if (line <= 0 && e->node)
+		line = line_of(e->node);
+	if (line < 0 || line > INT32_MAX)
+		line = 0;
+	diag_add(L, (int)line, "%s", e->message ? e->message : "XML error");
+}
+
+/* In line order, as a reader goes through the file; equal lines keep the
+ * order they were found in (insertion sort: stable, and n <= MAP_MAX_DIAGS). */
+static void diags_sort(struct map_diags *d)
+{
+	/* A full list ends with the "too many" note, which stays last. */
+	size_t n = (d && d->n == MAP_MAX_DIAGS) ? d->n - 1 : d ? d->n : 0;
+
+	for (size_t i = 1; i < n; i++) {
+		struct map_diag t = d->v[i];
+		size_t j = i;
+
+		for (; j > 0 && d->v[j - 1].line > t.line; j--)
+			d->v[j] = d->v[j - 1];
+		d->v[j] = t;
+	}
+}
+
+void map_diags_free(struct map_diags *d)
+{
+	if (!d)
+		return;
+	free(d->v);
+	d->v = NULL;
+	d->n = d->cap = 0;
+}
+
+void map_diags_print(const struct map_diags *d, const char *file, FILE *to)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->v[i].line > 0)
+			fprintf(to, "%s:%d: %s\n", file, d->v[i].line, d->v[i].message);
+		else
+			fprintf(to, "%s: %s\n", file, d->v[i].message);
+	}
+}
+
+const char *map_strerror(enum map_err e)
+{
+	switch (e) {
+	case MAP_OK:       return "ok";
+	case MAP_EIO:      return "mapping file missing, unreadable or too large";
+	case MAP_EINVALID: return "mapping file invalid";
+	case MAP_ENOMEM:   return "out of memory";
+	}
+	return "unknown error";
+}
+
+static const char *const type_names[] = {
+	[MAP_TEXT] = "text", [MAP_EMAIL] = "email", [MAP_NUMBER] = "number",
+	[MAP_BOOLEAN] = "boolean", [MAP_DATE] = "date", [MAP_PHONE] = "phone",
+};
+
+const char *map_type_name(enum map_type t)
+{
+	if ((size_t)t < sizeof type_names / sizeof type_names[0])
+		return type_names[t];
+	return "unknown";
+}
+
+/* ---- freeing ---- */
+
+static void free_sources(struct map_source *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+static void free_strings(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void free_form(struct map_form *f)
+{
+	free(f->id);
+	free(f->success_url);
+	free(f->failure_url);
+	free_strings(f->allow_origins, f->n_allow_origins);
+	free(f->honeypot);
+	free_sources(f->user_id, f->n_user_id);
+	free_sources(f->anonymous_id, f->n_anonymous_id);
+	for (size_t i = 0; f->fields && i < f->n_fields; i++) {
+		free(f->fields[i].name);
+		free(f->fields[i].trait);
+		free(f->fields[i].fm_field);
+	}
+	free(f->fields);
+	for (size_t i = 0; f->constants && i < f->n_constants; i++) {
+		free(f->constants[i].trait);
+		free(f->constants[i].value);
+		free(f->constants[i].fm_field);
+	}
+	free(f->constants);
+}
+
+void mapping_free(struct mapping *m)
+{
+	if (!m)
+		return;
+	free(m->path);
+	free(m->settings.fm_domain);
+	free(m->settings.fm_api_base);
+	free(m->settings.fm_api_key_file);
+	free(m->settings.spool_dir);
+	free_strings(m->settings.trusted_proxies, m->settings.n_trusted_proxies);
+	for (size_t i = 0; m->forms && i < m->n_forms; i++)
+		free_form(&m->forms[i]);
+	free(m->forms);
+	free(m);
+}
+
+/* ---- lookups ---- */
+
+const struct map_form *mapping_form(const struct mapping *m, const char *id)
+{
+	if (!m || !id)
+		return NULL;
+	for (size_t i = 0; i < m->n_forms; i++)
+		if (strcmp(m->forms[i].id, id) == 0)
+			return &m->forms[i];
+	return NULL;
+}
+
+const struct map_field *map_form_field(const struct map_form *f, const char *name)
+{
+	if (!f || !name)
+		return NULL;
+	for (size_t i = 0; i < f->n_fields; i++)
+		if (strcmp(f->fields[i].name, name) == 0)
+			return &f->fields[i];
+	return NULL;
+}
+
+/* ---- tree helpers ---- */
+
+static bool is_el(const xmlNode *n, const char *name)
+{
+	return n->type == XML_ELEMENT_NODE && xmlStrEqual(n->name, (const xmlChar *)name);
+}
+
+/* The line of a node (of the end of an element's start tag). */
+static int line_of(const xmlNode *n)
+{
+	long l = xmlGetLineNo(n);
+
+	return (l < 0 || l > INT32_MAX) ? 0 : (int)l;
+}
+
+static size_t count_children(const xmlNode *parent, const char *name)
+{
+	size_t n = 0;
+
+	for (const xmlNode *c = parent->children; c; c = c->next)
+		if (is_el(c, name))
+			n++;
+	return n;
+}
+
+/*
+ * The one <name> child of parent, or NULL. The schema lets children come in
+ * any order, so how often one may appear is checked here: a repeat is an
+ * error at its own line, a missing required child at the parent's.
+ */
+static const xmlNode *single_child(struct loader *L, const xmlNode *parent,
+                                   const char *name, bool required)
+{
+	const xmlNode *first = NULL;
+
+	for (const xmlNode *c = parent->children; c; c = c->next) {
+		if (!is_el(c, name))
+			continue;
+		if (!first)
+			first = c;
+		else
+			diag_add(L, line_of(c), "<%s> may appear only once in <%s> (first at line %d)",
+			         name, (const char *)parent->name, line_of(first));
+	}
+	if (!first && required)
+		diag_add(L, line_of(parent), "<%s> needs a <%s>", (const char *)parent->name, name);
+	return first;
+}
+
+/* Is n, the number of `what` in parent, within max? Reports it when not. */
+static bool within(struct loader *L, const xmlNode *parent, size_t n, size_t max,
+                   const char *what)
+{
+	if (n <= max)
+		return true;
+	diag_add(L, line_of(parent), "<%s> holds %zu %s, more than %zu",
+	         (const char *)parent->name, n, what, max);
+	return false;
+}
+
+static char *dup_or_flag(struct loader *L, const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		L->nomem = true;
+	return d;
+}
+
+/* The attribute's value as written, or NULL when absent (or out of memory,
+ * flagged in L). */
+static char *attr_dup(struct loader *L, const xmlNode *n, const char *name)
+{
+	xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)name);
+	char *d;
+
+	if (!v)
+		return NULL;
+	d = dup_or_flag(L, (const char *)v);
+	xmlFree(v);
+	return d;
+}
+
+/* Element text, trimmed. */
+static char *text_dup(struct loader *L, const xmlNode *n)
+{
+	xmlChar *v = xmlNodeGetContent(n);
+	char *d;
+
+	if (!v) {
+		L->nomem = true;
+		return NULL;
+	}
+	d = dup_or_flag(L, (const char *)v);
+	xmlFree(v);
+	return d ? text_trim(d) : NULL;
+}
+
+/* A positive integer attribute within [1, max]; absent leaves *out alone. */
+static void attr_count(struct loader *L, const xmlNode *n, const char *name,
+                       unsigned long long max, unsigned long long *out)
+{
+	char *v = attr_dup(L, n, name);
+	long long x;
+
+	if (!v)
+		return;
+	text_trim(v);
+	if (!text_parse_ll(v, 1, INT64_MAX, &x))
+		diag_add(L, line_of(n), "%s: %s must be a positive integer", (const char *)n->name, name);
+	else if ((unsigned long long)x > max)
+		diag_add(L, line_of(n), "%s: %s %lld is above the ceiling %llu",
+		         (const char *)n->name, name, x, max);
+	else
+		*out = (unsigned long long)x;
+	free(v);
+}
+
+/* "true" or "false"; absent is false. */
+static bool attr_bool(struct loader *L, const xmlNode *n, const char *name)
+{
+	char *v = attr_dup(L, n, name);
+	bool b = v && strcmp(text_trim(v), "true") == 0;
+
+	free(v);
+	return b;
+}
+
+/* ---- syntax checks of values ---- */
+
+static bool has_ctl(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return true;
+	return false;
+}
+
+/* Letters, digits, '-' and '.', no empty label; at most 253 bytes. */
+static bool host_ok(const char *h, size_t len)
+{
+	size_t label = 0;
+
+	if (len == 0 || len > 253)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = h[i];
+
+		if (c == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		           (c >= '0' && c <= '9') || c == '-') {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return label > 0;
+}
+
+static bool port_ok(const char *p, size_t len)
+{
+	char buf[8];
+	long long v;
+
+	if (len == 0 || len >= sizeof buf)
+		return false;
+	memcpy(buf, p, len);
+	buf[len] = '\0';
+	return text_parse_ll(buf, 1, 65535, &v);
+}
+
+/* Length of "http://" or "https://" at the start of s (any case), or 0. */
+static size_t scheme_len(const char *s)
+{
+	if (strncasecmp(s, "https://", 8) == 0)
+		return 8;
+	if (strncasecmp(s, "http://", 7) == 0)
+		return 7;
+	return 0;
+}
+
+/* host[:port] in s[0..len); a leading "*." label when wildcard_ok. */
+static bool authority_ok(const char *s, size_t len, bool wildcard_ok)
+{
+	const char *colon = memchr(s, ':', len);
+	size_t hlen = colon ? (size_t)(colon - s) : len;
+
+	if (colon && !port_ok(colon + 1, len - hlen - 1))
+		return false;
+	if (wildcard_ok && hlen > 2 && s[0] == '*' && s[1] == '.') {
+		/* "*.com" would open a whole top-level domain. */
+		if (!memchr(s + 2, '.', hlen - 2))
+			return false;
+		s += 2;
+		hlen -= 2;
+	}
+	return host_ok(s, hlen);
+}
+
+/*
+ * Why url is not a redirect target, or NULL when it is one: an absolute
+ * http(s) URL with a host (no user info), or a path starting with one '/';
+ * printable ASCII without white space or backslash, at most LIMIT_MAX_URL.
+ */
+static const char *url_problem(const char *url, bool path_ok)
+{
+	size_t sl, alen;
+
+	if (strlen(url) > LIMIT_MAX_URL)
+		return "is too long";
+	for (const unsigned char *p = (const unsigned char *)url; *p; p++) {
+		if (*p <= 0x20 || *p >= 0x7f)
+			return "holds white space, control or non-ASCII characters (percent-encode them)";
+		if (*p == '\\')
+			return "holds a backslash";
+	}
+	if (url[0] == '/') {
+		if (!path_ok)
+			return "must be an absolute http(s) URL";
+		if (url[1] == '/')
+			return "starts with \"//\" (a host of the visitor's choosing); write https://host/path";
+		return NULL;
+	}
+	sl = scheme_len(url);
+	if (sl == 0)
+		return path_ok ? "must be an absolute http(s) URL or a path starting with '/'"
+		               : "must be an absolute http(s) URL";
+	alen = strcspn(url + sl, "/?#");
+	if (memchr(url + sl, '@', alen))
+		return "must not hold user info ('@')";
+	if (!authority_ok(url + sl, alen, false))
+		return "has no valid host[:port]";
+	return NULL;
+}
+
+/* Why `o` is not scheme://host[:port], or NULL; a leading "*." label may
+ * open the host to its subdomains. */
+static const char *origin_problem(const char *o)
+{
+	size_t sl = scheme_len(o), len = strlen(o);
+
+	if (sl == 0)
+		return "must start with http:// or https://";
+	if (len > LIMIT_MAX_URL)
+		return "is too long";
+	if (strcspn(o + sl, "/?#") != len - sl)
+		return "must be scheme://host[:port] with no path (not even a trailing '/')";
+	if (!authority_ok(o + sl, len - sl, true))
+		return strchr(o, '*') ? "has no valid host[:port] (\"*.\" may only open a host: https://*.example.com)"
+		                      : "has no valid host[:port]";
+	return NULL;
+}
+
+/* Why `name` is not usable as a field or cookie name, or NULL. */
+static const char *name_problem(const char *name, bool cookie)
+{
+	if (strlen(name) > MAP_MAX_NAME)
+		return "is too long";
+	if (has_ctl(name))
+		return "holds control characters";
+	if (cookie && (strpbrk(name, " ;,=\"") != NULL))
+		return "is not a cookie name (no space, ';', ',', '=' or '\"')";
+	return NULL;
+}
+
+/* Why `t` is not a trait name, or NULL. */
+static const char *trait_problem(const char *t)
+{
+	size_t segs = 1;
+	const char *p;
+
+	if (strlen(t) > MAP_MAX_NAME)
+		return "is too long";
+	if (has_ctl(t))
+		return "holds control characters";
+	if (t[0] == '.' || t[strlen(t) - 1] == '.' || strstr(t, ".."))
+		return "has an empty segment (a leading, trailing or double '.')";
+	for (p = t; *p; p++)
+		if (*p == '.')
+			segs++;
+	if (segs > LIMIT_MAX_TRAIT_DEPTH)
+		return "nests too deep";
+	return NULL;
+}
+
+/* True when one trait is the other or a dotted prefix of it ("a" and "a.b"):
+ * both cannot be set in one JSON object. */
+static bool traits_clash(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t n = la < lb ? la : lb;
+
+	if (strncmp(a, b, n) != 0)
+		return false;
+	return la == lb || (la < lb ? b[la] : a[lb]) == '.';
+}
+
+/* ---- settings ---- */
+
+static void load_settings(struct loader *L, const xmlNode *s, struct map_settings *out)
+{
+	const xmlNode *n;
+	unsigned long long v;
+	size_t np = 0;
+	char *t;
+	const char *why;
+
+	if ((n = single_child(L, s, "freshmarketer", false)) != NULL) {
+		out->fm_domain = attr_dup(L, n, "domain");
+		out->fm_api_key_file = attr_dup(L, n, "api-key-file");
+		out->fm_api_base = attr_dup(L, n, "api-base");
+		if (out->fm_api_key_file && out->fm_api_key_file[0] != '/')
+			diag_add(L, line_of(n), "freshmarketer: api-key-file must be an absolute path");
+		if (out->fm_api_base && (why = url_problem(out->fm_api_base, false)) != NULL)
+			diag_add(L, line_of(n), "freshmarketer: api-base %s", why);
+	}
+	if ((n = single_child(L, s, "spool", false)) != NULL) {
+		out->spool_dir = attr_dup(L, n, "dir");
+		if (out->spool_dir && out->spool_dir[0] != '/')
+			diag_add(L, line_of(n), "spool: dir must be an absolute path");
+		v = 0;
+		attr_count(L, n, "max-files", MAP_MAX_SPOOL_FILES, &v);
+		out->spool_max_files = (size_t)v;
+		v = 0;
+		attr_count(L, n, "max-age-days", MAP_MAX_SPOOL_AGE_DAYS, &v);
+		out->spool_max_age_days = (unsigned)v;
+	}
+	if ((n = single_child(L, s, "delivery", false)) != NULL) {
+		if ((t = attr_dup(L, n, "mode")) != NULL) {
+			if (strcmp(text_trim(t), "async") == 0)
+				out->delivery_mode = MAP_DELIVERY_ASYNC;
+			free(t);
+		}
+		v = out->timeout_ms;
+		attr_count(L, n, "timeout-ms", MAP_MAX_TIMEOUT_MS, &v);
+		out->timeout_ms = (unsigned)v;
+	}
+	if ((n = single_child(L, s, "limits", false)) != NULL) {
+		v = out->limits.max_body;
+		attr_count(L, n, "max-body", LIMIT_CEIL_MAX_BODY, &v);
+		out->limits.max_body = (size_t)v;
+		v = out->limits.max_fields;
+		attr_count(L, n, "max-fields", LIMIT_CEIL_MAX_FIELDS, &v);
+		out->limits.max_fields = (size_t)v;
+		v = out->limits.max_value;
+		attr_count(L, n, "max-value", LIMIT_CEIL_MAX_VALUE, &v);
+		out->limits.max_value = (size_t)v;
+	}
+	out->n_trusted_proxies = 0;
+	np = count_children(s, "trusted-proxy");
+	if (np == 0 || !within(L, s, np, MAP_MAX_LIST, "<trusted-proxy>"))
+		return;
+	out->trusted_proxies = calloc(np, sizeof *out->trusted_proxies);
+	if (!out->trusted_proxies) {
+		L->nomem = true;
+		return;
+	}
+	for (n = s->children; n; n = n->next) {
+		unsigned char addr[16];
+
+		if (!is_el(n, "trusted-proxy"))
+			continue;
+		t = text_dup(L, n);
+		if (!t)
+			return;
+		out->trusted_proxies[out->n_trusted_proxies++] = t;
+		if (inet_pton(AF_INET, t, addr) != 1 && inet_pton(AF_INET6, t, addr) != 1)
+			diag_add(L, line_of(n), "trusted-proxy \"%.60s\" is not an IPv4 or IPv6 address", t);
+	}
+}
+
+/* ---- forms ---- */
+
+/* Fills v (sized by the caller) from the source children of `parent`. */
+static void load_sources(struct loader *L, const xmlNode *parent,
+                         struct map_source *v, size_t *n)
+{
+	const char *why;
+
+	for (const xmlNode *c = parent->children; c; c = c->next) {
+		struct map_source *s;
+
+		if (c->type != XML_ELEMENT_NODE)
+			continue;
+		s = &v[(*n)++];
+		if (is_el(c, "from-email")) {
+			s->kind = MAP_SRC_EMAIL;
+			continue;
+		}
+		s->kind = is_el(c, "from-cookie") ? MAP_SRC_COOKIE : MAP_SRC_FIELD;
+		s->name = attr_dup(L, c, "name");
+		if (!s->name)
+			return;
+		why = name_problem(s->name, s->kind == MAP_SRC_COOKIE);
+		if (why)
+			diag_add(L, line_of(c), "%s: name %s", (const char *)c->name, why);
+	}
+}
+
+/* Is trait `t` (element at `line`) already taken by an earlier field or
+ * constant of the form? Reports the clash. */
+static void check_trait_unique(struct loader *L, const struct map_form *f,
+                               const char *t, int line, size_t n_fields, size_t n_consts)
+{
+	for (size_t i = 0; i < n_fields; i++)
+		if (f->fields[i].trait && traits_clash(f->fields[i].trait, t)) {
+			diag_add(L, line, "trait \"%.60s\" clashes with trait \"%.60s\" of the field at line %d",
+			         t, f->fields[i].trait, f->fields[i].line);
+			return;
+		}
+	for (size_t i = 0; i < n_consts; i++)
+		if (f->constants[i].trait && traits_clash(f->constants[i].trait, t)) {
+			diag_add(L, line, "trait \"%.60s\" clashes with trait \"%.60s\" of the constant at line %d",
+			         t, f->constants[i].trait, f->constants[i].line);
+			return;
+		}
+}
+
+static void check_fm_field_unique(struct loader *L, const struct map_form *f,
+                                  const char *fm, int line, size_t n_fields, size_t n_consts)
+{
+	for (size_t i = 0; i < n_fields; i++)
+		if (f->fields[i].fm_field && strcmp(f->fields[i].fm_field, fm) == 0) {
+			diag_add(L, line, "fm-field \"%.60s\" is already set by the field at line %d",
+			         fm, f->fields[i].line);
+			return;
+		}
+	for (size_t i = 0; i < n_consts; i++)
+		if (f->constants[i].fm_field && strcmp(f->constants[i].fm_field, fm) == 0) {
+			diag_add(L, line, "fm-field \"%.60s\" is already set by the constant at line %d",
+			         fm, f->constants[i].line);
+			return;
+		}
+}
+
+/* The field named `name` among the first n of the form, or NULL. */
+static const struct map_field *field_among(const struct map_form *f, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (f->fields[i].name && strcmp(f->fields[i].name, name) == 0)
+			return &f->fields[i];
+	return NULL;
+}
+
+static void load_field(struct loader *L, const xmlNode *n, struct map_form *f,
+                       const struct map_settings *s)
+{
+	size_t idx = f->n_fields++;   /* counted first, so mapping_free releases it */
+	struct map_field *fd = &f->fields[idx];
+	const struct map_field *prev;
+	unsigned long long ml = 0;
+	const char *why;
+	char *type;
+
+	fd->line = line_of(n);
+	fd->name = attr_dup(L, n, "name");
+	fd->trait = attr_dup(L, n, "trait");
+	fd->fm_field = attr_dup(L, n, "fm-field");
+	if (!fd->name || !fd->trait)
+		return;   /* out of memory: the schema requires both */
+	fd->required = attr_bool(L, n, "required");
+	fd->multiple = attr_bool(L, n, "multiple");
+	fd->type = MAP_TEXT;
+	if ((type = attr_dup(L, n, "type")) != NULL) {
+		text_trim(type);
+		for (size_t i = 0; i < sizeof type_names / sizeof type_names[0]; i++)
+			if (strcmp(type, type_names[i]) == 0)
+				fd->type = (enum map_type)i;
+		free(type);
+	}
+	attr_count(L, n, "max-length", LIMIT_CEIL_MAX_VALUE, &ml);
+	fd->max_length = (size_t)ml;
+	if (fd->max_length > s->limits.max_value)
+		diag_add(L, fd->line, "field \"%.60s\": max-length %zu is above max-value %zu of <limits>",
+		         fd->name, fd->max_length, s->limits.max_value);
+	if ((why = name_problem(fd->name, false)) != NULL)
+		diag_add(L, fd->line, "field name %s", why);
+	if (strcmp(fd->name, "_next") == 0 || strcmp(fd->name, "_referrer") == 0)
+		diag_add(L, fd->line, "field name \"%s\" is reserved by fmgate", fd->name);
+	if ((prev = field_among(f, idx, fd->name)) != NULL)
+		diag_add(L, fd->line, "field \"%.60s\" is mapped twice (first at line %d)",
+		         fd->name, prev->line);
+	if ((why = trait_problem(fd->trait)) != NULL)
+		diag_add(L, fd->line, "trait \"%.60s\" %s", fd->trait, why);
+	else
+		check_trait_unique(L, f, fd->trait, fd->line, idx, f->n_constants);
+	if (fd->fm_field)
+		check_fm_field_unique(L, f, fd->fm_field, fd->line, idx, f->n_constants);
+}
+
+static void load_constant(struct loader *L, const xmlNode *n, struct map_form *f)
+{
+	size_t idx = f->n_constants++;
+	struct map_constant *c = &f->constants[idx];
+	const char *why;
+
+	c->line = line_of(n);
+	c->trait = attr_dup(L, n, "trait");
+	c->value = attr_dup(L, n, "value");
+	c->fm_field = attr_dup(L, n, "fm-field");
+	if (!c->trait || !c->value)
+		return;
+	if ((why = trait_problem(c->trait)) != NULL)
+		diag_add(L, c->line, "trait \"%.60s\" %s", c->trait, why);
+	else
+		check_trait_unique(L, f, c->trait, c->line, f->n_fields, idx);
+	if (c->fm_field)
+		check_fm_field_unique(L, f, c->fm_field, c->line, f->n_fields, idx);
+}
+
+/* Checks that need the whole form. */
+static void check_form(struct loader *L, const struct map_form *f)
+{
+	const struct map_field *email = NULL;
+
+	for (size_t i = 0; i < f->n_fields; i++)
+		if (strcmp(f->fields[i].trait, "email") == 0)
+			email = &f->fields[i];
+	if (!email)
+		diag_add(L, f->line, "form \"%s\" has no field with trait=\"email\" (every submission needs an email)",
+		         f->id);
+	else if (email->type != MAP_EMAIL)
+		diag_add(L, email->line, "the email field \"%.60s\" must have type=\"email\"", email->name);
+	if (f->honeypot && map_form_field(f, f->honeypot))
+		diag_add(L, f->line, "honeypot \"%.60s\" is also a mapped field", f->honeypot);
+}
+
+static void load_form(struct loader *L, const xmlNode *n, struct map_form *f,
+                      const struct map_settings *s)
+{
+	const xmlNode *c;
+	size_t n_src, n_origins, n_fields, n_consts;
+	const char *why;
+	bool ok;
+
+	f->line = line_of(n);
+	f->id = attr_dup(L, n, "id");
+	if (!f->id)
+		return;
+	if ((c = single_child(L, n, "redirect", true)) != NULL) {
+		f->success_url = attr_dup(L, c, "success");
+		f->failure_url = attr_dup(L, c, "failure");
+		if (f->success_url && (why = url_problem(f->success_url, true)) != NULL)
+			diag_add(L, line_of(c), "redirect success %s", why);
+		if (f->failure_url && (why = url_problem(f->failure_url, true)) != NULL)
+			diag_add(L, line_of(c), "redirect failure %s", why);
+	}
+	if ((c = single_child(L, n, "honeypot", false)) != NULL) {
+		f->honeypot = attr_dup(L, c, "field");
+		if (f->honeypot && (why = name_problem(f->honeypot, false)) != NULL)
+			diag_add(L, line_of(c), "honeypot field %s", why);
+	}
+	if ((c = single_child(L, n, "user-id", true)) != NULL) {
+		n_src = count_children(c, "from-field") + count_children(c, "from-cookie") +
+		        count_children(c, "from-email");
+		if (within(L, c, n_src, MAP_MAX_LIST, "sources")) {
+			f->user_id = calloc(n_src ? n_src : 1, sizeof *f->user_id);
+			if (!f->user_id)
+				goto nomem;
+			load_sources(L, c, f->user_id, &f->n_user_id);
+		}
+	}
+	if ((c = single_child(L, n, "anonymous-id", false)) != NULL) {
+		n_src = count_children(c, "from-field") + count_children(c, "from-cookie");
+		if (within(L, c, n_src, MAP_MAX_LIST, "sources")) {
+			f->anonymous_id = calloc(n_src ? n_src : 1, sizeof *f->anonymous_id);
+			if (!f->anonymous_id)
+				goto nomem;
+			load_sources(L, c, f->anonymous_id, &f->n_anonymous_id);
+		}
+	}
+	n_origins = count_children(n, "allow-origin");
+	n_fields = count_children(n, "field");
+	n_consts = count_children(n, "constant");
+	/* Uniqueness checks compare every pair: the counts stay small. */
+	ok = within(L, n, n_origins, MAP_MAX_LIST, "<allow-origin>");
+	ok = within(L, n, n_fields + n_consts, MAP_MAX_FORM_ITEMS, "<field> and <constant>") && ok;
+	if (!ok)
+		return;
+	f->allow_origins = calloc(n_origins + 1, sizeof *f->allow_origins);
+	f->fields = calloc(n_fields + 1, sizeof *f->fields);
+	f->constants = calloc(n_consts + 1, sizeof *f->constants);
+	if (!f->allow_origins || !f->fields || !f->constants)
+		goto nomem;
+	for (c = n->children; c && !L->nomem; c = c->next) {
+		if (is_el(c, "allow-origin")) {
+			char *o = text_dup(L, c);
+
+			if (!o)
+				return;
+			f->allow_origins[f->n_allow_origins++] = o;
+			if ((why = origin_problem(o)) != NULL)
+				diag_add(L, line_of(c), "allow-origin \"%.80s\" %s", o, why);
+		} else if (is_el(c, "field")) {
+			load_field(L, c, f, s);
+		} else if (is_el(c, "constant")) {
+			load_constant(L, c, f);
+		}
+	}
+	if (!L->nomem)
+		check_form(L, f);
+	return;
+nomem:
+	L->nomem = true;
+}
+
+/* ---- the document ---- */
+
+static void load_doc(struct loader *L, const xmlDoc *doc, struct mapping *m)
+{
+	const xmlNode *root = xmlDocGetRootElement(doc);
+	const xmlNode *s, *c;
+	size_t nf;
+
+	m->settings.delivery_mode = MAP_DELIVERY_SYNC;
+	m->settings.timeout_ms = LIMIT_DEFAULT_TIMEOUT_MS;
+	m->settings.limits.max_body = LIMIT_DEFAULT_MAX_BODY;
+	m->settings.limits.max_fields = LIMIT_DEFAULT_MAX_FIELDS;
+	m->settings.limits.max_value = LIMIT_DEFAULT_MAX_VALUE;
+	/* Settings first: fields are checked against <limits> wherever it stands. */
+	if ((s = single_child(L, root, "settings", false)) != NULL)
+		load_settings(L, s, &m->settings);
+	nf = count_children(root, "form");
+	if (nf == 0)
+		diag_add(L, line_of(root), "<fmgate> needs a <form>");
+	if (!within(L, root, nf, MAP_MAX_FORMS, "<form>"))
+		return;
+	m->forms = calloc(nf ? nf : 1, sizeof *m->forms);
+	if (!m->forms) {
+		L->nomem = true;
+		return;
+	}
+	for (c = root->children; c && !L->nomem; c = c->next) {
+		struct map_form *f;
+		const struct map_form *prev;
+
+		if (!is_el(c, "form"))
+			continue;
+		f = &m->forms[m->n_forms];
+		load_form(L, c, f, &m->settings);
+		if (!f->id)
+			break;   /* out of memory */
+		if ((prev = mapping_form(m, f->id)) != NULL)
+			diag_add(L, f->line, "duplicate form id \"%s\" (first at line %d)", f->id, prev->line);
+		m->n_forms++;
+	}
+}
+
+/* Any DOCTYPE, with or without an internal subset, ends the parse before
+ * libxml2 reads a declaration: no entity can be defined, expanded or fetched. */
+static void on_doctype(void *ctx, const xmlChar *name, const xmlChar *ext_id,
+                       const xmlChar *sys_id)
+{
+	xmlParserCtxtPtr pc = ctx;
+	struct loader *L = pc->_private;
+
+	(void)name;
+	(void)ext_id;
+	(void)sys_id;
+	L->dtd_seen = true;
+	L->dtd_line = pc->input ? pc->input->line : 0;
+	xmlStopParser(pc);
+}
+
+/* Lines in buf as libxml2 counts them: by LF (a lone CR does not count). */
+static size_t count_lines(const char *buf, size_t len)
+{
+	size_t n = 1;
+
+	for (const char *p = buf; (p = memchr(p, '\n', len - (size_t)(p - buf))) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* Parses buf into a tree, or NULL with the problems in L. */
+static xmlDocPtr parse_xml(struct loader *L, const char *buf, size_t len, const char *name)
+{
+	xmlParserCtxtPtr pc = xmlNewParserCtxt();
+	xmlDocPtr doc = NULL;
+
+	if (!pc) {
+		L->nomem = true;
+		return NULL;
+	}
+	pc->_private = L;
+	pc->sax->internalSubset = on_doctype;
+	/* No NOENT, DTDLOAD, DTDATTR or XINCLUDE: nothing outside buf is read. */
+	doc = xmlCtxtReadMemory(pc, buf, (int)len, name, NULL, XML_PARSE_NONET | XML_PARSE_NOCDATA);
+	if (L->dtd_seen || (doc && (doc->intSubset || doc->extSubset))) {
+		diag_add(L, L->dtd_line, "DTDs are not allowed (no <!DOCTYPE>)");
+		xmlFreeDoc(doc);
+		doc = NULL;
+	} else if (doc && !xmlDocGetRootElement(doc)) {
+		diag_add(L, 0, "no root element");
+		xmlFreeDoc(doc);
+		doc = NULL;
+	} else if (!doc && L->n_errors == 0) {
+		diag_add(L, 0, "not well-formed XML");
+	}
+	xmlFreeParserCtxt(pc);
+	return doc;
+}
+
+/* The compiled schema, built once per process from the embedded text. */
+static xmlRelaxNGPtr schema_get(struct loader *L)
+{
+	static xmlRelaxNGPtr schema;
+	xmlRelaxNGParserCtxtPtr pc;
+
+	if (schema)
+		return schema;
+	pc = xmlRelaxNGNewMemParserCtxt(fmgate_schema_rng, (int)strlen(fmgate_schema_rng));
+	if (!pc)
+		return NULL;
+	xmlRelaxNGSetParserStructuredErrors(pc, xml_error, L);
+	schema = xmlRelaxNGParse(pc);
+	xmlRelaxNGFreeParserCtxt(pc);
+	return schema;
+}
+
+static bool validate(struct loader *L, xmlDocPtr doc)
+{
+	xmlRelaxNGPtr schema = schema_get(L);
+	xmlRelaxNGValidCtxtPtr vc;
+	size_t before = L->n_errors;
+	int rc;
+
+	if (!schema) {
+		diag_add(L, 0, "internal error: the built-in schema does not compile");
+		return false;
+	}
+	vc = xmlRelaxNGNewValidCtxt(schema);
+	if (!vc) {
+		L->nomem = true;
+		return false;
+	}
+	xmlRelaxNGSetValidStructuredErrors(vc, xml_error, L);
+	rc = xmlRelaxNGValidateDoc(vc, doc);
+	xmlRelaxNGFreeValidCtxt(vc);
+	if (rc != 0 && L->n_errors == before)
+		diag_add(L, 0, "does not match the schema");
+	return rc == 0;
+}
+
+enum map_err mapping_load_buffer(const char *buf, size_t len, const char *name,
+                                 struct mapping **out, struct map_diags *diags)
+{
+	struct loader L = { .diags = diags };
+	xmlStructuredErrorFunc old_fn = xmlStructuredError;
+	void *old_ctx = xmlStructuredErrorContext;
+	struct mapping *m = NULL;
+	xmlDocPtr doc = NULL;
+	enum map_err rc;
+
+	*out = NULL;
+	if (len > LIMIT_MAX_MAPPING_FILE) {
+		diag_add(&L, 0, "file is larger than %u bytes", LIMIT_MAX_MAPPING_FILE);
+		return MAP_EIO;
+	}
+	/* libxml2 keeps an element's line in 16 bits, 65535 meaning "somewhere
+	 * further": past MAP_MAX_LINES, no line we report could be trusted. */
+	if (count_lines(buf, len) > MAP_MAX_LINES) {
+		diag_add(&L, 0, "file has more than %u lines", MAP_MAX_LINES);
+		return MAP_EINVALID;
+	}
+	/* Every libxml2 message of this load goes to the diags, never to stderr. */
+	xmlSetStructuredErrorFunc(&L, xml_error);
+	doc = parse_xml(&L, buf, len, name ? name : "mapping");
+	if (!doc || L.n_errors || L.nomem || !validate(&L, doc))
+		goto done;
+	m = calloc(1, sizeof *m);
+	if (!m || !(m->path = strdup(name ? name : "mapping"))) {
+		L.nomem = true;
+		goto done;
+	}
+	load_doc(&L, doc, m);
+done:
+	xmlSetStructuredErrorFunc(old_ctx, old_fn);
+	diags_sort(diags);
+	xmlFreeDoc(doc);
+	if (L.nomem)
+		rc = MAP_ENOMEM;
+	else if (L.n_errors || !m)
+		rc = MAP_EINVALID;
+	else
+		rc = MAP_OK;
+	if (rc == MAP_OK)
+		*out = m;
+	else
+		mapping_free(m);
+	return rc;
+}
+
+/* Reads the whole regular file within LIMIT_MAX_MAPPING_FILE; st receives
+ * its identity. */
+static enum map_err read_file(struct loader *L, const char *path, char **buf,
+                              size_t *len, struct stat *st)
+{
+	enum map_err rc = MAP_EIO;
+	char *b = NULL;
+	size_t got = 0;
+	int fd;
+
+	*buf = NULL;
+	/* O_NONBLOCK: a FIFO in its place must not hang a worker. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		diag_add(L, 0, "cannot open: %s", strerror(errno));
+		/* Remember what is there, so the holder retries only on a change. */
+		if (stat(path, st) != 0)
+			memset(st, 0, sizeof *st);
+		return MAP_EIO;
+	}
+	if (fstat(fd, st) != 0) {
+		diag_add(L, 0, "cannot stat: %s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st->st_mode)) {
+		diag_add(L, 0, "not a regular file");
+		goto out;
+	}
+	if (st->st_size > (off_t)LIMIT_MAX_MAPPING_FILE) {
+		diag_add(L, 0, "file is larger than %u bytes", LIMIT_MAX_MAPPING_FILE);
+		goto out;
+	}
+	/* One byte more than the cap, to notice a file that grew since fstat. */
+	b = malloc(LIMIT_MAX_MAPPING_FILE + 1);
+	if (!b) {
+		L->nomem = true;
+		rc = MAP_ENOMEM;
+		goto out;
+	}
+	while (got < LIMIT_MAX_MAPPING_FILE + 1) {
+		ssize_t n = read(fd, b + got, LIMIT_MAX_MAPPING_FILE + 1 - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			diag_add(L, 0, "cannot read: %s", strerror(errno));
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	if (got > LIMIT_MAX_MAPPING_FILE) {
+		diag_add(L, 0, "file is larger than %u bytes", LIMIT_MAX_MAPPING_FILE);
+		goto out;
+	}
+	*buf = b;
+	*len = got;
+	b = NULL;
+	rc = MAP_OK;
+out:
+	free(b);
+	close(fd);
+	return rc;
+}
+
+static enum map_err load_file(const char *path, struct mapping **out,
+                              struct map_diags *diags, struct stat *st)
+{
+	struct loader L = { .diags = diags };
+	char *buf = NULL;
+	size_t len = 0;
+	enum map_err rc;
+
+	*out = NULL;
+	memset(st, 0, sizeof *st);
+	rc = read_file(&L, path, &buf, &len, st);
+	if (rc == MAP_OK)
+		rc = mapping_load_buffer(buf, len, path, out, diags);
+	free(buf);
+	return rc;
+}
+
+enum map_err mapping_load(const char *path, struct mapping **out, struct map_diags *diags)
+{
+	struct stat st;
+
+	return load_file(path, out, diags, &st);
+}
+
+/* ---- the holder ---- */
+
+static void log_diags(const char *path, const struct map_diags *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->v[i].line > 0)
+			log_msg(LOG_ERR, "%s:%d: %s", path, d->v[i].line, d->v[i].message);
+		else
+			log_msg(LOG_ERR, "%s: %s", path, d->v[i].message);
+	}
+}
+
+static void holder_remember(struct mapping_holder *h, const struct stat *st)
+{
+	h->dev = st->st_dev;
+	h->ino = st->st_ino;
+	h->size = st->st_size;
+	h->mtime = st->st_mtim;
+}
+
+static bool holder_changed(const struct mapping_holder *h, const struct stat *st)
+{
+	return st->st_dev != h->dev || st->st_ino != h->ino || st->st_size != h->size ||
+	       st->st_mtim.tv_sec != h->mtime.tv_sec || st->st_mtim.tv_nsec != h->mtime.tv_nsec;
+}
+
+/* Loads the file into the holder; a failure keeps what it had. The identity
+ * of the version read is remembered either way, so a broken file is reported
+ * once, not every second. */
+static enum map_err holder_load(struct mapping_holder *h)
+{
+	struct map_diags d = { 0 };
+	struct mapping *m = NULL;
+	struct stat st;
+	enum map_err rc = load_file(h->path, &m, &d, &st);
+
+	holder_remember(h, &st);
+	if (rc == MAP_OK) {
+		mapping_free(h->current);
+		h->current = m;
+	} else {
+		log_diags(h->path, &d);
+		log_msg(LOG_ERR, "%s: %s; %s", h->path, map_strerror(rc),
+		        h->current ? "keeping the last good version" : "no forms are served");
+	}
+	map_diags_free(&d);
+	return rc;
+}
+
+enum map_err mapping_holder_init(struct mapping_holder *h, const char *path)
+{
+	memset(h, 0, sizeof *h);
+	h->checked_at = time(NULL);
+	h->path = strdup(path);
+	if (!h->path)
+		return MAP_ENOMEM;
+	return holder_load(h);
+}
+
+const struct mapping *mapping_holder_get(struct mapping_holder *h)
+{
+	time_t now = time(NULL);
+	struct stat st;
+
+	/* Not only now > checked_at: after the clock went back, check at once. */
+	if (!h->path || now == h->checked_at)
+		return h->current;
+	h->checked_at = now;
+	if (stat(h->path, &st) != 0) {
+		int err = errno;
+
+		/* Gone: say so once, and load it again when it comes back. */
+		memset(&st, 0, sizeof st);
+		if (holder_changed(h, &st)) {
+			log_msg(LOG_ERR, "%s: %s; %s", h->path, strerror(err),
+			        h->current ? "keeping the last good version" : "no forms are served");
+			holder_remember(h, &st);
+		}
+	} else if (holder_changed(h, &st) && holder_load(h) == MAP_OK) {
+		log_msg(LOG_INFO, "%s: reloaded (%zu forms)", h->path, h->current->n_forms);
+	}
+	return h->current;
+}
+
+void mapping_holder_free(struct mapping_holder *h)
+{
+	if (!h)
+		return;
+	mapping_free(h->current);
+	free(h->path);
+	memset(h, 0, sizeof *h);
+}

@@ -1,0 +1,191 @@
+/*
+ * mapping.h: the XML mapping file (forms.xml) as plain C structs.
+ *
+ * Loading parses with libxml2 with DTD loading, entity substitution and network
+ * access off, validates against the RELAX NG schema compiled into the binary
+ * (schema/fmgate.rng), then checks meaning: two fields with one trait, a form
+ * without an email field, a redirect that is not an absolute http(s) URL or a
+ * path starting with '/', a duplicate form id, limits above the LIMIT_CEIL_*
+ * (docs/mapping.md lists every check). A <!DOCTYPE> of any kind is refused.
+ * Every problem is reported with its line number; loading fails if there is
+ * any.
+ *
+ * Ownership: a struct mapping and every string in it belong to the mapping and
+ * are released together by mapping_free(). Pointers into a mapping stay valid
+ * until then. A mapping_holder owns its current mapping.
+ */
+#ifndef FMGATE_MAPPING_H
+#define FMGATE_MAPPING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "limits.h"
+
+/* Caps on what a mapping file may say, beyond those of limits.h. */
+#define MAP_MAX_DIAGS          100u        /* problems reported for one file */
+#define MAP_MAX_LINES          65534u      /* lines of the file: libxml2 keeps 16-bit line numbers */
+#define MAP_MAX_NAME           LIMIT_MAX_FIELD_NAME /* bytes of a field, cookie or trait name */
+#define MAP_MAX_FORMS          1000u       /* <form> elements */
+#define MAP_MAX_FORM_ITEMS     1000u       /* <field> and <constant> elements in one form */
+#define MAP_MAX_LIST           100u        /* <allow-origin>, <trusted-proxy>, id sources of one parent */
+#define MAP_MAX_TIMEOUT_MS     60000u      /* <delivery timeout-ms>: web servers give up sooner */
+#define MAP_MAX_SPOOL_FILES    100000000u  /* <spool max-files> */
+#define MAP_MAX_SPOOL_AGE_DAYS 3650u       /* <spool max-age-days> */
+
+enum map_type {
+	MAP_TEXT = 0,   /* default */
+	MAP_EMAIL,      /* WHATWG "valid email address", lower-cased */
+	MAP_NUMBER,     /* JSON number */
+	MAP_BOOLEAN,    /* JSON true/false */
+	MAP_DATE,       /* YYYY-MM-DD */
+	MAP_PHONE,      /* digits, spaces, + - . ( ) */
+};
+
+enum map_source_kind {
+	MAP_SRC_FIELD = 0, /* <from-field name=".."/> */
+	MAP_SRC_COOKIE,    /* <from-cookie name=".."/> */
+	MAP_SRC_EMAIL,     /* <from-email/>: the normalised traits.email */
+};
+
+struct map_source {
+	enum map_source_kind kind;
+	char *name;        /* field or cookie name; NULL for MAP_SRC_EMAIL */
+};
+
+struct map_field {
+	char *name;        /* form field name */
+	char *trait;       /* trait name, dotted for nesting */
+	enum map_type type;
+	bool required;
+	bool multiple;     /* repeated name allowed; trait becomes a list */
+	size_t max_length; /* in bytes; 0 means the form's max-value */
+	char *fm_field;    /* explicit Freshmarketer field name, or NULL */
+	int line;
+};
+
+struct map_constant {
+	char *trait;
+	char *value;
+	char *fm_field;    /* or NULL */
+	int line;
+};
+
+struct map_form {
+	char *id;
+	char *success_url;     /* absolute http(s) URL or a path starting with '/' */
+	char *failure_url;     /* same, or NULL */
+	char **allow_origins;  /* origins; a host "*.example.com" is a wildcard */
+	size_t n_allow_origins;
+	char *honeypot;        /* field name, or NULL */
+	struct map_source *user_id;   /* in order; first with a value wins */
+	size_t n_user_id;
+	struct map_source *anonymous_id;
+	size_t n_anonymous_id;
+	struct map_field *fields;
+	size_t n_fields;
+	struct map_constant *constants;
+	size_t n_constants;
+	int line;
+};
+
+enum map_delivery_mode { MAP_DELIVERY_SYNC = 0, MAP_DELIVERY_ASYNC };
+
+struct map_settings {
+	char *fm_domain;        /* <freshmarketer domain=..>, or NULL */
+	char *fm_api_base;      /* <freshmarketer api-base=..>, or NULL */
+	char *fm_api_key_file;  /* <freshmarketer api-key-file=..>, or NULL */
+	char *spool_dir;        /* or NULL */
+	size_t spool_max_files; /* 0: default */
+	unsigned spool_max_age_days; /* 0: default */
+	enum map_delivery_mode delivery_mode;
+	unsigned timeout_ms;    /* default LIMIT_DEFAULT_TIMEOUT_MS */
+	struct form_limits limits; /* defaults LIMIT_DEFAULT_* */
+	char **trusted_proxies; /* IP addresses, as written */
+	size_t n_trusted_proxies;
+};
+
+struct mapping {
+	char *path;
+	struct map_settings settings;
+	struct map_form *forms;
+	size_t n_forms;
+};
+
+/* One problem found while loading. */
+struct map_diag {
+	int line;          /* 0 when the problem has no line (unreadable file) */
+	char message[256];
+};
+
+struct map_diags {
+	struct map_diag *v;
+	size_t n;
+	size_t cap;
+};
+
+enum map_err {
+	MAP_OK = 0,
+	MAP_EIO,       /* file missing, unreadable or over LIMIT_MAX_MAPPING_FILE */
+	MAP_EINVALID,  /* not well-formed, schema or meaning errors (see diags) */
+	MAP_ENOMEM,
+};
+
+/*
+ * Loads and validates the mapping file at `path`. On MAP_OK *out is a new
+ * mapping the caller frees with mapping_free(). On failure *out is NULL and
+ * `diags` (if not NULL) holds one entry per problem; the caller releases it
+ * with map_diags_free(). diags may hold entries on success too (never
+ * errors; currently none).
+ */
+enum map_err mapping_load(const char *path, struct mapping **out,
+                          struct map_diags *diags);
+
+/* Same, from a buffer; `name` is used in messages only. For tests and fuzzers. */
+enum map_err mapping_load_buffer(const char *buf, size_t len, const char *name,
+                                 struct mapping **out, struct map_diags *diags);
+
+void mapping_free(struct mapping *m);
+void map_diags_free(struct map_diags *d);
+
+/* Prints each diag as "file:line: message" ("file: message" when line is 0),
+ * one per line; for `fmgate check`. */
+void map_diags_print(const struct map_diags *d, const char *file, FILE *to);
+const char *map_strerror(enum map_err e);
+
+/* The form with this id, or NULL. */
+const struct map_form *mapping_form(const struct mapping *m, const char *id);
+
+/* The mapped field with this form-field name, or NULL. */
+const struct map_field *map_form_field(const struct map_form *f, const char *name);
+
+/* Name of a type as written in the mapping ("text", "email", ...). */
+const char *map_type_name(enum map_type t);
+
+/*
+ * A mapping that follows its file: mapping_holder_get() stats the file (at
+ * most once per second) and reloads it when its mtime, size or inode changed.
+ * A new version that fails to load is logged (each diag as file:line: message)
+ * and the last good mapping is kept. Returns NULL only when no version ever
+ * loaded.
+ */
+struct mapping_holder {
+	char *path;
+	struct mapping *current;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	time_t checked_at;
+};
+
+/* Loads the first version; returns its error (diags logged). The holder must be
+ * released with mapping_holder_free() whatever the result. */
+enum map_err mapping_holder_init(struct mapping_holder *h, const char *path);
+const struct mapping *mapping_holder_get(struct mapping_holder *h);
+void mapping_holder_free(struct mapping_holder *h);
+
+#endif

@@ -1,0 +1,242 @@
+/* request.c: a request's parameters and body, read under limits. */
+#include "request.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "text.h"
+
+/* Copies a parameter, or NULL when absent or over LIMIT_MAX_HEADER. An
+ * oversized header is treated as absent rather than truncated, so that a
+ * truncated Origin can never match an allow-list entry. */
+static enum req_err copy_param(char **dst, req_param_fn param, void *ctx, const char *name)
+{
+	const char *v = param(ctx, name);
+
+	*dst = NULL;
+	if (!v || strnlen(v, LIMIT_MAX_HEADER + 1) > LIMIT_MAX_HEADER)
+		return REQ_OK;
+	*dst = strdup(v);
+	return *dst ? REQ_OK : REQ_ENOMEM;
+}
+
+static bool form_id_valid(const char *s, size_t len)
+{
+	if (len == 0 || len > LIMIT_MAX_FORM_ID)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+/* The form id is the one path segment after the handler's URL: PATH_INFO
+ * "/contact" (Apache, spawn-fcgi), or, where the server sets no PATH_INFO
+ * (lighttpd with a prefix), the last segment of REQUEST_URI's path. */
+static enum req_err find_form_id(struct request *r, req_param_fn param, void *ctx)
+{
+	const char *pi = param(ctx, "PATH_INFO");
+	const char *seg = NULL;
+	size_t len = 0;
+
+	if (pi && *pi) {
+		if (pi[0] != '/')
+			return REQ_OK;
+		seg = pi + 1;
+		len = strlen(seg);
+		if (len && seg[len - 1] == '/')
+			len--;
+	} else {
+		const char *uri = param(ctx, "REQUEST_URI");
+		const char *end, *slash;
+
+		if (!uri || strnlen(uri, LIMIT_MAX_HEADER + 1) > LIMIT_MAX_HEADER)
+			return REQ_OK;
+		end = uri + strcspn(uri, "?#");
+		slash = end;
+		while (slash > uri && slash[-1] != '/')
+			slash--;
+		seg = slash;
+		len = (size_t)(end - slash);
+	}
+	if (!form_id_valid(seg, len))
+		return REQ_OK;
+	r->form_id = strndup(seg, len);
+	return r->form_id ? REQ_OK : REQ_ENOMEM;
+}
+
+enum req_err request_init(struct request *r, req_param_fn param, void *ctx)
+{
+	static const struct { size_t off; const char *name; } params[] = {
+		{ offsetof(struct request, method), "REQUEST_METHOD" },
+		{ offsetof(struct request, content_type), "CONTENT_TYPE" },
+		{ offsetof(struct request, origin), "HTTP_ORIGIN" },
+		{ offsetof(struct request, referer), "HTTP_REFERER" },
+		{ offsetof(struct request, cookie), "HTTP_COOKIE" },
+		{ offsetof(struct request, accept), "HTTP_ACCEPT" },
+		{ offsetof(struct request, user_agent), "HTTP_USER_AGENT" },
+		{ offsetof(struct request, remote_addr), "REMOTE_ADDR" },
+		{ offsetof(struct request, forwarded_for), "HTTP_X_FORWARDED_FOR" },
+		{ offsetof(struct request, ac_request_method), "HTTP_ACCESS_CONTROL_REQUEST_METHOD" },
+	};
+	const char *cl;
+	enum req_err e = REQ_OK;
+
+	memset(r, 0, sizeof *r);
+	r->content_length = -1;
+	for (size_t i = 0; i < sizeof params / sizeof params[0] && e == REQ_OK; i++)
+		e = copy_param((char **)((char *)r + params[i].off), param, ctx, params[i].name);
+	if (e == REQ_OK)
+		e = find_form_id(r, param, ctx);
+	cl = param(ctx, "CONTENT_LENGTH");
+	/* Apache and mod_fcgid pass an empty CONTENT_LENGTH for no body. */
+	if (e == REQ_OK && cl && *cl) {
+		long long n;
+		if (cl[0] != '-' && text_parse_ll(cl, 0, 0x7fffffffffffffffLL, &n))
+			r->content_length = n;
+		else
+			r->content_length_bad = true;
+	}
+	return e;
+}
+
+enum req_err request_read_body(struct request *r, req_read_fn rd, void *ctx, size_t max_body)
+{
+	size_t want, got = 0;
+	bool to_eof = r->content_length < 0;
+
+	if (r->content_length_bad)
+		return REQ_EBADLENGTH;
+	if (!to_eof && (unsigned long long)r->content_length > max_body)
+		return REQ_ETOOLARGE;
+	/* Reading to end of input: one byte over the limit tells it is over. */
+	want = to_eof ? max_body + 1 : (size_t)r->content_length;
+	r->body = malloc(want + 1);
+	if (!r->body)
+		return REQ_ENOMEM;
+	while (got < want) {
+		ssize_t n = rd(ctx, r->body + got, want - got);
+		if (n < 0)
+			return REQ_EREAD;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	r->body[got] = '\0';
+	r->body_len = got;
+	if (to_eof && got > max_body)
+		return REQ_ETOOLARGE;
+	if (!to_eof && got < want)
+		return REQ_ESHORT;
+	return REQ_OK;
+}
+
+static bool ip_parse(const char *s, unsigned char out[16], int *family)
+{
+	if (inet_pton(AF_INET, s, out) == 1) {
+		*family = AF_INET;
+		return true;
+	}
+	if (inet_pton(AF_INET6, s, out) == 1) {
+		*family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
+static bool ip_trusted(const char *ip, const struct map_settings *s)
+{
+	unsigned char a[16], b[16];
+	int fa, fb;
+
+	if (!ip_parse(ip, a, &fa))
+		return false;
+	for (size_t i = 0; i < s->n_trusted_proxies; i++)
+		if (ip_parse(s->trusted_proxies[i], b, &fb) && fa == fb &&
+		    memcmp(a, b, fa == AF_INET ? 4 : 16) == 0)
+			return true;
+	return false;
+}
+
+const char *request_client_ip(const struct request *r, const struct map_settings *s,
+                              char *tmp, size_t tmpsize)
+{
+	const char *xff = r->forwarded_for, *end, *start;
+	unsigned char bin[16];
+	int fam;
+
+	if (!r->remote_addr || !xff || !ip_trusted(r->remote_addr, s))
+		return r->remote_addr;
+	/* Walk right to left: each hop appended the address it saw. */
+	end = xff + strlen(xff);
+	for (;;) {
+		const char *seg = end;
+		size_t len;
+
+		while (seg > xff && seg[-1] != ',')
+			seg--;
+		start = seg;
+		len = (size_t)(end - start);
+		while (len && (*start == ' ' || *start == '\t')) {
+			start++;
+			len--;
+		}
+		while (len && (start[len - 1] == ' ' || start[len - 1] == '\t'))
+			len--;
+		if (len == 0 || len >= tmpsize)
+			return r->remote_addr;
+		memcpy(tmp, start, len);
+		tmp[len] = '\0';
+		if (!ip_parse(tmp, bin, &fam))
+			return r->remote_addr;
+		if (!ip_trusted(tmp, s) || seg == xff)
+			return tmp;
+		end = seg - 1;    /* the comma */
+	}
+}
+
+bool request_wants_json(const struct request *r)
+{
+	const char *a = r->accept, *json, *html;
+
+	if (!a)
+		return false;
+	json = strcasestr(a, "application/json");
+	html = strcasestr(a, "text/html");
+	return json && (!html || json < html);
+}
+
+void request_free(struct request *r)
+{
+	free(r->method);
+	free(r->form_id);
+	free(r->content_type);
+	free(r->origin);
+	free(r->referer);
+	free(r->cookie);
+	free(r->accept);
+	free(r->user_agent);
+	free(r->remote_addr);
+	free(r->forwarded_for);
+	free(r->ac_request_method);
+	free(r->body);
+	memset(r, 0, sizeof *r);
+	r->content_length = -1;
+}
+
+const char *request_strerror(enum req_err e)
+{
+	switch (e) {
+	case REQ_OK: return "ok";
+	case REQ_ETOOLARGE: return "request body too large";
+	case REQ_EBADLENGTH: return "malformed Content-Length";
+	case REQ_ESHORT: return "request body shorter than Content-Length";
+	case REQ_EREAD: return "request body could not be read";
+	case REQ_ENOMEM: return "out of memory";
+	}
+	return "unknown error";
+}

@@ -1,0 +1,83 @@
+/*
+ * request.h: one request's CGI/FastCGI parameters and body, read under limits.
+ *
+ * The same code serves plain CGI (getenv, stdin), FastCGI (FCGX params and
+ * stream) and the fuzzers (arrays in memory): parameters come through a getter
+ * and the body through a reader.
+ *
+ * Ownership: every string in a struct request is owned by it (copied, each at
+ * most LIMIT_MAX_HEADER bytes) and released by request_free(), which is safe
+ * on a zeroed or partly filled request.
+ */
+#ifndef FMGATE_REQUEST_H
+#define FMGATE_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "limits.h"
+#include "mapping.h"
+
+/* Returns the parameter's value or NULL; the string stays valid during the
+ * request. */
+typedef const char *(*req_param_fn)(void *ctx, const char *name);
+/* Reads up to len bytes; returns how many (0 at end of input), -1 on error. */
+typedef ssize_t (*req_read_fn)(void *ctx, char *buf, size_t len);
+
+struct request {
+	char *method;          /* REQUEST_METHOD */
+	char *form_id;         /* from PATH_INFO (or the last REQUEST_URI segment); NULL if none or malformed */
+	char *content_type;
+	char *origin;          /* HTTP_ORIGIN */
+	char *referer;         /* HTTP_REFERER */
+	char *cookie;          /* HTTP_COOKIE */
+	char *accept;          /* HTTP_ACCEPT */
+	char *user_agent;
+	char *remote_addr;
+	char *forwarded_for;   /* HTTP_X_FORWARDED_FOR */
+	char *ac_request_method; /* HTTP_ACCESS_CONTROL_REQUEST_METHOD */
+	long long content_length; /* -1 when absent */
+	bool content_length_bad;  /* present but not a non-negative decimal */
+	char *body;            /* NUL-terminated; body_len bytes */
+	size_t body_len;
+};
+
+enum req_err {
+	REQ_OK = 0,
+	REQ_ETOOLARGE,   /* CONTENT_LENGTH or the bytes read exceed max_body: 413 */
+	REQ_EBADLENGTH,  /* CONTENT_LENGTH malformed or negative: 400 */
+	REQ_ESHORT,      /* fewer bytes arrived than CONTENT_LENGTH said: 400 */
+	REQ_EREAD,       /* the reader failed: 400 */
+	REQ_ENOMEM,
+};
+
+/* Copies the parameters fmgate uses. Never fails but for memory. */
+enum req_err request_init(struct request *r, req_param_fn param, void *ctx);
+
+/*
+ * Reads the body: exactly CONTENT_LENGTH bytes when it is given (refused
+ * before reading when over max_body), else up to end of input, refused once
+ * more than max_body bytes arrived.
+ */
+enum req_err request_read_body(struct request *r, req_read_fn rd, void *ctx,
+                               size_t max_body);
+
+/*
+ * The client address: REMOTE_ADDR, or, when REMOTE_ADDR is a trusted proxy,
+ * the right-most address in X-Forwarded-For that is not a trusted proxy
+ * (ignoring the header when an entry there is not an IP address). Returns a
+ * pointer into r, or NULL when none.
+ */
+const char *request_client_ip(const struct request *r,
+                              const struct map_settings *s, char *tmp, size_t tmpsize);
+
+/* True when the client prefers JSON: Accept names application/json before
+ * any text/html (q-values are not weighed). */
+bool request_wants_json(const struct request *r);
+
+void request_free(struct request *r);
+
+const char *request_strerror(enum req_err e);
+
+#endif

@@ -1,0 +1,59 @@
+/*
+ * response.h: an HTTP answer built up by the handler, then written once.
+ *
+ * Header values are checked with esc_header_safe() when added: a value with
+ * CR, LF or any other control byte is refused, so no request byte can add a
+ * header or split the response. Bodies are built by the caller with the
+ * escaping of their context (HTML via esc_html, JSON via cJSON).
+ *
+ * Ownership: a response owns its header values and body; response_free()
+ * releases them and is safe on an initialised response in any state.
+ */
+#ifndef FMGATE_RESPONSE_H
+#define FMGATE_RESPONSE_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+#define RESP_MAX_HEADERS 12
+#define RESP_MAX_BODY    (64u * 1024u)
+
+struct resp_header {
+	const char *name;   /* a static string */
+	char *value;
+};
+
+struct response {
+	int status;
+	struct resp_header headers[RESP_MAX_HEADERS];
+	size_t n_headers;
+	const char *content_type;  /* static string, or NULL for no body */
+	struct buf body;
+};
+
+enum resp_err {
+	RESP_OK = 0,
+	RESP_EUNSAFE,   /* a header value with a control byte: not added */
+	RESP_EFULL,     /* too many headers, or body over RESP_MAX_BODY */
+	RESP_ENOMEM,
+};
+
+void response_init(struct response *r);
+void response_free(struct response *r);
+
+/* Replaces the whole answer with an empty one of this status (keeps nothing). */
+void response_reset(struct response *r, int status);
+
+__attribute__((warn_unused_result))
+enum resp_err response_header(struct response *r, const char *name, const char *value);
+
+/* The reason phrase of a status code ("See Other"). */
+const char *response_reason(int status);
+
+/* The CGI/FastCGI form of the answer: "Status: 303 See Other\r\n", the headers,
+ * Content-Type and Content-Length when there is a body, a blank line, the body.
+ * out must be initialised; the caller frees it. */
+enum resp_err response_serialise(const struct response *r, struct buf *out);
+
+#endif

@@ -1,0 +1,224 @@
+/*
+ * text.c: strict string helpers shared by the parsers (see text.h).
+ */
+#include "text.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*
+ * Incremental UTF-8 check (Unicode Table 3-7, "well-formed byte sequences"):
+ * `need` continuation bytes are still expected, and the next one must lie in
+ * [lo, hi]. Restricting the first continuation byte is what refuses overlong
+ * forms (E0 80..9F, F0 80..8F), surrogates (ED A0..BF) and code points above
+ * U+10FFFF (F4 90..BF); later ones are always 80..BF.
+ */
+struct utf8_state {
+	unsigned need;
+	unsigned char lo, hi;
+};
+
+static bool utf8_step(struct utf8_state *st, unsigned char c)
+{
+	if (st->need > 0) {
+		if (c < st->lo || c > st->hi)
+			return false;
+		st->need--;
+		st->lo = 0x80;
+		st->hi = 0xBF;
+		return true;
+	}
+	st->lo = 0x80;
+	st->hi = 0xBF;
+	if (c == 0x00)
+		return false;
+	if (c < 0x80)
+		return true;
+	if (c >= 0xC2 && c <= 0xDF) {
+		st->need = 1;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		st->need = 2;
+		if (c == 0xE0)
+			st->lo = 0xA0;
+		else if (c == 0xED)
+			st->hi = 0x9F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		st->need = 3;
+		if (c == 0xF0)
+			st->lo = 0x90;
+		else if (c == 0xF4)
+			st->hi = 0x8F;
+	} else {
+		/* 80..BF without a lead byte, C0/C1 (always overlong), F5..FF. */
+		return false;
+	}
+	return true;
+}
+
+bool text_utf8_valid(const char *s, size_t len)
+{
+	struct utf8_state st = { 0, 0x80, 0xBF };
+
+	for (size_t i = 0; i < len; i++)
+		if (!utf8_step(&st, (unsigned char)s[i]))
+			return false;
+	return st.need == 0;
+}
+
+/* LONG_MAX, spelled without <limits.h>: with -Isrc that name is src/limits.h. */
+#define TEXT_LONG_MAX ((unsigned long)-1 >> 1)
+
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * The one decoder behind text_urldecode and text_urldecode_check: writes to
+ * dst when it is not NULL, checks UTF-8 when asked. False on a bad escape or a
+ * decoded NUL (and, with check_utf8, on ill-formed UTF-8).
+ */
+static bool urldecode(const char *src, size_t len, char *dst, bool plus_is_space,
+                      bool check_utf8, size_t *outlen)
+{
+	struct utf8_state st = { 0, 0x80, 0xBF };
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)src[i];
+
+		if (c == '%') {
+			int hi, lo;
+
+			if (len - i < 3)
+				return false;
+			hi = hexval((unsigned char)src[i + 1]);
+			lo = hexval((unsigned char)src[i + 2]);
+			if (hi < 0 || lo < 0)
+				return false;
+			c = (unsigned char)(hi * 16 + lo);
+			i += 2;
+		} else if (c == '+' && plus_is_space) {
+			c = ' ';
+		}
+		if (c == '\0')
+			return false;
+		if (check_utf8 && !utf8_step(&st, c))
+			return false;
+		if (dst)
+			dst[o] = (char)c;
+		o++;
+	}
+	if (check_utf8 && st.need != 0)
+		return false;
+	if (dst)
+		dst[o] = '\0';
+	*outlen = o;
+	return true;
+}
+
+long text_urldecode(const char *src, size_t len, char *dst, bool plus_is_space)
+{
+	size_t n;
+
+	/* The length is returned as a long; refuse what it cannot express. */
+	if (len > TEXT_LONG_MAX)
+		return -1;
+	if (!urldecode(src, len, dst, plus_is_space, false, &n))
+		return -1;
+	return (long)n;
+}
+
+bool text_urldecode_check(const char *src, size_t len, bool plus_is_space,
+                          size_t *decoded_len)
+{
+	if (len > TEXT_LONG_MAX)
+		return false;
+	return urldecode(src, len, NULL, plus_is_space, true, decoded_len);
+}
+
+static bool is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
+
+char *text_trim(char *s)
+{
+	size_t start = 0, end = strlen(s);
+
+	while (start < end && is_space((unsigned char)s[start]))
+		start++;
+	while (end > start && is_space((unsigned char)s[end - 1]))
+		end--;
+	memmove(s, s + start, end - start);
+	s[end - start] = '\0';
+	return s;
+}
+
+static unsigned char ascii_lower(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+char *text_ascii_lower(char *s)
+{
+	for (char *p = s; *p; p++)
+		*p = (char)ascii_lower((unsigned char)*p);
+	return s;
+}
+
+bool text_ieq(const char *a, const char *b)
+{
+	const unsigned char *x = (const unsigned char *)a;
+	const unsigned char *y = (const unsigned char *)b;
+
+	while (*x && ascii_lower(*x) == ascii_lower(*y)) {
+		x++;
+		y++;
+	}
+	return ascii_lower(*x) == ascii_lower(*y);
+}
+
+bool text_parse_ll(const char *s, long long min, long long max, long long *out)
+{
+	const char *digits;
+	char *end;
+	long long v;
+
+	if (!s)
+		return false;
+	/* strtoll alone would accept leading white space and '+'. */
+	digits = (s[0] == '-') ? s + 1 : s;
+	if (*digits < '0' || *digits > '9')
+		return false;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+bool text_copy(char *dst, size_t dstsize, const char *src)
+{
+	size_t n;
+
+	if (dstsize == 0)
+		return false;
+	/* strnlen: a long src is read no further than dst could hold. */
+	n = strnlen(src, dstsize);
+	if (n == dstsize) {
+		memcpy(dst, src, dstsize - 1);
+		dst[dstsize - 1] = '\0';
+		return false;
+	}
+	memcpy(dst, src, n + 1);
+	return true;
+}

@@ -1,0 +1,57 @@
+/*
+ * text.h: small, strict string helpers shared by the parsers.
+ *
+ * None of these allocate unless stated; all take explicit lengths so that a
+ * buffer with an embedded NUL is handled (and refused) rather than truncated.
+ */
+#ifndef FMGATE_TEXT_H
+#define FMGATE_TEXT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* True when s[0..len) is well-formed UTF-8: no overlong forms, no surrogates,
+ * nothing above U+10FFFF. An embedded NUL byte counts as invalid. */
+bool text_utf8_valid(const char *s, size_t len);
+
+/*
+ * Percent-decodes src[0..len) into dst (which must hold len + 1 bytes; the
+ * result is never longer than the input). With plus_is_space, '+' becomes ' '
+ * (application/x-www-form-urlencoded). Returns the decoded length, or -1 when
+ * a '%' is not followed by two hex digits, or the result holds a NUL byte.
+ * dst is NUL-terminated on success.
+ */
+long text_urldecode(const char *src, size_t len, char *dst, bool plus_is_space);
+
+/*
+ * Checks src[0..len) as text_urldecode would decode it, without writing or
+ * allocating: false on a bad escape, a decoded NUL, or a result that is not
+ * well-formed UTF-8. On success stores the decoded length, so that a caller can
+ * test it against a limit first; a dst of decoded_len + 1 bytes is then enough
+ * for text_urldecode.
+ */
+bool text_urldecode_check(const char *src, size_t len, bool plus_is_space,
+                          size_t *decoded_len);
+
+/* Trims ASCII white space (space, tab, CR, LF, FF, VT) at both ends, in place.
+ * Returns s. */
+char *text_trim(char *s);
+
+/* Lower-cases ASCII letters in place. Returns s. */
+char *text_ascii_lower(char *s);
+
+/* Case-insensitive ASCII comparison of two NUL-terminated strings. */
+bool text_ieq(const char *a, const char *b);
+
+/*
+ * Strict integer parse of a whole string (no leading or trailing junk, no
+ * white space, optional leading '-'), within [min, max]. Returns true and
+ * stores the value on success.
+ */
+bool text_parse_ll(const char *s, long long min, long long max, long long *out);
+
+/* Copies at most dstsize - 1 bytes and NUL-terminates. Returns false when src
+ * did not fit (dst then holds a truncated copy). */
+bool text_copy(char *dst, size_t dstsize, const char *src);
+
+#endif

@@ -1,0 +1,104 @@
+#!/bin/bash
+# Routing, methods, origins, CORS, body limits and syntax, honeypot, headers:
+# the SPEC §4 rows that need no delivery.
+. "$(dirname "$0")/../lib.sh"
+MAPPING="$(dirname "$0")/forms.xml"
+double_start || exit 1
+trap double_stop EXIT
+double_reset
+OKB="email=a%40example.com&uid=u-1&company=Acme"
+
+cgi "$OKB" PATH_INFO=/nosuch
+expect_eq "unknown form: 404" "$CGI_STATUS" 404
+cgi "$OKB" PATH_INFO=/../etc
+expect_eq "malformed form id: 404" "$CGI_STATUS" 404
+cgi "$OKB" PATH_INFO= REQUEST_URI=/forms/bare?x=1
+expect_eq "form id from REQUEST_URI when no PATH_INFO" "$CGI_STATUS" 303
+
+for m in GET PUT DELETE HEAD; do
+	cgi "" REQUEST_METHOD=$m
+	expect_eq "$m: 405" "$CGI_STATUS" 405
+	expect_eq "$m: Allow: POST" "$(header Allow)" "POST"
+done
+
+# Origin and Referer against the allow list
+for o in https://evil.com null https://www.example.com.evil.com https://wwwexample.com http://www.example.com \
+         https://example.org https://www.example.com:8443 'https://user@www.example.com'; do
+	cgi "$OKB" HTTP_ORIGIN="$o"
+	expect_eq "Origin $o: 403" "$CGI_STATUS" 403
+	expect_eq "Origin $o: no CORS header" "$(header Access-Control-Allow-Origin)" ""
+done
+cgi "$OKB" HTTP_REFERER=https://evil.com/page
+expect_eq "Referer of another site without Origin: 403" "$CGI_STATUS" 403
+cgi "$OKB" HTTP_REFERER=https://www.example.com/contact.html
+expect_eq "Referer of the site: accepted" "$CGI_STATUS" 303
+expect_eq "Referer earns no CORS header" "$(header Access-Control-Allow-Origin)" ""
+cgi "$OKB"
+expect_eq "neither header: accepted" "$CGI_STATUS" 303
+cgi "$OKB" HTTP_ORIGIN=https://a.b.example.org
+expect_eq "wildcard entry matches a subdomain" "$CGI_STATUS" 303
+expect_eq "wildcard: origin echoed" "$(header Access-Control-Allow-Origin)" "https://a.b.example.org"
+cgi "$OKB" HTTP_ORIGIN=https://WWW.Example.com:443
+expect_eq "origin normalised (case, default port)" "$CGI_STATUS" 303
+cgi "$OKB" PATH_INFO=/bare HTTP_ORIGIN=https://anything.test
+expect_eq "empty allow list: any origin" "$CGI_STATUS" 303
+expect_eq "empty allow list: no CORS header" "$(header Access-Control-Allow-Origin)" ""
+
+# preflight
+cgi "" REQUEST_METHOD=OPTIONS HTTP_ORIGIN=https://www.example.com HTTP_ACCESS_CONTROL_REQUEST_METHOD=POST
+expect_eq "allowed preflight: 204" "$CGI_STATUS" 204
+expect_eq "preflight origin" "$(header Access-Control-Allow-Origin)" "https://www.example.com"
+expect_eq "preflight methods" "$(header Access-Control-Allow-Methods)" "POST"
+expect_match "preflight headers" "$(header Access-Control-Allow-Headers)" 'Content-Type'
+cgi "" REQUEST_METHOD=OPTIONS HTTP_ORIGIN=https://evil.com
+expect_eq "preflight from elsewhere: 405" "$CGI_STATUS" 405
+
+# body size, count and syntax
+double_reset
+big=$(printf 'a%.0s' $(seq 5000))
+cgi "x=$big"
+expect_eq "body over max-body: 413" "$CGI_STATUS" 413
+cgi "$OKB" CONTENT_LENGTH=999999999
+expect_eq "CONTENT_LENGTH over max-body: 413 before reading" "$CGI_STATUS" 413
+many=$(for i in $(seq 21); do printf 'f%d=1&' "$i"; done)
+cgi "$many$OKB"
+expect_eq "more than max-fields: 413" "$CGI_STATUS" 413
+for b in 'email=%zz' 'email=a%00b' 'email=%C0%80' 'first=%FF' 'email=%E0%80%80x'; do
+	cgi "$OKB&$b"
+	expect_eq "malformed body $b: 400" "$CGI_STATUS" 400
+done
+cgi "$OKB" CONTENT_LENGTH=-5
+expect_eq "negative CONTENT_LENGTH: 400" "$CGI_STATUS" 400
+cgi "$OKB" CONTENT_LENGTH=12x
+expect_eq "non-numeric CONTENT_LENGTH: 400" "$CGI_STATUS" 400
+cgi "$OKB" CONTENT_LENGTH=2000
+expect_eq "CONTENT_LENGTH larger than the body: 400" "$CGI_STATUS" 400
+cgi '{"email":"a@example.com"}' CONTENT_TYPE=application/json
+expect_eq "JSON body: 415" "$CGI_STATUS" 415
+expect_eq "refused bodies send nothing" "$(double_count)" "0"
+
+# multipart
+double_reset
+mp=$(printf -- '--XyZ\r\nContent-Disposition: form-data; name="email"\r\n\r\nm@example.com\r\n--XyZ\r\nContent-Disposition: form-data; name="uid"\r\n\r\nu-mp\r\n--XyZ\r\nContent-Disposition: form-data; name="company"\r\n\r\nAcme\r\n--XyZ--')
+cgi "$mp" CONTENT_TYPE='multipart/form-data; boundary=XyZ'
+expect_eq "multipart: 303" "$CGI_STATUS" 303
+expect_eq "multipart: contact" "$(double_contact u-mp emails)" "m@example.com"
+mpf=$(printf -- '--XyZ\r\nContent-Disposition: form-data; name="cv"; filename="cv.pdf"\r\nContent-Type: application/pdf\r\n\r\n%%PDF\r\n--XyZ--\r\n')
+cgi "$mpf" CONTENT_TYPE='multipart/form-data; boundary=XyZ'
+expect_eq "multipart file part: 415" "$CGI_STATUS" 415
+
+# honeypot: the normal success, nothing sent
+double_reset
+cgi "$OKB&website=http%3A%2F%2Fspam.example"
+expect_eq "honeypot: success answer" "$CGI_STATUS" 303
+expect_eq "honeypot: success URL" "$(header Location)" "https://www.example.com/thanks.html"
+expect_eq "honeypot: nothing sent" "$(double_upserts)" "0"
+expect_match "honeypot: one log line" "$CGI_ERR" 'outcome=honeypot'
+cgi "$OKB&website=" 
+expect_eq "empty honeypot: delivered" "$(double_upserts)" "1"
+
+# no request byte reaches a header
+cgi "$OKB" HTTP_ORIGIN=$'https://www.example.com\r\nX-Evil: 1'
+expect_no_match "CR/LF in Origin adds no header" "$CGI_HEAD" 'X-Evil'
+expect_eq "CR/LF origin refused" "$CGI_STATUS" 403
+done_testing

@@ -1,0 +1,54 @@
+#!/bin/bash
+# End to end through a real Apache 2.4 with mod_fcgid and apache-conf/fmgate.conf:
+# a browser-like post, the 303 followed to the thank-you page, the contact in
+# the double; and the refusals that only a real server shows (413 via Apache).
+. "$(dirname "$0")/../lib.sh"
+top=$(cd "$(dirname "$0")/../.." && pwd)
+double_start || exit 1
+dir=$(mktemp -d /tmp/fmgate-apache.XXXXXX)
+chmod 755 "$dir"
+cp "$top/tests/cgi/forms.xml" "$dir/forms.xml"
+chmod 644 "$dir/forms.xml"
+trap '"$top/scripts/apache-local.sh" stop "$dir"; double_stop; rm -rf "$dir"' EXIT
+double_reset
+port=$(free_port) || exit 1
+"$top/scripts/apache-local.sh" start "$dir" "$port" "$top/www" "$FMGATE_BIN" "$dir/forms.xml" \
+	FM_API_BASE="$FMDOUBLE_URL/crm/sales/api" FM_API_KEY="$FMDOUBLE_KEY" || exit 1
+base="http://127.0.0.1:$port"
+
+# the page itself
+check "the site is served" curl -sf -o /dev/null "$base/"
+
+# post, and follow the redirect to the thank-you page (a path form, so it stays here)
+out=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' \
+	--data 'email=web%40example.com&first=Wendy&sector=retail&optin=on' "$base/forms/bare")
+expect_eq "Apache: 303 to the success path" "$out" "303 $base/thanks.html"
+page=$(curl -sL --data 'email=web2%40example.com&first=Walt' "$base/forms/bare")
+expect_match "following the 303 lands on the thank-you page" "$page" '<h1>Thank you</h1>'
+expect_eq "contact in the double" "$(double_contact web@example.com first_name)" "Wendy"
+expect_eq "second contact in the double" "$(double_contact web2@example.com first_name)" "Walt"
+
+out=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Origin: https://www.example.com' \
+	--data 'email=full%40example.com&uid=u-ap&company=Acme&sector=music&size=12' "$base/forms/contact")
+expect_eq "Apache: contact form 303" "$out" "303 https://www.example.com/thanks.html"
+expect_eq "custom field through Apache" "$(double_contact u-ap custom_field.cf_industry)" "Music"
+
+out=$(curl -s -H 'Accept: application/json' --data 'email=json%40example.com' "$base/forms/bare")
+expect_match "Apache: JSON mode" "$out" '^\{"ok":true,"id":"[0-9a-f-]{36}"\}$'
+
+out=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' --data 'email=nope' "$base/forms/contact")
+expect_eq "Apache: invalid email to the failure URL" "$out" "303 https://www.example.com/contact.html?lang=en&error=invalid_email&field=email#form"
+
+expect_eq "Apache: unknown form 404" "$(curl -s -o /dev/null -w '%{http_code}' --data x=1 "$base/forms/nosuch")" 404
+expect_eq "Apache: GET 405" "$(curl -s -o /dev/null -w '%{http_code}' "$base/forms/contact")" 405
+expect_eq "Apache: foreign origin 403" "$(curl -s -o /dev/null -w '%{http_code}' -H 'Origin: https://evil.com' --data x=1 "$base/forms/contact")" 403
+big=$(head -c 6000 /dev/zero | tr '\0' a)
+expect_eq "Apache: body over max-body 413 from fmgate" "$(curl -s -o /dev/null -w '%{http_code}' --data "x=$big" "$base/forms/contact")" 413
+
+# several requests in a row are served by kept-alive workers: the double sees
+# few connections (one per worker process mod_fcgid started)
+conns=$(double_get requests | jq '[.requests[].conn] | unique | length')
+procs=$(pgrep -f "$FMGATE_BIN" | wc -l)
+check "upstream connections ($conns) do not exceed worker processes ($procs + exited)" test "$conns" -le 4
+check "no errors from mod_fcgid" bash -c "! grep -E 'Premature end|can.t lock|AH01071' '$dir/error.log'"
+done_testing

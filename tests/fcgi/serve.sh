@@ -1,0 +1,87 @@
+#!/bin/bash
+# `fmgate serve` speaks FastCGI on its own socket (TCP and unix), with
+# pre-forked workers that keep their upstream connection, and stops cleanly on
+# SIGTERM. Requests go through cgi-fcgi, as nginx would send them.
+. "$(dirname "$0")/../lib.sh"
+top=$(cd "$(dirname "$0")/../.." && pwd)
+MAPPING="$top/tests/cgi/forms.xml"
+double_start || exit 1
+tmp=$(mktemp -d /tmp/fmgate-serve.XXXXXX)
+SERVE_PID=
+stop_serve() {
+	[ -n "$SERVE_PID" ] || return 0
+	kill -TERM "$SERVE_PID" 2>/dev/null
+	wait "$SERVE_PID"
+	SERVE_RC=$?
+	SERVE_PID=
+}
+trap 'stop_serve; double_stop; rm -rf "$tmp"' EXIT
+double_reset
+
+start_serve() { # start_serve LISTEN WORKERS
+	FMGATE_CONFIG="$MAPPING" FM_API_BASE="$FMDOUBLE_URL/crm/sales/api" FM_API_KEY="$FMDOUBLE_KEY" \
+		$FMGATE_WRAP "$FMGATE_BIN" serve --listen "$1" --workers "$2" 2>"$tmp/serve.log" &
+	SERVE_PID=$!
+}
+# fcgi CONNECT BODY [VAR=VALUE...]: one FastCGI request; the answer in $OUT
+fcgi() {
+	local connect=$1 body=$2; shift 2
+	OUT=$(printf '%s' "$body" | env -i PATH="$PATH" REQUEST_METHOD=POST \
+		CONTENT_TYPE=application/x-www-form-urlencoded CONTENT_LENGTH=$(printf '%s' "$body" | wc -c) \
+		PATH_INFO=/contact REMOTE_ADDR=127.0.0.1 SCRIPT_NAME=/forms "$@" \
+		cgi-fcgi -bind -connect "$connect" | tr -d '\r')
+}
+
+port=$(free_port) || exit 1
+start_serve "127.0.0.1:$port" 2
+check "serve listens on TCP" wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+for i in 1 2 3 4 5 6; do
+	fcgi "127.0.0.1:$port" "email=s$i%40example.com&uid=u-s$i&company=Acme"
+	expect_match "FastCGI post $i: 303" "$(printf '%s' "$OUT" | head -n 1)" '^Status: 303'
+done
+expect_match "FastCGI: Location" "$OUT" 'Location: https://www.example.com/thanks.html'
+expect_eq "FastCGI: contacts created" "$(double_get contacts | jq '.contacts | length')" 6
+conns=$(double_get requests | jq '[.requests[].conn] | unique | length')
+check "one kept-alive upstream connection per worker ($conns for 2 workers)" test "$conns" -le 2
+workers=$(pgrep -P "$SERVE_PID" | wc -l)
+expect_eq "two pre-forked workers" "$workers" 2
+
+fcgi "127.0.0.1:$port" "" REQUEST_METHOD=GET
+expect_match "FastCGI GET: 405" "$OUT" '^Status: 405'
+
+# a killed worker is replaced
+victim=$(pgrep -P "$SERVE_PID" | head -n 1)
+kill -KILL "$victim"
+check "a dead worker is replaced" wait_for bash -c "[ \$(pgrep -P $SERVE_PID | wc -l) -eq 2 ] && ! kill -0 $victim"
+live=$(pgrep -P "$SERVE_PID")
+stop_serve
+expect_eq "SIGTERM: clean stop, exit 0" "$SERVE_RC" 0
+gone=yes
+for w in $live; do kill -0 "$w" 2>/dev/null && gone=no; done
+expect_eq "SIGTERM: workers gone" "$gone" yes
+
+# unix socket
+start_serve "unix:$tmp/fmgate.sock" 1
+check "serve listens on a unix socket" wait_for test -S "$tmp/fmgate.sock"
+fcgi "$tmp/fmgate.sock" "email=unix%40example.com&uid=u-unix&company=Acme"
+expect_match "unix socket post: 303" "$OUT" '^Status: 303'
+expect_eq "unix socket: contact created" "$(double_contact u-unix emails)" "unix@example.com"
+stop_serve
+expect_eq "unix socket: clean stop" "$SERVE_RC" 0
+check "unix socket removed at stop" test ! -e "$tmp/fmgate.sock"
+
+# --user: as root, the workers run as that user
+if [ "$(id -u)" -eq 0 ]; then
+	port=$(free_port) || exit 1
+	FMGATE_CONFIG="$MAPPING" $FMGATE_WRAP "$FMGATE_BIN" serve --listen "127.0.0.1:$port" --workers 1 --user nobody 2>"$tmp/serve.log" &
+	SERVE_PID=$!
+	check "serve --user listens" wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+	check "serve --user: parent dropped to nobody" wait_for bash -c "[ \"\$(ps -o user= -p $SERVE_PID | tr -d ' ')\" = nobody ]"
+	w=$(pgrep -P "$SERVE_PID" | head -n 1)
+	expect_eq "serve --user: worker runs as nobody" "$(ps -o user= -p "$w" | tr -d ' ')" nobody
+	stop_serve
+	expect_eq "serve --user: clean stop" "$SERVE_RC" 0
+fi
+out=$("$FMGATE_BIN" serve 2>&1); rc=$?
+expect_eq "serve without --listen is a usage error" "$rc" 2
+done_testing

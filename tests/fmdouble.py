@@ -1,0 +1,739 @@
+#!/usr/bin/python3
+"""fmdouble.py: a test double of the Freshmarketer (Freshworks CRM) contacts API.
+
+fmgate's real libcurl client is tested against this server over plain HTTP on
+127.0.0.1. It implements the part of the API that fmgate relies on
+(docs: /work/shared/docs/FRESHMARKETER.md, "What our test double must do"),
+strictly enough that a client sending labels instead of API names, the wrong
+container ("custom_fields") or wrong value types fails loudly, plus a control
+API under /_double/ for tests.
+
+Usage:
+  /usr/bin/python3 tests/fmdouble.py --port 0 --port-file FILE --key KEY
+                   [--hour-limit N] [--minute-limit N] [--retry-after] [--verbose]
+
+Binds 127.0.0.1 only. With --port 0 the kernel picks the port; the actual port
+is written to FILE (through FILE.tmp and a rename) once the socket listens.
+SIGTERM or SIGINT stop it cleanly (exit 0). Standard library only.
+
+API (prefix /crm/sales/api), all answers JSON with Content-Length, HTTP/1.1
+keep-alive:
+  POST /contacts/upsert          {"unique_identifier":{ONE KEY},"contact":{..}}
+                                 201 created / 200 updated, {"contact":{..}}
+  POST /contacts                 {"contact":{..}} -> 201
+  GET|PUT|DELETE /contacts/ID    PUT body {"contact":{..}} merges
+  GET  /settings/contacts/fields {"fields":[..]}
+  GET  /lookup?q=V&f=email|external_id|mobile_number&entities=contact
+                                 {"contacts":{"contacts":[..]}}
+  POST /filtered_search/contact  {"filter_rule":[{"attribute":"contact_email.email",
+                                 "operator":"is_in","value":V}]} -> {"contacts":[..]}
+Every API answer other than 2xx is {"errors":{"code":N,"message":["..."]}}.
+
+Error texts (the "message" array holds exactly one of these):
+  401 "Incorrect or missing API key"
+  400 "Invalid JSON in request body"            (unparsable, or not an object)
+  400 "unique_identifier must hold exactly one of emails, external_id, mobile_number"
+  400 "contact must be an object"
+  400 "Unknown attribute: NAME"                 (top-level contact key not a built-in field)
+  400 "Unknown custom field: NAME"              (custom_field key not in the field list)
+  400 "custom_field must be an object"
+  400 "Invalid value for NAME: expected WHAT"   (WHAT: "a string", "a number",
+                                                 "true or false", "a date YYYY-MM-DD",
+                                                 "one of: A, B, C", "one of the ids: 1, 2")
+  400 "Email has already been taken"            (another contact holds the email)
+  400 "External has already been taken"         (another contact holds the external_id)
+  400 "Unsupported lookup field: F" / "Query q is required"
+  400 "Unsupported filter: ATTRIBUTE OPERATOR"
+  404 "Record not found" / "No route for METHOD PATH"
+  411 "Length Required" (chunked bodies are not supported), 413 "Request body too large"
+  429 "API rate limit exceeded"
+  any injected status: "Injected fault"
+
+Contacts are returned as {"id":N,"email":E,"emails":E,"external_id":X or null,
+<every built-in field that is set>,"custom_field":{..}}. Emails are plain strings
+(one per contact) and compared case-insensitively; external_id exactly.
+An update merges: fields not sent stay, custom_field merges key by key, null
+clears a field. The plural "custom_fields" is ignored silently, as the real
+service does.
+
+Rate limits (per API key): an hour and a minute window (fixed windows starting
+at the first counted request; 0 = unlimited). Every authenticated API request
+that is not answered by an injected fault counts. Each answer to an
+authenticated request carries, for each limited window:
+  x-ratelimit-limit / -remaining / -reset                 (hour window)
+  per-min-x-ratelimit-limit / -remaining / -reset          (minute window)
+where reset is the number of seconds until the window restarts. Over a limit:
+429 in the envelope, with Retry-After (seconds) only when retry_after is on.
+
+Control API (no auth, not recorded, faults never apply):
+  POST /_double/reset     clears contacts, request log, faults and rate counters;
+                          optional body {"hour_limit":N,"minute_limit":N,
+                          "retry_after":bool,"key":"..."}; a setting not given
+                          returns to its command-line value.
+  GET  /_double/contacts  {"contacts":[..]} in id order
+  POST /_double/contacts  seeds one contact (a contact object, validated like
+                          the API, uniqueness included) -> 201 {"contact":{..}}
+  GET  /_double/requests  {"requests":[{"method","path","query","headers"
+                          (lower-cased names),"body" (parsed JSON or null),"raw",
+                          "conn":"ip:port","status"(0 = connection reset),
+                          "fault": kind or null}]} (API requests only; the last
+                          10000 are kept)
+  POST /_double/fault     {"kind":"status","status":503,"count":N}
+                          {"kind":"delay","ms":M,"count":N}   sleep, then answer normally
+                          {"kind":"reset","count":N}          close with RST, no answer
+                          {"kind":"429","retry_after":S|null,"count":N}
+                          {"kind":"clear"}                    drop all queued faults
+                          count defaults to 1; -1 = until reset/clear. Faults queue
+                          in order; the head applies to the next API request.
+                          An optional "path" (e.g. "/contacts/upsert") makes a
+                          fault wait for a request whose path ends with it.
+"""
+
+import argparse
+import collections
+import datetime
+import json
+import math
+import os
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+API_PREFIX = "/crm/sales/api"
+MAX_BODY = 1024 * 1024          # bytes of one request body we accept
+MAX_LOGGED_REQUESTS = 10000     # request log entries kept (oldest dropped)
+
+# ---------------------------------------------------------------------------
+# The field list. Built-ins first (default=True), then configurable cf_* ones.
+# "type" drives validation of values sent in a contact.
+# ---------------------------------------------------------------------------
+
+
+def _f(fid, name, label, ftype, choices=None, default=True):
+    field = {"id": fid, "name": name, "label": label, "type": ftype,
+             "required": False, "default": default}
+    if choices is not None:
+        field["choices"] = [{"id": cid, "value": val} for cid, val in choices]
+    return field
+
+
+FIELDS = [
+    _f(1, "first_name", "First name", "text"),
+    _f(2, "last_name", "Last name", "text"),
+    _f(3, "emails", "Emails", "group_field"),
+    _f(4, "job_title", "Job title", "text"),
+    _f(5, "work_number", "Work", "text"),
+    _f(6, "mobile_number", "Mobile", "text"),
+    _f(7, "address", "Address", "text"),
+    _f(8, "city", "City", "text"),
+    _f(9, "state", "State", "text"),
+    _f(10, "zipcode", "Zipcode", "text"),
+    _f(11, "country", "Country", "text"),
+    _f(12, "external_id", "External ID", "text"),
+    _f(13, "owner_id", "Owner", "dropdown", [(1, "Ann Admin"), (2, "Bob Sales")]),
+    _f(14, "territory_id", "Territory", "dropdown", [(31, "EMEA"), (32, "Americas")]),
+    _f(15, "lead_source_id", "Source", "dropdown", [(41, "Web"), (42, "Referral")]),
+    _f(16, "contact_status_id", "Status", "dropdown", [(51, "New"), (52, "Working")]),
+    _f(17, "lifecycle_stage_id", "Lifecycle stage", "dropdown",
+       [(71, "Lead"), (72, "Sales Qualified Lead"), (73, "Customer")]),
+    _f(18, "subscription_status", "Subscription status", "dropdown",
+       [(0, "Not subscribed"), (1, "Subscribed"), (2, "Unsubscribed")]),
+    _f(19, "subscription_types", "Subscription types", "text"),
+    _f(20, "time_zone", "Time zone", "text"),
+    _f(21, "medium", "Medium", "text"),
+    _f(22, "keyword", "Keyword", "text"),
+    _f(23, "campaign_id", "Campaign", "number"),
+    _f(24, "tags", "Tags", "auto_complete"),
+    _f(101, "cf_industry", "Industry", "dropdown",
+       [(7, "Music"), (8, "Software"), (9, "Retail")], default=False),
+    _f(102, "cf_employees", "Employees", "number", default=False),
+    _f(103, "cf_newsletter", "Newsletter", "checkbox", default=False),
+    _f(104, "cf_signup_source", "Signup Source", "text", default=False),
+    _f(105, "cf_birthday", "Birthday", "date", default=False),
+]
+BUILTIN = {f["name"]: f for f in FIELDS if f["default"]}
+CUSTOM = {f["name"]: f for f in FIELDS if not f["default"]}
+UNIQUE_KEYS = ("emails", "external_id", "mobile_number")
+
+
+class BadRequest(Exception):
+    """A 400 (or other status) answered in the error envelope."""
+
+    def __init__(self, message, status=400):
+        super().__init__(message)
+        self.status = status
+
+
+def check_value(field, value):
+    """Raises BadRequest unless value fits the field's type; null always fits."""
+    if value is None:
+        return
+    name, ftype = field["name"], field["type"]
+    ok, what = True, ""
+    if ftype == "number":
+        # bool is an int in Python; JSON true is not a number
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        what = "a number"
+    elif ftype == "checkbox":
+        ok, what = isinstance(value, bool), "true or false"
+    elif ftype == "date":
+        what = "a date YYYY-MM-DD"
+        ok = isinstance(value, str) and len(value) == 10
+        if ok:
+            try:
+                datetime.date.fromisoformat(value)
+            except ValueError:
+                ok = False
+    elif ftype == "dropdown":
+        choices = field.get("choices", [])
+        if name.endswith("_id"):
+            # id fields take the choice's id, a number
+            ids = [c["id"] for c in choices]
+            ok = (isinstance(value, int) and not isinstance(value, bool)
+                  and value in ids)
+            what = "one of the ids: " + ", ".join(str(i) for i in ids)
+        else:
+            values = [c["value"] for c in choices]
+            ok = isinstance(value, str) and value in values
+            what = "one of: " + ", ".join(values)
+    elif ftype == "auto_complete":
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        what = "a list of strings"
+    else:  # text, group_field (emails: one string here)
+        ok, what = isinstance(value, str), "a string"
+    if not ok:
+        raise BadRequest("Invalid value for %s: expected %s" % (name, what))
+
+
+def validate_contact(contact):
+    """Checks a contact object; returns (builtins, custom) dicts to merge."""
+    if not isinstance(contact, dict):
+        raise BadRequest("contact must be an object")
+    builtins, custom = {}, {}
+    for key, value in contact.items():
+        if key == "custom_fields":
+            continue  # the real service ignores the plural silently
+        if key == "custom_field":
+            if not isinstance(value, dict):
+                raise BadRequest("custom_field must be an object")
+            for cname, cvalue in value.items():
+                if cname not in CUSTOM:
+                    raise BadRequest("Unknown custom field: %s" % cname)
+                check_value(CUSTOM[cname], cvalue)
+                custom[cname] = cvalue
+            continue
+        if key not in BUILTIN:
+            raise BadRequest("Unknown attribute: %s" % key)
+        check_value(BUILTIN[key], value)
+        builtins[key] = value
+    return builtins, custom
+
+
+def norm_email(value):
+    return value.lower() if isinstance(value, str) else None
+
+
+# ---------------------------------------------------------------------------
+# State shared by all connection threads; every access holds state.lock.
+# ---------------------------------------------------------------------------
+
+
+class State:
+    def __init__(self, key, hour_limit, minute_limit, retry_after):
+        self.lock = threading.Lock()
+        self.defaults = {"key": key, "hour_limit": hour_limit,
+                         "minute_limit": minute_limit, "retry_after": retry_after}
+        self.reset({})
+
+    def reset(self, settings):
+        """Back to an empty double; settings not given take the defaults."""
+        conf = dict(self.defaults)
+        for name in conf:
+            if name in settings:
+                conf[name] = settings[name]
+        for name in ("hour_limit", "minute_limit"):
+            if not isinstance(conf[name], int) or isinstance(conf[name], bool) \
+                    or conf[name] < 0:
+                raise BadRequest("%s must be a non-negative integer" % name)
+        if not isinstance(conf["key"], str) or not conf["key"]:
+            raise BadRequest("key must be a non-empty string")
+        if not isinstance(conf["retry_after"], bool):
+            raise BadRequest("retry_after must be true or false")
+        self.key = conf["key"]
+        self.hour_limit = conf["hour_limit"]
+        self.minute_limit = conf["minute_limit"]
+        self.retry_after = conf["retry_after"]
+        self.contacts = {}           # id -> {"fields": {..}, "custom": {..}}
+        self.next_id = 70054866601
+        self.requests = collections.deque(maxlen=MAX_LOGGED_REQUESTS)
+        self.faults = collections.deque()
+        # key -> {"hour": [start, count], "minute": [start, count]}
+        self.windows = {}
+
+    # -- contacts ----------------------------------------------------------
+
+    def find(self, key, value):
+        """Id of the contact whose unique `key` equals value, or None."""
+        for cid, c in self.contacts.items():
+            held = c["fields"].get(key)
+            if held is None:
+                continue
+            if key == "emails":
+                if norm_email(held) == norm_email(value):
+                    return cid
+            elif held == value:
+                return cid
+        return None
+
+    def check_unique(self, fields, self_id):
+        """400 when fields would give another contact's email or external_id."""
+        email = fields.get("emails")
+        if email is not None:
+            other = self.find("emails", email)
+            if other is not None and other != self_id:
+                raise BadRequest("Email has already been taken")
+        ext = fields.get("external_id")
+        if ext is not None:
+            other = self.find("external_id", ext)
+            if other is not None and other != self_id:
+                raise BadRequest("External has already been taken")
+
+    def save(self, cid, builtins, custom):
+        """Creates (cid None) or merges into contact cid; returns its id."""
+        if cid is None:
+            self.check_unique(builtins, None)
+            cid = self.next_id
+            self.next_id += 1
+            self.contacts[cid] = {"fields": {}, "custom": {}}
+        else:
+            merged = dict(self.contacts[cid]["fields"])
+            merged.update(builtins)
+            self.check_unique(merged, cid)
+        stored = self.contacts[cid]
+        for name, value in builtins.items():
+            if value is None:
+                stored["fields"].pop(name, None)
+            else:
+                stored["fields"][name] = value
+        for name, value in custom.items():
+            if value is None:
+                stored["custom"].pop(name, None)
+            else:
+                stored["custom"][name] = value
+        return cid
+
+    def render(self, cid):
+        c = self.contacts[cid]
+        out = {"id": cid, "email": c["fields"].get("emails"),
+               "emails": c["fields"].get("emails"),
+               "external_id": c["fields"].get("external_id")}
+        for name, value in c["fields"].items():
+            out.setdefault(name, value)
+        out["custom_field"] = dict(c["custom"])
+        return out
+
+    # -- rate limits ---------------------------------------------------------
+
+    def rate_check(self, key):
+        """Counts one request. Returns (headers, over, retry_after_s)."""
+        now = time.monotonic()
+        win = self.windows.setdefault(key, {"hour": [now, 0], "minute": [now, 0]})
+        headers, over, wait = [], False, 0
+        for name, length, limit, prefix in (
+                ("hour", 3600, self.hour_limit, "x-ratelimit-"),
+                ("minute", 60, self.minute_limit, "per-min-x-ratelimit-")):
+            if limit <= 0:
+                continue
+            w = win[name]
+            if now - w[0] >= length:
+                w[0], w[1] = now, 0
+            reset = max(1, math.ceil(w[0] + length - now))
+            if w[1] >= limit:
+                over, wait = True, max(wait, reset)
+            else:
+                w[1] += 1
+            headers += [(prefix + "limit", str(limit)),
+                        (prefix + "remaining", str(max(0, limit - w[1]))),
+                        (prefix + "reset", str(reset))]
+        return headers, over, wait
+
+    # -- faults --------------------------------------------------------------
+
+    def take_fault(self, path):
+        """The fault that applies to this API request, or None."""
+        if not self.faults:
+            return None
+        fault = self.faults[0]
+        if fault.get("path") and not path.endswith(fault["path"]):
+            return None
+        if fault["count"] > 0:
+            fault["count"] -= 1
+            if fault["count"] == 0:
+                self.faults.popleft()
+        return fault
+
+
+def parse_fault(body):
+    """Validates a /_double/fault body; returns the fault dict to queue."""
+    if not isinstance(body, dict) or "kind" not in body:
+        raise BadRequest("fault needs a kind")
+    kind = body["kind"]
+    count = body.get("count", 1)
+    if not isinstance(count, int) or isinstance(count, bool) or count == 0 or count < -1:
+        raise BadRequest("count must be a positive integer or -1")
+    fault = {"kind": kind, "count": count}
+    path = body.get("path")
+    if path is not None:
+        if not isinstance(path, str) or not path.startswith("/"):
+            raise BadRequest("path must start with /")
+        fault["path"] = path
+    if kind == "status":
+        status = body.get("status")
+        if not isinstance(status, int) or not 100 <= status <= 599:
+            raise BadRequest("status must be an HTTP status")
+        fault["status"] = status
+    elif kind == "delay":
+        ms = body.get("ms")
+        if not isinstance(ms, int) or ms < 0:
+            raise BadRequest("ms must be a non-negative integer")
+        fault["ms"] = ms
+    elif kind == "429":
+        ra = body.get("retry_after")
+        if ra is not None and (not isinstance(ra, int) or ra < 0):
+            raise BadRequest("retry_after must be a non-negative integer or null")
+        fault["retry_after"] = ra
+    elif kind != "reset":
+        raise BadRequest("unknown fault kind")
+    return fault
+
+
+# ---------------------------------------------------------------------------
+# HTTP
+# ---------------------------------------------------------------------------
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"   # keep-alive, so connection reuse is visible
+    server_version = "fmdouble/1"
+    sys_version = ""
+
+    def log_message(self, fmt, *args):  # noqa: N802 (stdlib name)
+        if self.server.verbose:
+            sys.stderr.write("fmdouble: %s\n" % (fmt % args))
+
+    # -- plumbing --------------------------------------------------------------
+
+    def send_json(self, status, obj, headers=()):
+        data = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in headers:
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        return status
+
+    def send_error_envelope(self, status, message, headers=()):
+        return self.send_json(status, {"errors": {"code": status, "message": [message]}},
+                              headers)
+
+    def read_body(self):
+        """Returns the raw body bytes, or raises BadRequest (411/413)."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.close_connection = True
+            raise BadRequest("Length Required", 411)
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return b""
+        try:
+            n = int(length)
+        except ValueError:
+            self.close_connection = True
+            raise BadRequest("Invalid Content-Length")
+        if n < 0 or n > MAX_BODY:
+            self.close_connection = True   # the body stays unread
+            raise BadRequest("Request body too large", 413)
+        return self.rfile.read(n)
+
+    def do_GET(self):  # noqa: N802
+        self.dispatch()
+
+    def do_POST(self):  # noqa: N802
+        self.dispatch()
+
+    def do_PUT(self):  # noqa: N802
+        self.dispatch()
+
+    def do_DELETE(self):  # noqa: N802
+        self.dispatch()
+
+    def dispatch(self):
+        url = urllib.parse.urlsplit(self.path)
+        try:
+            raw = self.read_body()
+        except BadRequest as e:
+            self.send_error_envelope(e.status, str(e))
+            return
+        if url.path.startswith("/_double/"):
+            self.control(url, raw)
+        else:
+            self.api(url, raw)
+
+    # -- control API -------------------------------------------------------------
+
+    def control(self, url, raw):
+        state = self.server.state
+        try:
+            body = json.loads(raw) if raw.strip() else None
+        except ValueError:
+            self.send_error_envelope(400, "Invalid JSON in request body")
+            return
+        route = (self.command, url.path)
+        try:
+            with state.lock:
+                if route == ("POST", "/_double/reset"):
+                    if body is not None and not isinstance(body, dict):
+                        raise BadRequest("reset takes an object")
+                    state.reset(body or {})
+                    self.send_json(200, {"ok": True})
+                elif route == ("GET", "/_double/contacts"):
+                    self.send_json(200, {"contacts": [state.render(cid)
+                                                      for cid in sorted(state.contacts)]})
+                elif route == ("POST", "/_double/contacts"):
+                    builtins, custom = validate_contact(body)
+                    cid = state.save(None, builtins, custom)
+                    self.send_json(201, {"contact": state.render(cid)})
+                elif route == ("GET", "/_double/requests"):
+                    self.send_json(200, {"requests": list(state.requests)})
+                elif route == ("POST", "/_double/fault"):
+                    if isinstance(body, dict) and body.get("kind") == "clear":
+                        state.faults.clear()
+                    else:
+                        state.faults.append(parse_fault(body))
+                    self.send_json(200, {"ok": True, "queued": len(state.faults)})
+                else:
+                    self.send_error_envelope(404, "No route for %s %s"
+                                             % (self.command, url.path))
+        except BadRequest as e:
+            self.send_error_envelope(e.status, str(e))
+
+    # -- API ---------------------------------------------------------------------
+
+    def api(self, url, raw):
+        state = self.server.state
+        entry = {"method": self.command, "path": url.path, "query": url.query,
+                 "headers": {k.lower(): v for k, v in self.headers.items()},
+                 "body": None, "raw": raw.decode("utf-8", "replace"),
+                 "conn": "%s:%d" % self.client_address[:2], "status": 0,
+                 "fault": None}
+        try:
+            entry["body"] = json.loads(raw) if raw.strip() else None
+        except ValueError:
+            pass
+        with state.lock:
+            state.requests.append(entry)
+            fault = state.take_fault(entry["path"])
+        if fault is not None:
+            entry["fault"] = fault["kind"]
+            if fault["kind"] == "delay":
+                time.sleep(fault["ms"] / 1000.0)   # then answer normally
+            elif fault["kind"] == "reset":
+                # SO_LINGER 0 makes close() send RST instead of FIN
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
+                self.close_connection = True
+                self.connection.close()
+                return
+            elif fault["kind"] == "status":
+                entry["status"] = self.send_error_envelope(fault["status"], "Injected fault")
+                return
+            elif fault["kind"] == "429":
+                headers = []
+                if fault["retry_after"] is not None:
+                    headers.append(("Retry-After", str(fault["retry_after"])))
+                entry["status"] = self.send_error_envelope(429, "API rate limit exceeded",
+                                                           headers)
+                return
+        entry["status"] = self.api_answer(url, raw)
+
+    def api_answer(self, url, raw):
+        """Authenticates, counts, routes; returns the status sent."""
+        state = self.server.state
+        auth = self.headers.get("Authorization", "")
+        with state.lock:
+            key = state.key
+            if auth != "Token token=" + key:
+                return self.send_error_envelope(401, "Incorrect or missing API key")
+            rl_headers, over, wait = state.rate_check(key)
+            if over:
+                headers = list(rl_headers)
+                if state.retry_after:
+                    headers.append(("Retry-After", str(wait)))
+                return self.send_error_envelope(429, "API rate limit exceeded", headers)
+        if not url.path.startswith(API_PREFIX + "/"):
+            return self.send_error_envelope(404, "No route for %s %s"
+                                            % (self.command, url.path), rl_headers)
+        path = url.path[len(API_PREFIX):]
+        body = None
+        if self.command in ("POST", "PUT"):
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = None
+            if not isinstance(body, dict):
+                return self.send_error_envelope(400, "Invalid JSON in request body",
+                                                rl_headers)
+        try:
+            with state.lock:
+                status, obj = self.route(path, url.query, body)
+        except BadRequest as e:
+            return self.send_error_envelope(e.status, str(e), rl_headers)
+        return self.send_json(status, obj, rl_headers)
+
+    def route(self, path, query, body):
+        """Runs one API call under the state lock; returns (status, object)."""
+        state = self.server.state
+        cmd = self.command
+        parts = path.strip("/").split("/")
+        if cmd == "POST" and path == "/contacts/upsert":
+            return self.upsert(body)
+        if cmd == "POST" and path == "/contacts":
+            builtins, custom = validate_contact(body.get("contact"))
+            cid = state.save(None, builtins, custom)
+            return 201, {"contact": state.render(cid)}
+        if len(parts) == 2 and parts[0] == "contacts" and parts[1].isdigit():
+            cid = int(parts[1])
+            if cid not in state.contacts:
+                raise BadRequest("Record not found", 404)
+            if cmd == "GET":
+                return 200, {"contact": state.render(cid)}
+            if cmd == "PUT":
+                builtins, custom = validate_contact(body.get("contact"))
+                state.save(cid, builtins, custom)
+                return 200, {"contact": state.render(cid)}
+            if cmd == "DELETE":
+                del state.contacts[cid]
+                return 200, {"ok": True}
+        if cmd == "GET" and path == "/settings/contacts/fields":
+            return 200, {"fields": FIELDS}
+        if cmd == "GET" and path == "/lookup":
+            return self.lookup(query)
+        if cmd == "POST" and path == "/filtered_search/contact":
+            return self.filtered_search(body)
+        raise BadRequest("No route for %s %s" % (cmd, API_PREFIX + path), 404)
+
+    def upsert(self, body):
+        state = self.server.state
+        ident = body.get("unique_identifier")
+        if (not isinstance(ident, dict) or len(ident) != 1
+                or next(iter(ident)) not in UNIQUE_KEYS
+                or not isinstance(next(iter(ident.values())), str)
+                or not next(iter(ident.values()))):
+            raise BadRequest("unique_identifier must hold exactly one of "
+                             "emails, external_id, mobile_number")
+        (key, value), = ident.items()
+        builtins, custom = validate_contact(body.get("contact"))
+        cid = state.find(key, value)
+        if cid is None:
+            # a created contact carries its identifier even when the contact
+            # object does not repeat it
+            builtins.setdefault(key, value)
+            cid = state.save(None, builtins, custom)
+            return 201, {"contact": state.render(cid)}
+        state.save(cid, builtins, custom)
+        return 200, {"contact": state.render(cid)}
+
+    def lookup(self, query):
+        state = self.server.state
+        params = urllib.parse.parse_qs(query, keep_blank_values=True)
+        q = params.get("q", [""])[0]
+        field = params.get("f", ["email"])[0]
+        entities = ",".join(params.get("entities", ["contact"])).split(",")
+        if not q:
+            raise BadRequest("Query q is required")
+        keys = {"email": "emails", "external_id": "external_id",
+                "mobile_number": "mobile_number"}
+        if field not in keys:
+            raise BadRequest("Unsupported lookup field: %s" % field)
+        found = []
+        if "contact" in entities:
+            cid = state.find(keys[field], q)
+            if cid is not None:
+                found.append(state.render(cid))
+        return 200, {"contacts": {"contacts": found}}
+
+    def filtered_search(self, body):
+        state = self.server.state
+        rules = body.get("filter_rule")
+        if not isinstance(rules, list) or not rules:
+            raise BadRequest("filter_rule must be a non-empty list")
+        ids = set(state.contacts)
+        for rule in rules:
+            if not isinstance(rule, dict):
+                raise BadRequest("filter_rule entries must be objects")
+            attr, op, val = rule.get("attribute"), rule.get("operator"), rule.get("value")
+            if attr != "contact_email.email" or op != "is_in":
+                raise BadRequest("Unsupported filter: %s %s" % (attr, op))
+            wanted = val if isinstance(val, list) else [val]
+            wanted = {norm_email(v) for v in wanted}
+            ids = {cid for cid in ids
+                   if norm_email(state.contacts[cid]["fields"].get("emails")) in wanted}
+        contacts = [state.render(cid) for cid in sorted(ids)]
+        return 200, {"contacts": contacts, "meta": {"total": len(contacts)}}
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True      # idle keep-alive connections must not block exit
+    allow_reuse_address = True
+
+    def handle_error(self, request, client_address):
+        # A client that gave up (timeout past a delay fault) is normal here.
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Freshmarketer API test double")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--key", required=True)
+    ap.add_argument("--hour-limit", type=int, default=0)
+    ap.add_argument("--minute-limit", type=int, default=0)
+    ap.add_argument("--retry-after", action="store_true",
+                    help="send Retry-After on rate-limit 429s")
+    ap.add_argument("--verbose", action="store_true", help="log requests to stderr")
+    args = ap.parse_args()
+
+    server = Server(("127.0.0.1", args.port), Handler)
+    server.state = State(args.key, args.hour_limit, args.minute_limit, args.retry_after)
+    server.verbose = args.verbose
+
+    def stop(_signum, _frame):
+        # shutdown() waits for serve_forever, which runs in this thread
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    tmp = args.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % server.server_address[1])
+    os.replace(tmp, args.port_file)
+
+    server.serve_forever(poll_interval=0.2)
+    server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+# tests/lib.sh: shared helpers of the shell test suites (bash).
+# A suite sources it, checks with `check` or `expect_eq`, and ends with
+# `done_testing`, which prints "N passed, N failed".
+
+T_PASS=0
+T_FAIL=0
+FMDOUBLE_KEY=${FMDOUBLE_KEY:-testkey}
+export FMDOUBLE_KEY
+
+ok() { T_PASS=$((T_PASS + 1)); }
+not_ok() { T_FAIL=$((T_FAIL + 1)); echo "not ok: $*"; }
+
+# check DESCRIPTION COMMAND...: passes when the command succeeds.
+check() {
+	local desc=$1; shift
+	if "$@"; then ok; else not_ok "$desc"; fi
+}
+
+# expect_eq DESCRIPTION GOT WANT
+expect_eq() {
+	if [ "$2" = "$3" ]; then ok; else not_ok "$1: got [$2], want [$3]"; fi
+}
+
+# expect_match DESCRIPTION GOT REGEX (extended)
+expect_match() {
+	if printf '%s' "$2" | grep -Eq -- "$3"; then ok; else not_ok "$1: [$2] does not match /$3/"; fi
+}
+
+expect_no_match() {
+	if printf '%s' "$2" | grep -Eq -- "$3"; then not_ok "$1: [$2] matches /$3/"; else ok; fi
+}
+
+done_testing() {
+	echo "$T_PASS passed, $T_FAIL failed"
+	[ "$T_FAIL" -eq 0 ]
+}
+
+# A port nobody listens on now, from the ephemeral-free range 20000-29999.
+free_port() {
+	local p
+	for _ in $(seq 1 50); do
+		p=$((20000 + RANDOM % 10000))
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			echo "$p"; return 0
+		fi
+	done
+	return 1
+}
+
+# wait_for COMMAND...: retries for up to 10 s.
+wait_for() {
+	for _ in $(seq 1 100); do
+		"$@" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# --- the Freshmarketer test double ----------------------------------------------------
+# double_start starts one on a port the kernel picks, unless FMDOUBLE_URL is set
+# (the runner shares one); double_stop stops only what this shell started.
+DOUBLE_PID=
+double_start() {
+	[ -n "${FMDOUBLE_URL:-}" ] && return 0
+	local dir
+	dir=$(mktemp -d /tmp/fmdouble.XXXXXX)
+	/usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/fmdouble.py" --port 0 \
+		--port-file "$dir/port" --key "$FMDOUBLE_KEY" >"$dir/log" 2>&1 &
+	DOUBLE_PID=$!
+	DOUBLE_DIR=$dir
+	wait_for test -s "$dir/port" || return 1
+	FMDOUBLE_URL="http://127.0.0.1:$(cat "$dir/port")"
+	export FMDOUBLE_URL
+}
+double_stop() {
+	if [ -n "$DOUBLE_PID" ]; then
+		kill "$DOUBLE_PID" 2>/dev/null
+		wait "$DOUBLE_PID" 2>/dev/null
+		rm -rf "$DOUBLE_DIR"
+		DOUBLE_PID=
+		unset FMDOUBLE_URL
+	fi
+}
+double_reset() { curl -sf -X POST -d "${1:-{\}}" "$FMDOUBLE_URL/_double/reset" >/dev/null; }
+double_get() { curl -sf "$FMDOUBLE_URL/_double/$1"; }
+double_post() { curl -sf -X POST -H 'Content-Type: application/json' -d "$2" "$FMDOUBLE_URL/_double/$1" >/dev/null; }
+# The number of API requests the double received.
+double_count() { double_get requests | jq '.requests | length'; }
+# The number of upserts it received.
+double_upserts() { double_get requests | jq '[.requests[] | select(.path | endswith("/contacts/upsert"))] | length'; }
+# A contact's field, by external_id: double_contact UID FIELD
+double_contact() {
+	double_get contacts | jq -r --arg u "$1" --arg f "$2" \
+		'[.contacts[] | select(.external_id == $u)] | if length == 0 then "NONE" else (.[0] | getpath($f | split("."))) // "NULL" | tostring end'
+}
+
+# --- running fmgate as plain CGI ---------------------------------------------------------
+# cgi BODY [VAR=VALUE ...]: one request; the answer's headers land in $CGI_HEAD
+# (CRs removed), its body in $CGI_BODY, stderr in $CGI_ERR, and $CGI_STATUS.
+# Defaults: a urlencoded POST to /contact from 127.0.0.1 with the double's URL
+# and key; later VAR=VALUE pairs override them (VAR= unsets by emptiness).
+cgi() {
+	local body=$1; shift
+	local out err len
+	out=$(mktemp) err=$(mktemp)
+	len=$(printf '%s' "$body" | wc -c)
+	printf '%s' "$body" | env -i PATH="$PATH" \
+		FMGATE_CONFIG="${MAPPING:?set MAPPING}" \
+		FM_API_BASE="$FMDOUBLE_URL/crm/sales/api" FM_API_KEY="$FMDOUBLE_KEY" \
+		REQUEST_METHOD=POST CONTENT_TYPE=application/x-www-form-urlencoded \
+		CONTENT_LENGTH="$len" PATH_INFO=/contact REMOTE_ADDR=127.0.0.1 \
+		GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 \
+		"$@" $FMGATE_WRAP "$FMGATE_BIN" >"$out" 2>"$err"
+	CGI_RC=$?
+	CGI_HEAD=$(sed -n '1,/^\r\{0,1\}$/p' "$out" | tr -d '\r')
+	CGI_BODY=$(sed '1,/^\r\{0,1\}$/d' "$out")
+	CGI_ERR=$(cat "$err")
+	CGI_STATUS=$(printf '%s\n' "$CGI_HEAD" | sed -n '1s/^Status: \([0-9]*\).*/\1/p')
+	rm -f "$out" "$err"
+}
+# header NAME: the value of that header in the last cgi answer.
+header() { printf '%s\n' "$CGI_HEAD" | grep -i "^$1: " | head -n 1 | cut -d' ' -f2-; }

@@ -1,0 +1,292 @@
+/* test_config.c: environment over <settings>, base URL rules, key files. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "t.h"
+
+static char dir[64];
+
+static void clear_env(void)
+{
+	static const char *const vars[] = {"FM_API_BASE", "FM_DOMAIN", "FM_API_KEY",
+	                                   "FM_API_KEY_FILE", "FMGATE_SPOOL", "FMGATE_CONFIG"};
+	for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+		unsetenv(vars[i]);
+}
+
+/* Writes `content` to dir/name with `mode`; returns the path (static buffer). */
+static const char *key_file(const char *name, const char *content, size_t len, mode_t mode)
+{
+	static char path[128];
+	int fd;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	unlink(path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+	if (fd < 0 || write(fd, content, len) != (ssize_t)len || fchmod(fd, mode) != 0) {
+		perror(path);
+		exit(2);
+	}
+	close(fd);
+	return path;
+}
+
+static void test_base_allowed(void)
+{
+	static const char *const good[] = {
+		"https://acme.myfreshworks.com/crm/sales/api", "https://h:8443/x", "https://h",
+		"HTTPS://H/x", "http://127.0.0.1:8080/crm/sales/api", "http://127.255.0.1",
+		"http://localhost:1/x", "http://LOCALHOST/", "http://[::1]:80/x",
+		"https://[2001:db8::1]/x", "http://127.0.0.0/a%20b",
+	};
+	static const char *const bad[] = {
+		"", "http://example.com/x", "http://127.0.0.1.evil.com/", "http://128.0.0.1/",
+		"http://127.0.0.01/", "http://127.1/", "http://0x7f.0.0.1/", "http://127.0.0.256/",
+		"http://127.0.0.1./", "http://user@127.0.0.1/", "https://user:pw@h/",
+		"http://127.0.0.1:8080@evil.com/", "https://h/x y", "https://h/x\n", "https://h/\x7f",
+		"https://h/\xc3\xa9", "ftp://h/", "https://", "https:///x", "https://h:0/",
+		"https://h:65536/", "https://h:abc/", "https://h:/x", "https://h/?q=1", "https://h/#f",
+		"https://h\\x/", "http://[::2]/", "http://[::1/", "https://[]/", "https://[g::1]/",
+		"file:///etc/passwd", " https://h/", "https://h_1/", "http://localhost.evil.com/",
+		"https:h/x", "//h/x",
+	};
+	char longurl[LIMIT_MAX_URL + 16];
+
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+		T(config_base_allowed(good[i]), "allowed: %s", good[i]);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		T(!config_base_allowed(bad[i]), "refused: %s", bad[i]);
+	memcpy(longurl, "https://h/", 10);
+	memset(longurl + 10, 'a', sizeof longurl - 11);
+	longurl[sizeof longurl - 1] = '\0';
+	T(!config_base_allowed(longurl), "over LIMIT_MAX_URL refused");
+}
+
+static enum config_err resolve(const struct map_settings *s, struct config *c, char *why)
+{
+	return config_resolve(s, c, why, 256);
+}
+
+static void test_base(void)
+{
+	struct config c;
+	char why[256];
+	struct map_settings s = {0};
+
+	clear_env();
+	setenv("FM_API_KEY", "k", 1);
+	T(resolve(NULL, &c, why) == CONFIG_ENOBASE, "no base at all");
+	T(strstr(why, "FM_DOMAIN") != NULL, "why names the variables: %s", why);
+
+	setenv("FM_DOMAIN", "acme", 1);
+	T(resolve(NULL, &c, why) == CONFIG_OK, "alias");
+	T_STREQ(c.api_base, "https://acme.myfreshworks.com/crm/sales/api", "alias expanded");
+	setenv("FM_DOMAIN", "acme.myfreshworks.com", 1);
+	T(resolve(NULL, &c, why) == CONFIG_OK, "full host");
+	T_STREQ(c.api_base, "https://acme.myfreshworks.com/crm/sales/api", "full host kept");
+	{
+		static const char *const bad[] = {"ac me", "-acme", "acme-", ".acme", "acme.",
+		                                  "a..b", "acme/x", "acme:1", "a@b", "acme\n"};
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			setenv("FM_DOMAIN", bad[i], 1);
+			T(resolve(NULL, &c, why) == CONFIG_EBASE, "bad domain %s", bad[i]);
+		}
+	}
+
+	s.fm_domain = "fromfile";
+	s.fm_api_base = "https://file.example/api";
+	setenv("FM_DOMAIN", "fromenv", 1);
+	T(resolve(&s, &c, why) == CONFIG_OK, "env domain over file base");
+	T_STREQ(c.api_base, "https://fromenv.myfreshworks.com/crm/sales/api", "env wins");
+	setenv("FM_API_BASE", "http://127.0.0.1:9/crm/sales/api///", 1);
+	T(resolve(&s, &c, why) == CONFIG_OK, "FM_API_BASE over FM_DOMAIN");
+	T_STREQ(c.api_base, "http://127.0.0.1:9/crm/sales/api", "trailing slashes stripped");
+	unsetenv("FM_API_BASE");
+	unsetenv("FM_DOMAIN");
+	T(resolve(&s, &c, why) == CONFIG_OK, "file base");
+	T_STREQ(c.api_base, "https://file.example/api", "file base over file domain");
+	s.fm_api_base = NULL;
+	T(resolve(&s, &c, why) == CONFIG_OK, "file domain");
+	T_STREQ(c.api_base, "https://fromfile.myfreshworks.com/crm/sales/api", "file domain");
+	setenv("FM_DOMAIN", "", 1);
+	T(resolve(&s, &c, why) == CONFIG_OK && strstr(c.api_base, "fromfile"),
+	  "empty variable counts as unset");
+
+	setenv("FM_API_BASE", "http://example.com/crm/sales/api", 1);
+	T(resolve(&s, &c, why) == CONFIG_EBASE, "plain http to a remote host refused");
+	T(strstr(why, "FM_API_BASE") != NULL, "why names the source: %s", why);
+	T(c.api_key[0] == '\0', "no key left behind on error");
+	setenv("FM_API_BASE", "https://", 1);
+	T(resolve(&s, &c, why) == CONFIG_EBASE, "empty host");
+	setenv("FM_API_BASE", "///", 1);
+	T(resolve(&s, &c, why) == CONFIG_EBASE, "only slashes");
+	clear_env();
+}
+
+static void test_key(void)
+{
+	struct config c;
+	char why[256], longkey[LIMIT_MAX_API_KEY + 2];
+	struct map_settings s = {0};
+	const char *p;
+
+	clear_env();
+	setenv("FM_DOMAIN", "acme", 1);
+	T(resolve(NULL, &c, why) == CONFIG_ENOKEY, "no key");
+	T(strstr(why, "FM_API_KEY") != NULL, "why: %s", why);
+
+	setenv("FM_API_KEY", "  envkey\n", 1);
+	T(resolve(NULL, &c, why) == CONFIG_OK, "env key");
+	T_STREQ(c.api_key, "envkey", "env key trimmed");
+	setenv("FM_API_KEY", "env key", 1);
+	T(resolve(NULL, &c, why) == CONFIG_EKEYFILE, "space inside the key refused");
+	T(strstr(why, "env key") == NULL, "why never holds the key: %s", why);
+	memset(longkey, 'k', sizeof longkey - 1);
+	longkey[sizeof longkey - 1] = '\0';
+	setenv("FM_API_KEY", longkey, 1);
+	T(resolve(NULL, &c, why) == CONFIG_EKEYFILE, "key over LIMIT_MAX_API_KEY");
+	longkey[LIMIT_MAX_API_KEY] = '\0';
+	setenv("FM_API_KEY", longkey, 1);
+	T(resolve(NULL, &c, why) == CONFIG_OK && strlen(c.api_key) == LIMIT_MAX_API_KEY,
+	  "key of exactly LIMIT_MAX_API_KEY");
+	unsetenv("FM_API_KEY");
+
+	p = key_file("k600", "filekey\r\n", 9, 0600);
+	setenv("FM_API_KEY_FILE", p, 1);
+	T(resolve(NULL, &c, why) == CONFIG_OK, "0600 key file: %s", why);
+	T_STREQ(c.api_key, "filekey", "newline trimmed");
+	setenv("FM_API_KEY", "envwins", 1);
+	T(resolve(NULL, &c, why) == CONFIG_OK && strcmp(c.api_key, "envwins") == 0,
+	  "FM_API_KEY over FM_API_KEY_FILE");
+	unsetenv("FM_API_KEY");
+	p = key_file("k400", "ro", 2, 0400);
+	setenv("FM_API_KEY_FILE", p, 1);
+	T(resolve(NULL, &c, why) == CONFIG_OK && strcmp(c.api_key, "ro") == 0, "0400 accepted");
+
+	p = key_file("k644", "SECRETKEY\n", 10, 0644);
+	setenv("FM_API_KEY_FILE", p, 1);
+	T(resolve(NULL, &c, why) == CONFIG_EKEYFILE, "0644 refused");
+	T(strstr(why, "readable by group or others") != NULL, "why: %s", why);
+	T(strstr(why, "SECRETKEY") == NULL && c.api_key[0] == '\0', "key not leaked");
+	p = key_file("k640", "k", 1, 0640);
+	setenv("FM_API_KEY_FILE", p, 1);
+	T(resolve(NULL, &c, why) == CONFIG_EKEYFILE, "0640 refused");
+	p = key_file("k604", "k", 1, 0604);
+	setenv("FM_API_KEY_FILE", p, 1);
+	T(resolve(NULL, &c, why) == CONFIG_EKEYFILE, "0604 refused");
+
+	p = key_file("empty", "", 0, 0600);
+	setenv("FM_API_KEY_FILE", p, 1);
+	T(resolve(NULL, &c, why) == CONFIG_EKEYFILE, "empty file");
+	p = key_file("blank", " \n\t\n", 4, 0600);
+	setenv("FM_API_KEY_FILE", p, 1);
+	T(resolve(NULL, &c, why) == CONFIG_EKEYFILE, "blank file");
+	p = key_file("ctl", "ab\x01" "cd", 5, 0600);
+	setenv("FM_API_KEY_FILE", p, 1);
+	T(resolve(NULL, &c, why) == CONFIG_EKEYFILE, "control character inside");
+	p = key_file("nul", "ab\0cd", 5, 0600);
+	setenv("FM_API_KEY_FILE", p, 1);
+	T(resolve(NULL, &c, why) == CONFIG_EKEYFILE, "NUL byte inside");
+	p = key_file("two", "line1\nline2\n", 12, 0600);
+	setenv("FM_API_KEY_FILE", p, 1);
+	T(resolve(NULL, &c, why) == CONFIG_EKEYFILE, "two lines");
+	{
+		char big[LIMIT_MAX_API_KEY + 200];
+		memset(big, 'k', sizeof big);
+		p = key_file("big", big, sizeof big, 0600);
+		setenv("FM_API_KEY_FILE", p, 1);
+		T(resolve(NULL, &c, why) == CONFIG_EKEYFILE, "file over the cap");
+		T(strstr(why, "too long") != NULL, "why: %s", why);
+		memset(big + LIMIT_MAX_API_KEY, '\n', 60);
+		p = key_file("bigws", big, LIMIT_MAX_API_KEY + 60, 0600);
+		setenv("FM_API_KEY_FILE", p, 1);
+		T(resolve(NULL, &c, why) == CONFIG_OK && strlen(c.api_key) == LIMIT_MAX_API_KEY,
+		  "longest key plus trailing newlines: %s", why);
+	}
+	snprintf(why, sizeof why, "%s/missing", dir);
+	setenv("FM_API_KEY_FILE", why, 1);
+	T(resolve(NULL, &c, why) == CONFIG_EKEYFILE, "missing file");
+	T(strstr(why, "No such file") != NULL, "why: %s", why);
+	setenv("FM_API_KEY_FILE", dir, 1);
+	T(resolve(NULL, &c, why) == CONFIG_EKEYFILE, "a directory");
+
+	unsetenv("FM_API_KEY_FILE");
+	s.fm_api_key_file = (char *)key_file("fromfile", "settingskey", 11, 0600);
+	T(resolve(&s, &c, why) == CONFIG_OK && strcmp(c.api_key, "settingskey") == 0,
+	  "<freshmarketer api-key-file>");
+	setenv("FM_API_KEY_FILE", key_file("envfile", "envfilekey", 10, 0600), 1);
+	T(resolve(&s, &c, why) == CONFIG_OK && strcmp(c.api_key, "envfilekey") == 0,
+	  "FM_API_KEY_FILE over the settings");
+	clear_env();
+}
+
+static void test_rest(void)
+{
+	struct config c;
+	char why[256], longpath[LIMIT_MAX_URL + 8];
+	struct map_settings s = {0};
+
+	clear_env();
+	T_STREQ(config_mapping_path(), CONFIG_DEFAULT_MAPPING, "default mapping path");
+	setenv("FMGATE_CONFIG", "/tmp/x.xml", 1);
+	T_STREQ(config_mapping_path(), "/tmp/x.xml", "FMGATE_CONFIG");
+	setenv("FMGATE_CONFIG", "", 1);
+	T_STREQ(config_mapping_path(), CONFIG_DEFAULT_MAPPING, "empty FMGATE_CONFIG ignored");
+
+	setenv("FM_DOMAIN", "acme", 1);
+	setenv("FM_API_KEY", "k", 1);
+	T(resolve(NULL, &c, why) == CONFIG_OK, "resolves");
+	T_STREQ(c.spool_dir, CONFIG_DEFAULT_SPOOL, "default spool");
+	T(c.timeout_ms == LIMIT_DEFAULT_TIMEOUT_MS, "default timeout");
+	T(why[0] == '\0', "why empty on success");
+	s.spool_dir = "/srv/spool";
+	s.timeout_ms = 1500;
+	T(resolve(&s, &c, why) == CONFIG_OK, "with settings");
+	T_STREQ(c.spool_dir, "/srv/spool", "settings spool");
+	T(c.timeout_ms == 1500, "settings timeout");
+	setenv("FMGATE_SPOOL", "/var/tmp/sp", 1);
+	T(resolve(&s, &c, why) == CONFIG_OK, "env spool");
+	T_STREQ(c.spool_dir, "/var/tmp/sp", "FMGATE_SPOOL over settings");
+	memset(longpath, 'a', sizeof longpath - 1);
+	longpath[sizeof longpath - 1] = '\0';
+	setenv("FMGATE_SPOOL", longpath, 1);
+	T(resolve(&s, &c, why) == CONFIG_ESPOOL, "spool path too long");
+	T(config_resolve(&s, &c, NULL, 0) == CONFIG_ESPOOL, "why may be NULL");
+	T(strcmp(config_strerror(CONFIG_EKEYFILE), "Freshmarketer API key unusable") == 0, "strerror");
+	T(strcmp(config_strerror((enum config_err)99), "unknown error") == 0, "strerror unknown");
+	clear_env();
+}
+
+static void remove_dir(void)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[128];
+
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.' && snprintf(path, sizeof path, "%s/%s", dir, e->d_name) > 0)
+			unlink(path);
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+int main(void)
+{
+
+	snprintf(dir, sizeof dir, "/tmp/fmgate-test-config.XXXXXX");
+	if (!mkdtemp(dir))
+		return 2;
+	test_base_allowed();
+	test_base();
+	test_key();
+	test_rest();
+	remove_dir();
+	T_DONE();
+}

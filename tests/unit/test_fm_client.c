@@ -1,0 +1,565 @@
+/*
+ * test_fm_client.c: the libcurl client and the identity rule against the
+ * Freshmarketer test double (tests/fmdouble.py).
+ *
+ * Uses the double at FMDOUBLE_URL (key FMDOUBLE_KEY, default "testkey") when
+ * set; otherwise starts one itself (FMDOUBLE_SCRIPT, default
+ * tests/fmdouble.py, run from the repository root) and stops it by its PID.
+ * Every case resets the double first.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
+#include "config.h"
+#include "fm_client.h"
+#include "t.h"
+
+static char url[256];        /* http://127.0.0.1:PORT */
+static char key[128];
+static pid_t double_pid = -1;
+static char tmpdir[64];
+
+/* ---- the double -------------------------------------------------------- */
+
+static bool start_double(void)
+{
+	const char *script = getenv("FMDOUBLE_SCRIPT");
+	char portfile[128], buf[16] = "";
+	FILE *f;
+
+	if (!script)
+		script = "tests/fmdouble.py";
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/fmgate-test-fmc.XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return false;
+	snprintf(portfile, sizeof portfile, "%s/port", tmpdir);
+	double_pid = fork();
+	if (double_pid < 0)
+		return false;
+	if (double_pid == 0) {
+		execl("/usr/bin/python3", "python3", script, "--port", "0", "--port-file",
+		      portfile, "--key", key, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 200; i++) { /* up to 10 s */
+		int st;
+		if (waitpid(double_pid, &st, WNOHANG) == double_pid) {
+			double_pid = -1; /* it died: a bad script path, say */
+			break;
+		}
+		if ((f = fopen(portfile, "r"))) {
+			bool got = fgets(buf, sizeof buf, f) != NULL;
+			fclose(f);
+			if (got)
+				break;
+		}
+		usleep(50000);
+	}
+	unlink(portfile);
+	rmdir(tmpdir);
+	if (!buf[0])
+		return false;
+	buf[strcspn(buf, "\n")] = '\0';
+	snprintf(url, sizeof url, "http://127.0.0.1:%s", buf);
+	return true;
+}
+
+static void stop_double(void)
+{
+	int st;
+
+	if (double_pid > 0) {
+		kill(double_pid, SIGTERM);
+		waitpid(double_pid, &st, 0);
+	}
+}
+
+struct sink {
+	char buf[1 << 20];
+	size_t len;
+};
+
+static size_t sink_write(char *p, size_t size, size_t n, void *ud)
+{
+	struct sink *s = ud;
+	size_t len = size * n;
+
+	if (len >= sizeof s->buf - s->len)
+		return 0;
+	memcpy(s->buf + s->len, p, len);
+	s->len += len;
+	s->buf[s->len] = '\0';
+	return len;
+}
+
+/* A call to the double's control API; returns its parsed answer or NULL. */
+static cJSON *ctl(const char *method, const char *path, const char *json)
+{
+	static struct sink s;
+	char u[512];
+	CURL *h = curl_easy_init();
+	cJSON *out = NULL;
+
+	s.len = 0;
+	s.buf[0] = '\0';
+	snprintf(u, sizeof u, "%s%s", url, path);
+	curl_easy_setopt(h, CURLOPT_URL, u);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+	if (strcmp(method, "POST") == 0)
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, json ? json : "");
+	if (curl_easy_perform(h) == CURLE_OK)
+		out = cJSON_Parse(s.buf);
+	else
+		printf("  control call %s failed\n", path);
+	curl_easy_cleanup(h);
+	return out;
+}
+
+static void ctl_post(const char *path, const char *json)
+{
+	cJSON_Delete(ctl("POST", path, json));
+}
+
+static void reset(void)
+{
+	ctl_post("/_double/reset", NULL);
+}
+
+/* The double's contacts, and the one with this email (or NULL). */
+static cJSON *contacts(void)
+{
+	return ctl("GET", "/_double/contacts", NULL);
+}
+
+static const cJSON *contact_by_email(const cJSON *all, const char *email)
+{
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(all, "contacts")) {
+		const cJSON *e = cJSON_GetObjectItemCaseSensitive(c, "email");
+		if (cJSON_IsString(e) && strcasecmp(e->valuestring, email) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+static const char *str(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int n_contacts(void)
+{
+	cJSON *all = contacts();
+	int n = cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(all, "contacts"));
+	cJSON_Delete(all);
+	return n;
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static struct fm_client *client(const char *k)
+{
+	struct config cfg = {.timeout_ms = 3000};
+	struct fm_client *c;
+
+	snprintf(cfg.api_base, sizeof cfg.api_base, "%s/crm/sales/api", url);
+	snprintf(cfg.api_key, sizeof cfg.api_key, "%s", k);
+	c = fm_client_new(&cfg);
+	if (!c) {
+		printf("fm_client_new failed\n");
+		exit(2);
+	}
+	return c;
+}
+
+/* An identify message; `more` is extra trait members ("" for none). */
+static cJSON *identify(const char *uid, const char *email, const char *more)
+{
+	char buf[2048];
+	cJSON *j;
+
+	snprintf(buf, sizeof buf, "{\"type\":\"identify\",\"messageId\":\"m-1\",\"userId\":\"%s\","
+	         "\"traits\":{\"email\":\"%s\"%s%s}}", uid, email, *more ? "," : "", more);
+	if (!(j = cJSON_Parse(buf))) {
+		printf("bad test message %s\n", buf);
+		exit(2);
+	}
+	return j;
+}
+
+static struct map_field form_fields[] = {
+	{.name = "size", .trait = "Company size", .fm_field = "cf_employees"},
+	{.name = "odd", .trait = "Odd", .fm_field = "cf_not_a_field"},
+	{.name = "bogus", .trait = "Bogus", .fm_field = "bogus_field"},
+};
+static struct map_form form = {.id = "contact", .fields = form_fields, .n_fields = 3};
+
+static void deliver(struct fm_client *c, const char *uid, const char *email,
+                    const char *more, unsigned budget, struct fm_result *r)
+{
+	cJSON *m = identify(uid, email, more);
+	fm_deliver(c, m, &form, budget, r);
+	cJSON_Delete(m);
+}
+
+static double ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1000.0 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* ---- cases ------------------------------------------------------------------ */
+
+static void test_create_update(void)
+{
+	struct fm_client *c = client(key);
+	struct fm_result r;
+	cJSON *all;
+	const cJSON *ct, *cf, *id;
+
+	reset();
+	deliver(c, "u-1", "ann@example.com", "\"firstName\":\"Ann\",\"Industry\":\"music\","
+	        "\"Company size\":\"12\"", 3000, &r);
+	T(r.outcome == FM_DELIVERED, "create: %s %s", fm_outcome_name(r.outcome), r.message);
+	T(r.http_status == 201, "create: 201 (got %ld)", r.http_status);
+	T(r.calls == 2, "field list + upsert: %u calls", r.calls);
+	T(r.contact_id > 0, "contact id from the answer");
+	T(r.retry_after_s == -1, "no Retry-After");
+
+	deliver(c, "u-1", "ann@example.com", "\"lastName\":\"Lee\",\"Newsletter\":\"on\"", 3000, &r);
+	T(r.outcome == FM_DELIVERED && r.http_status == 200, "update: %ld %s", r.http_status, r.message);
+	T(r.calls == 1, "an update costs one call (field list kept): %u", r.calls);
+
+	all = contacts();
+	ct = contact_by_email(all, "ann@example.com");
+	T(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(all, "contacts")) == 1, "one contact");
+	T_STREQ(str(ct, "external_id"), "u-1", "keyed on the userId");
+	T_STREQ(str(ct, "first_name"), "Ann", "merge keeps the first form's field");
+	T_STREQ(str(ct, "last_name"), "Lee", "update adds the new field");
+	cf = cJSON_GetObjectItemCaseSensitive(ct, "custom_field");
+	T_STREQ(str(cf, "cf_industry"), "Music", "label match, dropdown value");
+	T(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(cf, "cf_employees")) &&
+	  cJSON_GetObjectItemCaseSensitive(cf, "cf_employees")->valuedouble == 12, "fm-field number");
+	T(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cf, "cf_newsletter")), "checkbox");
+	id = cJSON_GetObjectItemCaseSensitive(ct, "id");
+	T(id && (long long)id->valuedouble == r.contact_id, "contact_id matches the double's id");
+	cJSON_Delete(all);
+	fm_client_free(c);
+}
+
+static void test_adoption(void)
+{
+	struct fm_client *c = client(key);
+	struct fm_result r;
+	cJSON *all, *reqs;
+	const cJSON *ct, *last;
+
+	reset();
+	ctl_post("/_double/contacts", "{\"emails\":\"Bob@Example.com\",\"first_name\":\"Bob\"}");
+	deliver(c, "u-2", "bob@example.com", "\"lastName\":\"Builder\"", 3000, &r);
+	T(r.outcome == FM_DELIVERED, "adopted: %s %s", fm_outcome_name(r.outcome), r.message);
+	T(r.calls == 3, "upsert, lookup, upsert: %u calls", r.calls);
+	T(r.http_status == 200, "adoption updates: %ld", r.http_status);
+	all = contacts();
+	ct = contact_by_email(all, "bob@example.com");
+	T(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(all, "contacts")) == 1, "no duplicate");
+	T_STREQ(str(ct, "external_id"), "u-2", "external id set on the adopted contact");
+	T_STREQ(str(ct, "first_name"), "Bob", "adopted contact keeps its fields");
+	T_STREQ(str(ct, "last_name"), "Builder", "and gets the new ones");
+	cJSON_Delete(all);
+
+	reqs = ctl("GET", "/_double/requests", NULL);
+	reqs = reqs ? reqs : cJSON_CreateObject();
+	last = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(reqs, "requests"), 1);
+	T_STREQ(str(last, "path"), "/crm/sales/api/lookup", "second call is the lookup");
+	T_STREQ(str(last, "query"), "q=bob%40example.com&f=email&entities=contact", "lookup query escaped");
+	last = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(reqs, "requests"), 2);
+	last = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(last, "body"),
+	                                        "unique_identifier");
+	T_STREQ(str(last, "emails"), "bob@example.com", "adoption keyed on emails");
+	cJSON_Delete(reqs);
+
+	/* the same person again: now found by external_id, one call */
+	deliver(c, "u-2", "bob@example.com", "\"title\":\"CEO\"", 3000, &r);
+	T(r.outcome == FM_DELIVERED && r.calls == 1, "after adoption one call: %u", r.calls);
+	fm_client_free(c);
+}
+
+static void test_conflict(void)
+{
+	struct fm_client *c = client(key);
+	struct fm_result r;
+	cJSON *all;
+	const cJSON *ct;
+
+	reset();
+	ctl_post("/_double/contacts", "{\"emails\":\"carol@example.com\",\"external_id\":\"other\","
+	         "\"first_name\":\"Carol\"}");
+	deliver(c, "u-3", "carol@example.com", "\"firstName\":\"Mallory\"", 3000, &r);
+	T(r.outcome == FM_CONFLICT, "conflict: %s %s", fm_outcome_name(r.outcome), r.message);
+	T(r.calls == 2, "upsert and lookup only: %u", r.calls);
+	T(strstr(r.message, "another external id") != NULL, "message: %s", r.message);
+	all = contacts();
+	ct = contact_by_email(all, "carol@example.com");
+	T(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(all, "contacts")) == 1, "nothing created");
+	T_STREQ(str(ct, "first_name"), "Carol", "the other person's contact is unchanged");
+	T_STREQ(str(ct, "external_id"), "other", "its external id too");
+	cJSON_Delete(all);
+	fm_client_free(c);
+}
+
+static void test_auth(void)
+{
+	struct fm_client *c = client("wrong-key-123");
+	struct fm_result r;
+	cJSON *reqs;
+	const cJSON *h;
+
+	reset();
+	deliver(c, "u-4", "dan@example.com", "", 3000, &r);
+	T(r.outcome == FM_PAUSED && r.http_status == 401, "401 pauses: %s %ld",
+	  fm_outcome_name(r.outcome), r.http_status);
+	T_STREQ(r.message, "Incorrect or missing API key", "API message kept");
+	T(strstr(r.message, "wrong-key-123") == NULL, "key not in the message");
+	fm_client_free(c);
+
+	c = client(key);
+	reset();
+	ctl_post("/_double/fault", "{\"kind\":\"status\",\"status\":403}");
+	deliver(c, "u-4", "dan@example.com", "", 3000, &r);
+	T(r.outcome == FM_PAUSED && r.http_status == 403, "403 pauses");
+	reqs = ctl("GET", "/_double/requests", NULL);
+	h = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(reqs, "requests"), 0), "headers");
+	{
+		char want[160];
+		snprintf(want, sizeof want, "Token token=%s", key);
+		T_STREQ(str(h, "authorization"), want, "Authorization header");
+	}
+	T_STREQ(str(h, "content-type"), "application/json", "Content-Type");
+	T_STREQ(str(h, "accept"), "application/json", "Accept");
+	T(str(h, "user-agent") && strncmp(str(h, "user-agent"), "fmgate/", 7) == 0, "User-Agent");
+	T(cJSON_GetObjectItemCaseSensitive(h, "expect") == NULL, "no Expect: 100-continue");
+	cJSON_Delete(reqs);
+	fm_client_free(c);
+
+	/* a message that happens to contain the key is withheld */
+	c = client("Injected");
+	ctl_post("/_double/fault", "{\"kind\":\"status\",\"status\":502}");
+	deliver(c, "u-4", "dan@example.com", "", 3000, &r);
+	T(r.outcome == FM_RETRY && strstr(r.message, "Injected") == NULL,
+	  "key scrubbed from the message: %s", r.message);
+	fm_client_free(c);
+}
+
+static void test_retry(void)
+{
+	struct fm_client *c = client(key);
+	struct fm_result r;
+	struct fm_ratelimit rl;
+	struct timespec t0;
+	double ms;
+
+	reset();
+	ctl_post("/_double/fault", "{\"kind\":\"status\",\"status\":503}");
+	deliver(c, "u-5", "eve@example.com", "", 3000, &r);
+	T(r.outcome == FM_RETRY && r.http_status == 503, "503 retries: %s", fm_outcome_name(r.outcome));
+	T_STREQ(r.message, "Injected fault", "5xx message");
+	T(n_contacts() == 0, "nothing stored");
+
+	ctl_post("/_double/fault", "{\"kind\":\"429\",\"retry_after\":7}");
+	deliver(c, "u-5", "eve@example.com", "", 3000, &r);
+	T(r.outcome == FM_RETRY && r.http_status == 429 && r.retry_after_s == 7,
+	  "429 with Retry-After: %s %ld %ld", fm_outcome_name(r.outcome), r.http_status, r.retry_after_s);
+	ctl_post("/_double/fault", "{\"kind\":\"429\",\"retry_after\":null}");
+	deliver(c, "u-5", "eve@example.com", "", 3000, &r);
+	T(r.outcome == FM_RETRY && r.retry_after_s == -1, "429 without Retry-After: %ld", r.retry_after_s);
+
+	/* the double's own minute window */
+	ctl_post("/_double/reset", "{\"minute_limit\":1,\"retry_after\":true}");
+	deliver(c, "u-5", "eve@example.com", "", 3000, &r);
+	T(r.outcome == FM_DELIVERED, "first call within the limit");
+	fm_client_ratelimit(c, &rl);
+	T(rl.minute_limit == 1 && rl.minute_remaining == 0 && rl.minute_reset > 0 &&
+	  rl.minute_reset <= 60, "per-minute headers kept: %ld %ld %ld", rl.minute_limit,
+	  rl.minute_remaining, rl.minute_reset);
+	T(rl.hour_limit == -1, "hour window unlimited: no header");
+	deliver(c, "u-5", "eve@example.com", "", 3000, &r);
+	T(r.outcome == FM_RETRY && r.http_status == 429 && r.retry_after_s > 0 && r.retry_after_s <= 60,
+	  "over the limit: %ld %ld", r.http_status, r.retry_after_s);
+
+	/* slow past the budget */
+	reset();
+	ctl_post("/_double/fault", "{\"kind\":\"delay\",\"ms\":2500}");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	deliver(c, "u-5", "eve@example.com", "", 500, &r);
+	ms = ms_since(&t0);
+	T(r.outcome == FM_RETRY && r.http_status == 0, "timeout retries: %s", fm_outcome_name(r.outcome));
+	T(ms >= 450 && ms < 1000, "gave up within about the budget: %.0f ms", ms);
+	T(r.message[0] != '\0', "network error message: %s", r.message);
+
+	/* connection reset (count 3: libcurl itself retries once on a reused connection) */
+	ctl_post("/_double/fault", "{\"kind\":\"reset\",\"count\":3}");
+	deliver(c, "u-5", "eve@example.com", "", 3000, &r);
+	T(r.outcome == FM_RETRY && r.http_status == 0, "reset retries: %s %s",
+	  fm_outcome_name(r.outcome), r.message);
+	ctl_post("/_double/fault", "{\"kind\":\"clear\"}");
+	deliver(c, "u-5", "eve@example.com", "", 3000, &r);
+	T(r.outcome == FM_DELIVERED, "recovers on the next delivery: %s", r.message);
+
+	/* no budget left: no call at all */
+	deliver(c, "u-5", "eve@example.com", "", 0, &r);
+	T(r.outcome == FM_RETRY && r.calls == 0, "zero budget: %u calls", r.calls);
+
+	/* the field list cannot be fetched: retry, not a loss of the label traits */
+	fm_client_free(c);
+	c = client(key);
+	ctl_post("/_double/fault", "{\"kind\":\"status\",\"status\":500}");
+	deliver(c, "u-5", "eve@example.com", "\"Industry\":\"Retail\"", 3000, &r);
+	T(r.outcome == FM_RETRY && r.calls == 1, "field list failure retries: %s %u",
+	  fm_outcome_name(r.outcome), r.calls);
+	ctl_post("/_double/fault", "{\"kind\":\"status\",\"status\":404}");
+	deliver(c, "u-5", "eve@example.com", "\"Industry\":\"Retail\"", 3000, &r);
+	T(r.outcome == FM_RETRY, "field list 404 is not this contact's fault: %s",
+	  fm_outcome_name(r.outcome));
+	deliver(c, "u-5", "eve@example.com", "\"Industry\":\"Retail\"", 3000, &r);
+	T(r.outcome == FM_DELIVERED && r.calls == 2, "then fetched: %u", r.calls);
+	fm_client_free(c);
+}
+
+static void test_rejected(void)
+{
+	struct fm_client *c = client(key);
+	struct fm_result r;
+
+	reset();
+	deliver(c, "u-6", "fay@example.com", "\"Odd\":\"x\"", 3000, &r);
+	T(r.outcome == FM_REJECTED && r.http_status == 400, "unknown custom field: %s %ld",
+	  fm_outcome_name(r.outcome), r.http_status);
+	T_STREQ(r.message, "Unknown custom field: cf_not_a_field", "API message");
+	deliver(c, "u-6", "fay@example.com", "\"Bogus\":\"x\"", 3000, &r);
+	T(r.outcome == FM_REJECTED, "unknown attribute");
+	T_STREQ(r.message, "Unknown attribute: bogus_field", "API message");
+	ctl_post("/_double/fault", "{\"kind\":\"status\",\"status\":404}");
+	deliver(c, "u-6", "fay@example.com", "", 3000, &r);
+	T(r.outcome == FM_REJECTED && r.http_status == 404, "other 4xx final");
+	T(n_contacts() == 0, "nothing stored");
+	fm_client_free(c);
+}
+
+static void test_reuse(void)
+{
+	struct fm_client *c = client(key);
+	struct fm_result r;
+	cJSON *reqs;
+	const cJSON *q, *first;
+	int n = 0, same = 0, bad_body = 0;
+
+	reset();
+	for (int i = 0; i < 5; i++) {
+		char uid[16], email[32];
+		snprintf(uid, sizeof uid, "r-%d", i);
+		snprintf(email, sizeof email, "r%d@example.com", i);
+		deliver(c, uid, email, "\"Signup Source\":\"web\"", 3000, &r);
+		T(r.outcome == FM_DELIVERED, "delivery %d: %s", i, r.message);
+	}
+	reqs = ctl("GET", "/_double/requests", NULL);
+	first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(reqs, "requests"), 0);
+	cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(reqs, "requests")) {
+		const cJSON *contact = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(q, "body"), "contact");
+		n++;
+		same += strcmp(str(q, "conn"), str(first, "conn")) == 0;
+		if (strcmp(str(q, "path"), "/crm/sales/api/contacts/upsert") == 0 &&
+		    (cJSON_GetObjectItemCaseSensitive(contact, "custom_fields") ||
+		     !cJSON_GetObjectItemCaseSensitive(contact, "custom_field")))
+			bad_body++;
+	}
+	T(n == 6, "field list once, then one upsert each: %d requests", n);
+	T(same == n, "one kept-alive connection: %d of %d on %s", same, n, str(first, "conn"));
+	T(bad_body == 0, "custom_field (singular) in every upsert");
+	cJSON_Delete(reqs);
+	fm_client_free(c);
+}
+
+static void test_request_body(void)
+{
+	struct fm_client *c = client(key);
+	cJSON *m = identify("u-7", "gil@example.com", "\"firstName\":\"Gil\",\"Industry\":\"retail\"");
+	cJSON *b;
+	char *s;
+
+	reset();
+	b = fm_request_body(NULL, m, &form);
+	s = cJSON_PrintUnformatted(b);
+	T_STREQ(s, "{\"unique_identifier\":{\"external_id\":\"u-7\"},\"contact\":{\"external_id\":"
+	        "\"u-7\",\"emails\":\"gil@example.com\",\"first_name\":\"Gil\"}}",
+	        "without a client: no label traits");
+	free(s);
+	cJSON_Delete(b);
+	b = fm_request_body(c, m, &form);
+	s = cJSON_PrintUnformatted(b);
+	T(s && strstr(s, "\"custom_field\":{\"cf_industry\":\"Retail\"}") != NULL,
+	  "with a client: field list read: %s", s);
+	free(s);
+	cJSON_Delete(b);
+	T(n_contacts() == 0, "dry run creates nothing");
+	cJSON_Delete(m);
+	m = cJSON_Parse("{\"traits\":{\"email\":\"x@y.z\"}}");
+	{
+		struct fm_result r;
+		fm_deliver(c, m, &form, 3000, &r);
+		T(r.outcome == FM_REJECTED && r.calls == 0, "no userId: refused without a call");
+	}
+	cJSON_Delete(m);
+	fm_client_free(c);
+	T_STREQ(fm_outcome_name(FM_CONFLICT), "conflict", "outcome names");
+}
+
+int main(void)
+{
+	const char *u = getenv("FMDOUBLE_URL"), *k = getenv("FMDOUBLE_KEY");
+
+	snprintf(key, sizeof key, "%s", k && *k ? k : "testkey");
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (u && *u) {
+		snprintf(url, sizeof url, "%s", u);
+	} else if (!start_double()) {
+		T(0, "cannot start the test double");
+		stop_double();
+		T_DONE();
+	}
+	{
+		cJSON *ok = ctl("POST", "/_double/reset", NULL);
+		T(ok != NULL, "the test double at %s answers", url);
+		cJSON_Delete(ok);
+		if (!ok) {
+			stop_double();
+			T_DONE();
+		}
+	}
+	test_create_update();
+	test_adoption();
+	test_conflict();
+	test_auth();
+	test_retry();
+	test_rejected();
+	test_reuse();
+	test_request_body();
+	stop_double();
+	curl_global_cleanup();
+	T_DONE();
+}

@@ -1,0 +1,428 @@
+/* test_fm_contact.c: identify message -> upsert body, and the field list parser.
+ * Pure: no network. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "fm_contact.h"
+#include "fm_fields.h"
+#include "t.h"
+
+static const char fields_json[] =
+	"{\"fields\":["
+	"{\"id\":1,\"name\":\"first_name\",\"label\":\"First name\",\"type\":\"text\",\"default\":true},"
+	"{\"id\":2,\"name\":\"last_name\",\"label\":\"Last name\",\"type\":\"text\",\"default\":true},"
+	"{\"id\":3,\"name\":\"emails\",\"label\":\"Emails\",\"type\":\"group_field\",\"default\":true},"
+	"{\"id\":4,\"name\":\"job_title\",\"label\":\"Job title\",\"type\":\"text\",\"default\":true},"
+	"{\"id\":7,\"name\":\"address\",\"label\":\"Address\",\"type\":\"text\",\"default\":true},"
+	"{\"id\":10,\"name\":\"zipcode\",\"label\":\"Zipcode\",\"type\":\"text\",\"default\":true},"
+	"{\"id\":12,\"name\":\"external_id\",\"label\":\"External ID\",\"type\":\"text\",\"default\":true},"
+	"{\"id\":13,\"name\":\"owner_id\",\"label\":\"Owner\",\"type\":\"dropdown\",\"default\":true,"
+	" \"choices\":[{\"id\":1,\"value\":\"Ann Admin\"},{\"id\":2,\"value\":\"Bob Sales\"}]},"
+	"{\"id\":17,\"name\":\"lifecycle_stage_id\",\"label\":\"Lifecycle stage\",\"type\":\"dropdown\","
+	" \"choices\":[{\"id\":71,\"value\":\"Lead\"},{\"id\":73,\"value\":\"Customer\"}]},"
+	"{\"id\":18,\"name\":\"subscription_status\",\"label\":\"Subscription status\",\"type\":\"dropdown\","
+	" \"choices\":[{\"id\":1,\"value\":\"Subscribed\"},{\"id\":2,\"value\":\"Unsubscribed\"}]},"
+	"{\"id\":24,\"name\":\"tags\",\"label\":\"Tags\",\"type\":\"auto_complete\"},"
+	"{\"id\":101,\"name\":\"cf_industry\",\"label\":\"Industry\",\"type\":\"dropdown\",\"default\":false,"
+	" \"choices\":[{\"id\":7,\"value\":\"Music\"},{\"id\":8,\"value\":\"Software\"},"
+	"              {\"id\":\"x\",\"value\":\"Broken\"},{\"id\":9}]},"
+	"{\"id\":102,\"name\":\"cf_employees\",\"label\":\"Employees\",\"type\":\"number\"},"
+	"{\"id\":103,\"name\":\"cf_newsletter\",\"label\":\"Newsletter\",\"type\":\"checkbox\"},"
+	"{\"id\":104,\"name\":\"cf_signup_source\",\"label\":\"Signup Source\",\"type\":\"text\"},"
+	"{\"id\":105,\"name\":\"cf_birthday\",\"label\":\"Birthday\",\"type\":\"date\"},"
+	"{\"id\":106,\"label\":\"No name: skipped\",\"type\":\"text\"},"
+	"{\"id\":107,\"name\":\"cf_company_name\",\"label\":\"company.name\",\"type\":\"text\"}"
+	"]}";
+
+static cJSON *parse(const char *s)
+{
+	cJSON *j = cJSON_Parse(s);
+	if (!j) {
+		printf("bad test JSON: %s\n", s);
+		exit(2);
+	}
+	return j;
+}
+
+/* root.contact[.custom_field].name, or NULL */
+static const cJSON *cfield(const cJSON *body, const char *name)
+{
+	const cJSON *c = cJSON_GetObjectItemCaseSensitive(body, "contact");
+	if (strncmp(name, "cf_", 3) == 0)
+		c = cJSON_GetObjectItemCaseSensitive(c, "custom_field");
+	return cJSON_GetObjectItemCaseSensitive(c, name);
+}
+
+static const char *cstr(const cJSON *body, const char *name)
+{
+	const cJSON *v = cfield(body, name);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static cJSON *build(const char *identify, const struct map_form *form,
+                    const struct fm_fields *fields, enum fmc_key key)
+{
+	cJSON *msg = parse(identify), *out = NULL;
+	enum fmc_err e = fm_contact_build(msg, form, fields, key, &out);
+
+	if (e != FMC_OK)
+		printf("  build: %s\n", fmc_strerror(e));
+	cJSON_Delete(msg);
+	return out;
+}
+
+static size_t n_keys(const cJSON *o)
+{
+	return o ? (size_t)cJSON_GetArraySize(o) : 0;
+}
+
+static void test_fields_parse(void)
+{
+	struct fm_fields *f = NULL;
+	const struct fmf_field *ff;
+	char *big;
+	size_t o = 0;
+
+	T(fm_fields_parse(fields_json, strlen(fields_json), 42, &f) == FMF_OK && f, "parse");
+	T(f->n == 17, "malformed entry skipped: %zu fields", f->n);
+	T(f->fetched_at == 42, "fetched_at kept");
+	ff = fm_fields_by_label(f, "INDUSTRY");
+	T(ff && strcmp(ff->name, "cf_industry") == 0, "label match ignores case");
+	T(ff && ff->type == FMF_DROPDOWN && ff->n_choices == 2, "bad choices skipped");
+	T(ff && ff->choices[1].id == 8 && strcmp(ff->choices[1].value, "Software") == 0, "choice");
+	T(fm_fields_by_label(f, "Emails") == NULL, "group fields never match a label");
+	T(fm_fields_by_label(f, "Industr") == NULL, "no prefix match");
+	T(fm_fields_by_name(f, "emails") && fm_fields_by_name(f, "emails")->type == FMF_GROUP,
+	  "by name finds groups");
+	T(fm_fields_by_name(f, "Cf_industry") == NULL, "names are exact");
+	T(fm_fields_by_name(f, "tags")->type == FMF_OPAQUE, "auto_complete opaque");
+	fm_fields_free(f);
+
+	T(fm_fields_parse("{\"fields\":", 10, 0, &f) == FMF_EPARSE && !f, "truncated JSON");
+	T(fm_fields_parse("{\"field\":[]}", 12, 0, &f) == FMF_EPARSE, "no fields array");
+	T(fm_fields_parse("[]", 2, 0, &f) == FMF_EPARSE, "not an object");
+	T(fm_fields_parse("{\"fields\":[]}", 13, 0, &f) == FMF_OK && f->n == 0, "empty list");
+	fm_fields_free(f);
+	T(fm_fields_parse("x", LIMIT_MAX_UPSTREAM_BODY + 1, 0, &f) == FMF_ETOOBIG,
+	  "document over the cap refused before parsing");
+
+	/* FMF_MAX_FIELDS + 1 entries */
+	big = malloc(16 + (FMF_MAX_FIELDS + 1) * 16);
+	o += (size_t)snprintf(big, 16, "{\"fields\":[");
+	for (unsigned i = 0; i <= FMF_MAX_FIELDS; i++)
+		o += (size_t)snprintf(big + o, 32, "%s{\"name\":\"a\"}", i ? "," : "");
+	o += (size_t)snprintf(big + o, 8, "]}");
+	T(fm_fields_parse(big, o, 0, &f) == FMF_ETOOBIG, "too many fields");
+	big[o - 2] = '\0';
+	o = (size_t)(strrchr(big, ',') - big);
+	memcpy(big + o, "]}", 3);
+	T(fm_fields_parse(big, o + 2, 0, &f) == FMF_OK && f->n == FMF_MAX_FIELDS, "at the cap");
+	fm_fields_free(f);
+	free(big);
+	T(strcmp(fm_fields_strerror(FMF_ETOOBIG), "field list too large") == 0, "strerror");
+}
+
+static void test_reserved(void)
+{
+	cJSON *b = build("{\"userId\":\"u-42\",\"traits\":{\"email\":\"ann@example.com\","
+	                 "\"firstName\":\"Ann\",\"lastName\":\"Lee\",\"title\":\"CEO\","
+	                 "\"phone\":\"+1 555\",\"mobile\":\"+1 666\",\"Industry\":\"Music\"}}",
+	                 NULL, NULL, FMC_KEY_EXTERNAL_ID);
+	const cJSON *ui = cJSON_GetObjectItemCaseSensitive(b, "unique_identifier");
+
+	T(b != NULL, "built");
+	T(n_keys(ui) == 1 && cJSON_GetObjectItemCaseSensitive(ui, "external_id"), "keyed on external_id");
+	T_STREQ(cJSON_GetObjectItemCaseSensitive(ui, "external_id")->valuestring, "u-42", "key value");
+	T_STREQ(cstr(b, "external_id"), "u-42", "userId -> external_id");
+	T_STREQ(cstr(b, "emails"), "ann@example.com", "email -> emails (a string)");
+	T_STREQ(cstr(b, "first_name"), "Ann", "firstName");
+	T_STREQ(cstr(b, "last_name"), "Lee", "lastName");
+	T_STREQ(cstr(b, "job_title"), "CEO", "title");
+	T_STREQ(cstr(b, "work_number"), "+1 555", "phone");
+	T_STREQ(cstr(b, "mobile_number"), "+1 666", "mobile");
+	T(cfield(b, "email") == NULL && cfield(b, "Industry") == NULL, "no trait names leak");
+	T(cfield(b, "custom_field") == NULL, "without field list: label trait left out, no container");
+	T(n_keys(cJSON_GetObjectItemCaseSensitive(b, "contact")) == 7, "exactly the reserved fields");
+	cJSON_Delete(b);
+}
+
+static void test_address_and_name(void)
+{
+	cJSON *b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"name\":\"  Ann Marie  Lee \","
+	                 "\"address\":{\"street\":\"1 Main St\",\"city\":\"Oslo\",\"state\":\"OS\","
+	                 "\"postalCode\":\"0150\",\"country\":\"Norway\",\"planet\":\"Earth\"}}}",
+	                 NULL, NULL, FMC_KEY_EXTERNAL_ID);
+
+	T_STREQ(cstr(b, "address"), "1 Main St", "address.street");
+	T_STREQ(cstr(b, "city"), "Oslo", "address.city");
+	T_STREQ(cstr(b, "state"), "OS", "address.state");
+	T_STREQ(cstr(b, "zipcode"), "0150", "address.postalCode");
+	T_STREQ(cstr(b, "country"), "Norway", "address.country");
+	T_STREQ(cstr(b, "first_name"), "Ann", "name split: first word");
+	T_STREQ(cstr(b, "last_name"), "Marie  Lee", "name split: the rest");
+	T(cfield(b, "address.planet") == NULL && cfield(b, "planet") == NULL, "unknown nested left out");
+	cJSON_Delete(b);
+
+	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"name\":\"Ann Lee\","
+	          "\"firstName\":\"Annie\"}}", NULL, NULL, FMC_KEY_EXTERNAL_ID);
+	T_STREQ(cstr(b, "first_name"), "Annie", "firstName wins over name");
+	T_STREQ(cstr(b, "last_name"), "Lee", "absent last_name filled from name");
+	cJSON_Delete(b);
+
+	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"name\":\"Cher\","
+	          "\"lastName\":\"X\"}}", NULL, NULL, FMC_KEY_EXTERNAL_ID);
+	T_STREQ(cstr(b, "first_name"), "Cher", "single word name");
+	T_STREQ(cstr(b, "last_name"), "X", "lastName kept");
+	cJSON_Delete(b);
+
+	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"name\":\"   \"}}",
+	          NULL, NULL, FMC_KEY_EXTERNAL_ID);
+	T(!cfield(b, "first_name") && !cfield(b, "last_name"), "blank name sets nothing");
+	cJSON_Delete(b);
+
+	/* deeper than LIMIT_MAX_TRAIT_DEPTH: ignored */
+	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"a\":{\"b\":{\"c\":{\"d\":"
+	          "{\"e\":\"x\"}}}}}}", NULL, NULL, FMC_KEY_EXTERNAL_ID);
+	T(b && n_keys(cJSON_GetObjectItemCaseSensitive(b, "contact")) == 2, "too deep ignored");
+	cJSON_Delete(b);
+}
+
+static void test_labels(const struct fm_fields *f)
+{
+	cJSON *b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\","
+	                 "\"industry\":\"software\",\"Employees\":\"12\",\"NEWSLETTER\":\"yes\","
+	                 "\"Birthday\":\"1990-02-03T10:00:00Z\",\"Signup Source\":\"Website form\","
+	                 "\"Zipcode\":12345,\"Tags\":[\"a\",\"b\"],\"Nothing like it\":\"x\","
+	                 "\"company\":{\"name\":\"Acme\"}}}", NULL, f, FMC_KEY_EXTERNAL_ID);
+	const cJSON *v;
+
+	T(b != NULL, "built");
+	T_STREQ(cstr(b, "cf_industry"), "Software", "dropdown: the choice's exact value");
+	v = cfield(b, "cf_employees");
+	T(cJSON_IsNumber(v) && v->valuedouble == 12, "number from a string");
+	T(cJSON_IsTrue(cfield(b, "cf_newsletter")), "checkbox from yes");
+	T_STREQ(cstr(b, "cf_birthday"), "1990-02-03", "date from a timestamp");
+	T_STREQ(cstr(b, "cf_signup_source"), "Website form", "text by label with a space");
+	T_STREQ(cstr(b, "zipcode"), "12345", "text field gets a string from a number");
+	v = cfield(b, "tags");
+	T(cJSON_IsArray(v) && cJSON_GetArraySize(v) == 2, "opaque type sent unchanged");
+	T_STREQ(cstr(b, "cf_company_name"), "Acme", "company.name matched by label");
+	T(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "contact"),
+	                                   "custom_fields") == NULL, "never the plural container");
+	T(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "contact"),
+	                                   "cf_industry") == NULL, "cf_ never at top level");
+	T(n_keys(cfield(b, "custom_field")) == 6, "six custom fields");
+	cJSON_Delete(b);
+}
+
+static void test_conversions(const struct fm_fields *f)
+{
+	static const struct {
+		const char *trait_json;
+		const char *field;
+		const char *want; /* printed JSON, or NULL: left out */
+	} cases[] = {
+		{"\"Newsletter\":\"on\"", "cf_newsletter", "true"},
+		{"\"Newsletter\":\"Off\"", "cf_newsletter", "false"},
+		{"\"Newsletter\":\"1\"", "cf_newsletter", "true"},
+		{"\"Newsletter\":\"0\"", "cf_newsletter", "false"},
+		{"\"Newsletter\":true", "cf_newsletter", "true"},
+		{"\"Newsletter\":0", "cf_newsletter", "false"},
+		{"\"Newsletter\":\"maybe\"", "cf_newsletter", NULL},
+		{"\"Newsletter\":2", "cf_newsletter", NULL},
+		{"\"Employees\":7.5", "cf_employees", "7.5"},
+		{"\"Employees\":\"-3e2\"", "cf_employees", "-300"},
+		{"\"Employees\":\"12abc\"", "cf_employees", NULL},
+		{"\"Employees\":\"inf\"", "cf_employees", NULL},
+		{"\"Employees\":\"0x10\"", "cf_employees", NULL},
+		{"\"Employees\":true", "cf_employees", NULL},
+		{"\"Employees\":[1,2]", "cf_employees", NULL},
+		{"\"Industry\":\"MUSIC\"", "cf_industry", "\"Music\""},
+		{"\"Industry\":\"Jazz\"", "cf_industry", NULL},
+		{"\"Industry\":\"7\"", "cf_industry", NULL},
+		{"\"Industry\":[\"Music\"]", "cf_industry", NULL},
+		{"\"Birthday\":\"2024-02-29\"", "cf_birthday", "\"2024-02-29\""},
+		{"\"Birthday\":\"2023-02-29\"", "cf_birthday", NULL},
+		{"\"Birthday\":\"1990-13-01\"", "cf_birthday", NULL},
+		{"\"Birthday\":\"1990-1-01\"", "cf_birthday", NULL},
+		{"\"Birthday\":\"1990-01-01x\"", "cf_birthday", NULL},
+		{"\"Birthday\":19900101", "cf_birthday", NULL},
+		{"\"Signup Source\":[\"a\",\"\",\"b\"]", "cf_signup_source", "\"a, b\""},
+		{"\"Signup Source\":true", "cf_signup_source", "\"true\""},
+		{"\"Signup Source\":[[\"x\"]]", "cf_signup_source", NULL},
+		{"\"Signup Source\":\"\"", "cf_signup_source", NULL},
+		{"\"Signup Source\":\"  \"", "cf_signup_source", NULL},
+		{"\"Signup Source\":null", "cf_signup_source", NULL},
+		{"\"Signup Source\":[]", "cf_signup_source", NULL},
+		{"\"Signup Source\":[\"\",\" \"]", "cf_signup_source", NULL},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char msg[256];
+		cJSON *b;
+		const cJSON *v;
+		char *printed = NULL;
+
+		snprintf(msg, sizeof msg, "{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",%s}}",
+		         cases[i].trait_json);
+		b = build(msg, NULL, f, FMC_KEY_EXTERNAL_ID);
+		v = cfield(b, cases[i].field);
+		if (v)
+			printed = cJSON_PrintUnformatted(v);
+		if (cases[i].want)
+			T_STREQ(printed, cases[i].want, "conversion %s", cases[i].trait_json);
+		else
+			T(v == NULL, "left out: %s (got %s)", cases[i].trait_json, printed);
+		T(b != NULL && cfield(b, "emails"), "rest of the body intact: %s", cases[i].trait_json);
+		free(printed);
+		cJSON_Delete(b);
+	}
+}
+
+static void test_override_privileged(const struct fm_fields *f)
+{
+	struct map_field fields[] = {
+		{.name = "size", .trait = "Company size", .fm_field = "cf_employees"},
+		{.name = "src", .trait = "Topic", .fm_field = "cf_signup_source"},
+		{.name = "fn", .trait = "firstName", .fm_field = "job_title"},
+		{.name = "stage", .trait = "Stage", .fm_field = "lifecycle_stage_id"},
+		{.name = "ext", .trait = "Ext", .fm_field = "external_id"},
+		{.name = "e", .trait = "email"},
+	};
+	struct map_constant consts[] = {
+		{.trait = "Owner pick", .value = "bob sales", .fm_field = "owner_id"},
+		{.trait = "Sub", .value = "subscribed", .fm_field = "subscription_status"},
+		{.trait = "Bad owner", .value = "99", .fm_field = "territory_id"},
+	};
+	struct map_form form = {.id = "contact", .fields = fields, .n_fields = 6,
+	                        .constants = consts, .n_constants = 3};
+	const char *msg =
+		"{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"Company size\":\"40\","
+		"\"Topic\":\"webinar\",\"firstName\":\"Ann\",\"Stage\":\"customer\",\"Ext\":\"evil\","
+		"\"Owner pick\":\"bob sales\",\"Sub\":\"subscribed\",\"Bad owner\":\"99\","
+		"\"Lifecycle stage\":\"Lead\",\"Owner\":\"Ann Admin\",\"Subscription status\":\"Unsubscribed\","
+		"\"External ID\":\"evil2\",\"Job title\":\"by label\",\"Emails\":\"x@y.z\"}}";
+	cJSON *b = build(msg, &form, f, FMC_KEY_EXTERNAL_ID);
+	const cJSON *v;
+
+	T(b != NULL, "built");
+	v = cfield(b, "cf_employees");
+	T(cJSON_IsNumber(v) && v->valuedouble == 40, "fm-field to a custom number");
+	T_STREQ(cstr(b, "cf_signup_source"), "webinar", "fm-field to custom text");
+	T_STREQ(cstr(b, "job_title"), "Ann", "fm-field overrides a reserved trait");
+	T(cfield(b, "first_name") == NULL, "overridden reserved trait not also sent");
+	v = cfield(b, "lifecycle_stage_id");
+	T(cJSON_IsNumber(v) && v->valuedouble == 73, "privileged via fm-field: choice id");
+	v = cfield(b, "owner_id");
+	T(cJSON_IsNumber(v) && v->valuedouble == 2, "owner by choice value, ignoring case");
+	T_STREQ(cstr(b, "subscription_status"), "Subscribed", "non-id dropdown gets the value");
+	v = cfield(b, "territory_id");
+	T(cJSON_IsNumber(v) && v->valuedouble == 99, "*_id field missing from the list: integer");
+	T_STREQ(cstr(b, "external_id"), "u", "external_id only from userId");
+	T_STREQ(cstr(b, "emails"), "a@b.c", "emails only from the email trait");
+	T(n_keys(cJSON_GetObjectItemCaseSensitive(b, "contact")) == 8,
+	  "labels to privileged or identity fields left out (%zu keys)",
+	  n_keys(cJSON_GetObjectItemCaseSensitive(b, "contact")));
+	cJSON_Delete(b);
+
+	/* id accepted as the value; an id not among the choices refused */
+	consts[0].value = "1";
+	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"Owner pick\":\"1\","
+	          "\"Stage\":\"72\"}}", &form, f, FMC_KEY_EXTERNAL_ID);
+	v = cfield(b, "owner_id");
+	T(cJSON_IsNumber(v) && v->valuedouble == 1, "id given directly");
+	T(cfield(b, "lifecycle_stage_id") == NULL, "id not among the choices");
+	cJSON_Delete(b);
+
+	/* without the field list: *_id fields take integers, cf_ as is */
+	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"Owner pick\":\"1\","
+	          "\"Stage\":\"customer\",\"Topic\":\"w\",\"Industry\":\"Music\"}}",
+	          &form, NULL, FMC_KEY_EXTERNAL_ID);
+	v = cfield(b, "owner_id");
+	T(cJSON_IsNumber(v) && v->valuedouble == 1, "no list: id from integer text");
+	T(cfield(b, "lifecycle_stage_id") == NULL, "no list: dropdown label cannot convert");
+	T_STREQ(cstr(b, "cf_signup_source"), "w", "no list: fm-field custom sent as is");
+	T(cfield(b, "cf_industry") == NULL, "no list: label trait left out");
+	cJSON_Delete(b);
+}
+
+static void test_needs_fields(void)
+{
+	struct map_field fields[] = {
+		{.name = "a", .trait = "Company size", .fm_field = "cf_employees"},
+		{.name = "b", .trait = "Pos", .fm_field = "job_title"},
+	};
+	struct map_form form = {.id = "f", .fields = fields, .n_fields = 2};
+	static const struct {
+		const char *traits;
+		bool want;
+	} cases[] = {
+		{"\"email\":\"a@b.c\",\"firstName\":\"A\",\"name\":\"A B\",\"address\":{\"city\":\"X\"}", false},
+		{"\"email\":\"a@b.c\",\"Pos\":\"CEO\"", false},
+		{"\"email\":\"a@b.c\",\"Industry\":\"Music\"", true},
+		{"\"email\":\"a@b.c\",\"Industry\":\"\"", false},
+		{"\"email\":\"a@b.c\",\"Company size\":5", true},
+		{"\"email\":\"a@b.c\",\"address\":{\"region\":\"X\"}", true},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char msg[512];
+		cJSON *j;
+
+		snprintf(msg, sizeof msg, "{\"userId\":\"u\",\"traits\":{%s}}", cases[i].traits);
+		j = parse(msg);
+		T(fm_contact_needs_fields(j, &form) == cases[i].want, "needs_fields: %s", cases[i].traits);
+		cJSON_Delete(j);
+	}
+}
+
+static void test_keys(void)
+{
+	cJSON *b = build("{\"userId\":\"u-1\",\"traits\":{\"email\":\"a@b.c\"}}", NULL, NULL,
+	                 FMC_KEY_EMAILS);
+	const cJSON *ui = cJSON_GetObjectItemCaseSensitive(b, "unique_identifier");
+	cJSON *msg, *out = (cJSON *)1;
+
+	T(n_keys(ui) == 1 && cJSON_GetObjectItemCaseSensitive(ui, "emails"), "keyed on emails");
+	T_STREQ(cJSON_GetObjectItemCaseSensitive(ui, "emails")->valuestring, "a@b.c", "email key");
+	T_STREQ(cstr(b, "external_id"), "u-1", "adoption sets external_id");
+	cJSON_Delete(b);
+
+	msg = parse("{\"traits\":{\"email\":\"a@b.c\"}}");
+	T(fm_contact_build(msg, NULL, NULL, FMC_KEY_EXTERNAL_ID, &out) == FMC_ENOIDENT && !out,
+	  "no userId");
+	T(fm_contact_build(msg, NULL, NULL, FMC_KEY_EMAILS, &out) == FMC_OK && out, "email key ok");
+	T(cfield(out, "external_id") == NULL, "no external_id without userId");
+	cJSON_Delete(out);
+	cJSON_Delete(msg);
+	msg = parse("{\"userId\":\"\",\"traits\":{\"email\":\"\"}}");
+	T(fm_contact_build(msg, NULL, NULL, FMC_KEY_EXTERNAL_ID, &out) == FMC_ENOIDENT, "empty userId");
+	T(fm_contact_build(msg, NULL, NULL, FMC_KEY_EMAILS, &out) == FMC_ENOIDENT, "empty email");
+	T(fm_contact_user_id(msg) == NULL && fm_contact_email(msg) == NULL, "getters");
+	cJSON_Delete(msg);
+	msg = parse("{\"userId\":7,\"traits\":[]}");
+	T(fm_contact_build(msg, NULL, NULL, FMC_KEY_EXTERNAL_ID, &out) == FMC_ENOIDENT,
+	  "userId must be a string");
+	cJSON_Delete(msg);
+}
+
+int main(void)
+{
+	struct fm_fields *f = NULL;
+
+	test_fields_parse();
+	if (fm_fields_parse(fields_json, strlen(fields_json), 0, &f) != FMF_OK)
+		return 2;
+	test_reserved();
+	test_address_and_name();
+	test_labels(f);
+	test_conversions(f);
+	test_override_privileged(f);
+	test_needs_fields();
+	test_keys();
+	fm_fields_free(f);
+	T_DONE();
+}

@@ -1,0 +1,874 @@
+/*
+ * test_identify.c: the mapping applied to parsed pairs (identify_build),
+ * message ids and timestamps (uuid.c).
+ *
+ * Forms and pairs are built by hand so that the test needs no mapping loader
+ * and no parser; the pairs are static and never passed to form_pairs_free().
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "identify.h"
+#include "t.h"
+#include "uuid.h"
+
+#ifndef FMGATE_VERSION
+#define FMGATE_VERSION "dev"
+#endif
+#define LIB "\"library\":{\"name\":\"fmgate\",\"version\":\"" FMGATE_VERSION "\"}"
+#define INTEG "\"integrations\":{\"Freshmarketer\":true}"
+
+#define P(n, v) { (char *)(n), (char *)(v), sizeof(v) - 1, false }
+#define PLONG(n) { (char *)(n), (char *)"", 0, true }
+#define NP(a) (sizeof(a) / sizeof((a)[0]))
+
+#define FIELD(n, t, ty, req, mul, max) \
+	{ (char *)(n), (char *)(t), (ty), (req), (mul), (max), NULL, 0 }
+
+static const struct form_limits lim = { 65536, 100, 4000 };
+
+static struct map_source src_email[] = { { MAP_SRC_EMAIL, NULL } };
+static struct map_source src_all[] = {
+	{ MAP_SRC_FIELD, (char *)"uid" },
+	{ MAP_SRC_COOKIE, (char *)"ajs_user_id" },
+	{ MAP_SRC_EMAIL, NULL },
+};
+static struct map_source src_cookie[] = { { MAP_SRC_COOKIE, (char *)"ajs_user_id" } };
+static struct map_source src_anon[] = {
+	{ MAP_SRC_FIELD, (char *)"anon" },
+	{ MAP_SRC_COOKIE, (char *)"ajs_anonymous_id" },
+};
+
+/* A form with only the email field; tests add what they need. */
+static struct map_field email_only[] = {
+	FIELD("email", "email", MAP_EMAIL, true, false, 0),
+};
+
+static struct map_form mkform(struct map_field *f, size_t nf)
+{
+	struct map_form form;
+
+	memset(&form, 0, sizeof form);
+	form.id = (char *)"t";
+	form.success_url = (char *)"/ok";
+	form.fields = f;
+	form.n_fields = nf;
+	form.user_id = src_email;
+	form.n_user_id = NP(src_email);
+	return form;
+}
+
+static enum id_err run(const struct map_form *form, struct form_pair *v, size_t n,
+                       const struct id_context *ctx, struct id_result *r)
+{
+	struct form_pairs pairs = { v, n, n };
+
+	return identify_build(form, &lim, &pairs, ctx, r);
+}
+
+/* The message without messageId and timestamp, printed; caller frees. */
+static char *stable(cJSON *msg)
+{
+	cJSON *copy = cJSON_Duplicate(msg, 1);
+	char *s;
+
+	cJSON_DeleteItemFromObjectCaseSensitive(copy, "messageId");
+	cJSON_DeleteItemFromObjectCaseSensitive(copy, "timestamp");
+	s = cJSON_PrintUnformatted(copy);
+	cJSON_Delete(copy);
+	return s;
+}
+
+/* Part of the printed message: the object under key, printed; caller frees. */
+static char *part(cJSON *msg, const char *path)
+{
+	char buf[128], *seg, *dot;
+	cJSON *item = msg;
+
+	snprintf(buf, sizeof buf, "%s", path);
+	for (seg = buf; item != NULL && seg != NULL; seg = dot) {
+		dot = strchr(seg, '.');
+		if (dot != NULL)
+			*dot++ = '\0';
+		item = cJSON_GetObjectItemCaseSensitive(item, seg);
+	}
+	return item != NULL ? cJSON_PrintUnformatted(item) : NULL;
+}
+
+static void check_part(cJSON *msg, const char *path, const char *want, const char *what)
+{
+	char *got = part(msg, path);
+
+	T_STREQ(got, want, "%s: %s", what, path);
+	free(got);
+}
+
+static bool uuid_format_ok(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || strlen(s) != 36)
+		return false;
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return false;
+		} else if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+			return false;
+		}
+	}
+	return s[14] == '4' && strchr("89ab", s[19]) != NULL;
+}
+
+static bool ts_format_ok(const char *s)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ";
+	size_t i;
+
+	if (s == NULL || strlen(s) != sizeof shape - 1)
+		return false;
+	for (i = 0; i < sizeof shape - 1; i++) {
+		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9') : s[i] != shape[i])
+			return false;
+	}
+	return true;
+}
+
+static bool has_error(const struct id_result *r, enum id_code code, const char *field)
+{
+	size_t i;
+
+	for (i = 0; i < r->n_errors; i++) {
+		const char *f = r->errors[i].field;
+
+		if (r->errors[i].code == code &&
+		    ((f == NULL && field == NULL) || (f && field && strcmp(f, field) == 0)))
+			return true;
+	}
+	return false;
+}
+
+/* Exactly one error, this one. */
+static void check_one_error(enum id_err e, struct id_result *r, enum id_code code,
+                            const char *field, const char *what)
+{
+	T(e == ID_EREFUSED, "%s: refused (got %d)", what, (int)e);
+	T(r->message == NULL, "%s: no message", what);
+	T(r->n_errors == 1, "%s: one error (got %zu)", what, r->n_errors);
+	T(has_error(r, code, field), "%s: %s for %s", what, id_code_name(code),
+	  field ? field : "(null)");
+	id_result_free(r);
+}
+
+/* The SPEC §3 sample form, end to end. */
+static struct map_field sample_fields[] = {
+	FIELD("email", "email", MAP_EMAIL, true, false, 0),
+	FIELD("first", "firstName", MAP_TEXT, false, false, 100),
+	FIELD("last", "lastName", MAP_TEXT, false, false, 0),
+	FIELD("city", "address.city", MAP_TEXT, false, false, 0),
+	FIELD("sector", "Industry", MAP_TEXT, false, false, 0),
+	FIELD("optin", "Newsletter", MAP_BOOLEAN, false, false, 0),
+	FIELD("topics", "Topics", MAP_TEXT, false, true, 0),
+	FIELD("size", "Employees", MAP_NUMBER, false, false, 0),
+};
+static struct map_constant sample_consts[] = {
+	{ (char *)"Signup Source", (char *)"Website form", NULL, 0 },
+};
+
+static void test_sample(void)
+{
+	struct map_form form = mkform(sample_fields, NP(sample_fields));
+	struct form_pair pairs[] = {
+		P("email", " Jane@Example.COM "), P("first", "Jane"), P("last", "Doe"),
+		P("city", "Paris"), P("sector", "Software"), P("optin", "on"),
+		P("topics", "a"), P("topics", "  "), P("topics", "b"), P("size", "42"),
+		P("website", "x"), P("_next", "/n"), P("utm_source", "news"),
+		P("utm_campaign", "spring"), P("_referrer", "https://google.com/"),
+		P("unmapped", "zzz"), P("uid", "u1"),
+	};
+	struct id_context ctx = {
+		"203.0.113.5", "Mozilla/5.0",
+		"https://www.example.com/contact.html?utm_source=ignored",
+		"ajs_user_id=u2; ajs_anonymous_id=%22anon-1%22",
+	};
+	struct id_result r;
+	char ts0[UUID_TS_SIZE], ts1[UUID_TS_SIZE];
+	const char *keys[] = { "type", "messageId", "timestamp", "userId",
+	                       "anonymousId", "traits", "context", "integrations" };
+	enum id_err e;
+	cJSON *it;
+	size_t i;
+	char *s;
+
+	form.honeypot = (char *)"website";
+	form.constants = sample_consts;
+	form.n_constants = NP(sample_consts);
+	form.anonymous_id = src_anon;
+	form.n_anonymous_id = NP(src_anon);
+
+	T(uuid_timestamp(ts0), "timestamp before");
+	e = run(&form, pairs, NP(pairs), &ctx, &r);
+	T(uuid_timestamp(ts1), "timestamp after");
+	T(e == ID_OK && r.n_errors == 0, "sample accepted (%d, %zu errors)", (int)e, r.n_errors);
+	if (r.message == NULL)
+		return;
+	s = stable(r.message);
+	T_STREQ(s, "{\"type\":\"identify\",\"userId\":\"jane@example.com\","
+	           "\"anonymousId\":\"anon-1\","
+	           "\"traits\":{\"email\":\"jane@example.com\",\"firstName\":\"Jane\","
+	           "\"lastName\":\"Doe\",\"address\":{\"city\":\"Paris\"},"
+	           "\"Industry\":\"Software\",\"Newsletter\":true,\"Topics\":[\"a\",\"b\"],"
+	           "\"Employees\":42,\"Signup Source\":\"Website form\"},"
+	           "\"context\":{\"ip\":\"203.0.113.5\",\"userAgent\":\"Mozilla/5.0\","
+	           "\"page\":{\"url\":\"https://www.example.com/contact.html?utm_source=ignored\","
+	           "\"referrer\":\"https://google.com/\"},"
+	           "\"campaign\":{\"source\":\"news\",\"name\":\"spring\"}," LIB "},"
+	           INTEG "}", "sample message");
+	free(s);
+
+	/* Key order as SPEC §5. */
+	for (i = 0, it = r.message->child; it != NULL && i < NP(keys); it = it->next, i++)
+		T_STREQ(it->string, keys[i], "key %zu", i);
+	T(i == NP(keys) && it == NULL, "exactly %zu keys", NP(keys));
+
+	it = cJSON_GetObjectItemCaseSensitive(r.message, "messageId");
+	T(uuid_format_ok(cJSON_GetStringValue(it)), "messageId is a v4 UUID: %s",
+	  cJSON_GetStringValue(it));
+	it = cJSON_GetObjectItemCaseSensitive(r.message, "timestamp");
+	T(ts_format_ok(cJSON_GetStringValue(it)), "timestamp format: %s",
+	  cJSON_GetStringValue(it));
+	T(cJSON_GetStringValue(it) && strcmp(ts0, cJSON_GetStringValue(it)) <= 0 &&
+	  strcmp(cJSON_GetStringValue(it), ts1) <= 0, "timestamp is now");
+	id_result_free(&r);
+	T(r.message == NULL, "id_result_free clears");
+	id_result_free(&r);
+	id_result_free(NULL);
+}
+
+static void test_uuid(void)
+{
+	static char ids[256][UUID_STR_SIZE];
+	struct id_result r1, r2;
+	struct map_form form = mkform(email_only, NP(email_only));
+	struct form_pair pairs[] = { P("email", "a@b") };
+	bool fmt = true, uniq = true, v4 = true;
+	size_t i, j;
+
+	for (i = 0; i < NP(ids); i++) {
+		T(uuid_v4(ids[i]), "uuid_v4 works");
+		fmt = fmt && uuid_format_ok(ids[i]);
+		v4 = v4 && ids[i][14] == '4' && strchr("89ab", ids[i][19]);
+	}
+	for (i = 0; i < NP(ids); i++)
+		for (j = i + 1; j < NP(ids); j++)
+			uniq = uniq && strcmp(ids[i], ids[j]) != 0;
+	T(fmt, "all UUIDs well-formed");
+	T(v4, "version nibble 4, variant 8-b");
+	T(uniq, "UUIDs unique");
+
+	T(run(&form, pairs, NP(pairs), NULL, &r1) == ID_OK, "first message");
+	T(run(&form, pairs, NP(pairs), NULL, &r2) == ID_OK, "second message");
+	if (r1.message && r2.message) {
+		const char *a = cJSON_GetStringValue(cJSON_GetObjectItem(r1.message, "messageId"));
+		const char *b = cJSON_GetStringValue(cJSON_GetObjectItem(r2.message, "messageId"));
+
+		T(a && b && strcmp(a, b) != 0, "messageIds differ across calls");
+	}
+	id_result_free(&r1);
+	id_result_free(&r2);
+}
+
+static void test_timestamp(void)
+{
+	struct timespec t;
+	char ts[UUID_TS_SIZE];
+
+	t.tv_sec = 0;
+	t.tv_nsec = 0;
+	T(uuid_timestamp_at(&t, ts), "epoch");
+	T_STREQ(ts, "1970-01-01T00:00:00.000Z", "epoch");
+	t.tv_sec = 1795871370;
+	t.tv_nsec = 123999999;
+	T(uuid_timestamp_at(&t, ts), "2026");
+	T_STREQ(ts, "2026-11-28T13:09:30.123Z", "milliseconds truncated, not rounded");
+	t.tv_sec = 1709251199;
+	t.tv_nsec = 999000000;
+	T(uuid_timestamp_at(&t, ts), "leap day");
+	T_STREQ(ts, "2024-02-29T23:59:59.999Z", "leap day");
+	t.tv_sec = 253402300799;
+	t.tv_nsec = 0;
+	T(uuid_timestamp_at(&t, ts), "year 9999");
+	T_STREQ(ts, "9999-12-31T23:59:59.000Z", "year 9999");
+	t.tv_sec = 253402300800;
+	T(!uuid_timestamp_at(&t, ts) && ts[0] == '\0', "year 10000 refused");
+	t.tv_sec = 0;
+	t.tv_nsec = 1000000000L;
+	T(!uuid_timestamp_at(&t, ts), "bad nanoseconds refused");
+	t.tv_nsec = -1;
+	T(!uuid_timestamp_at(&t, ts), "negative nanoseconds refused");
+	T(uuid_timestamp(ts) && ts_format_ok(ts), "now: %s", ts);
+}
+
+static struct map_field err_fields[] = {
+	FIELD("email", "email", MAP_EMAIL, false, false, 0),
+	FIELD("first", "firstName", MAP_TEXT, true, false, 0),
+	FIELD("last", "lastName", MAP_TEXT, false, false, 5),
+	FIELD("size", "Employees", MAP_NUMBER, false, false, 0),
+	FIELD("nick", "nick", MAP_TEXT, false, false, 0),
+};
+
+static void test_errors(void)
+{
+	struct map_form form = mkform(err_fields, NP(err_fields));
+	struct map_form cookie_form = mkform(err_fields, NP(err_fields));
+	struct id_result r;
+	enum id_err e;
+
+	cookie_form.user_id = src_cookie;
+	cookie_form.n_user_id = NP(src_cookie);
+
+	{ /* missing_email, even though the field is not required */
+		struct form_pair p[] = { P("first", "J") };
+		e = run(&form, p, NP(p), NULL, &r);
+		check_one_error(e, &r, ID_MISSING_EMAIL, "email", "absent email");
+	}
+	{ /* blank counts as absent */
+		struct form_pair p[] = { P("email", " \t "), P("first", "J") };
+		e = run(&form, p, NP(p), NULL, &r);
+		check_one_error(e, &r, ID_MISSING_EMAIL, "email", "blank email");
+	}
+	{ /* invalid_email, and no missing_user_id though userId is from-email */
+		struct form_pair p[] = { P("email", "not-an-email"), P("first", "J") };
+		e = run(&form, p, NP(p), NULL, &r);
+		check_one_error(e, &r, ID_INVALID_EMAIL, "email", "invalid email");
+	}
+	{ /* an email error also hides missing_user_id from other sources */
+		struct form_pair p[] = { P("email", "a@@b"), P("first", "J") };
+		e = run(&cookie_form, p, NP(p), NULL, &r);
+		check_one_error(e, &r, ID_INVALID_EMAIL, "email", "invalid email, cookie userId");
+	}
+	{ /* missing_user_id when the email is fine */
+		struct form_pair p[] = { P("email", "a@b"), P("first", "J") };
+		e = run(&cookie_form, p, NP(p), NULL, &r);
+		check_one_error(e, &r, ID_MISSING_USER_ID, NULL, "no cookie");
+	}
+	{ /* missing_user_id with no sources at all */
+		struct map_form f = form;
+		struct form_pair p[] = { P("email", "a@b"), P("first", "J") };
+		f.user_id = NULL;
+		f.n_user_id = 0;
+		e = run(&f, p, NP(p), NULL, &r);
+		check_one_error(e, &r, ID_MISSING_USER_ID, NULL, "no sources");
+	}
+	{ /* missing_field */
+		struct form_pair p[] = { P("email", "a@b"), P("first", "  ") };
+		e = run(&form, p, NP(p), NULL, &r);
+		check_one_error(e, &r, ID_MISSING_FIELD, "first", "blank required");
+	}
+	{ /* invalid_value: a wrong type */
+		struct form_pair p[] = { P("email", "a@b"), P("first", "J"), P("size", "many") };
+		e = run(&form, p, NP(p), NULL, &r);
+		check_one_error(e, &r, ID_INVALID_VALUE, "size", "bad number");
+	}
+	{ /* invalid_value: a repeated single field, even with empty copies */
+		struct form_pair p[] = { P("email", "a@b"), P("first", "J"), P("first", "") };
+		e = run(&form, p, NP(p), NULL, &r);
+		check_one_error(e, &r, ID_INVALID_VALUE, "first", "repeated field");
+	}
+	{ /* a repeated email is invalid_value for the email: no missing_user_id */
+		struct form_pair p[] = { P("email", "a@b"), P("first", "J"), P("email", "c@d") };
+		e = run(&form, p, NP(p), NULL, &r);
+		check_one_error(e, &r, ID_INVALID_VALUE, "email", "repeated email");
+	}
+	{ /* too_long: marked by the parser */
+		struct form_pair p[] = { P("email", "a@b"), P("first", "J"), PLONG("nick") };
+		e = run(&form, p, NP(p), NULL, &r);
+		check_one_error(e, &r, ID_TOO_LONG, "nick", "parser too_long");
+	}
+	{ /* too_long: the field's max-length (5), counted after trimming */
+		struct form_pair p[] = { P("email", "a@b"), P("first", "J"), P("last", "123456") };
+		e = run(&form, p, NP(p), NULL, &r);
+		check_one_error(e, &r, ID_TOO_LONG, "last", "max-length");
+	}
+	{
+		struct form_pair p[] = { P("email", "a@b"), P("first", "J"), P("last", "  12345 \n") };
+		e = run(&form, p, NP(p), NULL, &r);
+		T(e == ID_OK, "5 bytes after trimming fit max-length 5");
+		check_part(r.message, "traits.lastName", "\"12345\"", "trimmed");
+		id_result_free(&r);
+	}
+	{ /* too_long: max-length 0 is the form's max-value */
+		static const struct form_limits small = { 65536, 100, 10 };
+		struct form_pair p[] = { P("email", "a@b"), P("first", "J"), P("nick", "12345678901") };
+		struct form_pairs fp = { p, NP(p), NP(p) };
+		e = identify_build(&form, &small, &fp, NULL, &r);
+		check_one_error(e, &r, ID_TOO_LONG, "nick", "max-value");
+		p[2].value = (char *)"1234567890";
+		p[2].value_len = 10;
+		e = identify_build(&form, &small, &fp, NULL, &r);
+		T(e == ID_OK, "10 bytes fit max-value 10");
+		id_result_free(&r);
+	}
+	{ /* a max-length above max-value does not loosen it */
+		static const struct form_limits small = { 65536, 100, 4 };
+		struct form_pair p[] = { P("email", "a@b"), P("first", "J"), P("last", "12345") };
+		struct form_pairs fp = { p, NP(p), NP(p) };
+		e = identify_build(&form, &small, &fp, NULL, &r);
+		check_one_error(e, &r, ID_TOO_LONG, "last", "max-length over max-value");
+	}
+	{ /* too_long on the email field comes before its syntax */
+		struct map_field f[] = { FIELD("email", "email", MAP_EMAIL, true, false, 4) };
+		struct map_form ff = mkform(f, NP(f));
+		struct form_pair p[] = { P("email", "ab@cd") };
+		e = run(&ff, p, NP(p), NULL, &r);
+		check_one_error(e, &r, ID_TOO_LONG, "email", "long email");
+	}
+	{ /* every error at once, in mapping order */
+		struct form_pair p[] = { P("size", "1e3"), P("last", "toolong"),
+		                         P("email", "x@-y"), PLONG("nick") };
+		e = run(&form, p, NP(p), NULL, &r);
+		T(e == ID_EREFUSED && r.n_errors == 5, "five errors (got %zu)", r.n_errors);
+		if (r.n_errors == 5) {
+			T(r.errors[0].code == ID_INVALID_EMAIL && !strcmp(r.errors[0].field, "email"), "1st");
+			T(r.errors[1].code == ID_MISSING_FIELD && !strcmp(r.errors[1].field, "first"), "2nd");
+			T(r.errors[2].code == ID_TOO_LONG && !strcmp(r.errors[2].field, "last"), "3rd");
+			T(r.errors[3].code == ID_INVALID_VALUE && !strcmp(r.errors[3].field, "size"), "4th");
+			T(r.errors[4].code == ID_TOO_LONG && !strcmp(r.errors[4].field, "nick"), "5th");
+		}
+	}
+	{ /* field errors and missing_user_id together */
+		struct form_pair p[] = { P("email", "a@b"), P("size", "x") };
+		e = run(&cookie_form, p, NP(p), NULL, &r);
+		T(e == ID_EREFUSED && r.n_errors == 3, "three errors (got %zu)", r.n_errors);
+		T(r.n_errors == 3 && r.errors[0].code == ID_MISSING_FIELD &&
+		  r.errors[1].code == ID_INVALID_VALUE &&
+		  r.errors[2].code == ID_MISSING_USER_ID && r.errors[2].field == NULL,
+		  "missing_user_id comes last");
+	}
+
+	T_STREQ(id_code_name(ID_MISSING_EMAIL), "missing_email", "name");
+	T_STREQ(id_code_name(ID_INVALID_EMAIL), "invalid_email", "name");
+	T_STREQ(id_code_name(ID_MISSING_USER_ID), "missing_user_id", "name");
+	T_STREQ(id_code_name(ID_MISSING_FIELD), "missing_field", "name");
+	T_STREQ(id_code_name(ID_INVALID_VALUE), "invalid_value", "name");
+	T_STREQ(id_code_name(ID_TOO_LONG), "too_long", "name");
+	T_STREQ(id_code_name((enum id_code)77), "unknown", "name");
+}
+
+static void test_error_cap(void)
+{
+	static char names[40][8];
+	static struct map_field f[41];
+	struct map_form form;
+	struct form_pair p[] = { P("email", "a@b") };
+	struct id_result r;
+	size_t i;
+
+	f[0] = (struct map_field)FIELD("email", "email", MAP_EMAIL, true, false, 0);
+	for (i = 0; i < 40; i++) {
+		snprintf(names[i], sizeof names[i], "f%zu", i);
+		f[i + 1] = (struct map_field)FIELD(names[i], names[i], MAP_TEXT, true, false, 0);
+	}
+	form = mkform(f, NP(f));
+	T(run(&form, p, NP(p), NULL, &r) == ID_EREFUSED, "40 missing fields refused");
+	T(r.n_errors == LIMIT_MAX_ERRORS, "capped at %u (got %zu)", LIMIT_MAX_ERRORS, r.n_errors);
+	T(r.n_errors == LIMIT_MAX_ERRORS && !strcmp(r.errors[0].field, "f0") &&
+	  !strcmp(r.errors[LIMIT_MAX_ERRORS - 1].field, "f31"), "first ones kept in order");
+}
+
+static void test_types(void)
+{
+	struct map_field f[] = {
+		FIELD("email", "email", MAP_EMAIL, true, false, 0),
+		FIELD("b", "b", MAP_BOOLEAN, false, false, 0),
+		FIELD("n", "n", MAP_NUMBER, false, false, 0),
+		FIELD("d", "d", MAP_DATE, false, false, 0),
+		FIELD("ph", "ph", MAP_PHONE, false, false, 0),
+	};
+	struct map_form form = mkform(f, NP(f));
+	struct id_result r;
+	char *s;
+
+	{
+		struct form_pair p[] = { P("email", "A@B.C"), P("b", " NO "), P("n", "-3.5"),
+		                         P("d", "2024-02-29"), P("ph", " +1 (555) 123-4567 ") };
+		T(run(&form, p, NP(p), NULL, &r) == ID_OK, "types accepted");
+		s = part(r.message, "traits");
+		T_STREQ(s, "{\"email\":\"a@b.c\",\"b\":false,\"n\":-3.5,\"d\":\"2024-02-29\","
+		           "\"ph\":\"+1 (555) 123-4567\"}", "converted traits");
+		free(s);
+		id_result_free(&r);
+	}
+	{
+		struct form_pair p[] = { P("email", "a@b"), P("b", "maybe"), P("n", "0x1F"),
+		                         P("d", "2023-02-29"), P("ph", "1234") };
+		T(run(&form, p, NP(p), NULL, &r) == ID_EREFUSED && r.n_errors == 4, "four bad");
+		T(has_error(&r, ID_INVALID_VALUE, "b") && has_error(&r, ID_INVALID_VALUE, "n") &&
+		  has_error(&r, ID_INVALID_VALUE, "d") && has_error(&r, ID_INVALID_VALUE, "ph"),
+		  "each invalid_value");
+	}
+	{
+		struct form_pair p[] = { P("email", "a@b"), P("d", "2024-13-01") };
+		check_one_error(run(&form, p, NP(p), NULL, &r), &r, ID_INVALID_VALUE, "d", "month 13");
+	}
+	{ /* an optional field sent empty is left out, not an error */
+		struct form_pair p[] = { P("email", "a@b"), P("b", ""), P("n", " ") };
+		T(run(&form, p, NP(p), NULL, &r) == ID_OK, "empty optional fields");
+		check_part(r.message, "traits", "{\"email\":\"a@b\"}", "no empty traits");
+		id_result_free(&r);
+	}
+	{ /* the email field is checked as an email whatever its type, and single */
+		struct map_field g[] = { FIELD("mail", "email", MAP_TEXT, false, true, 0) };
+		struct map_form gf = mkform(g, NP(g));
+		struct form_pair p1[] = { P("mail", "Not An Email") };
+		struct form_pair p2[] = { P("mail", "a@b"), P("mail", "c@d") };
+		struct form_pair p3[] = { P("mail", "X@Y") };
+
+		check_one_error(run(&gf, p1, NP(p1), NULL, &r), &r, ID_INVALID_EMAIL, "mail",
+		                "text-typed email field");
+		check_one_error(run(&gf, p2, NP(p2), NULL, &r), &r, ID_INVALID_VALUE, "mail",
+		                "multiple email field");
+		T(run(&gf, p3, NP(p3), NULL, &r) == ID_OK, "text-typed email accepted");
+		check_part(r.message, "traits.email", "\"x@y\"", "lower-cased, a string");
+		id_result_free(&r);
+	}
+	{ /* a form without an email field (a bad mapping) */
+		struct map_field g[] = { FIELD("name", "name", MAP_TEXT, false, false, 0) };
+		struct map_form gf = mkform(g, NP(g));
+		struct form_pair p[] = { P("name", "x"), P("email", "a@b") };
+
+		check_one_error(run(&gf, p, NP(p), NULL, &r), &r, ID_MISSING_EMAIL, NULL,
+		                "no email field");
+	}
+}
+
+static void test_nested(void)
+{
+	struct map_field f[] = {
+		FIELD("email", "email", MAP_EMAIL, true, false, 0),
+		FIELD("city", "address.city", MAP_TEXT, false, false, 0),
+		FIELD("street", "address.street", MAP_TEXT, false, false, 0),
+		FIELD("d4", "a.b.c.d", MAP_TEXT, false, false, 0),
+		FIELD("d5", "a.b.c.d.e", MAP_TEXT, false, false, 0),   /* too deep */
+		FIELD("x", "x", MAP_TEXT, false, false, 0),
+		FIELD("xy", "x.y", MAP_TEXT, false, false, 0),         /* x is a leaf */
+		FIELD("pq", "p.q", MAP_TEXT, false, false, 0),
+		FIELD("p", "p", MAP_TEXT, false, false, 0),            /* p is an object */
+		FIELD("e1", "m..n", MAP_TEXT, false, false, 0),
+		FIELD("e2", ".m", MAP_TEXT, false, false, 0),
+		FIELD("e3", "m.", MAP_TEXT, false, false, 0),
+		FIELD("e4", "", MAP_TEXT, false, false, 0),
+		FIELD("dup", "address.city", MAP_TEXT, false, false, 0),
+	};
+	struct map_constant c[] = {
+		{ (char *)"meta.source", (char *)"web", NULL, 0 },
+		{ (char *)"x", (char *)"constant loses", NULL, 0 },
+		{ (char *)"Plan", (char *)"", NULL, 0 },
+		{ NULL, (char *)"no trait", NULL, 0 },
+	};
+	struct map_form form = mkform(f, NP(f));
+	struct form_pair p[] = {
+		P("email", "a@b"), P("city", "Paris"), P("street", "1 rue X"), P("d4", "deep"),
+		P("d5", "deeper"), P("x", "leaf"), P("xy", "under leaf"), P("pq", "obj"),
+		P("p", "over obj"), P("e1", "1"), P("e2", "2"), P("e3", "3"), P("e4", "4"),
+		P("dup", "Lyon"),
+	};
+	struct id_result r;
+
+	form.constants = c;
+	form.n_constants = NP(c);
+	T(run(&form, p, NP(p), NULL, &r) == ID_OK, "nested accepted");
+	check_part(r.message, "traits",
+	           "{\"email\":\"a@b\",\"address\":{\"city\":\"Paris\",\"street\":\"1 rue X\"},"
+	           "\"a\":{\"b\":{\"c\":{\"d\":\"deep\"}}},\"x\":\"leaf\",\"p\":{\"q\":\"obj\"},"
+	           "\"meta\":{\"source\":\"web\"},\"Plan\":\"\"}",
+	           "nested traits, first wins");
+	id_result_free(&r);
+}
+
+static void test_multiple(void)
+{
+	struct map_field f[] = {
+		FIELD("email", "email", MAP_EMAIL, true, false, 0),
+		FIELD("t", "Topics", MAP_TEXT, false, true, 0),
+		FIELD("n", "Nums", MAP_NUMBER, false, true, 0),
+		FIELD("r", "Req", MAP_TEXT, true, true, 3),
+	};
+	struct map_form form = mkform(f, NP(f));
+	struct id_result r;
+
+	{
+		struct form_pair p[] = { P("t", " b "), P("email", "a@b"), P("t", ""), P("r", "x"),
+		                         P("t", "a"), P("n", "1"), P("n", "2.5"), P("t", "b") };
+		T(run(&form, p, NP(p), NULL, &r) == ID_OK, "lists accepted");
+		check_part(r.message, "traits",
+		           "{\"email\":\"a@b\",\"Topics\":[\"b\",\"a\",\"b\"],\"Nums\":[1,2.5],"
+		           "\"Req\":[\"x\"]}", "lists in order, empties skipped");
+		id_result_free(&r);
+	}
+	{ /* an all-empty list is absent */
+		struct form_pair p[] = { P("email", "a@b"), P("t", ""), P("t", " "), P("r", "y") };
+		T(run(&form, p, NP(p), NULL, &r) == ID_OK, "empty list accepted");
+		check_part(r.message, "traits", "{\"email\":\"a@b\",\"Req\":[\"y\"]}", "no Topics");
+		id_result_free(&r);
+	}
+	{
+		struct form_pair p[] = { P("email", "a@b"), P("r", ""), P("r", "") };
+		check_one_error(run(&form, p, NP(p), NULL, &r), &r, ID_MISSING_FIELD, "r",
+		                "required list empty");
+	}
+	{
+		struct form_pair p[] = { P("email", "a@b"), P("r", "x"), P("n", "1"), P("n", "two") };
+		check_one_error(run(&form, p, NP(p), NULL, &r), &r, ID_INVALID_VALUE, "n",
+		                "one bad element");
+	}
+	{
+		struct form_pair p[] = { P("email", "a@b"), P("r", "x"), P("r", "long") };
+		check_one_error(run(&form, p, NP(p), NULL, &r), &r, ID_TOO_LONG, "r",
+		                "one long element");
+	}
+}
+
+static void test_user_id(void)
+{
+	struct map_form form = mkform(email_only, NP(email_only));
+	struct id_context ctx = { NULL, NULL, NULL,
+	                          "other=1; ajs_user_id=%22abc%22; ajs_anonymous_id=anon-9" };
+	struct id_context no_cookie = { NULL, NULL, NULL, "other=1" };
+	char uid256[300], uid257[300];
+	struct id_result r;
+
+	form.user_id = src_all;
+	form.n_user_id = NP(src_all);
+	memset(uid256, 'u', 256);
+	uid256[256] = '\0';
+	memset(uid257, 'u', 257);
+	uid257[257] = '\0';
+
+#define UID(pairs, c, want, what) do { \
+	T(run(&form, pairs, NP(pairs), c, &r) == ID_OK, "%s: accepted", what); \
+	check_part(r.message, "userId", want, what); \
+	id_result_free(&r); \
+} while (0)
+	{
+		struct form_pair p[] = { P("email", "Mail@X.Y"), P("uid", "  user-7 ") };
+		UID(p, &ctx, "\"user-7\"", "field first, trimmed");
+	}
+	{
+		struct form_pair p[] = { P("email", "Mail@X.Y") };
+		UID(p, &ctx, "\"abc\"", "cookie second, decoded and unquoted");
+		UID(p, &no_cookie, "\"mail@x.y\"", "email last, normalised");
+		UID(p, NULL, "\"mail@x.y\"", "no context");
+	}
+	{
+		struct form_pair p[] = { P("email", "m@x"), P("uid", " ") };
+		UID(p, &ctx, "\"abc\"", "empty field skipped");
+	}
+	{
+		struct form_pair p[] = { P("email", "m@x"), P("uid", "a"), P("uid", "b") };
+		UID(p, &ctx, "\"abc\"", "repeated field skipped");
+	}
+	{
+		struct form_pair p[] = { P("email", "m@x"), PLONG("uid") };
+		UID(p, &ctx, "\"abc\"", "too_long field skipped");
+	}
+	{
+		struct form_pair p[] = { P("email", "m@x"), { (char *)"uid", uid257, 257, false } };
+		UID(p, &no_cookie, "\"m@x\"", "257-byte field skipped");
+	}
+	{
+		struct form_pair p[] = { P("email", "m@x"), { (char *)"uid", uid256, 256, false } };
+		char want[300];
+
+		snprintf(want, sizeof want, "\"%.256s\"", uid256);
+		UID(p, &no_cookie, want, "256-byte field kept");
+	}
+	{ /* anonymousId: present from the cookie, absent without a source */
+		struct form_pair p[] = { P("email", "m@x") };
+		form.anonymous_id = src_anon;
+		form.n_anonymous_id = NP(src_anon);
+		T(run(&form, p, NP(p), &ctx, &r) == ID_OK, "anonymousId");
+		check_part(r.message, "anonymousId", "\"anon-9\"", "anonymousId from cookie");
+		id_result_free(&r);
+		T(run(&form, p, NP(p), &no_cookie, &r) == ID_OK, "no anonymousId");
+		T(r.message && !cJSON_GetObjectItem(r.message, "anonymousId"), "key omitted");
+		id_result_free(&r);
+	}
+	{
+		struct form_pair p[] = { P("email", "m@x"), P("anon", "a-1") };
+		T(run(&form, p, NP(p), &ctx, &r) == ID_OK, "anonymousId from field");
+		check_part(r.message, "anonymousId", "\"a-1\"", "field before cookie");
+		id_result_free(&r);
+	}
+#undef UID
+}
+
+static void test_campaign(void)
+{
+	struct map_form form = mkform(email_only, NP(email_only));
+	struct id_context ctx = { NULL, NULL,
+	                          "https://s.example/p?a=1&utm_medium=b+c&utm_source=q"
+	                          "&utm_campaign=%C3%A9t%C3%A9#utm_term=no", NULL };
+	char big[400], url[400];
+	struct id_result r;
+
+#define CAMP(pairs, c, want, what) do { \
+	T(run(&form, pairs, NP(pairs), c, &r) == ID_OK, "%s: accepted", what); \
+	check_part(r.message, "context.campaign", want, what); \
+	id_result_free(&r); \
+} while (0)
+	{
+		struct form_pair p[] = { P("utm_content", "e"), P("email", "a@b"),
+		                         P("utm_term", " d "), P("utm_campaign", "c"),
+		                         P("utm_medium", "b"), P("utm_source", "a") };
+		CAMP(p, &ctx, "{\"source\":\"a\",\"medium\":\"b\",\"name\":\"c\",\"term\":\"d\","
+		              "\"content\":\"e\"}", "all five from fields, in order");
+	}
+	{
+		struct form_pair p[] = { P("email", "a@b"), P("utm_medium", "m") };
+		CAMP(p, &ctx, "{\"medium\":\"m\"}", "fields win over the page URL");
+	}
+	{
+		struct form_pair p[] = { P("email", "a@b") };
+		CAMP(p, &ctx, "{\"source\":\"q\",\"medium\":\"b c\",\"name\":\"\xc3\xa9t\xc3\xa9\"}",
+		     "from the page URL query, decoded, not the fragment");
+	}
+	{
+		struct form_pair p[] = { P("email", "a@b"), P("utm_source", " "), P("utm_term", "") };
+		CAMP(p, &ctx, "{\"source\":\"q\",\"medium\":\"b c\",\"name\":\"\xc3\xa9t\xc3\xa9\"}",
+		     "empty utm fields fall back to the URL");
+	}
+	memset(big, 'v', 257);
+	big[257] = '\0';
+	{
+		struct form_pair p[] = { P("email", "a@b"), { (char *)"utm_source", big, 257, false },
+		                         P("utm_medium", "m") };
+		CAMP(p, &ctx, "{\"medium\":\"m\"}", "257-byte utm field dropped");
+	}
+	{
+		struct form_pair p[] = { P("email", "a@b"), { (char *)"utm_source", big, 256, false } };
+		char want[400];
+
+		snprintf(want, sizeof want, "{\"source\":\"%.256s\"}", big);
+		CAMP(p, &ctx, want, "256-byte utm field kept");
+	}
+	{
+		struct form_pair p[] = { P("email", "a@b"), P("utm_source", "x"), P("utm_source", "y"),
+		                         PLONG("utm_term"), P("utm_content", "k") };
+		CAMP(p, &ctx, "{\"content\":\"k\"}", "repeated or too_long utm fields dropped");
+	}
+	{
+		struct form_pair p[] = { P("email", "a@b") };
+		struct id_context c2 = { NULL, NULL, "https://s/p?utm_source=%zz&utm_medium=m", NULL };
+		struct id_context c3 = { NULL, NULL, "https://s/p#x?utm_source=s", NULL };
+		struct id_context c4 = { NULL, NULL, "https://s/p?utm_source=&utm_medium=m&utm_medium=n", NULL };
+		struct id_context c5 = { NULL, NULL, url, NULL };
+
+		CAMP(p, &c2, NULL, "malformed query: no campaign");
+		CAMP(p, &c3, NULL, "'?' in the fragment: no campaign");
+		CAMP(p, &c4, NULL, "empty or repeated query values dropped");
+		snprintf(url, sizeof url, "https://s/p?utm_source=%.257s&utm_medium=m", big);
+		CAMP(p, &c5, "{\"medium\":\"m\"}", "257-byte query value dropped");
+	}
+#undef CAMP
+}
+
+static void test_context(void)
+{
+	struct map_form form = mkform(email_only, NP(email_only));
+	struct form_pair p[] = { P("email", "a@b"), P("_referrer", " https://r.example/ ") };
+	struct form_pair p_only[] = { P("email", "a@b") };
+	static char url[LIMIT_MAX_URL + 2];
+	struct id_context ctx = { "::1", "UA \xc3\xa9", url, NULL };
+	struct id_result r;
+	size_t n;
+
+	n = (size_t)snprintf(url, sizeof url, "https://example.com/");
+	memset(url + n, 'a', LIMIT_MAX_URL - n);
+	url[LIMIT_MAX_URL] = '\0';
+	T(run(&form, p, NP(p), &ctx, &r) == ID_OK, "context accepted");
+	{
+		char *want = malloc(LIMIT_MAX_URL + 200);
+
+		snprintf(want, LIMIT_MAX_URL + 200,
+		         "{\"ip\":\"::1\",\"userAgent\":\"UA \xc3\xa9\",\"page\":{\"url\":\"%s\","
+		         "\"referrer\":\"https://r.example/\"}," LIB "}", url);
+		check_part(r.message, "context", want, "2048-byte page URL kept");
+		free(want);
+	}
+	id_result_free(&r);
+
+	url[LIMIT_MAX_URL] = 'a';
+	url[LIMIT_MAX_URL + 1] = '\0';
+	T(run(&form, p, NP(p), &ctx, &r) == ID_OK, "long URL accepted");
+	check_part(r.message, "context.page", "{\"referrer\":\"https://r.example/\"}",
+	           "2049-byte page URL omitted");
+	id_result_free(&r);
+
+	{
+		struct id_context bad = { "", "\xff\xfe", "https://x/\xc3", NULL };
+
+		T(run(&form, p_only, NP(p_only), &bad, &r) == ID_OK, "bad context accepted");
+		check_part(r.message, "context", "{" LIB "}",
+		           "empty ip, invalid UTF-8 agent and URL omitted, no empty page");
+		id_result_free(&r);
+	}
+	T(run(&form, p_only, NP(p_only), NULL, &r) == ID_OK, "NULL context");
+	check_part(r.message, "context", "{" LIB "}", "only the library");
+	check_part(r.message, "integrations", "{\"Freshmarketer\":true}", "integrations");
+	id_result_free(&r);
+	{
+		struct form_pair q[] = { P("email", "a@b"), P("_referrer", "x"), P("_referrer", "y") };
+
+		T(run(&form, q, NP(q), NULL, &r) == ID_OK, "two referrers");
+		check_part(r.message, "context", "{" LIB "}", "repeated _referrer dropped");
+		id_result_free(&r);
+	}
+}
+
+/* Special fields become traits only when mapped. */
+static void test_only_mapped(void)
+{
+	struct map_field f[] = {
+		FIELD("email", "email", MAP_EMAIL, true, false, 0),
+		FIELD("utm_source", "Source", MAP_TEXT, false, false, 0),
+	};
+	struct map_form form = mkform(email_only, NP(email_only));
+	struct map_form mapped = mkform(f, NP(f));
+	struct form_pair p[] = { P("email", "a@b"), P("_next", "/thanks"), P("website", "spam"),
+	                         P("_referrer", "https://r/"), P("utm_source", "s"),
+	                         P("firstName", "J"), P("traits", "x") };
+	struct id_result r;
+
+	form.honeypot = (char *)"website";
+	T(run(&form, p, NP(p), NULL, &r) == ID_OK, "unmapped accepted");
+	check_part(r.message, "traits", "{\"email\":\"a@b\"}", "unmapped fields dropped");
+	id_result_free(&r);
+	T(run(&mapped, p, NP(p), NULL, &r) == ID_OK, "mapped utm accepted");
+	check_part(r.message, "traits", "{\"email\":\"a@b\",\"Source\":\"s\"}", "mapped utm_source");
+	check_part(r.message, "context.campaign", "{\"source\":\"s\"}", "and still the campaign");
+	id_result_free(&r);
+
+	/* No pairs at all. */
+	T(identify_build(&form, &lim, NULL, NULL, &r) == ID_EREFUSED &&
+	  has_error(&r, ID_MISSING_EMAIL, "email"), "NULL pairs: missing_email");
+	T(identify_build(&form, NULL, NULL, NULL, &r) == ID_EREFUSED, "NULL limits");
+}
+
+int main(void)
+{
+	test_sample();
+	test_uuid();
+	test_timestamp();
+	test_errors();
+	test_error_cap();
+	test_types();
+	test_nested();
+	test_multiple();
+	test_user_id();
+	test_campaign();
+	test_context();
+	test_only_mapped();
+	T_DONE();
+}

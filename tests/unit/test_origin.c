@@ -1,0 +1,60 @@
+/* Origins, allow lists and `_next` targets (origin.c). */
+#include "origin.h"
+#include "t.h"
+
+static char *list[] = { "https://www.example.com", "https://*.example.org",
+                        "http://localhost:8080" };
+static const struct map_form form = { .id = "f", .allow_origins = list, .n_allow_origins = 3 };
+
+static const char *norm(const char *url)
+{
+	static char out[ORIGIN_MAX];
+	return origin_of_url(url, out) ? out : NULL;
+}
+
+int main(void)
+{
+	static const struct { const char *url, *want; } cases[] = {
+		{ "https://www.example.com", "https://www.example.com" },
+		{ "https://WWW.Example.COM/path?q#f", "https://www.example.com" },
+		{ "HTTPS://www.example.com:443/", "https://www.example.com" },
+		{ "http://www.example.com:80", "http://www.example.com" },
+		{ "http://localhost:8080/x", "http://localhost:8080" },
+		{ "https://a.example.org:8443", "https://a.example.org:8443" },
+		{ "null", NULL }, { "", NULL }, { "ftp://x.com", NULL },
+		{ "javascript:alert(1)", NULL }, { "https://", NULL },
+		{ "https://user@www.example.com", NULL }, { "https://user:pw@www.example.com", NULL },
+		{ "https://www.example.com:0", NULL }, { "https://www.example.com:65536", NULL },
+		{ "https://www.example.com:", NULL }, { "https://www.example.com:+80", NULL },
+		{ "https://[::1]", NULL }, { "https://www.example.com\\@evil.com", NULL },
+		{ "https://www.exa mple.com", NULL }, { "https://www.example.com/a b", NULL },
+		{ "https://www.example.com\r\nX: y", NULL }, { "https://.example.com", NULL },
+		{ "https://example.com.", NULL }, { "//www.example.com", NULL },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+		T_STREQ(norm(cases[i].url), cases[i].want, "origin_of_url(%s)", cases[i].url);
+
+	static const struct { const char *origin; int in; } m[] = {
+		{ "https://www.example.com", 1 }, { "https://a.example.org", 1 },
+		{ "https://a.b.example.org", 1 }, { "http://localhost:8080", 1 },
+		{ "https://example.org", 0 },        /* wildcard never matches the apex */
+		{ "https://evilexample.org", 0 },    /* dot-bounded */
+		{ "https://example.org.evil.com", 0 }, { "http://a.example.org", 0 },
+		{ "https://a.example.org:8443", 0 }, { "https://example.com", 0 },
+		{ "https://www.example.com.evil.com", 0 }, { "http://localhost", 0 },
+	};
+	for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
+		T(origin_in_list(&form, m[i].origin) == (m[i].in != 0), "in_list(%s)", m[i].origin);
+
+	static const struct { const char *next; int ok; } n[] = {
+		{ "/thanks.html", 1 }, { "/a/b?x=1#y", 1 }, { "https://www.example.com/ok", 1 },
+		{ "https://shop.example.org/", 1 },
+		{ "//evil.com", 0 }, { "/\\evil.com", 0 }, { "/a\\b", 0 }, { "https://evil.com/", 0 },
+		{ "https://www.example.com@evil.com/", 0 }, { "javascript:alert(1)", 0 },
+		{ "thanks.html", 0 }, { "", 0 }, { "/a b", 0 }, { "/a\r\nSet-Cookie: x", 0 },
+		{ "/\x7f", 0 }, { "data:text/html,x", 0 }, { "https://example.org/", 0 },
+	};
+	for (size_t i = 0; i < sizeof n / sizeof n[0]; i++)
+		T(origin_next_allowed(&form, n[i].next) == (n[i].ok != 0), "next(%s)", n[i].next);
+	T_DONE();
+}
