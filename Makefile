@@ -32,7 +32,7 @@ LIBOBJ   := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit deps clean install demo check-mapping
+.PHONY: all test unit deps clean install demo valgrind
 all: $(BUILD)/fmgate
 
 $(BUILD)/fmgate: $(OBJ)
@@ -59,10 +59,15 @@ deps:
 	@sh scripts/deps.sh test
 
 test: deps $(BUILD)/fmgate $(UNIT_BIN)
-	@BUILD=$(BUILD) sh tests/run.sh
+	@BUILD=$(BUILD) bash tests/run.sh
+
+# The unit programs and the CGI-mode suites under valgrind memcheck.
+VALGRIND := valgrind -q --error-exitcode=97 --leak-check=full --errors-for-leak-kinds=definite
+valgrind: deps $(BUILD)/fmgate $(UNIT_BIN)
+	@BUILD=$(BUILD) SUITES="unit cgi" FMGATE_WRAP="$(VALGRIND)" bash tests/run.sh
 
 demo:
-	@sh scripts/demo.sh
+	@bash scripts/demo.sh
 
 install: $(BUILD)/fmgate
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/fmgate \

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "origin.h"
 #include "text.h"
+#include "uuid.h"
 
 /* What the one log line of a request says. Never a submitted value. */
 struct record {
@@ -393,8 +394,11 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 	if (form->honeypot) {
 		const struct form_pair *hp = form_get(&pairs, form->honeypot);
 		if (hp && (hp->too_long || hp->value[strspn(hp->value, " \t\r\n")])) {
+			/* A fresh id, so the answer looks like any other success. */
+			char fake[UUID_STR_SIZE];
+
 			rec.outcome = "honeypot";
-			answer_success(res, json, form->success_url, "");
+			answer_success(res, json, form->success_url, uuid_v4(fake) ? fake : "");
 			goto out;
 		}
 	}

@@ -112,6 +112,9 @@ cgi() {
 		GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 \
 		"$@" $FMGATE_WRAP "$FMGATE_BIN" >"$out" 2>"$err"
 	CGI_RC=$?
+	# fmgate answers every request with exit 0: anything else is a crash, or a
+	# sanitizer or valgrind finding (they set the exit status).
+	[ "$CGI_RC" -eq 0 ] || not_ok "fmgate exited $CGI_RC: $(tail -n 5 "$err")"
 	CGI_HEAD=$(sed -n '1,/^\r\{0,1\}$/p' "$out" | tr -d '\r')
 	CGI_BODY=$(sed '1,/^\r\{0,1\}$/d' "$out")
 	CGI_ERR=$(cat "$err")

@@ -94,6 +94,8 @@ expect_eq "honeypot: success answer" "$CGI_STATUS" 303
 expect_eq "honeypot: success URL" "$(header Location)" "https://www.example.com/thanks.html"
 expect_eq "honeypot: nothing sent" "$(double_upserts)" "0"
 expect_match "honeypot: one log line" "$CGI_ERR" 'outcome=honeypot'
+cgi "$OKB&website=spam" HTTP_ACCEPT=application/json
+expect_match "honeypot: JSON success like any other" "$CGI_BODY" '^\{"ok":true,"id":"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"\}$'
 cgi "$OKB&website=" 
 expect_eq "empty honeypot: delivered" "$(double_upserts)" "1"
 

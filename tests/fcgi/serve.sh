@@ -19,7 +19,7 @@ trap 'stop_serve; double_stop; rm -rf "$tmp"' EXIT
 double_reset
 
 start_serve() { # start_serve LISTEN WORKERS
-	FMGATE_CONFIG="$MAPPING" FM_API_BASE="$FMDOUBLE_URL/crm/sales/api" FM_API_KEY="$FMDOUBLE_KEY" \
+	FMGATE_CONFIG="${SERVE_MAPPING:-$MAPPING}" FM_API_BASE="$FMDOUBLE_URL/crm/sales/api" FM_API_KEY="$FMDOUBLE_KEY" \
 		$FMGATE_WRAP "$FMGATE_BIN" serve --listen "$1" --workers "$2" 2>"$tmp/serve.log" &
 	SERVE_PID=$!
 }
@@ -69,6 +69,26 @@ expect_eq "unix socket: contact created" "$(double_contact u-unix emails)" "unix
 stop_serve
 expect_eq "unix socket: clean stop" "$SERVE_RC" 0
 check "unix socket removed at stop" test ! -e "$tmp/fmgate.sock"
+
+# a running worker follows its mapping file: a new version is used, an invalid
+# one is logged and the last good one kept
+cp "$MAPPING" "$tmp/live.xml"
+SERVE_MAPPING="$tmp/live.xml" start_serve "unix:$tmp/live.sock" 1
+check "reload: serve up" wait_for test -S "$tmp/live.sock"
+fcgi "$tmp/live.sock" "email=r1%40example.com" PATH_INFO=/extra
+expect_match "reload: unknown form before" "$OUT" '^Status: 404'
+sed 's#<form id="bare">#<form id="extra"><redirect success="/extra-thanks"/><user-id><from-email/></user-id><field name="email" trait="email" type="email"/></form>\n  <form id="bare">#' \
+	"$MAPPING" >"$tmp/live.new" && mv "$tmp/live.new" "$tmp/live.xml"
+sleep 1.2   # the file is looked at once a second at most
+fcgi "$tmp/live.sock" "email=r2%40example.com" PATH_INFO=/extra
+expect_match "reload: new form served without a restart" "$OUT" 'Location: /extra-thanks'
+printf '<fmgate><form id="broken">\n' >"$tmp/live.xml"
+sleep 1.2
+fcgi "$tmp/live.sock" "email=r3%40example.com" PATH_INFO=/extra
+expect_match "reload: invalid version, last good one kept" "$OUT" 'Location: /extra-thanks'
+check "reload: the invalid version is logged with file and line" grep -q "$tmp/live.xml:[0-9]*: " "$tmp/serve.log"
+stop_serve
+expect_eq "reload: clean stop" "$SERVE_RC" 0
 
 # --user: as root, the workers run as that user
 if [ "$(id -u)" -eq 0 ]; then
