@@ -19,8 +19,8 @@ CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith -Wstrict-prototypes \
             -Wmissing-prototypes -Wvla -Werror=implicit-function-declaration
 PKGS     := fcgi libcurl libcjson libxml-2.0
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CPPFLAGS := -D_GNU_SOURCE -DFMGATE_VERSION='"$(VERSION)"' -iquote src $(PKG_CFLAGS) $(CPPFLAGS)
 ALL_CFLAGS   := -std=c11 $(WARN) $(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS  := $(SANFLAGS) $(LDFLAGS)
@@ -47,7 +47,8 @@ $(BUILD)/obj/schema_blob.o: src/schema_blob.S schema/fmgate.rng | $(BUILD)/obj
 	$(CC) -c -DSCHEMA_PATH='"schema/fmgate.rng"' -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIBOBJ) tests/unit/t.h | $(BUILD)/tests
-	$(CC) $(ALL_CPPFLAGS) -iquote tests/unit $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBOBJ) $(LDLIBS)
+	@echo "  LINK $@"
+	@$(CC) $(ALL_CPPFLAGS) -iquote tests/unit $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBOBJ) $(LDLIBS)
 
 $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
@@ -58,12 +59,16 @@ unit: $(UNIT_BIN)
 deps:
 	@sh scripts/deps.sh test
 
-test: deps $(BUILD)/fmgate $(UNIT_BIN)
+# A sub-make builds after `deps`, so that on a fresh machine pkg-config and the
+# libraries it reports on are there when the Makefile is read again.
+test: deps
+	@$(MAKE) --no-print-directory -s all unit
 	@BUILD=$(BUILD) bash tests/run.sh
 
 # The unit programs and the CGI-mode suites under valgrind memcheck.
 VALGRIND := valgrind -q --error-exitcode=97 --leak-check=full --errors-for-leak-kinds=definite
-valgrind: deps $(BUILD)/fmgate $(UNIT_BIN)
+valgrind: deps
+	@$(MAKE) --no-print-directory -s all unit
 	@BUILD=$(BUILD) SUITES="unit cgi" FMGATE_WRAP="$(VALGRIND)" bash tests/run.sh
 
 demo:

@@ -567,6 +567,7 @@ const char *fm_outcome_name(enum fm_outcome o)
 	case FM_REJECTED: return "rejected";
 	case FM_PAUSED: return "paused";
 	case FM_CONFLICT: return "conflict";
+	case FM_INVALID: return "invalid";
 	}
 	return "unknown";
 }

@@ -33,6 +33,8 @@ enum fm_outcome {
 	FM_REJECTED,      /* final 4xx: the API refused this contact */
 	FM_PAUSED,        /* 401/403: the key is bad; stop delivering everything */
 	FM_CONFLICT,      /* the email belongs to a contact with another external id */
+	FM_INVALID,       /* a value the Freshmarketer field's type refuses: nothing
+	                     was sent; `field` names the form field (invalid_value) */
 };
 
 struct fm_result {
@@ -42,6 +44,8 @@ struct fm_result {
 	long long contact_id;  /* on FM_DELIVERED, when the answer gave one */
 	unsigned calls;        /* API calls this delivery made */
 	char message[512];     /* the API's error message or the network error */
+	const char *field;     /* on FM_INVALID: the form field's name (owned by the
+	                          form mapping), or NULL for a constant */
 };
 
 struct fm_client;

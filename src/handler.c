@@ -289,6 +289,12 @@ static void deliver_and_answer(struct app *app, const struct mapping *m,
 	case FM_CONFLICT:
 		answer_errors(res, json, form, &rejected, 1);
 		return;
+	case FM_INVALID: {
+		/* The CRM field's type refused a value: the visitor can fix it. */
+		const struct field_error inv = { "invalid_value", r.field };
+		answer_errors(res, json, form, &inv, 1);
+		return;
+	}
 	case FM_RETRY:
 	case FM_PAUSED:
 		break;

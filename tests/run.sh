@@ -5,13 +5,13 @@
 # ends with the total "N passed, N failed".
 #   BUILD=build/asan   use another build (make test SAN=1)
 #   FMGATE_WRAP="valgrind ..."  run fmgate and the unit programs under a wrapper
-#   SUITES="cgi unit"  only these kinds (double unit cgi fcgi e2e install)
+#   SUITES="cgi unit"  only these kinds (double unit cgi fcgi spool e2e attack browser install)
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 export FMGATE_BIN="$PWD/$BUILD/fmgate"
 export FMGATE_WRAP=${FMGATE_WRAP:-}
-SUITES=${SUITES:-double unit cgi fcgi e2e install}
+SUITES=${SUITES:-double unit cgi fcgi spool e2e attack browser install}
 SUITE_TIMEOUT=${SUITE_TIMEOUT:-600}
 . tests/lib.sh
 
