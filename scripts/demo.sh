@@ -11,10 +11,14 @@ make -C "$top" -s || exit 1
 
 dir=$(mktemp -d /tmp/fmgate-demo.XXXXXX)
 chmod 755 "$dir"
-cp "$top/www/forms.xml" "$dir/forms.xml"
+# The newsletter form allows the demo's own origin: follow PORT.
+sed "s#<allow-origin>http://\(localhost\|127.0.0.1\):8080</allow-origin>#<allow-origin>http://\1:$port</allow-origin>#" \
+	"$top/www/forms.xml" >"$dir/forms.xml"
 chmod 644 "$dir/forms.xml"
 double_pid=
+drain_pid=
 cleanup() {
+	[ -n "$drain_pid" ] && kill "$drain_pid" 2>/dev/null && wait "$drain_pid" 2>/dev/null
 	"$top/scripts/apache-local.sh" stop "$dir"
 	[ -n "$double_pid" ] && kill "$double_pid" 2>/dev/null && wait "$double_pid" 2>/dev/null
 	rm -rf "$dir"
@@ -39,6 +43,14 @@ else
 fi
 "$top/scripts/apache-local.sh" start "$dir" "$port" "$top/www" "$top/build/fmgate" "$dir/forms.xml" \
 	"${env[@]}" || exit 1
+
+# The delivery service: retries what the workers spooled (CRM slow or down).
+# It runs as the workers' user, so that both can use the spool's state files.
+as_worker=()
+[ "$(id -u)" -eq 0 ] && as_worker=(runuser -u www-data --)
+"${as_worker[@]}" env FMGATE_CONFIG="$dir/forms.xml" FMGATE_SPOOL="$dir/spool" "${env[@]}" \
+	"$top/build/fmgate" drain --watch 2>>"$dir/drain.log" &
+drain_pid=$!
 cat <<MSG
 
 fmgate demo running: open http://localhost:$port/ and send the contact form.
@@ -49,7 +61,8 @@ See the contacts it holds:   curl -s $double/_double/contacts
 and the requests it got:     curl -s $double/_double/requests
 MSG
 cat <<MSG
-fmgate's log lines:          tail -f $dir/error.log
+fmgate's log lines:          tail -f $dir/error.log $dir/drain.log
+What waits in the spool:     FMGATE_SPOOL=$dir/spool $top/build/fmgate status
 Press Ctrl-C to stop.
 MSG
 while kill -0 "$(cat "$dir/httpd.pid" 2>/dev/null)" 2>/dev/null; do

@@ -5,12 +5,17 @@ set -eu
 purpose=${1:-build}
 build="make gcc pkg-config libfcgi-dev libcurl4-openssl-dev libcjson-dev libxml2-dev"
 run="apache2 libapache2-mod-fcgid python3 curl"
-test="libfcgi-bin jq valgrind"
+# lighttpd, nginx: the end-to-end suites start private instances of each;
+# chromium, its driver and Selenium (Debian's /usr/bin/python3): the browser suite.
+# man-db: the install suite renders the man page with `man -l`.
+test="libfcgi-bin jq valgrind man-db lighttpd nginx chromium chromium-driver python3-selenium"
 case $purpose in
 build) want="$build" ;;
 demo) want="$build $run" ;;
 test) want="$build $run $test" ;;
-*) echo "usage: $0 build|demo|test" >&2; exit 2 ;;
+fuzz) want="$build clang libclang-rt-14-dev" ;;
+bench) want="$build $run wrk nginx bc valgrind" ;;
+*) echo "usage: $0 build|demo|test|fuzz|bench" >&2; exit 2 ;;
 esac
 missing=
 for p in $want; do
@@ -22,8 +27,19 @@ if [ "$(id -u)" -eq 0 ]; then
 	echo "installing:$missing"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
+	# The packaged web servers would start system instances on port 80 (and
+	# nginx's install fails when Apache holds it): the tests and the demo run
+	# their own on other ports, so no service starts during this install.
+	policy=
+	if ! [ -e /usr/sbin/policy-rc.d ]; then
+		policy=/usr/sbin/policy-rc.d
+		printf '#!/bin/sh\nexit 101\n' >"$policy"
+		chmod 755 "$policy"
+		trap 'rm -f "$policy"' EXIT
+	fi
 	# shellcheck disable=SC2086
 	apt-get install -y -qq --no-install-recommends $missing >/dev/null
+	if [ -n "$policy" ]; then rm -f "$policy"; trap - EXIT; fi
 else
 	echo "missing Debian packages:$missing" >&2
 	echo "run: sudo apt-get install -y$missing" >&2

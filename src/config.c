@@ -329,6 +329,8 @@ enum config_err config_resolve(const struct map_settings *s, struct config *out,
 		goto fail;
 	}
 	out->timeout_ms = s && s->timeout_ms ? s->timeout_ms : LIMIT_DEFAULT_TIMEOUT_MS;
+	out->fields_max_age_s = s && s->fm_fields_max_age ? s->fm_fields_max_age
+	                                                  : CONFIG_DEFAULT_FIELDS_MAX_AGE;
 	return CONFIG_OK;
 fail:
 	explicit_bzero(out->api_key, sizeof out->api_key);

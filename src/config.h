@@ -19,12 +19,15 @@
 
 #define CONFIG_DEFAULT_MAPPING "/etc/fmgate/forms.xml"
 #define CONFIG_DEFAULT_SPOOL   "/var/spool/fmgate"
+#define CONFIG_DEFAULT_FIELDS_MAX_AGE 3600u  /* seconds the field list is cached */
 
 struct config {
 	char api_base[LIMIT_MAX_URL];   /* no trailing '/'; "" when none configured */
 	char api_key[LIMIT_MAX_API_KEY + 1]; /* "" when none configured */
 	char spool_dir[LIMIT_MAX_URL];
 	unsigned timeout_ms;            /* delivery budget of one submission */
+	unsigned fields_max_age_s;      /* age at which the cached field list is
+	                                   fetched again; 0 means the default */
 };
 
 enum config_err {

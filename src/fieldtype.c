@@ -6,8 +6,10 @@
  */
 #include "fieldtype.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "text.h"
 
@@ -140,23 +142,150 @@ static bool digits_value(const char *s, size_t n, unsigned *out)
 	return true;
 }
 
-bool ft_date_valid(const char *s, size_t len)
+static bool real_day(unsigned y, unsigned m, unsigned d)
 {
 	static const unsigned days[12] = { 31, 28, 31, 30, 31, 30,
 	                                   31, 31, 30, 31, 30, 31 };
-	unsigned y, m, d, max;
+	unsigned max;
+
+	if (y == 0 || y > 9999 || m < 1 || m > 12 || d < 1)
+		return false;
+	max = days[m - 1];
+	if (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))
+		max = 29;
+	return d <= max;
+}
+
+bool ft_date_valid(const char *s, size_t len)
+{
+	unsigned y, m, d;
 
 	if (s == NULL || len != 10 || s[4] != '-' || s[7] != '-')
 		return false;
 	if (!digits_value(s, 4, &y) || !digits_value(s + 5, 2, &m) ||
 	    !digits_value(s + 8, 2, &d))
 		return false;
-	if (y == 0 || m < 1 || m > 12 || d < 1)
+	return real_day(y, m, d);
+}
+
+/* A cursor over s[0..len) for the date forms. */
+struct scan {
+	const char *s;
+	size_t len, i;
+};
+
+/* 1..max digits; false (cursor unmoved) when there are none or more. */
+static bool scan_num(struct scan *c, size_t min, size_t max, unsigned *out)
+{
+	size_t n = 0;
+
+	while (c->i + n < c->len && is_digit((unsigned char)c->s[c->i + n]))
+		n++;
+	if (n < min || n > max || !digits_value(c->s + c->i, n, out))
 		return false;
-	max = days[m - 1];
-	if (m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))
-		max = 29;
-	return d <= max;
+	c->i += n;
+	return true;
+}
+
+static bool scan_char(struct scan *c, char ch)
+{
+	if (c->i < c->len && c->s[c->i] == ch) {
+		c->i++;
+		return true;
+	}
+	return false;
+}
+
+/* One or more spaces. */
+static bool scan_spaces(struct scan *c)
+{
+	size_t start = c->i;
+
+	while (c->i < c->len && c->s[c->i] == ' ')
+		c->i++;
+	return c->i > start;
+}
+
+/* An English month name, whole or its first three letters ("Sept" too). */
+static bool scan_month(struct scan *c, unsigned *out)
+{
+	static const char *const names[12] = {
+		"january", "february", "march", "april", "may", "june", "july",
+		"august", "september", "october", "november", "december",
+	};
+	size_t n = 0;
+
+	while (c->i + n < c->len && is_alpha((unsigned char)c->s[c->i + n]))
+		n++;
+	for (unsigned m = 0; m < 12; m++) {
+		if ((n == 3 || n == strlen(names[m]) || (m == 8 && n == 4)) &&
+		    n <= strlen(names[m]) && strncasecmp(c->s + c->i, names[m], n) == 0) {
+			c->i += n;
+			*out = m + 1;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* YYYY-MM-DD with '-', '/' or '.', then the end or an ISO time part. */
+static bool date_year_first(struct scan *c, unsigned *y, unsigned *m, unsigned *d)
+{
+	char sep;
+
+	if (!scan_num(c, 4, 4, y) || c->i >= c->len)
+		return false;
+	sep = c->s[c->i];
+	if (sep != '-' && sep != '/' && sep != '.')
+		return false;
+	c->i++;
+	if (!scan_num(c, 1, 2, m) || !scan_char(c, sep) || !scan_num(c, 1, 2, d))
+		return false;
+	/* A timestamp: 'T' or one space, then the hour. */
+	if (c->i < c->len && (c->s[c->i] == 'T' || c->s[c->i] == ' ') &&
+	    c->i + 1 < c->len && is_digit((unsigned char)c->s[c->i + 1]))
+		c->i = c->len;
+	return c->i == c->len;
+}
+
+/* "29 Feb 2024", "29-Feb-2024", "Feb 29, 2024", "February 29 2024". */
+static bool date_month_name(struct scan *c, unsigned *y, unsigned *m, unsigned *d)
+{
+	size_t start = c->i;
+
+	if (scan_num(c, 1, 2, d)) {
+		if (scan_char(c, '-')) {
+			if (!scan_month(c, m) || !scan_char(c, '-'))
+				return false;
+		} else if (!scan_spaces(c) || !scan_month(c, m) || !scan_spaces(c)) {
+			return false;
+		}
+		return scan_num(c, 4, 4, y) && c->i == c->len;
+	}
+	c->i = start;
+	if (!scan_month(c, m) || !scan_spaces(c) || !scan_num(c, 1, 2, d))
+		return false;
+	scan_char(c, ',');
+	return scan_spaces(c) && scan_num(c, 4, 4, y) && c->i == c->len;
+}
+
+bool ft_date_normalise(const char *s, size_t len, char out[FT_DATE_SIZE])
+{
+	struct scan c = { s, len, 0 };
+	unsigned y = 0, m = 0, d = 0;
+	bool ok;
+
+	if (s == NULL || len == 0 || len > FT_MAX_DATE)
+		return false;
+	ok = date_year_first(&c, &y, &m, &d);
+	if (!ok) {
+		c.i = 0;
+		ok = date_month_name(&c, &y, &m, &d);
+	}
+	if (!ok || !real_day(y, m, d))
+		return false;
+	snprintf(out, FT_DATE_SIZE, "%04u-%02u-%02u", y, m, d);
+	return true;
 }
 
 bool ft_phone_valid(const char *s, size_t len)
@@ -193,6 +322,7 @@ enum ft_err fieldtype_convert(enum map_type type, const char *s, size_t len,
 {
 	enum ft_err err = FT_EINVALID;
 	bool valid = false, b = false;
+	char day[FT_DATE_SIZE];
 	cJSON *item = NULL;
 	char *copy = NULL;
 
@@ -204,7 +334,7 @@ enum ft_err fieldtype_convert(enum map_type type, const char *s, size_t len,
 	case MAP_EMAIL:   valid = ft_email_valid(s, len); break;
 	case MAP_NUMBER:  valid = ft_number_valid(s, len); break;
 	case MAP_BOOLEAN: valid = ft_boolean_parse(s, len, &b); break;
-	case MAP_DATE:    valid = ft_date_valid(s, len); break;
+	case MAP_DATE:    valid = ft_date_normalise(s, len, day); break;
 	case MAP_PHONE:   valid = ft_phone_valid(s, len); break;
 	}
 	if (!valid)
@@ -214,6 +344,8 @@ enum ft_err fieldtype_convert(enum map_type type, const char *s, size_t len,
 		item = cJSON_CreateBool(b);
 	} else if (type == MAP_NUMBER) {
 		item = cJSON_CreateNumber(number_value(s, len));
+	} else if (type == MAP_DATE) {
+		item = cJSON_CreateString(day);
 	} else {
 		copy = malloc(len + 1);
 		if (copy == NULL)

@@ -17,8 +17,8 @@
  *            no '+', exponent, hex, inf or nan; at most FT_MAX_NUMBER bytes;
  *            a JSON number.
  *   boolean  on/yes/true/1 and off/no/false/0, any case; JSON true/false.
- *   date     YYYY-MM-DD naming a real Gregorian day (year 0001-9999); the
- *            same string.
+ *   date     a real Gregorian day (year 0001-9999) written in one of the
+ *            unambiguous forms of ft_date_normalise(); sent as YYYY-MM-DD.
  *   phone    digits, spaces and + - . ( ) with at least FT_MIN_PHONE_DIGITS
  *            digits, at most FT_MAX_PHONE bytes; the same string.
  *
@@ -40,6 +40,7 @@
 #define FT_MAX_NUMBER       32u   /* bytes of a number as written */
 #define FT_MAX_PHONE        32u   /* bytes of a phone number as written */
 #define FT_MIN_PHONE_DIGITS 5u    /* digits a phone number must hold */
+#define FT_MAX_DATE         64u   /* bytes of a date as written (a timestamp fits) */
 
 enum ft_err {
 	FT_OK = 0,
@@ -56,6 +57,24 @@ bool ft_email_valid(const char *s, size_t len);
 bool ft_number_valid(const char *s, size_t len);
 bool ft_boolean_parse(const char *s, size_t len, bool *out);
 bool ft_date_valid(const char *s, size_t len);
+
+#define FT_DATE_SIZE 11u  /* "YYYY-MM-DD" and its NUL */
+
+/*
+ * Reads a date in one of the common forms whose order of day and month is
+ * certain, and writes it as YYYY-MM-DD into out:
+ *   2024-02-29, 2024/2/29, 2024.02.29   year first, '-' '/' or '.' (the same
+ *                                        one twice), month and day of 1-2 digits
+ *   2024-02-29T10:00:00Z, 2024-02-29 10:00
+ *                                        the date part of an ISO 8601 timestamp
+ *                                        (as written: no time zone shift)
+ *   29 Feb 2024, 29 February 2024, 29-Feb-2024
+ *   Feb 29, 2024, February 29 2024       English month names or their first
+ *                                        three letters (and "Sept"), any case
+ * Forms that need a convention to read (01/02/2024, 02-01-24) and two-digit
+ * years are refused. False when s[0..len) is none of these or no real day.
+ */
+bool ft_date_normalise(const char *s, size_t len, char out[FT_DATE_SIZE]);
 bool ft_phone_valid(const char *s, size_t len);
 
 const char *ft_strerror(enum ft_err e);

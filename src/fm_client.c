@@ -1,10 +1,7 @@
 /*
- * fm_client.c: the libcurl client of the Freshmarketer API and the identity
- * rule (SPEC §6).
- *
- * The field list is fetched lazily, the first time a message needs it, and
- * kept for the life of the process (a shared disk cache is a later step: it
- * only has to hand fm_fields_parse() the cached bytes).
+ * fm_client.c: the libcurl client of the Freshmarketer API, the field list
+ * cache, the identity rule, and the shared pause and rate-limit state
+ * (SPEC §6, fm_state.h).
  */
 #include "fm_client.h"
 
@@ -21,6 +18,7 @@
 
 #include "fm_contact.h"
 #include "fm_fields.h"
+#include "fm_state.h"
 #include "limits.h"
 #include "log.h"
 #include "text.h"
@@ -31,15 +29,23 @@
 
 #define RETRY_AFTER_MAX (7L * 24 * 3600)  /* a longer Retry-After is taken as this */
 #define MAX_HEADER_VALUE 64u              /* bytes of a header value we parse */
+#define FIELDS_RETRY_S  60                /* a failed refresh is tried again after this,
+                                             by any process */
+#define RL_TRIES        4                 /* waits for a rate-limit slot in one call */
 
 struct fm_client {
 	CURL *h;
 	struct curl_slist *headers;   /* holds the key: wiped before it is freed */
 	char base[LIMIT_MAX_URL];
 	char key[LIMIT_MAX_API_KEY + 1]; /* only to keep it out of result messages */
+	char spool[LIMIT_MAX_URL];
 	unsigned timeout_ms;
+	unsigned fields_max_age_s;
+	struct fm_state *st;          /* shared pause, budget and cache */
+	bool dry;                     /* a dry run happened: st is read-only */
 	struct fm_fields *fields;     /* NULL until first needed */
-	struct fm_ratelimit rl;
+	struct fm_ratelimit rl;       /* every header seen so far */
+	struct fm_ratelimit ans;      /* the headers of the answer being read */
 	long retry_after_s;           /* of the answer being read; -1 when absent */
 	char *body;                   /* answer being read, NUL-terminated */
 	size_t len, cap;
@@ -120,6 +126,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	/* A new status line starts a new answer (after a 100 Continue, say). */
 	if (len >= 5 && memcmp(p, "HTTP/", 5) == 0) {
 		c->retry_after_s = -1;
+		c->ans = (struct fm_ratelimit){-1, -1, -1, -1, -1, -1};
 		return len;
 	}
 	if (!(colon = memchr(p, ':', len)))
@@ -138,7 +145,7 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 		if (strlen(rl_headers[i].name) == nlen &&
 		    strncasecmp(p, rl_headers[i].name, nlen) == 0 &&
 		    text_parse_ll(value, 0, 1000000000000LL, &v))
-			*(long *)((char *)&c->rl + rl_headers[i].off) = (long)v;
+			*(long *)((char *)&c->ans + rl_headers[i].off) = (long)v;
 	return len;
 }
 
@@ -164,9 +171,13 @@ struct fm_client *fm_client_new(const struct config *cfg)
 		return NULL;
 	c->rl = (struct fm_ratelimit){-1, -1, -1, -1, -1, -1};
 	c->retry_after_s = -1;
+	c->ans = c->rl;
 	c->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : LIMIT_DEFAULT_TIMEOUT_MS;
+	c->fields_max_age_s = cfg->fields_max_age_s ? cfg->fields_max_age_s
+	                                            : CONFIG_DEFAULT_FIELDS_MAX_AGE;
 	text_copy(c->base, sizeof c->base, cfg->api_base);
 	text_copy(c->key, sizeof c->key, cfg->api_key);
+	text_copy(c->spool, sizeof c->spool, cfg->spool_dir);
 	snprintf(auth, sizeof auth, "Authorization: Token token=%s", cfg->api_key);
 	ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
 	if (!ok) {
@@ -174,7 +185,8 @@ struct fm_client *fm_client_new(const struct config *cfg)
 		c = NULL;
 		goto out;
 	}
-	ok = (c->h = curl_easy_init()) != NULL &&
+	ok = (c->st = fm_state_open(c->spool, c->base, c->key, false)) != NULL &&
+	     (c->h = curl_easy_init()) != NULL &&
 	     add_header(&c->headers, auth) &&
 	     add_header(&c->headers, "Content-Type: application/json") &&
 	     add_header(&c->headers, "Accept: application/json") &&
@@ -218,6 +230,7 @@ void fm_client_free(struct fm_client *c)
 		explicit_bzero(l->data, strlen(l->data));
 	curl_slist_free_all(c->headers);
 	fm_fields_free(c->fields);
+	fm_state_close(c->st);
 	free(c->body);
 	explicit_bzero(c->key, sizeof c->key);
 	free(c);
@@ -244,6 +257,44 @@ static void result_say(struct fm_result *out, enum fm_outcome o, const char *fmt
 	va_end(ap);
 }
 
+/* What each rate-limit header said last, for fm_client_ratelimit(). */
+static void keep_ratelimit(struct fm_ratelimit *all, const struct fm_ratelimit *ans)
+{
+	const long *src[] = {&ans->hour_limit, &ans->hour_remaining, &ans->hour_reset,
+	                     &ans->minute_limit, &ans->minute_remaining, &ans->minute_reset};
+	long *dst[] = {&all->hour_limit, &all->hour_remaining, &all->hour_reset,
+	               &all->minute_limit, &all->minute_remaining, &all->minute_reset};
+
+	for (size_t i = 0; i < sizeof src / sizeof src[0]; i++)
+		if (*src[i] >= 0)
+			*dst[i] = *src[i];
+}
+
+/* Waits (within half of what is left of the budget) for the shared
+ * rate-limit budget to allow a call; otherwise fills *out as FM_RETRY. */
+static bool rate_gate(struct fm_client *c, uint64_t deadline, struct fm_result *out)
+{
+	struct timespec ts;
+	long wait = 0;
+
+	for (int i = 0; i < RL_TRIES; i++) {
+		uint64_t now = now_ms();
+		long left = now < deadline ? (long)(deadline - now) : 0;
+
+		if ((wait = fm_state_rl_reserve(c->st)) <= 0)
+			return true;
+		if (wait > left / 2)
+			break;
+		ts.tv_sec = wait / 1000;
+		ts.tv_nsec = (wait % 1000) * 1000000L;
+		nanosleep(&ts, NULL);
+	}
+	out->retry_after_s = wait > 0 ? (wait + 999) / 1000 : 1;
+	result_say(out, FM_RETRY, "rate limit: slowing down before the API's limit; "
+	           "next call in %ld s", out->retry_after_s);
+	return false;
+}
+
 /*
  * Performs one call within what is left of the budget. `path` follows the
  * base and may hold a query; `json` is the POST body, NULL for a GET.
@@ -264,6 +315,14 @@ static bool call(struct fm_client *c, const char *path, const char *json,
 		result_say(out, FM_RETRY, "delivery budget used up before the call");
 		return false;
 	}
+	if (!rate_gate(c, deadline, out))
+		return false;
+	now = now_ms();
+	left = now < deadline ? (long)(deadline - now) : 0;
+	if (left <= 0) {
+		result_say(out, FM_RETRY, "delivery budget used up before the call");
+		return false;
+	}
 	if (!(url = malloc(ulen))) {
 		result_say(out, FM_RETRY, "out of memory");
 		return false;
@@ -273,6 +332,7 @@ static bool call(struct fm_client *c, const char *path, const char *json,
 	c->over = false;
 	c->errbuf[0] = '\0';
 	c->retry_after_s = -1;
+	c->ans = (struct fm_ratelimit){-1, -1, -1, -1, -1, -1};
 	if (c->body)
 		c->body[0] = '\0';
 	if (curl_easy_setopt(c->h, CURLOPT_URL, url) != CURLE_OK ||
@@ -292,6 +352,9 @@ static bool call(struct fm_client *c, const char *path, const char *json,
 	curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, status);
 	out->http_status = *status;
 	out->retry_after_s = c->retry_after_s;
+	keep_ratelimit(&c->rl, &c->ans);
+	if (*status)
+		fm_state_rl_record(c->st, &c->ans, *status, c->retry_after_s);
 	if (cc != CURLE_OK) {
 		if (c->over || cc == CURLE_FILESIZE_EXCEEDED)
 			result_say(out, FM_RETRY, "answer larger than %u bytes", LIMIT_MAX_UPSTREAM_BODY);
@@ -299,6 +362,8 @@ static bool call(struct fm_client *c, const char *path, const char *json,
 			result_say(out, FM_RETRY, "%s", c->errbuf[0] ? c->errbuf : curl_easy_strerror(cc));
 		goto out;
 	}
+	if (*status >= 200 && *status < 300)
+		fm_state_key_works(c->st);
 	ok = true;
 out:
 	free(url);
@@ -358,56 +423,281 @@ static void classify(struct fm_client *c, long status, struct fm_result *out)
 
 /* ---- field list -------------------------------------------------------- */
 
-static bool ensure_fields(struct fm_client *c, uint64_t deadline, struct fm_result *out)
+static void set_fields(struct fm_client *c, struct fm_fields *f)
+{
+	fm_fields_free(c->fields);
+	c->fields = f;
+}
+
+/* Takes the shared cache when another process stored a newer list. */
+static void take_cached(struct fm_client *c)
 {
 	struct fm_fields *f;
+
+	if (fm_state_fields_load(c->st, &f))
+		set_fields(c, f);
+}
+
+static bool fresh(const struct fm_client *c)
+{
+	time_t now = time(NULL);
+
+	/* A list from the future (a clock set back) is not trusted as fresh. */
+	return c->fields && c->fields->fetched_at <= now &&
+	       now - c->fields->fetched_at < (time_t)c->fields_max_age_s;
+}
+
+/* A refresh failed in some process less than FIELDS_RETRY_S ago. */
+static bool refresh_failed_lately(const struct fm_client *c)
+{
+	long ago = fm_state_fields_failed_ago(c->st);
+
+	return ago >= 0 && ago < FIELDS_RETRY_S;
+}
+
+/* GET the list; on success it is this process's copy and the shared cache. */
+static bool fetch_fields(struct fm_client *c, uint64_t deadline, struct fm_result *out)
+{
+	struct fm_fields *f = NULL;
+	cJSON *doc = NULL;
 	enum fmf_err e;
 	long status;
+	bool ok = false;
 
-	if (c->fields)
-		return true;
 	if (!call(c, "/settings/contacts/fields", NULL, deadline, out, &status))
-		return false;
+		goto out;
 	if (status != 200) {
 		/* Not this contact's fault: only a bad key stops delivery. */
 		classify(c, status, out);
 		if (out->outcome != FM_PAUSED)
 			out->outcome = FM_RETRY;
 		log_msg(LOG_WARN, "Freshmarketer field list: HTTP %ld", status);
-		return false;
+		goto out;
 	}
-	if ((e = fm_fields_parse(c->body ? c->body : "", c->len, time(NULL), &f)) != FMF_OK) {
+	doc = cJSON_ParseWithLength(c->body ? c->body : "", c->len);
+	if ((e = doc ? fm_fields_from_json(doc, time(NULL), &f) : FMF_EPARSE) != FMF_OK) {
 		result_say(out, FM_RETRY, "field list: %s", fm_fields_strerror(e));
 		log_msg(LOG_WARN, "Freshmarketer field list: %s", fm_fields_strerror(e));
-		return false;
+		goto out;
 	}
-	c->fields = f;
+	fm_state_fields_save(c->st, doc, f->fetched_at);
+	log_msg(LOG_INFO, "Freshmarketer field list fetched: %zu fields%s", f->n,
+	        fm_state_shared(c->st) ? "" : " (kept by this process only)");
+	set_fields(c, f);
+	ok = true;
+out:
+	cJSON_Delete(doc);
+	return ok;
+}
+
+/*
+ * Makes c->fields usable: this process's copy while fresh, else the shared
+ * cache, else a refresh by one process at a time. `force` refreshes even a
+ * fresh list (the API refused a field). A failed refresh serves the stale
+ * copy, unless the key was refused or the refresh was forced.
+ */
+static bool ensure_fields(struct fm_client *c, uint64_t deadline, struct fm_result *out,
+                          bool force)
+{
+	uint64_t now = now_ms();
+	long left = now < deadline ? (long)(deadline - now) : 0;
+	bool locked, ok;
+
+	if (!force) {
+		take_cached(c);
+		if (fresh(c) || (c->fields && refresh_failed_lately(c)))
+			return true;
+	}
+	/* With a copy to serve, nobody waits for another process's refresh. */
+	locked = fm_state_fields_lock(c->st, c->fields && !force ? 0 : left / 2);
+	if (!force) {
+		take_cached(c);
+		if (fresh(c) || (!locked && c->fields)) {
+			if (locked)
+				fm_state_fields_unlock(c->st);
+			return true;
+		}
+	}
+	ok = fetch_fields(c, deadline, out);
+	if (locked)
+		fm_state_fields_unlock(c->st);
+	if (ok || !c->fields || force || out->outcome == FM_PAUSED)
+		return ok;
+	fm_state_fields_failed(c->st);
+	log_msg(LOG_WARN, "Freshmarketer field list not refreshed (%s): using the copy fetched "
+	        "%ld s ago", out->message, (long)(time(NULL) - c->fields->fetched_at));
+	out->outcome = FM_DELIVERED;   /* provisional: the upsert decides */
+	out->message[0] = '\0';
+	out->retry_after_s = -1;
 	return true;
+}
+
+/* ---- notes on traits ------------------------------------------------------ */
+
+struct notes {
+	struct fm_client *c;      /* may be NULL (dry run without a client) */
+	const struct map_form *form;
+	FILE *to;                 /* `fmgate try`: every note printed here */
+};
+
+/* Left-out traits are logged once per form, trait and reason across every
+ * process (until the field list changes), not once per request. Names come
+ * from the mapping and the field list, never from a submission. */
+static void on_note(void *ud, enum fmc_event ev, const char *trait, const char *field,
+                    const cJSON *value)
+{
+	const struct notes *n = ud;
+	const char *fid = n->form && n->form->id ? n->form->id : "-";
+	uint64_t h;
+	char *v;
+
+	if (n->to) {
+		v = value ? cJSON_PrintUnformatted(value) : NULL;
+		fprintf(n->to, "  %-24s -> %-20s %s%s%s\n", trait, field ? field : "-",
+		        fmc_event_name(ev), v ? ": " : "", v ? v : "");
+		cJSON_free(v);
+		return;
+	}
+	if (ev == FMC_SET_FM_FIELD || ev == FMC_SET_RESERVED || ev == FMC_SET_LABEL ||
+	    ev == FMC_SET_NAME || ev == FMC_DROP_UNCHECKED || ev == FMC_DROP_NO_LIST ||
+	    ev == FMC_INVALID)
+		return;
+	h = fm_fnv1a(FM_FNV_INIT, fid, strlen(fid) + 1);
+	h = fm_fnv1a(h, trait, strlen(trait) + 1);
+	h = fm_fnv1a(h, &ev, sizeof ev);
+	if (n->c && !fm_state_first_warning(n->c->st, h))
+		return;
+	log_msg(LOG_WARN, "form %s: trait \"%s\" %s%s%s%s", fid, trait, fmc_event_name(ev),
+	        field ? " (" : "", field ? field : "", field ? ")" : "");
 }
 
 /* ---- identity rule ------------------------------------------------------- */
 
-static char *body_json(struct fm_client *c, const cJSON *identify,
-                       const struct map_form *form, enum fmc_key key,
-                       struct fm_result *out)
+/*
+ * The upsert body for `key` as a tree and as text. NULL with *out filled
+ * when none can be built: FM_INVALID for a value its field refuses.
+ */
+static char *body_json(struct fm_client *c, const cJSON *identify, const struct map_form *form,
+                       enum fmc_key key, FILE *to, struct fm_result *out, cJSON **tree)
 {
-	cJSON *body = NULL;
+	struct notes n = {c, form, to};
+	struct fmc_report rep = {.note = on_note, .ud = &n};
 	char *json = NULL;
-	enum fmc_err e = fm_contact_build(identify, form, c->fields, key, &body);
+	enum fmc_err e = fm_contact_build(identify, form, c ? c->fields : NULL, key, &rep, tree);
 
-	if (e != FMC_OK || !(json = cJSON_PrintUnformatted(body)))
+	if (e == FMC_EINVALID) {
+		out->field = rep.form_field;
+		result_say(out, FM_INVALID, "trait \"%s\"%s%s%s does not fit Freshmarketer field %s, "
+		           "which takes %s", rep.trait, rep.form_field ? " (form field \"" : "",
+		           rep.form_field ? rep.form_field : "", rep.form_field ? "\")" : "",
+		           rep.field, rep.expected);
+	} else if (e != FMC_OK || !(json = cJSON_PrintUnformatted(*tree))) {
 		result_say(out, e == FMC_ENOIDENT ? FM_REJECTED : FM_RETRY, "%s",
 		           e == FMC_OK ? "out of memory" : fmc_strerror(e));
-	cJSON_Delete(body);
+	}
+	if (!json) {
+		cJSON_Delete(*tree);
+		*tree = NULL;
+	}
 	return json;
 }
 
 /* The refusal that starts the identity rule; the exact text is unconfirmed. */
-static bool email_taken(const char *msg)
+static bool taken(const char *msg, const char *what)
 {
-	return strcasestr(msg, "email") &&
+	return strcasestr(msg, what) &&
 	       (strcasestr(msg, "taken") || strcasestr(msg, "already exists") ||
 	        strcasestr(msg, "another contact") || strcasestr(msg, "duplicate"));
+}
+
+static bool is_word_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+	       (ch >= '0' && ch <= '9') || ch == '_';
+}
+
+/* `w` stands in msg as a word of its own (ignoring case). */
+static bool has_word(const char *msg, const char *w)
+{
+	size_t n = strlen(w);
+
+	if (!n)
+		return false;
+	for (const char *p = msg; (p = strcasestr(p, w)); p++)
+		if ((p == msg || !is_word_char(p[-1])) && !is_word_char(p[n]))
+			return true;
+	return false;
+}
+
+/* Does the API's message name a field the body set, by API name or label?
+ * (The identity fields are the identity rule's business.) */
+static bool names_a_field(const struct fm_client *c, const char *msg, const cJSON *body)
+{
+	const cJSON *contact = cJSON_GetObjectItemCaseSensitive(body, "contact"), *f, *cf;
+	const struct fmf_field *meta;
+
+	cJSON_ArrayForEach(f, contact) {
+		if (strcmp(f->string, "emails") == 0 || strcmp(f->string, "external_id") == 0)
+			continue;
+		if (strcmp(f->string, "custom_field") == 0) {
+			cJSON_ArrayForEach(cf, f)
+				if (has_word(msg, cf->string) ||
+				    ((meta = fm_fields_by_name(c->fields, cf->string)) && has_word(msg, meta->label)))
+					return true;
+			continue;
+		}
+		if (has_word(msg, f->string) ||
+		    ((meta = fm_fields_by_name(c->fields, f->string)) && has_word(msg, meta->label)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * One upsert keyed on `key`. When the API refuses a field of the body (a 400
+ * naming it), the field list is fetched again once per delivery (*refreshed),
+ * and the rebuilt body sent once more if it differs; the same body would be
+ * refused the same way, so that refusal stands. Leaves the answer's status
+ * in *status (0 when none).
+ */
+static void upsert(struct fm_client *c, const cJSON *identify, const struct map_form *form,
+                   enum fmc_key key, uint64_t deadline, bool *refreshed,
+                   struct fm_result *out, long *status)
+{
+	cJSON *tree = NULL, *tree2 = NULL;
+	char *json = NULL, *json2 = NULL;
+	struct fm_result refused;
+
+	*status = 0;
+	if (!(json = body_json(c, identify, form, key, NULL, out, &tree)) ||
+	    !call(c, "/contacts/upsert", json, deadline, out, status))
+		goto out;
+	classify(c, *status, out);
+	if (*status != 400 || *refreshed || taken(out->message, "email") ||
+	    !names_a_field(c, out->message, tree))
+		goto out;
+	*refreshed = true;
+	refused = *out;
+	log_msg(LOG_WARN, "Freshmarketer refused a field (%s): fetching the field list again",
+	        out->message);
+	if (!ensure_fields(c, deadline, out, true) ||
+	    !(json2 = body_json(c, identify, form, key, NULL, out, &tree2)))
+		goto out;
+	if (strcmp(json, json2) == 0) {
+		unsigned calls = out->calls;
+
+		*out = refused;
+		out->calls = calls;
+		goto out;
+	}
+	*status = 0;
+	if (call(c, "/contacts/upsert", json2, deadline, out, status))
+		classify(c, *status, out);
+out:
+	cJSON_Delete(tree);
+	cJSON_Delete(tree2);
+	free(json);
+	free(json2);
 }
 
 /* An "emails" value: a string, or a list of strings or {"value": ..}. */
@@ -444,10 +734,10 @@ static const cJSON *found_contact(const cJSON *doc, const char *email)
  * it, adopt it when it has no external id (or already ours), else conflict.
  */
 static void adopt(struct fm_client *c, const cJSON *identify, const struct map_form *form,
-                  const char *email, const char *uid, uint64_t deadline,
+                  const char *email, const char *uid, uint64_t deadline, bool *refreshed,
                   struct fm_result *out)
 {
-	char *q = curl_easy_escape(c->h, email, 0), *path = NULL, *json = NULL;
+	char *q = curl_easy_escape(c->h, email, 0), *path = NULL;
 	cJSON *doc = NULL;
 	const cJSON *ct, *ext, *id;
 	size_t plen;
@@ -489,15 +779,15 @@ static void adopt(struct fm_client *c, const cJSON *identify, const struct map_f
 		           "another external id", cid);
 		goto out;
 	}
-	if (!(json = body_json(c, identify, form, FMC_KEY_EMAILS, out)) ||
-	    !call(c, "/contacts/upsert", json, deadline, out, &status))
-		goto out;
-	classify(c, status, out);
+	upsert(c, identify, form, FMC_KEY_EMAILS, deadline, refreshed, out, &status);
 	if (out->outcome == FM_DELIVERED)
 		log_msg(LOG_INFO, "Freshmarketer contact %.0f adopted (had no external id)", cid);
+	else if (status == 400 && taken(out->message, "external"))
+		/* Our userId is another contact's: two contacts, never merged here. */
+		result_say(out, FM_CONFLICT, "the email belongs to contact %.0f, and the userId "
+		           "to another contact", cid);
 out:
 	cJSON_Delete(doc);
-	free(json);
 	free(path);
 	curl_free(q);
 }
@@ -515,8 +805,8 @@ void fm_deliver(struct fm_client *c, const cJSON *identify,
 {
 	uint64_t deadline = now_ms() + budget_ms;
 	const char *uid = fm_contact_user_id(identify), *email = fm_contact_email(identify);
-	char *json = NULL;
-	long status;
+	bool refreshed = false;
+	long status, wait;
 
 	memset(out, 0, sizeof *out);
 	out->retry_after_s = -1;
@@ -528,35 +818,60 @@ void fm_deliver(struct fm_client *c, const cJSON *identify,
 		result_say(out, FM_REJECTED, "identify message has no userId or email");
 		goto out;
 	}
-	if (fm_contact_needs_fields(identify, form) && !ensure_fields(c, deadline, out))
+	if ((wait = fm_state_pause_check(c->st)) > 0) {
+		out->retry_after_s = wait;
+		result_say(out, FM_PAUSED, "delivery paused: the API refused the key; next probe "
+		           "in %ld s", wait);
 		goto out;
-	if (!(json = body_json(c, identify, form, FMC_KEY_EXTERNAL_ID, out)) ||
-	    !call(c, "/contacts/upsert", json, deadline, out, &status))
+	}
+	if (fm_contact_needs_fields(identify, form) && !ensure_fields(c, deadline, out, false))
 		goto out;
-	classify(c, status, out);
-	if (status == 400 && email_taken(out->message))
-		adopt(c, identify, form, email, uid, deadline, out);
+	upsert(c, identify, form, FMC_KEY_EXTERNAL_ID, deadline, &refreshed, out, &status);
+	if (status == 400 && taken(out->message, "email"))
+		adopt(c, identify, form, email, uid, deadline, &refreshed, out);
 out:
-	if (out->outcome == FM_PAUSED)
-		log_msg(LOG_ERR, "Freshmarketer refused the API key (HTTP %ld): delivery must "
-		        "pause until the key is fixed", out->http_status);
+	scrub(c, out);
+	if (c && out->outcome == FM_PAUSED && out->http_status) {
+		fm_state_key_refused(c->st, out->http_status, out->message);
+		if (out->retry_after_s < 0)
+			out->retry_after_s = FM_STATE_PROBE_S;
+	}
+}
+
+cJSON *fm_request_explain(struct fm_client *c, const cJSON *identify,
+                          const struct map_form *form, FILE *to,
+                          struct fm_result *out)
+{
+	struct fm_state *ro;
+	cJSON *body = NULL;
+	char *json;
+
+	memset(out, 0, sizeof *out);
+	out->retry_after_s = -1;
+	/* A dry run reads the field list if it must, and changes nothing. */
+	if (c && !c->dry && (ro = fm_state_open(c->spool, c->base, c->key, true))) {
+		fm_state_close(c->st);
+		c->st = ro;
+		c->dry = true;
+	}
+	if (c && fm_contact_needs_fields(identify, form) &&
+	    !ensure_fields(c, now_ms() + c->timeout_ms, out, false))
+		log_msg(LOG_WARN, "no field list (%s): traits matched by label are left out",
+		        out->outcome == FM_PAUSED ? "API key refused" : "API unreachable or failing");
+	out->outcome = FM_DELIVERED;
+	out->message[0] = '\0';
+	json = body_json(c, identify, form, FMC_KEY_EXTERNAL_ID, to, out, &body);
 	free(json);
 	scrub(c, out);
+	return body;
 }
 
 cJSON *fm_request_body(struct fm_client *c, const cJSON *identify,
                        const struct map_form *form)
 {
-	struct fm_result r = {0};
-	cJSON *body = NULL;
+	struct fm_result r;
 
-	/* A dry run reads the field list if it must, and changes nothing. */
-	if (c && fm_contact_needs_fields(identify, form) &&
-	    !ensure_fields(c, now_ms() + c->timeout_ms, &r))
-		log_msg(LOG_WARN, "no field list (%s): traits matched by label are left out",
-		        r.outcome == FM_PAUSED ? "API key refused" : "API unreachable or failing");
-	fm_contact_build(identify, form, c ? c->fields : NULL, FMC_KEY_EXTERNAL_ID, &body);
-	return body;
+	return fm_request_explain(c, identify, form, NULL, &r);
 }
 
 const char *fm_outcome_name(enum fm_outcome o)

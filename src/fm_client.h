@@ -10,8 +10,19 @@
  * userId); when the API refuses because the email belongs to another contact,
  * it looks that contact up by email: no external id -> upsert keyed on emails
  * that also sets external_id (adoption); another external id -> FM_CONFLICT
- * (never overwrite another person's contact). The result says what happened,
- * so that a caller (the worker now, the spool later) can act on it.
+ * (never overwrite another person's contact); an adoption refused because the
+ * userId already belongs to another contact is FM_CONFLICT too. The result
+ * says what happened, so that a caller (the worker now, the spool later) can
+ * act on it.
+ *
+ * The field list comes from this process's copy, the cache shared through
+ * SPOOL/state/fields.json, or the API (GET /settings/contacts/fields) when the
+ * cache is older than the config's fields_max_age_s; a failed refresh keeps
+ * serving the last good copy (fetching again at most once a minute). A 400
+ * naming a field of the body refreshes the list once, rebuilds the body and,
+ * when it changed, sends it once more; a 400 that still names a field is
+ * FM_REJECTED. With a warm cache and no identity conflict a delivery costs one
+ * call. Pause and rate limits: see fm_state.h.
  *
  * Ownership: the client copies what it needs from the config; the caller frees
  * it with fm_client_free(). Bodies returned by fm_request_body() belong to the
@@ -21,6 +32,7 @@
 #define FMGATE_FM_CLIENT_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include <cjson/cJSON.h>
 
@@ -40,7 +52,10 @@ enum fm_outcome {
 struct fm_result {
 	enum fm_outcome outcome;
 	long http_status;      /* last HTTP status, 0 when no answer */
-	long retry_after_s;    /* from Retry-After, -1 when absent */
+	long retry_after_s;    /* from Retry-After, or (FM_RETRY with calls == 0)
+	                          the wait the shared rate-limit budget imposes, or
+	                          (FM_PAUSED) the seconds until the next probe of
+	                          the key; -1 when absent */
 	long long contact_id;  /* on FM_DELIVERED, when the answer gave one */
 	unsigned calls;        /* API calls this delivery made */
 	char message[512];     /* the API's error message or the network error */
@@ -65,10 +80,24 @@ void fm_deliver(struct fm_client *c, const cJSON *identify,
 /*
  * The body fm_deliver would send first (the upsert keyed on external_id), for
  * `fmgate try`. With c NULL no label lookup is done (traits that need the
- * field list are left out). Returns NULL when out of memory.
+ * field list are left out). Returns NULL when out of memory, or when a value
+ * does not fit its field (fm_request_explain tells which).
+ * A client that made a dry run writes no shared state from then on: it reads
+ * the cached field list, and fetches it when it must, but never stores it
+ * and never pauses or resumes delivery.
  */
 cJSON *fm_request_body(struct fm_client *c, const cJSON *identify,
                        const struct map_form *form);
+
+/*
+ * The same, printing to `to` (when not NULL) one line per trait: the field it
+ * resolved to, how (fm-field, reserved trait, label) and the converted value,
+ * or why it is left out. On NULL *out says why: FM_INVALID with `field` and a
+ * message naming the Freshmarketer field and what it takes, or FM_RETRY.
+ */
+cJSON *fm_request_explain(struct fm_client *c, const cJSON *identify,
+                          const struct map_form *form, FILE *to,
+                          struct fm_result *out);
 
 const char *fm_outcome_name(enum fm_outcome o);
 

@@ -1,15 +1,13 @@
 /* fm_contact.c: traits to Freshmarketer contact fields (SPEC §6). */
 #include "fm_contact.h"
 
-#include <errno.h>
 #include <math.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fieldtype.h"
 #include "limits.h"
-#include "log.h"
 #include "text.h"
 
 static const struct {
@@ -65,87 +63,26 @@ static bool ends_with_id(const char *field)
 	return n > 3 && strcmp(field + n - 3, "_id") == 0 && !is_identity(field);
 }
 
+/* The form's <field> for this trait, or NULL. */
+static const struct map_field *form_field_for(const struct map_form *form, const char *trait)
+{
+	for (size_t i = 0; form && i < form->n_fields; i++)
+		if (form->fields[i].trait && strcmp(form->fields[i].trait, trait) == 0)
+			return &form->fields[i];
+	return NULL;
+}
+
 /* The form's fm-field for this trait, or NULL. */
 static const char *override_for(const struct map_form *form, const char *trait)
 {
-	for (size_t i = 0; form && i < form->n_fields; i++)
-		if (form->fields[i].fm_field && strcmp(form->fields[i].trait, trait) == 0)
-			return form->fields[i].fm_field;
+	const struct map_field *mf = form_field_for(form, trait);
+
+	if (mf)
+		return mf->fm_field;
 	for (size_t i = 0; form && i < form->n_constants; i++)
 		if (form->constants[i].fm_field && strcmp(form->constants[i].trait, trait) == 0)
 			return form->constants[i].fm_field;
 	return NULL;
-}
-
-/*
- * "Left out" is logged once per form, trait and reason per process: a busy
- * form would otherwise repeat the same line for every visitor. The set is
- * fixed-size; once full, lines are no longer deduplicated.
- */
-enum drop_reason { DROP_NOMATCH, DROP_PRIVILEGED, DROP_IDENTITY, DROP_TAKEN, DROP_BADVALUE };
-#define SEEN_SLOTS 1024u
-static uint64_t seen[SEEN_SLOTS];
-
-static uint64_t fnv1a(uint64_t h, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-static bool first_time(const char *form_id, const char *trait, enum drop_reason r)
-{
-	char tag = (char)('0' + r);
-	uint64_t h = 14695981039346656037ULL;
-
-	h = fnv1a(h, form_id, strlen(form_id) + 1);
-	h = fnv1a(h, trait, strlen(trait) + 1);
-	h = fnv1a(h, &tag, 1);
-	if (h == 0)
-		h = 1;
-	for (size_t i = 0, s = (size_t)(h % SEEN_SLOTS); i < SEEN_SLOTS; i++, s = (s + 1) % SEEN_SLOTS) {
-		if (seen[s] == h)
-			return false;
-		if (seen[s] == 0) {
-			seen[s] = h;
-			return true;
-		}
-	}
-	return true;
-}
-
-/* Trait names come from the mapping file, never from a submission. */
-static void drop(const struct map_form *form, const char *trait, const char *field,
-                 enum drop_reason r)
-{
-	const char *fid = form && form->id ? form->id : "-";
-
-	if (!first_time(fid, trait, r))
-		return;
-	switch (r) {
-	case DROP_NOMATCH:
-		log_msg(LOG_WARN, "form %s: trait \"%s\" matches no Freshmarketer field label; "
-		        "left out", fid, trait);
-		break;
-	case DROP_PRIVILEGED:
-		log_msg(LOG_WARN, "form %s: trait \"%s\" matches privileged field %s by label; "
-		        "left out (name it with fm-field to set it)", fid, trait, field);
-		break;
-	case DROP_IDENTITY:
-		log_msg(LOG_WARN, "form %s: trait \"%s\" would set %s, which only userId and "
-		        "email set; left out", fid, trait, field);
-		break;
-	case DROP_TAKEN:
-		log_msg(LOG_WARN, "form %s: trait \"%s\" reaches field %s, already set by "
-		        "another trait; left out", fid, trait, field);
-		break;
-	case DROP_BADVALUE:
-		log_msg(LOG_WARN, "form %s: a value of trait \"%s\" does not fit field %s; "
-		        "left out", fid, trait, field);
-		break;
-	}
 }
 
 /* ---- values ------------------------------------------------------------ */
@@ -178,6 +115,24 @@ static bool is_empty(const cJSON *v)
 	return false;
 }
 
+/* A single-valued field takes a list of one value as that value; NULL when
+ * the list holds more. */
+static const cJSON *single(const cJSON *v)
+{
+	const cJSON *e, *one = NULL;
+
+	if (!cJSON_IsArray(v))
+		return v;
+	cJSON_ArrayForEach(e, v) {
+		if (is_empty(e))
+			continue;
+		if (one)
+			return NULL;
+		one = e;
+	}
+	return one;
+}
+
 /* Text of a scalar (string, number, bool); NULL for anything else. */
 static const char *scalar_text(const cJSON *v, char *buf, size_t size)
 {
@@ -197,94 +152,160 @@ static const char *scalar_text(const cJSON *v, char *buf, size_t size)
 	return buf;
 }
 
-/* A list becomes its non-empty values joined with ", ". */
-static enum conv to_text(const cJSON *v, cJSON **out)
+/* Characters (code points) of UTF-8 text. */
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xc0) != 0x80;
+	return n;
+}
+
+/* The non-blank texts of v (a scalar or a list of scalars) joined by sep, in
+ * a new string; with `f` given, each is first matched to one of its choices.
+ * NULL with *c set to CONV_EMPTY, CONV_BAD or CONV_ENOMEM when there is none,
+ * one does not fit, or memory runs out. */
+static char *join_texts(const cJSON *v, const char *sep, const struct fmf_field *f,
+                        enum conv *c)
 {
 	char nb[64], *s = NULL;
 	const char *t;
-	const cJSON *e;
-	size_t len = 0, o = 0;
+	const cJSON *e, *first = cJSON_IsArray(v) ? v->child : v;
+	size_t len = 0, o = 0, seplen = strlen(sep);
 
-	if (!cJSON_IsArray(v)) {
-		if (!(t = scalar_text(v, nb, sizeof nb)))
-			return CONV_BAD;
-		if (blank(t))
-			return CONV_EMPTY;
-		return (*out = cJSON_CreateString(t)) ? CONV_OK : CONV_ENOMEM;
-	}
-	cJSON_ArrayForEach(e, v) {
-		if (!(t = scalar_text(e, nb, sizeof nb)))
-			return CONV_BAD;
-		if (!blank(t))
-			len += strlen(t) + 2;
-	}
-	if (len == 0)
-		return CONV_EMPTY;
-	if (!(s = malloc(len + 1)))
-		return CONV_ENOMEM;
-	cJSON_ArrayForEach(e, v) {
-		t = scalar_text(e, nb, sizeof nb);
-		if (blank(t))
-			continue;
-		if (o) {
-			memcpy(s + o, ", ", 2);
-			o += 2;
+	/* Two passes over the same values: measure, then copy. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (e = first; e; e = cJSON_IsArray(v) ? e->next : NULL) {
+			if (!(t = scalar_text(e, nb, sizeof nb))) {
+				*c = CONV_BAD;
+				goto fail;
+			}
+			if (blank(t))
+				continue;
+			if (f && f->n_choices) {
+				const char *match = NULL;
+				for (size_t i = 0; i < f->n_choices && !match; i++)
+					if (text_ieq(t, f->choices[i].value))
+						match = f->choices[i].value;
+				if (!match) {
+					*c = CONV_BAD;
+					goto fail;
+				}
+				t = match;
+			}
+			if (pass == 0) {
+				len += strlen(t) + seplen;
+				continue;
+			}
+			if (o) {
+				memcpy(s + o, sep, seplen);
+				o += seplen;
+			}
+			memcpy(s + o, t, strlen(t));
+			o += strlen(t);
 		}
-		memcpy(s + o, t, strlen(t));
-		o += strlen(t);
+		if (pass == 0) {
+			if (len == 0) {
+				*c = CONV_EMPTY;
+				return NULL;
+			}
+			if (!(s = malloc(len + 1))) {
+				*c = CONV_ENOMEM;
+				return NULL;
+			}
+		}
 	}
 	s[o] = '\0';
-	*out = cJSON_CreateString(s);
+	*c = CONV_OK;
+	return s;
+fail:
 	free(s);
-	return *out ? CONV_OK : CONV_ENOMEM;
+	return NULL;
 }
 
-/* A decimal number as JSON writes it; strtod alone would take "inf" or hex. */
-static bool parse_number(const char *s, double *out)
+/* A list becomes its non-empty values joined with ", ". */
+static enum conv to_text(const struct fmf_field *f, const cJSON *v, cJSON **out)
 {
-	char *end;
-	double d;
+	enum conv c;
+	char *s = join_texts(v, ", ", NULL, &c);
 
-	if (!*s || strspn(s, "0123456789+-.eE") != strlen(s))
-		return false;
-	errno = 0;
-	d = strtod(s, &end);
-	if (*end || errno || !isfinite(d))
-		return false;
-	*out = d;
-	return true;
+	if (!s)
+		return c;
+	if (f && f->max_length && utf8_chars(s) > f->max_length)
+		c = CONV_BAD;
+	else
+		c = (*out = cJSON_CreateString(s)) ? CONV_OK : CONV_ENOMEM;
+	free(s);
+	return c;
 }
 
+/* Every value one of the choices; one string joined by ';' (unconfirmed). */
+static enum conv to_multi(const struct fmf_field *f, const cJSON *v, cJSON **out)
+{
+	enum conv c;
+	char *s = join_texts(v, ";", f, &c);
+
+	if (!s)
+		return c;
+	c = (*out = cJSON_CreateString(s)) ? CONV_OK : CONV_ENOMEM;
+	free(s);
+	return c;
+}
+
+/* Tags: a list of strings. */
+static enum conv to_list(const cJSON *v, cJSON **out)
+{
+	char nb[64];
+	const char *t;
+	const cJSON *e, *first = cJSON_IsArray(v) ? v->child : v;
+	cJSON *list = cJSON_CreateArray(), *item;
+
+	if (!list)
+		return CONV_ENOMEM;
+	for (e = first; e; e = cJSON_IsArray(v) ? e->next : NULL) {
+		if (!(t = scalar_text(e, nb, sizeof nb))) {
+			cJSON_Delete(list);
+			return CONV_BAD;
+		}
+		if (blank(t))
+			continue;
+		if (!(item = cJSON_CreateString(t)) || !cJSON_AddItemToArray(list, item)) {
+			cJSON_Delete(item);
+			cJSON_Delete(list);
+			return CONV_ENOMEM;
+		}
+	}
+	*out = list;
+	return CONV_OK;
+}
+
+/* A JSON number, or text that is a strict decimal ("-12.5", no exponent). */
 static enum conv to_number(const cJSON *v, cJSON **out)
 {
 	double d;
 
 	if (cJSON_IsNumber(v))
 		d = v->valuedouble;
-	else if (!cJSON_IsString(v) || !parse_number(v->valuestring, &d))
+	else if (cJSON_IsString(v) && ft_number_valid(v->valuestring, strlen(v->valuestring)))
+		d = strtod(v->valuestring, NULL);
+	else
+		return CONV_BAD;
+	if (!isfinite(d))
 		return CONV_BAD;
 	return (*out = cJSON_CreateNumber(d)) ? CONV_OK : CONV_ENOMEM;
 }
 
 static enum conv to_checkbox(const cJSON *v, cJSON **out)
 {
-	static const char *const yes[] = {"on", "yes", "true", "1"};
-	static const char *const no[] = {"off", "no", "false", "0"};
-	int b = -1;
+	bool b;
 
-	if (cJSON_IsBool(v)) {
+	if (cJSON_IsBool(v))
 		b = cJSON_IsTrue(v);
-	} else if (cJSON_IsNumber(v)) {
-		b = v->valuedouble == 1 ? 1 : v->valuedouble == 0 ? 0 : -1;
-	} else if (cJSON_IsString(v)) {
-		for (size_t i = 0; i < 4 && b < 0; i++) {
-			if (text_ieq(v->valuestring, yes[i]))
-				b = 1;
-			else if (text_ieq(v->valuestring, no[i]))
-				b = 0;
-		}
-	}
-	if (b < 0)
+	else if (cJSON_IsNumber(v) && (v->valuedouble == 1 || v->valuedouble == 0))
+		b = v->valuedouble == 1;
+	else if (!cJSON_IsString(v) ||
+	         !ft_boolean_parse(v->valuestring, strlen(v->valuestring), &b))
 		return CONV_BAD;
 	return (*out = cJSON_CreateBool(b)) ? CONV_OK : CONV_ENOMEM;
 }
@@ -320,59 +341,59 @@ static enum conv to_dropdown(const struct fmf_field *f, const char *name,
 	return CONV_BAD;
 }
 
-static bool valid_date(const char *s)
-{
-	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y = 0, m, d;
-
-	for (int i = 0; i < 10; i++)
-		if ((i == 4 || i == 7) ? s[i] != '-' : (s[i] < '0' || s[i] > '9'))
-			return false;
-	for (int i = 0; i < 4; i++)
-		y = y * 10 + (s[i] - '0');
-	m = (s[5] - '0') * 10 + (s[6] - '0');
-	d = (s[8] - '0') * 10 + (s[9] - '0');
-	if (y < 1 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-		return false;
-	return !(m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)));
-}
-
-/* YYYY-MM-DD, or the date part of an ISO 8601 timestamp. */
 static enum conv to_date(const cJSON *v, cJSON **out)
 {
-	char day[11];
-	const char *s;
-	size_t n;
+	char day[FT_DATE_SIZE];
 
-	if (!cJSON_IsString(v))
+	if (!cJSON_IsString(v) || !ft_date_normalise(v->valuestring, strlen(v->valuestring), day))
 		return CONV_BAD;
-	s = v->valuestring;
-	n = strlen(s);
-	if (n < 10 || (n > 10 && s[10] != 'T') || !valid_date(s))
-		return CONV_BAD;
-	memcpy(day, s, 10);
-	day[10] = '\0';
 	return (*out = cJSON_CreateString(day)) ? CONV_OK : CONV_ENOMEM;
+}
+
+/* The type of the field `name`: from the list, else what its name tells. */
+static enum fmf_type type_of(const struct fmf_field *f, const char *name)
+{
+	if (f)
+		return f->type;
+	if (IN_LIST(builtin_text, name))
+		return FMF_TEXT;
+	if (ends_with_id(name))
+		return FMF_DROPDOWN;
+	return FMF_OPAQUE;
+}
+
+/* What a field of this type takes, for the report. */
+static const char *expected(const struct fmf_field *f, const char *name)
+{
+	switch (type_of(f, name)) {
+	case FMF_TEXT: return f && f->max_length ? "text no longer than the field's max_length" : "text";
+	case FMF_NUMBER: return "a number";
+	case FMF_CHECKBOX: return "on/yes/true/1 or off/no/false/0";
+	case FMF_DROPDOWN: return "one of the field's choices";
+	case FMF_DATE: return "a date";
+	case FMF_MULTI: return "the field's choices";
+	case FMF_LIST: return "text";
+	case FMF_GROUP:
+	case FMF_OPAQUE: break;
+	}
+	return "a value of the field's type";
 }
 
 static enum conv convert(const struct fm_fields *fields, const char *name,
                          const cJSON *v, cJSON **out)
 {
 	const struct fmf_field *f = fm_fields_by_name(fields, name);
-	enum fmf_type type = FMF_OPAQUE;
+	enum fmf_type type = type_of(f, name);
+	const cJSON *one = single(v);
 
-	if (f)
-		type = f->type;
-	else if (IN_LIST(builtin_text, name))
-		type = FMF_TEXT;
-	else if (ends_with_id(name))
-		type = FMF_DROPDOWN;
 	switch (type) {
-	case FMF_TEXT: return to_text(v, out);
-	case FMF_NUMBER: return to_number(v, out);
-	case FMF_CHECKBOX: return to_checkbox(v, out);
-	case FMF_DROPDOWN: return to_dropdown(f, name, v, out);
-	case FMF_DATE: return to_date(v, out);
+	case FMF_TEXT: return to_text(f, v, out);
+	case FMF_MULTI: return to_multi(f, v, out);
+	case FMF_LIST: return to_list(v, out);
+	case FMF_NUMBER: return one ? to_number(one, out) : CONV_BAD;
+	case FMF_CHECKBOX: return one ? to_checkbox(one, out) : CONV_BAD;
+	case FMF_DROPDOWN: return one ? to_dropdown(f, name, one, out) : CONV_BAD;
+	case FMF_DATE: return one ? to_date(one, out) : CONV_BAD;
 	case FMF_GROUP:
 	case FMF_OPAQUE: break;
 	}
@@ -384,24 +405,75 @@ static enum conv convert(const struct fm_fields *fields, const char *name,
 struct build {
 	const struct map_form *form;
 	const struct fm_fields *fields;
+	struct fmc_report *rep;
 	cJSON *contact;
 	cJSON *custom;
 	const cJSON *name;   /* the "name" trait, split at the end */
 	bool needs_fields;
+	bool invalid;        /* a value did not fit: the build fails */
 	bool nomem;
 };
 
-static void place(struct build *b, const char *trait, const char *field, const cJSON *v)
+static void note(struct build *b, enum fmc_event ev, const char *trait,
+                 const char *field, const cJSON *v)
+{
+	if (b->rep && b->rep->note)
+		b->rep->note(b->rep->ud, ev, trait, field, v);
+}
+
+/* The first value that does not fit is the one reported. */
+static void refuse(struct build *b, const char *trait, const char *field)
+{
+	const struct map_field *mf = form_field_for(b->form, trait);
+
+	note(b, FMC_INVALID, trait, field, NULL);
+	if (b->invalid)
+		return;
+	b->invalid = true;
+	if (!b->rep)
+		return;
+	text_copy(b->rep->trait, sizeof b->rep->trait, trait);
+	text_copy(b->rep->field, sizeof b->rep->field, field);
+	b->rep->form_field = mf ? mf->name : NULL;
+	b->rep->expected = expected(fm_fields_by_name(b->fields, field), field);
+}
+
+/*
+ * The value to place for a trait: a <field value-when-checked=".."> sends
+ * that text when checked (NULL when not: nothing is sent). *tmp holds what
+ * the caller frees.
+ */
+static const cJSON *effective(struct build *b, const char *trait, const cJSON *v, cJSON **tmp)
+{
+	const struct map_field *mf = form_field_for(b->form, trait);
+
+	*tmp = NULL;
+	if (!mf || !mf->value_when_checked)
+		return v;
+	if (!cJSON_IsTrue(v))
+		return NULL;
+	if (!(*tmp = cJSON_CreateString(mf->value_when_checked)))
+		b->nomem = true;
+	return *tmp;
+}
+
+static void place(struct build *b, const char *trait, const char *field, const cJSON *v,
+                  enum fmc_event how)
 {
 	cJSON *into = strncmp(field, "cf_", 3) == 0 ? b->custom : b->contact;
-	cJSON *value = NULL;
+	cJSON *value = NULL, *tmp;
 
 	if (is_identity(field)) {
-		drop(b->form, trait, field, DROP_IDENTITY);
+		note(b, FMC_DROP_IDENTITY, trait, field, NULL);
 		return;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(into, field)) {
-		drop(b->form, trait, field, DROP_TAKEN);
+		note(b, FMC_DROP_TAKEN, trait, field, NULL);
+		return;
+	}
+	if (!(v = effective(b, trait, v, &tmp))) {
+		if (!b->nomem)
+			note(b, FMC_DROP_UNCHECKED, trait, field, NULL);
 		return;
 	}
 	switch (convert(b->fields, field, v, &value)) {
@@ -409,17 +481,20 @@ static void place(struct build *b, const char *trait, const char *field, const c
 		if (!cJSON_AddItemToObject(into, field, value)) {
 			cJSON_Delete(value);
 			b->nomem = true;
+			break;
 		}
+		note(b, how, trait, field, value);
 		break;
 	case CONV_EMPTY:
 		break;
 	case CONV_BAD:
-		drop(b->form, trait, field, DROP_BADVALUE);
+		refuse(b, trait, field);
 		break;
 	case CONV_ENOMEM:
 		b->nomem = true;
 		break;
 	}
+	cJSON_Delete(tmp);
 }
 
 /* Traits that the first pass consumes and the label pass must skip. */
@@ -438,10 +513,10 @@ static void pass_explicit(struct build *b, const char *trait, const cJSON *v)
 
 	if (strcmp(trait, "email") == 0)
 		return;
-	if (!(field = override_for(b->form, trait)))
-		field = reserved_field(trait);
-	if (field)
-		place(b, trait, field, v);
+	if ((field = override_for(b->form, trait)))
+		place(b, trait, field, v, FMC_SET_FM_FIELD);
+	else if ((field = reserved_field(trait)))
+		place(b, trait, field, v, FMC_SET_RESERVED);
 	else if (strcmp(trait, "name") == 0)
 		b->name = v;
 }
@@ -450,14 +525,16 @@ static void pass_label(struct build *b, const char *trait, const cJSON *v)
 {
 	const struct fmf_field *f;
 
-	if (explicit_trait(b, trait) || !b->fields)
+	if (explicit_trait(b, trait))
 		return;
-	if (!(f = fm_fields_by_label(b->fields, trait)))
-		drop(b->form, trait, NULL, DROP_NOMATCH);
+	if (!b->fields)
+		note(b, FMC_DROP_NO_LIST, trait, NULL, NULL);
+	else if (!(f = fm_fields_by_label(b->fields, trait)))
+		note(b, FMC_DROP_NO_FIELD, trait, NULL, NULL);
 	else if (IN_LIST(privileged, f->name))
-		drop(b->form, trait, f->name, DROP_PRIVILEGED);
+		note(b, FMC_DROP_PRIVILEGED, trait, f->name, NULL);
 	else
-		place(b, trait, f->name, v);
+		place(b, trait, f->name, v, FMC_SET_LABEL);
 }
 
 static void pass_needs(struct build *b, const char *trait, const cJSON *v)
@@ -509,6 +586,18 @@ static void walk_traits(struct build *b, const cJSON *identify, leaf_fn *fn)
 		walk(b, traits, path, 0, 1, fn);
 }
 
+static void set_name_part(struct build *b, const char *field, const char *part)
+{
+	const cJSON *v;
+
+	if (!*part || cJSON_GetObjectItemCaseSensitive(b->contact, field))
+		return;
+	if (!(v = cJSON_AddStringToObject(b->contact, field, part)))
+		b->nomem = true;
+	else
+		note(b, FMC_SET_NAME, "name", field, v);
+}
+
 /* "Ann Marie Lee": first_name "Ann", last_name "Marie Lee", each only if unset. */
 static void split_name(struct build *b)
 {
@@ -527,12 +616,8 @@ static void split_name(struct build *b)
 	if (*rest)
 		*rest++ = '\0';
 	text_trim(rest);
-	if (*copy && !cJSON_GetObjectItemCaseSensitive(b->contact, "first_name") &&
-	    !cJSON_AddStringToObject(b->contact, "first_name", copy))
-		b->nomem = true;
-	if (*rest && !cJSON_GetObjectItemCaseSensitive(b->contact, "last_name") &&
-	    !cJSON_AddStringToObject(b->contact, "last_name", rest))
-		b->nomem = true;
+	set_name_part(b, "first_name", copy);
+	set_name_part(b, "last_name", rest);
 	free(copy);
 }
 
@@ -559,11 +644,11 @@ bool fm_contact_needs_fields(const cJSON *identify, const struct map_form *form)
 
 enum fmc_err fm_contact_build(const cJSON *identify, const struct map_form *form,
                               const struct fm_fields *fields, enum fmc_key key,
-                              cJSON **out)
+                              struct fmc_report *rep, cJSON **out)
 {
 	const char *uid = fm_contact_user_id(identify);
 	const char *email = fm_contact_email(identify);
-	struct build b = {.form = form, .fields = fields};
+	struct build b = {.form = form, .fields = fields, .rep = rep};
 	cJSON *root = NULL, *ident;
 	enum fmc_err err = FMC_ENOIDENT;
 
@@ -585,6 +670,10 @@ enum fmc_err fm_contact_build(const cJSON *identify, const struct map_form *form
 	split_name(&b);
 	if (b.nomem)
 		goto fail;
+	if (b.invalid) {
+		err = FMC_EINVALID;
+		goto fail;
+	}
 	if (b.custom->child) {
 		if (!cJSON_AddItemToObject(b.contact, "custom_field", b.custom))
 			goto fail;
@@ -599,11 +688,30 @@ fail:
 	return err;
 }
 
+const char *fmc_event_name(enum fmc_event ev)
+{
+	switch (ev) {
+	case FMC_SET_FM_FIELD: return "fm-field";
+	case FMC_SET_RESERVED: return "reserved trait";
+	case FMC_SET_LABEL: return "label";
+	case FMC_SET_NAME: return "name split";
+	case FMC_DROP_NO_FIELD: return "left out: no field has this label";
+	case FMC_DROP_PRIVILEGED: return "left out: privileged field, set only by fm-field";
+	case FMC_DROP_IDENTITY: return "left out: only userId and email set it";
+	case FMC_DROP_TAKEN: return "left out: another trait set the field";
+	case FMC_DROP_NO_LIST: return "left out: the field list is unknown";
+	case FMC_DROP_UNCHECKED: return "not sent: the box is not checked";
+	case FMC_INVALID: return "refused: the value does not fit the field";
+	}
+	return "unknown";
+}
+
 const char *fmc_strerror(enum fmc_err e)
 {
 	switch (e) {
 	case FMC_OK: return "ok";
 	case FMC_ENOIDENT: return "identify message lacks the userId or email to key on";
+	case FMC_EINVALID: return "a value does not fit its Freshmarketer field";
 	case FMC_ENOMEM: return "out of memory";
 	}
 	return "unknown error";

@@ -1,6 +1,6 @@
 /*
  * fm_contact.h: the Freshmarketer upsert body for one identify message
- * (SPEC §6, "What is sent to Freshmarketer").
+ * (SPEC §6, "What is sent to Freshmarketer"; docs/freshmarketer.md).
  *
  * Each trait (nested traits flattened to their dotted name, "address.city")
  * goes to one contact field, decided in this order:
@@ -14,21 +14,34 @@
  *     other trait set it;
  *  3. the field whose label equals the trait name, ignoring case, when the
  *     field list is known. A label leading to a privileged field is refused.
- * A trait reaching no field, or whose value does not fit the field's type, is
- * left out and logged (once per form and trait per process). When two traits
- * reach one field, the explicit one (1, 2) wins over a label match, and
- * otherwise the first one. The identity fields come only from the message:
- * external_id from userId, emails from traits.email; a trait that would reach
- * them is left out. Fields named cf_* go inside "custom_field". Only values
- * present and non-empty are sent, so a shorter form never blanks a field.
+ * A trait reaching no field is left out. When two traits reach one field, the
+ * explicit one (1, 2) wins over a label match, and otherwise the first one.
+ * The identity fields come only from the message: external_id from userId,
+ * emails from traits.email; a trait that would reach them is left out. Fields
+ * named cf_* go inside "custom_field". Only values present and non-empty are
+ * sent, so a shorter form never blanks a field. Nothing here logs: what
+ * happens to each trait is told to the caller (struct fmc_report).
  *
- * Values follow the field's type when the field list is known: checkbox ->
- * true/false (from a bool, 1/0, on/off, yes/no, true/false), number -> JSON
- * number, dropdown -> the choice's exact value matched ignoring case (the
- * choice's id for *_id fields, which also accept an id), date -> YYYY-MM-DD,
- * text -> string (a list is joined with ", "), other types unchanged. Without
- * the list, built-in text fields get strings, *_id fields integers, and the
- * rest is sent unchanged.
+ * Values follow the field's type when the field list is known:
+ *   checkbox  true/false from a bool, 1/0, on/off, yes/no, true/false
+ *   number    a JSON number from a number or strict decimal text (-12.5)
+ *   dropdown  the choice's exact value matched ignoring case (the choice's
+ *             id for *_id fields, which also accept an id)
+ *   date      YYYY-MM-DD from the forms of ft_date_normalise()
+ *   multi     (multi_select) each value matched to a choice as for dropdown,
+ *             sent as one string of the choices' values joined by ';'
+ *             (the encoding is unconfirmed for the real service)
+ *   list      (auto_complete, tags) a list of strings
+ *   text      a string (a list joined with ", "), at most the field's
+ *             max_length characters when the list gives one
+ * A one-element list is taken as its element for single-valued types. Other
+ * types are sent unchanged. Without the list, built-in text fields get
+ * strings, *_id fields integers, and the rest is sent unchanged. A value the
+ * field's type refuses fails the build (FMC_EINVALID): nothing is sent.
+ *
+ * A <field> with value-when-checked (a boolean, typically a consent box)
+ * sends that text, converted by its field's type, when the box is checked,
+ * and nothing when it is not: an unchecked box never unsubscribes anyone.
  *
  * Ownership: fm_contact_build() gives the caller a new cJSON (cJSON_Delete).
  */
@@ -52,8 +65,44 @@ enum fmc_key {
 
 enum fmc_err {
 	FMC_OK = 0,
-	FMC_ENOIDENT, /* the message lacks the userId or email the key needs */
+	FMC_ENOIDENT,  /* the message lacks the userId or email the key needs */
+	FMC_EINVALID,  /* a value does not fit its field's type (see the report) */
 	FMC_ENOMEM,
+};
+
+/* What happened to one trait. */
+enum fmc_event {
+	FMC_SET_FM_FIELD = 0, /* placed in the field its fm-field names */
+	FMC_SET_RESERVED,     /* placed as a reserved trait */
+	FMC_SET_LABEL,        /* placed in the field with its label */
+	FMC_SET_NAME,         /* "name" split into first_name or last_name */
+	FMC_DROP_NO_FIELD,    /* no field has this label: left out */
+	FMC_DROP_PRIVILEGED,  /* its label is a privileged field's: left out */
+	FMC_DROP_IDENTITY,    /* it would set emails or external_id: left out */
+	FMC_DROP_TAKEN,       /* another trait set the field: left out */
+	FMC_DROP_NO_LIST,     /* it needs the field list, which is unknown: left out */
+	FMC_DROP_UNCHECKED,   /* a value-when-checked box, not checked: nothing sent */
+	FMC_INVALID,          /* the value does not fit the field: the build fails */
+};
+
+/*
+ * Called once per trait (twice for "name") with the trait's dotted name, the
+ * contact field (NULL when none was found) and the value placed (converted;
+ * NULL unless the event is a FMC_SET_*). Trait and field names come from the
+ * mapping and the field list, never from a submission; values do.
+ */
+typedef void fmc_note_fn(void *ud, enum fmc_event ev, const char *trait,
+                         const char *field, const cJSON *value);
+
+struct fmc_report {
+	fmc_note_fn *note;             /* may be NULL */
+	void *ud;
+	/* Filled on FMC_EINVALID, for the first value that did not fit: */
+	char trait[FMC_MAX_TRAIT_PATH];
+	char field[FMF_MAX_NAME + 1];  /* the Freshmarketer field */
+	const char *form_field;        /* the mapping's <field name> (owned by the
+	                                  form), NULL for a <constant> */
+	const char *expected;          /* what the field takes, e.g. "a number" */
 };
 
 /*
@@ -66,15 +115,19 @@ bool fm_contact_needs_fields(const cJSON *identify, const struct map_form *form)
 /*
  * Builds {"unique_identifier":{KEY:..},"contact":{..}} for `identify` and
  * `form` (NULL: no fm-field overrides). `fields` may be NULL: traits that
- * need a label match are then left out without a log line.
+ * need a label match are then left out (FMC_DROP_NO_LIST). `rep` may be NULL.
+ * On any error *out is NULL.
  */
 enum fmc_err fm_contact_build(const cJSON *identify, const struct map_form *form,
                               const struct fm_fields *fields, enum fmc_key key,
-                              cJSON **out);
+                              struct fmc_report *rep, cJSON **out);
 
 /* The message's userId and traits.email, or NULL when absent or empty. */
 const char *fm_contact_user_id(const cJSON *identify);
 const char *fm_contact_email(const cJSON *identify);
+
+/* "fm-field", "reserved", "label", "name", "no field", ... for `fmgate try`. */
+const char *fmc_event_name(enum fmc_event ev);
 
 const char *fmc_strerror(enum fmc_err e);
 

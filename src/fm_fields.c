@@ -16,8 +16,8 @@ static const struct {
 	{"text", FMF_TEXT},         {"textarea", FMF_TEXT},
 	{"number", FMF_NUMBER},     {"checkbox", FMF_CHECKBOX},
 	{"dropdown", FMF_DROPDOWN}, {"date", FMF_DATE},
-	{"group_field", FMF_GROUP}, {"auto_complete", FMF_OPAQUE},
-	{"multi_select", FMF_OPAQUE},
+	{"group_field", FMF_GROUP}, {"auto_complete", FMF_LIST},
+	{"multi_select", FMF_MULTI}, {"multi_select_dropdown", FMF_MULTI},
 };
 
 /* Unknown types are sent as they are (FMF_OPAQUE) rather than guessed at. */
@@ -72,7 +72,7 @@ static enum fmf_err field_parse(const cJSON *item, struct fmf_field *f)
 	const char *label = short_string(item, "label");
 	const char *type = short_string(item, "type");
 	const cJSON *choices = cJSON_GetObjectItemCaseSensitive(item, "choices");
-	const cJSON *c;
+	const cJSON *c, *ml;
 	enum fmf_err err = FMF_ENOMEM;
 	size_t n = 0;
 
@@ -80,6 +80,9 @@ static enum fmf_err field_parse(const cJSON *item, struct fmf_field *f)
 	if (!cJSON_IsObject(item) || !name || !*name)
 		return FMF_EPARSE;
 	f->type = type ? type_of(type) : FMF_TEXT;
+	ml = cJSON_GetObjectItemCaseSensitive(item, "max_length");
+	if (cJSON_IsNumber(ml) && ml->valuedouble >= 1 && ml->valuedouble <= FMF_MAX_LENGTH)
+		f->max_length = (size_t)ml->valuedouble;
 	if (!(f->name = strdup(name)) || !(f->label = strdup(label ? label : "")))
 		goto fail;
 	if (cJSON_IsArray(choices) && (n = (size_t)cJSON_GetArraySize(choices)) > 0) {
@@ -109,17 +112,28 @@ fail:
 enum fmf_err fm_fields_parse(const char *json, size_t len, time_t fetched_at,
                              struct fm_fields **out)
 {
-	cJSON *doc = NULL;
+	cJSON *doc;
+	enum fmf_err err;
+
+	*out = NULL;
+	if (len > LIMIT_MAX_UPSTREAM_BODY)
+		return FMF_ETOOBIG;
+	if (!(doc = cJSON_ParseWithLength(json, len)))
+		return FMF_EPARSE;
+	err = fm_fields_from_json(doc, fetched_at, out);
+	cJSON_Delete(doc);
+	return err;
+}
+
+enum fmf_err fm_fields_from_json(const cJSON *doc, time_t fetched_at,
+                                 struct fm_fields **out)
+{
 	const cJSON *list, *item;
 	struct fm_fields *f = NULL;
 	enum fmf_err err = FMF_EPARSE;
 	size_t n;
 
 	*out = NULL;
-	if (len > LIMIT_MAX_UPSTREAM_BODY)
-		return FMF_ETOOBIG;
-	if (!(doc = cJSON_ParseWithLength(json, len)))
-		goto fail;
 	list = cJSON_GetObjectItemCaseSensitive(doc, "fields");
 	if (!cJSON_IsArray(list))
 		goto fail;
@@ -142,11 +156,9 @@ enum fmf_err fm_fields_parse(const char *json, size_t len, time_t fetched_at,
 		}
 		f->n++;
 	}
-	cJSON_Delete(doc);
 	*out = f;
 	return FMF_OK;
 fail:
-	cJSON_Delete(doc);
 	fm_fields_free(f);
 	return err;
 }

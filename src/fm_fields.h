@@ -2,9 +2,9 @@
  * fm_fields.h: Freshmarketer's contact field metadata, the answer of
  * GET /settings/contacts/fields, as plain C structs.
  *
- * The list is parsed from the raw JSON answer, so a cache (process memory now,
- * a file shared by processes later) only has to keep the bytes and the time
- * they were fetched. Parsing is bounded: the document by
+ * The list is parsed from the JSON answer, or from the cache file that keeps
+ * it (SPOOL/state/fields.json, see fm_state.h), which is the same document
+ * with one more member. Parsing is bounded: the document by
  * LIMIT_MAX_UPSTREAM_BODY, and the counts and lengths below. Fields whose
  * entry is malformed (no name) are skipped, so one odd field cannot disable
  * label matching for all the others.
@@ -19,18 +19,24 @@
 #include <stddef.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #define FMF_MAX_FIELDS   2000u  /* fields in one list */
 #define FMF_MAX_CHOICES  1000u  /* choices of one dropdown */
 #define FMF_MAX_NAME     256u   /* bytes of a field's name, label or choice value */
+#define FMF_MAX_LENGTH   1000000u /* a larger max_length is taken as no limit */
 
 enum fmf_type {
-	FMF_TEXT = 0,   /* text, textarea, and any type we do not know */
+	FMF_TEXT = 0,   /* text, textarea */
 	FMF_NUMBER,
 	FMF_CHECKBOX,
 	FMF_DROPDOWN,
 	FMF_DATE,
 	FMF_GROUP,      /* group_field: containers like emails; never matched by label */
-	FMF_OPAQUE,     /* auto_complete, multi_select: values are sent as they are */
+	FMF_MULTI,      /* multi_select, multi_select_dropdown (names unconfirmed):
+	                   several choices in one string, see fm_contact.h */
+	FMF_LIST,       /* auto_complete (tags): a list of strings */
+	FMF_OPAQUE,     /* a type we do not know: values are sent as they are */
 };
 
 struct fmf_choice {
@@ -44,6 +50,8 @@ struct fmf_field {
 	enum fmf_type type;
 	struct fmf_choice *choices;
 	size_t n_choices;
+	size_t max_length;   /* characters a text value may have; 0: no limit given
+	                        ("max_length" in the entry; unconfirmed name) */
 };
 
 struct fm_fields {
@@ -62,6 +70,10 @@ enum fmf_err {
 /* Parses json[0..len). On FMF_OK *out is a new list stamped with fetched_at. */
 enum fmf_err fm_fields_parse(const char *json, size_t len, time_t fetched_at,
                              struct fm_fields **out);
+
+/* The same from a parsed document (the caller keeps it). */
+enum fmf_err fm_fields_from_json(const cJSON *doc, time_t fetched_at,
+                                 struct fm_fields **out);
 void fm_fields_free(struct fm_fields *f);
 
 /* The field with this API name (exact), or NULL. */

@@ -1,11 +1,13 @@
 /* handler.c: the request path of a form post, and the choice of status. */
 #include "handler.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "escape.h"
+#include "fm_state.h"
 #include "form.h"
 #include "identify.h"
 #include "log.h"
@@ -58,9 +60,20 @@ static void app_config(struct app *app, const struct mapping *m)
 		log_msg(LOG_ERR, "delivery is not configured: %s", app->config_why);
 		return;
 	}
+	spool_init(&app->spool, app->config.spool_dir, m->settings.spool_max_files,
+	           m->settings.spool_max_age_days);
 	app->fm = fm_client_new(&app->config);
 	if (!app->fm)
 		log_msg(LOG_ERR, "cannot create the Freshmarketer client");
+}
+
+const struct mapping *app_current(struct app *app)
+{
+	const struct mapping *m = mapping_holder_get(&app->mapping);
+
+	if (m)
+		app_config(app, m);
+	return m;
 }
 
 static void set_header(struct response *res, const char *name, const char *value)
@@ -257,8 +270,97 @@ static const struct refusal *refusal_of_req_err(enum req_err e)
 	return e == REQ_ETOOLARGE ? &toolarge : e == REQ_ENOMEM ? &nomem : &bad;
 }
 
-/* Delivers a valid submission and answers. Until the spool exists, a CRM that
- * cannot take it now is a 503: nothing unsent is reported as a success. */
+/* Where a request stands once delivery is decided, for the answer. */
+enum settled {
+	SETTLED_OK,        /* delivered, or safely in the queue: success */
+	SETTLED_REJECTED,  /* refused for good: error=rejected */
+	SETTLED_INVALID,   /* a value the CRM field refuses: invalid_value */
+	SETTLED_FAILED,    /* not delivered and not stored: 503 */
+};
+
+/* Stores the submission; false (and a log line) when the spool cannot take it. */
+static bool spool_it(struct app *app, enum spool_area area, const struct spool_id *id,
+                     const cJSON *msg, const struct map_form *form,
+                     const struct spool_state *st, const char *reason, struct record *rec)
+{
+	enum spool_err e = spool_add(&app->spool, area, id, msg, form->id, st, reason);
+	size_t len = strlen(rec->detail);
+
+	if (e != SPOOL_OK) {
+		log_msg(LOG_ERR, "spool %s: %s (%s): id=%s", app->spool.dir, spool_strerror(e),
+		        app->spool.why, rec->id);
+		snprintf(rec->detail + len, sizeof rec->detail - len, " spool=failed");
+		return false;
+	}
+	snprintf(rec->detail + len, sizeof rec->detail - len, " spool=%s",
+	         area == SPOOL_DEAD ? "dead" : "queue");
+	return true;
+}
+
+/* The failure text of a delivery result, kept with the submission. */
+static void result_text(const struct fm_result *r, char *dst, size_t size)
+{
+	snprintf(dst, size, "%s http=%ld%s%.400s", fm_outcome_name(r->outcome), r->http_status,
+	         r->message[0] ? " " : "", r->message);
+}
+
+/* sync mode, holding the userId's lock (or no lock when the spool is
+ * unwritable): deliver now, unless an earlier one of this userId waits. */
+static enum settled deliver_sync(struct app *app, const struct map_form *form,
+                                 const cJSON *msg, struct spool_id *id,
+                                 struct record *rec, const char **field)
+{
+	struct spool_state st = { 0 };
+	char reason[SPOOL_MAX_ERROR];
+	struct fm_result r;
+	int waiting = spool_user_waiting(&app->spool, id->uhash, UINT64_MAX);
+
+	if (waiting != 0) {
+		if (waiting < 0) {
+			log_msg(LOG_ERR, "spool %s: %s: id=%s", app->spool.dir, app->spool.why, rec->id);
+			rec->outcome = "unavailable";
+			return SETTLED_FAILED;
+		}
+		/* Order per userId: it waits behind the earlier one. */
+		rec->outcome = "queued";
+		snprintf(rec->detail, sizeof rec->detail, "why=behind");
+		return spool_it(app, SPOOL_QUEUE, id, msg, form, &st, NULL, rec)
+		       ? SETTLED_OK : SETTLED_FAILED;
+	}
+	app->deliver(app->fm, msg, form, app->config.timeout_ms, &r);
+	rec->outcome = fm_outcome_name(r.outcome);
+	snprintf(rec->detail, sizeof rec->detail, "http=%ld calls=%u%s%s", r.http_status,
+	         r.calls, r.message[0] ? " message=" : "", r.message);
+	switch (r.outcome) {
+	case FM_DELIVERED:
+		return SETTLED_OK;
+	case FM_INVALID:
+		*field = r.field;
+		return SETTLED_INVALID;
+	case FM_REJECTED:
+	case FM_CONFLICT:
+		result_text(&r, reason, sizeof reason);
+		/* Kept for the operator; the visitor learns it was refused either way. */
+		spool_it(app, SPOOL_DEAD, id, msg, form, &st, reason, rec);
+		return SETTLED_REJECTED;
+	case FM_RETRY:
+	case FM_PAUSED:
+		break;
+	}
+	/* A call that failed counts as an attempt; a call the shared state held
+	 * back (rate limit, paused key) does not. */
+	if (r.calls > 0 && r.outcome == FM_RETRY) {
+		st.attempts = 1;
+		st.next_attempt = (long long)time(NULL) + fm_backoff_s(1, r.retry_after_s);
+	} else if (r.retry_after_s > 0) {
+		st.next_attempt = (long long)time(NULL) + r.retry_after_s;
+	}
+	result_text(&r, st.last_error, sizeof st.last_error);
+	return spool_it(app, SPOOL_QUEUE, id, msg, form, &st, NULL, rec)
+	       ? SETTLED_OK : SETTLED_FAILED;
+}
+
+/* Delivers (sync) or spools (async) a valid submission and answers. */
 static void deliver_and_answer(struct app *app, const struct mapping *m,
                                const struct map_form *form, const cJSON *msg,
                                bool json, const char *success, struct response *res,
@@ -266,8 +368,13 @@ static void deliver_and_answer(struct app *app, const struct mapping *m,
 {
 	static const struct refusal unavailable = { 503, "unavailable",
 		"The form cannot be sent right now. Please try again later." };
+	static const struct refusal nomem = { 500, "internal_error", "Internal error." };
 	static const struct field_error rejected = { "rejected", NULL };
-	struct fm_result r;
+	struct spool_state st = { 0 };
+	struct spool_lock lk = { -1 };
+	enum settled how = SETTLED_FAILED;
+	const char *field = NULL;
+	struct spool_id id;
 
 	app_config(app, m);
 	if (app->config_err != CONFIG_OK || !app->fm) {
@@ -277,29 +384,55 @@ static void deliver_and_answer(struct app *app, const struct mapping *m,
 		set_header(res, "Retry-After", "60");
 		return;
 	}
-	app->deliver(app->fm, msg, form, app->config.timeout_ms, &r);
-	rec->outcome = fm_outcome_name(r.outcome);
-	snprintf(rec->detail, sizeof rec->detail, "http=%ld calls=%u%s%s", r.http_status,
-	         r.calls, r.message[0] ? " message=" : "", r.message);
-	switch (r.outcome) {
-	case FM_DELIVERED:
+	if (spool_id_of(msg, 0, &id) != SPOOL_OK) {
+		rec->outcome = "error";
+		answer_status(res, json, &nomem);
+		return;
+	}
+	if (m->settings.delivery_mode == MAP_DELIVERY_ASYNC) {
+		id.seq = spool_seq_now();
+		rec->outcome = "queued";
+		snprintf(rec->detail, sizeof rec->detail, "why=async");
+		how = spool_it(app, SPOOL_QUEUE, &id, msg, form, &st, NULL, rec)
+		      ? SETTLED_OK : SETTLED_FAILED;
+	} else {
+		enum spool_err e = spool_lock_user(&app->spool, id.uhash, &lk);
+
+		/* Taken after the lock: a later submission of this userId that finds
+		 * the lock held gets a later SEQ, so it never passes this one. */
+		id.seq = spool_seq_now();
+		if (e == SPOOL_EBUSY) {
+			/* The same userId is being delivered right now: wait behind it. */
+			rec->outcome = "queued";
+			snprintf(rec->detail, sizeof rec->detail, "why=busy");
+			how = spool_it(app, SPOOL_QUEUE, &id, msg, form, &st, NULL, rec)
+			      ? SETTLED_OK : SETTLED_FAILED;
+		} else {
+			/* No lock means an unwritable spool: nothing can be spooled
+			 * meanwhile, so delivering now keeps the order. */
+			if (e != SPOOL_OK)
+				log_msg(LOG_WARN, "spool %s: %s", app->spool.dir, app->spool.why);
+			how = deliver_sync(app, form, msg, &id, rec, &field);
+		}
+		spool_unlock(&lk);
+	}
+	switch (how) {
+	case SETTLED_OK:
 		answer_success(res, json, success, rec->id);
 		return;
-	case FM_REJECTED:
-	case FM_CONFLICT:
+	case SETTLED_REJECTED:
 		answer_errors(res, json, form, &rejected, 1);
 		return;
-	case FM_INVALID: {
+	case SETTLED_INVALID: {
 		/* The CRM field's type refused a value: the visitor can fix it. */
-		const struct field_error inv = { "invalid_value", r.field };
+		const struct field_error inv = { "invalid_value", field };
 		answer_errors(res, json, form, &inv, 1);
 		return;
 	}
-	case FM_RETRY:
-	case FM_PAUSED:
+	case SETTLED_FAILED:
 		break;
 	}
-	/* No spool yet: the visitor is told to try again, never told it worked. */
+	/* Neither delivered nor stored: never reported as a success. */
 	answer_status(res, json, &unavailable);
 	set_header(res, "Retry-After", "60");
 }

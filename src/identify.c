@@ -14,6 +14,10 @@
  *   yield nothing (absent, empty, repeated or over the cap).
  * - A form without an email field (a mapping `fmgate check` refuses) gives
  *   missing_email with no field name.
+ * - A checked consent box (<field consent="..">) is recorded in
+ *   context.consent, an object keyed by the field's trait:
+ *   {"text": the consent text, "field": the form field, "timestamp": the
+ *   message's timestamp}. An unchecked box records nothing.
  */
 #include "identify.h"
 
@@ -51,6 +55,7 @@ struct build {
 	const struct map_field *email_field; /* NULL only in a bad mapping */
 	char *email;                         /* normalised email, when valid */
 	bool email_error;                    /* some error concerns the email */
+	cJSON *consent;                      /* context.consent, NULL until a box is checked */
 };
 
 static const struct {
@@ -226,6 +231,39 @@ static size_t field_max(const struct build *b, const struct map_field *f)
 	return b->max_value;
 }
 
+/* Keeps the text the visitor agreed to; the time is added with the message's.
+ * False only when out of memory. */
+static bool record_consent(struct build *b, const struct map_field *f)
+{
+	cJSON *rec;
+
+	if (b->consent == NULL && (b->consent = cJSON_CreateObject()) == NULL)
+		return false;
+	if (cJSON_GetObjectItemCaseSensitive(b->consent, f->trait) != NULL)
+		return true;
+	rec = cJSON_AddObjectToObject(b->consent, f->trait);
+	return rec != NULL && cJSON_AddStringToObject(rec, "text", f->consent) != NULL &&
+	       cJSON_AddStringToObject(rec, "field", f->name) != NULL;
+}
+
+/* Adds the consent records, stamped with the message's time, to context.
+ * False only when out of memory. */
+static bool add_consent(struct build *b, cJSON *context, const char *ts)
+{
+	cJSON *rec;
+
+	if (b->consent == NULL)
+		return true;
+	cJSON_ArrayForEach(rec, b->consent) {
+		if (cJSON_AddStringToObject(rec, "timestamp", ts) == NULL)
+			return false;
+	}
+	if (!cJSON_AddItemToObject(context, "consent", b->consent))
+		return false;
+	b->consent = NULL;
+	return true;
+}
+
 /* One mapped field: its trait, or an error. False only when out of memory. */
 static bool apply_field(struct build *b, const struct map_field *f)
 {
@@ -292,6 +330,8 @@ static bool apply_field(struct build *b, const struct map_field *f)
 		goto out;
 	}
 	if (is_email && (b->email = strdup(cJSON_GetStringValue(value))) == NULL)
+		goto out;
+	if (f->consent != NULL && cJSON_IsTrue(value) && !record_consent(b, f))
 		goto out;
 	ok = put_trait(b->traits, f->trait, value);
 	value = NULL;
@@ -537,7 +577,8 @@ enum id_err identify_build(const struct map_form *form,
 		goto out;
 	b.traits = NULL;
 	context = build_context(&b, ctx);
-	if (context == NULL || !cJSON_AddItemToObject(msg, "context", context))
+	if (context == NULL || !add_consent(&b, context, ts) ||
+	    !cJSON_AddItemToObject(msg, "context", context))
 		goto out;
 	context = NULL;
 	integrations = cJSON_AddObjectToObject(msg, "integrations");
@@ -551,6 +592,7 @@ out:
 	cJSON_Delete(msg);
 	cJSON_Delete(context);
 	cJSON_Delete(b.traits);
+	cJSON_Delete(b.consent);
 	free(b.email);
 	free(user_id);
 	free(anon_id);

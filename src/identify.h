@@ -15,7 +15,8 @@
  * content fields (utm_campaign -> "name"), else from the same parameters in the
  * query of ctx->page_url. The fields `_next`, `_referrer` and the honeypot are
  * never traits; `_referrer` (set by the page's script) becomes
- * context.page.referrer.
+ * context.page.referrer. A checked consent box (<field consent="..">) adds
+ * context.consent.TRAIT = {"text", "field", "timestamp" (the message's)}.
  *
  * Ownership: on ID_OK the caller owns out->message (cJSON_Delete, or
  * id_result_free). Error entries point to strings owned by the form mapping

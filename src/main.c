@@ -8,11 +8,14 @@
 #include <curl/curl.h>
 
 #include "config.h"
+#include "drain.h"
 #include "fm_client.h"
+#include "fm_state.h"
 #include "form.h"
 #include "identify.h"
 #include "mapping.h"
 #include "server.h"
+#include "spool.h"
 #include "text.h"
 
 #ifndef FMGATE_VERSION
@@ -25,6 +28,10 @@ static int usage(FILE *to)
 	      "       fmgate serve --listen unix:PATH|HOST:PORT [--workers N] [--user USER]\n"
 	      "       fmgate check [MAPPING]\n"
 	      "       fmgate try FORM_ID [BODY_FILE]\n"
+	      "       fmgate drain [--now | --watch]\n"
+	      "       fmgate status [--dead]\n"
+	      "       fmgate purge --dead [--older-than DAYS]\n"
+	      "       fmgate requeue --dead [ID...]\n"
 	      "       fmgate --version\n", to);
 	return to == stderr ? 2 : 0;
 }
@@ -101,6 +108,7 @@ static int cmd_try(int argc, char **argv)
 	struct id_result idr = { 0 };
 	struct id_context ctx = { 0 };
 	struct fm_client *fm = NULL;
+	struct fm_result fr;
 	struct config cfg;
 	char why[256];
 	char *body = NULL;
@@ -154,7 +162,15 @@ static int cmd_try(int argc, char **argv)
 		fm = fm_client_new(&cfg);
 	else
 		printf("(delivery not configured: %s)\n", why);
-	req = fm_request_body(fm, idr.message, form);
+	printf("\nfields (trait -> Freshmarketer field, how: value):\n");
+	req = fm_request_explain(fm, idr.message, form, stdout, &fr);
+	if (!req) {
+		rc = 1;
+		printf("refused:\n  %s: %s (%s)\n", fr.field ? fr.field : "-",
+		       fr.outcome == FM_INVALID ? "invalid_value" : fm_outcome_name(fr.outcome),
+		       fr.message);
+		goto out;
+	}
 	printf("\nrequest:\nPOST %s/contacts/upsert\n"
 	       "Authorization: Token token=(hidden)\nContent-Type: application/json\n\n",
 	       fm ? cfg.api_base : "{API base}");
@@ -197,6 +213,150 @@ static int cmd_serve(int argc, char **argv)
 	return server_serve(&o, config_mapping_path());
 }
 
+static int cmd_drain(int argc, char **argv)
+{
+	struct drain_opts o = { false, false };
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--now") == 0)
+			o.now = true;
+		else if (strcmp(argv[i], "--watch") == 0)
+			o.watch = true;
+		else
+			return usage(stderr);
+	}
+	/* The service honours backoff; --now is an operator's one-off. */
+	if (o.now && o.watch)
+		return usage(stderr);
+	return drain_run(&o, config_mapping_path());
+}
+
+/* The spool of the commands that only look at files: its directory and
+ * limits from the mapping when it loads, else from FMGATE_SPOOL or the
+ * default. False when the path does not fit. */
+static bool cli_spool(struct spool *sp)
+{
+	const char *mpath = config_mapping_path();
+	struct mapping *m = NULL;
+	char dir[LIMIT_MAX_URL];
+	bool ok;
+
+	if (mapping_load(mpath, &m, NULL) != MAP_OK)
+		fprintf(stderr, "fmgate: %s does not load; spool from FMGATE_SPOOL or the default\n",
+		        mpath);
+	ok = spool_dir_of(m ? &m->settings : NULL, dir, sizeof dir);
+	if (ok)
+		spool_init(sp, dir, m ? m->settings.spool_max_files : 0,
+		           m ? m->settings.spool_max_age_days : 0);
+	else
+		fprintf(stderr, "fmgate: the spool directory path is too long\n");
+	mapping_free(m);
+	return ok;
+}
+
+/* `status --dead`: one line per dead submission, for requeue and purge. */
+static int list_dead(struct spool *sp)
+{
+	struct spool_list l;
+
+	if (spool_list(sp, SPOOL_DEAD, -1, false, &l) != SPOOL_OK) {
+		fprintf(stderr, "fmgate status: %s\n", sp->why);
+		return 2;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		struct spool_item it;
+		char name[SPOOL_NAME_SIZE];
+
+		spool_id_name(&l.v[i].id, name);
+		if (spool_read(sp, SPOOL_DEAD, &l.v[i].id, &it) != SPOOL_OK) {
+			printf("%s (unreadable: %s)\n", l.v[i].id.mid, sp->why);
+			continue;
+		}
+		printf("%s form=%s attempts=%u reason=%s\n", it.id.mid, it.form, it.st.attempts,
+		       it.reason);
+		spool_item_free(&it);
+	}
+	spool_list_free(&l);
+	return 0;
+}
+
+static int cmd_status(int argc, char **argv)
+{
+	struct spool_stats st;
+	struct spool sp;
+	bool paused;
+
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--dead") != 0))
+		return usage(stderr);
+	if (!cli_spool(&sp))
+		return 2;
+	if (spool_stats(&sp, &st) != SPOOL_OK) {
+		printf("spool: %s\nunreadable: %s\n", sp.dir, sp.why);
+		return 2;
+	}
+	paused = fm_state_paused(sp.dir);
+	printf("spool: %s\nwaiting: %zu\nin flight: %zu\ndead: %zu\noldest: %lld s\npaused: %s\n",
+	       sp.dir, st.waiting, st.in_flight, st.dead, st.oldest_s, paused ? "yes" : "no");
+	if (argc == 2 && list_dead(&sp) != 0)
+		return 2;
+	return st.dead || paused ? 1 : 0;
+}
+
+static int cmd_purge(int argc, char **argv)
+{
+	long long days = 0;
+	bool dead = false;
+	struct spool sp;
+	size_t n;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--dead") == 0)
+			dead = true;
+		else if (i + 1 < argc && strcmp(argv[i], "--older-than") == 0 &&
+		         text_parse_ll(argv[i + 1], 1, 36500, &days))
+			i++;
+		else
+			return usage(stderr);
+	}
+	if (!dead)
+		return usage(stderr);
+	if (!cli_spool(&sp))
+		return 2;
+	if (spool_purge_dead(&sp, days * 86400, &n) != SPOOL_OK) {
+		fprintf(stderr, "fmgate purge: %s (%zu purged)\n", sp.why, n);
+		return 2;
+	}
+	printf("purged %zu dead submission%s\n", n, n == 1 ? "" : "s");
+	return 0;
+}
+
+static int cmd_requeue(int argc, char **argv)
+{
+	struct spool sp;
+	size_t total = 0, n;
+	int rc = 0;
+
+	if (argc < 2 || strcmp(argv[1], "--dead") != 0)
+		return usage(stderr);
+	if (!cli_spool(&sp))
+		return 2;
+	/* Without IDs one round takes every dead submission (want NULL). */
+	for (int i = argc == 2 ? 1 : 2; i < argc; i++) {
+		enum spool_err e = spool_requeue_dead(&sp, argc == 2 ? NULL : argv[i], &n);
+
+		total += n;
+		if (e == SPOOL_ENOENT) {
+			fprintf(stderr, "fmgate requeue: no dead submission %s\n", argv[i]);
+			rc = rc ? rc : 1;
+		} else if (e != SPOOL_OK) {
+			fprintf(stderr, "fmgate requeue: %s\n", sp.why);
+			rc = 2;
+		}
+	}
+	printf("requeued %zu dead submission%s\n", total, total == 1 ? "" : "s");
+	return rc;
+}
+
 static const struct verb {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -204,6 +364,10 @@ static const struct verb {
 	{ "serve", cmd_serve },
 	{ "check", cmd_check },
 	{ "try", cmd_try },
+	{ "drain", cmd_drain },
+	{ "status", cmd_status },
+	{ "purge", cmd_purge },
+	{ "requeue", cmd_requeue },
 	{ "--version", cmd_version },
 	{ "version", cmd_version },
 	{ "--help", cmd_help },

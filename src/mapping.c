@@ -200,6 +200,8 @@ static void free_form(struct map_form *f)
 		free(f->fields[i].name);
 		free(f->fields[i].trait);
 		free(f->fields[i].fm_field);
+		free(f->fields[i].consent);
+		free(f->fields[i].value_when_checked);
 	}
 	free(f->fields);
 	for (size_t i = 0; f->constants && i < f->n_constants; i++) {
@@ -567,6 +569,9 @@ static void load_settings(struct loader *L, const xmlNode *s, struct map_setting
 			diag_add(L, line_of(n), "freshmarketer: api-key-file must be an absolute path");
 		if (out->fm_api_base && (why = url_problem(out->fm_api_base, false)) != NULL)
 			diag_add(L, line_of(n), "freshmarketer: api-base %s", why);
+		v = 0;
+		attr_count(L, n, "fields-max-age", MAP_MAX_FIELDS_MAX_AGE, &v);
+		out->fm_fields_max_age = (unsigned)v;
 	}
 	if ((n = single_child(L, s, "spool", false)) != NULL) {
 		out->spool_dir = attr_dup(L, n, "dir");
@@ -696,6 +701,25 @@ static const struct map_field *field_among(const struct map_form *f, size_t n, c
 	return NULL;
 }
 
+/* consent and value-when-checked describe a single checkbox. */
+static void check_checkbox_attrs(struct loader *L, const struct map_field *fd)
+{
+	const char *attr = fd->consent ? "consent" : "value-when-checked";
+
+	if (!fd->consent && !fd->value_when_checked)
+		return;
+	if (fd->type != MAP_BOOLEAN || fd->multiple)
+		diag_add(L, fd->line, "field \"%.60s\": %s needs type=\"boolean\" and no multiple=\"true\"",
+		         fd->name, attr);
+	if (fd->consent && (strlen(fd->consent) > MAP_MAX_CONSENT || has_ctl(fd->consent)))
+		diag_add(L, fd->line, "field \"%.60s\": consent is longer than %u bytes or holds "
+		         "control characters", fd->name, MAP_MAX_CONSENT);
+	if (fd->value_when_checked &&
+	    (strlen(fd->value_when_checked) > MAP_MAX_NAME || has_ctl(fd->value_when_checked)))
+		diag_add(L, fd->line, "field \"%.60s\": value-when-checked is longer than %u bytes "
+		         "or holds control characters", fd->name, MAP_MAX_NAME);
+}
+
 static void load_field(struct loader *L, const xmlNode *n, struct map_form *f,
                        const struct map_settings *s)
 {
@@ -710,6 +734,8 @@ static void load_field(struct loader *L, const xmlNode *n, struct map_form *f,
 	fd->name = attr_dup(L, n, "name");
 	fd->trait = attr_dup(L, n, "trait");
 	fd->fm_field = attr_dup(L, n, "fm-field");
+	fd->consent = attr_dup(L, n, "consent");
+	fd->value_when_checked = attr_dup(L, n, "value-when-checked");
 	if (!fd->name || !fd->trait)
 		return;   /* out of memory: the schema requires both */
 	fd->required = attr_bool(L, n, "required");
@@ -740,6 +766,7 @@ static void load_field(struct loader *L, const xmlNode *n, struct map_form *f,
 		check_trait_unique(L, f, fd->trait, fd->line, idx, f->n_constants);
 	if (fd->fm_field)
 		check_fm_field_unique(L, f, fd->fm_field, fd->line, idx, f->n_constants);
+	check_checkbox_attrs(L, fd);
 }
 
 static void load_constant(struct loader *L, const xmlNode *n, struct map_form *f)

@@ -35,6 +35,8 @@
 #define MAP_MAX_TIMEOUT_MS     60000u      /* <delivery timeout-ms>: web servers give up sooner */
 #define MAP_MAX_SPOOL_FILES    100000000u  /* <spool max-files> */
 #define MAP_MAX_SPOOL_AGE_DAYS 3650u       /* <spool max-age-days> */
+#define MAP_MAX_FIELDS_MAX_AGE 604800u     /* <freshmarketer fields-max-age>: a week, in seconds */
+#define MAP_MAX_CONSENT        2000u       /* bytes of a consent text */
 
 enum map_type {
 	MAP_TEXT = 0,   /* default */
@@ -64,6 +66,12 @@ struct map_field {
 	bool multiple;     /* repeated name allowed; trait becomes a list */
 	size_t max_length; /* in bytes; 0 means the form's max-value */
 	char *fm_field;    /* explicit Freshmarketer field name, or NULL */
+	char *consent;     /* consent="..": the consent text the visitor saw next to
+	                      this (boolean) box, kept in the identify message's
+	                      context.consent when it is checked; or NULL */
+	char *value_when_checked; /* value-when-checked="..": what a checked
+	                      (boolean) box sends to its Freshmarketer field
+	                      instead of true; unchecked sends nothing; or NULL */
 	int line;
 };
 
@@ -98,6 +106,7 @@ struct map_settings {
 	char *fm_domain;        /* <freshmarketer domain=..>, or NULL */
 	char *fm_api_base;      /* <freshmarketer api-base=..>, or NULL */
 	char *fm_api_key_file;  /* <freshmarketer api-key-file=..>, or NULL */
+	unsigned fm_fields_max_age; /* <freshmarketer fields-max-age=..> seconds; 0: default */
 	char *spool_dir;        /* or NULL */
 	size_t spool_max_files; /* 0: default */
 	unsigned spool_max_age_days; /* 0: default */

@@ -37,7 +37,8 @@ bool origin_of_url(const char *url, char out[ORIGIN_MAX])
 	for (p = host; p < end && host_char(*p); p++)
 		;
 	hostlen = (size_t)(p - host);
-	if (hostlen == 0 || hostlen > 253 || host[0] == '.' || host[hostlen - 1] == '.')
+	if (hostlen == 0 || hostlen > 253 || host[0] == '.' || host[hostlen - 1] == '.' ||
+	    memmem(host, hostlen, "..", 2))
 		return false;
 	if (p < end) {
 		size_t plen;

@@ -57,6 +57,8 @@ static enum req_err find_form_id(struct request *r, req_param_fn param, void *ct
 		if (!uri || strnlen(uri, LIMIT_MAX_HEADER + 1) > LIMIT_MAX_HEADER)
 			return REQ_OK;
 		end = uri + strcspn(uri, "?#");
+		if (end > uri && end[-1] == '/')
+			end--;    /* "/forms/contact/" names "contact", as PATH_INFO does */
 		slash = end;
 		while (slash > uri && slash[-1] != '/')
 			slash--;
@@ -93,8 +95,10 @@ enum req_err request_init(struct request *r, req_param_fn param, void *ctx)
 	if (e == REQ_OK)
 		e = find_form_id(r, param, ctx);
 	cl = param(ctx, "CONTENT_LENGTH");
-	/* Apache and mod_fcgid pass an empty CONTENT_LENGTH for no body. */
-	if (e == REQ_OK && cl && *cl) {
+	/* An empty CONTENT_LENGTH means no body; an absent one, read to the end. */
+	if (e == REQ_OK && cl && !*cl) {
+		r->content_length = 0;
+	} else if (e == REQ_OK && cl) {
 		long long n;
 		if (cl[0] != '-' && text_parse_ll(cl, 0, 0x7fffffffffffffffLL, &n))
 			r->content_length = n;

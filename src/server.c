@@ -17,6 +17,7 @@
 
 #include "buf.h"
 #include "handler.h"
+#include "io.h"
 #include "log.h"
 #include "request.h"
 #include "response.h"
@@ -90,19 +91,6 @@ static void handle_one(struct app *app, req_param_fn param, req_read_fn rd, void
 	response_free(&res);
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 /* The FastCGI accept loop of one worker, on listening socket fd. */
 static int fcgi_loop(struct app *app, int fd)
@@ -153,7 +141,7 @@ int server_run_default(const char *mapping_path)
 
 		buf_init(&out, RESP_MAX_BODY + 16384);
 		handle_one(&app, cgi_param, cgi_read, NULL, &out);
-		rc = write_all(STDOUT_FILENO, buf_str(&out), out.len) == 0 ? 0 : 1;
+		rc = io_write_all(STDOUT_FILENO, buf_str(&out), out.len) == 0 ? 0 : 1;
 		buf_free(&out);
 	} else {
 		rc = fcgi_loop(&app, 0);

@@ -39,7 +39,10 @@ Error texts (the "message" array holds exactly one of these):
   400 "custom_field must be an object"
   400 "Invalid value for NAME: expected WHAT"   (WHAT: "a string", "a number",
                                                  "true or false", "a date YYYY-MM-DD",
-                                                 "one of: A, B, C", "one of the ids: 1, 2")
+                                                 "one of: A, B, C", "one of the ids: 1, 2",
+                                                 "at most N characters" (a field with
+                                                 max_length), "choices joined by ';'
+                                                 from: A, B" (multi_select_dropdown))
   400 "Email has already been taken"            (another contact holds the email)
   400 "External has already been taken"         (another contact holds the external_id)
   400 "Unsupported lookup field: F" / "Query q is required"
@@ -70,6 +73,11 @@ Control API (no auth, not recorded, faults never apply):
                           optional body {"hour_limit":N,"minute_limit":N,
                           "retry_after":bool,"key":"..."}; a setting not given
                           returns to its command-line value.
+  POST /_double/fields    changes the field list until the next reset:
+                          {"add":{"name":"cf_x","label":"X","type":"text"}}
+                          {"remove":"cf_x"}
+                          {"update":{"name":"cf_x","label":"New label"}}
+                          -> 200 {"fields":[..]}
   GET  /_double/contacts  {"contacts":[..]} in id order
   POST /_double/contacts  seeds one contact (a contact object, validated like
                           the API, uniqueness included) -> 201 {"contact":{..}}
@@ -91,6 +99,7 @@ Control API (no auth, not recorded, faults never apply):
 
 import argparse
 import collections
+import copy
 import datetime
 import json
 import math
@@ -155,10 +164,15 @@ FIELDS = [
     _f(103, "cf_newsletter", "Newsletter", "checkbox", default=False),
     _f(104, "cf_signup_source", "Signup Source", "text", default=False),
     _f(105, "cf_birthday", "Birthday", "date", default=False),
+    _f(106, "cf_interests", "Interests", "multi_select_dropdown",
+       [(81, "Pricing"), (82, "Product news"), (83, "Events")], default=False),
+    _f(107, "cf_notes", "Notes", "textarea", default=False),
+    _f(108, "cf_region", "Region", "text", default=False),
 ]
-BUILTIN = {f["name"]: f for f in FIELDS if f["default"]}
-CUSTOM = {f["name"]: f for f in FIELDS if not f["default"]}
+FIELDS[-2]["max_length"] = 40
 UNIQUE_KEYS = ("emails", "external_id", "mobile_number")
+FIELD_TYPES = ("text", "textarea", "number", "checkbox", "dropdown", "date",
+               "multi_select_dropdown", "auto_complete", "group_field")
 
 
 class BadRequest(Exception):
@@ -201,17 +215,52 @@ def check_value(field, value):
             values = [c["value"] for c in choices]
             ok = isinstance(value, str) and value in values
             what = "one of: " + ", ".join(values)
+    elif ftype == "multi_select_dropdown":
+        # one string, the choices' values joined by ";" (fmgate's encoding;
+        # unconfirmed for the real service)
+        values = [c["value"] for c in field.get("choices", [])]
+        ok = (isinstance(value, str) and value != ""
+              and all(v in values for v in value.split(";")))
+        what = "choices joined by ';' from: " + ", ".join(values)
     elif ftype == "auto_complete":
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
         what = "a list of strings"
-    else:  # text, group_field (emails: one string here)
+    else:  # text, textarea, group_field (emails: one string here)
         ok, what = isinstance(value, str), "a string"
+        if ok and "max_length" in field and len(value) > field["max_length"]:
+            ok, what = False, "at most %d characters" % field["max_length"]
     if not ok:
         raise BadRequest("Invalid value for %s: expected %s" % (name, what))
 
 
-def validate_contact(contact):
-    """Checks a contact object; returns (builtins, custom) dicts to merge."""
+def validate_field(field):
+    """Checks a field added or changed through /_double/fields."""
+    if not isinstance(field, dict):
+        raise BadRequest("a field is an object")
+    name, ftype = field.get("name"), field.get("type")
+    if not isinstance(name, str) or not name:
+        raise BadRequest("a field needs a name")
+    if ftype not in FIELD_TYPES:
+        raise BadRequest("type must be one of: " + ", ".join(FIELD_TYPES))
+    if not isinstance(field.get("label", ""), str):
+        raise BadRequest("label must be a string")
+    for choice in field.get("choices", []):
+        if (not isinstance(choice, dict) or not isinstance(choice.get("value"), str)
+                or not isinstance(choice.get("id"), int)):
+            raise BadRequest("choices are objects with an integer id and a string value")
+    ml = field.get("max_length")
+    if ml is not None and (not isinstance(ml, int) or isinstance(ml, bool) or ml < 1):
+        raise BadRequest("max_length must be a positive integer")
+    field.setdefault("label", name)
+    field.setdefault("default", not name.startswith("cf_"))
+    field.setdefault("required", False)
+
+
+def validate_contact(contact, fields):
+    """Checks a contact object against the field list; returns (builtins,
+    custom) dicts to merge."""
+    builtin = {f["name"]: f for f in fields if f["default"]}
+    custom_fields = {f["name"]: f for f in fields if not f["default"]}
     if not isinstance(contact, dict):
         raise BadRequest("contact must be an object")
     builtins, custom = {}, {}
@@ -222,14 +271,14 @@ def validate_contact(contact):
             if not isinstance(value, dict):
                 raise BadRequest("custom_field must be an object")
             for cname, cvalue in value.items():
-                if cname not in CUSTOM:
+                if cname not in custom_fields:
                     raise BadRequest("Unknown custom field: %s" % cname)
-                check_value(CUSTOM[cname], cvalue)
+                check_value(custom_fields[cname], cvalue)
                 custom[cname] = cvalue
             continue
-        if key not in BUILTIN:
+        if key not in builtin:
             raise BadRequest("Unknown attribute: %s" % key)
-        check_value(BUILTIN[key], value)
+        check_value(builtin[key], value)
         builtins[key] = value
     return builtins, custom
 
@@ -272,6 +321,7 @@ class State:
         self.next_id = 70054866601
         self.requests = collections.deque(maxlen=MAX_LOGGED_REQUESTS)
         self.faults = collections.deque()
+        self.fields = copy.deepcopy(FIELDS)
         # key -> {"hour": [start, count], "minute": [start, count]}
         self.windows = {}
 
@@ -336,6 +386,38 @@ class State:
             out.setdefault(name, value)
         out["custom_field"] = dict(c["custom"])
         return out
+
+    # -- field list ------------------------------------------------------------
+
+    def change_fields(self, body):
+        """{"add": FIELD} | {"remove": NAME} | {"update": {"name": NAME, ..}}:
+        changes the list that GET /settings/contacts/fields serves and that
+        contacts are validated against, until the next reset."""
+        if not isinstance(body, dict) or len(body) != 1:
+            raise BadRequest("fields takes one of add, remove, update")
+        (op, arg), = body.items()
+        names = [f["name"] for f in self.fields]
+        if op == "add":
+            if isinstance(arg, dict):
+                arg.setdefault("id", max(f["id"] for f in self.fields) + 1)
+            validate_field(arg)
+            if arg["name"] in names:
+                raise BadRequest("field %s exists" % arg["name"])
+            self.fields.append(arg)
+        elif op == "remove":
+            if arg not in names:
+                raise BadRequest("no field %s" % arg)
+            self.fields = [f for f in self.fields if f["name"] != arg]
+        elif op == "update":
+            if not isinstance(arg, dict) or arg.get("name") not in names:
+                raise BadRequest("update needs the name of a field")
+            i = names.index(arg["name"])
+            merged = dict(self.fields[i])
+            merged.update(arg)
+            validate_field(merged)
+            self.fields[i] = merged
+        else:
+            raise BadRequest("fields takes one of add, remove, update")
 
     # -- rate limits ---------------------------------------------------------
 
@@ -421,6 +503,12 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"   # keep-alive, so connection reuse is visible
     server_version = "fmdouble/1"
     sys_version = ""
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out in separate writes: without this, Nagle's
+        # algorithm and delayed ACKs hold every kept-alive answer ~40 ms.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, fmt, *args):  # noqa: N802 (stdlib name)
         if self.server.verbose:
@@ -509,9 +597,12 @@ class Handler(BaseHTTPRequestHandler):
                     self.send_json(200, {"contacts": [state.render(cid)
                                                       for cid in sorted(state.contacts)]})
                 elif route == ("POST", "/_double/contacts"):
-                    builtins, custom = validate_contact(body)
+                    builtins, custom = validate_contact(body, state.fields)
                     cid = state.save(None, builtins, custom)
                     self.send_json(201, {"contact": state.render(cid)})
+                elif route == ("POST", "/_double/fields"):
+                    state.change_fields(body)
+                    self.send_json(200, {"fields": state.fields})
                 elif route == ("GET", "/_double/requests"):
                     self.send_json(200, {"requests": list(state.requests)})
                 elif route == ("POST", "/_double/fault"):
@@ -607,7 +698,7 @@ class Handler(BaseHTTPRequestHandler):
         if cmd == "POST" and path == "/contacts/upsert":
             return self.upsert(body)
         if cmd == "POST" and path == "/contacts":
-            builtins, custom = validate_contact(body.get("contact"))
+            builtins, custom = validate_contact(body.get("contact"), state.fields)
             cid = state.save(None, builtins, custom)
             return 201, {"contact": state.render(cid)}
         if len(parts) == 2 and parts[0] == "contacts" and parts[1].isdigit():
@@ -617,14 +708,14 @@ class Handler(BaseHTTPRequestHandler):
             if cmd == "GET":
                 return 200, {"contact": state.render(cid)}
             if cmd == "PUT":
-                builtins, custom = validate_contact(body.get("contact"))
+                builtins, custom = validate_contact(body.get("contact"), state.fields)
                 state.save(cid, builtins, custom)
                 return 200, {"contact": state.render(cid)}
             if cmd == "DELETE":
                 del state.contacts[cid]
                 return 200, {"ok": True}
         if cmd == "GET" and path == "/settings/contacts/fields":
-            return 200, {"fields": FIELDS}
+            return 200, {"fields": state.fields}
         if cmd == "GET" and path == "/lookup":
             return self.lookup(query)
         if cmd == "POST" and path == "/filtered_search/contact":
@@ -641,7 +732,7 @@ class Handler(BaseHTTPRequestHandler):
             raise BadRequest("unique_identifier must hold exactly one of "
                              "emails, external_id, mobile_number")
         (key, value), = ident.items()
-        builtins, custom = validate_contact(body.get("contact"))
+        builtins, custom = validate_contact(body.get("contact"), state.fields)
         cid = state.find(key, value)
         if cid is None:
             # a created contact carries its identifier even when the contact

@@ -31,6 +31,7 @@ expect_no_match() {
 }
 
 done_testing() {
+	[ -n "${TEST_SPOOL:-}" ] && rm -rf "$TEST_SPOOL"
 	echo "$T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" -eq 0 ]
 }
@@ -98,14 +99,27 @@ double_contact() {
 # cgi BODY [VAR=VALUE ...]: one request; the answer's headers land in $CGI_HEAD
 # (CRs removed), its body in $CGI_BODY, stderr in $CGI_ERR, and $CGI_STATUS.
 # Defaults: a urlencoded POST to /contact from 127.0.0.1 with the double's URL
-# and key; later VAR=VALUE pairs override them (VAR= unsets by emptiness).
+# and key, and the suite's own spool ($TEST_SPOOL, made on first use and
+# removed by done_testing); later VAR=VALUE pairs override them (VAR= unsets
+# by emptiness).
+TEST_SPOOL=
+test_spool() {
+	[ -n "$TEST_SPOOL" ] || TEST_SPOOL=$(mktemp -d /tmp/fmgate-spool.XXXXXX)
+}
+# spool_reset: empties the suite's spool, the shared delivery state
+# (SPOOL/state: rate-limit holds, pause marker, field cache) included.
+spool_reset() {
+	test_spool
+	find "$TEST_SPOOL" -mindepth 1 -delete
+}
 cgi() {
 	local body=$1; shift
 	local out err len
+	test_spool
 	out=$(mktemp) err=$(mktemp)
 	len=$(printf '%s' "$body" | wc -c)
 	printf '%s' "$body" | env -i PATH="$PATH" \
-		FMGATE_CONFIG="${MAPPING:?set MAPPING}" \
+		FMGATE_CONFIG="${MAPPING:?set MAPPING}" FMGATE_SPOOL="$TEST_SPOOL" \
 		FM_API_BASE="$FMDOUBLE_URL/crm/sales/api" FM_API_KEY="$FMDOUBLE_KEY" \
 		REQUEST_METHOD=POST CONTENT_TYPE=application/x-www-form-urlencoded \
 		CONTENT_LENGTH="$len" PATH_INFO=/contact REMOTE_ADDR=127.0.0.1 \
@@ -120,6 +134,23 @@ cgi() {
 	CGI_ERR=$(cat "$err")
 	CGI_STATUS=$(printf '%s\n' "$CGI_HEAD" | sed -n '1s/^Status: \([0-9]*\).*/\1/p')
 	rm -f "$out" "$err"
+}
+# fmg ARGS...: runs an fmgate verb (drain, status, ...) with the suite's
+# mapping, spool and the double, like cgi; FMG_KEY overrides the key.
+fmg() {
+	test_spool
+	env FMGATE_CONFIG="${MAPPING:?set MAPPING}" FMGATE_SPOOL="$TEST_SPOOL" \
+		FM_API_BASE="$FMDOUBLE_URL/crm/sales/api" FM_API_KEY="${FMG_KEY:-$FMDOUBLE_KEY}" \
+		$FMGATE_WRAP "$FMGATE_BIN" "$@"
+}
+# fmg_start ARGS...: the same in the background; $FMG_PID is fmgate's own
+# pid (for kill), its stderr goes to $FMG_LOG (default /dev/null).
+fmg_start() {
+	test_spool
+	FMGATE_CONFIG="${MAPPING:?set MAPPING}" FMGATE_SPOOL="$TEST_SPOOL" \
+		FM_API_BASE="$FMDOUBLE_URL/crm/sales/api" FM_API_KEY="${FMG_KEY:-$FMDOUBLE_KEY}" \
+		$FMGATE_WRAP "$FMGATE_BIN" "$@" 2>>"${FMG_LOG:-/dev/null}" &
+	FMG_PID=$!
 }
 # header NAME: the value of that header in the last cgi answer.
 header() { printf '%s\n' "$CGI_HEAD" | grep -i "^$1: " | head -n 1 | cut -d' ' -f2-; }

@@ -59,6 +59,29 @@ check "bad dropdown" 400 'Invalid value for cf_industry' -H "$auth" \
 	-d '{"unique_identifier":{"external_id":"u3"},"contact":{"custom_field":{"cf_industry":"music"}}}' "$api/contacts/upsert"
 check "bad date" 400 'Invalid value for cf_birthday' -H "$auth" \
 	-d '{"unique_identifier":{"external_id":"u3"},"contact":{"custom_field":{"cf_birthday":"2020-02-30"}}}' "$api/contacts/upsert"
+check "multi-select" 201 '"cf_interests": "Pricing;Events"' -H "$auth" \
+	-d '{"unique_identifier":{"external_id":"u4"},"contact":{"custom_field":{"cf_interests":"Pricing;Events"}}}' \
+	"$api/contacts/upsert"
+check "multi-select unknown choice" 400 'Invalid value for cf_interests' -H "$auth" \
+	-d '{"unique_identifier":{"external_id":"u4"},"contact":{"custom_field":{"cf_interests":"Pricing;Gossip"}}}' \
+	"$api/contacts/upsert"
+check "multi-select list refused" 400 'Invalid value for cf_interests' -H "$auth" \
+	-d '{"unique_identifier":{"external_id":"u4"},"contact":{"custom_field":{"cf_interests":["Pricing"]}}}' \
+	"$api/contacts/upsert"
+check "max_length" 400 'expected at most 40 characters' -H "$auth" \
+	-d '{"unique_identifier":{"external_id":"u4"},"contact":{"custom_field":{"cf_notes":"12345678901234567890123456789012345678901"}}}' \
+	"$api/contacts/upsert"
+check "fields: add" 200 '"cf_area"' -H "$ct" -d '{"add":{"name":"cf_area","label":"Area","type":"text"}}' "$url/_double/fields"
+check "fields: served" 200 '"label": "Area"' -H "$auth" "$api/settings/contacts/fields"
+check "fields: new field accepted" 200 '"cf_area": "North"' -H "$auth" \
+	-d '{"unique_identifier":{"external_id":"u4"},"contact":{"custom_field":{"cf_area":"North"}}}' \
+	"$api/contacts/upsert"
+check "fields: update" 200 '"label": "Zone"' -H "$ct" -d '{"update":{"name":"cf_area","label":"Zone"}}' "$url/_double/fields"
+check "fields: remove" 200 '"fields"' -H "$ct" -d '{"remove":"cf_region"}' "$url/_double/fields"
+check "fields: removed field refused" 400 'Unknown custom field: cf_region' -H "$auth" \
+	-d '{"unique_identifier":{"external_id":"u4"},"contact":{"custom_field":{"cf_region":"x"}}}' \
+	"$api/contacts/upsert"
+check "fields: bad change" 400 'type must be one of' -H "$ct" -d '{"add":{"name":"cf_b","type":"blob"}}' "$url/_double/fields"
 check "plural ignored" 201 '"custom_field": {}' -H "$auth" \
 	-d '{"unique_identifier":{"external_id":"u3"},"contact":{"custom_fields":{"cf_nope":1}}}' "$api/contacts/upsert"
 check "lookup" 200 '"external_id": "u1"' -H "$auth" "$api/lookup?q=a%40x.org&f=email&entities=contact"
@@ -86,6 +109,9 @@ check "limit 2" 200 '"fields"' -H "$auth" "$api/settings/contacts/fields"
 check "limit 3" 429 'API rate limit exceeded' -D "$dir/h" -H "$auth" "$api/settings/contacts/fields"
 grep -qi '^retry-after: [0-9]' "$dir/h" && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "not ok: Retry-After on limit"; }
 check "reset emptied" 200 '{"contacts": []}' "$url/_double/contacts"
+check "reset to no limits" 200 '"ok": true' -X POST "$url/_double/reset"
+check "reset restores the fields" 200 '"cf_region"' -H "$auth" "$api/settings/contacts/fields"
+grep -q '"cf_area"' "$dir/body" && { fail=$((fail + 1)); echo "not ok: added field survived reset"; } || pass=$((pass + 1))
 
 kill "$pid"
 wait "$pid"

@@ -19,7 +19,9 @@ trap 'stop_serve; double_stop; rm -rf "$tmp"' EXIT
 double_reset
 
 start_serve() { # start_serve LISTEN WORKERS
-	FMGATE_CONFIG="${SERVE_MAPPING:-$MAPPING}" FM_API_BASE="$FMDOUBLE_URL/crm/sales/api" FM_API_KEY="$FMDOUBLE_KEY" \
+	mkdir -p "$tmp/spool"
+	FMGATE_CONFIG="${SERVE_MAPPING:-$MAPPING}" FMGATE_SPOOL="$tmp/spool" \
+		FM_API_BASE="$FMDOUBLE_URL/crm/sales/api" FM_API_KEY="$FMDOUBLE_KEY" \
 		$FMGATE_WRAP "$FMGATE_BIN" serve --listen "$1" --workers "$2" 2>"$tmp/serve.log" &
 	SERVE_PID=$!
 }

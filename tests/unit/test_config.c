@@ -244,10 +244,14 @@ static void test_rest(void)
 	T(resolve(NULL, &c, why) == CONFIG_OK, "resolves");
 	T_STREQ(c.spool_dir, CONFIG_DEFAULT_SPOOL, "default spool");
 	T(c.timeout_ms == LIMIT_DEFAULT_TIMEOUT_MS, "default timeout");
+	T(c.fields_max_age_s == CONFIG_DEFAULT_FIELDS_MAX_AGE && c.fields_max_age_s == 3600,
+	  "default field list age: an hour");
 	T(why[0] == '\0', "why empty on success");
 	s.spool_dir = "/srv/spool";
 	s.timeout_ms = 1500;
+	s.fm_fields_max_age = 60;
 	T(resolve(&s, &c, why) == CONFIG_OK, "with settings");
+	T(c.fields_max_age_s == 60, "fields-max-age from the settings");
 	T_STREQ(c.spool_dir, "/srv/spool", "settings spool");
 	T(c.timeout_ms == 1500, "settings timeout");
 	setenv("FMGATE_SPOOL", "/var/tmp/sp", 1);

@@ -147,6 +147,68 @@ static void test_date(void)
 		T(!ft_date_valid(invalid[i], strlen(invalid[i])), "invalid date %s", invalid[i]);
 	T_STREQ(conv(MAP_DATE, "2024-02-29"), "\"2024-02-29\"", "date output");
 	T_STREQ(conv(MAP_DATE, "2023-02-29"), "ERR:1", "date error");
+	T_STREQ(conv(MAP_DATE, "29 February 2024"), "\"2024-02-29\"", "a type=date field normalises");
+	T_STREQ(conv(MAP_DATE, "01/02/2024"), "ERR:1", "ambiguous date refused");
+}
+
+static void test_date_forms(void)
+{
+	static const struct {
+		const char *in, *out;  /* out NULL: refused */
+	} cases[] = {
+		{ "2024-02-29", "2024-02-29" },
+		{ "2024/02/29", "2024-02-29" },
+		{ "2024.2.9", "2024-02-09" },
+		{ "2024-02-29T23:59:59+05:00", "2024-02-29" },
+		{ "2024-02-29 08:00", "2024-02-29" },
+		{ "29 Feb 2024", "2024-02-29" },
+		{ "9 february 2024", "2024-02-09" },
+		{ "29-Feb-2024", "2024-02-29" },
+		{ "Feb 29, 2024", "2024-02-29" },
+		{ "FEBRUARY 29 2024", "2024-02-29" },
+		{ "Sept 30, 2023", "2023-09-30" },
+		{ "Sep 30 2023", "2023-09-30" },
+		{ "May 1, 2023", "2023-05-01" },
+		{ "1 May 0001", "0001-05-01" },
+		{ "01/02/2024", NULL },
+		{ "02/01/2024", NULL },
+		{ "2024-02-30", NULL },
+		{ "2023-02-29", NULL },
+		{ "29 Feb 24", NULL },
+		{ "Feb 29, 24", NULL },
+		{ "2024-02", NULL },
+		{ "2024-02-29T", NULL },
+		{ "2024-02-29Tnoon", NULL },
+		{ "2024/02-29", NULL },
+		{ "2024-002-29", NULL },
+		{ "20240229", NULL },
+		{ "29 Fe 2024", NULL },
+		{ "29 Febr 2024", NULL },
+		{ "29 Feb, 2024", NULL },
+		{ "Feb29, 2024", NULL },
+		{ "29  Feb  2024", "2024-02-29" },
+		{ "0000-01-01", NULL },
+		{ "", NULL },
+		{ "31 Apr 2024", NULL },
+	};
+	char out[FT_DATE_SIZE], longd[80];
+	size_t i;
+
+	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		bool ok = ft_date_normalise(cases[i].in, strlen(cases[i].in), out);
+
+		if (cases[i].out)
+			T(ok && strcmp(out, cases[i].out) == 0, "date \"%s\" -> %s (got %s)",
+			  cases[i].in, cases[i].out, ok ? out : "refused");
+		else
+			T(!ok, "date \"%s\" refused (got %s)", cases[i].in, ok ? out : "-");
+	}
+	T(ft_date_normalise("2024-02-29xyz", 10, out) && strcmp(out, "2024-02-29") == 0,
+	  "reads only len bytes");
+	memset(longd, '1', sizeof longd);
+	memcpy(longd, "2024-02-29T", 11);
+	T(!ft_date_normalise(longd, FT_MAX_DATE + 1, out), "longer than FT_MAX_DATE refused");
+	T(ft_date_normalise(longd, FT_MAX_DATE, out), "FT_MAX_DATE accepted");
 }
 
 static void test_phone(void)
@@ -199,6 +261,7 @@ int main(void)
 	test_number();
 	test_boolean();
 	test_date();
+	test_date_forms();
 	test_phone();
 	test_text();
 	T_DONE();

@@ -7,10 +7,13 @@
  * tests/fmdouble.py, run from the repository root) and stops it by its PID.
  * Every case resets the double first.
  */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +23,7 @@
 
 #include "config.h"
 #include "fm_client.h"
+#include "fm_state.h"
 #include "t.h"
 
 static char url[256];        /* http://127.0.0.1:PORT */
@@ -168,19 +172,26 @@ static int n_contacts(void)
 
 /* ---- helpers --------------------------------------------------------------- */
 
-static struct fm_client *client(const char *k)
+/* A client as one process would have it: with the spool `sp` ("" for none). */
+static struct fm_client *client_in(const char *k, const char *sp, unsigned max_age_s)
 {
-	struct config cfg = {.timeout_ms = 3000};
+	struct config cfg = {.timeout_ms = 3000, .fields_max_age_s = max_age_s};
 	struct fm_client *c;
 
 	snprintf(cfg.api_base, sizeof cfg.api_base, "%s/crm/sales/api", url);
 	snprintf(cfg.api_key, sizeof cfg.api_key, "%s", k);
+	snprintf(cfg.spool_dir, sizeof cfg.spool_dir, "%s", sp);
 	c = fm_client_new(&cfg);
 	if (!c) {
 		printf("fm_client_new failed\n");
 		exit(2);
 	}
 	return c;
+}
+
+static struct fm_client *client(const char *k)
+{
+	return client_in(k, "", 0);
 }
 
 /* An identify message; `more` is extra trait members ("" for none). */
@@ -202,8 +213,13 @@ static struct map_field form_fields[] = {
 	{.name = "size", .trait = "Company size", .fm_field = "cf_employees"},
 	{.name = "odd", .trait = "Odd", .fm_field = "cf_not_a_field"},
 	{.name = "bogus", .trait = "Bogus", .fm_field = "bogus_field"},
+	{.name = "emp", .trait = "Employees"},
+	{.name = "interests", .trait = "Interests", .multiple = true},
+	{.name = "optin", .trait = "newsletterConsent", .type = MAP_BOOLEAN,
+	 .fm_field = "subscription_status", .consent = "Yes, send me news",
+	 .value_when_checked = "Subscribed"},
 };
-static struct map_form form = {.id = "contact", .fields = form_fields, .n_fields = 3};
+static struct map_form form = {.id = "contact", .fields = form_fields, .n_fields = 6};
 
 static void deliver(struct fm_client *c, const char *uid, const char *email,
                     const char *more, unsigned budget, struct fm_result *r)
@@ -211,6 +227,37 @@ static void deliver(struct fm_client *c, const char *uid, const char *email,
 	cJSON *m = identify(uid, email, more);
 	fm_deliver(c, m, &form, budget, r);
 	cJSON_Delete(m);
+}
+
+/* Requests the double answered with this status. */
+static int count_status(long status)
+{
+	cJSON *reqs = ctl("GET", "/_double/requests", NULL);
+	const cJSON *q;
+	int n = 0;
+
+	cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(reqs, "requests")) {
+		const cJSON *st = cJSON_GetObjectItemCaseSensitive(q, "status");
+		n += cJSON_IsNumber(st) && (long)st->valuedouble == status;
+	}
+	cJSON_Delete(reqs);
+	return n;
+}
+
+/* Requests the double received whose path ends with `suffix`. */
+static int count_path(const char *suffix)
+{
+	cJSON *reqs = ctl("GET", "/_double/requests", NULL);
+	const cJSON *q;
+	int n = 0;
+	size_t sl = strlen(suffix);
+
+	cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(reqs, "requests")) {
+		const char *p = str(q, "path");
+		n += p && strlen(p) >= sl && strcmp(p + strlen(p) - sl, suffix) == 0;
+	}
+	cJSON_Delete(reqs);
+	return n;
 }
 
 static double ms_since(const struct timespec *t0)
@@ -384,11 +431,21 @@ static void test_retry(void)
 	deliver(c, "u-5", "eve@example.com", "", 3000, &r);
 	T(r.outcome == FM_RETRY && r.http_status == 429 && r.retry_after_s == 7,
 	  "429 with Retry-After: %s %ld %ld", fm_outcome_name(r.outcome), r.http_status, r.retry_after_s);
+	deliver(c, "u-5", "eve@example.com", "", 3000, &r);
+	T(r.outcome == FM_RETRY && r.calls == 0 && r.retry_after_s > 5 && r.retry_after_s <= 7,
+	  "then no call until Retry-After has passed: %u calls, %ld s", r.calls, r.retry_after_s);
+	fm_client_free(c);
+	c = client(key);
 	ctl_post("/_double/fault", "{\"kind\":\"429\",\"retry_after\":null}");
 	deliver(c, "u-5", "eve@example.com", "", 3000, &r);
 	T(r.outcome == FM_RETRY && r.retry_after_s == -1, "429 without Retry-After: %ld", r.retry_after_s);
+	deliver(c, "u-5", "eve@example.com", "", 3000, &r);
+	T(r.outcome == FM_RETRY && r.calls == 0 && r.retry_after_s > FM_RL_HOLD_429_S - 2,
+	  "then held FM_RL_HOLD_429_S: %ld s", r.retry_after_s);
+	fm_client_free(c);
+	c = client(key);
 
-	/* the double's own minute window */
+	/* the double's own minute window: the client stops before a 429 */
 	ctl_post("/_double/reset", "{\"minute_limit\":1,\"retry_after\":true}");
 	deliver(c, "u-5", "eve@example.com", "", 3000, &r);
 	T(r.outcome == FM_DELIVERED, "first call within the limit");
@@ -398,8 +455,17 @@ static void test_retry(void)
 	  rl.minute_remaining, rl.minute_reset);
 	T(rl.hour_limit == -1, "hour window unlimited: no header");
 	deliver(c, "u-5", "eve@example.com", "", 3000, &r);
+	T(r.outcome == FM_RETRY && r.calls == 0 && r.http_status == 0 && r.retry_after_s > 0 &&
+	  r.retry_after_s <= 60, "none left: no call, retry after the reset: %u %ld",
+	  r.calls, r.retry_after_s);
+	T(count_status(429) == 0, "the double never answered 429");
+	fm_client_free(c);
+	c = client(key);
+	deliver(c, "u-5", "eve@example.com", "", 3000, &r);
 	T(r.outcome == FM_RETRY && r.http_status == 429 && r.retry_after_s > 0 && r.retry_after_s <= 60,
-	  "over the limit: %ld %ld", r.http_status, r.retry_after_s);
+	  "a process that knew nothing meets the limit: %ld %ld", r.http_status, r.retry_after_s);
+	fm_client_free(c);
+	c = client(key);
 
 	/* slow past the budget */
 	reset();
@@ -450,9 +516,12 @@ static void test_rejected(void)
 	T(r.outcome == FM_REJECTED && r.http_status == 400, "unknown custom field: %s %ld",
 	  fm_outcome_name(r.outcome), r.http_status);
 	T_STREQ(r.message, "Unknown custom field: cf_not_a_field", "API message");
+	T(r.calls == 3, "field list, upsert, one refresh; the same body is not sent again: %u",
+	  r.calls);
 	deliver(c, "u-6", "fay@example.com", "\"Bogus\":\"x\"", 3000, &r);
 	T(r.outcome == FM_REJECTED, "unknown attribute");
 	T_STREQ(r.message, "Unknown attribute: bogus_field", "API message");
+	T(r.calls == 2, "upsert and one refresh: %u", r.calls);
 	ctl_post("/_double/fault", "{\"kind\":\"status\",\"status\":404}");
 	deliver(c, "u-6", "fay@example.com", "", 3000, &r);
 	T(r.outcome == FM_REJECTED && r.http_status == 404, "other 4xx final");
@@ -529,6 +598,288 @@ static void test_request_body(void)
 	T_STREQ(fm_outcome_name(FM_CONFLICT), "conflict", "outcome names");
 }
 
+
+/* A temporary spool shared by the clients of one case, as by processes. */
+static char spool[64];
+
+static void new_spool(void)
+{
+	char cmd[128];
+
+	if (spool[0]) {
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", spool);
+		if (system(cmd) != 0)
+			printf("cannot remove %s\n", spool);
+	}
+	snprintf(spool, sizeof spool, "/tmp/fmgate-test-fmc-spool.XXXXXX");
+	if (!mkdtemp(spool))
+		exit(2);
+}
+
+static const cJSON *custom_of(const cJSON *all, const char *email)
+{
+	return cJSON_GetObjectItemCaseSensitive(contact_by_email(all, email), "custom_field");
+}
+
+/* The field list is fetched once and shared: a new process pays one call. */
+static void test_shared_cache(void)
+{
+	struct fm_client *a, *b;
+	struct fm_result r;
+	char p[128];
+	struct stat sb;
+
+	reset();
+	new_spool();
+	a = client_in(key, spool, 3600);
+	deliver(a, "s-1", "s1@example.com", "\"Industry\":\"music\"", 3000, &r);
+	T(r.outcome == FM_DELIVERED && r.calls == 2, "cold: field list and upsert: %u", r.calls);
+	snprintf(p, sizeof p, "%s/state/fields.json", spool);
+	T(stat(p, &sb) == 0 && (sb.st_mode & 0777) == 0600, "cache file, mode 0600");
+	b = client_in(key, spool, 3600);
+	deliver(b, "s-2", "s2@example.com", "\"Industry\":\"retail\"", 3000, &r);
+	T(r.outcome == FM_DELIVERED && r.calls == 1, "warm cache, fresh process: one call: %u",
+	  r.calls);
+	T(count_path("/settings/contacts/fields") == 1, "the list was fetched once");
+	fm_client_free(a);
+	fm_client_free(b);
+
+	/* too old: refreshed; a failed refresh serves the last good copy */
+	sleep(2);
+	a = client_in(key, spool, 1);
+	ctl_post("/_double/fault", "{\"kind\":\"status\",\"status\":500,\"path\":\"/fields\"}");
+	deliver(a, "s-3", "s3@example.com", "\"Industry\":\"software\"", 3000, &r);
+	T(r.outcome == FM_DELIVERED && r.calls == 2, "stale, refresh failed, stale copy used: %s %u",
+	  fm_outcome_name(r.outcome), r.calls);
+	deliver(a, "s-3", "s3@example.com", "\"Industry\":\"software\"", 3000, &r);
+	T(r.outcome == FM_DELIVERED && r.calls == 1, "no new refresh for a minute: %u", r.calls);
+	fm_client_free(a);
+	b = client_in(key, spool, 1);
+	deliver(b, "s-4", "s4@example.com", "\"Industry\":\"software\"", 3000, &r);
+	T(r.outcome == FM_DELIVERED && r.calls == 1, "nor in another process: %u", r.calls);
+	fm_client_free(b);
+	{
+		struct timespec ts[2];
+
+		snprintf(p, sizeof p, "%s/state/fields.failed", spool);
+		clock_gettime(CLOCK_REALTIME, &ts[0]);
+		ts[0].tv_sec -= 61;
+		ts[1] = ts[0];
+		T(utimensat(AT_FDCWD, p, ts, 0) == 0, "the failure is shared in the spool");
+	}
+	b = client_in(key, spool, 1);
+	deliver(b, "s-4", "s4@example.com", "\"Industry\":\"software\"", 3000, &r);
+	T(r.outcome == FM_DELIVERED && r.calls == 2, "a minute later a process refreshes: %u",
+	  r.calls);
+	fm_client_free(b);
+	a = client_in(key, spool, 3600);
+	deliver(a, "s-5", "s5@example.com", "\"Industry\":\"software\"", 3000, &r);
+	T(r.outcome == FM_DELIVERED && r.calls == 1, "and the refreshed copy is shared: %u", r.calls);
+	fm_client_free(a);
+	T(count_path("/settings/contacts/fields") == 3, "three fetches in all");
+
+	/* a spool that cannot hold state: each process works from memory */
+	snprintf(p, sizeof p, "%s/state/fields.json", spool);
+	a = client_in(key, p, 3600);   /* a file, not a directory */
+	deliver(a, "s-6", "s6@example.com", "\"Industry\":\"music\"", 3000, &r);
+	T(r.outcome == FM_DELIVERED && r.calls == 2, "no usable state dir: still delivered: %u",
+	  r.calls);
+	deliver(a, "s-6", "s6@example.com", "\"Industry\":\"music\"", 3000, &r);
+	T(r.outcome == FM_DELIVERED && r.calls == 1, "kept in memory: %u", r.calls);
+	fm_client_free(a);
+}
+
+/* A 400 naming a field: the list is fetched again and the upsert retried. */
+static void test_refresh_on_rejection(void)
+{
+	struct fm_client *c;
+	struct fm_result r;
+	cJSON *all;
+
+	reset();
+	new_spool();
+	c = client_in(key, spool, 3600);
+	deliver(c, "f-1", "f1@example.com", "\"Region\":\"North\"", 3000, &r);
+	T(r.outcome == FM_DELIVERED && r.calls == 2, "Region by label: %s", r.message);
+	/* The CRM admin replaces the field: same label, new API name. */
+	ctl_post("/_double/fields", "{\"remove\":\"cf_region\"}");
+	ctl_post("/_double/fields", "{\"add\":{\"name\":\"cf_area\",\"label\":\"Region\",\"type\":\"text\"}}");
+	deliver(c, "f-2", "f2@example.com", "\"Region\":\"South\"", 3000, &r);
+	T(r.outcome == FM_DELIVERED, "refreshed and retried: %s %s", fm_outcome_name(r.outcome),
+	  r.message);
+	T(r.calls == 3, "upsert refused, field list, upsert: %u", r.calls);
+	all = contacts();
+	T_STREQ(str(custom_of(all, "f2@example.com"), "cf_area"), "South", "sent to the new field");
+	cJSON_Delete(all);
+	fm_client_free(c);
+	c = client_in(key, spool, 3600);
+	deliver(c, "f-3", "f3@example.com", "\"Region\":\"East\"", 3000, &r);
+	T(r.outcome == FM_DELIVERED && r.calls == 1, "the refreshed list is shared: %u", r.calls);
+	fm_client_free(c);
+
+	/* The field's type changes: the value no longer fits, nothing is sent. */
+	ctl_post("/_double/fields", "{\"update\":{\"name\":\"cf_area\",\"type\":\"number\"}}");
+	c = client_in(key, spool, 3600);
+	deliver(c, "f-4", "f4@example.com", "\"Region\":\"West\"", 3000, &r);
+	T(r.outcome == FM_INVALID && r.calls == 2, "after the refresh the value is invalid: %s %u",
+	  fm_outcome_name(r.outcome), r.calls);
+	fm_client_free(c);
+}
+
+/* A value the field's type refuses: FM_INVALID for its form field, no call. */
+static void test_invalid(void)
+{
+	struct fm_client *c = client(key);
+	struct fm_result r;
+
+	reset();
+	deliver(c, "i-1", "i1@example.com", "\"Employees\":\"lots\"", 3000, &r);
+	T(r.outcome == FM_INVALID, "refused: %s %s", fm_outcome_name(r.outcome), r.message);
+	T(r.field && strcmp(r.field, "emp") == 0, "the form field: %s", r.field ? r.field : "NULL");
+	T(strstr(r.message, "cf_employees") && strstr(r.message, "a number") &&
+	  !strstr(r.message, "lots"), "message names the field, not the value: %s", r.message);
+	T(r.calls == 1 && count_path("/contacts/upsert") == 0, "nothing sent (%u calls)", r.calls);
+	deliver(c, "i-1", "i1@example.com", "\"Interests\":[\"pricing\",\"gossip\"]", 3000, &r);
+	T(r.outcome == FM_INVALID && r.calls == 0, "a choice that does not exist");
+	deliver(c, "i-1", "i1@example.com", "\"Notes\":\"01234567890123456789012345678901234567890\"",
+	        3000, &r);
+	T(r.outcome == FM_INVALID && r.field == NULL, "over the field's max_length (no form field)");
+	fm_client_free(c);
+}
+
+/* Multi-select, dates and a consent box, as the double checks them. */
+static void test_types(void)
+{
+	struct fm_client *c = client(key);
+	struct fm_result r;
+	cJSON *all;
+	const cJSON *ct, *cf;
+
+	reset();
+	deliver(c, "t-1", "t1@example.com", "\"Interests\":[\"pricing\",\"EVENTS\"],"
+	        "\"Birthday\":\"29 Feb 2024\",\"Newsletter\":\"yes\",\"newsletterConsent\":true,"
+	        "\"Tags\":\"vip\"", 3000, &r);
+	T(r.outcome == FM_DELIVERED, "typed values accepted by the double: %s", r.message);
+	all = contacts();
+	ct = contact_by_email(all, "t1@example.com");
+	cf = cJSON_GetObjectItemCaseSensitive(ct, "custom_field");
+	T_STREQ(str(cf, "cf_interests"), "Pricing;Events", "multi-select: choices joined by ';'");
+	T_STREQ(str(cf, "cf_birthday"), "2024-02-29", "date normalised");
+	T(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cf, "cf_newsletter")), "checkbox");
+	T_STREQ(str(ct, "subscription_status"), "Subscribed", "consent box -> subscription_status");
+	T(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(ct, "tags")), "tags as a list");
+	cJSON_Delete(all);
+	deliver(c, "t-1", "t1@example.com", "\"newsletterConsent\":false", 3000, &r);
+	all = contacts();
+	T(r.outcome == FM_DELIVERED &&
+	  strcmp(str(contact_by_email(all, "t1@example.com"), "subscription_status"), "Subscribed") == 0,
+	  "an unchecked box never unsubscribes");
+	cJSON_Delete(all);
+	fm_client_free(c);
+}
+
+/* 401 pauses every process; one probe per FM_STATE_PROBE_S; a success resumes. */
+static void test_pause(void)
+{
+	struct fm_client *bad, *bad2, *good;
+	struct fm_result r;
+	char p[128];
+	struct timespec ts[2];
+
+	reset();
+	new_spool();
+	bad = client_in("wrong-key", spool, 3600);
+	deliver(bad, "p-1", "p1@example.com", "", 3000, &r);
+	T(r.outcome == FM_PAUSED && r.http_status == 401 && r.calls == 1 &&
+	  r.retry_after_s == FM_STATE_PROBE_S, "401: paused, next probe in a minute");
+	T(fm_state_paused(spool), "marker shared in the spool");
+	bad2 = client_in("wrong-key", spool, 3600);
+	deliver(bad2, "p-2", "p2@example.com", "", 3000, &r);
+	T(r.outcome == FM_PAUSED && r.calls == 0 && r.retry_after_s > 0 &&
+	  r.retry_after_s <= FM_STATE_PROBE_S, "another process makes no call: %u %ld", r.calls,
+	  r.retry_after_s);
+	/* a minute later, one probe */
+	snprintf(p, sizeof p, "%s/state/paused", spool);
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec -= FM_STATE_PROBE_S + 1;
+	ts[1] = ts[0];
+	utimensat(AT_FDCWD, p, ts, 0);
+	deliver(bad2, "p-2", "p2@example.com", "", 3000, &r);
+	T(r.outcome == FM_PAUSED && r.calls == 1 && r.http_status == 401, "the probe calls: %u",
+	  r.calls);
+	deliver(bad, "p-2", "p2@example.com", "", 3000, &r);
+	T(r.outcome == FM_PAUSED && r.calls == 0, "and only one: %u", r.calls);
+	T(count_status(401) == 2, "two 401s in all");
+	/* the key is fixed (a new key): delivery resumes and the marker goes */
+	good = client_in(key, spool, 3600);
+	deliver(good, "p-3", "p3@example.com", "", 3000, &r);
+	T(r.outcome == FM_DELIVERED, "a working key delivers: %s", r.message);
+	T(!fm_state_paused(spool), "marker removed");
+	fm_client_free(bad);
+	fm_client_free(bad2);
+	fm_client_free(good);
+}
+
+/* Processes share the budget and slow down before the limit. */
+static void test_shared_ratelimit(void)
+{
+	struct fm_client *a, *b;
+	struct fm_result r;
+	int delivered = 0, early = 0;
+
+	ctl_post("/_double/reset", "{\"minute_limit\":8}");
+	new_spool();
+	a = client_in(key, spool, 3600);
+	b = client_in(key, spool, 3600);
+	for (int i = 0; i < 8; i++) {
+		deliver(i % 2 ? b : a, "r-1", "r1@example.com", "", 3000, &r);
+		if (r.outcome == FM_DELIVERED) {
+			delivered++;
+		} else if (r.outcome == FM_RETRY && r.calls == 0 && r.retry_after_s > 0) {
+			early++;
+			break;
+		}
+	}
+	T(early == 1 && delivered >= 5 && delivered < 8,
+	  "spacing starts while calls are left: %d delivered, then held", delivered);
+	T(count_status(429) == 0, "no 429 at all");
+	fm_client_free(a);
+	fm_client_free(b);
+}
+
+/* Identity: a new email for a known userId, and a userId that is another contact's. */
+static void test_identity(void)
+{
+	struct fm_client *c = client(key);
+	struct fm_result r;
+	cJSON *all;
+
+	reset();
+	deliver(c, "id-1", "old@example.com", "\"firstName\":\"Ida\",\"Industry\":\"music\"", 3000, &r);
+	deliver(c, "id-1", "new@example.com", "", 3000, &r);
+	T(r.outcome == FM_DELIVERED && r.calls == 1, "new email: one upsert: %u", r.calls);
+	all = contacts();
+	T(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(all, "contacts")) == 1, "no duplicate");
+	T(contact_by_email(all, "new@example.com") && !contact_by_email(all, "old@example.com"),
+	  "the contact's email changed");
+	T_STREQ(str(contact_by_email(all, "new@example.com"), "first_name"), "Ida",
+	  "the shorter form blanked nothing");
+	T_STREQ(str(custom_of(all, "new@example.com"), "cf_industry"), "Music", "custom kept too");
+	cJSON_Delete(all);
+
+	/* the new email is a contact without external id: adopting it would give
+	 * the userId to two contacts */
+	ctl_post("/_double/contacts", "{\"emails\":\"free@example.com\",\"first_name\":\"Fred\"}");
+	deliver(c, "id-1", "free@example.com", "", 3000, &r);
+	T(r.outcome == FM_CONFLICT, "userId on one contact, email on another: %s %s",
+	  fm_outcome_name(r.outcome), r.message);
+	all = contacts();
+	T(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(all, "contacts")) == 2 &&
+	  !str(contact_by_email(all, "free@example.com"), "external_id"), "nothing changed");
+	cJSON_Delete(all);
+	fm_client_free(c);
+}
+
 int main(void)
 {
 	const char *u = getenv("FMDOUBLE_URL"), *k = getenv("FMDOUBLE_KEY");
@@ -559,6 +910,20 @@ int main(void)
 	test_rejected();
 	test_reuse();
 	test_request_body();
+	test_shared_cache();
+	test_refresh_on_rejection();
+	test_invalid();
+	test_types();
+	test_pause();
+	test_shared_ratelimit();
+	test_identity();
+	if (spool[0]) {
+		char cmd[128];
+
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", spool);
+		if (system(cmd) != 0)
+			printf("cannot remove %s\n", spool);
+	}
 	stop_double();
 	curl_global_cleanup();
 	T_DONE();

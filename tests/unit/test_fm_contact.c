@@ -34,7 +34,13 @@ static const char fields_json[] =
 	"{\"id\":104,\"name\":\"cf_signup_source\",\"label\":\"Signup Source\",\"type\":\"text\"},"
 	"{\"id\":105,\"name\":\"cf_birthday\",\"label\":\"Birthday\",\"type\":\"date\"},"
 	"{\"id\":106,\"label\":\"No name: skipped\",\"type\":\"text\"},"
-	"{\"id\":107,\"name\":\"cf_company_name\",\"label\":\"company.name\",\"type\":\"text\"}"
+	"{\"id\":107,\"name\":\"cf_company_name\",\"label\":\"company.name\",\"type\":\"text\"},"
+	"{\"id\":108,\"name\":\"cf_topics\",\"label\":\"Topics\",\"type\":\"multi_select_dropdown\","
+	" \"choices\":[{\"id\":81,\"value\":\"Pricing\"},{\"id\":82,\"value\":\"Product news\"},"
+	"              {\"id\":83,\"value\":\"Events\"}]},"
+	"{\"id\":109,\"name\":\"cf_notes\",\"label\":\"Notes\",\"type\":\"textarea\",\"max_length\":10},"
+	"{\"id\":110,\"name\":\"cf_free\",\"label\":\"Free choice\",\"type\":\"multi_select\"},"
+	"{\"id\":111,\"name\":\"cf_odd\",\"label\":\"Odd\",\"type\":\"formula\"}"
 	"]}";
 
 static cJSON *parse(const char *s)
@@ -62,16 +68,48 @@ static const char *cstr(const cJSON *body, const char *name)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* What the notes said, one "event trait field" line each. */
+static char notes[8192];
+
+static void note(void *ud, enum fmc_event ev, const char *trait, const char *field,
+                 const cJSON *value)
+{
+	size_t o = strlen(notes);
+
+	(void)ud;
+	(void)value;
+	snprintf(notes + o, sizeof notes - o, "%d %s %s\n", (int)ev, trait, field ? field : "-");
+}
+
+static struct fmc_report rep;
+
+/* The body, or NULL (the error is in last_err, the report in rep). */
+static enum fmc_err last_err;
+
 static cJSON *build(const char *identify, const struct map_form *form,
                     const struct fm_fields *fields, enum fmc_key key)
 {
-	cJSON *msg = parse(identify), *out = NULL;
-	enum fmc_err e = fm_contact_build(msg, form, fields, key, &out);
+	cJSON *msg = parse(identify), *out = (cJSON *)1;
 
-	if (e != FMC_OK)
-		printf("  build: %s\n", fmc_strerror(e));
+	notes[0] = '\0';
+	memset(&rep, 0, sizeof rep);
+	rep.note = note;
+	last_err = fm_contact_build(msg, form, fields, key, &rep, &out);
+	if (last_err != FMC_OK && last_err != FMC_EINVALID)
+		printf("  build: %s\n", fmc_strerror(last_err));
+	if (last_err != FMC_OK && out != NULL)
+		printf("  build: failed but gave a body\n");
 	cJSON_Delete(msg);
 	return out;
+}
+
+/* The note line for an event about a trait was given. */
+static bool noted(enum fmc_event ev, const char *trait, const char *field)
+{
+	char line[600];
+
+	snprintf(line, sizeof line, "%d %s %s\n", (int)ev, trait, field ? field : "-");
+	return strstr(notes, line) != NULL;
 }
 
 static size_t n_keys(const cJSON *o)
@@ -87,7 +125,7 @@ static void test_fields_parse(void)
 	size_t o = 0;
 
 	T(fm_fields_parse(fields_json, strlen(fields_json), 42, &f) == FMF_OK && f, "parse");
-	T(f->n == 17, "malformed entry skipped: %zu fields", f->n);
+	T(f->n == 21, "malformed entry skipped: %zu fields", f->n);
 	T(f->fetched_at == 42, "fetched_at kept");
 	ff = fm_fields_by_label(f, "INDUSTRY");
 	T(ff && strcmp(ff->name, "cf_industry") == 0, "label match ignores case");
@@ -98,7 +136,14 @@ static void test_fields_parse(void)
 	T(fm_fields_by_name(f, "emails") && fm_fields_by_name(f, "emails")->type == FMF_GROUP,
 	  "by name finds groups");
 	T(fm_fields_by_name(f, "Cf_industry") == NULL, "names are exact");
-	T(fm_fields_by_name(f, "tags")->type == FMF_OPAQUE, "auto_complete opaque");
+	T(fm_fields_by_name(f, "tags")->type == FMF_LIST, "auto_complete: a list");
+	T(fm_fields_by_name(f, "cf_topics")->type == FMF_MULTI &&
+	  fm_fields_by_name(f, "cf_topics")->n_choices == 3, "multi_select_dropdown with choices");
+	T(fm_fields_by_name(f, "cf_free")->type == FMF_MULTI, "multi_select");
+	T(fm_fields_by_name(f, "cf_odd")->type == FMF_OPAQUE, "unknown type: opaque");
+	T(fm_fields_by_name(f, "cf_notes")->type == FMF_TEXT &&
+	  fm_fields_by_name(f, "cf_notes")->max_length == 10, "textarea with max_length");
+	T(fm_fields_by_name(f, "cf_signup_source")->max_length == 0, "no max_length: 0");
 	fm_fields_free(f);
 
 	T(fm_fields_parse("{\"fields\":", 10, 0, &f) == FMF_EPARSE && !f, "truncated JSON");
@@ -196,7 +241,8 @@ static void test_labels(const struct fm_fields *f)
 	                 "\"industry\":\"software\",\"Employees\":\"12\",\"NEWSLETTER\":\"yes\","
 	                 "\"Birthday\":\"1990-02-03T10:00:00Z\",\"Signup Source\":\"Website form\","
 	                 "\"Zipcode\":12345,\"Tags\":[\"a\",\"b\"],\"Nothing like it\":\"x\","
-	                 "\"company\":{\"name\":\"Acme\"}}}", NULL, f, FMC_KEY_EXTERNAL_ID);
+	                 "\"company\":{\"name\":\"Acme\"},\"Odd\":{\"x\":1},\"Owner\":\"Ann Admin\","
+	                 "\"External ID\":\"evil\"}}", NULL, f, FMC_KEY_EXTERNAL_ID);
 	const cJSON *v;
 
 	T(b != NULL, "built");
@@ -208,13 +254,27 @@ static void test_labels(const struct fm_fields *f)
 	T_STREQ(cstr(b, "cf_signup_source"), "Website form", "text by label with a space");
 	T_STREQ(cstr(b, "zipcode"), "12345", "text field gets a string from a number");
 	v = cfield(b, "tags");
-	T(cJSON_IsArray(v) && cJSON_GetArraySize(v) == 2, "opaque type sent unchanged");
+	T(cJSON_IsArray(v) && cJSON_GetArraySize(v) == 2, "tags: a list of strings");
 	T_STREQ(cstr(b, "cf_company_name"), "Acme", "company.name matched by label");
 	T(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "contact"),
 	                                   "custom_fields") == NULL, "never the plural container");
 	T(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "contact"),
 	                                   "cf_industry") == NULL, "cf_ never at top level");
 	T(n_keys(cfield(b, "custom_field")) == 6, "six custom fields");
+	T(cfield(b, "owner_id") == NULL, "privileged field by label left out");
+	T(noted(FMC_SET_LABEL, "industry", "cf_industry"), "note: set by label");
+	T(noted(FMC_DROP_NO_FIELD, "Nothing like it", NULL), "note: no field:\n%s", notes);
+	T(noted(FMC_DROP_PRIVILEGED, "Owner", "owner_id"), "note: privileged");
+	T(noted(FMC_DROP_IDENTITY, "External ID", "external_id"), "note: identity");
+	cJSON_Delete(b);
+
+	/* Without the list: left out and said so. */
+	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"Industry\":\"Music\","
+	          "\"firstName\":\"Ann\",\"name\":\"Ann Lee\"}}", NULL, NULL, FMC_KEY_EXTERNAL_ID);
+	T(b && noted(FMC_DROP_NO_LIST, "Industry", NULL), "note: no list");
+	T(noted(FMC_SET_RESERVED, "firstName", "first_name"), "note: reserved");
+	T(noted(FMC_SET_NAME, "name", "last_name") && !noted(FMC_SET_NAME, "name", "first_name"),
+	  "note: name split only where unset");
 	cJSON_Delete(b);
 }
 
@@ -223,41 +283,73 @@ static void test_conversions(const struct fm_fields *f)
 	static const struct {
 		const char *trait_json;
 		const char *field;
-		const char *want; /* printed JSON, or NULL: left out */
+		const char *want; /* printed JSON; NULL: refused (FMC_EINVALID); "-": left out */
 	} cases[] = {
 		{"\"Newsletter\":\"on\"", "cf_newsletter", "true"},
 		{"\"Newsletter\":\"Off\"", "cf_newsletter", "false"},
 		{"\"Newsletter\":\"1\"", "cf_newsletter", "true"},
 		{"\"Newsletter\":\"0\"", "cf_newsletter", "false"},
+		{"\"Newsletter\":\"YES\"", "cf_newsletter", "true"},
+		{"\"Newsletter\":\"no\"", "cf_newsletter", "false"},
 		{"\"Newsletter\":true", "cf_newsletter", "true"},
 		{"\"Newsletter\":0", "cf_newsletter", "false"},
+		{"\"Newsletter\":[\"on\"]", "cf_newsletter", "true"},
 		{"\"Newsletter\":\"maybe\"", "cf_newsletter", NULL},
 		{"\"Newsletter\":2", "cf_newsletter", NULL},
+		{"\"Newsletter\":[\"on\",\"off\"]", "cf_newsletter", NULL},
 		{"\"Employees\":7.5", "cf_employees", "7.5"},
-		{"\"Employees\":\"-3e2\"", "cf_employees", "-300"},
+		{"\"Employees\":\"-12.5\"", "cf_employees", "-12.5"},
+		{"\"Employees\":\"-3e2\"", "cf_employees", NULL},
+		{"\"Employees\":\"+3\"", "cf_employees", NULL},
 		{"\"Employees\":\"12abc\"", "cf_employees", NULL},
 		{"\"Employees\":\"inf\"", "cf_employees", NULL},
 		{"\"Employees\":\"0x10\"", "cf_employees", NULL},
+		{"\"Employees\":\" 12\"", "cf_employees", NULL},
 		{"\"Employees\":true", "cf_employees", NULL},
 		{"\"Employees\":[1,2]", "cf_employees", NULL},
+		{"\"Employees\":[\"\",\"3\"]", "cf_employees", "3"},
 		{"\"Industry\":\"MUSIC\"", "cf_industry", "\"Music\""},
 		{"\"Industry\":\"Jazz\"", "cf_industry", NULL},
 		{"\"Industry\":\"7\"", "cf_industry", NULL},
-		{"\"Industry\":[\"Music\"]", "cf_industry", NULL},
+		{"\"Industry\":[\"Music\"]", "cf_industry", "\"Music\""},
+		{"\"Industry\":[\"Music\",\"Software\"]", "cf_industry", NULL},
 		{"\"Birthday\":\"2024-02-29\"", "cf_birthday", "\"2024-02-29\""},
+		{"\"Birthday\":\"2024/2/9\"", "cf_birthday", "\"2024-02-09\""},
+		{"\"Birthday\":\"2024.02.29\"", "cf_birthday", "\"2024-02-29\""},
+		{"\"Birthday\":\"2024-02-29 10:30\"", "cf_birthday", "\"2024-02-29\""},
+		{"\"Birthday\":\"29 Feb 2024\"", "cf_birthday", "\"2024-02-29\""},
+		{"\"Birthday\":\"29-feb-2024\"", "cf_birthday", "\"2024-02-29\""},
+		{"\"Birthday\":\"February 29, 2024\"", "cf_birthday", "\"2024-02-29\""},
+		{"\"Birthday\":\"Sept 3 1990\"", "cf_birthday", "\"1990-09-03\""},
+		{"\"Birthday\":\"01/02/2024\"", "cf_birthday", NULL},
+		{"\"Birthday\":\"02-01-24\"", "cf_birthday", NULL},
+		{"\"Birthday\":\"2024-02-30\"", "cf_birthday", NULL},
 		{"\"Birthday\":\"2023-02-29\"", "cf_birthday", NULL},
 		{"\"Birthday\":\"1990-13-01\"", "cf_birthday", NULL},
-		{"\"Birthday\":\"1990-1-01\"", "cf_birthday", NULL},
+		{"\"Birthday\":\"2024/02-29\"", "cf_birthday", NULL},
 		{"\"Birthday\":\"1990-01-01x\"", "cf_birthday", NULL},
+		{"\"Birthday\":\"30 Feb 2024\"", "cf_birthday", NULL},
+		{"\"Birthday\":\"Febr 3, 2024\"", "cf_birthday", NULL},
 		{"\"Birthday\":19900101", "cf_birthday", NULL},
+		{"\"Topics\":[\"pricing\",\"EVENTS\"]", "cf_topics", "\"Pricing;Events\""},
+		{"\"Topics\":\"product news\"", "cf_topics", "\"Product news\""},
+		{"\"Topics\":[\"Pricing\",\"\",\"Events\"]", "cf_topics", "\"Pricing;Events\""},
+		{"\"Topics\":[\"Pricing\",\"Gossip\"]", "cf_topics", NULL},
+		{"\"Free choice\":[\"a\",\"b\"]", "cf_free", "\"a;b\""},
+		{"\"Notes\":\"short\"", "cf_notes", "\"short\""},
+		{"\"Notes\":\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"",
+		 "cf_notes", "\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\""},
+		{"\"Notes\":\"eleven char\"", "cf_notes", NULL},
+		{"\"Tags\":\"vip\"", "tags", "[\"vip\"]"},
+		{"\"Odd\":\"x\"", "cf_odd", "\"x\""},
 		{"\"Signup Source\":[\"a\",\"\",\"b\"]", "cf_signup_source", "\"a, b\""},
 		{"\"Signup Source\":true", "cf_signup_source", "\"true\""},
 		{"\"Signup Source\":[[\"x\"]]", "cf_signup_source", NULL},
-		{"\"Signup Source\":\"\"", "cf_signup_source", NULL},
-		{"\"Signup Source\":\"  \"", "cf_signup_source", NULL},
-		{"\"Signup Source\":null", "cf_signup_source", NULL},
-		{"\"Signup Source\":[]", "cf_signup_source", NULL},
-		{"\"Signup Source\":[\"\",\" \"]", "cf_signup_source", NULL},
+		{"\"Signup Source\":\"\"", "cf_signup_source", "-"},
+		{"\"Signup Source\":\"  \"", "cf_signup_source", "-"},
+		{"\"Signup Source\":null", "cf_signup_source", "-"},
+		{"\"Signup Source\":[]", "cf_signup_source", "-"},
+		{"\"Signup Source\":[\"\",\" \"]", "cf_signup_source", "-"},
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -272,14 +364,85 @@ static void test_conversions(const struct fm_fields *f)
 		v = cfield(b, cases[i].field);
 		if (v)
 			printed = cJSON_PrintUnformatted(v);
-		if (cases[i].want)
+		if (!cases[i].want) {
+			T(b == NULL && last_err == FMC_EINVALID, "refused: %s (got %s)",
+			  cases[i].trait_json, printed);
+			T_STREQ(rep.field, cases[i].field, "report names the field: %s", cases[i].trait_json);
+			T(rep.expected && *rep.expected, "report says what it takes");
+		} else if (strcmp(cases[i].want, "-") == 0) {
+			T(b && v == NULL, "left out: %s (got %s)", cases[i].trait_json, printed);
+		} else {
 			T_STREQ(printed, cases[i].want, "conversion %s", cases[i].trait_json);
-		else
-			T(v == NULL, "left out: %s (got %s)", cases[i].trait_json, printed);
-		T(b != NULL && cfield(b, "emails"), "rest of the body intact: %s", cases[i].trait_json);
+			T(b != NULL && cfield(b, "emails"), "rest of the body intact: %s", cases[i].trait_json);
+		}
 		free(printed);
 		cJSON_Delete(b);
 	}
+}
+
+/* A refused value names its trait and the mapping's field; nothing is built. */
+static void test_invalid_report(const struct fm_fields *f)
+{
+	struct map_field fields[] = {
+		{.name = "e", .trait = "email"},
+		{.name = "size", .trait = "Employees", .type = MAP_TEXT},
+		{.name = "when", .trait = "Birthday"},
+	};
+	struct map_constant consts[] = {
+		{.trait = "Const num", .value = "many", .fm_field = "cf_employees"},
+	};
+	struct map_form form = {.id = "f", .fields = fields, .n_fields = 3,
+	                        .constants = consts, .n_constants = 0};
+	cJSON *b;
+
+	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"Employees\":\"lots\","
+	          "\"Birthday\":\"01/02/2024\"}}", &form, f, FMC_KEY_EXTERNAL_ID);
+	T(!b && last_err == FMC_EINVALID, "refused");
+	T_STREQ(rep.trait, "Employees", "first refused trait");
+	T_STREQ(rep.form_field, "size", "mapped back to the form field");
+	T_STREQ(rep.field, "cf_employees", "the Freshmarketer field");
+	T_STREQ(rep.expected, "a number", "what it takes");
+	T(noted(FMC_INVALID, "Birthday", "cf_birthday"), "later refusals noted too");
+	T(strcmp(fmc_strerror(FMC_EINVALID), "ok") != 0, "strerror");
+
+	form.n_constants = 1;
+	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"Const num\":\"many\"}}",
+	          &form, f, FMC_KEY_EXTERNAL_ID);
+	T(!b && last_err == FMC_EINVALID && rep.form_field == NULL,
+	  "a constant that does not fit: no form field");
+}
+
+/* value-when-checked: a checked box sends the text, an unchecked one nothing. */
+static void test_checked(const struct fm_fields *f)
+{
+	struct map_field fields[] = {
+		{.name = "e", .trait = "email"},
+		{.name = "optin", .trait = "newsletterConsent", .type = MAP_BOOLEAN,
+		 .fm_field = "subscription_status", .consent = "Send me the newsletter",
+		 .value_when_checked = "subscribed"},
+		{.name = "vip", .trait = "Newsletter", .type = MAP_BOOLEAN,
+		 .value_when_checked = "yes"},
+	};
+	struct map_form form = {.id = "f", .fields = fields, .n_fields = 3};
+	cJSON *b;
+
+	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"newsletterConsent\":true,"
+	          "\"Newsletter\":true}}", &form, f, FMC_KEY_EXTERNAL_ID);
+	T_STREQ(cstr(b, "subscription_status"), "Subscribed", "checked: the choice's exact value");
+	T(cJSON_IsTrue(cfield(b, "cf_newsletter")), "by label: converted by the field's type");
+	T(noted(FMC_SET_FM_FIELD, "newsletterConsent", "subscription_status"), "noted");
+	cJSON_Delete(b);
+
+	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"newsletterConsent\":false}}",
+	          &form, f, FMC_KEY_EXTERNAL_ID);
+	T(b && cfield(b, "subscription_status") == NULL, "unchecked: nothing sent, never unsubscribes");
+	T(noted(FMC_DROP_UNCHECKED, "newsletterConsent", "subscription_status"), "noted unchecked");
+	cJSON_Delete(b);
+
+	fields[1].value_when_checked = "Maybe";
+	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"newsletterConsent\":true}}",
+	          &form, f, FMC_KEY_EXTERNAL_ID);
+	T(!b && last_err == FMC_EINVALID, "a value-when-checked that is no choice is refused");
 }
 
 static void test_override_privileged(const struct fm_fields *f)
@@ -331,22 +494,29 @@ static void test_override_privileged(const struct fm_fields *f)
 	/* id accepted as the value; an id not among the choices refused */
 	consts[0].value = "1";
 	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"Owner pick\":\"1\","
-	          "\"Stage\":\"72\"}}", &form, f, FMC_KEY_EXTERNAL_ID);
+	          "\"Stage\":\"73\"}}", &form, f, FMC_KEY_EXTERNAL_ID);
 	v = cfield(b, "owner_id");
 	T(cJSON_IsNumber(v) && v->valuedouble == 1, "id given directly");
-	T(cfield(b, "lifecycle_stage_id") == NULL, "id not among the choices");
+	v = cfield(b, "lifecycle_stage_id");
+	T(cJSON_IsNumber(v) && v->valuedouble == 73, "choice id given directly");
 	cJSON_Delete(b);
+	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"Stage\":\"72\"}}",
+	          &form, f, FMC_KEY_EXTERNAL_ID);
+	T(!b && last_err == FMC_EINVALID && strcmp(rep.form_field, "stage") == 0,
+	  "id not among the choices: refused for its form field");
 
 	/* without the field list: *_id fields take integers, cf_ as is */
 	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"Owner pick\":\"1\","
-	          "\"Stage\":\"customer\",\"Topic\":\"w\",\"Industry\":\"Music\"}}",
+	          "\"Topic\":\"w\",\"Industry\":\"Music\"}}",
 	          &form, NULL, FMC_KEY_EXTERNAL_ID);
 	v = cfield(b, "owner_id");
 	T(cJSON_IsNumber(v) && v->valuedouble == 1, "no list: id from integer text");
-	T(cfield(b, "lifecycle_stage_id") == NULL, "no list: dropdown label cannot convert");
 	T_STREQ(cstr(b, "cf_signup_source"), "w", "no list: fm-field custom sent as is");
 	T(cfield(b, "cf_industry") == NULL, "no list: label trait left out");
 	cJSON_Delete(b);
+	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"Stage\":\"customer\"}}",
+	          &form, NULL, FMC_KEY_EXTERNAL_ID);
+	T(!b && last_err == FMC_EINVALID, "no list: a dropdown label cannot convert");
 }
 
 static void test_needs_fields(void)
@@ -392,19 +562,20 @@ static void test_keys(void)
 	cJSON_Delete(b);
 
 	msg = parse("{\"traits\":{\"email\":\"a@b.c\"}}");
-	T(fm_contact_build(msg, NULL, NULL, FMC_KEY_EXTERNAL_ID, &out) == FMC_ENOIDENT && !out,
+	T(fm_contact_build(msg, NULL, NULL, FMC_KEY_EXTERNAL_ID, NULL, &out) == FMC_ENOIDENT && !out,
 	  "no userId");
-	T(fm_contact_build(msg, NULL, NULL, FMC_KEY_EMAILS, &out) == FMC_OK && out, "email key ok");
+	T(fm_contact_build(msg, NULL, NULL, FMC_KEY_EMAILS, NULL, &out) == FMC_OK && out,
+	  "email key ok, no report");
 	T(cfield(out, "external_id") == NULL, "no external_id without userId");
 	cJSON_Delete(out);
 	cJSON_Delete(msg);
 	msg = parse("{\"userId\":\"\",\"traits\":{\"email\":\"\"}}");
-	T(fm_contact_build(msg, NULL, NULL, FMC_KEY_EXTERNAL_ID, &out) == FMC_ENOIDENT, "empty userId");
-	T(fm_contact_build(msg, NULL, NULL, FMC_KEY_EMAILS, &out) == FMC_ENOIDENT, "empty email");
+	T(fm_contact_build(msg, NULL, NULL, FMC_KEY_EXTERNAL_ID, NULL, &out) == FMC_ENOIDENT, "empty userId");
+	T(fm_contact_build(msg, NULL, NULL, FMC_KEY_EMAILS, NULL, &out) == FMC_ENOIDENT, "empty email");
 	T(fm_contact_user_id(msg) == NULL && fm_contact_email(msg) == NULL, "getters");
 	cJSON_Delete(msg);
 	msg = parse("{\"userId\":7,\"traits\":[]}");
-	T(fm_contact_build(msg, NULL, NULL, FMC_KEY_EXTERNAL_ID, &out) == FMC_ENOIDENT,
+	T(fm_contact_build(msg, NULL, NULL, FMC_KEY_EXTERNAL_ID, NULL, &out) == FMC_ENOIDENT,
 	  "userId must be a string");
 	cJSON_Delete(msg);
 }
@@ -420,6 +591,8 @@ int main(void)
 	test_address_and_name();
 	test_labels(f);
 	test_conversions(f);
+	test_invalid_report(f);
+	test_checked(f);
 	test_override_privileged(f);
 	test_needs_fields();
 	test_keys();

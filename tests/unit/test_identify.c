@@ -24,7 +24,7 @@
 #define NP(a) (sizeof(a) / sizeof((a)[0]))
 
 #define FIELD(n, t, ty, req, mul, max) \
-	{ (char *)(n), (char *)(t), (ty), (req), (mul), (max), NULL, 0 }
+	{ (char *)(n), (char *)(t), (ty), (req), (mul), (max), NULL, NULL, NULL, 0 }
 
 static const struct form_limits lim = { 65536, 100, 4000 };
 
@@ -827,6 +827,49 @@ static void test_context(void)
 	}
 }
 
+/* A checked consent box keeps its text and time in context.consent. */
+static void test_consent(void)
+{
+	struct map_field f[] = {
+		FIELD("email", "email", MAP_EMAIL, true, false, 0),
+		FIELD("optin", "newsletterConsent", MAP_BOOLEAN, false, false, 0),
+		FIELD("terms", "legal.terms", MAP_BOOLEAN, false, false, 0),
+		FIELD("plain", "Plain", MAP_BOOLEAN, false, false, 0),
+	};
+	struct map_form form;
+	struct form_pair yes[] = { P("email", "a@b"), P("optin", "on"), P("terms", "yes"),
+	                           P("plain", "1") };
+	struct form_pair no[] = { P("email", "a@b"), P("optin", "off") };
+	struct form_pair absent[] = { P("email", "a@b") };
+	struct id_result r;
+	const cJSON *ts;
+	char *want;
+
+	f[1].consent = (char *)"Send me the \"newsletter\"";
+	f[1].fm_field = (char *)"subscription_status";
+	f[1].value_when_checked = (char *)"Subscribed";
+	f[2].consent = (char *)"I accept the terms";
+	form = mkform(f, NP(f));
+	T(run(&form, yes, NP(yes), NULL, &r) == ID_OK, "consent accepted");
+	check_part(r.message, "traits.newsletterConsent", "true", "the trait is the box");
+	ts = cJSON_GetObjectItemCaseSensitive(r.message, "timestamp");
+	want = malloc(512);
+	snprintf(want, 512, "{\"newsletterConsent\":{\"text\":\"Send me the \\\"newsletter\\\"\","
+	         "\"field\":\"optin\",\"timestamp\":\"%s\"},\"legal.terms\":{\"text\":"
+	         "\"I accept the terms\",\"field\":\"terms\",\"timestamp\":\"%s\"}}",
+	         cJSON_GetStringValue(ts), cJSON_GetStringValue(ts));
+	check_part(r.message, "context.consent", want, "text, field and the message's time");
+	free(want);
+	id_result_free(&r);
+	T(run(&form, no, NP(no), NULL, &r) == ID_OK, "unchecked accepted");
+	check_part(r.message, "context.consent", NULL, "unchecked: no consent recorded");
+	check_part(r.message, "traits.newsletterConsent", "false", "but the trait says no");
+	id_result_free(&r);
+	T(run(&form, absent, NP(absent), NULL, &r) == ID_OK, "absent accepted");
+	check_part(r.message, "context.consent", NULL, "absent: nothing recorded");
+	id_result_free(&r);
+}
+
 /* Special fields become traits only when mapped. */
 static void test_only_mapped(void)
 {
@@ -870,5 +913,6 @@ int main(void)
 	test_campaign();
 	test_context();
 	test_only_mapped();
+	test_consent();
 	T_DONE();
 }

@@ -195,6 +195,7 @@ static void test_example(void)
 	T_STREQ(s->fm_domain, "acme", "domain");
 	T_STREQ(s->fm_api_key_file, "/etc/fmgate/api-key", "api-key-file");
 	T_STREQ(s->fm_api_base, "https://acme.myfreshworks.com/crm/sales/api", "api-base");
+	T(s->fm_fields_max_age == 3600, "fields-max-age %u", s->fm_fields_max_age);
 	T_STREQ(s->spool_dir, "/var/spool/fmgate", "spool dir");
 	T(s->spool_max_files == 100000, "max-files %zu", s->spool_max_files);
 	T(s->spool_max_age_days == 14, "max-age-days %u", s->spool_max_age_days);
@@ -282,7 +283,14 @@ static void test_example(void)
 		T(f->failure_url == NULL && f->n_allow_origins == 0 && f->honeypot == NULL &&
 		  f->n_anonymous_id == 0, "optional parts absent");
 		T(f->n_user_id == 1 && f->user_id[0].kind == MAP_SRC_EMAIL, "from-email only");
-		T(f->n_fields == 1 && f->n_constants == 1, "one field, one constant");
+		T(f->n_fields == 2 && f->n_constants == 1, "two fields, one constant");
+		fd = map_form_field(f, "consent");
+		T(fd && fd->type == MAP_BOOLEAN && fd->consent &&
+		  strncmp(fd->consent, "Yes, send me", 12) == 0 &&
+		  fd->value_when_checked && strcmp(fd->value_when_checked, "Subscribed") == 0 &&
+		  fd->fm_field && strcmp(fd->fm_field, "subscription_status") == 0, "consent box");
+		fd = map_form_field(f, "email");
+		T(fd && !fd->consent && !fd->value_when_checked, "no consent by default");
 	}
 out:
 	mapping_free(m);

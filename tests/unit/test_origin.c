@@ -29,7 +29,7 @@ int main(void)
 		{ "https://[::1]", NULL }, { "https://www.example.com\\@evil.com", NULL },
 		{ "https://www.exa mple.com", NULL }, { "https://www.example.com/a b", NULL },
 		{ "https://www.example.com\r\nX: y", NULL }, { "https://.example.com", NULL },
-		{ "https://example.com.", NULL }, { "//www.example.com", NULL },
+		{ "https://example.com.", NULL }, { "https://a..example.org", NULL }, { "//www.example.com", NULL },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		T_STREQ(norm(cases[i].url), cases[i].want, "origin_of_url(%s)", cases[i].url);

@@ -1,0 +1,510 @@
+/* drain.c: the delivery loop of `fmgate drain` and `fmgate drain --watch`. */
+#include "drain.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fm_client.h"
+#include "fm_state.h"
+#include "handler.h"
+#include "log.h"
+#include "spool.h"
+
+#define NEVER INT64_MAX
+
+struct drainer {
+	struct app app;
+	const struct mapping *m;
+	bool now, watch;
+	int64_t hold_until;     /* ms: no delivery before this */
+	unsigned failures;      /* Freshmarketer failures in a row */
+	bool throttled;         /* the hold is throttling, not a failure */
+	int64_t next_due;       /* ms: when the earliest thing not due falls due */
+	bool left;              /* something due stayed waiting */
+	bool broken;            /* a spool file could not be handled */
+	size_t delivered;
+};
+
+enum step { STEP_NEXT, STEP_STOP };
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void due_at(struct drainer *d, int64_t ms)
+{
+	if (ms < d->next_due)
+		d->next_due = ms;
+}
+
+/* SIGTERM or SIGINT waiting (they are blocked while the drain works). */
+static bool stop_pending(void)
+{
+	sigset_t s;
+
+	return sigpending(&s) == 0 && (sigismember(&s, SIGTERM) || sigismember(&s, SIGINT));
+}
+
+static void hold(struct drainer *d, int64_t ms, bool throttled)
+{
+	int64_t until = now_ms() + ms;
+
+	if (until > d->hold_until)
+		d->hold_until = until;
+	d->throttled = throttled;
+}
+
+static bool holding(const struct drainer *d)
+{
+	return now_ms() < d->hold_until;
+}
+
+/* What to do after Freshmarketer could not take a submission now. */
+static void after_retry(struct drainer *d, const struct fm_result *r)
+{
+	if (r->calls == 0 || r->http_status == 429) {
+		/* Throttled: the shared rate-limit state (fm_deliver) knows how long. */
+		long s = r->retry_after_s > 0 ? r->retry_after_s : 1;
+		hold(d, (int64_t)s * 1000, true);
+		return;
+	}
+	d->failures++;
+	if (r->retry_after_s >= 0) {
+		hold(d, (int64_t)r->retry_after_s * 1000, false);
+	} else {
+		unsigned sh = d->failures > 7 ? 6 : d->failures - 1;
+		long s = 1L << sh;
+		hold(d, (int64_t)(s > DRAIN_HOLD_MAX_S ? DRAIN_HOLD_MAX_S : s) * 1000, false);
+	}
+}
+
+static void bury(struct drainer *d, struct spool_item *it, const char *reason)
+{
+	if (spool_bury(&d->app.spool, it, reason) != SPOOL_OK) {
+		log_msg(LOG_ERR, "drain: id=%s not moved to dead: %s", it->id.mid, d->app.spool.why);
+		d->broken = true;
+		return;
+	}
+	log_msg(LOG_WARN, "drain: id=%s form=%s dead: %s", it->id.mid, it->form, reason);
+}
+
+/* One submission of the userId whose lock is held. */
+static enum step deliver_one(struct drainer *d, const struct spool_id *id)
+{
+	struct spool *sp = &d->app.spool;
+	const struct map_form *form;
+	char reason[SPOOL_MAX_ERROR];
+	struct spool_item it;
+	struct fm_result r;
+	int64_t now = now_ms();
+	enum step step = STEP_STOP;
+	enum spool_err e = spool_read(sp, SPOOL_QUEUE, id, &it);
+
+	if (e == SPOOL_ENOENT)
+		return STEP_NEXT;   /* delivered by another process meanwhile */
+	if (e == SPOOL_ECORRUPT) {
+		log_msg(LOG_ERR, "drain: %s; moved to dead", sp->why);
+		if (spool_quarantine(sp, id) != SPOOL_OK)
+			d->broken = true;
+		return STEP_NEXT;
+	}
+	if (e != SPOOL_OK) {
+		log_msg(LOG_ERR, "drain: id=%s unreadable: %s", id->mid, sp->why);
+		d->broken = true;
+		return STEP_STOP;
+	}
+	if (now - (int64_t)(id->seq / 1000000u) > (int64_t)sp->max_age_days * 86400 * 1000) {
+		snprintf(reason, sizeof reason, "expired: waited longer than max-age-days (%u); last error: %.400s",
+		         sp->max_age_days, it.st.last_error[0] ? it.st.last_error : "none");
+		bury(d, &it, reason);
+		step = STEP_NEXT;
+		goto out;
+	}
+	if (!d->now && (it.st.next_attempt * 1000 > now || it.mtime * 1000 > now)) {
+		due_at(d, (it.st.next_attempt > it.mtime ? it.st.next_attempt : it.mtime) * 1000);
+		goto out;
+	}
+	if (holding(d)) {
+		d->left = true;
+		goto out;
+	}
+	if (!(form = mapping_form(d->m, it.form))) {
+		snprintf(reason, sizeof reason, "form \"%s\" is not in the mapping", it.form);
+		bury(d, &it, reason);
+		step = STEP_NEXT;
+		goto out;
+	}
+	if (spool_mark(sp, id, now / 1000 + DRAIN_INFLIGHT_S) != SPOOL_OK) {
+		d->broken = true;
+		log_msg(LOG_ERR, "drain: id=%s: %s", id->mid, sp->why);
+		goto out;
+	}
+	fm_deliver(d->app.fm, it.identify, form,
+	           d->app.config.timeout_ms > DRAIN_BUDGET_MS ? d->app.config.timeout_ms
+	                                                      : DRAIN_BUDGET_MS, &r);
+	log_msg(LOG_INFO, "drain: id=%s form=%s outcome=%s http=%ld calls=%u attempts=%u%s%s",
+	        id->mid, it.form, fm_outcome_name(r.outcome), r.http_status, r.calls,
+	        it.st.attempts, r.message[0] ? " message=" : "", r.message);
+	snprintf(reason, sizeof reason, "%s http=%ld%s%.400s", fm_outcome_name(r.outcome),
+	         r.http_status, r.message[0] ? " " : "", r.message);
+	switch (r.outcome) {
+	case FM_DELIVERED:
+		d->failures = 0;
+		d->delivered++;
+		if ((e = spool_remove(sp, id)) != SPOOL_OK && e != SPOOL_ENOENT) {
+			/* Left in place it is delivered again: the same contact, the same values. */
+			log_msg(LOG_ERR, "drain: id=%s delivered, not removed: %s", id->mid, sp->why);
+			d->broken = true;
+			break;
+		}
+		step = STEP_NEXT;
+		break;
+	case FM_INVALID:
+		snprintf(reason, sizeof reason, "invalid_value field=%.64s: %.400s",
+		         r.field ? r.field : "-", r.message);
+		/* fall through */
+	case FM_REJECTED:
+	case FM_CONFLICT:
+		d->failures = 0;
+		bury(d, &it, reason);
+		step = STEP_NEXT;
+		break;
+	case FM_PAUSED:
+		/* Not this submission's fault: its state stays as it was. */
+		spool_mark(sp, id, it.mtime);
+		hold(d, DRAIN_PAUSED_CHECK_S * 1000, false);
+		d->left = true;
+		break;
+	case FM_RETRY:
+		d->left = true;
+		if (r.calls == 0) {
+			spool_mark(sp, id, it.mtime);   /* held back before any call */
+		} else {
+			it.st.attempts++;
+			it.st.next_attempt = now / 1000 + fm_backoff_s(it.st.attempts, r.retry_after_s);
+			snprintf(it.st.last_error, sizeof it.st.last_error, "%s", reason);
+			if (spool_reschedule(sp, &it) != SPOOL_OK) {
+				log_msg(LOG_ERR, "drain: id=%s not rescheduled: %s", id->mid, sp->why);
+				d->broken = true;
+			}
+		}
+		after_retry(d, &r);
+		break;
+	}
+out:
+	spool_item_free(&it);
+	return step;
+}
+
+/* Delivers the waiting submissions of one userId, in order, while they are
+ * due and Freshmarketer takes them. */
+static void deliver_user(struct drainer *d, uint64_t uhash)
+{
+	struct spool *sp = &d->app.spool;
+	struct spool_lock lk;
+	struct spool_list l;
+	enum spool_err e = spool_lock_user(sp, uhash, &lk);
+
+	if (e == SPOOL_EBUSY) {
+		/* Another process delivers this userId now; look again soon. */
+		due_at(d, now_ms() + DRAIN_BUSY_RETRY_MS);
+		return;
+	}
+	if (e != SPOOL_OK) {
+		log_msg(LOG_ERR, "drain: %s", sp->why);
+		d->broken = true;
+		return;
+	}
+	/* Listed under the lock: nobody else removes or reorders them now. */
+	if (spool_list(sp, SPOOL_QUEUE, (int)(uhash >> 56), false, &l) != SPOOL_OK) {
+		log_msg(LOG_ERR, "drain: %s", sp->why);
+		d->broken = true;
+	} else {
+		for (size_t i = 0; i < l.n; i++) {
+			if (l.v[i].id.uhash != uhash)
+				continue;
+			if (stop_pending() || deliver_one(d, &l.v[i].id) == STEP_STOP)
+				break;
+		}
+		spool_list_free(&l);
+	}
+	spool_unlock(&lk);
+}
+
+static int by_user(const void *a, const void *b)
+{
+	const struct spool_entry *x = a, *y = b;
+
+	if (x->id.uhash != y->id.uhash)
+		return x->id.uhash < y->id.uhash ? -1 : 1;
+	return x->id.seq < y->id.seq ? -1 : x->id.seq > y->id.seq;
+}
+
+static int by_seq(const void *a, const void *b)
+{
+	const struct spool_entry *x = a, *y = b;
+
+	return x->id.seq < y->id.seq ? -1 : x->id.seq > y->id.seq;
+}
+
+/* Every userId's oldest waiting submission, oldest first. */
+static void pass(struct drainer *d)
+{
+	struct spool_list l;
+	int64_t now = now_ms();
+	size_t heads = 0;
+
+	if (spool_list(&d->app.spool, SPOOL_QUEUE, -1, true, &l) != SPOOL_OK) {
+		log_msg(LOG_ERR, "drain: %s", d->app.spool.why);
+		d->broken = true;
+		return;
+	}
+	if (l.truncated)
+		log_msg(LOG_WARN, "drain: more than %u waiting; this pass takes the first listed",
+		        SPOOL_MAX_LIST);
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof *l.v, by_user);
+	for (size_t i = 0; i < l.n; i++)
+		if (i == 0 || l.v[i].id.uhash != l.v[i - 1].id.uhash)
+			l.v[heads++] = l.v[i];
+	if (heads > 1)
+		qsort(l.v, heads, sizeof *l.v, by_seq);
+	for (size_t i = 0; i < heads && !stop_pending(); i++) {
+		/* The mtime is the next attempt (or an in-flight mark): what is not
+		 * due is skipped without opening it. */
+		if (!d->now && l.v[i].mtime * 1000 > now) {
+			due_at(d, l.v[i].mtime * 1000);
+			continue;
+		}
+		if (holding(d)) {
+			d->left = true;
+			break;
+		}
+		deliver_user(d, l.v[i].id.uhash);
+	}
+	spool_list_free(&l);
+}
+
+/* The mapping, config and client for this round; false when delivery is not
+ * possible (app_current() has logged why). */
+static bool ready(struct drainer *d)
+{
+	d->m = app_current(&d->app);
+	return d->m && d->app.config_err == CONFIG_OK && d->app.fm;
+}
+
+static void maintain(struct drainer *d)
+{
+	size_t n = spool_clean_tmp(&d->app.spool, DRAIN_TMP_STALE_S);
+
+	if (n)
+		log_msg(LOG_INFO, "drain: removed %zu unfinished writes", n);
+	if (spool_recount(&d->app.spool, &n) != SPOOL_OK)
+		log_msg(LOG_WARN, "drain: cannot count the spool: %s", d->app.spool.why);
+}
+
+static int run_once(struct drainer *d)
+{
+	for (;;) {
+		size_t before = d->delivered;
+		int64_t wait;
+
+		d->left = false;
+		d->next_due = NEVER;
+		pass(d);
+		if (stop_pending())
+			break;
+		wait = d->hold_until - now_ms();
+		if (d->left && d->throttled && wait > 0 && wait <= DRAIN_WAIT_MAX_S * 1000) {
+			struct timespec slice = { 0, 0 };
+
+			/* In slices, so that a SIGTERM is seen within a second. */
+			if (wait >= 1000)
+				slice.tv_sec = 1;
+			else
+				slice.tv_nsec = (long)wait * 1000000L;
+			nanosleep(&slice, NULL);
+			continue;
+		}
+		/* Files that arrived during the pass are due too. */
+		if (d->left || d->delivered == before)
+			break;
+	}
+	log_msg(LOG_INFO, "drain: %zu delivered%s", d->delivered,
+	        d->left ? "; some stay waiting" : "");
+	return d->left || d->broken ? 1 : 0;
+}
+
+/* Watches every bucket; returns the inotify descriptor or -1. */
+static int watch_buckets(struct drainer *d)
+{
+	char p[SPOOL_PATH_MAX];
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	for (unsigned b = 0; b < SPOOL_BUCKETS; b++) {
+		int n = snprintf(p, sizeof p, "%s/queue/%02x", d->app.spool.dir, b);
+
+		if (n < 0 || (size_t)n >= sizeof p ||
+		    inotify_add_watch(fd, p, IN_MOVED_TO | IN_ONLYDIR) < 0) {
+			log_msg(LOG_ERR, "drain: cannot watch %s: %s", p, strerror(errno));
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+enum events { EV_DONE, EV_PASS, EV_GONE };
+
+/* Reads what inotify reported and, with `deliver`, delivers the userIds of
+ * new files. EV_PASS when a full pass is needed instead (events lost, a hold,
+ * delivery not possible), EV_GONE when a bucket directory went away. */
+static enum events on_events(struct drainer *d, int fd, bool deliver)
+{
+	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	enum events ev_out = deliver ? EV_DONE : EV_PASS;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof buf)) > 0) {
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			struct spool_id id;
+
+			p += sizeof *ev + ev->len;
+			if (ev->mask & IN_IGNORED)
+				ev_out = EV_GONE;
+			else if (ev->mask & IN_Q_OVERFLOW)
+				ev_out = ev_out == EV_GONE ? EV_GONE : EV_PASS;
+			else if (ev_out == EV_DONE && ev->len && spool_id_parse(ev->name, &id) &&
+			         !stop_pending()) {
+				if (holding(d))
+					ev_out = EV_PASS;   /* the pass after the hold takes it */
+				else
+					deliver_user(d, id.uhash);
+			}
+		}
+	}
+	return ev_out;
+}
+
+static int run_watch(struct drainer *d)
+{
+	struct pollfd pf[2];
+	sigset_t sigs;
+	int64_t next_pass = 0, next_maint = 0;
+	int ifd, sfd, rc = 0;
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	if ((ifd = watch_buckets(d)) < 0)
+		return 2;
+	if ((sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
+		close(ifd);
+		return 2;
+	}
+	log_msg(LOG_INFO, "drain: watching %s", d->app.spool.dir);
+	pf[0].fd = sfd;
+	pf[0].events = POLLIN;
+	pf[1].fd = ifd;
+	pf[1].events = POLLIN;
+	for (;;) {
+		int64_t now = now_ms(), wake;
+		bool ok = ready(d);
+
+		if (ok && now >= next_maint) {
+			maintain(d);
+			next_maint = now + DRAIN_PASS_MAX_S * 1000;
+		}
+		if (ok && now >= next_pass && !holding(d)) {
+			d->next_due = now + DRAIN_PASS_MAX_S * 1000;
+			pass(d);
+			next_pass = d->next_due;
+		}
+		if (!ok)
+			next_pass = now + DRAIN_PAUSED_CHECK_S * 1000;
+		wake = next_pass;
+		if (holding(d) && d->hold_until > wake)
+			wake = d->hold_until;
+		now = now_ms();
+		if (poll(pf, 2, wake <= now ? 0 : (int)(wake - now > 60000 ? 60000 : wake - now)) < 0 &&
+		    errno != EINTR) {
+			rc = 1;
+			break;
+		}
+		if (pf[0].revents & POLLIN)
+			break;
+		if (pf[1].revents & POLLIN) {
+			enum events ev;
+
+			d->next_due = next_pass;
+			ev = on_events(d, ifd, ok);
+			if (ev == EV_GONE) {
+				/* A bucket was removed: watching again needs a fresh start. */
+				log_msg(LOG_ERR, "drain: a spool directory went away; stopping");
+				rc = 1;
+				break;
+			}
+			if (ev == EV_PASS && ok)
+				d->next_due = now_ms();
+			next_pass = d->next_due;
+		}
+		if (stop_pending())
+			break;
+	}
+	log_msg(LOG_INFO, "drain: stopped; %zu delivered", d->delivered);
+	close(sfd);
+	close(ifd);
+	return rc;
+}
+
+int drain_run(const struct drain_opts *o, const char *mapping_path)
+{
+	struct drainer d;
+	sigset_t sigs, old;
+	int rc = 2;
+
+	memset(&d, 0, sizeof d);
+	d.now = o->now;
+	d.watch = o->watch;
+	if (app_init(&d.app, mapping_path) != 0)
+		return 2;
+	/* Blocked: a signal only ends the run between two deliveries. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &sigs, &old);
+	if (!ready(&d)) {
+		fprintf(stderr, "fmgate drain: %s\n",
+		        d.m ? d.app.config_why : "no valid mapping (see the log above)");
+		goto out;
+	}
+	if (spool_prepare(&d.app.spool) != SPOOL_OK) {
+		fprintf(stderr, "fmgate drain: spool %s: %s\n", d.app.spool.dir, d.app.spool.why);
+		goto out;
+	}
+	rc = d.watch ? run_watch(&d) : (maintain(&d), run_once(&d));
+out:
+	/* A stop request is the end of the run, not a kill: take it before
+	 * unblocking. */
+	while (sigtimedwait(&sigs, NULL, &(struct timespec){ 0, 0 }) > 0)
+		continue;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	app_free(&d.app);
+	return rc;
+}

@@ -1,0 +1,752 @@
+/*
+ * fm_state.c: delivery state shared through SPOOL/state (see fm_state.h).
+ *
+ * Every file is small and read whole. The pause marker's mtime is the time
+ * of the last probe; the rate-limit budget is one line of numbers rewritten
+ * under flock(); the field cache is the API's answer plus one member, written
+ * to a temporary name, flushed and renamed.
+ */
+#include "fm_state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fm_client.h"
+#include "log.h"
+#include "text.h"
+
+#define STATE_SUBDIR  "state"
+#define PATH_SIZE     (LIMIT_MAX_URL + 64u)
+#define CACHE_MEMBER  "fmgate_cache"   /* added to the cached fields document */
+#define RL_MAGIC      "fmgate-ratelimit-1"
+#define RL_MAX_FILE   512u             /* bytes of the ratelimit file */
+#define MARKER_MAX    4096u            /* bytes of the pause marker */
+#define LOCK_POLL_MS  20L
+#define SEEN_SLOTS    1024u            /* warnings remembered by one process */
+
+/* One rate-limit window as last reported; limit and remaining -1 when unknown. */
+struct rl_window {
+	long limit, remaining;
+	long long reset_at;    /* wall clock, ms */
+};
+
+struct rl_state {
+	struct rl_window hour, minute;
+	long long hold_until;  /* no call before this (ms), after a 429 */
+	long long last_call;   /* when a call last went (ms), for spacing */
+};
+
+struct fm_state {
+	char dir[PATH_SIZE];   /* SPOOL/state; "" when the state lives in memory */
+	bool read_only;
+	uint64_t account;      /* fingerprint of the API base */
+	uint64_t key;          /* fingerprint of the base and the key */
+	/* The state in memory, when there is no directory (and the read-only
+	 * state's own budget). */
+	struct rl_state rl;
+	bool paused;
+	long long last_probe;
+	/* The cache file this state last loaded or wrote. */
+	bool cache_seen;
+	dev_t cache_dev;
+	ino_t cache_ino;
+	off_t cache_size;
+	struct timespec cache_mtime;
+	time_t failed_at;      /* a refresh by this process failed; 0: none */
+	int lock_fd;
+	uint64_t seen[SEEN_SLOTS];
+};
+
+static long long wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t fm_fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* ---- files ------------------------------------------------------------------ */
+
+static bool path_of(const struct fm_state *st, const char *name, char *out, size_t size)
+{
+	int n = snprintf(out, size, "%s/%s", st->dir, name);
+
+	return st->dir[0] && n > 0 && (size_t)n < size;
+}
+
+static int open_file(const struct fm_state *st, const char *name, int flags)
+{
+	char path[PATH_SIZE];
+
+	if (!path_of(st, name, path, sizeof path))
+		return -1;
+	return open(path, flags | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+}
+
+/* The whole file from offset 0, NUL-terminated; NULL when over max bytes or
+ * unreadable. */
+static char *read_fd(int fd, size_t max, size_t *len)
+{
+	char *buf = malloc(max + 2);
+	size_t n = 0;
+	ssize_t r;
+
+	if (!buf)
+		return NULL;
+	while (n <= max) {
+		r = pread(fd, buf + n, max + 1 - n, (off_t)n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			return NULL;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n > max) {
+		free(buf);
+		return NULL;
+	}
+	buf[n] = '\0';
+	*len = n;
+	return buf;
+}
+
+static bool write_all(int fd, const char *p, size_t n, off_t at)
+{
+	ssize_t r;
+
+	while (n > 0) {
+		r = pwrite(fd, p, n, at);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return false;
+		p += r;
+		n -= (size_t)r;
+		at += r;
+	}
+	return true;
+}
+
+/* Replaces the content of fd (opened and locked by the caller). */
+static bool rewrite_fd(int fd, const char *p, size_t n)
+{
+	return ftruncate(fd, 0) == 0 && write_all(fd, p, n, 0);
+}
+
+/* Sixteen hex digits, as written by "%016llx". */
+static bool parse_hex64(const char *s, uint64_t *out)
+{
+	char buf[17];
+	char *end;
+
+	if (strspn(s, "0123456789abcdef") < 16)
+		return false;
+	memcpy(buf, s, 16);
+	buf[16] = '\0';
+	errno = 0;
+	*out = strtoull(buf, &end, 16);
+	return errno == 0 && *end == '\0';
+}
+
+/* ---- opening ------------------------------------------------------------------ */
+
+struct fm_state *fm_state_open(const char *spool_dir, const char *api_base,
+                               const char *api_key, bool read_only)
+{
+	static bool told;  /* the fallback to memory is logged once per process */
+	struct fm_state *st = calloc(1, sizeof *st);
+	char dir[PATH_SIZE];
+	const char *why = NULL;
+	struct stat sb;
+	int n;
+
+	if (!st)
+		return NULL;
+	st->read_only = read_only;
+	st->lock_fd = -1;
+	st->rl.hour = st->rl.minute = (struct rl_window){-1, -1, 0};
+	st->account = fm_fnv1a(FM_FNV_INIT, api_base, strlen(api_base));
+	st->key = fm_fnv1a(fm_fnv1a(st->account, "\n", 1), api_key, strlen(api_key));
+	if (!spool_dir || !*spool_dir)
+		return st;
+	n = snprintf(dir, sizeof dir, "%s/%s", spool_dir, STATE_SUBDIR);
+	if (n < 0 || (size_t)n >= sizeof dir)
+		why = "path too long";
+	else if (!read_only && mkdir(dir, 0700) != 0 && errno != EEXIST)
+		why = strerror(errno);
+	else if (stat(dir, &sb) != 0)
+		why = strerror(errno);
+	else if (!S_ISDIR(sb.st_mode))
+		why = "not a directory";
+	else if (!read_only && access(dir, W_OK | X_OK) != 0)
+		why = strerror(errno);
+	if (!why) {
+		text_copy(st->dir, sizeof st->dir, dir);
+	} else if (!read_only && !told) {
+		told = true;
+		log_msg(LOG_WARN, "spool state directory %s/%s unusable (%s): the field list, "
+		        "rate-limit budget and pause are kept by each process alone",
+		        spool_dir, STATE_SUBDIR, why);
+	}
+	return st;
+}
+
+void fm_state_close(struct fm_state *st)
+{
+	if (!st)
+		return;
+	if (st->lock_fd >= 0)
+		close(st->lock_fd);
+	free(st);
+}
+
+bool fm_state_shared(const struct fm_state *st)
+{
+	return st->dir[0] != '\0';
+}
+
+/* ---- pause ------------------------------------------------------------------ */
+
+bool fm_state_paused(const char *spool_dir)
+{
+	char path[PATH_SIZE];
+	struct stat sb;
+	int n = snprintf(path, sizeof path, "%s/%s/paused", spool_dir, STATE_SUBDIR);
+
+	return n > 0 && (size_t)n < sizeof path && lstat(path, &sb) == 0;
+}
+
+/* The marker names the key it is about on its line "key HEX". */
+static bool marker_is_ours(const struct fm_state *st, int fd)
+{
+	size_t len;
+	char *s = read_fd(fd, MARKER_MAX, &len);
+	const char *k = s ? strstr(s, "\nkey ") : NULL;
+	uint64_t fp;
+	bool ours = k && parse_hex64(k + 5, &fp) && fp == st->key;
+
+	free(s);
+	return ours;
+}
+
+static long probe_wait_s(long long since_ms)
+{
+	long long left = (long long)FM_STATE_PROBE_S * 1000 - since_ms;
+
+	return left <= 0 ? 0 : (long)((left + 999) / 1000);
+}
+
+long fm_state_pause_check(struct fm_state *st)
+{
+	long long now = wall_ms();
+	struct stat sb;
+	long wait = 0;
+	int fd;
+
+	if (st->read_only)
+		return 0;
+	if (!st->dir[0]) {
+		if (!st->paused)
+			return 0;
+		/* A clock that went back also makes a probe due. */
+		if (now < st->last_probe || (wait = probe_wait_s(now - st->last_probe)) == 0) {
+			st->last_probe = now;
+			return 0;
+		}
+		return wait;
+	}
+	if ((fd = open_file(st, "paused", O_RDWR)) < 0)
+		return 0;
+	if (flock(fd, LOCK_EX) != 0 || !marker_is_ours(st, fd) || fstat(fd, &sb) != 0)
+		goto out;
+	wait = probe_wait_s(now - ((long long)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000));
+	if (wait == 0) {
+		/* This delivery is the probe: the next one is a minute away for all. */
+		futimens(fd, NULL);
+		log_msg(LOG_INFO, "delivery paused for a refused API key: this delivery probes it");
+	}
+out:
+	close(fd);
+	return wait;
+}
+
+void fm_state_key_refused(struct fm_state *st, long http_status, const char *api_message)
+{
+	char text[MARKER_MAX], when[32], msg[512];
+	time_t now = time(NULL);
+	struct tm tm;
+	int fd = -1, n;
+
+	if (st->read_only)
+		return;
+	text_copy(msg, sizeof msg, api_message ? api_message : "");
+	for (char *p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	if (st->dir[0]) {
+		fd = open_file(st, "paused", O_RDWR | O_CREAT | O_EXCL);
+		if (fd < 0 && errno == EEXIST && (fd = open_file(st, "paused", O_RDWR)) >= 0) {
+			if (flock(fd, LOCK_EX) != 0 || marker_is_ours(st, fd)) {
+				close(fd);
+				return;   /* already said, for this key */
+			}
+		}
+	}
+	if (fd >= 0) {
+		if (!gmtime_r(&now, &tm) || !strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm))
+			text_copy(when, sizeof when, "?");
+		n = snprintf(text, sizeof text, "Freshmarketer refused the API key: HTTP %ld since %s: %s\n"
+		             "key %016llx\n", http_status, when, msg, (unsigned long long)st->key);
+		if (n < 0 || (size_t)n >= sizeof text || !rewrite_fd(fd, text, (size_t)n))
+			log_msg(LOG_ERR, "cannot write %s/paused: %s", st->dir, strerror(errno));
+		close(fd);
+	} else if (st->paused) {
+		return;
+	}
+	st->paused = true;
+	st->last_probe = wall_ms();
+	log_msg(LOG_ERR, "Freshmarketer refused the API key (HTTP %ld: %s): delivery is PAUSED "
+	        "for every process until the key works; one probe every %d s%s%s%s",
+	        http_status, msg, FM_STATE_PROBE_S, st->dir[0] ? " (marker " : "",
+	        st->dir, st->dir[0] ? "/paused)" : "");
+}
+
+void fm_state_key_works(struct fm_state *st)
+{
+	char path[PATH_SIZE];
+	bool was = st->paused;
+
+	if (st->read_only)
+		return;
+	st->paused = false;
+	if (st->dir[0] ? path_of(st, "paused", path, sizeof path) && unlink(path) == 0 : was)
+		log_msg(LOG_WARN, "Freshmarketer accepted the API key again: delivery resumed");
+}
+
+/* ---- rate limits ------------------------------------------------------------ */
+
+static void rl_clear(struct rl_state *r)
+{
+	r->hour = r->minute = (struct rl_window){-1, -1, 0};
+	r->hold_until = r->last_call = 0;
+}
+
+/* "MAGIC KEY hl hr hra ml mr mra hold last" */
+static bool rl_parse(const struct fm_state *st, char *s, struct rl_state *r)
+{
+	long long v[8];
+	char *tok = s, *end;
+	uint64_t key;
+	size_t n = 0;
+
+	if (strncmp(s, RL_MAGIC " ", sizeof RL_MAGIC) != 0)
+		return false;
+	tok += sizeof RL_MAGIC;
+	if (!parse_hex64(tok, &key) || key != st->key || tok[16] != ' ')
+		return false;
+	tok += 17;
+	while (n < 8 && *tok) {
+		end = tok + strcspn(tok, " \n");
+		if (*end)
+			*end++ = '\0';
+		if (!text_parse_ll(tok, -1, LLONG_MAX, &v[n]))
+			return false;
+		n++;
+		tok = end;
+	}
+	if (n != 8 || v[0] > LONG_MAX || v[1] > LONG_MAX || v[3] > LONG_MAX || v[4] > LONG_MAX)
+		return false;
+	r->hour = (struct rl_window){(long)v[0], (long)v[1], v[2]};
+	r->minute = (struct rl_window){(long)v[3], (long)v[4], v[5]};
+	r->hold_until = v[6];
+	r->last_call = v[7];
+	return true;
+}
+
+/* The shared budget, locked; -1 when it lives in memory (st->rl). */
+static int rl_open(struct fm_state *st, struct rl_state *r)
+{
+	size_t len;
+	char *s;
+	int fd;
+
+	*r = st->rl;
+	if (!st->dir[0] || st->read_only)
+		return -1;
+	if ((fd = open_file(st, "ratelimit", O_RDWR | O_CREAT)) < 0)
+		return -1;
+	if (flock(fd, LOCK_EX) != 0) {
+		close(fd);
+		return -1;
+	}
+	s = read_fd(fd, RL_MAX_FILE, &len);
+	if (!s || !rl_parse(st, s, r))
+		rl_clear(r);
+	free(s);
+	return fd;
+}
+
+static void rl_close(struct fm_state *st, int fd, const struct rl_state *r, bool changed)
+{
+	char line[RL_MAX_FILE];
+	int n;
+
+	if (fd < 0) {
+		st->rl = *r;
+		return;
+	}
+	if (changed) {
+		n = snprintf(line, sizeof line, "%s %016llx %ld %ld %lld %ld %ld %lld %lld %lld\n",
+		             RL_MAGIC, (unsigned long long)st->key, r->hour.limit, r->hour.remaining,
+		             r->hour.reset_at, r->minute.limit, r->minute.remaining,
+		             r->minute.reset_at, r->hold_until, r->last_call);
+		if (n > 0 && (size_t)n < sizeof line)
+			rewrite_fd(fd, line, (size_t)n);
+	}
+	close(fd);
+}
+
+/* A window tells something until its reset has passed. */
+static bool window_known(const struct rl_window *w, long long now)
+{
+	return w->remaining >= 0 && w->reset_at > now;
+}
+
+long fm_state_rl_reserve(struct fm_state *st)
+{
+	struct rl_state r;
+	struct rl_window *w[2];
+	long long now = wall_ms(), wait = 0;
+	bool known = false;
+	int fd = rl_open(st, &r);
+
+	w[0] = &r.hour;
+	w[1] = &r.minute;
+	if (r.hold_until > now) {
+		wait = r.hold_until - now;
+		known = true;
+	}
+	for (int i = 0; i < 2; i++) {
+		long long until = 0;
+
+		if (!window_known(w[i], now))
+			continue;
+		known = true;
+		if (w[i]->remaining == 0) {
+			until = w[i]->reset_at;
+		} else if (w[i]->limit > 0 &&
+		           (long long)w[i]->remaining * FM_RL_LOW_SHARE <= w[i]->limit) {
+			/* Low: what is left is spread evenly until the reset. */
+			until = r.last_call + (w[i]->reset_at - now) / w[i]->remaining;
+		}
+		if (until - now > wait)
+			wait = until - now;
+	}
+	if (wait == 0 && known) {
+		/* Counted now, so that other processes see the call before its answer. */
+		for (int i = 0; i < 2; i++)
+			if (window_known(w[i], now) && w[i]->remaining > 0)
+				w[i]->remaining--;
+		r.last_call = now;
+	}
+	rl_close(st, fd, &r, wait == 0 && known);
+	return wait > LONG_MAX ? LONG_MAX : (long)wait;
+}
+
+/* reset is seconds until the window restarts as the test double sends it;
+ * a value that can only be a Unix time is taken as one (unconfirmed). */
+static bool window_record(struct rl_window *w, long limit, long remaining, long reset,
+                          long window_s, long long now)
+{
+	if (limit < 0 && remaining < 0)
+		return false;
+	if (limit >= 0)
+		w->limit = limit;
+	if (remaining >= 0)
+		w->remaining = remaining;
+	if (reset > 1000000000L)
+		w->reset_at = (long long)reset * 1000;
+	else
+		w->reset_at = now + (long long)(reset >= 0 ? reset : window_s) * 1000;
+	return true;
+}
+
+void fm_state_rl_record(struct fm_state *st, const struct fm_ratelimit *seen,
+                        long http_status, long retry_after_s)
+{
+	struct rl_state r;
+	long long now = wall_ms(), until;
+	bool changed;
+	int fd = rl_open(st, &r);
+
+	changed = window_record(&r.hour, seen->hour_limit, seen->hour_remaining,
+	                        seen->hour_reset, 3600, now);
+	changed |= window_record(&r.minute, seen->minute_limit, seen->minute_remaining,
+	                         seen->minute_reset, 60, now);
+	if (http_status == 429) {
+		until = now + (long long)(retry_after_s >= 0 ? retry_after_s : 0) * 1000;
+		/* A 429 that says nothing at all still holds every process a while. */
+		if (retry_after_s < 0 && !(window_known(&r.hour, now) && r.hour.remaining == 0) &&
+		    !(window_known(&r.minute, now) && r.minute.remaining == 0))
+			until = now + (long long)FM_RL_HOLD_429_S * 1000;
+		if (until > r.hold_until) {
+			r.hold_until = until;
+			changed = true;
+		}
+	}
+	rl_close(st, fd, &r, changed);
+}
+
+/* ---- field cache ---------------------------------------------------------------- */
+
+static bool same_file(const struct fm_state *st, const struct stat *sb)
+{
+	return st->cache_seen && st->cache_dev == sb->st_dev && st->cache_ino == sb->st_ino &&
+	       st->cache_size == sb->st_size && st->cache_mtime.tv_sec == sb->st_mtim.tv_sec &&
+	       st->cache_mtime.tv_nsec == sb->st_mtim.tv_nsec;
+}
+
+static void remember_file(struct fm_state *st, const struct stat *sb)
+{
+	st->cache_seen = true;
+	st->cache_dev = sb->st_dev;
+	st->cache_ino = sb->st_ino;
+	st->cache_size = sb->st_size;
+	st->cache_mtime = sb->st_mtim;
+}
+
+bool fm_state_fields_load(struct fm_state *st, struct fm_fields **out)
+{
+	const cJSON *meta, *acct, *at;
+	cJSON *doc = NULL;
+	struct stat sb;
+	char *s = NULL;
+	uint64_t fp;
+	size_t len;
+	bool ok = false;
+	int fd;
+
+	*out = NULL;
+	if ((fd = open_file(st, "fields.json", O_RDONLY)) < 0)
+		return false;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || same_file(st, &sb))
+		goto out;
+	/* Remembered even when unusable, so a bad file is not read on every call. */
+	remember_file(st, &sb);
+	if (!(s = read_fd(fd, FM_STATE_MAX_FILE, &len)) || !(doc = cJSON_ParseWithLength(s, len)))
+		goto out;
+	meta = cJSON_GetObjectItemCaseSensitive(doc, CACHE_MEMBER);
+	acct = cJSON_GetObjectItemCaseSensitive(meta, "account");
+	at = cJSON_GetObjectItemCaseSensitive(meta, "fetched_at");
+	if (!cJSON_IsString(acct) || strlen(acct->valuestring) != 16 ||
+	    !parse_hex64(acct->valuestring, &fp) || fp != st->account ||
+	    !cJSON_IsNumber(at) || at->valuedouble < 1 || at->valuedouble > 1e12)
+		goto out;
+	ok = fm_fields_from_json(doc, (time_t)at->valuedouble, out) == FMF_OK;
+out:
+	cJSON_Delete(doc);
+	free(s);
+	close(fd);
+	return ok;
+}
+
+/* The warnings logged about the old list may not hold for the new one. */
+static void forget_warnings(struct fm_state *st)
+{
+	int fd;
+
+	memset(st->seen, 0, sizeof st->seen);
+	if ((fd = open_file(st, "warned", O_RDWR)) < 0)
+		return;
+	if (flock(fd, LOCK_EX) == 0 && ftruncate(fd, 0) != 0)
+		log_msg(LOG_WARN, "cannot empty %s/warned: %s", st->dir, strerror(errno));
+	close(fd);
+}
+
+bool fm_state_fields_save(struct fm_state *st, cJSON *doc, time_t fetched_at)
+{
+	char tmp[PATH_SIZE], final[PATH_SIZE], hex[17], name[64];
+	cJSON *meta;
+	char *json = NULL;
+	struct stat sb;
+	bool ok = false;
+	int fd = -1, dfd;
+
+	if (st->read_only || !st->dir[0])
+		return false;
+	snprintf(hex, sizeof hex, "%016llx", (unsigned long long)st->account);
+	snprintf(name, sizeof name, "fields.json.%ld.tmp", (long)getpid());
+	cJSON_DeleteItemFromObjectCaseSensitive(doc, CACHE_MEMBER);
+	if (!(meta = cJSON_AddObjectToObject(doc, CACHE_MEMBER)) ||
+	    !cJSON_AddStringToObject(meta, "account", hex) ||
+	    !cJSON_AddNumberToObject(meta, "fetched_at", (double)fetched_at) ||
+	    !(json = cJSON_PrintUnformatted(doc)) ||
+	    !path_of(st, name, tmp, sizeof tmp) || !path_of(st, "fields.json", final, sizeof final))
+		goto out;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0 ||
+	    !write_all(fd, json, strlen(json), 0) || fsync(fd) != 0 || close(fd) != 0) {
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	if (rename(tmp, final) != 0) {
+		unlink(tmp);
+		goto out;
+	}
+	if ((dfd = open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	if (stat(final, &sb) == 0)
+		remember_file(st, &sb);
+	st->failed_at = 0;
+	if (path_of(st, "fields.failed", tmp, sizeof tmp))
+		unlink(tmp);
+	forget_warnings(st);
+	ok = true;
+out:
+	if (!ok)
+		log_msg(LOG_WARN, "cannot store the field list in %s: %s", st->dir, strerror(errno));
+	cJSON_free(json);
+	return ok;
+}
+
+void fm_state_fields_failed(struct fm_state *st)
+{
+	int fd;
+
+	st->failed_at = time(NULL);
+	if (!st->dir[0] || st->read_only)
+		return;
+	if ((fd = open_file(st, "fields.failed", O_WRONLY | O_CREAT)) >= 0) {
+		futimens(fd, NULL);
+		close(fd);
+	}
+}
+
+long fm_state_fields_failed_ago(const struct fm_state *st)
+{
+	char path[PATH_SIZE];
+	struct stat sb;
+	time_t at = st->failed_at;
+
+	if (path_of(st, "fields.failed", path, sizeof path) && stat(path, &sb) == 0 &&
+	    sb.st_mtime > at)
+		at = sb.st_mtime;
+	return at ? (long)(time(NULL) - at) : -1;
+}
+
+bool fm_state_fields_lock(struct fm_state *st, long wait_ms)
+{
+	struct timespec pause = {0, LOCK_POLL_MS * 1000000L};
+
+	if (!st->dir[0] || st->read_only)
+		return true;
+	if (st->lock_fd < 0 && (st->lock_fd = open_file(st, "fields.lock", O_RDWR | O_CREAT)) < 0)
+		return true;   /* no lock to take: refresh unshared */
+	for (long waited = 0;; waited += LOCK_POLL_MS) {
+		if (flock(st->lock_fd, LOCK_EX | LOCK_NB) == 0)
+			return true;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return true;
+		if (waited >= wait_ms)
+			return false;
+		nanosleep(&pause, NULL);
+	}
+}
+
+void fm_state_fields_unlock(struct fm_state *st)
+{
+	if (st->lock_fd >= 0)
+		flock(st->lock_fd, LOCK_UN);
+}
+
+/* ---- warnings once ---------------------------------------------------------------- */
+
+/* Adds key to this process's set; false when it was there. */
+static bool seen_first(struct fm_state *st, uint64_t key)
+{
+	for (size_t i = 0, s = (size_t)(key % SEEN_SLOTS); i < SEEN_SLOTS; i++, s = (s + 1) % SEEN_SLOTS) {
+		if (st->seen[s] == key)
+			return false;
+		if (st->seen[s] == 0) {
+			st->seen[s] = key;
+			return true;
+		}
+	}
+	return true;   /* full: no longer deduplicated */
+}
+
+bool fm_state_first_warning(struct fm_state *st, uint64_t key)
+{
+	size_t len, n;
+	char *s;
+	bool first = true;
+	int fd;
+
+	if (key == 0)
+		key = 1;   /* 0 marks an empty slot */
+	if (!seen_first(st, key))
+		return false;
+	if (!st->dir[0] || st->read_only ||
+	    (fd = open_file(st, "warned", O_RDWR | O_CREAT)) < 0)
+		return true;
+	if (flock(fd, LOCK_EX) != 0 ||
+	    !(s = read_fd(fd, FM_STATE_MAX_WARNED * sizeof key, &len))) {
+		close(fd);
+		return true;
+	}
+	n = len / sizeof key;
+	for (size_t i = 0; i < n && first; i++)
+		first = memcmp(s + i * sizeof key, &key, sizeof key) != 0;
+	if (first && n < FM_STATE_MAX_WARNED)
+		write_all(fd, (const char *)&key, sizeof key, (off_t)(n * sizeof key));
+	free(s);
+	close(fd);
+	return first;
+}
+
+/* ---- backoff ---------------------------------------------------------------------- */
+
+long fm_backoff_s(unsigned attempts, long retry_after_s)
+{
+	long d = FM_BACKOFF_BASE_S;
+	uint32_t r;
+
+	for (unsigned i = 1; i < attempts && d < FM_BACKOFF_MAX_S; i++)
+		d *= 2;
+	if (d > FM_BACKOFF_MAX_S)
+		d = FM_BACKOFF_MAX_S;
+	/* Jitter, so that submissions failed together do not return together:
+	 * uniform in [d/2, d]. */
+	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+		r = (uint32_t)wall_ms() ^ ((uint32_t)getpid() * 2654435761u);
+	d = d / 2 + (long)(r % (uint32_t)(d / 2 + 1));
+	if (retry_after_s >= 0 && d < retry_after_s)
+		d = retry_after_s;
+	return d;
+}

@@ -1,0 +1,1139 @@
+/* spool.c: durable submission files, per-userId locks, the dead area. */
+#include "spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "io.h"
+#include "text.h"
+#include "uuid.h"
+
+#define COUNT_WIDTH 20   /* digits of the count file */
+
+/* ---- small helpers ------------------------------------------------------ */
+
+static void say(struct spool *sp, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct spool *sp, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(sp->why, sizeof sp->why, fmt, ap);
+	va_end(ap);
+}
+
+/* A path for a log line: a submission's file is shown as DIR/MESSAGEID, so
+ * the hash of the userId in its name stays out of logs. */
+static void redact(const char *path, char *out, size_t size)
+{
+	const char *slash = strrchr(path, '/');
+	struct spool_id id;
+
+	if (slash && spool_id_parse(slash + 1, &id))
+		snprintf(out, size, "%.*s/%s", (int)(slash - path), path, id.mid);
+	else
+		snprintf(out, size, "%s", path);
+}
+
+/* The error of a failed system call on `what`, remembered in sp->why. */
+static enum spool_err sys_fail(struct spool *sp, const char *op, const char *what)
+{
+	char shown[SPOOL_PATH_MAX];
+	int e = errno;
+
+	redact(what, shown, sizeof shown);
+	say(sp, "%s %s: %s", op, shown, strerror(e));
+	errno = e;
+	return e == ENOSPC || e == EDQUOT ? SPOOL_ENOSPC : SPOOL_EIO;
+}
+
+/* dir/rel into out; false when it does not fit. */
+static bool path_of(const struct spool *sp, char *out, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static bool path_of(const struct spool *sp, char *out, const char *fmt, ...)
+{
+	char rel[SPOOL_PATH_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(rel, sizeof rel, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof rel)
+		return false;
+	n = snprintf(out, SPOOL_PATH_MAX, "%s/%s", sp->dir, rel);
+	return n >= 0 && (size_t)n < SPOOL_PATH_MAX;
+}
+
+static unsigned bucket_of(uint64_t uhash)
+{
+	return (unsigned)(uhash >> 56);
+}
+
+/* The file of a submission, in its area. */
+static bool item_path(const struct spool *sp, enum spool_area area, const struct spool_id *id,
+                      char *out)
+{
+	char name[SPOOL_NAME_SIZE];
+
+	spool_id_name(id, name);
+	if (area == SPOOL_DEAD)
+		return path_of(sp, out, "dead/%s", name);
+	return path_of(sp, out, "queue/%02x/%s", bucket_of(id->uhash), name);
+}
+
+
+static int fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+static long long now_s(void)
+{
+	return (long long)time(NULL);
+}
+
+/* ---- names and ids -------------------------------------------------------- */
+
+void spool_init(struct spool *sp, const char *dir, size_t max_files, unsigned max_age_days)
+{
+	memset(sp, 0, sizeof *sp);
+	if (!text_copy(sp->dir, sizeof sp->dir, dir))
+		sp->dir[0] = '\0';  /* every later call then fails on the empty path */
+	sp->max_files = max_files ? max_files : SPOOL_DEFAULT_MAX_FILES;
+	sp->max_age_days = max_age_days ? max_age_days : SPOOL_DEFAULT_MAX_AGE_DAYS;
+}
+
+bool spool_dir_of(const struct map_settings *s, char *out, size_t outsize)
+{
+	const char *d = getenv("FMGATE_SPOOL");
+
+	if (!d)
+		d = s && s->spool_dir && *s->spool_dir ? s->spool_dir : CONFIG_DEFAULT_SPOOL;
+	return text_copy(out, outsize, d);
+}
+
+/* FNV-1a, 64 bits: stable across processes and versions. A collision only
+ * makes two userIds wait for each other. */
+uint64_t spool_user_hash(const char *user_id)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (const unsigned char *p = (const unsigned char *)user_id; *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+uint64_t spool_seq_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void spool_id_name(const struct spool_id *id, char *out)
+{
+	snprintf(out, SPOOL_NAME_SIZE, "%020llu-%016llx-%s", (unsigned long long)id->seq,
+	         (unsigned long long)id->uhash, id->mid);
+}
+
+/* A UUID as uuid_v4() writes it: 36 characters, lower-case hex and dashes. */
+static bool mid_valid(const char *s)
+{
+	for (size_t i = 0; i < 36; i++) {
+		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+		char c = s[i];
+
+		if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return false;
+	}
+	return s[36] == '\0';
+}
+
+bool spool_id_parse(const char *name, struct spool_id *out)
+{
+	uint64_t seq = 0, h = 0;
+	size_t i;
+
+	if (strlen(name) != SPOOL_NAME_SIZE - 1 || name[20] != '-' || name[37] != '-')
+		return false;
+	for (i = 0; i < 20; i++) {
+		if (name[i] < '0' || name[i] > '9')
+			return false;
+		if (seq > (UINT64_MAX - (uint64_t)(name[i] - '0')) / 10)
+			return false;
+		seq = seq * 10 + (uint64_t)(name[i] - '0');
+	}
+	for (i = 21; i < 37; i++) {
+		char c = name[i];
+		unsigned v;
+
+		if (c >= '0' && c <= '9')
+			v = (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = (unsigned)(c - 'a' + 10);
+		else
+			return false;
+		h = h << 4 | v;
+	}
+	if (!mid_valid(name + 38))
+		return false;
+	out->seq = seq;
+	out->uhash = h;
+	memcpy(out->mid, name + 38, 37);
+	return true;
+}
+
+enum spool_err spool_id_of(const cJSON *identify, uint64_t seq, struct spool_id *out)
+{
+	const cJSON *uid = cJSON_GetObjectItemCaseSensitive(identify, "userId");
+	const cJSON *mid = cJSON_GetObjectItemCaseSensitive(identify, "messageId");
+
+	if (!cJSON_IsString(uid) || !uid->valuestring[0] || !cJSON_IsString(mid) ||
+	    strlen(mid->valuestring) != 36 || !mid_valid(mid->valuestring))
+		return SPOOL_EINVAL;
+	out->seq = seq;
+	out->uhash = spool_user_hash(uid->valuestring);
+	memcpy(out->mid, mid->valuestring, 37);
+	return SPOOL_OK;
+}
+
+/* ---- layout ----------------------------------------------------------------- */
+
+static enum spool_err make_dir(struct spool *sp, const char *path)
+{
+	if (mkdir(path, 0700) == 0 || errno == EEXIST)
+		return SPOOL_OK;
+	return sys_fail(sp, "mkdir", path);
+}
+
+enum spool_err spool_prepare(struct spool *sp)
+{
+	static const char *const dirs[] = { "queue", "dead" };
+	char p[SPOOL_PATH_MAX];
+	enum spool_err e;
+	struct stat st;
+	int fd;
+
+	if (sp->prepared)
+		return SPOOL_OK;
+	if (!sp->dir[0] || !path_of(sp, p, "lock")) {
+		say(sp, "spool directory path missing or too long");
+		return SPOOL_EIO;
+	}
+	/* The lock file is made last: its presence means the layout is whole. */
+	if (stat(p, &st) == 0) {
+		sp->prepared = true;
+		return SPOOL_OK;
+	}
+	/* The directory itself is the installer's (owner, mode): a worker that
+	 * made it where none was meant would spread personal data. */
+	if (stat(sp->dir, &st) != 0)
+		return sys_fail(sp, "spool directory", sp->dir);
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return sys_fail(sp, "spool directory", sp->dir);
+	}
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+		if (!path_of(sp, p, "%s", dirs[i]) || (e = make_dir(sp, p)) != SPOOL_OK)
+			return e != SPOOL_OK ? e : SPOOL_EIO;
+	for (unsigned b = 0; b < SPOOL_BUCKETS; b++)
+		if (!path_of(sp, p, "queue/%02x", b) || (e = make_dir(sp, p)) != SPOOL_OK)
+			return e != SPOOL_OK ? e : SPOOL_EIO;
+	if (!path_of(sp, p, "lock"))
+		return SPOOL_EIO;
+	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return sys_fail(sp, "create", p);
+	close(fd);
+	if (fsync_dir(sp->dir) != 0)
+		return sys_fail(sp, "fsync", sp->dir);
+	sp->prepared = true;
+	return SPOOL_OK;
+}
+
+/* ---- per-userId locks --------------------------------------------------------- */
+
+static void lock_range(struct flock *fl, short type, uint64_t uhash)
+{
+	memset(fl, 0, sizeof *fl);
+	fl->l_type = type;
+	fl->l_whence = SEEK_SET;
+	/* A quarter of the hash keeps start + len inside off_t. */
+	fl->l_start = (off_t)(uhash >> 2);
+	fl->l_len = 1;
+}
+
+static int open_lock_file(struct spool *sp, int flags)
+{
+	char p[SPOOL_PATH_MAX];
+
+	if (!path_of(sp, p, "lock")) {
+		say(sp, "spool directory path too long");
+		return -1;
+	}
+	return open(p, flags | O_CLOEXEC | O_NOFOLLOW);
+}
+
+enum spool_err spool_lock_user(struct spool *sp, uint64_t uhash, struct spool_lock *lk)
+{
+	struct flock fl;
+	int fd;
+
+	lk->fd = -1;
+	fd = open_lock_file(sp, O_RDWR);
+	if (fd < 0 && errno == ENOENT && spool_prepare(sp) == SPOOL_OK)
+		fd = open_lock_file(sp, O_RDWR);
+	if (fd < 0)
+		return sys_fail(sp, "open", "lock");
+	lock_range(&fl, F_WRLCK, uhash);
+	if (fcntl(fd, F_OFD_SETLK, &fl) != 0) {
+		int busy = errno == EAGAIN || errno == EACCES;
+		enum spool_err e = busy ? SPOOL_EBUSY : sys_fail(sp, "lock", "lock");
+
+		close(fd);
+		return e;
+	}
+	lk->fd = fd;
+	return SPOOL_OK;
+}
+
+void spool_unlock(struct spool_lock *lk)
+{
+	/* Closing the only descriptor of the open file drops its locks. */
+	if (lk->fd >= 0)
+		close(lk->fd);
+	lk->fd = -1;
+}
+
+/* Whether another process holds this userId's lock (fd: the lock file). */
+static bool user_locked(int fd, uint64_t uhash)
+{
+	struct flock fl;
+
+	lock_range(&fl, F_WRLCK, uhash);
+	return fcntl(fd, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+}
+
+/* ---- listing ------------------------------------------------------------------ */
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct spool_entry *x = a, *y = b;
+
+	if (x->id.seq != y->id.seq)
+		return x->id.seq < y->id.seq ? -1 : 1;
+	if (x->id.uhash != y->id.uhash)
+		return x->id.uhash < y->id.uhash ? -1 : 1;
+	return strcmp(x->id.mid, y->id.mid);
+}
+
+static enum spool_err list_push(struct spool_list *l, const struct spool_id *id, long long mtime)
+{
+	if (l->n == SPOOL_MAX_LIST) {
+		l->truncated = true;
+		return SPOOL_OK;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct spool_entry *v;
+
+		if (cap > SPOOL_MAX_LIST)
+			cap = SPOOL_MAX_LIST;
+		v = realloc(l->v, cap * sizeof *v);
+		if (!v)
+			return SPOOL_ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n].id = *id;
+	l->v[l->n].mtime = mtime;
+	l->n++;
+	return SPOOL_OK;
+}
+
+/* Adds the submissions of one directory; a missing directory holds none. */
+static enum spool_err list_dir(struct spool *sp, const char *path, bool times,
+                               struct spool_list *out)
+{
+	enum spool_err e = SPOOL_OK;
+	struct dirent *d;
+	DIR *dir = opendir(path);
+
+	if (!dir)
+		return errno == ENOENT ? SPOOL_OK : sys_fail(sp, "opendir", path);
+	errno = 0;
+	while (e == SPOOL_OK && (d = readdir(dir)) != NULL) {
+		struct spool_id id;
+		long long mtime = 0;
+		struct stat st;
+
+		if (!spool_id_parse(d->d_name, &id))
+			continue;
+		if (times) {
+			if (fstatat(dirfd(dir), d->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+				continue;  /* gone meanwhile */
+			mtime = (long long)st.st_mtime;
+		}
+		e = list_push(out, &id, mtime);
+		errno = 0;
+	}
+	if (e == SPOOL_OK && errno != 0)
+		e = sys_fail(sp, "readdir", path);
+	closedir(dir);
+	return e;
+}
+
+enum spool_err spool_list(struct spool *sp, enum spool_area area, int bucket, bool times,
+                          struct spool_list *out)
+{
+	char p[SPOOL_PATH_MAX];
+	enum spool_err e = SPOOL_OK;
+
+	memset(out, 0, sizeof *out);
+	if (area == SPOOL_DEAD) {
+		e = path_of(sp, p, "dead") ? list_dir(sp, p, times, out) : SPOOL_EIO;
+	} else {
+		unsigned from = bucket < 0 ? 0 : (unsigned)bucket;
+		unsigned to = bucket < 0 ? SPOOL_BUCKETS : from + 1;
+
+		for (unsigned b = from; e == SPOOL_OK && b < to; b++)
+			e = path_of(sp, p, "queue/%02x", b) ? list_dir(sp, p, times, out) : SPOOL_EIO;
+	}
+	if (e != SPOOL_OK) {
+		spool_list_free(out);
+		return e;
+	}
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof *out->v, entry_cmp);
+	return SPOOL_OK;
+}
+
+void spool_list_free(struct spool_list *l)
+{
+	free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+int spool_user_waiting(struct spool *sp, uint64_t uhash, uint64_t seq)
+{
+	char p[SPOOL_PATH_MAX];
+	struct dirent *d;
+	int found = 0;
+	DIR *dir;
+
+	if (!path_of(sp, p, "queue/%02x", bucket_of(uhash))) {
+		say(sp, "spool directory path too long");
+		return -1;
+	}
+	dir = opendir(p);
+	if (!dir) {
+		/* No queue (never written to, or no spool at all) holds nothing. */
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		sys_fail(sp, "opendir", p);
+		return -1;
+	}
+	/* Only the names are read: the check costs no file open. */
+	while (!found && (d = readdir(dir)) != NULL) {
+		struct spool_id id;
+
+		if (spool_id_parse(d->d_name, &id) && id.uhash == uhash && id.seq < seq)
+			found = 1;
+	}
+	closedir(dir);
+	return found;
+}
+
+/* ---- the count of files ---------------------------------------------------------- */
+
+/* The stored count, or -1 when there is none (or it is unreadable). */
+static long long count_read(struct spool *sp)
+{
+	char p[SPOOL_PATH_MAX], b[COUNT_WIDTH + 2];
+	long long v = -1;
+	ssize_t n;
+	int fd;
+
+	if (!path_of(sp, p, "count") || (fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return -1;
+	n = pread(fd, b, sizeof b - 1, 0);
+	close(fd);
+	if (n != COUNT_WIDTH + 1 || b[COUNT_WIDTH] != '\n')
+		return -1;
+	b[COUNT_WIDTH] = '\0';
+	return text_parse_ll(b, 0, 1000000000000LL, &v) ? v : -1;
+}
+
+static int count_store(int fd, long long v)
+{
+	char b[COUNT_WIDTH + 2];
+
+	snprintf(b, sizeof b, "%0*lld\n", COUNT_WIDTH, v < 0 ? 0 : v);
+	return pwrite(fd, b, COUNT_WIDTH + 1, 0) == COUNT_WIDTH + 1 ? 0 : -1;
+}
+
+/* Opens the count file and takes its flock; -1 on failure. */
+static int count_open_locked(struct spool *sp)
+{
+	char p[SPOOL_PATH_MAX];
+	int fd;
+
+	if (!path_of(sp, p, "count"))
+		return -1;
+	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		sys_fail(sp, "open", p);
+		return -1;
+	}
+	while (flock(fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
+/* Adds delta to the stored count. A lost update only skews a hint that the
+ * next recount corrects, so failures are not reported. */
+static void count_adjust(struct spool *sp, long long delta)
+{
+	int fd = count_open_locked(sp);
+	long long v;
+
+	if (fd < 0)
+		return;
+	v = count_read(sp);
+	if (v >= 0)
+		count_store(fd, v + delta);
+	close(fd);
+}
+
+static enum spool_err count_files(struct spool *sp, const char *path, size_t *n)
+{
+	struct dirent *d;
+	DIR *dir = opendir(path);
+
+	if (!dir)
+		return errno == ENOENT ? SPOOL_OK : sys_fail(sp, "opendir", path);
+	errno = 0;
+	while ((d = readdir(dir)) != NULL) {
+		struct spool_id id;
+
+		if (spool_id_parse(d->d_name, &id))
+			(*n)++;
+		errno = 0;
+	}
+	closedir(dir);
+	return errno ? sys_fail(sp, "readdir", path) : SPOOL_OK;
+}
+
+static enum spool_err count_all(struct spool *sp, size_t *n)
+{
+	char p[SPOOL_PATH_MAX];
+	enum spool_err e = SPOOL_OK;
+
+	*n = 0;
+	for (unsigned b = 0; e == SPOOL_OK && b < SPOOL_BUCKETS; b++)
+		e = path_of(sp, p, "queue/%02x", b) ? count_files(sp, p, n) : SPOOL_EIO;
+	if (e == SPOOL_OK)
+		e = path_of(sp, p, "dead") ? count_files(sp, p, n) : SPOOL_EIO;
+	return e;
+}
+
+enum spool_err spool_recount(struct spool *sp, size_t *n)
+{
+	enum spool_err e;
+	int fd;
+
+	*n = 0;
+	if ((e = spool_prepare(sp)) != SPOOL_OK)
+		return e;
+	/* Under the lock, so that no writer's update falls between count and store. */
+	if ((fd = count_open_locked(sp)) < 0)
+		return SPOOL_EIO;
+	e = count_all(sp, n);
+	if (e == SPOOL_OK && count_store(fd, (long long)*n) != 0)
+		e = sys_fail(sp, "write", "count");
+	close(fd);
+	return e;
+}
+
+/* Room for one more file? The stored count decides while it is clearly below
+ * the limit; at the limit the files are counted again, so a drifted hint never
+ * refuses a submission wrongly. */
+static enum spool_err check_room(struct spool *sp)
+{
+	long long c = count_read(sp);
+	size_t n;
+	enum spool_err e;
+
+	if (c >= 0 && (unsigned long long)c < sp->max_files)
+		return SPOOL_OK;
+	if ((e = spool_recount(sp, &n)) != SPOOL_OK)
+		return e;
+	if (n >= sp->max_files) {
+		say(sp, "spool holds %zu files, max-files is %zu", n, sp->max_files);
+		return SPOOL_EFULL;
+	}
+	return SPOOL_OK;
+}
+
+/* ---- records ------------------------------------------------------------------------ */
+
+static bool add_str(cJSON *o, const char *k, const char *v)
+{
+	return cJSON_AddStringToObject(o, k, v) != NULL;
+}
+
+/* The JSON text of a record; NULL when out of memory or over the limit. */
+static char *record_text(const struct spool_id *id, const cJSON *identify, const char *form,
+                         const struct spool_state *st, const char *reason, enum spool_err *err)
+{
+	cJSON *o = cJSON_CreateObject();
+	struct timespec ts = { (time_t)(id->seq / 1000000000ull), (long)(id->seq % 1000000000ull) };
+	char accepted[UUID_TS_SIZE], died[UUID_TS_SIZE];
+	char *s = NULL;
+	bool ok;
+
+	*err = SPOOL_ENOMEM;
+	if (!uuid_timestamp_at(&ts, accepted))
+		accepted[0] = '\0';
+	ok = o && cJSON_AddNumberToObject(o, "version", 1) && add_str(o, "form", form) &&
+	     add_str(o, "accepted", accepted) &&
+	     cJSON_AddNumberToObject(o, "attempts", st->attempts) &&
+	     cJSON_AddNumberToObject(o, "next_attempt", (double)st->next_attempt) &&
+	     add_str(o, "last_error", st->last_error);
+	if (ok && reason) {
+		if (!uuid_timestamp(died))
+			died[0] = '\0';
+		ok = add_str(o, "reason", reason) && add_str(o, "dead_at", died);
+	}
+	/* A reference: the message is printed without being copied (cJSON does
+	 * not change the item it refers to). */
+	ok = ok && cJSON_AddItemReferenceToObject(o, "identify", (cJSON *)identify);
+	if (ok)
+		s = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (s && strlen(s) > SPOOL_MAX_RECORD) {
+		cJSON_free(s);
+		*err = SPOOL_EINVAL;
+		return NULL;
+	}
+	return s;
+}
+
+/*
+ * Writes text to a new file in the directory `dir` and renames it to `final`
+ * (in the same directory: with other writers on the disk, a rename across two
+ * directories cost up to three times as much here). The temporary name starts
+ * with a dot, so no listing takes it for a submission. The file is flushed
+ * before the rename; with sync_dir the directory is flushed after it. The
+ * mtime is set when mtime > 0.
+ */
+static enum spool_err write_file(struct spool *sp, const char *text, const char *dir,
+                                 const char *final, long long mtime, bool sync_dir)
+{
+	static unsigned serial;
+	char tmp[SPOOL_PATH_MAX];
+	enum spool_err e = SPOOL_OK;
+	int fd, n;
+
+	n = snprintf(tmp, sizeof tmp, "%s/.%ld.%u.%llu", dir, (long)getpid(), serial++,
+	             (unsigned long long)spool_seq_now());
+	if (n < 0 || (size_t)n >= sizeof tmp) {
+		say(sp, "spool directory path too long");
+		return SPOOL_EIO;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return sys_fail(sp, "create", tmp);
+	if (io_write_all(fd, text, strlen(text)) != 0)
+		e = sys_fail(sp, "write", tmp);
+	else if (fdatasync(fd) != 0)
+		e = sys_fail(sp, "fdatasync", tmp);
+	if (e == SPOOL_OK && mtime > 0) {
+		struct timespec t[2] = { { 0, UTIME_OMIT }, { (time_t)mtime, 0 } };
+		if (futimens(fd, t) != 0)
+			e = sys_fail(sp, "futimens", tmp);
+	}
+	if (close(fd) != 0 && e == SPOOL_OK)
+		e = sys_fail(sp, "close", tmp);
+	if (e == SPOOL_OK && rename(tmp, final) != 0)
+		e = sys_fail(sp, "rename", final);
+	if (e != SPOOL_OK) {
+		unlink(tmp);
+		return e;
+	}
+	if (sync_dir && fsync_dir(dir) != 0)
+		return sys_fail(sp, "fsync", dir);
+	return SPOOL_OK;
+}
+
+/* The directory of an area (and bucket) into out. */
+static bool area_dir(const struct spool *sp, enum spool_area area, uint64_t uhash, char *out)
+{
+	return area == SPOOL_DEAD ? path_of(sp, out, "dead")
+	                          : path_of(sp, out, "queue/%02x", bucket_of(uhash));
+}
+
+enum spool_err spool_add(struct spool *sp, enum spool_area area, const struct spool_id *id,
+                         const cJSON *identify, const char *form_id,
+                         const struct spool_state *st, const char *reason)
+{
+	char final[SPOOL_PATH_MAX], dir[SPOOL_PATH_MAX];
+	enum spool_err e;
+	char *text;
+
+	if ((e = spool_prepare(sp)) != SPOOL_OK || (e = check_room(sp)) != SPOOL_OK)
+		return e;
+	if (!item_path(sp, area, id, final) || !area_dir(sp, area, id->uhash, dir)) {
+		say(sp, "spool directory path too long");
+		return SPOOL_EIO;
+	}
+	text = record_text(id, identify, form_id, st, area == SPOOL_DEAD ? reason : NULL, &e);
+	if (!text) {
+		say(sp, "%s", e == SPOOL_EINVAL ? "record larger than the spool takes" : "out of memory");
+		return e;
+	}
+	e = write_file(sp, text, dir, final, area == SPOOL_QUEUE ? st->next_attempt : 0, true);
+	cJSON_free(text);
+	if (e == SPOOL_OK)
+		count_adjust(sp, 1);
+	return e;
+}
+
+static bool get_str(const cJSON *o, const char *k, char *dst, size_t size)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	if (!v)
+		return (dst[0] = '\0', true);
+	return cJSON_IsString(v) && text_copy(dst, size, v->valuestring);
+}
+
+static bool get_num(const cJSON *o, const char *k, double lo, double hi, double *out)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
+
+	if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi))
+		return false;
+	*out = v->valuedouble;
+	return true;
+}
+
+/* Reads the whole file into a NUL-terminated buffer, within the limit. */
+static enum spool_err slurp(struct spool *sp, const char *path, char **out, size_t *len,
+                            long long *mtime)
+{
+	enum spool_err e = SPOOL_OK;
+	struct stat st;
+	char *b = NULL;
+	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return errno == ENOENT ? SPOOL_ENOENT : sys_fail(sp, "open", path);
+	if (fstat(fd, &st) != 0) {
+		e = sys_fail(sp, "stat", path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size < 0 || (size_t)st.st_size > SPOOL_MAX_RECORD) {
+		char shown[SPOOL_PATH_MAX];
+
+		redact(path, shown, sizeof shown);
+		say(sp, "%s: not a regular file of at most %u bytes", shown, SPOOL_MAX_RECORD);
+		e = SPOOL_ECORRUPT;
+		goto out;
+	}
+	if (!(b = malloc((size_t)st.st_size + 1))) {
+		e = SPOOL_ENOMEM;
+		goto out;
+	}
+	while (got < (size_t)st.st_size) {
+		ssize_t n = read(fd, b + got, (size_t)st.st_size - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = sys_fail(sp, "read", path);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	b[got] = '\0';
+	*out = b;
+	*len = got;
+	*mtime = (long long)st.st_mtime;
+	b = NULL;
+out:
+	free(b);
+	close(fd);
+	return e;
+}
+
+enum spool_err spool_read(struct spool *sp, enum spool_area area, const struct spool_id *id,
+                          struct spool_item *out)
+{
+	char p[SPOOL_PATH_MAX], shown[SPOOL_PATH_MAX];
+	enum spool_err e;
+	cJSON *doc = NULL, *idj;
+	struct spool_id check;
+	char *text = NULL;
+	size_t len = 0;
+	double att, next, ver;
+
+	memset(out, 0, sizeof *out);
+	out->id = *id;
+	out->area = area;
+	if (!item_path(sp, area, id, p))
+		return SPOOL_EIO;
+	if ((e = slurp(sp, p, &text, &len, &out->mtime)) != SPOOL_OK)
+		return e;
+	redact(p, shown, sizeof shown);
+	e = SPOOL_ECORRUPT;
+	doc = cJSON_ParseWithLength(text, len);
+	idj = cJSON_GetObjectItemCaseSensitive(doc, "identify");
+	if (!cJSON_IsObject(doc) || !get_num(doc, "version", 1, 1, &ver) ||
+	    !get_str(doc, "form", out->form, sizeof out->form) || !out->form[0] ||
+	    !get_num(doc, "attempts", 0, 1e9, &att) ||
+	    !get_num(doc, "next_attempt", 0, 1e13, &next) ||
+	    !get_str(doc, "last_error", out->st.last_error, sizeof out->st.last_error) ||
+	    !get_str(doc, "reason", out->reason, sizeof out->reason) || !cJSON_IsObject(idj)) {
+		say(sp, "%s: not a spool record", shown);
+		goto out;
+	}
+	/* The name must belong to the message inside. */
+	if (spool_id_of(idj, id->seq, &check) != SPOOL_OK || check.uhash != id->uhash ||
+	    strcmp(check.mid, id->mid) != 0) {
+		say(sp, "%s: the name does not match the message", shown);
+		goto out;
+	}
+	out->st.attempts = (unsigned)att;
+	out->st.next_attempt = (long long)next;
+	out->identify = cJSON_DetachItemViaPointer(doc, idj);
+	e = SPOOL_OK;
+out:
+	cJSON_Delete(doc);
+	free(text);
+	return e;
+}
+
+void spool_item_free(struct spool_item *it)
+{
+	cJSON_Delete(it->identify);
+	it->identify = NULL;
+}
+
+enum spool_err spool_mark(struct spool *sp, const struct spool_id *id, long long until)
+{
+	char p[SPOOL_PATH_MAX];
+	struct timespec t[2] = { { 0, UTIME_OMIT }, { (time_t)until, 0 } };
+
+	if (!item_path(sp, SPOOL_QUEUE, id, p))
+		return SPOOL_EIO;
+	if (utimensat(AT_FDCWD, p, t, AT_SYMLINK_NOFOLLOW) != 0)
+		return errno == ENOENT ? SPOOL_ENOENT : sys_fail(sp, "utimensat", p);
+	return SPOOL_OK;
+}
+
+enum spool_err spool_reschedule(struct spool *sp, struct spool_item *it)
+{
+	char p[SPOOL_PATH_MAX], dir[SPOOL_PATH_MAX];
+	enum spool_err e;
+	char *text;
+
+	if (!item_path(sp, SPOOL_QUEUE, &it->id, p) || !area_dir(sp, SPOOL_QUEUE, it->id.uhash, dir))
+		return SPOOL_EIO;
+	if (!(text = record_text(&it->id, it->identify, it->form, &it->st, NULL, &e)))
+		return e;
+	/* The old version stays valid until the rename: no directory flush needed,
+	 * either version is a correct state after a crash. */
+	e = write_file(sp, text, dir, p, it->st.next_attempt > 0 ? it->st.next_attempt : 1, false);
+	cJSON_free(text);
+	return e;
+}
+
+enum spool_err spool_remove(struct spool *sp, const struct spool_id *id)
+{
+	char p[SPOOL_PATH_MAX];
+
+	if (!item_path(sp, SPOOL_QUEUE, id, p))
+		return SPOOL_EIO;
+	/* Not flushed: if a crash brings the file back, it is delivered again,
+	 * which updates the same contact with the same values. */
+	if (unlink(p) != 0)
+		return errno == ENOENT ? SPOOL_ENOENT : sys_fail(sp, "unlink", p);
+	count_adjust(sp, -1);
+	return SPOOL_OK;
+}
+
+enum spool_err spool_bury(struct spool *sp, struct spool_item *it, const char *reason)
+{
+	char from[SPOOL_PATH_MAX], to[SPOOL_PATH_MAX], dir[SPOOL_PATH_MAX];
+	enum spool_err e;
+	char *text;
+
+	if (!item_path(sp, SPOOL_QUEUE, &it->id, from) || !item_path(sp, SPOOL_DEAD, &it->id, to) ||
+	    !path_of(sp, dir, "dead"))
+		return SPOOL_EIO;
+	if (!(text = record_text(&it->id, it->identify, it->form, &it->st, reason, &e)))
+		return e;
+	/* dead/ first, then the queue copy goes: a crash in between leaves both,
+	 * and the queue copy is tried (and buried) again. */
+	e = write_file(sp, text, dir, to, 0, true);
+	cJSON_free(text);
+	if (e != SPOOL_OK)
+		return e;
+	if (unlink(from) != 0 && errno != ENOENT)
+		return sys_fail(sp, "unlink", from);
+	it->area = SPOOL_DEAD;
+	if (!text_copy(it->reason, sizeof it->reason, reason))
+		it->reason[sizeof it->reason - 1] = '\0';
+	return SPOOL_OK;
+}
+
+enum spool_err spool_quarantine(struct spool *sp, const struct spool_id *id)
+{
+	char from[SPOOL_PATH_MAX], to[SPOOL_PATH_MAX], dir[SPOOL_PATH_MAX];
+
+	if (!item_path(sp, SPOOL_QUEUE, id, from) || !item_path(sp, SPOOL_DEAD, id, to) ||
+	    !path_of(sp, dir, "dead"))
+		return SPOOL_EIO;
+	if (rename(from, to) != 0)
+		return errno == ENOENT ? SPOOL_ENOENT : sys_fail(sp, "rename", from);
+	if (fsync_dir(dir) != 0)
+		return sys_fail(sp, "fsync", dir);
+	return SPOOL_OK;
+}
+
+/* ---- status, purge, requeue ------------------------------------------------------------ */
+
+static int u64_cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* How many of the userIds waiting in q are locked by a delivering process. */
+static size_t count_in_flight(struct spool *sp, const struct spool_list *q)
+{
+	uint64_t *h;
+	size_t n = 0;
+	int fd;
+
+	if (!q->n || (fd = open_lock_file(sp, O_RDONLY)) < 0)
+		return 0;
+	if ((h = malloc(q->n * sizeof *h)) != NULL) {
+		for (size_t i = 0; i < q->n; i++)
+			h[i] = q->v[i].id.uhash;
+		qsort(h, q->n, sizeof *h, u64_cmp);
+		for (size_t i = 0; i < q->n; i++)
+			if ((i == 0 || h[i] != h[i - 1]) && user_locked(fd, h[i]))
+				n++;
+		free(h);
+	}
+	close(fd);
+	return n;
+}
+
+enum spool_err spool_stats(struct spool *sp, struct spool_stats *out)
+{
+	struct spool_list q = { 0 };
+	char p[SPOOL_PATH_MAX];
+	enum spool_err e;
+	struct stat st;
+
+	memset(out, 0, sizeof *out);
+	if (stat(sp->dir, &st) != 0 || !S_ISDIR(st.st_mode) || access(sp->dir, R_OK | X_OK) != 0) {
+		say(sp, "%s: not a readable directory", sp->dir);
+		return SPOOL_EIO;
+	}
+	if ((e = spool_list(sp, SPOOL_QUEUE, -1, false, &q)) != SPOOL_OK)
+		return e;
+	if (!path_of(sp, p, "dead") || (e = count_files(sp, p, &out->dead)) != SPOOL_OK)
+		goto out;
+	out->waiting = q.n;
+	if (q.n) {
+		uint64_t now = spool_seq_now();
+		out->oldest_s = now > q.v[0].id.seq ? (long long)((now - q.v[0].id.seq) / 1000000000ull) : 0;
+	}
+	out->in_flight = count_in_flight(sp, &q);
+out:
+	spool_list_free(&q);
+	return e;
+}
+
+enum spool_err spool_purge_dead(struct spool *sp, long long older_than_s, size_t *n)
+{
+	struct spool_list l;
+	char p[SPOOL_PATH_MAX];
+	long long now = now_s();
+	enum spool_err e;
+
+	*n = 0;
+	if ((e = spool_list(sp, SPOOL_DEAD, -1, true, &l)) != SPOOL_OK)
+		return e;
+	for (size_t i = 0; i < l.n && e == SPOOL_OK; i++) {
+		if (older_than_s > 0 && now - l.v[i].mtime <= older_than_s)
+			continue;
+		if (!item_path(sp, SPOOL_DEAD, &l.v[i].id, p))
+			e = SPOOL_EIO;
+		else if (unlink(p) == 0)
+			(*n)++;
+		else if (errno != ENOENT)
+			e = sys_fail(sp, "unlink", p);
+	}
+	if (*n)
+		count_adjust(sp, -(long long)*n);
+	spool_list_free(&l);
+	return e;
+}
+
+/* Moves one dead submission back, under its userId's lock. */
+static enum spool_err requeue_one(struct spool *sp, const struct spool_id *id)
+{
+	char from[SPOOL_PATH_MAX], to[SPOOL_PATH_MAX], dir[SPOOL_PATH_MAX];
+	struct spool_item it;
+	struct spool_lock lk;
+	enum spool_err e;
+	char *text = NULL;
+
+	if ((e = spool_prepare(sp)) != SPOOL_OK)
+		return e;
+	/* A drain may hold the lock for a few seconds: wait for it, briefly. */
+	for (int i = 0; (e = spool_lock_user(sp, id->uhash, &lk)) == SPOOL_EBUSY && i < 300; i++)
+		usleep(100000);
+	if (e != SPOOL_OK) {
+		if (e == SPOOL_EBUSY)
+			say(sp, "the userId of %s stays locked", id->mid);
+		return e;
+	}
+	if ((e = spool_read(sp, SPOOL_DEAD, id, &it)) != SPOOL_OK)
+		goto out_unlock;
+	memset(&it.st, 0, sizeof it.st);
+	if (!item_path(sp, SPOOL_DEAD, id, from) || !item_path(sp, SPOOL_QUEUE, id, to) ||
+	    !path_of(sp, dir, "queue/%02x", bucket_of(id->uhash))) {
+		e = SPOOL_EIO;
+		goto out;
+	}
+	if (!(text = record_text(id, it.identify, it.form, &it.st, NULL, &e)))
+		goto out;
+	if ((e = write_file(sp, text, dir, to, 0, true)) != SPOOL_OK)
+		goto out;
+	/* A crash before this unlink leaves a dead copy too; requeueing it again
+	 * writes the same waiting file. */
+	if (unlink(from) != 0 && errno != ENOENT)
+		e = sys_fail(sp, "unlink", from);
+out:
+	cJSON_free(text);
+	spool_item_free(&it);
+out_unlock:
+	spool_unlock(&lk);
+	return e;
+}
+
+enum spool_err spool_requeue_dead(struct spool *sp, const char *want, size_t *n)
+{
+	struct spool_list l;
+	enum spool_err e;
+
+	*n = 0;
+	if ((e = spool_list(sp, SPOOL_DEAD, -1, false, &l)) != SPOOL_OK)
+		return e;
+	for (size_t i = 0; i < l.n && e == SPOOL_OK; i++) {
+		char name[SPOOL_NAME_SIZE];
+
+		spool_id_name(&l.v[i].id, name);
+		if (want && strcmp(want, name) != 0 && strcmp(want, l.v[i].id.mid) != 0)
+			continue;
+		e = requeue_one(sp, &l.v[i].id);
+		if (e == SPOOL_OK)
+			(*n)++;
+		else if (e == SPOOL_ENOENT)
+			e = SPOOL_OK;  /* purged or requeued by someone else meanwhile */
+	}
+	spool_list_free(&l);
+	if (e == SPOOL_OK && want && *n == 0) {
+		say(sp, "no dead submission %s", want);
+		e = SPOOL_ENOENT;
+	}
+	return e;
+}
+
+/* Removes the dot-files of one directory older than older_than_s. */
+static size_t clean_dir(const char *path, long long now, long long older_than_s)
+{
+	struct dirent *d;
+	size_t n = 0;
+	DIR *dir = opendir(path);
+
+	if (!dir)
+		return 0;
+	while ((d = readdir(dir)) != NULL) {
+		struct stat st;
+
+		if (d->d_name[0] != '.' || strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0 ||
+		    fstatat(dirfd(dir), d->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(st.st_mode) || now - (long long)st.st_mtime <= older_than_s)
+			continue;
+		if (unlinkat(dirfd(dir), d->d_name, 0) == 0)
+			n++;
+	}
+	closedir(dir);
+	return n;
+}
+
+size_t spool_clean_tmp(struct spool *sp, long long older_than_s)
+{
+	char p[SPOOL_PATH_MAX];
+	long long now = now_s();
+	size_t n = 0;
+
+	for (unsigned b = 0; b < SPOOL_BUCKETS; b++)
+		if (path_of(sp, p, "queue/%02x", b))
+			n += clean_dir(p, now, older_than_s);
+	if (path_of(sp, p, "dead"))
+		n += clean_dir(p, now, older_than_s);
+	return n;
+}
+
+const char *spool_strerror(enum spool_err e)
+{
+	switch (e) {
+	case SPOOL_OK: return "ok";
+	case SPOOL_EIO: return "the spool cannot be written or read";
+	case SPOOL_ENOSPC: return "no space left for the spool";
+	case SPOOL_EFULL: return "the spool holds max-files files";
+	case SPOOL_EBUSY: return "another process holds this userId";
+	case SPOOL_ENOENT: return "no such submission";
+	case SPOOL_ECORRUPT: return "not a spool record";
+	case SPOOL_EINVAL: return "message not fit for the spool";
+	case SPOOL_ENOMEM: return "out of memory";
+	}
+	return "unknown error";
+}

@@ -1,0 +1,229 @@
+/*
+ * spool.h: the durable spool of submissions not yet delivered (SPEC §7).
+ *
+ * Layout under the spool directory (docs/spool.md):
+ *   queue/BB/NAME   a waiting submission; BB = first byte of the userId's hash
+ *   dead/NAME       a submission that failed for good, with the reason
+ *   DIR/.PID.N.SEQ  a file being written, renamed to its NAME once flushed
+ *   lock            an empty file: one byte-range lock per userId
+ *   count           how many files queue/ and dead/ hold (a hint, recounted)
+ * NAME is SEQ-HASH-MESSAGEID: SEQ the time the submission was accepted in
+ * nanoseconds since the epoch (20 digits), HASH 16 hex digits of the userId's
+ * hash, MESSAGEID the identify message's UUID. Sorting by SEQ gives the order
+ * of acceptance; HASH finds the submissions of one userId in one directory.
+ *
+ * A file holds one JSON object: the identify message and its delivery state
+ * (form, attempts, next attempt, last error; dead ones also the reason). A
+ * waiting file's mtime is its next attempt time, so a pass can skip what is
+ * not due without reading it; the content stays the truth.
+ *
+ * Claims: whoever delivers, spools behind, moves or removes a userId's
+ * submissions holds that userId's lock: an open-file-description lock
+ * (F_OFD_SETLK) on byte HASH/4 of the lock file. The kernel drops it when the
+ * process dies, so a claim never outlives its holder, and no file is written
+ * to take it. "In flight" means: the oldest waiting submission of a userId
+ * whose lock is held.
+ *
+ * Durability: a new file is written under a temporary name in its own
+ * directory, fdatasync'ed, renamed into place and the directory fsync'ed
+ * before spool_add() returns. Rewrites of the delivery state are flushed and
+ * renamed over the old file.
+ *
+ * Ownership: struct spool holds only settings and the text of its last error;
+ * it owns no descriptor, so it survives fork(). A spool_item owns its identify
+ * message (spool_item_free). A spool_list owns its array (spool_list_free).
+ */
+#ifndef FMGATE_SPOOL_H
+#define FMGATE_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "limits.h"
+#include "mapping.h"
+
+#define SPOOL_DEFAULT_MAX_FILES    100000u
+#define SPOOL_DEFAULT_MAX_AGE_DAYS 14u
+#define SPOOL_BUCKETS              256u
+#define SPOOL_NAME_SIZE            75u     /* 20 + 1 + 16 + 1 + 36 + NUL */
+#define SPOOL_MAX_ERROR            512u    /* bytes of a last error or reason */
+/* The largest record written or read: an identify message built from the
+ * largest body a mapping may allow, with JSON escaping. */
+#define SPOOL_MAX_RECORD           (6u * LIMIT_CEIL_MAX_BODY + 65536u)
+/* Entries one listing holds; a larger spool is processed in parts (the order
+ * of one userId's submissions is checked again before each delivery). */
+#define SPOOL_MAX_LIST             1000000u
+#define SPOOL_PATH_MAX             (LIMIT_MAX_URL + 128u)
+
+struct spool {
+	char dir[LIMIT_MAX_URL];
+	size_t max_files;
+	unsigned max_age_days;
+	bool prepared;            /* the layout is known to exist */
+	char why[SPOOL_PATH_MAX + 128]; /* the last error, for a log line */
+};
+
+enum spool_err {
+	SPOOL_OK = 0,
+	SPOOL_EIO,      /* a system call failed: unwritable, unreadable, missing */
+	SPOOL_ENOSPC,   /* the file system is full (or the quota used up) */
+	SPOOL_EFULL,    /* max-files reached */
+	SPOOL_EBUSY,    /* another process holds the userId's lock */
+	SPOOL_ENOENT,   /* the submission is gone (delivered or moved meanwhile) */
+	SPOOL_ECORRUPT, /* a file that is not a spool record */
+	SPOOL_EINVAL,   /* a message without userId or messageId, or too large */
+	SPOOL_ENOMEM,
+};
+
+enum spool_area { SPOOL_QUEUE = 0, SPOOL_DEAD };
+
+/* A submission as its file name identifies it. */
+struct spool_id {
+	uint64_t seq;             /* accepted, ns since the epoch */
+	uint64_t uhash;           /* spool_user_hash(userId) */
+	char mid[37];             /* messageId */
+};
+
+/* The delivery state kept with a submission. */
+struct spool_state {
+	unsigned attempts;        /* calls that failed so far */
+	long long next_attempt;   /* unix seconds; 0: at once */
+	char last_error[SPOOL_MAX_ERROR];
+};
+
+struct spool_item {
+	struct spool_id id;
+	enum spool_area area;
+	char form[LIMIT_MAX_FORM_ID + 1];
+	struct spool_state st;
+	char reason[SPOOL_MAX_ERROR];  /* dead: why; else "" */
+	long long mtime;          /* the file's: next attempt, or when it died */
+	cJSON *identify;          /* owned */
+};
+
+struct spool_entry {
+	struct spool_id id;
+	long long mtime;          /* only when listed with times, else 0 */
+};
+
+struct spool_list {
+	struct spool_entry *v;
+	size_t n, cap;
+	bool truncated;           /* more than SPOOL_MAX_LIST entries */
+};
+
+struct spool_stats {
+	size_t waiting;           /* in queue/, in flight included */
+	size_t in_flight;
+	size_t dead;
+	long long oldest_s;       /* age of the oldest waiting one; 0 when none */
+};
+
+struct spool_lock {
+	int fd;                   /* -1 when not held */
+};
+
+/* Settings: the directory and the mapping's limits (0 gives the defaults). */
+void spool_init(struct spool *sp, const char *dir, size_t max_files, unsigned max_age_days);
+
+/*
+ * The spool directory for commands that need nothing else: FMGATE_SPOOL, else
+ * the mapping's <spool dir> (s may be NULL), else CONFIG_DEFAULT_SPOOL; the
+ * same rule as config_resolve(). False when the path does not fit.
+ */
+bool spool_dir_of(const struct map_settings *s, char *out, size_t outsize);
+
+/* Creates the layout (mode 0700) in the spool directory, which must exist.
+ * Writers call it themselves. */
+enum spool_err spool_prepare(struct spool *sp);
+
+uint64_t spool_user_hash(const char *user_id);
+/* Now, as a SEQ: nanoseconds since the epoch. */
+uint64_t spool_seq_now(void);
+/* The file name of an id; out holds SPOOL_NAME_SIZE bytes. */
+void spool_id_name(const struct spool_id *id, char *out);
+/* Parses a file name; false for anything else (editor leftovers, tmp files). */
+bool spool_id_parse(const char *name, struct spool_id *out);
+/* Fills an id from an identify message: its userId and messageId. */
+enum spool_err spool_id_of(const cJSON *identify, uint64_t seq, struct spool_id *out);
+
+/*
+ * Takes the lock of a userId without waiting: SPOOL_OK (release it with
+ * spool_unlock), SPOOL_EBUSY, or SPOOL_EIO when the lock file cannot be had
+ * (an unwritable spool: nothing can be spooled either then).
+ */
+enum spool_err spool_lock_user(struct spool *sp, uint64_t uhash, struct spool_lock *lk);
+void spool_unlock(struct spool_lock *lk);
+
+/*
+ * Whether a waiting submission of this userId was accepted before `seq`
+ * (UINT64_MAX: any waiting one). 1 yes, 0 no, -1 the queue is unreadable
+ * (sp->why says why). A spool never written to has none.
+ */
+int spool_user_waiting(struct spool *sp, uint64_t uhash, uint64_t seq);
+
+/*
+ * Stores a submission durably: in the queue with state `st`, or (area
+ * SPOOL_DEAD) in the dead area with `reason`. Returns only once the file and
+ * its directory entry are on disk. SPOOL_EFULL over max-files, SPOOL_ENOSPC,
+ * SPOOL_EIO; sp->why then says what failed.
+ */
+enum spool_err spool_add(struct spool *sp, enum spool_area area, const struct spool_id *id,
+                         const cJSON *identify, const char *form_id,
+                         const struct spool_state *st, const char *reason);
+
+/* Reads one submission. SPOOL_ENOENT when it is gone. */
+enum spool_err spool_read(struct spool *sp, enum spool_area area, const struct spool_id *id,
+                          struct spool_item *out);
+void spool_item_free(struct spool_item *it);
+
+/* The caller holds the userId's lock for the four calls below. */
+/* Marks a waiting submission as being delivered until `until` (its mtime), so
+ * that if this process dies mid-call others wait before sending it again. */
+enum spool_err spool_mark(struct spool *sp, const struct spool_id *id, long long until);
+/* Writes it->st back (mtime = next attempt). */
+enum spool_err spool_reschedule(struct spool *sp, struct spool_item *it);
+/* Removes a delivered submission. */
+enum spool_err spool_remove(struct spool *sp, const struct spool_id *id);
+/* Moves a waiting submission to the dead area with `reason`. */
+enum spool_err spool_bury(struct spool *sp, struct spool_item *it, const char *reason);
+
+/* Moves a waiting file that is not a valid record (spool_read said
+ * SPOOL_ECORRUPT) to the dead area as it is, so that it stops holding back
+ * its userId; it is counted there and purged like the others. */
+enum spool_err spool_quarantine(struct spool *sp, const struct spool_id *id);
+
+/* Lists an area sorted by SEQ (bucket -1: every bucket of the queue). With
+ * times, each entry's mtime is read too. */
+enum spool_err spool_list(struct spool *sp, enum spool_area area, int bucket, bool times,
+                          struct spool_list *out);
+void spool_list_free(struct spool_list *l);
+
+/* Counts for `fmgate status`. SPOOL_EIO when the spool cannot be read. */
+enum spool_err spool_stats(struct spool *sp, struct spool_stats *out);
+
+/* Deletes dead submissions that died more than older_than_s seconds ago
+ * (0: all); *n receives how many. */
+enum spool_err spool_purge_dead(struct spool *sp, long long older_than_s, size_t *n);
+
+/*
+ * Puts dead submissions back in the queue with a fresh delivery state, under
+ * their original SEQ (so they keep their place among that userId's waiting
+ * ones). `want` is a file name or a messageId; NULL takes every one. *n
+ * receives how many moved; SPOOL_ENOENT when `want` matched none.
+ */
+enum spool_err spool_requeue_dead(struct spool *sp, const char *want, size_t *n);
+
+/* Counts queue/ and dead/ again and stores the count; *n receives it. */
+enum spool_err spool_recount(struct spool *sp, size_t *n);
+
+/* Removes temporary files older than older_than_s (left by a killed writer:
+ * never acknowledged); returns how many. */
+size_t spool_clean_tmp(struct spool *sp, long long older_than_s);
+
+const char *spool_strerror(enum spool_err e);
+
+#endif

@@ -1,0 +1,104 @@
+#!/bin/bash
+# The visitor's side in a real browser: headless Chromium (Selenium, Debian's
+# packages) against Apache with mod_fcgid serving www/ and fmgate, as the demo
+# runs it. Both forms with and without JavaScript, the inline error for a bad
+# email, the error page, utm_* and the referrer in hidden fields, and the embed
+# snippet of docs/embed.md on a second origin (CORS). Screenshots go to
+# BUILD/artefacts/. tests/browser/drive.py does the clicking.
+. "$(dirname "$0")/../lib.sh"
+top=$(cd "$(dirname "$0")/../.." && pwd)
+for f in /usr/bin/chromium /usr/bin/chromedriver /usr/lib/python3/dist-packages/selenium; do
+	if ! [ -e "$f" ]; then
+		not_ok "$f is missing (sh scripts/deps.sh test installs chromium, chromium-driver, python3-selenium)"
+		done_testing
+		exit 1
+	fi
+done
+double_start || exit 1
+dir=$(mktemp -d /tmp/fmgate-browser.XXXXXX)
+chmod 755 "$dir"
+artefacts="$(dirname "$FMGATE_BIN")/artefacts"
+mkdir -p "$artefacts"
+rm -f "$artefacts"/*.png
+epid=
+trap '"$top/scripts/apache-local.sh" stop "$dir"; [ -n "$epid" ] && kill "$epid" 2>/dev/null; double_stop; rm -rf "$dir"' EXIT
+double_reset
+port=$(free_port) || exit 1
+eport=$(free_port) || exit 1
+site="http://127.0.0.1:$port"
+embed="http://127.0.0.1:$eport"
+unlisted="http://localhost:$eport"
+
+# The demo's mapping with this run's ports, and the second origin listed for
+# the newsletter form (the embed snippet posts to it).
+sed -e "s|http://localhost:8080|http://localhost:$port|" -e "s|http://127.0.0.1:8080|$site|" \
+	-e "s|^\(\s*\)<allow-origin>http://localhost:$port</allow-origin>|&\n\1<allow-origin>$embed</allow-origin>|" \
+	"$top/www/forms.xml" >"$dir/forms.xml"
+chmod 644 "$dir/forms.xml"
+check "the test mapping lists the second origin" grep -q "<allow-origin>$embed</allow-origin>" "$dir/forms.xml"
+check "the test mapping is valid" "$FMGATE_BIN" check "$dir/forms.xml" >/dev/null
+
+# The second origin: the snippet of docs/embed.md pointed at this fmgate, and
+# a page that links to the site with utm_* parameters.
+mkdir -p "$dir/embed"
+snippet=$(sed -n '/<!-- fmgate newsletter signup: begin -->/,/<!-- fmgate newsletter signup: end -->/p' \
+	"$top/docs/embed.md")
+check "docs/embed.md holds the snippet" test "$(printf '%s\n' "$snippet" | wc -l)" -gt 5
+{
+	echo '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Another site</title>'
+	echo '<style>body{font:16px system-ui,sans-serif;margin:2rem}[aria-invalid=true]{border-color:#b3261e}.field-error{color:#b3261e}</style>'
+	echo '</head><body><h1>Another site</h1><div id="embed">'
+	printf '%s\n' "${snippet//https:\/\/forms.example.com/$site}"
+	echo '</div></body></html>'
+} >"$dir/embed/index.html"
+check "the snippet now points at this fmgate" grep -q "$site/forms/newsletter" "$dir/embed/index.html"
+printf '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>From</title></head><body>%s</body></html>\n' \
+	"<a id=\"to-site\" href=\"$site/?utm_source=news&amp;utm_medium=email&amp;utm_campaign=spring\">Example Co.</a>" \
+	>"$dir/embed/from.html"
+/usr/bin/python3 -m http.server --bind 127.0.0.1 --directory "$dir/embed" "$eport" >"$dir/embed.log" 2>&1 &
+epid=$!
+
+"$top/scripts/apache-local.sh" start "$dir" "$port" "$top/www" "$FMGATE_BIN" "$dir/forms.xml" \
+	FM_API_BASE="$FMDOUBLE_URL/crm/sales/api" FM_API_KEY="$FMDOUBLE_KEY" || exit 1
+check "the site is up" wait_for curl -sf -o /dev/null "$site/"
+check "the second origin is up" wait_for curl -sf -o /dev/null "$embed/index.html"
+
+# Each line of the driver is one check.
+/usr/bin/python3 "$top/tests/browser/drive.py" "$site" "$embed" "$unlisted" "$artefacts" \
+	>"$dir/drive.out" 2>"$dir/drive.err"
+rc=$?
+while IFS= read -r line; do
+	case $line in
+	"ok "*) ok ;;
+	"not ok: "*) not_ok "${line#not ok: }" ;;
+	*) echo "$line" ;;
+	esac
+done <"$dir/drive.out"
+[ "$rc" -eq 0 ] || { not_ok "drive.py exited $rc"; tail -n 20 "$dir/drive.err"; }
+
+# What reached Freshmarketer (the double), and what did not.
+expect_eq "JS contact: first name" "$(double_contact js-contact@example.com first_name)" "Jo"
+expect_eq "JS contact: phone" "$(double_contact js-contact@example.com work_number)" "+49 30 1234567"
+expect_eq "JS contact: industry" "$(double_contact js-contact@example.com custom_field.cf_industry)" "Software"
+expect_eq "JS contact: employees" "$(double_contact js-contact@example.com custom_field.cf_employees)" "25"
+expect_eq "JS newsletter: subscribed" "$(double_contact js-news@example.com custom_field.cf_newsletter)" "true"
+expect_eq "embedded newsletter: the contact" "$(double_contact embed@example.com custom_field.cf_signup_source)" "Newsletter"
+expect_eq "plain contact: first name" "$(double_contact nojs-contact@example.com first_name)" "Nora"
+expect_eq "plain contact: industry" "$(double_contact nojs-contact@example.com custom_field.cf_industry)" "Music"
+expect_eq "plain newsletter: subscribed" "$(double_contact nojs-news@example.com custom_field.cf_newsletter)" "true"
+expect_eq "nothing from the unlisted origin" "$(double_contact blocked@example.com emails)" "NONE"
+expect_eq "nothing from a refused post" "$(double_contact nojs-bad@example.com emails)" "NONE"
+expect_eq "one upsert per accepted submission" "$(double_upserts)" 5
+
+# The access log shows how each form was sent: fetch in JSON mode (200/422)
+# with JavaScript, a plain post answered 303 without.
+log=$(grep 'POST /forms/' "$dir/access.log")
+count() { printf '%s\n' "$log" | grep -c "POST /forms/$1 HTTP/1.1\" $2 "; }
+expect_eq "contact: one 422 and one 200 from fetch" "$(count contact 422) $(count contact 200)" "1 1"
+expect_eq "contact: two plain posts answered 303" "$(count contact 303)" 2
+expect_eq "newsletter: two 200s (site and embed), one 303" "$(count newsletter 200) $(count newsletter 303)" "2 1"
+expect_eq "newsletter: the unlisted origin got 403" "$(count newsletter 403)" 1
+for png in js-contact-error js-thanks error-page embed-done nojs-thanks nojs-error; do
+	check "screenshot $png.png saved" test -s "$artefacts/$png.png"
+done
+done_testing

@@ -1,0 +1,349 @@
+/*
+ * test_fm_state.c: the delivery state shared through SPOOL/state: pause
+ * marker and probes, the rate-limit budget, the field cache, warnings once,
+ * backoff. Pure: files in a temporary spool, no network.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "fm_client.h"
+#include "fm_state.h"
+#include "t.h"
+
+static char spool[64];
+
+static bool exists(const char *name)
+{
+	char p[256];
+	struct stat sb;
+
+	snprintf(p, sizeof p, "%s/state/%s", spool, name);
+	return lstat(p, &sb) == 0;
+}
+
+static mode_t mode_of(const char *name)
+{
+	char p[256];
+	struct stat sb;
+
+	snprintf(p, sizeof p, "%s/state%s%s", spool, *name ? "/" : "", name);
+	return lstat(p, &sb) == 0 ? sb.st_mode & 0777 : 0;
+}
+
+/* Sets a state file's mtime `ago` seconds back. */
+static void age_file(const char *name, long ago)
+{
+	char p[256];
+	struct timespec ts[2];
+
+	snprintf(p, sizeof p, "%s/state/%s", spool, name);
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[0].tv_sec -= ago;
+	ts[1] = ts[0];
+	utimensat(AT_FDCWD, p, ts, 0);
+}
+
+static void rm_state(void)
+{
+	char cmd[256];
+
+	snprintf(cmd, sizeof cmd, "rm -rf '%s/state'", spool);
+	if (system(cmd) != 0)
+		printf("cannot clean %s\n", spool);
+}
+
+static void test_open(void)
+{
+	struct fm_state *st, *ro;
+	char file[128];
+	FILE *f;
+
+	rm_state();
+	ro = fm_state_open(spool, "http://b", "k", true);
+	T(ro && !fm_state_shared(ro), "read-only creates nothing: memory");
+	T(mode_of("") == 0, "no state dir made by a read-only state");
+	fm_state_close(ro);
+	st = fm_state_open(spool, "http://b", "k", false);
+	T(st && fm_state_shared(st), "state dir made");
+	T(mode_of("") == 0700, "state dir mode 0700: %o", (unsigned)mode_of(""));
+	fm_state_close(st);
+	st = fm_state_open("", "http://b", "k", false);
+	T(st && !fm_state_shared(st), "no spool: memory");
+	fm_state_close(st);
+	snprintf(file, sizeof file, "%s/plainfile", spool);
+	f = fopen(file, "w");
+	if (f)
+		fclose(f);
+	st = fm_state_open(file, "http://b", "k", false);
+	T(st && !fm_state_shared(st), "spool that is a file: memory");
+	fm_state_close(st);
+	unlink(file);
+}
+
+static void test_pause(void)
+{
+	struct fm_state *a, *b, *other, *mem;
+	char p[256];
+	FILE *f;
+	size_t n;
+
+	rm_state();
+	a = fm_state_open(spool, "http://b", "key1", false);
+	b = fm_state_open(spool, "http://b", "key1", false);
+	other = fm_state_open(spool, "http://b", "key2", false);
+	mem = fm_state_open("", "http://b", "key1", false);
+	T(!fm_state_paused(spool) && fm_state_pause_check(a) == 0, "not paused");
+	fm_state_key_refused(a, 401, "Incorrect\nkey");
+	T(fm_state_paused(spool), "marker created");
+	T(mode_of("paused") == 0600, "marker mode 0600");
+	snprintf(p, sizeof p, "%s/state/paused", spool);
+	if ((f = fopen(p, "r"))) {
+		n = fread(p, 1, sizeof p - 1, f);
+		p[n] = '\0';
+		fclose(f);
+		T(strstr(p, "HTTP 401") && strstr(p, "Incorrect key") && !strstr(p, "key1"),
+		  "marker says why, not the key: %s", p);
+	}
+	T(fm_state_pause_check(b) > 0 && fm_state_pause_check(b) <= FM_STATE_PROBE_S,
+	  "another process of the same key is paused");
+	T(fm_state_pause_check(other) == 0, "another key is not");
+	age_file("paused", FM_STATE_PROBE_S + 1);
+	T(fm_state_pause_check(b) == 0, "probe due after FM_STATE_PROBE_S");
+	T(fm_state_pause_check(a) > FM_STATE_PROBE_S - 3, "one probe for all processes");
+	fm_state_key_refused(b, 401, "again");   /* the probe failed: no new marker */
+	T(fm_state_paused(spool), "still paused");
+	fm_state_key_works(a);
+	T(!fm_state_paused(spool) && fm_state_pause_check(b) == 0, "a success removes the marker");
+	fm_state_key_refused(a, 401, "bad");
+	fm_state_key_refused(other, 403, "restricted");
+	T(fm_state_pause_check(other) > 0 && fm_state_pause_check(a) == 0,
+	  "marker rewritten for the other key");
+	fm_state_key_works(other);
+	T(!fm_state_paused(spool), "removed");
+
+	/* in memory */
+	T(fm_state_pause_check(mem) == 0, "memory: not paused");
+	fm_state_key_refused(mem, 401, "x");
+	T(fm_state_pause_check(mem) > 0, "memory: paused");
+	T(!fm_state_paused(spool), "memory leaves no marker");
+	fm_state_key_works(mem);
+	T(fm_state_pause_check(mem) == 0, "memory: resumed");
+	fm_state_close(a);
+	fm_state_close(b);
+	fm_state_close(other);
+	fm_state_close(mem);
+}
+
+static struct fm_ratelimit rl(long hl, long hr, long hreset, long ml, long mr, long mreset)
+{
+	return (struct fm_ratelimit){hl, hr, hreset, ml, mr, mreset};
+}
+
+static void test_ratelimit(void)
+{
+	struct fm_state *a, *b, *other;
+	struct fm_ratelimit none = rl(-1, -1, -1, -1, -1, -1), seen;
+	long w;
+
+	rm_state();
+	a = fm_state_open(spool, "http://b", "key1", false);
+	b = fm_state_open(spool, "http://b", "key1", false);
+	other = fm_state_open(spool, "http://b", "key2", false);
+	T(fm_state_rl_reserve(a) == 0, "no information: go");
+	fm_state_rl_record(a, &none, 200, -1);
+	T(!exists("ratelimit") || fm_state_rl_reserve(b) == 0, "nothing to share");
+
+	/* plenty left: go, and each reservation counts */
+	seen = rl(1000, 900, 3000, 400, 5, 30);
+	fm_state_rl_record(a, &seen, 200, -1);
+	T(exists("ratelimit") && mode_of("ratelimit") == 0600, "budget file 0600");
+	T(fm_state_rl_reserve(b) == 0, "5 of 400 a minute is low: spacing counts from the last call (none yet)");
+	w = fm_state_rl_reserve(a);
+	T(w > 5000 && w <= 7600, "then calls are spread: 30 s / 4 left = about 7.5 s (%ld ms)", w);
+	T(fm_state_rl_reserve(other) == 0, "another key's budget is not ours");
+
+	/* none left: wait until the reset, in every process */
+	seen = rl(-1, -1, -1, 400, 0, 20);
+	fm_state_rl_record(a, &seen, 200, -1);
+	w = fm_state_rl_reserve(b);
+	T(w > 19000 && w <= 20000, "no call before the reset: %ld ms", w);
+
+	/* a reset that passed means no information */
+	seen = rl(-1, -1, -1, 400, 0, 0);
+	fm_state_rl_record(a, &seen, 200, -1);
+	T(fm_state_rl_reserve(b) == 0, "window over: go");
+
+	/* a reset given as a Unix time (unconfirmed form) */
+	seen = rl(1000, 0, (long)time(NULL) + 100, -1, -1, -1);
+	fm_state_rl_record(a, &seen, 200, -1);
+	w = fm_state_rl_reserve(b);
+	T(w > 98000 && w <= 100000, "Unix-time reset: %ld ms", w);
+
+	/* 429: Retry-After holds everyone; without it, FM_RL_HOLD_429_S */
+	rm_state();
+	fm_state_close(a);
+	fm_state_close(b);
+	a = fm_state_open(spool, "http://b", "key1", false);
+	b = fm_state_open(spool, "http://b", "key1", false);
+	fm_state_rl_record(a, &none, 429, 7);
+	w = fm_state_rl_reserve(b);
+	T(w > 6000 && w <= 7000, "Retry-After 7 s shared: %ld ms", w);
+	{
+		char p[256];
+
+		snprintf(p, sizeof p, "%s/state/ratelimit", spool);
+		unlink(p);
+	}
+	fm_state_rl_record(a, &none, 429, -1);
+	w = fm_state_rl_reserve(b);
+	T(w > (FM_RL_HOLD_429_S - 1) * 1000L && w <= FM_RL_HOLD_429_S * 1000L,
+	  "429 without Retry-After holds %d s: %ld ms", FM_RL_HOLD_429_S, w);
+
+	/* a damaged file is no information */
+	{
+		char p[256];
+		FILE *f;
+
+		snprintf(p, sizeof p, "%s/state/ratelimit", spool);
+		if ((f = fopen(p, "w"))) {
+			fputs("fmgate-ratelimit-1 zz 1 2 3\n", f);
+			fclose(f);
+		}
+		T(fm_state_rl_reserve(b) == 0, "damaged budget: go");
+	}
+	fm_state_close(a);
+	fm_state_close(b);
+	fm_state_close(other);
+}
+
+static void test_fields_cache(void)
+{
+	const char *api = "{\"fields\":[{\"name\":\"cf_x\",\"label\":\"X\",\"type\":\"number\"}]}";
+	struct fm_state *a, *b, *acct2, *ro;
+	struct fm_fields *f = NULL;
+	cJSON *doc;
+	char p[256];
+	FILE *fp;
+
+	rm_state();
+	a = fm_state_open(spool, "http://b", "key1", false);
+	b = fm_state_open(spool, "http://b", "key2", false);   /* same account, other key */
+	acct2 = fm_state_open(spool, "http://c", "key1", false);
+	T(!fm_state_fields_load(b, &f) && !f, "no cache yet");
+	doc = cJSON_Parse(api);
+	T(fm_state_fields_save(a, doc, 1000), "saved");
+	cJSON_Delete(doc);
+	T(mode_of("fields.json") == 0600, "cache mode 0600");
+	T(fm_state_fields_load(b, &f) && f && f->n == 1 && f->fetched_at == 1000,
+	  "loaded by another process, with its fetch time");
+	fm_fields_free(f);
+	T(!fm_state_fields_load(b, &f), "unchanged: not loaded again");
+	T(!fm_state_fields_load(a, &f), "the writer does not reload its own file");
+	T(!fm_state_fields_load(acct2, &f), "another account's cache is not used");
+	ro = fm_state_open(spool, "http://b", "key1", true);
+	T(fm_state_fields_load(ro, &f) && f, "a dry run reads the cache");
+	fm_fields_free(f);
+	doc = cJSON_Parse(api);
+	T(!fm_state_fields_save(ro, doc, 2000), "a dry run never writes it");
+	cJSON_Delete(doc);
+
+	/* a damaged cache is ignored (and read once) */
+	snprintf(p, sizeof p, "%s/state/fields.json", spool);
+	if ((fp = fopen(p, "w"))) {
+		fputs("{\"fields\":[", fp);
+		fclose(fp);
+	}
+	T(!fm_state_fields_load(b, &f) && !f, "damaged cache ignored");
+
+	/* a failed refresh is known to every process until a list is stored */
+	T(fm_state_fields_failed_ago(b) == -1, "no failed refresh yet");
+	fm_state_fields_failed(a);
+	T(mode_of("fields.failed") == 0600, "failure marker 0600");
+	T(fm_state_fields_failed_ago(b) >= 0 && fm_state_fields_failed_ago(b) <= 1,
+	  "another process sees it");
+	doc = cJSON_Parse(api);
+	fm_state_fields_save(a, doc, 3000);
+	cJSON_Delete(doc);
+	T(fm_state_fields_failed_ago(b) == -1 && !exists("fields.failed"), "a stored list clears it");
+
+	/* the lock: one refresher */
+	T(fm_state_fields_lock(a, 0), "lock taken");
+	T(!fm_state_fields_lock(b, 50), "held by another: not taken within the wait");
+	fm_state_fields_unlock(a);
+	T(fm_state_fields_lock(b, 0), "free again");
+	fm_state_fields_unlock(b);
+	fm_state_close(a);
+	fm_state_close(b);
+	fm_state_close(acct2);
+	fm_state_close(ro);
+}
+
+static void test_warnings(void)
+{
+	struct fm_state *a, *b;
+	cJSON *doc;
+
+	rm_state();
+	a = fm_state_open(spool, "http://b", "k", false);
+	b = fm_state_open(spool, "http://b", "k", false);
+	T(fm_state_first_warning(a, 42), "first time");
+	T(!fm_state_first_warning(a, 42), "not twice in one process");
+	T(!fm_state_first_warning(b, 42), "nor in another process");
+	T(fm_state_first_warning(b, 43), "another warning");
+	T(fm_state_first_warning(a, 0) && !fm_state_first_warning(b, 0), "key 0 works too");
+	doc = cJSON_Parse("{\"fields\":[]}");
+	fm_state_fields_save(a, doc, 5);
+	cJSON_Delete(doc);
+	T(fm_state_first_warning(a, 42), "a new field list: warned again");
+	fm_state_close(a);
+	fm_state_close(b);
+}
+
+static void test_backoff(void)
+{
+	long lo = 1L << 30, hi = 0, v;
+
+	for (int i = 0; i < 200; i++) {
+		v = fm_backoff_s(1, -1);
+		lo = v < lo ? v : lo;
+		hi = v > hi ? v : hi;
+	}
+	T(lo >= FM_BACKOFF_BASE_S / 2 && hi <= FM_BACKOFF_BASE_S && lo < hi,
+	  "first: jitter within [base/2, base]: %ld..%ld", lo, hi);
+	v = fm_backoff_s(3, -1);
+	T(v >= 2 * FM_BACKOFF_BASE_S && v <= 4 * FM_BACKOFF_BASE_S, "third: doubled twice: %ld", v);
+	v = fm_backoff_s(40, -1);
+	T(v >= FM_BACKOFF_MAX_S / 2 && v <= FM_BACKOFF_MAX_S, "capped: %ld", v);
+	T(fm_backoff_s(1, 5000) == 5000, "never less than Retry-After");
+	v = fm_backoff_s(1, 1);
+	T(v >= FM_BACKOFF_BASE_S / 2, "a short Retry-After does not shorten the backoff: %ld", v);
+	T(fm_backoff_s(0, -1) <= FM_BACKOFF_BASE_S, "0 attempts taken as 1");
+}
+
+int main(void)
+{
+	snprintf(spool, sizeof spool, "/tmp/fmgate-test-fms.XXXXXX");
+	if (!mkdtemp(spool))
+		return 2;
+	test_open();
+	test_pause();
+	test_ratelimit();
+	test_fields_cache();
+	test_warnings();
+	test_backoff();
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", spool);
+		if (system(cmd) != 0)
+			printf("cannot remove %s\n", spool);
+	}
+	T_DONE();
+}

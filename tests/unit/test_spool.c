@@ -1,0 +1,515 @@
+/* test_spool.c: the spool's files, names, locks, limits and areas. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "spool.h"
+#include "t.h"
+
+static char root[256];
+
+static cJSON *message(const char *user, const char *mid, const char *first)
+{
+	cJSON *m = cJSON_CreateObject();
+	cJSON *traits = cJSON_AddObjectToObject(m, "traits");
+
+	cJSON_AddStringToObject(m, "type", "identify");
+	cJSON_AddStringToObject(m, "messageId", mid);
+	if (user)
+		cJSON_AddStringToObject(m, "userId", user);
+	cJSON_AddStringToObject(traits, "email", "a@example.com");
+	cJSON_AddStringToObject(traits, "firstName", first);
+	return m;
+}
+
+static void mid_of(unsigned n, char out[37])
+{
+	snprintf(out, 37, "%08x-0000-4000-8000-%012x", n, n);
+}
+
+static int count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Adds one waiting submission of `user` accepted at seq; fills *id. */
+static enum spool_err add(struct spool *sp, const char *user, unsigned n, uint64_t seq,
+                          const char *first, struct spool_id *id)
+{
+	struct spool_state st = { 0 };
+	char mid[37];
+	cJSON *m;
+	enum spool_err e;
+
+	mid_of(n, mid);
+	m = message(user, mid, first);
+	e = spool_id_of(m, seq, id);
+	if (e == SPOOL_OK)
+		e = spool_add(sp, SPOOL_QUEUE, id, m, "contact", &st, NULL);
+	cJSON_Delete(m);
+	return e;
+}
+
+static void test_names(void)
+{
+	struct spool_id id = { 0 }, back;
+	char name[SPOOL_NAME_SIZE];
+	cJSON *m;
+
+	T(spool_user_hash("") == 0xcbf29ce484222325ull, "FNV-1a of the empty string");
+	T(spool_user_hash("a") == 0xaf63dc4c8601ec8cull, "FNV-1a of \"a\"");
+	T(spool_user_hash("u-1") != spool_user_hash("u-2"), "different userIds differ");
+
+	id.seq = 1764337000123456789ull;
+	id.uhash = 0xab00000000000001ull;
+	memcpy(id.mid, "0123abcd-0000-4000-8000-0000000000ff", 37);
+	spool_id_name(&id, name);
+	T_STREQ(name, "01764337000123456789-ab00000000000001-0123abcd-0000-4000-8000-0000000000ff",
+	        "file name");
+	T(strlen(name) == SPOOL_NAME_SIZE - 1, "name length");
+	T(spool_id_parse(name, &back) && back.seq == id.seq && back.uhash == id.uhash &&
+	  strcmp(back.mid, id.mid) == 0, "name round trip");
+
+	T(!spool_id_parse("", &back), "empty name refused");
+	T(!spool_id_parse("1234.tmp", &back), "short name refused");
+	name[21] = 'A';
+	T(!spool_id_parse(name, &back), "upper-case hash refused");
+	spool_id_name(&id, name);
+	name[0] = 'x';
+	T(!spool_id_parse(name, &back), "non-digit seq refused");
+	spool_id_name(&id, name);
+	name[38 + 8] = 'x';
+	T(!spool_id_parse(name, &back), "bad messageId refused");
+	T(!spool_id_parse("99999999999999999999-ab00000000000001-0123abcd-0000-4000-8000-0000000000ff",
+	                  &back), "seq over 64 bits refused");
+
+	m = message("u-1", "0123abcd-0000-4000-8000-0000000000ff", "Ann");
+	T(spool_id_of(m, 5, &back) == SPOOL_OK && back.seq == 5 &&
+	  back.uhash == spool_user_hash("u-1"), "id of a message");
+	cJSON_Delete(m);
+	m = message(NULL, "0123abcd-0000-4000-8000-0000000000ff", "Ann");
+	T(spool_id_of(m, 5, &back) == SPOOL_EINVAL, "no userId: refused");
+	cJSON_Delete(m);
+	m = message("", "0123abcd-0000-4000-8000-0000000000ff", "Ann");
+	T(spool_id_of(m, 5, &back) == SPOOL_EINVAL, "empty userId: refused");
+	cJSON_Delete(m);
+	m = message("u-1", "../../etc/passwd-0000-4000-8000-0000", "Ann");
+	T(spool_id_of(m, 5, &back) == SPOOL_EINVAL, "messageId that is not a UUID: refused");
+	cJSON_Delete(m);
+}
+
+static void test_dir_of(void)
+{
+	struct map_settings s = { 0 };
+	char out[64];
+
+	unsetenv("FMGATE_SPOOL");
+	T(spool_dir_of(NULL, out, sizeof out) && strcmp(out, "/var/spool/fmgate") == 0, "default");
+	s.spool_dir = "/srv/spool";
+	T(spool_dir_of(&s, out, sizeof out) && strcmp(out, "/srv/spool") == 0, "mapping's");
+	setenv("FMGATE_SPOOL", "/env/spool", 1);
+	T(spool_dir_of(&s, out, sizeof out) && strcmp(out, "/env/spool") == 0, "environment first");
+	T(!spool_dir_of(&s, out, 4), "too long for the buffer");
+	unsetenv("FMGATE_SPOOL");
+}
+
+static void test_add_read(void)
+{
+	struct spool sp;
+	struct spool_id id, id2;
+	struct spool_item it;
+	struct spool_state st = { 3, 1900000000LL, "retry http=503 Injected fault" };
+	char dir[300], p[600], name[SPOOL_NAME_SIZE];
+	struct stat sb;
+	cJSON *m;
+
+	snprintf(dir, sizeof dir, "%s/a", root);
+	spool_init(&sp, dir, 0, 0);
+	T(sp.max_files == SPOOL_DEFAULT_MAX_FILES && sp.max_age_days == SPOOL_DEFAULT_MAX_AGE_DAYS,
+	  "defaults for 0");
+	T(spool_user_waiting(&sp, spool_user_hash("u-1"), UINT64_MAX) == 0,
+	  "a spool never written to has nothing waiting");
+
+	m = message("u-1", "00000001-0000-4000-8000-000000000001", "Ann");
+	T(spool_id_of(m, 1000, &id) == SPOOL_OK, "id");
+	T(spool_add(&sp, SPOOL_QUEUE, &id, m, "contact", &st, NULL) == SPOOL_EIO,
+	  "no spool directory: EIO");
+	T(strstr(sp.why, "No such file or directory") != NULL, "why: %s", sp.why);
+	T(stat(dir, &sb) != 0, "the directory is not made");
+	T(mkdir(dir, 0700) == 0, "mkdir");
+	T(spool_add(&sp, SPOOL_QUEUE, &id, m, "contact", &st, NULL) == SPOOL_OK, "add: %s", sp.why);
+	snprintf(p, sizeof p, "%s/queue", dir);
+	T(stat(p, &sb) == 0 && (sb.st_mode & 0777) == 0700, "layout made 0700");
+	spool_id_name(&id, name);
+	snprintf(p, sizeof p, "%s/queue/%02x/%s", dir, (unsigned)(id.uhash >> 56), name);
+	T(stat(p, &sb) == 0 && (sb.st_mode & 0777) == 0600, "file 0600 in its bucket");
+	T((long long)sb.st_mtime == 1900000000LL, "mtime is the next attempt");
+	snprintf(p, sizeof p, "%s/queue/%02x", dir, (unsigned)(id.uhash >> 56));
+	T(count_dir(p) == 1, "no temporary file left beside it");
+	snprintf(p, sizeof p, "%s/lock", dir);
+	T(stat(p, &sb) == 0, "lock file made");
+
+	T(spool_read(&sp, SPOOL_QUEUE, &id, &it) == SPOOL_OK, "read back: %s", sp.why);
+	T_STREQ(it.form, "contact", "form kept");
+	T(it.st.attempts == 3 && it.st.next_attempt == 1900000000LL, "state kept");
+	T_STREQ(it.st.last_error, "retry http=503 Injected fault", "last error kept");
+	T_STREQ(it.reason, "", "no reason while waiting");
+	T(cJSON_Compare(it.identify, m, true), "identify message kept as it was");
+	spool_item_free(&it);
+	T(spool_read(&sp, SPOOL_DEAD, &id, &it) == SPOOL_ENOENT, "not in the dead area");
+
+	/* a file whose content does not belong to its name */
+	id2 = id;
+	id2.seq = 999;
+	spool_id_name(&id2, name);
+	snprintf(p, sizeof p, "%s/queue/%02x/%s", dir, (unsigned)(id.uhash >> 56), name);
+	{
+		char from[600], n1[SPOOL_NAME_SIZE];
+		spool_id_name(&id, n1);
+		snprintf(from, sizeof from, "%s/queue/%02x/%s", dir, (unsigned)(id.uhash >> 56), n1);
+		T(link(from, p) == 0, "link");
+	}
+	id2.uhash ^= 1;  /* same bucket, another userId hash */
+	spool_id_name(&id2, name);
+	{
+		char q[600];
+		snprintf(q, sizeof q, "%s/queue/%02x/%s", dir, (unsigned)(id.uhash >> 56), name);
+		T(rename(p, q) == 0, "rename");
+		T(spool_read(&sp, SPOOL_QUEUE, &id2, &it) == SPOOL_ECORRUPT,
+		  "a name that does not match the message: corrupt");
+		FILE *f = fopen(q, "w");
+		fputs("{not json", f);
+		fclose(f);
+		T(spool_read(&sp, SPOOL_QUEUE, &id2, &it) == SPOOL_ECORRUPT, "garbage: corrupt");
+		unlink(q);
+	}
+	cJSON_Delete(m);
+}
+
+static void test_order(void)
+{
+	struct spool sp;
+	struct spool_id a1, a2, b1, c;
+	struct spool_list l;
+	char dir[300];
+	uint64_t ua = spool_user_hash("u-a");
+
+	snprintf(dir, sizeof dir, "%s/order", root);
+	mkdir(dir, 0700);
+	spool_init(&sp, dir, 0, 0);
+	T(add(&sp, "u-a", 1, 300, "A1", &a1) == SPOOL_OK, "add a1");
+	T(add(&sp, "u-b", 2, 100, "B1", &b1) == SPOOL_OK, "add b1");
+	T(add(&sp, "u-a", 3, 500, "A2", &a2) == SPOOL_OK, "add a2");
+	T(add(&sp, "u-c", 4, 200, "C1", &c) == SPOOL_OK, "add c");
+
+	T(spool_list(&sp, SPOOL_QUEUE, -1, true, &l) == SPOOL_OK && l.n == 4, "list all");
+	T(l.n == 4 && l.v[0].id.seq == 100 && l.v[1].id.seq == 200 && l.v[2].id.seq == 300 &&
+	  l.v[3].id.seq == 500, "sorted by acceptance across buckets");
+	T(l.n == 4 && l.v[0].mtime > 0, "times listed");
+	spool_list_free(&l);
+	T(spool_list(&sp, SPOOL_QUEUE, (int)(ua >> 56), false, &l) == SPOOL_OK, "list a bucket");
+	{
+		size_t mine = 0;
+		for (size_t i = 0; i < l.n; i++)
+			mine += l.v[i].id.uhash == ua;
+		T(mine == 2, "both of u-a in its bucket");
+	}
+	spool_list_free(&l);
+
+	T(spool_user_waiting(&sp, ua, UINT64_MAX) == 1, "u-a has one waiting");
+	T(spool_user_waiting(&sp, ua, 300) == 0, "nothing of u-a before its first");
+	T(spool_user_waiting(&sp, ua, 301) == 1, "its first is before 301");
+	T(spool_user_waiting(&sp, spool_user_hash("u-z"), UINT64_MAX) == 0, "u-z has none");
+}
+
+static void test_locks(void)
+{
+	struct spool sp;
+	struct spool_lock a = { -1 }, a2 = { -1 }, b = { -1 };
+	struct spool_stats s;
+	struct spool_id id;
+	char dir[300];
+	uint64_t ua = spool_user_hash("u-a"), ub = spool_user_hash("u-b");
+	int pfd[2];
+	pid_t pid;
+	char c;
+
+	snprintf(dir, sizeof dir, "%s/locks", root);
+	mkdir(dir, 0700);
+	spool_init(&sp, dir, 0, 0);
+	T(spool_lock_user(&sp, ua, &a) == SPOOL_OK, "lock u-a (makes the layout)");
+	T(spool_lock_user(&sp, ua, &a2) == SPOOL_EBUSY && a2.fd == -1, "u-a again: busy");
+	T(spool_lock_user(&sp, ub, &b) == SPOOL_OK, "u-b: free");
+	T(add(&sp, "u-a", 1, 10, "A", &id) == SPOOL_OK, "add u-a");
+	T(add(&sp, "u-c", 2, 20, "C", &id) == SPOOL_OK, "add u-c");
+	T(add(&sp, "u-c", 3, 30, "C", &id) == SPOOL_OK, "add u-c again");
+	T(spool_stats(&sp, &s) == SPOOL_OK && s.waiting == 3 && s.in_flight == 1,
+	  "stats: 3 waiting, u-a in flight (%zu, %zu)", s.waiting, s.in_flight);
+	spool_unlock(&a);
+	spool_unlock(&b);
+	T(a.fd == -1, "unlocked");
+	T(spool_stats(&sp, &s) == SPOOL_OK && s.in_flight == 0, "nothing in flight after unlock");
+	T(spool_lock_user(&sp, ua, &a) == SPOOL_OK, "u-a free again");
+	spool_unlock(&a);
+
+	/* a claim dies with its process */
+	T(pipe(pfd) == 0, "pipe");
+	pid = fork();
+	if (pid == 0) {
+		struct spool_lock k;
+		if (spool_lock_user(&sp, spool_user_hash("u-c"), &k) != SPOOL_OK)
+			_exit(1);
+		if (write(pfd[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	T(read(pfd[0], &c, 1) == 1, "child holds u-c");
+	T(spool_lock_user(&sp, spool_user_hash("u-c"), &a) == SPOOL_EBUSY, "u-c busy while it lives");
+	T(spool_stats(&sp, &s) == SPOOL_OK && s.in_flight == 1,
+	  "u-c counted once in flight though two wait (%zu)", s.in_flight);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	T(spool_lock_user(&sp, spool_user_hash("u-c"), &a) == SPOOL_OK, "free once the child is killed");
+	spool_unlock(&a);
+	close(pfd[0]);
+	close(pfd[1]);
+	T(spool_stats(&sp, &s) == SPOOL_OK && s.oldest_s > 1000, "oldest age (seq 10 is old)");
+}
+
+static void test_lifecycle(void)
+{
+	struct spool sp;
+	struct spool_id id, id2, id3;
+	struct spool_item it;
+	struct spool_stats s;
+	char dir[300], p[600], name[SPOOL_NAME_SIZE];
+	struct stat sb;
+	size_t n;
+
+	snprintf(dir, sizeof dir, "%s/life", root);
+	mkdir(dir, 0700);
+	spool_init(&sp, dir, 0, 0);
+	T(add(&sp, "u-1", 1, spool_seq_now(), "One", &id) == SPOOL_OK, "add");
+	T(add(&sp, "u-2", 2, spool_seq_now(), "Two", &id2) == SPOOL_OK, "add 2");
+	T(add(&sp, "u-3", 3, spool_seq_now(), "Three", &id3) == SPOOL_OK, "add 3");
+	spool_id_name(&id, name);
+	snprintf(p, sizeof p, "%s/queue/%02x/%s", dir, (unsigned)(id.uhash >> 56), name);
+
+	T(spool_mark(&sp, &id, 2000000000LL) == SPOOL_OK && stat(p, &sb) == 0 &&
+	  (long long)sb.st_mtime == 2000000000LL, "mark sets the mtime");
+
+	T(spool_read(&sp, SPOOL_QUEUE, &id, &it) == SPOOL_OK, "read");
+	it.st.attempts = 2;
+	it.st.next_attempt = 1800000000LL;
+	snprintf(it.st.last_error, sizeof it.st.last_error, "retry http=0 timeout");
+	T(spool_reschedule(&sp, &it) == SPOOL_OK, "reschedule");
+	spool_item_free(&it);
+	T(stat(p, &sb) == 0 && (long long)sb.st_mtime == 1800000000LL && (sb.st_mode & 0777) == 0600,
+	  "rescheduled: mtime is the next attempt, still 0600");
+	T(spool_read(&sp, SPOOL_QUEUE, &id, &it) == SPOOL_OK && it.st.attempts == 2 &&
+	  strcmp(it.st.last_error, "retry http=0 timeout") == 0, "new state read back");
+
+	T(spool_bury(&sp, &it, "rejected http=422 Injected fault") == SPOOL_OK, "bury");
+	spool_item_free(&it);
+	T(stat(p, &sb) != 0, "gone from the queue");
+	T(spool_read(&sp, SPOOL_DEAD, &id, &it) == SPOOL_OK &&
+	  strcmp(it.reason, "rejected http=422 Injected fault") == 0 && it.st.attempts == 2,
+	  "dead with its reason and state");
+	spool_item_free(&it);
+
+	T(spool_remove(&sp, &id2) == SPOOL_OK, "remove a delivered one");
+	T(spool_remove(&sp, &id2) == SPOOL_ENOENT, "removing twice: gone");
+	T(spool_stats(&sp, &s) == SPOOL_OK && s.waiting == 1 && s.dead == 1, "stats: 1 waiting, 1 dead");
+
+	/* requeue */
+	T(spool_requeue_dead(&sp, "ffffffff-0000-4000-8000-000000000000", &n) == SPOOL_ENOENT && n == 0,
+	  "requeue of an unknown id: none");
+	T(spool_requeue_dead(&sp, id.mid, &n) == SPOOL_OK && n == 1, "requeue by messageId");
+	T(stat(p, &sb) == 0, "back in the queue under its name");
+	T(spool_read(&sp, SPOOL_QUEUE, &id, &it) == SPOOL_OK && it.st.attempts == 0 &&
+	  it.st.next_attempt == 0 && it.reason[0] == '\0', "with a fresh state");
+	T(spool_bury(&sp, &it, "again") == SPOOL_OK, "bury again");
+	spool_item_free(&it);
+	spool_id_name(&id, name);
+	T(spool_requeue_dead(&sp, name, &n) == SPOOL_OK && n == 1, "requeue by file name");
+	T(spool_read(&sp, SPOOL_QUEUE, &id, &it) == SPOOL_OK, "read");
+	T(spool_bury(&sp, &it, "again") == SPOOL_OK, "bury again");
+	spool_item_free(&it);
+	T(spool_read(&sp, SPOOL_QUEUE, &id3, &it) == SPOOL_OK, "read 3");
+	T(spool_bury(&sp, &it, "three") == SPOOL_OK, "bury 3");
+	spool_item_free(&it);
+	T(spool_requeue_dead(&sp, NULL, &n) == SPOOL_OK && n == 2, "requeue all");
+	T(spool_stats(&sp, &s) == SPOOL_OK && s.waiting == 2 && s.dead == 0, "both waiting");
+
+	/* purge */
+	T(spool_read(&sp, SPOOL_QUEUE, &id, &it) == SPOOL_OK && spool_bury(&sp, &it, "x") == SPOOL_OK,
+	  "bury 1");
+	spool_item_free(&it);
+	T(spool_read(&sp, SPOOL_QUEUE, &id3, &it) == SPOOL_OK && spool_bury(&sp, &it, "x") == SPOOL_OK,
+	  "bury 3");
+	spool_item_free(&it);
+	{
+		struct timespec t[2] = { { 0, UTIME_OMIT }, { time(NULL) - 10 * 86400, 0 } };
+		spool_id_name(&id, name);
+		snprintf(p, sizeof p, "%s/dead/%s", dir, name);
+		T(utimensat(AT_FDCWD, p, t, 0) == 0, "age a dead file");
+	}
+	T(spool_purge_dead(&sp, 30LL * 86400, &n) == SPOOL_OK && n == 0, "none older than 30 days");
+	T(spool_purge_dead(&sp, 5LL * 86400, &n) == SPOOL_OK && n == 1, "one older than 5 days");
+	T(spool_purge_dead(&sp, 0, &n) == SPOOL_OK && n == 1, "purge all: the other");
+	T(spool_stats(&sp, &s) == SPOOL_OK && s.dead == 0 && s.waiting == 0, "empty");
+	T(spool_recount(&sp, &n) == SPOOL_OK && n == 0, "recount agrees");
+}
+
+static void test_limits(void)
+{
+	struct spool sp;
+	struct spool_id id[4];
+	char dir[300], p[600];
+	size_t n;
+	FILE *f;
+
+	snprintf(dir, sizeof dir, "%s/full", root);
+	mkdir(dir, 0700);
+	spool_init(&sp, dir, 3, 0);
+	T(add(&sp, "u-1", 1, 1, "x", &id[0]) == SPOOL_OK, "1 of 3");
+	T(add(&sp, "u-2", 2, 2, "x", &id[1]) == SPOOL_OK, "2 of 3");
+	T(add(&sp, "u-3", 3, 3, "x", &id[2]) == SPOOL_OK, "3 of 3");
+	T(add(&sp, "u-4", 4, 4, "x", &id[3]) == SPOOL_EFULL, "4th: over max-files");
+	T(strstr(sp.why, "max-files is 3") != NULL, "why says so: %s", sp.why);
+	T(spool_remove(&sp, &id[0]) == SPOOL_OK, "one delivered");
+	T(add(&sp, "u-4", 4, 4, "x", &id[3]) == SPOOL_OK, "room again");
+	/* a count drifted upwards (a crash) is corrected, not obeyed */
+	snprintf(p, sizeof p, "%s/count", dir);
+	f = fopen(p, "w");
+	fprintf(f, "%020d\n", 50);
+	fclose(f);
+	T(spool_remove(&sp, &id[1]) == SPOOL_OK, "remove");
+	T(add(&sp, "u-5", 5, 5, "x", &id[1]) == SPOOL_OK, "a drifted count is recounted");
+	T(spool_recount(&sp, &n) == SPOOL_OK && n == 3, "recount: 3 (%zu)", n);
+	f = fopen(p, "w");
+	fputs("garbage", f);
+	fclose(f);
+	T(add(&sp, "u-6", 6, 6, "x", &id[0]) == SPOOL_EFULL, "garbage count: recounted, full");
+
+	/* the dead area counts too */
+	spool_init(&sp, dir, 4, 0);
+	{
+		struct spool_item it;
+		T(spool_read(&sp, SPOOL_QUEUE, &id[1], &it) == SPOOL_OK &&
+		  spool_bury(&sp, &it, "r") == SPOOL_OK, "bury one");
+		spool_item_free(&it);
+	}
+	T(add(&sp, "u-6", 6, 6, "x", &id[0]) == SPOOL_OK, "4 of 4 (one dead)");
+	T(add(&sp, "u-7", 7, 7, "x", &id[0]) == SPOOL_EFULL, "5 of 4: full");
+}
+
+static void test_unwritable(void)
+{
+	struct spool sp;
+	struct spool_id id;
+	struct spool_lock lk;
+	struct spool_stats s;
+	char p[300];
+	FILE *f;
+
+	/* a file where the directory should be */
+	snprintf(p, sizeof p, "%s/notadir", root);
+	f = fopen(p, "w");
+	fputs("x", f);
+	fclose(f);
+	spool_init(&sp, p, 0, 0);
+	T(add(&sp, "u-1", 1, 1, "x", &id) == SPOOL_EIO, "a file in place of the spool: EIO");
+	T(sp.why[0] != '\0', "with a reason: %s", sp.why);
+	T(spool_lock_user(&sp, 1, &lk) == SPOOL_EIO && lk.fd == -1, "no lock");
+	T(spool_user_waiting(&sp, 1, UINT64_MAX) == 0, "nothing waiting in no spool");
+	T(spool_stats(&sp, &s) == SPOOL_EIO, "stats: unreadable");
+
+	/* a parent that does not exist */
+	snprintf(p, sizeof p, "%s/missing/spool", root);
+	spool_init(&sp, p, 0, 0);
+	T(add(&sp, "u-1", 1, 1, "x", &id) == SPOOL_EIO, "missing parent: EIO");
+	T(spool_stats(&sp, &s) == SPOOL_EIO, "stats of a missing spool: unreadable");
+
+	/* a path that does not fit */
+	{
+		char longp[LIMIT_MAX_URL + 10];
+		memset(longp, 'a', sizeof longp - 1);
+		longp[0] = '/';
+		longp[sizeof longp - 1] = '\0';
+		spool_init(&sp, longp, 0, 0);
+		T(add(&sp, "u-1", 1, 1, "x", &id) == SPOOL_EIO, "path too long: EIO");
+	}
+}
+
+static void test_tmp(void)
+{
+	struct spool sp;
+	char dir[300], p[600];
+	struct timespec t[2] = { { 0, UTIME_OMIT }, { time(NULL) - 7200, 0 } };
+	FILE *f;
+
+	snprintf(dir, sizeof dir, "%s/tmpclean", root);
+	mkdir(dir, 0700);
+	spool_init(&sp, dir, 0, 0);
+	T(spool_prepare(&sp) == SPOOL_OK, "prepare");
+	T(spool_prepare(&sp) == SPOOL_OK, "prepare twice");
+	snprintf(p, sizeof p, "%s/queue", dir);
+	T(count_dir(p) == (int)SPOOL_BUCKETS, "256 buckets");
+	snprintf(p, sizeof p, "%s/queue/3f/.123.0.456", dir);
+	f = fopen(p, "w");
+	fclose(f);
+	utimensat(AT_FDCWD, p, t, 0);
+	snprintf(p, sizeof p, "%s/dead/.123.1.456", dir);
+	f = fopen(p, "w");
+	fclose(f);
+	utimensat(AT_FDCWD, p, t, 0);
+	snprintf(p, sizeof p, "%s/queue/00/.124.0.789", dir);
+	f = fopen(p, "w");
+	fclose(f);
+	T(spool_clean_tmp(&sp, 3600) == 2, "only the old leftovers removed");
+	T(access(p, F_OK) == 0, "the new one stays");
+}
+
+int main(void)
+{
+	char cmd[300];
+
+	snprintf(root, sizeof root, "/tmp/test_spool.%ld", (long)getpid());
+	if (mkdir(root, 0700) != 0)
+		return 1;
+	test_names();
+	test_dir_of();
+	test_add_read();
+	test_order();
+	test_locks();
+	test_lifecycle();
+	test_limits();
+	test_unwritable();
+	test_tmp();
+	T(strcmp(spool_strerror(SPOOL_EFULL), "the spool holds max-files files") == 0, "strerror");
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+	if (system(cmd) != 0)
+		printf("could not remove %s\n", root);
+	T_DONE();
+}
