@@ -18,7 +18,7 @@ CC       ?= cc
 CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith -Wstrict-prototypes \
             -Wmissing-prototypes -Wvla -Werror=implicit-function-declaration
-PKGS     := fcgi libcurl libcjson libxml-2.0
+PKGS     := fcgi libcurl libcjson libxml-2.0 libcrypto
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CPPFLAGS := -D_GNU_SOURCE -DFMGATE_VERSION='"$(VERSION)"' -iquote src $(PKG_CFLAGS) $(CPPFLAGS)

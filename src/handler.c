@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "escape.h"
+#include "fm_contact.h"
 #include "fm_state.h"
 #include "form.h"
 #include "identify.h"
@@ -19,6 +20,7 @@
 struct record {
 	const char *outcome;
 	const char *id;         /* messageId, or "-" */
+	char email[REDACT_HEX_SIZE]; /* keyed hash of the email, or "-" */
 	char detail[600];
 };
 
@@ -62,6 +64,8 @@ static void app_config(struct app *app, const struct mapping *m)
 	}
 	spool_init(&app->spool, app->config.spool_dir, m->settings.spool_max_files,
 	           m->settings.spool_max_age_days);
+	if (!app->logkey.ready)
+		redact_init(&app->logkey, app->config.spool_dir);
 	app->fm = fm_client_new(&app->config);
 	if (!app->fm)
 		log_msg(LOG_ERR, "cannot create the Freshmarketer client");
@@ -502,7 +506,7 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 	struct form_pairs pairs = { 0 };
 	struct id_result idr = { 0 };
 	struct id_context ctx = { 0 };
-	struct record rec = { .outcome = "refused", .id = "-" };
+	struct record rec = { .outcome = "refused", .id = "-", .email = "-" };
 	const struct refusal *rf = NULL;
 	struct timespec t0;
 	char ipbuf[64];
@@ -549,6 +553,9 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 	case ID_OK: {
 		const cJSON *idj = cJSON_GetObjectItemCaseSensitive(idr.message, "messageId");
 		rec.id = cJSON_IsString(idj) ? idj->valuestring : "-";
+		app_config(app, m);
+		if (fm_contact_email(idr.message))
+			redact_email(&app->logkey, fm_contact_email(idr.message), rec.email);
 		deliver_and_answer(app, m, form, idr.message, json, success_target(form, &pairs),
 		                   res, &rec);
 		break;
@@ -574,9 +581,9 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 refuse:
 	answer_status(res, json, rf);
 out:
-	log_msg(LOG_INFO, "form=%s outcome=%s status=%d ms=%ld id=%s %s",
+	log_msg(LOG_INFO, "form=%s outcome=%s status=%d ms=%ld id=%s email=%s %s",
 	        form ? form->id : "-", rec.outcome, res->status, elapsed_ms(&t0), rec.id,
-	        rec.detail);
+	        rec.email, rec.detail);
 	id_result_free(&idr);
 	form_pairs_free(&pairs);
 }

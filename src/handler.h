@@ -31,6 +31,7 @@
 #include "config.h"
 #include "fm_client.h"
 #include "mapping.h"
+#include "redact.h"
 #include "request.h"
 #include "response.h"
 #include "spool.h"
@@ -47,6 +48,7 @@ struct app {
 	char config_why[256];
 	struct fm_client *fm;
 	struct spool spool;               /* set with the config */
+	struct redact logkey;             /* for the email hash of log lines */
 	deliver_fn deliver;               /* fm_deliver; fuzzers put a stub here */
 };
 

@@ -88,6 +88,8 @@ Control API (no auth, not recorded, faults never apply):
                           10000 are kept)
   POST /_double/fault     {"kind":"status","status":503,"count":N}
                           {"kind":"delay","ms":M,"count":N}   sleep, then answer normally
+                                                              (closed unanswered if a reset
+                                                              came meanwhile)
                           {"kind":"reset","count":N}          close with RST, no answer
                           {"kind":"429","retry_after":S|null,"count":N}
                           {"kind":"clear"}                    drop all queued faults
@@ -313,6 +315,9 @@ class State:
             raise BadRequest("key must be a non-empty string")
         if not isinstance(conf["retry_after"], bool):
             raise BadRequest("retry_after must be true or false")
+        # A request delayed across a reset belongs to the test before it: it
+        # must not change the state the next test starts from.
+        self.generation = getattr(self, "generation", 0) + 1
         self.key = conf["key"]
         self.hour_limit = conf["hour_limit"]
         self.minute_limit = conf["minute_limit"]
@@ -633,10 +638,16 @@ class Handler(BaseHTTPRequestHandler):
         with state.lock:
             state.requests.append(entry)
             fault = state.take_fault(entry["path"])
+            generation = state.generation
         if fault is not None:
             entry["fault"] = fault["kind"]
             if fault["kind"] == "delay":
                 time.sleep(fault["ms"] / 1000.0)   # then answer normally
+                with state.lock:
+                    stale = state.generation != generation
+                if stale:   # reset while it slept: drop it unanswered
+                    self.close_connection = True
+                    return
             elif fault["kind"] == "reset":
                 # SO_LINGER 0 makes close() send RST instead of FIN
                 self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,

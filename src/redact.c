@@ -1,0 +1,98 @@
+/* redact.c: HMAC-SHA256 of emails under the installation's log key. */
+#include "redact.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io.h"
+#include "limits.h"
+#include "log.h"
+
+static bool read_key(const char *path, unsigned char key[REDACT_KEY_SIZE])
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, key, REDACT_KEY_SIZE);
+	close(fd);
+	return n == REDACT_KEY_SIZE;
+}
+
+/* Makes the key file; another process may win the race, then we read its. */
+static bool make_key(const char *dir, const char *path, unsigned char key[REDACT_KEY_SIZE])
+{
+	unsigned char fresh[REDACT_KEY_SIZE];
+	char tmp[LIMIT_MAX_URL + 64];
+	int fd, n;
+	bool ok;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return false;
+	if (getrandom(fresh, sizeof fresh, 0) != (ssize_t)sizeof fresh)
+		return false;
+	n = snprintf(tmp, sizeof tmp, "%s/.log.key.%ld", dir, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof tmp)
+		return false;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return false;
+	ok = io_write_all(fd, (const char *)fresh, sizeof fresh) == 0 && fsync(fd) == 0;
+	close(fd);
+	/* link() fails when the key exists already: the first writer wins. */
+	if (ok && link(tmp, path) != 0 && errno != EEXIST)
+		ok = false;
+	unlink(tmp);
+	return ok && read_key(path, key);
+}
+
+void redact_init(struct redact *r, const char *spool_dir)
+{
+	char dir[LIMIT_MAX_URL + 16], path[LIMIT_MAX_URL + 32];
+	int a = snprintf(dir, sizeof dir, "%s/state", spool_dir);
+	int b = snprintf(path, sizeof path, "%s/state/log.key", spool_dir);
+
+	r->ready = false;
+	if (a > 0 && (size_t)a < sizeof dir && b > 0 && (size_t)b < sizeof path &&
+	    (read_key(path, r->key) || make_key(dir, path, r->key))) {
+		r->ready = true;
+		return;
+	}
+	log_msg(LOG_WARN, "cannot read or make %s/state/log.key: email hashes in this "
+	        "process's log lines compare only with each other", spool_dir);
+	r->ready = getrandom(r->key, sizeof r->key, 0) == (ssize_t)sizeof r->key;
+}
+
+void redact_email(const struct redact *r, const char *email, char out[REDACT_HEX_SIZE])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char mac[EVP_MAX_MD_SIZE], low[256];
+	unsigned int maclen = 0;
+	size_t n = strlen(email);
+
+	if (!r->ready || n > sizeof low) {
+		out[0] = '-';
+		out[1] = '\0';
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		low[i] = (unsigned char)(email[i] >= 'A' && email[i] <= 'Z' ? email[i] + 32 : email[i]);
+	if (!HMAC(EVP_sha256(), r->key, sizeof r->key, low, n, mac, &maclen) || maclen < 8) {
+		out[0] = '-';
+		out[1] = '\0';
+		return;
+	}
+	for (int i = 0; i < 8; i++) {
+		out[2 * i] = hex[mac[i] >> 4];
+		out[2 * i + 1] = hex[mac[i] & 15];
+	}
+	out[16] = '\0';
+}
