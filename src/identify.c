@@ -27,6 +27,7 @@
 
 #include "cookie.h"
 #include "fieldtype.h"
+#include "sign.h"
 #include "text.h"
 #include "uuid.h"
 
@@ -36,6 +37,7 @@
 
 /* Caps on what identify keeps from the request outside the mapped fields. */
 #define ID_MAX_USER_ID      256u  /* bytes of a userId read from a form field */
+#define ID_MAX_SIGNED_ID    (ID_MAX_USER_ID + 65u)  /* the same, with ".SIGNATURE" */
 #define ID_MAX_CAMPAIGN     256u  /* bytes of one utm_* value; longer ones are dropped */
 #define ID_MAX_IP           64u   /* bytes of context.ip (IPv6 with a zone fits) */
 #define ID_MAX_QUERY_FIELDS 64u   /* parameters read from the page URL's query */
@@ -379,12 +381,21 @@ static bool resolve_id(const struct build *b, const struct map_source *src,
 	for (i = 0; src != NULL && i < n; i++) {
 		switch (src[i].kind) {
 		case MAP_SRC_FIELD:
-			if (src[i].name != NULL &&
-			    single_value(b->pairs, src[i].name, ID_MAX_USER_ID, &sp)) {
-				*out = span_dup(sp);
-				return *out != NULL;
+			if (src[i].name == NULL ||
+			    !single_value(b->pairs, src[i].name, ID_MAX_SIGNED_ID, &sp))
+				break;
+			if (src[i].signed_with) {
+				/* Only the site can sign: a forged or unsigned value is
+				 * no userId at all. */
+				size_t idl;
+				if (!sign_verify(&src[i].key, sp.s, sp.len, &idl))
+					break;
+				sp.len = idl;
 			}
-			break;
+			if (sp.len > ID_MAX_USER_ID)
+				break;
+			*out = span_dup(sp);
+			return *out != NULL;
 		case MAP_SRC_COOKIE:
 			if (src[i].name != NULL && ctx != NULL) {
 				*out = cookie_get(ctx->cookie_header, src[i].name,

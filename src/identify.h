@@ -11,9 +11,10 @@
  * value longer than the field's max-length, is too_long. The email is the field
  * whose trait is "email": absent is missing_email, malformed invalid_email.
  * userId comes from the form's <user-id> sources in order; none yields a value:
- * missing_user_id. context.campaign comes from utm_source/medium/campaign/term/
- * content fields (utm_campaign -> "name"), else from the same parameters in the
- * query of ctx->page_url. The fields `_next`, `_referrer` and the honeypot are
+ * missing_user_id. A from-field source with signed-with yields only the ID of
+ * a value "ID.SIGNATURE" whose HMAC verifies (sign.h). context.campaign comes
+ * from utm_source/medium/campaign/term/content fields (utm_campaign ->
+ * "name"), else from the same parameters in the query of ctx->page_url. The fields `_next`, `_referrer` and the honeypot are
  * never traits; `_referrer` (set by the page's script) becomes
  * context.page.referrer. A checked consent box (<field consent="..">) adds
  * context.consent.TRAIT = {"text", "field", "timestamp" (the message's)}.

@@ -175,8 +175,11 @@ const char *map_type_name(enum map_type t)
 
 static void free_sources(struct map_source *v, size_t n)
 {
-	for (size_t i = 0; v && i < n; i++)
+	for (size_t i = 0; v && i < n; i++) {
 		free(v[i].name);
+		free(v[i].signed_with);
+		sign_key_free(&v[i].key);
+	}
 	free(v);
 }
 
@@ -653,6 +656,17 @@ static void load_sources(struct loader *L, const xmlNode *parent,
 		why = name_problem(s->name, s->kind == MAP_SRC_COOKIE);
 		if (why)
 			diag_add(L, line_of(c), "%s: name %s", (const char *)c->name, why);
+		if (s->kind == MAP_SRC_FIELD && (s->signed_with = attr_dup(L, c, "signed-with"))) {
+			/* Read now, so that `check` reports a bad key file and a worker
+			 * never reads it per request. */
+			enum sign_err se = s->signed_with[0] == '/' ?
+			                   sign_key_load(s->signed_with, &s->key) : SIGN_EOPEN;
+			if (s->signed_with[0] != '/')
+				diag_add(L, line_of(c), "signed-with: the key file must be an absolute path");
+			else if (se != SIGN_OK)
+				diag_add(L, line_of(c), "signed-with %.200s: %s", s->signed_with,
+				         sign_strerror(se));
+		}
 	}
 }
 

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "limits.h"
+#include "sign.h"
 
 /* Caps on what a mapping file may say, beyond those of limits.h. */
 #define MAP_MAX_DIAGS          100u        /* problems reported for one file */
@@ -56,6 +57,8 @@ enum map_source_kind {
 struct map_source {
 	enum map_source_kind kind;
 	char *name;        /* field or cookie name; NULL for MAP_SRC_EMAIL */
+	char *signed_with; /* MAP_SRC_FIELD: path of the HMAC key file, or NULL */
+	struct sign_key key; /* its key, read when the mapping loads (sign.h) */
 };
 
 struct map_field {

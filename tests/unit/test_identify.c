@@ -28,16 +28,16 @@
 
 static const struct form_limits lim = { 65536, 100, 4000 };
 
-static struct map_source src_email[] = { { MAP_SRC_EMAIL, NULL } };
+static struct map_source src_email[] = { { .kind = MAP_SRC_EMAIL, .name = NULL } };
 static struct map_source src_all[] = {
-	{ MAP_SRC_FIELD, (char *)"uid" },
-	{ MAP_SRC_COOKIE, (char *)"ajs_user_id" },
-	{ MAP_SRC_EMAIL, NULL },
+	{ .kind = MAP_SRC_FIELD, .name = (char *)"uid" },
+	{ .kind = MAP_SRC_COOKIE, .name = (char *)"ajs_user_id" },
+	{ .kind = MAP_SRC_EMAIL, .name = NULL },
 };
-static struct map_source src_cookie[] = { { MAP_SRC_COOKIE, (char *)"ajs_user_id" } };
+static struct map_source src_cookie[] = { { .kind = MAP_SRC_COOKIE, .name = (char *)"ajs_user_id" } };
 static struct map_source src_anon[] = {
-	{ MAP_SRC_FIELD, (char *)"anon" },
-	{ MAP_SRC_COOKIE, (char *)"ajs_anonymous_id" },
+	{ .kind = MAP_SRC_FIELD, .name = (char *)"anon" },
+	{ .kind = MAP_SRC_COOKIE, .name = (char *)"ajs_anonymous_id" },
 };
 
 /* A form with only the email field; tests add what they need. */
