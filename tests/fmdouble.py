@@ -3,7 +3,7 @@
 
 fmgate's real libcurl client is tested against this server over plain HTTP on
 127.0.0.1. It implements the part of the API that fmgate relies on
-(docs: /work/shared/docs/FRESHMARKETER.md, "What our test double must do"),
+(docs: the shared docs/FRESHMARKETER.md, "What our test double must do"),
 strictly enough that a client sending labels instead of API names, the wrong
 container ("custom_fields") or wrong value types fails loudly, plus a control
 API under /_double/ for tests.
