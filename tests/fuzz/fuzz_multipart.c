@@ -19,25 +19,6 @@
 #define SEED_CT "multipart/form-data; boundary=----WebKitFormBoundary7MA4YWxkTrZu0gW"
 #define MAX_CT  512u   /* bytes of a fuzzed Content-Type line */
 
-static void check_pairs(const struct form_pairs *p, const struct form_limits *lim)
-{
-	FUZZ_CHECK(p->n <= lim->max_fields && p->n <= p->cap);
-	for (size_t i = 0; i < p->n; i++) {
-		const struct form_pair *fp = &p->v[i];
-		size_t nlen = strlen(fp->name);
-
-		FUZZ_CHECK(nlen > 0 && nlen <= LIMIT_MAX_FIELD_NAME);
-		FUZZ_CHECK(text_utf8_valid(fp->name, nlen));
-		if (fp->too_long) {
-			FUZZ_CHECK(fp->value[0] == '\0' && fp->value_len == 0);
-		} else {
-			FUZZ_CHECK(strlen(fp->value) == fp->value_len);
-			FUZZ_CHECK(fp->value_len <= lim->max_value);
-			FUZZ_CHECK(text_utf8_valid(fp->value, fp->value_len));
-		}
-	}
-}
-
 static void parse(const char *ct, const char *buf, size_t len, bool dispatch)
 {
 	static const struct form_limits lims[] = {
@@ -51,7 +32,7 @@ static void parse(const char *ct, const char *buf, size_t len, bool dispatch)
 		                           : form_parse_multipart(buf, len, ct, &lims[i], &p);
 
 		if (e == FORM_OK)
-			check_pairs(&p, &lims[i]);
+			fuzz_check_pairs(&p, &lims[i]);
 		else
 			FUZZ_CHECK(p.n == 0 && form_strerror(e) != NULL);
 		form_pairs_free(&p);

@@ -13,40 +13,20 @@
 #include "text.h"
 #include "fuzz.h"
 
-static void check_pairs(const struct form_pairs *p, const struct form_limits *lim)
-{
-	FUZZ_CHECK(p->n <= lim->max_fields && p->n <= p->cap);
-	for (size_t i = 0; i < p->n; i++) {
-		const struct form_pair *fp = &p->v[i];
-		size_t nlen = strlen(fp->name);
-
-		FUZZ_CHECK(nlen > 0 && nlen <= LIMIT_MAX_FIELD_NAME);
-		FUZZ_CHECK(text_utf8_valid(fp->name, nlen));
-		if (fp->too_long) {
-			FUZZ_CHECK(fp->value[0] == '\0' && fp->value_len == 0);
-		} else {
-			FUZZ_CHECK(strlen(fp->value) == fp->value_len);
-			FUZZ_CHECK(fp->value_len <= lim->max_value);
-			FUZZ_CHECK(text_utf8_valid(fp->value, fp->value_len));
-		}
-		FUZZ_CHECK(form_get(p, fp->name) != NULL && form_count(p, fp->name) >= 1);
-	}
-}
-
 static void parse(const char *buf, size_t len, const struct form_limits *lim)
 {
 	struct form_pairs p;
 	enum form_err e = form_parse_urlencoded(buf, len, lim, &p);
 
 	if (e == FORM_OK)
-		check_pairs(&p, lim);
+		fuzz_check_pairs(&p, lim);
 	else
 		FUZZ_CHECK(p.n == 0 && form_strerror(e) != NULL);
 	form_pairs_free(&p);
 	/* The same through the dispatcher, with parameters on the media type. */
 	e = form_parse("Application/X-WWW-Form-Urlencoded; charset=UTF-8", buf, len, lim, &p);
 	if (e == FORM_OK)
-		check_pairs(&p, lim);
+		fuzz_check_pairs(&p, lim);
 	form_pairs_free(&p);
 }
 
