@@ -95,6 +95,23 @@ double_contact() {
 		'[.contacts[] | select(.external_id == $u)] | if length == 0 then "NONE" else (.[0] | getpath($f | split("."))) // "NULL" | tostring end'
 }
 
+# --- behind a real web server ----------------------------------------------------------
+# server_post_checks SERVER BASE TAG: what every end-to-end suite checks first
+# through its server at BASE: the site is served; a post to the bare form gets
+# the 303 to the thank-you page, which following lands on; both contacts reach
+# the double. TAG makes the emails of this suite.
+server_post_checks() {
+	local server=$1 base=$2 tag=$3 out page
+	check "the site is served" curl -sf -o /dev/null "$base/"
+	out=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' \
+		--data "email=$tag%40example.com&first=First$tag&sector=retail&optin=on" "$base/forms/bare")
+	expect_eq "$server: 303 to the success path" "$out" "303 $base/thanks.html"
+	page=$(curl -sL --data "email=${tag}2%40example.com&first=Second$tag" "$base/forms/bare")
+	expect_match "following the 303 lands on the thank-you page" "$page" '<h1[^>]*>Thank you'
+	expect_eq "contact in the double" "$(double_contact "$tag@example.com" first_name)" "First$tag"
+	expect_eq "second contact in the double" "$(double_contact "${tag}2@example.com" first_name)" "Second$tag"
+}
+
 # --- running fmgate as plain CGI ---------------------------------------------------------
 # cgi BODY [VAR=VALUE ...]: one request; the answer's headers land in $CGI_HEAD
 # (CRs removed), its body in $CGI_BODY, stderr in $CGI_ERR, and $CGI_STATUS.

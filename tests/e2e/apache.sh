@@ -17,16 +17,8 @@ port=$(free_port) || exit 1
 base="http://127.0.0.1:$port"
 
 # the page itself
-check "the site is served" curl -sf -o /dev/null "$base/"
-
 # post, and follow the redirect to the thank-you page (a path form, so it stays here)
-out=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' \
-	--data 'email=web%40example.com&first=Wendy&sector=retail&optin=on' "$base/forms/bare")
-expect_eq "Apache: 303 to the success path" "$out" "303 $base/thanks.html"
-page=$(curl -sL --data 'email=web2%40example.com&first=Walt' "$base/forms/bare")
-expect_match "following the 303 lands on the thank-you page" "$page" '<h1>Thank you</h1>'
-expect_eq "contact in the double" "$(double_contact web@example.com first_name)" "Wendy"
-expect_eq "second contact in the double" "$(double_contact web2@example.com first_name)" "Walt"
+server_post_checks Apache "$base" web
 
 out=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' -H 'Origin: https://www.example.com' \
 	--data 'email=full%40example.com&uid=u-ap&company=Acme&sector=music&size=12' "$base/forms/contact")
