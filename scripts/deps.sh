@@ -3,7 +3,7 @@
 # when some are missing: with apt-get as root, else it prints the line to run.
 set -eu
 purpose=${1:-build}
-build="make gcc pkg-config libfcgi-dev libcurl4-openssl-dev libcjson-dev libxml2-dev libssl-dev"
+build="make gcc pkg-config libfcgi-dev libcurl4-openssl-dev libcjson-dev libxml2-dev libssl-dev libseccomp-dev"
 run="apache2 libapache2-mod-fcgid python3 curl"
 # lighttpd, nginx: the end-to-end suites start private instances of each;
 # chromium, its driver and Selenium (Debian's /usr/bin/python3): the browser suite.

@@ -1,6 +1,7 @@
 /* handler.c: the request path of a form post, and the choice of status. */
 #include "handler.h"
 
+#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -43,6 +44,7 @@ int app_init(struct app *app, const char *mapping_path)
 
 void app_free(struct app *app)
 {
+	throttle_close(app->throttle);
 	fm_client_free(app->fm);
 	mapping_holder_free(&app->mapping);
 	memset(app, 0, sizeof *app);
@@ -55,6 +57,9 @@ static void app_config(struct app *app, const struct mapping *m)
 		return;
 	fm_client_free(app->fm);
 	app->fm = NULL;
+	/* The table follows the spool directory: reopened at its next use. */
+	throttle_close(app->throttle);
+	app->throttle = NULL;
 	app->config_of = m;
 	app->config_err = config_resolve(&m->settings, &app->config, app->config_why,
 	                                 sizeof app->config_why);
@@ -232,6 +237,10 @@ static bool request_origin(const struct request *req, char out[ORIGIN_MAX], bool
 {
 	const char *src = req->origin ? req->origin : req->referer;
 
+	if (req->origin_oversized || (!req->origin && req->referer_oversized)) {
+		*present = true;
+		return false;
+	}
 	*present = src != NULL;
 	if (!src)
 		return true;
@@ -269,9 +278,11 @@ static const struct refusal *refusal_of_req_err(enum req_err e)
 {
 	static const struct refusal toolarge = { 413, "body_too_large", "The form data is too large." };
 	static const struct refusal bad = { 400, "malformed_body", "The request is malformed." };
+	static const struct refusal slow = { 408, "body_timeout", "The form data did not arrive in time." };
 	static const struct refusal nomem = { 500, "internal_error", "Internal error." };
 
-	return e == REQ_ETOOLARGE ? &toolarge : e == REQ_ENOMEM ? &nomem : &bad;
+	return e == REQ_ETOOLARGE ? &toolarge : e == REQ_ETIMEOUT ? &slow :
+	       e == REQ_ENOMEM ? &nomem : &bad;
 }
 
 /* Where a request stands once delivery is decided, for the answer. */
@@ -495,6 +506,81 @@ static bool check_route(const struct map_form *form, const struct request *req, 
 	return true;
 }
 
+/* The key text of a client address: its bytes, an IPv6 address cut to its
+ * /64 (one subscriber's prefix: rotating the rest escapes nothing), an
+ * IPv4-mapped one as IPv4. Returns its length, 0 when ip is not an address. */
+static size_t client_key(const char *ip, unsigned char out[16])
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (inet_pton(AF_INET, ip, out) == 1)
+		return 4;
+	if (inet_pton(AF_INET6, ip, out) != 1)
+		return 0;
+	if (memcmp(out, mapped, sizeof mapped) == 0) {
+		memmove(out, out + 12, 4);
+		return 4;
+	}
+	return 8;
+}
+
+/* The form's <rate-limit>: false, with a 429, when the client's or the
+ * form's budget is spent. Nothing is charged then. */
+static bool check_rate(struct app *app, const struct mapping *m, const struct map_form *form,
+                       const struct request *req, bool json, struct response *res,
+                       struct record *rec)
+{
+	static const struct refusal limited = { 429, "rate_limited",
+		"Too many submissions. Please try again later." };
+	char ipbuf[64], fkey[LIMIT_MAX_FORM_ID + 3], ikey[LIMIT_MAX_FORM_ID + 3 + 16], retry[24];
+	struct throttle_key keys[2] = { { 0 } };
+	unsigned char addr[16];
+	const char *ip;
+	size_t flen, alen;
+	struct timespec now;
+	long wait;
+
+	if (!form->rate.per_ip && !form->rate.per_form)
+		return true;
+	if (!app->throttle) {
+		enum throttle_err e;
+		char why[300] = "";
+
+		app_config(app, m);
+		app->throttle = throttle_open(app->config_err == CONFIG_OK ? app->config.spool_dir : NULL,
+		                              &e, why, sizeof why);
+		if (e == THROTTLE_EIO)
+			log_msg(LOG_WARN, "rate limits kept by this process alone: %s", why);
+		if (!app->throttle) {
+			log_msg(LOG_ERR, "rate limits not applied: %s", throttle_strerror(e));
+			return true;
+		}
+	}
+	/* "f:ID" counts the form; "i:ID\0ADDRESS" one client on it. */
+	flen = (size_t)snprintf(fkey, sizeof fkey, "f:%s", form->id);
+	keys[0] = (struct throttle_key){ fkey, flen, form->rate.per_form, form->rate.window_s };
+	ip = request_client_ip(req, &m->settings, ipbuf, sizeof ipbuf);
+	alen = ip ? client_key(ip, addr) : 0;
+	if (alen) {
+		memcpy(ikey, fkey, flen + 1);
+		ikey[0] = 'i';
+		memcpy(ikey + flen + 1, addr, alen);
+		keys[1] = (struct throttle_key){ ikey, flen + 1 + alen, form->rate.per_ip,
+		                                 form->rate.window_s };
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	wait = throttle_take(app->throttle, keys, alen ? 2 : 1,
+	                     (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	if (wait == 0)
+		return true;
+	rec->outcome = "rate_limited";
+	snprintf(rec->detail, sizeof rec->detail, "retry_after=%ld", wait);
+	answer_status(res, json, &limited);
+	snprintf(retry, sizeof retry, "%ld", wait);
+	set_header(res, "Retry-After", retry);
+	return false;
+}
+
 void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *rd_ctx,
                     struct response *res)
 {
@@ -520,9 +606,10 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 		goto out;
 	}
 	form = req->form_id ? mapping_form(m, req->form_id) : NULL;
-	if (!check_route(form, req, json, res))
+	if (!check_route(form, req, json, res) || !check_rate(app, m, form, req, json, res, &rec))
 		goto out;
-	re = request_read_body(req, rd, rd_ctx, m->settings.limits.max_body);
+	re = request_read_body(req, rd, rd_ctx, m->settings.limits.max_body,
+	                       m->settings.read_timeout_ms);
 	if (re != REQ_OK) {
 		rf = refusal_of_req_err(re);
 		snprintf(rec.detail, sizeof rec.detail, "reason=\"%s\"", request_strerror(re));

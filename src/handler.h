@@ -3,8 +3,9 @@
  *
  * The order of checks: mapping loaded (else 503), form id known (404), method
  * (OPTIONS preflight from an allowed origin: 204; anything but POST: 405),
- * Origin/Referer against the form's allow list (403), body size and syntax
- * (413/400/415), honeypot (fake success), identify (field errors: 303 to the
+ * Origin/Referer against the form's allow list (403), the form's rate limits
+ * (429, counted before the body is read, so a flood costs no parsing), body
+ * size, arrival within the read timeout and syntax (413/408/400/415), honeypot (fake success), identify (field errors: 303 to the
  * failure URL, 422), delivery, then the answer: 303 to success once the
  * submission is delivered or safely in the spool; a final refusal is
  * error=rejected (the submission kept in the spool's dead area); a spool that
@@ -19,7 +20,7 @@
  * for someone else's submission.
  *
  * Ownership: struct app owns its mapping holder, config, Freshmarketer client
- * and spool settings; app_free() releases them. handler_handle() reads the
+ * spool settings and rate-limit table; app_free() releases them. handler_handle() reads the
  * body through `rd` itself (only when the earlier checks pass) and fills a
  * response the caller initialised and frees.
  */
@@ -35,6 +36,7 @@
 #include "request.h"
 #include "response.h"
 #include "spool.h"
+#include "throttle.h"
 
 typedef void (*deliver_fn)(struct fm_client *c, const cJSON *identify,
                            const struct map_form *form, unsigned budget_ms,
@@ -49,6 +51,7 @@ struct app {
 	struct fm_client *fm;
 	struct spool spool;               /* set with the config */
 	struct redact logkey;             /* for the email hash of log lines */
+	struct throttle *throttle;        /* <rate-limit> budgets; opened at first use */
 	deliver_fn deliver;               /* fm_deliver; fuzzers put a stub here */
 };
 

@@ -14,11 +14,13 @@
 #define LIMIT_DEFAULT_MAX_BODY   65536u   /* bytes of request body */
 #define LIMIT_DEFAULT_MAX_FIELDS 100u     /* name=value pairs in one body */
 #define LIMIT_DEFAULT_MAX_VALUE  4000u    /* bytes of one decoded value */
+#define LIMIT_DEFAULT_READ_TIMEOUT_MS 10000u /* to receive the whole body */
 
 /* Hard ceilings a mapping file may not exceed (schema and check enforce them). */
 #define LIMIT_CEIL_MAX_BODY      (16u * 1024u * 1024u)
 #define LIMIT_CEIL_MAX_FIELDS    10000u
 #define LIMIT_CEIL_MAX_VALUE     (1024u * 1024u)
+#define LIMIT_CEIL_READ_TIMEOUT_MS 300000u
 
 /* Fixed caps. */
 #define LIMIT_MAX_FIELD_NAME     256u     /* bytes of one decoded field name */

@@ -1,4 +1,5 @@
 /* main.c: the verbs of the fmgate command, dispatched from one table. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,9 @@
 #include "fm_state.h"
 #include "form.h"
 #include "identify.h"
+#include "log.h"
 #include "mapping.h"
+#include "sandbox.h"
 #include "server.h"
 #include "spool.h"
 #include "text.h"
@@ -376,8 +379,18 @@ static const struct verb {
 
 int main(int argc, char **argv)
 {
+	enum sandbox_err se;
 	int rc;
 
+	/* Before anything is read, for every verb: no program is ever started.
+	 * Without seccomp in the kernel fmgate still serves (docs/deploy.md). */
+	se = sandbox_enter();
+	if (se != SANDBOX_OK && se != SANDBOX_SKIPPED) {
+		int why = errno;
+
+		log_msg(LOG_WARN, "no sandbox: %s (%s); going on without it", sandbox_strerror(se),
+		        strerror(why));
+	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return 1;
 	if (argc < 2) {

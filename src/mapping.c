@@ -351,15 +351,17 @@ static char *text_dup(struct loader *L, const xmlNode *n)
 	return d ? text_trim(d) : NULL;
 }
 
-/* A positive integer attribute within [1, max]; absent leaves *out alone. */
-static void attr_count(struct loader *L, const xmlNode *n, const char *name,
-                       unsigned long long max, unsigned long long *out)
+/* A positive integer attribute within [1, max]; dflt when it is absent or
+ * wrong (a wrong one is reported). */
+static unsigned long long attr_count(struct loader *L, const xmlNode *n, const char *name,
+                                     unsigned long long max, unsigned long long dflt)
 {
 	char *v = attr_dup(L, n, name);
+	unsigned long long out = dflt;
 	long long x;
 
 	if (!v)
-		return;
+		return dflt;
 	text_trim(v);
 	if (!text_parse_ll(v, 1, INT64_MAX, &x))
 		diag_add(L, line_of(n), "%s: %s must be a positive integer", (const char *)n->name, name);
@@ -367,8 +369,9 @@ static void attr_count(struct loader *L, const xmlNode *n, const char *name,
 		diag_add(L, line_of(n), "%s: %s %lld is above the ceiling %llu",
 		         (const char *)n->name, name, x, max);
 	else
-		*out = (unsigned long long)x;
+		out = (unsigned long long)x;
 	free(v);
+	return out;
 }
 
 /* "true" or "false"; absent is false. */
@@ -556,10 +559,19 @@ static bool traits_clash(const char *a, const char *b)
 
 /* ---- settings ---- */
 
+/* <rate-limit per-ip=".." per-form=".." window=".."/>: absent counts are no
+ * limit; the window defaults to MAP_DEFAULT_RATE_WINDOW. */
+static void load_rate(struct loader *L, const xmlNode *n, struct map_rate *out)
+{
+	out->per_ip = (unsigned)attr_count(L, n, "per-ip", MAP_MAX_RATE_COUNT, 0);
+	out->per_form = (unsigned)attr_count(L, n, "per-form", MAP_MAX_RATE_COUNT, 0);
+	out->window_s = (unsigned)attr_count(L, n, "window",
+	                                     MAP_MAX_RATE_WINDOW, MAP_DEFAULT_RATE_WINDOW);
+}
+
 static void load_settings(struct loader *L, const xmlNode *s, struct map_settings *out)
 {
 	const xmlNode *n;
-	unsigned long long v;
 	size_t np = 0;
 	char *t;
 	const char *why;
@@ -572,20 +584,17 @@ static void load_settings(struct loader *L, const xmlNode *s, struct map_setting
 			diag_add(L, line_of(n), "freshmarketer: api-key-file must be an absolute path");
 		if (out->fm_api_base && (why = url_problem(out->fm_api_base, false)) != NULL)
 			diag_add(L, line_of(n), "freshmarketer: api-base %s", why);
-		v = 0;
-		attr_count(L, n, "fields-max-age", MAP_MAX_FIELDS_MAX_AGE, &v);
-		out->fm_fields_max_age = (unsigned)v;
+		out->fm_fields_max_age = (unsigned)attr_count(L, n, "fields-max-age",
+		                                              MAP_MAX_FIELDS_MAX_AGE, 0);
 	}
 	if ((n = single_child(L, s, "spool", false)) != NULL) {
 		out->spool_dir = attr_dup(L, n, "dir");
 		if (out->spool_dir && out->spool_dir[0] != '/')
 			diag_add(L, line_of(n), "spool: dir must be an absolute path");
-		v = 0;
-		attr_count(L, n, "max-files", MAP_MAX_SPOOL_FILES, &v);
-		out->spool_max_files = (size_t)v;
-		v = 0;
-		attr_count(L, n, "max-age-days", MAP_MAX_SPOOL_AGE_DAYS, &v);
-		out->spool_max_age_days = (unsigned)v;
+		out->spool_max_files = (size_t)attr_count(L, n, "max-files",
+		                                          MAP_MAX_SPOOL_FILES, 0);
+		out->spool_max_age_days = (unsigned)attr_count(L, n, "max-age-days",
+		                                               MAP_MAX_SPOOL_AGE_DAYS, 0);
 	}
 	if ((n = single_child(L, s, "delivery", false)) != NULL) {
 		if ((t = attr_dup(L, n, "mode")) != NULL) {
@@ -593,21 +602,21 @@ static void load_settings(struct loader *L, const xmlNode *s, struct map_setting
 				out->delivery_mode = MAP_DELIVERY_ASYNC;
 			free(t);
 		}
-		v = out->timeout_ms;
-		attr_count(L, n, "timeout-ms", MAP_MAX_TIMEOUT_MS, &v);
-		out->timeout_ms = (unsigned)v;
+		out->timeout_ms = (unsigned)attr_count(L, n, "timeout-ms",
+		                                       MAP_MAX_TIMEOUT_MS, out->timeout_ms);
 	}
 	if ((n = single_child(L, s, "limits", false)) != NULL) {
-		v = out->limits.max_body;
-		attr_count(L, n, "max-body", LIMIT_CEIL_MAX_BODY, &v);
-		out->limits.max_body = (size_t)v;
-		v = out->limits.max_fields;
-		attr_count(L, n, "max-fields", LIMIT_CEIL_MAX_FIELDS, &v);
-		out->limits.max_fields = (size_t)v;
-		v = out->limits.max_value;
-		attr_count(L, n, "max-value", LIMIT_CEIL_MAX_VALUE, &v);
-		out->limits.max_value = (size_t)v;
+		out->limits.max_body = (size_t)attr_count(L, n, "max-body",
+		                                          LIMIT_CEIL_MAX_BODY, out->limits.max_body);
+		out->limits.max_fields = (size_t)attr_count(L, n, "max-fields",
+		                                            LIMIT_CEIL_MAX_FIELDS, out->limits.max_fields);
+		out->limits.max_value = (size_t)attr_count(L, n, "max-value",
+		                                           LIMIT_CEIL_MAX_VALUE, out->limits.max_value);
+		out->read_timeout_ms = (unsigned)attr_count(L, n, "read-timeout-ms",
+		                                            LIMIT_CEIL_READ_TIMEOUT_MS, out->read_timeout_ms);
 	}
+	if ((n = single_child(L, s, "rate-limit", false)) != NULL)
+		load_rate(L, n, &out->rate);
 	out->n_trusted_proxies = 0;
 	np = count_children(s, "trusted-proxy");
 	if (np == 0 || !within(L, s, np, MAP_MAX_LIST, "<trusted-proxy>"))
@@ -740,7 +749,6 @@ static void load_field(struct loader *L, const xmlNode *n, struct map_form *f,
 	size_t idx = f->n_fields++;   /* counted first, so mapping_free releases it */
 	struct map_field *fd = &f->fields[idx];
 	const struct map_field *prev;
-	unsigned long long ml = 0;
 	const char *why;
 	char *type;
 
@@ -762,8 +770,7 @@ static void load_field(struct loader *L, const xmlNode *n, struct map_form *f,
 				fd->type = (enum map_type)i;
 		free(type);
 	}
-	attr_count(L, n, "max-length", LIMIT_CEIL_MAX_VALUE, &ml);
-	fd->max_length = (size_t)ml;
+	fd->max_length = (size_t)attr_count(L, n, "max-length", LIMIT_CEIL_MAX_VALUE, 0);
 	if (fd->max_length > s->limits.max_value)
 		diag_add(L, fd->line, "field \"%.60s\": max-length %zu is above max-value %zu of <limits>",
 		         fd->name, fd->max_length, s->limits.max_value);
@@ -840,6 +847,9 @@ static void load_form(struct loader *L, const xmlNode *n, struct map_form *f,
 		if (f->failure_url && (why = url_problem(f->failure_url, true)) != NULL)
 			diag_add(L, line_of(c), "redirect failure %s", why);
 	}
+	f->rate = s->rate;
+	if ((c = single_child(L, n, "rate-limit", false)) != NULL)
+		load_rate(L, c, &f->rate);
 	if ((c = single_child(L, n, "honeypot", false)) != NULL) {
 		f->honeypot = attr_dup(L, c, "field");
 		if (f->honeypot && (why = name_problem(f->honeypot, false)) != NULL)
@@ -912,6 +922,8 @@ static void load_doc(struct loader *L, const xmlDoc *doc, struct mapping *m)
 	m->settings.limits.max_body = LIMIT_DEFAULT_MAX_BODY;
 	m->settings.limits.max_fields = LIMIT_DEFAULT_MAX_FIELDS;
 	m->settings.limits.max_value = LIMIT_DEFAULT_MAX_VALUE;
+	m->settings.read_timeout_ms = LIMIT_DEFAULT_READ_TIMEOUT_MS;
+	m->settings.rate.window_s = MAP_DEFAULT_RATE_WINDOW;
 	/* Settings first: fields are checked against <limits> wherever it stands. */
 	if ((s = single_child(L, root, "settings", false)) != NULL)
 		load_settings(L, s, &m->settings);

@@ -38,6 +38,9 @@
 #define MAP_MAX_SPOOL_AGE_DAYS 3650u       /* <spool max-age-days> */
 #define MAP_MAX_FIELDS_MAX_AGE 604800u     /* <freshmarketer fields-max-age>: a week, in seconds */
 #define MAP_MAX_CONSENT        2000u       /* bytes of a consent text */
+#define MAP_MAX_RATE_COUNT     1000000u    /* <rate-limit per-ip/per-form> */
+#define MAP_MAX_RATE_WINDOW    604800u     /* <rate-limit window>: a week, in seconds */
+#define MAP_DEFAULT_RATE_WINDOW 60u        /* <rate-limit window> when absent */
 
 enum map_type {
 	MAP_TEXT = 0,   /* default */
@@ -85,6 +88,13 @@ struct map_constant {
 	int line;
 };
 
+/* Submission rate limits (<rate-limit>); a count of 0 means no limit. */
+struct map_rate {
+	unsigned per_ip;       /* submissions to the form from one client address */
+	unsigned per_form;     /* submissions to the form from everyone */
+	unsigned window_s;     /* ... per this many seconds */
+};
+
 struct map_form {
 	char *id;
 	char *success_url;     /* absolute http(s) URL or a path starting with '/' */
@@ -100,6 +110,7 @@ struct map_form {
 	size_t n_fields;
 	struct map_constant *constants;
 	size_t n_constants;
+	struct map_rate rate;  /* its own <rate-limit>, else the settings' */
 	int line;
 };
 
@@ -116,6 +127,8 @@ struct map_settings {
 	enum map_delivery_mode delivery_mode;
 	unsigned timeout_ms;    /* default LIMIT_DEFAULT_TIMEOUT_MS */
 	struct form_limits limits; /* defaults LIMIT_DEFAULT_* */
+	unsigned read_timeout_ms;  /* <limits read-timeout-ms>: the whole body's */
+	struct map_rate rate;   /* <rate-limit> for forms without their own */
 	char **trusted_proxies; /* IP addresses, as written */
 	size_t n_trusted_proxies;
 };

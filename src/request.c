@@ -2,8 +2,10 @@
 #include "request.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "text.h"
 
@@ -19,6 +21,13 @@ static enum req_err copy_param(char **dst, req_param_fn param, void *ctx, const 
 		return REQ_OK;
 	*dst = strdup(v);
 	return *dst ? REQ_OK : REQ_ENOMEM;
+}
+
+static bool param_oversized(req_param_fn param, void *ctx, const char *name)
+{
+	const char *v = param(ctx, name);
+
+	return v && strnlen(v, LIMIT_MAX_HEADER + 1) > LIMIT_MAX_HEADER;
 }
 
 static bool form_id_valid(const char *s, size_t len)
@@ -92,6 +101,8 @@ enum req_err request_init(struct request *r, req_param_fn param, void *ctx)
 	r->content_length = -1;
 	for (size_t i = 0; i < sizeof params / sizeof params[0] && e == REQ_OK; i++)
 		e = copy_param((char **)((char *)r + params[i].off), param, ctx, params[i].name);
+	r->origin_oversized = param_oversized(param, ctx, "HTTP_ORIGIN");
+	r->referer_oversized = param_oversized(param, ctx, "HTTP_REFERER");
 	if (e == REQ_OK)
 		e = find_form_id(r, param, ctx);
 	cl = param(ctx, "CONTENT_LENGTH");
@@ -108,10 +119,20 @@ enum req_err request_init(struct request *r, req_param_fn param, void *ctx)
 	return e;
 }
 
-enum req_err request_read_body(struct request *r, req_read_fn rd, void *ctx, size_t max_body)
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+enum req_err request_read_body(struct request *r, req_read_fn rd, void *ctx,
+                               size_t max_body, unsigned timeout_ms)
 {
 	size_t want, got = 0;
 	bool to_eof = r->content_length < 0;
+	long long deadline = now_ms() + timeout_ms;
 
 	if (r->content_length_bad)
 		return REQ_EBADLENGTH;
@@ -123,7 +144,14 @@ enum req_err request_read_body(struct request *r, req_read_fn rd, void *ctx, siz
 	if (!r->body)
 		return REQ_ENOMEM;
 	while (got < want) {
-		ssize_t n = rd(ctx, r->body + got, want - got);
+		long long left = deadline - now_ms();
+		ssize_t n;
+
+		if (left <= 0)
+			return REQ_ETIMEOUT;
+		n = rd(ctx, r->body + got, want - got, left > INT_MAX ? INT_MAX : (int)left);
+		if (n == REQ_READ_TIMEOUT)
+			return REQ_ETIMEOUT;
 		if (n < 0)
 			return REQ_EREAD;
 		if (n == 0)
@@ -240,6 +268,7 @@ const char *request_strerror(enum req_err e)
 	case REQ_EBADLENGTH: return "malformed Content-Length";
 	case REQ_ESHORT: return "request body shorter than Content-Length";
 	case REQ_EREAD: return "request body could not be read";
+	case REQ_ETIMEOUT: return "request body not received in time";
 	case REQ_ENOMEM: return "out of memory";
 	}
 	return "unknown error";

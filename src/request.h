@@ -7,7 +7,8 @@
  *
  * Ownership: every string in a struct request is owned by it (copied, each at
  * most LIMIT_MAX_HEADER bytes) and released by request_free(), which is safe
- * on a zeroed or partly filled request.
+ * on a zeroed or partly filled request. A longer header counts as absent;
+ * for Origin and Referer it is flagged, since their absence lets a post in.
  */
 #ifndef FMGATE_REQUEST_H
 #define FMGATE_REQUEST_H
@@ -22,8 +23,11 @@
 /* Returns the parameter's value or NULL; the string stays valid during the
  * request. */
 typedef const char *(*req_param_fn)(void *ctx, const char *name);
-/* Reads up to len bytes; returns how many (0 at end of input), -1 on error. */
-typedef ssize_t (*req_read_fn)(void *ctx, char *buf, size_t len);
+/* Waits at most timeout_ms (>= 1) for input, then reads up to len bytes;
+ * returns how many (0 at end of input), -1 on error, REQ_READ_TIMEOUT when
+ * nothing came in time. */
+typedef ssize_t (*req_read_fn)(void *ctx, char *buf, size_t len, int timeout_ms);
+#define REQ_READ_TIMEOUT (-2)
 
 struct request {
 	char *method;          /* REQUEST_METHOD */
@@ -37,6 +41,8 @@ struct request {
 	char *remote_addr;
 	char *forwarded_for;   /* HTTP_X_FORWARDED_FOR */
 	char *ac_request_method; /* HTTP_ACCESS_CONTROL_REQUEST_METHOD */
+	bool origin_oversized;  /* Origin was sent but over LIMIT_MAX_HEADER (origin is NULL) */
+	bool referer_oversized; /* the same for Referer */
 	long long content_length; /* -1 when absent */
 	bool content_length_bad;  /* present but not a non-negative decimal */
 	char *body;            /* NUL-terminated; body_len bytes */
@@ -49,6 +55,7 @@ enum req_err {
 	REQ_EBADLENGTH,  /* CONTENT_LENGTH malformed or negative: 400 */
 	REQ_ESHORT,      /* fewer bytes arrived than CONTENT_LENGTH said: 400 */
 	REQ_EREAD,       /* the reader failed: 400 */
+	REQ_ETIMEOUT,    /* the body did not arrive within the read timeout: 408 */
 	REQ_ENOMEM,
 };
 
@@ -58,10 +65,12 @@ enum req_err request_init(struct request *r, req_param_fn param, void *ctx);
 /*
  * Reads the body: exactly CONTENT_LENGTH bytes when it is given (refused
  * before reading when over max_body), else up to end of input, refused once
- * more than max_body bytes arrived.
+ * more than max_body bytes arrived. The whole body must arrive within
+ * timeout_ms of the call, however it trickles: a stalled client holds a
+ * worker no longer than that.
  */
 enum req_err request_read_body(struct request *r, req_read_fn rd, void *ctx,
-                               size_t max_body);
+                               size_t max_body, unsigned timeout_ms);
 
 /*
  * The client address: REMOTE_ADDR, or, when REMOTE_ADDR is a trusted proxy,

@@ -9,8 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,11 +46,18 @@ static const char *cgi_param(void *ctx, const char *name)
 	return getenv(name);
 }
 
-static ssize_t cgi_read(void *ctx, char *buf, size_t len)
+static ssize_t cgi_read(void *ctx, char *buf, size_t len, int timeout_ms)
 {
+	struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
 	ssize_t n;
+	int r;
 
 	(void)ctx;
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return REQ_READ_TIMEOUT;
 	do
 		n = read(STDIN_FILENO, buf, len);
 	while (n < 0 && errno == EINTR);
@@ -60,12 +69,42 @@ static const char *fcgi_param(void *ctx, const char *name)
 	return FCGX_GetParam(name, ((FCGX_Request *)ctx)->envp);
 }
 
-static ssize_t fcgi_read(void *ctx, char *buf, size_t len)
+/* The body read of a FastCGI request is bounded by a one-shot timer: when
+ * it fires, the handler shuts the connection's reading side, so that the
+ * read() libfcgi is blocked in (however it loops) ends at once. */
+static volatile sig_atomic_t timed_fd = -1;
+static volatile sig_atomic_t read_timed_out;
+
+static void on_read_alarm(int sig)
+{
+	(void)sig;
+	if (timed_fd >= 0) {
+		read_timed_out = 1;
+		shutdown(timed_fd, SHUT_RD);
+	}
+}
+
+static void read_timer(int timeout_ms)
+{
+	struct itimerval it = { { 0, 0 }, { timeout_ms / 1000, (timeout_ms % 1000) * 1000 } };
+
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+static ssize_t fcgi_read(void *ctx, char *buf, size_t len, int timeout_ms)
 {
 	FCGX_Request *rq = ctx;
 	int chunk = len > 65536 ? 65536 : (int)len;
-	int n = FCGX_GetStr(buf, chunk, rq->in);
+	int n;
 
+	read_timed_out = 0;
+	timed_fd = rq->ipcFd;
+	read_timer(timeout_ms);
+	n = FCGX_GetStr(buf, chunk, rq->in);
+	read_timer(0);
+	timed_fd = -1;
+	if (read_timed_out)
+		return REQ_READ_TIMEOUT;
 	return n < 0 || FCGX_GetError(rq->in) ? -1 : n;
 }
 
@@ -101,6 +140,9 @@ static int fcgi_loop(struct app *app, int fd)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_worker_term;
 	sigaction(SIGTERM, &sa, NULL);
+	/* No SA_RESTART: the timer must end a blocked read. */
+	sa.sa_handler = on_read_alarm;
+	sigaction(SIGALRM, &sa, NULL);
 	if (FCGX_InitRequest(&rq, fd, 0) != 0) {
 		log_msg(LOG_ERR, "cannot initialise the FastCGI request");
 		return 1;

@@ -203,11 +203,13 @@ struct body {
 	size_t len, off, chunk;
 };
 
-static ssize_t body_read(void *ctx, char *buf, size_t len)
+static ssize_t body_read(void *ctx, char *buf, size_t len, int timeout_ms)
 {
 	struct body *b = ctx;
 	size_t n = b->len - b->off;
 
+	if (timeout_ms < 1)
+		abort();   /* request.h promises a reader at least 1 ms */
 	if (n > len)
 		n = len;
 	if (b->chunk && n > b->chunk)

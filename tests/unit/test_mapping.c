@@ -203,6 +203,8 @@ static void test_example(void)
 	T(s->timeout_ms == 3000, "timeout %u", s->timeout_ms);
 	T(s->limits.max_body == 65536 && s->limits.max_fields == 100 && s->limits.max_value == 4000,
 	  "limits %zu %zu %zu", s->limits.max_body, s->limits.max_fields, s->limits.max_value);
+	T(s->read_timeout_ms == 10000, "read-timeout-ms %u", s->read_timeout_ms);
+	T(s->rate.per_ip == 5 && s->rate.per_form == 500 && s->rate.window_s == 3600, "rate-limit");
 	T(s->n_trusted_proxies == 2, "two trusted proxies");
 	if (s->n_trusted_proxies == 2) {
 		T_STREQ(s->trusted_proxies[0], "127.0.0.1", "proxy 1");
@@ -216,7 +218,7 @@ static void test_example(void)
 	  mapping_form(m, NULL) == NULL && mapping_form(NULL, "contact") == NULL, "unknown ids");
 	if (!f)
 		goto out;
-	T(f->line == 25, "form line %d", f->line);
+	T(f->line == 29, "form line %d", f->line);
 	T_STREQ(f->success_url, "/thanks.html", "success");
 	T_STREQ(f->failure_url, "/contact.html", "failure");
 	T(f->n_allow_origins == 2, "origins");
@@ -225,6 +227,7 @@ static void test_example(void)
 		T_STREQ(f->allow_origins[1], "https://*.example.com", "origin 2");
 	}
 	T_STREQ(f->honeypot, "website", "honeypot");
+	T(f->rate.per_ip == 3 && f->rate.per_form == 0 && f->rate.window_s == 600, "form's rate-limit");
 	T(f->n_user_id == 3, "three user-id sources");
 	if (f->n_user_id == 3) {
 		T(f->user_id[0].kind == MAP_SRC_FIELD, "uid 1 kind");
@@ -247,7 +250,7 @@ static void test_example(void)
 		T_STREQ(fd->trait, "email", "email trait");
 		T(fd->type == MAP_EMAIL && fd->required && !fd->multiple && fd->max_length == 0 &&
 		  fd->fm_field == NULL, "email attributes");
-		T(fd->line == 43, "email line %d", fd->line);
+		T(fd->line == 49, "email line %d", fd->line);
 	}
 	fd = map_form_field(f, "first");
 	T(fd && fd->type == MAP_TEXT && !fd->required && fd->max_length == 100, "first");
@@ -317,6 +320,8 @@ static void test_defaults_and_order(void)
 		f = mapping_form(m, "min");
 		T(f && f->n_fields == 1 && f->n_constants == 0 && f->failure_url == NULL,
 		  "minimal form");
+		T(s->read_timeout_ms == LIMIT_DEFAULT_READ_TIMEOUT_MS, "read timeout default");
+		T(f && f->rate.per_ip == 0 && f->rate.per_form == 0, "no rate limit by default");
 	}
 	mapping_free(m);
 
@@ -344,6 +349,26 @@ static void test_defaults_and_order(void)
 		  f->user_id[1].kind == MAP_SRC_FIELD, "source order kept");
 		T(f->n_constants == 1 && strcmp(f->constants[0].value, "ACME & Co") == 0, "entity in value");
 	}
+	mapping_free(m);
+}
+
+static void test_rate_limits(void)
+{
+	struct mapping *m = NULL;
+	const struct map_form *f;
+
+	T(mapping_load(DATA_DIR "/ok_rate_limit.xml", &m, NULL) == MAP_OK, "rate limits load");
+	if (!m)
+		return;
+	T(m->settings.read_timeout_ms == 2500, "read-timeout-ms");
+	f = mapping_form(m, "inherits");
+	T(f && f->rate.per_ip == 5 && f->rate.per_form == 1000 && f->rate.window_s == 3600,
+	  "a form without its own takes the settings'");
+	f = mapping_form(m, "own");
+	T(f && f->rate.per_ip == 2 && f->rate.per_form == 0 && f->rate.window_s == MAP_DEFAULT_RATE_WINDOW,
+	  "a form's own replaces them whole");
+	f = mapping_form(m, "open");
+	T(f && f->rate.per_ip == 0 && f->rate.per_form == 0, "an empty one lifts them");
 	mapping_free(m);
 }
 
@@ -777,6 +802,7 @@ int main(void)
 	test_samples();
 	test_example();
 	test_defaults_and_order();
+	test_rate_limits();
 	test_dtd_refused();
 	test_sizes();
 	test_stress();

@@ -1,6 +1,7 @@
 /* Reading a request under limits, the client address, JSON preference (request.c). */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "request.h"
 #include "t.h"
@@ -16,12 +17,23 @@ static const char *param(void *ctx, const char *name)
 	return NULL;
 }
 
-struct src { const char *data; size_t len, pos, chunk; };
+/* stall_after: once this many bytes were given, every later read times out
+ * (0: never); slow_ms: each read first sleeps this long. */
+struct src { const char *data; size_t len, pos, chunk, stall_after; int slow_ms, calls, last_timeout; };
 
-static ssize_t reader(void *ctx, char *buf, size_t len)
+static ssize_t reader(void *ctx, char *buf, size_t len, int timeout_ms)
 {
 	struct src *s = ctx;
 	size_t n = s->len - s->pos;
+
+	s->calls++;
+	s->last_timeout = timeout_ms;
+	if (s->slow_ms) {
+		struct timespec ts = { 0, s->slow_ms * 1000000L };
+		nanosleep(&ts, NULL);
+	}
+	if (s->stall_after && s->pos >= s->stall_after)
+		return REQ_READ_TIMEOUT;
 	if (n > len) n = len;
 	if (n > s->chunk) n = s->chunk;  /* short reads, as from a socket */
 	memcpy(buf, s->data + s->pos, n);
@@ -33,11 +45,22 @@ static enum req_err read_with(const char *cl, const char *body, size_t max, stru
 {
 	const char *kv[] = { "REQUEST_METHOD", "POST", "CONTENT_LENGTH", cl, NULL };
 	struct env e = { kv };
-	struct src s = { body, strlen(body), 0, 3 };
+	struct src s = { body, strlen(body), 0, 3, 0, 0, 0, 0 };
 	if (!cl)
 		kv[2] = NULL;
 	request_init(r, param, &e);
-	return request_read_body(r, reader, &s, max);
+	return request_read_body(r, reader, &s, max, 10000);
+}
+
+/* A body of CONTENT_LENGTH 12 from a reader set up as `s` says, with a
+ * timeout of timeout_ms. */
+static enum req_err read_timed(struct src *s, unsigned timeout_ms, struct request *r)
+{
+	const char *kv[] = { "REQUEST_METHOD", "POST", "CONTENT_LENGTH", "12", NULL };
+	struct env e = { kv };
+
+	request_init(r, param, &e);
+	return request_read_body(r, reader, s, 1000, timeout_ms);
 }
 
 static const char *client_ip(const char *remote, const char *xff, char **proxies, size_t n)
@@ -96,6 +119,26 @@ int main(void)
 		}
 	}
 
+	/* the read timeout bounds the whole body, not each read */
+	{
+		struct src stalled = { "email=a%40b.c", 12, 0, 5, 5, 0, 0, 0 };
+		T(read_timed(&stalled, 1000, &r) == REQ_ETIMEOUT, "a reader that times out: ETIMEOUT");
+		T(stalled.calls == 2, "no read after the timeout (%d calls)", stalled.calls);
+		request_free(&r);
+
+		struct src trickle = { "email=a%40b.c", 12, 0, 1, 0, 30, 0, 0 };
+		T(read_timed(&trickle, 100, &r) == REQ_ETIMEOUT, "a trickle past the deadline: ETIMEOUT");
+		T(trickle.calls >= 3 && trickle.calls <= 5, "stops at the deadline (%d calls)", trickle.calls);
+		T(trickle.last_timeout > 0 && trickle.last_timeout <= 100,
+		  "each read waits at most the time left (%d ms)", trickle.last_timeout);
+		request_free(&r);
+
+		struct src fine = { "email=a%40b.c", 12, 0, 4, 0, 0, 0, 0 };
+		T(read_timed(&fine, 1000, &r) == REQ_OK && r.body_len == 12, "in time: read whole");
+		request_free(&r);
+		T(strcmp(request_strerror(REQ_ETIMEOUT), "unknown error") != 0, "ETIMEOUT has a message");
+	}
+
 	/* an oversized header is absent, never truncated */
 	{
 		char *big = malloc(LIMIT_MAX_HEADER + 2);
@@ -105,6 +148,13 @@ int main(void)
 		struct env e = { kv };
 		request_init(&r, param, &e);
 		T(r.origin == NULL && r.cookie && strcmp(r.cookie, "a=1") == 0, "oversized Origin dropped");
+		T(r.origin_oversized && !r.referer_oversized, "oversized Origin flagged");
+		request_free(&r);
+		const char *kv2[] = { "HTTP_REFERER", big, "HTTP_COOKIE", big, NULL };
+		struct env e2 = { kv2 };
+		request_init(&r, param, &e2);
+		T(r.referer == NULL && r.cookie == NULL && r.referer_oversized && !r.origin_oversized,
+		  "oversized Referer and Cookie dropped, the Referer flagged");
 		request_free(&r);
 		free(big);
 	}

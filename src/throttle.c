@@ -1,0 +1,290 @@
+/* throttle.c: GCRA budgets in a table shared through a mapped file. */
+#include "throttle.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fm_state.h"
+
+#define TH_MAGIC "FMGTHR1"
+
+struct th_header {
+	char magic[8];
+	uint32_t slots;
+	uint32_t reserved;
+	uint64_t seed;
+	char pad[40];           /* the slots start on a cache line */
+};
+
+struct th_slot {
+	uint64_t key;           /* 0: never used */
+	int64_t tat_us;         /* when the key's budget is whole again */
+};
+
+#define TH_SIZE (sizeof(struct th_header) + THROTTLE_SLOTS * sizeof(struct th_slot))
+
+struct throttle {
+	int fd;                 /* -1 for a table in memory */
+	pid_t pid;              /* the process that opened fd */
+	char *path;
+	struct th_header *hdr;  /* the mapping: header, then the slots */
+	struct th_slot *slots;
+};
+
+static void set_why(char *why, size_t size, const char *what, const char *path)
+{
+	if (why && size)
+		snprintf(why, size, "%s %s: %s", what, path, strerror(errno));
+}
+
+static bool fresh_seed(uint64_t *seed)
+{
+	return getrandom(seed, sizeof *seed, 0) == (ssize_t)sizeof *seed;
+}
+
+/* Makes the file a valid empty table unless it already is one. Under flock. */
+static bool file_ready(int fd)
+{
+	struct th_header h;
+	struct stat st;
+
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return false;
+	if ((size_t)st.st_size == TH_SIZE &&
+	    pread(fd, &h, sizeof h, 0) == (ssize_t)sizeof h &&
+	    memcmp(h.magic, TH_MAGIC, sizeof h.magic) == 0 && h.slots == THROTTLE_SLOTS)
+		return true;
+	/* Another version's table, or a torn one: budgets start whole again. */
+	memset(&h, 0, sizeof h);
+	memcpy(h.magic, TH_MAGIC, sizeof h.magic);
+	h.slots = THROTTLE_SLOTS;
+	return fresh_seed(&h.seed) && ftruncate(fd, 0) == 0 &&
+	       ftruncate(fd, (off_t)TH_SIZE) == 0 &&
+	       pwrite(fd, &h, sizeof h, 0) == (ssize_t)sizeof h;
+}
+
+/* Maps spool_dir/state/throttle; false (errno set) when it cannot. */
+static bool open_shared(struct throttle *t, const char *spool_dir, char *why, size_t why_size)
+{
+	size_t len = strlen(spool_dir) + sizeof "/state/throttle";
+	void *map;
+	bool ok;
+
+	t->path = malloc(len);
+	if (!t->path)
+		return false;
+	snprintf(t->path, len, "%s/state", spool_dir);
+	if (mkdir(t->path, 0700) != 0 && errno != EEXIST) {
+		set_why(why, why_size, "mkdir", t->path);
+		return false;
+	}
+	snprintf(t->path, len, "%s/state/throttle", spool_dir);
+	t->fd = open(t->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (t->fd < 0) {
+		set_why(why, why_size, "open", t->path);
+		return false;
+	}
+	if (flock(t->fd, LOCK_EX) != 0) {
+		set_why(why, why_size, "flock", t->path);
+		return false;
+	}
+	ok = file_ready(t->fd);
+	if (!ok)
+		set_why(why, why_size, "cannot prepare", t->path);
+	flock(t->fd, LOCK_UN);
+	if (!ok)
+		return false;
+	map = mmap(NULL, TH_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, t->fd, 0);
+	if (map == MAP_FAILED) {
+		set_why(why, why_size, "mmap", t->path);
+		return false;
+	}
+	t->hdr = map;
+	t->pid = getpid();
+	return true;
+}
+
+struct throttle *throttle_open(const char *spool_dir, enum throttle_err *err,
+                               char *why, size_t why_size)
+{
+	struct throttle *t = calloc(1, sizeof *t);
+
+	*err = THROTTLE_OK;
+	if (!t) {
+		*err = THROTTLE_ENOMEM;
+		return NULL;
+	}
+	t->fd = -1;
+	if (spool_dir && !open_shared(t, spool_dir, why, why_size)) {
+		*err = errno == ENOMEM ? THROTTLE_ENOMEM : THROTTLE_EIO;
+		if (t->fd >= 0)
+			close(t->fd);
+		t->fd = -1;
+		free(t->path);
+		t->path = NULL;
+		if (*err == THROTTLE_ENOMEM)
+			goto fail;
+	}
+	if (t->fd < 0) {
+		t->hdr = calloc(1, TH_SIZE);
+		if (!t->hdr || !fresh_seed(&t->hdr->seed)) {
+			*err = THROTTLE_ENOMEM;
+			goto fail;
+		}
+		t->hdr->slots = THROTTLE_SLOTS;
+	}
+	t->slots = (struct th_slot *)(t->hdr + 1);
+	return t;
+fail:
+	throttle_close(t);
+	return NULL;
+}
+
+void throttle_close(struct throttle *t)
+{
+	if (!t)
+		return;
+	if (t->fd >= 0) {
+		if (t->hdr)
+			munmap(t->hdr, TH_SIZE);
+		close(t->fd);
+	} else {
+		free(t->hdr);
+	}
+	free(t->path);
+	free(t);
+}
+
+int throttle_shared(const struct throttle *t)
+{
+	return t->fd >= 0;
+}
+
+/* The key's 64-bit id: seeded FNV-1a, then a finaliser that spreads every
+ * bit, so that the low bits chosen as the slot index depend on all of them. */
+static uint64_t key_id(const struct th_header *h, const struct throttle_key *k)
+{
+	uint64_t x = fm_fnv1a(FM_FNV_INIT, &h->seed, sizeof h->seed);
+
+	x = fm_fnv1a(x, k->text, k->len < THROTTLE_MAX_KEY ? k->len : THROTTLE_MAX_KEY);
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x ? x : 1;
+}
+
+/* The key's slot, or (when `claim`) a slot for it: a free one, else the one
+ * closest to free. NULL when it is not there and not claimed. */
+static struct th_slot *find_slot(struct throttle *t, uint64_t id, int64_t now_us, bool claim)
+{
+	struct th_slot *free_slot = NULL, *oldest = NULL;
+	size_t at = (size_t)(id % THROTTLE_SLOTS);
+
+	for (unsigned i = 0; i < THROTTLE_PROBES; i++) {
+		struct th_slot *s = &t->slots[(at + i) % THROTTLE_SLOTS];
+
+		if (s->key == id)
+			return s;
+		if (!free_slot && (s->key == 0 || s->tat_us <= now_us))
+			free_slot = s;
+		if (!oldest || s->tat_us < oldest->tat_us)
+			oldest = s;
+	}
+	if (!claim)
+		return NULL;
+	return free_slot ? free_slot : oldest;
+}
+
+/* The budget's GCRA terms in microseconds: T, the interval between
+ * submissions, and the window, its whole. */
+static void terms(const struct throttle_key *k, int64_t *interval, int64_t *window)
+{
+	*window = (int64_t)k->window_s * 1000000;
+	*interval = *window / k->limit;
+	if (*interval < 1)
+		*interval = 1;
+}
+
+/* The key's timestamp now: never before now, never more than a window ahead
+ * (a clock set back would otherwise hold the key longer). */
+static int64_t current_tat(const struct th_slot *s, int64_t now_us, int64_t window)
+{
+	int64_t tat = s ? s->tat_us : now_us;
+
+	if (tat < now_us)
+		tat = now_us;
+	if (tat > now_us + window)
+		tat = now_us + window;
+	return tat;
+}
+
+long throttle_take(struct throttle *t, const struct throttle_key *keys, size_t n,
+                   int64_t now_ms)
+{
+	int64_t now_us = now_ms * 1000, wait_us = 0;
+	bool locked = false;
+
+	if (t->fd >= 0 && t->pid != getpid()) {
+		/* Forked: a lock on the inherited descriptor would not separate
+		 * this process from its parent. */
+		int fd = open(t->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+
+		if (fd >= 0) {
+			close(t->fd);
+			t->fd = fd;
+			t->pid = getpid();
+		}
+	}
+	if (t->fd >= 0)
+		locked = flock(t->fd, LOCK_EX) == 0;
+	/* Without the lock a race can only lose a charge: still better than
+	 * refusing every visitor. */
+	for (size_t i = 0; i < n; i++) {
+		int64_t interval, window, tat;
+
+		if (keys[i].limit == 0)
+			continue;
+		terms(&keys[i], &interval, &window);
+		tat = current_tat(find_slot(t, key_id(t->hdr, &keys[i]), now_us, false),
+		                  now_us, window);
+		if (tat > now_us + window - interval && tat - (now_us + window - interval) > wait_us)
+			wait_us = tat - (now_us + window - interval);
+	}
+	for (size_t i = 0; wait_us == 0 && i < n; i++) {
+		uint64_t id;
+		int64_t interval, window;
+		struct th_slot *s;
+
+		if (keys[i].limit == 0)
+			continue;
+		terms(&keys[i], &interval, &window);
+		id = key_id(t->hdr, &keys[i]);
+		s = find_slot(t, id, now_us, true);
+		s->tat_us = current_tat(s->key == id ? s : NULL, now_us, window) + interval;
+		s->key = id;
+	}
+	if (locked)
+		flock(t->fd, LOCK_UN);
+	return wait_us == 0 ? 0 : (long)((wait_us + 999999) / 1000000);
+}
+
+const char *throttle_strerror(enum throttle_err e)
+{
+	switch (e) {
+	case THROTTLE_OK: return "ok";
+	case THROTTLE_EIO: return "the shared table cannot be used";
+	case THROTTLE_ENOMEM: return "out of memory";
+	}
+	return "unknown error";
+}
