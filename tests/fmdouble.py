@@ -87,6 +87,7 @@ Control API (no auth, not recorded, faults never apply):
                           "fault": kind or null}]} (API requests only; the last
                           10000 are kept)
   POST /_double/fault     {"kind":"status","status":503,"count":N}
+                          (with "location":URL a Location header too: a redirect)
                           {"kind":"delay","ms":M,"count":N}   sleep, then answer normally
                                                               (closed unanswered if a reset
                                                               came meanwhile)
@@ -484,6 +485,11 @@ def parse_fault(body):
         if not isinstance(status, int) or not 100 <= status <= 599:
             raise BadRequest("status must be an HTTP status")
         fault["status"] = status
+        location = body.get("location")
+        if location is not None:
+            if not isinstance(location, str) or not location.startswith("http"):
+                raise BadRequest("location must be an http(s) URL")
+            fault["location"] = location
     elif kind == "delay":
         ms = body.get("ms")
         if not isinstance(ms, int) or ms < 0:
@@ -656,7 +662,9 @@ class Handler(BaseHTTPRequestHandler):
                 self.connection.close()
                 return
             elif fault["kind"] == "status":
-                entry["status"] = self.send_error_envelope(fault["status"], "Injected fault")
+                headers = [("Location", fault["location"])] if "location" in fault else []
+                entry["status"] = self.send_error_envelope(fault["status"], "Injected fault",
+                                                           headers)
                 return
             elif fault["kind"] == "429":
                 headers = []
