@@ -1,7 +1,13 @@
 -- wrk script: the benchmark's realistic 8-field form post, one new email per
--- request so that every post is a valid, distinct submission.
+-- request so that every post is a valid, distinct submission (two threads or
+-- two runs never send the same userId at once).
+math.randomseed(os.time())
+local threads = 0
+function setup(thread)
+   threads = threads + 1
+   thread:set("id", tostring(math.random(100000, 999999)) .. "t" .. threads)
+end
 local n = 0
-local id = tostring(math.random(100000, 999999))
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Origin"] = "https://www.example.com"
@@ -12,9 +18,9 @@ request = function()
    return wrk.format(nil, nil, nil, body)
 end
 done = function(summary, latency, requests)
-   io.write(string.format("RESULT rps=%.1f p50_ms=%.2f p99_ms=%.2f errors=%d non2xx=%d\n",
+   io.write(string.format("RESULT rps=%.1f p50_ms=%.2f p99_ms=%.2f errors=%d non2xx=%d requests=%d\n",
       summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000,
       latency:percentile(99) / 1000,
       summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-      summary.errors.status))
+      summary.errors.status, summary.requests))
 end

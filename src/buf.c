@@ -56,23 +56,33 @@ enum buf_err buf_adds(struct buf *b, const char *s)
 	return buf_add(b, s, strlen(s));
 }
 
+/* One vsnprintf() when the text fits the room already there (the usual
+ * case: answers are small), a second one only after growing. */
 enum buf_err buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list ap;
 	enum buf_err e;
+	size_t room;
 	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return BUF_EFULL;
-	e = buf_reserve(b, (size_t)n);
-	if (e != BUF_OK)
+	if (!b->p && (e = buf_reserve(b, b->max < 128 ? b->max : 128)) != BUF_OK)
 		return e;
+	room = b->cap - b->len;
 	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	n = vsnprintf(b->p + b->len, room, fmt, ap);
 	va_end(ap);
+	if (n < 0) {
+		b->p[b->len] = '\0';
+		return BUF_EFULL;
+	}
+	if ((size_t)n >= room) {
+		b->p[b->len] = '\0';
+		if ((e = buf_reserve(b, (size_t)n)) != BUF_OK)
+			return e;
+		va_start(ap, fmt);
+		vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += (size_t)n;
 	return BUF_OK;
 }

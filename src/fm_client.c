@@ -104,19 +104,31 @@ static long parse_retry_after(const char *v)
 	return n < 0 ? 0 : n > RETRY_AFTER_MAX ? RETRY_AFTER_MAX : (long)n;
 }
 
+/* A header's value (n bytes at p, at most MAX_HEADER_VALUE) trimmed into out. */
+static const char *header_value(const char *p, size_t n, char out[MAX_HEADER_VALUE + 1])
+{
+	memcpy(out, p, n);
+	out[n] = '\0';
+	text_trim(out);
+	return out;
+}
+
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
+#define RL_HEADER(name, field) {name, sizeof name - 1, offsetof(struct fm_ratelimit, field)}
 	static const struct {
 		const char *name;
+		size_t len;
 		size_t off;
 	} rl_headers[] = {
-		{"x-ratelimit-limit", offsetof(struct fm_ratelimit, hour_limit)},
-		{"x-ratelimit-remaining", offsetof(struct fm_ratelimit, hour_remaining)},
-		{"x-ratelimit-reset", offsetof(struct fm_ratelimit, hour_reset)},
-		{"per-min-x-ratelimit-limit", offsetof(struct fm_ratelimit, minute_limit)},
-		{"per-min-x-ratelimit-remaining", offsetof(struct fm_ratelimit, minute_remaining)},
-		{"per-min-x-ratelimit-reset", offsetof(struct fm_ratelimit, minute_reset)},
+		RL_HEADER("x-ratelimit-limit", hour_limit),
+		RL_HEADER("x-ratelimit-remaining", hour_remaining),
+		RL_HEADER("x-ratelimit-reset", hour_reset),
+		RL_HEADER("per-min-x-ratelimit-limit", minute_limit),
+		RL_HEADER("per-min-x-ratelimit-remaining", minute_remaining),
+		RL_HEADER("per-min-x-ratelimit-reset", minute_reset),
 	};
+#undef RL_HEADER
 	struct fm_client *c = ud;
 	size_t len = size * n, nlen;
 	const char *colon;
@@ -134,18 +146,19 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	nlen = (size_t)(colon - p);
 	if (len - nlen - 1 > MAX_HEADER_VALUE)
 		return len; /* none of ours is that long */
-	memcpy(value, colon + 1, len - nlen - 1);
-	value[len - nlen - 1] = '\0';
-	text_trim(value);
+	/* The name first: most headers are none of ours, and their values are
+	 * then not copied. */
 	if (nlen == 11 && strncasecmp(p, "Retry-After", 11) == 0) {
-		c->retry_after_s = parse_retry_after(value);
+		c->retry_after_s = parse_retry_after(header_value(colon + 1, len - nlen - 1, value));
 		return len;
 	}
 	for (size_t i = 0; i < sizeof rl_headers / sizeof rl_headers[0]; i++)
-		if (strlen(rl_headers[i].name) == nlen &&
-		    strncasecmp(p, rl_headers[i].name, nlen) == 0 &&
-		    text_parse_ll(value, 0, 1000000000000LL, &v))
-			*(long *)((char *)&c->ans + rl_headers[i].off) = (long)v;
+		if (rl_headers[i].len == nlen && strncasecmp(p, rl_headers[i].name, nlen) == 0) {
+			if (text_parse_ll(header_value(colon + 1, len - nlen - 1, value), 0,
+			                  1000000000000LL, &v))
+				*(long *)((char *)&c->ans + rl_headers[i].off) = (long)v;
+			break;
+		}
 	return len;
 }
 

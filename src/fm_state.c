@@ -28,6 +28,7 @@
 #define CACHE_MEMBER  "fmgate_cache"   /* added to the cached fields document */
 #define RL_MAGIC      "fmgate-ratelimit-1"
 #define RL_MAX_FILE   512u             /* bytes of the ratelimit file */
+#define RL_RECORD     200u             /* bytes written: the line, padded with spaces */
 #define MARKER_MAX    4096u            /* bytes of the pause marker */
 #define LOCK_POLL_MS  20L
 #define SEEN_SLOTS    1024u            /* warnings remembered by one process */
@@ -62,6 +63,9 @@ struct fm_state {
 	struct timespec cache_mtime;
 	time_t failed_at;      /* a refresh by this process failed; 0: none */
 	int lock_fd;
+	int rl_fd;             /* SPOOL/state/ratelimit, kept open; -1 until first used */
+	size_t rl_len;         /* its length when last read (more than RL_RECORD: to trim) */
+	char key_hex[17];      /* key as "%016llx" */
 	uint64_t seen[SEEN_SLOTS];
 };
 
@@ -103,33 +107,24 @@ static int open_file(const struct fm_state *st, const char *name, int flags)
 }
 
 /* The whole file from offset 0, NUL-terminated; NULL when over max bytes or
- * unreadable. */
+ * unreadable. One read: a regular file's short read is its end (state files
+ * are replaced by rename or rewritten under flock, never read mid-write). */
 static char *read_fd(int fd, size_t max, size_t *len)
 {
 	char *buf = malloc(max + 2);
-	size_t n = 0;
 	ssize_t r;
 
 	if (!buf)
 		return NULL;
-	while (n <= max) {
-		r = pread(fd, buf + n, max + 1 - n, (off_t)n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			free(buf);
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	if (n > max) {
+	do
+		r = pread(fd, buf, max + 1, 0);
+	while (r < 0 && errno == EINTR);
+	if (r < 0 || (size_t)r > max) {
 		free(buf);
 		return NULL;
 	}
-	buf[n] = '\0';
-	*len = n;
+	buf[r] = '\0';
+	*len = (size_t)r;
 	return buf;
 }
 
@@ -187,9 +182,11 @@ struct fm_state *fm_state_open(const char *spool_dir, const char *api_base,
 		return NULL;
 	st->read_only = read_only;
 	st->lock_fd = -1;
+	st->rl_fd = -1;
 	st->rl.hour = st->rl.minute = (struct rl_window){-1, -1, 0};
 	st->account = fm_fnv1a(FM_FNV_INIT, api_base, strlen(api_base));
 	st->key = fm_fnv1a(fm_fnv1a(st->account, "\n", 1), api_key, strlen(api_key));
+	snprintf(st->key_hex, sizeof st->key_hex, "%016llx", (unsigned long long)st->key);
 	if (!spool_dir || !*spool_dir)
 		return st;
 	n = snprintf(dir, sizeof dir, "%s/%s", spool_dir, STATE_SUBDIR);
@@ -220,6 +217,8 @@ void fm_state_close(struct fm_state *st)
 		return;
 	if (st->lock_fd >= 0)
 		close(st->lock_fd);
+	if (st->rl_fd >= 0)
+		close(st->rl_fd);
 	free(st);
 }
 
@@ -354,30 +353,48 @@ static void rl_clear(struct rl_state *r)
 	r->hold_until = r->last_call = 0;
 }
 
-/* "MAGIC KEY hl hr hra ml mr mra hold last" */
-static bool rl_parse(const struct fm_state *st, char *s, struct rl_state *r)
+/* One number of the budget line at *p: an optional '-', digits, and then a
+ * space, a newline or the end (what text_parse_ll() takes, -1 and up). */
+static bool rl_number(const char **p, long long *out)
+{
+	const char *s = *p;
+	bool neg = *s == '-';
+	unsigned long long v = 0;
+
+	s += neg;
+	if (*s < '0' || *s > '9')
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		if (v > ((unsigned long long)LLONG_MAX - (unsigned)(*s - '0')) / 10)
+			return false;
+		v = v * 10 + (unsigned)(*s - '0');
+	}
+	if (*s && *s != ' ' && *s != '\n')
+		return false;
+	if (neg && v > 1)
+		return false;
+	*out = neg ? -(long long)v : (long long)v;
+	*p = *s ? s + 1 : s;
+	return true;
+}
+
+/* "MAGIC KEY hl hr hra ml mr mra hold last", padded with spaces. Read twice
+ * per API call under the lock, so parsed by hand, not with strtoll(). */
+static bool rl_parse(const struct fm_state *st, const char *s, struct rl_state *r)
 {
 	long long v[8];
-	char *tok = s, *end;
-	uint64_t key;
-	size_t n = 0;
+	const char *tok = s;
 
 	if (strncmp(s, RL_MAGIC " ", sizeof RL_MAGIC) != 0)
 		return false;
 	tok += sizeof RL_MAGIC;
-	if (!parse_hex64(tok, &key) || key != st->key || tok[16] != ' ')
+	if (strncmp(tok, st->key_hex, 16) != 0 || tok[16] != ' ')
 		return false;
 	tok += 17;
-	while (n < 8 && *tok) {
-		end = tok + strcspn(tok, " \n");
-		if (*end)
-			*end++ = '\0';
-		if (!text_parse_ll(tok, -1, LLONG_MAX, &v[n]))
+	for (size_t n = 0; n < 8; n++)
+		if (!rl_number(&tok, &v[n]))
 			return false;
-		n++;
-		tok = end;
-	}
-	if (n != 8 || v[0] > LONG_MAX || v[1] > LONG_MAX || v[3] > LONG_MAX || v[4] > LONG_MAX)
+	if (v[0] > LONG_MAX || v[1] > LONG_MAX || v[3] > LONG_MAX || v[4] > LONG_MAX)
 		return false;
 	r->hour = (struct rl_window){(long)v[0], (long)v[1], v[2]};
 	r->minute = (struct rl_window){(long)v[3], (long)v[4], v[5]};
@@ -386,47 +403,97 @@ static bool rl_parse(const struct fm_state *st, char *s, struct rl_state *r)
 	return true;
 }
 
-/* The shared budget, locked; -1 when it lives in memory (st->rl). */
+/* " N" at p (N >= -1, as the state holds); returns the bytes written. */
+static size_t rl_put(char *p, long long v)
+{
+	char d[24];
+	size_t n = 0, o = 0;
+	unsigned long long u = v < 0 ? 1 : (unsigned long long)v;
+
+	do
+		d[n++] = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	p[o++] = ' ';
+	if (v < 0)
+		p[o++] = '-';
+	while (n)
+		p[o++] = d[--n];
+	return o;
+}
+
+/*
+ * The shared budget, locked; -1 when it lives in memory (st->rl). The file
+ * is kept open and rewritten in place at a fixed length: no open, close or
+ * truncate per call (ext4 flushes a file truncated and rewritten when it is
+ * closed, and every worker then waited for the disk under the lock). A file
+ * removed meanwhile is opened again, so processes never split the budget.
+ */
 static int rl_open(struct fm_state *st, struct rl_state *r)
 {
-	size_t len;
-	char *s;
-	int fd;
+	char buf[RL_MAX_FILE + 1];
+	struct stat sb;
+	ssize_t n;
 
 	*r = st->rl;
 	if (!st->dir[0] || st->read_only)
 		return -1;
-	if ((fd = open_file(st, "ratelimit", O_RDWR | O_CREAT)) < 0)
-		return -1;
-	if (flock(fd, LOCK_EX) != 0) {
-		close(fd);
-		return -1;
+	for (int tries = 0; tries < 2; tries++) {
+		if (st->rl_fd < 0 &&
+		    (st->rl_fd = open_file(st, "ratelimit", O_RDWR | O_CREAT)) < 0)
+			return -1;
+		if (flock(st->rl_fd, LOCK_EX) != 0) {
+			close(st->rl_fd);
+			st->rl_fd = -1;
+			return -1;
+		}
+		if (fstat(st->rl_fd, &sb) == 0 && sb.st_nlink > 0)
+			break;
+		close(st->rl_fd);
+		st->rl_fd = -1;
 	}
-	s = read_fd(fd, RL_MAX_FILE, &len);
-	if (!s || !rl_parse(st, s, r))
+	if (st->rl_fd < 0)
+		return -1;
+	do
+		n = pread(st->rl_fd, buf, sizeof buf, 0);
+	while (n < 0 && errno == EINTR);
+	st->rl_len = n < 0 ? sizeof buf : (size_t)n;
+	if (n >= 0 && (size_t)n < sizeof buf)
+		buf[n] = '\0';
+	if (n < 0 || (size_t)n >= sizeof buf || !rl_parse(st, buf, r))
 		rl_clear(r);
-	free(s);
-	return fd;
+	return st->rl_fd;
 }
 
 static void rl_close(struct fm_state *st, int fd, const struct rl_state *r, bool changed)
 {
-	char line[RL_MAX_FILE];
-	int n;
+	const long long v[8] = {r->hour.limit, r->hour.remaining, r->hour.reset_at,
+	                        r->minute.limit, r->minute.remaining, r->minute.reset_at,
+	                        r->hold_until, r->last_call};
+	char line[RL_RECORD + 32];
+	size_t n;
 
 	if (fd < 0) {
 		st->rl = *r;
 		return;
 	}
 	if (changed) {
-		n = snprintf(line, sizeof line, "%s %016llx %ld %ld %lld %ld %ld %lld %lld %lld\n",
-		             RL_MAGIC, (unsigned long long)st->key, r->hour.limit, r->hour.remaining,
-		             r->hour.reset_at, r->minute.limit, r->minute.remaining,
-		             r->minute.reset_at, r->hold_until, r->last_call);
-		if (n > 0 && (size_t)n < sizeof line)
-			rewrite_fd(fd, line, (size_t)n);
+		/* The same line as "%s %016llx %ld ... %lld", without printf. */
+		memcpy(line, RL_MAGIC " ", sizeof RL_MAGIC);
+		n = sizeof RL_MAGIC;
+		memcpy(line + n, st->key_hex, 16);
+		n += 16;
+		for (size_t i = 0; i < 8; i++)
+			n += rl_put(line + n, v[i]);
+		if (n < RL_RECORD) {
+			memset(line + n, ' ', RL_RECORD - 1 - n);
+			line[RL_RECORD - 1] = '\n';
+			/* Only a file left longer by something else is cut. */
+			if (write_all(fd, line, RL_RECORD, 0) && st->rl_len > RL_RECORD &&
+			    ftruncate(fd, RL_RECORD) != 0)
+				log_msg(LOG_WARN, "cannot trim %s/ratelimit: %s", st->dir, strerror(errno));
+		}
 	}
-	close(fd);
+	flock(fd, LOCK_UN);
 }
 
 /* A window tells something until its reset has passed. */
@@ -540,6 +607,7 @@ static void remember_file(struct fm_state *st, const struct stat *sb)
 
 bool fm_state_fields_load(struct fm_state *st, struct fm_fields **out)
 {
+	char path[PATH_SIZE];
 	const cJSON *meta, *acct, *at;
 	cJSON *doc = NULL;
 	struct stat sb;
@@ -550,6 +618,10 @@ bool fm_state_fields_load(struct fm_state *st, struct fm_fields **out)
 	int fd;
 
 	*out = NULL;
+	/* Asked before every delivery: one stat() while the file is unchanged. */
+	if (!path_of(st, "fields.json", path, sizeof path) || stat(path, &sb) != 0 ||
+	    !S_ISREG(sb.st_mode) || same_file(st, &sb))
+		return false;
 	if ((fd = open_file(st, "fields.json", O_RDONLY)) < 0)
 		return false;
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || same_file(st, &sb))

@@ -57,6 +57,19 @@ static enum spool_err sys_fail(struct spool *sp, const char *op, const char *wha
 	return e == ENOSPC || e == EDQUOT ? SPOOL_ENOSPC : SPOOL_EIO;
 }
 
+/* dir/rel (rel of rlen bytes) into out; false when it does not fit. */
+static bool join(const struct spool *sp, char *out, const char *rel, size_t rlen)
+{
+	size_t dlen = strlen(sp->dir);
+
+	if (dlen + 1 + rlen >= SPOOL_PATH_MAX)
+		return false;
+	memcpy(out, sp->dir, dlen);
+	out[dlen] = '/';
+	memcpy(out + dlen + 1, rel, rlen + 1);
+	return true;
+}
+
 /* dir/rel into out; false when it does not fit. */
 static bool path_of(const struct spool *sp, char *out, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -69,10 +82,19 @@ static bool path_of(const struct spool *sp, char *out, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(rel, sizeof rel, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof rel)
-		return false;
-	n = snprintf(out, SPOOL_PATH_MAX, "%s/%s", sp->dir, rel);
-	return n >= 0 && (size_t)n < SPOOL_PATH_MAX;
+	return n >= 0 && (size_t)n < sizeof rel && join(sp, out, rel, (size_t)n);
+}
+
+/* dir/queue/BB (two lower-case hex digits): on every submission's path, so
+ * without printf. */
+static bool bucket_path(const struct spool *sp, unsigned bucket, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	char rel[] = "queue/00";
+
+	rel[6] = hex[(bucket >> 4) & 15];
+	rel[7] = hex[bucket & 15];
+	return join(sp, out, rel, sizeof rel - 1);
 }
 
 static unsigned bucket_of(uint64_t uhash)
@@ -237,7 +259,7 @@ enum spool_err spool_prepare(struct spool *sp)
 
 	if (sp->prepared)
 		return SPOOL_OK;
-	if (!sp->dir[0] || !path_of(sp, p, "lock")) {
+	if (!sp->dir[0] || !join(sp, p, "lock", 4)) {
 		say(sp, "spool directory path missing or too long");
 		return SPOOL_EIO;
 	}
@@ -258,9 +280,9 @@ enum spool_err spool_prepare(struct spool *sp)
 		if (!path_of(sp, p, "%s", dirs[i]) || (e = make_dir(sp, p)) != SPOOL_OK)
 			return e != SPOOL_OK ? e : SPOOL_EIO;
 	for (unsigned b = 0; b < SPOOL_BUCKETS; b++)
-		if (!path_of(sp, p, "queue/%02x", b) || (e = make_dir(sp, p)) != SPOOL_OK)
+		if (!bucket_path(sp, b, p) || (e = make_dir(sp, p)) != SPOOL_OK)
 			return e != SPOOL_OK ? e : SPOOL_EIO;
-	if (!path_of(sp, p, "lock"))
+	if (!join(sp, p, "lock", 4))
 		return SPOOL_EIO;
 	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
@@ -288,7 +310,7 @@ static int open_lock_file(struct spool *sp, int flags)
 {
 	char p[SPOOL_PATH_MAX];
 
-	if (!path_of(sp, p, "lock")) {
+	if (!join(sp, p, "lock", 4)) {
 		say(sp, "spool directory path too long");
 		return -1;
 	}
@@ -418,7 +440,7 @@ enum spool_err spool_list(struct spool *sp, enum spool_area area, int bucket, bo
 		unsigned to = bucket < 0 ? SPOOL_BUCKETS : from + 1;
 
 		for (unsigned b = from; e == SPOOL_OK && b < to; b++)
-			e = path_of(sp, p, "queue/%02x", b) ? list_dir(sp, p, times, out) : SPOOL_EIO;
+			e = bucket_path(sp, b, p) ? list_dir(sp, p, times, out) : SPOOL_EIO;
 	}
 	if (e != SPOOL_OK) {
 		spool_list_free(out);
@@ -437,17 +459,18 @@ void spool_list_free(struct spool_list *l)
 
 int spool_user_waiting(struct spool *sp, uint64_t uhash, uint64_t seq)
 {
-	char p[SPOOL_PATH_MAX];
-	struct dirent *d;
-	int found = 0;
-	DIR *dir;
+	/* getdents64() into the stack, not opendir(): on every sync submission,
+	 * and opendir() allocates (and frees) 32 KiB each time. */
+	char p[SPOOL_PATH_MAX], names[8192] __attribute__((aligned(8)));
+	int found = 0, fd;
+	ssize_t n;
 
-	if (!path_of(sp, p, "queue/%02x", bucket_of(uhash))) {
+	if (!bucket_path(sp, bucket_of(uhash), p)) {
 		say(sp, "spool directory path too long");
 		return -1;
 	}
-	dir = opendir(p);
-	if (!dir) {
+	fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
 		/* No queue (never written to, or no spool at all) holds nothing. */
 		if (errno == ENOENT || errno == ENOTDIR)
 			return 0;
@@ -455,13 +478,17 @@ int spool_user_waiting(struct spool *sp, uint64_t uhash, uint64_t seq)
 		return -1;
 	}
 	/* Only the names are read: the check costs no file open. */
-	while (!found && (d = readdir(dir)) != NULL) {
-		struct spool_id id;
+	while (!found && (n = getdents64(fd, names, sizeof names)) > 0) {
+		for (ssize_t at = 0; !found && at < n;) {
+			const struct dirent64 *d = (const struct dirent64 *)(void *)(names + at);
+			struct spool_id id;
 
-		if (spool_id_parse(d->d_name, &id) && id.uhash == uhash && id.seq < seq)
-			found = 1;
+			if (spool_id_parse(d->d_name, &id) && id.uhash == uhash && id.seq < seq)
+				found = 1;
+			at += d->d_reclen;
+		}
 	}
-	closedir(dir);
+	close(fd);
 	return found;
 }
 
@@ -556,7 +583,7 @@ static enum spool_err count_all(struct spool *sp, size_t *n)
 
 	*n = 0;
 	for (unsigned b = 0; e == SPOOL_OK && b < SPOOL_BUCKETS; b++)
-		e = path_of(sp, p, "queue/%02x", b) ? count_files(sp, p, n) : SPOOL_EIO;
+		e = bucket_path(sp, b, p) ? count_files(sp, p, n) : SPOOL_EIO;
 	if (e == SPOOL_OK)
 		e = path_of(sp, p, "dead") ? count_files(sp, p, n) : SPOOL_EIO;
 	return e;
@@ -695,7 +722,7 @@ static enum spool_err write_file(struct spool *sp, const char *text, const char 
 static bool area_dir(const struct spool *sp, enum spool_area area, uint64_t uhash, char *out)
 {
 	return area == SPOOL_DEAD ? path_of(sp, out, "dead")
-	                          : path_of(sp, out, "queue/%02x", bucket_of(uhash));
+	                          : bucket_path(sp, bucket_of(uhash), out);
 }
 
 enum spool_err spool_add(struct spool *sp, enum spool_area area, const struct spool_id *id,
@@ -1037,7 +1064,7 @@ static enum spool_err requeue_one(struct spool *sp, const struct spool_id *id)
 		goto out_unlock;
 	memset(&it.st, 0, sizeof it.st);
 	if (!item_path(sp, SPOOL_DEAD, id, from) || !item_path(sp, SPOOL_QUEUE, id, to) ||
-	    !path_of(sp, dir, "queue/%02x", bucket_of(id->uhash))) {
+	    !bucket_path(sp, bucket_of(id->uhash), dir)) {
 		e = SPOOL_EIO;
 		goto out;
 	}
@@ -1115,7 +1142,7 @@ size_t spool_clean_tmp(struct spool *sp, long long older_than_s)
 	size_t n = 0;
 
 	for (unsigned b = 0; b < SPOOL_BUCKETS; b++)
-		if (path_of(sp, p, "queue/%02x", b))
+		if (bucket_path(sp, b, p))
 			n += clean_dir(p, now, older_than_s);
 	if (path_of(sp, p, "dead"))
 		n += clean_dir(p, now, older_than_s);

@@ -223,6 +223,85 @@ static void test_ratelimit(void)
 	fm_state_close(other);
 }
 
+/* The budget file: rewritten in place at a fixed length, readable by the
+ * old unpadded form, a longer file cut back. */
+static void test_ratelimit_file(void)
+{
+	const char *base = "http://b", *key = "key1";
+	uint64_t acct = fm_fnv1a(FM_FNV_INIT, base, strlen(base));
+	uint64_t fp = fm_fnv1a(fm_fnv1a(acct, "\n", 1), key, strlen(key));
+	struct fm_ratelimit seen = rl(1000, 900, 3000, 400, 300, 30);
+	struct fm_state *a, *b;
+	char p[256], text[600], want[64];
+	struct stat sb;
+	FILE *f;
+	size_t n = 0;
+	long w;
+
+	rm_state();
+	snprintf(p, sizeof p, "%s/state/ratelimit", spool);
+	snprintf(want, sizeof want, "fmgate-ratelimit-1 %016llx 1000 900 ", (unsigned long long)fp);
+	a = fm_state_open(spool, base, key, false);
+	b = fm_state_open(spool, base, key, false);
+	fm_state_rl_record(a, &seen, 200, -1);
+	if ((f = fopen(p, "r"))) {
+		n = fread(text, 1, sizeof text - 1, f);
+		fclose(f);
+	}
+	text[n] = '\0';
+	T(n == 200 && text[199] == '\n', "200 bytes ending in a newline: %zu", n);
+	T(strncmp(text, want, strlen(want)) == 0, "the documented line first: %.60s", text);
+	T(fm_state_rl_reserve(b) == 0, "the padded line is read back");
+	for (int i = 0; i < 50; i++)
+		fm_state_rl_reserve(i % 2 ? a : b);
+	T(stat(p, &sb) == 0 && sb.st_size == 200, "still 200 bytes after many rewrites");
+
+	/* the unpadded line of an earlier version, with -1 for unknown values */
+	if ((f = fopen(p, "w"))) {
+		fprintf(f, "fmgate-ratelimit-1 %016llx 1000 0 %lld -1 -1 0 0 0\n",
+		        (unsigned long long)fp, (long long)time(NULL) * 1000 + 50000);
+		fclose(f);
+	}
+	w = fm_state_rl_reserve(b);
+	T(w > 48000 && w <= 50000, "an earlier version's line is understood: %ld ms", w);
+	/* a longer file is cut back when next written */
+	if ((f = fopen(p, "w"))) {
+		fprintf(f, "fmgate-ratelimit-1 %016llx 1000 900 %lld -1 -1 0 0 0%300s\n",
+		        (unsigned long long)fp, (long long)time(NULL) * 1000 + 50000, "");
+		fclose(f);
+	}
+	T(fm_state_rl_reserve(a) == 0, "plenty left: go");
+	T(stat(p, &sb) == 0 && sb.st_size == 200, "a longer file is cut to 200 bytes: %lld",
+	  (long long)sb.st_size);
+	/* numbers the parser must refuse: no information, so go */
+	if ((f = fopen(p, "w"))) {
+		fprintf(f, "fmgate-ratelimit-1 %016llx 1000 0 99999999999999 +5 -1 0 0 0\n",
+		        (unsigned long long)fp);
+		fclose(f);
+	}
+	T(fm_state_rl_reserve(b) == 0, "a '+' number makes the line unreadable");
+	if ((f = fopen(p, "w"))) {
+		fprintf(f, "fmgate-ratelimit-1 %016llx 1000 0 99999999999999999999 -1 -1 0 0 0\n",
+		        (unsigned long long)fp);
+		fclose(f);
+	}
+	T(fm_state_rl_reserve(b) == 0, "an overflowing number makes the line unreadable");
+	if ((f = fopen(p, "w"))) {
+		fprintf(f, "fmgate-ratelimit-1 %016llx 1000 0  99999999999999 -1 -1 0 0 0\n",
+		        (unsigned long long)fp);
+		fclose(f);
+	}
+	T(fm_state_rl_reserve(b) == 0, "two spaces make the line unreadable");
+	if ((f = fopen(p, "w"))) {
+		fprintf(f, "fmgate-ratelimit-1 %016llx 1000 0 99999999999999 -2 -1 0 0 0\n",
+		        (unsigned long long)fp);
+		fclose(f);
+	}
+	T(fm_state_rl_reserve(b) == 0, "a number under -1 makes the line unreadable");
+	fm_state_close(a);
+	fm_state_close(b);
+}
+
 static void test_fields_cache(void)
 {
 	const char *api = "{\"fields\":[{\"name\":\"cf_x\",\"label\":\"X\",\"type\":\"number\"}]}";
@@ -335,6 +414,7 @@ int main(void)
 	test_open();
 	test_pause();
 	test_ratelimit();
+	test_ratelimit_file();
 	test_fields_cache();
 	test_warnings();
 	test_backoff();
