@@ -65,6 +65,9 @@ struct fm_state {
 	int lock_fd;
 	int rl_fd;             /* SPOOL/state/ratelimit, kept open; -1 until first used */
 	size_t rl_len;         /* its length when last read (more than RL_RECORD: to trim) */
+	long long rl_locked_at; /* when this process last read it under the lock (ms) */
+	bool rl_calm;          /* what it last read was calm (see FM_RL_CALM_SHARE) */
+	bool no_marker;        /* the last pause check found no marker */
 	char key_hex[17];      /* key as "%016llx" */
 	uint64_t seen[SEEN_SLOTS];
 };
@@ -277,8 +280,11 @@ long fm_state_pause_check(struct fm_state *st)
 		}
 		return wait;
 	}
-	if ((fd = open_file(st, "paused", O_RDWR)) < 0)
+	if ((fd = open_file(st, "paused", O_RDWR)) < 0) {
+		st->no_marker = errno == ENOENT;
 		return 0;
+	}
+	st->no_marker = false;
 	if (flock(fd, LOCK_EX) != 0 || !marker_is_ours(st, fd) || fstat(fd, &sb) != 0)
 		goto out;
 	wait = probe_wait_s(now - ((long long)sb.st_mtim.tv_sec * 1000 + sb.st_mtim.tv_nsec / 1000000));
@@ -341,6 +347,13 @@ void fm_state_key_works(struct fm_state *st)
 	if (st->read_only)
 		return;
 	st->paused = false;
+	/* No marker at this delivery's pause check: nothing to remove. One made
+	 * by another process since then stays until the next probe succeeds (a
+	 * minute at most), a price paid rarely for an unlink() saved always. */
+	if (st->dir[0] && st->no_marker) {
+		st->no_marker = false;
+		return;
+	}
 	if (st->dir[0] ? path_of(st, "paused", path, sizeof path) && unlink(path) == 0 : was)
 		log_msg(LOG_WARN, "Freshmarketer accepted the API key again: delivery resumed");
 }
@@ -351,6 +364,27 @@ static void rl_clear(struct rl_state *r)
 {
 	r->hour = r->minute = (struct rl_window){-1, -1, 0};
 	r->hold_until = r->last_call = 0;
+}
+
+/* A window tells something until its reset has passed. */
+static bool window_known(const struct rl_window *w, long long now)
+{
+	return w->remaining >= 0 && w->reset_at > now;
+}
+
+/* Calm: no hold, and every window unknown or with more than
+ * 1/FM_RL_CALM_SHARE of its limit left. */
+static bool rl_calm(const struct rl_state *r, long long now)
+{
+	const struct rl_window *w[2] = {&r->hour, &r->minute};
+
+	if (r->hold_until > now)
+		return false;
+	for (int i = 0; i < 2; i++)
+		if (window_known(w[i], now) &&
+		    (w[i]->limit <= 0 || (long long)w[i]->remaining * FM_RL_CALM_SHARE <= w[i]->limit))
+			return false;
+	return true;
 }
 
 /* One number of the budget line at *p: an optional '-', digits, and then a
@@ -461,6 +495,7 @@ static int rl_open(struct fm_state *st, struct rl_state *r)
 		buf[n] = '\0';
 	if (n < 0 || (size_t)n >= sizeof buf || !rl_parse(st, buf, r))
 		rl_clear(r);
+	st->rl_locked_at = wall_ms();
 	return st->rl_fd;
 }
 
@@ -476,6 +511,7 @@ static void rl_close(struct fm_state *st, int fd, const struct rl_state *r, bool
 		st->rl = *r;
 		return;
 	}
+	st->rl_calm = rl_calm(r, wall_ms());
 	if (changed) {
 		/* The same line as "%s %016llx %ld ... %lld", without printf. */
 		memcpy(line, RL_MAGIC " ", sizeof RL_MAGIC);
@@ -496,10 +532,46 @@ static void rl_close(struct fm_state *st, int fd, const struct rl_state *r, bool
 	flock(fd, LOCK_UN);
 }
 
-/* A window tells something until its reset has passed. */
-static bool window_known(const struct rl_window *w, long long now)
+
+/* Whether this process may trust a read without the lock: it held the lock
+ * within FM_RL_PEEK_MS (so a removed file is noticed that soon). */
+static bool rl_peek_allowed(const struct fm_state *st, long long now)
 {
-	return w->remaining >= 0 && w->reset_at > now;
+	return st->rl_fd >= 0 && now >= st->rl_locked_at && now - st->rl_locked_at <= FM_RL_PEEK_MS;
+}
+
+/*
+ * The shared budget read without the lock: true when it is calm, and the call
+ * may then go uncounted. Far from the limits the count matters to no one (each
+ * answer says where the budget stands), and the lock taken twice per call by
+ * every worker was the busiest one of a submission. A line torn by a write
+ * meanwhile does not parse and sends the caller to the lock.
+ */
+static bool rl_peek_calm(struct fm_state *st, long long now)
+{
+	char buf[RL_MAX_FILE + 1];
+	struct rl_state r;
+	ssize_t n;
+
+	if (!rl_peek_allowed(st, now))
+		return false;
+	n = pread(st->rl_fd, buf, sizeof buf - 1, 0);
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	rl_clear(&r);
+	if (n > 0 && !rl_parse(st, buf, &r))
+		return false;
+	st->rl_calm = rl_calm(&r, now);
+	return st->rl_calm;
+}
+
+/* A window of an answer that is absent, or calm. */
+static bool seen_calm(long limit, long remaining)
+{
+	if (remaining < 0)
+		return true;
+	return limit > 0 && (long long)remaining * FM_RL_CALM_SHARE > limit;
 }
 
 long fm_state_rl_reserve(struct fm_state *st)
@@ -508,7 +580,11 @@ long fm_state_rl_reserve(struct fm_state *st)
 	struct rl_window *w[2];
 	long long now = wall_ms(), wait = 0;
 	bool known = false;
-	int fd = rl_open(st, &r);
+	int fd;
+
+	if (rl_peek_calm(st, now))
+		return 0;
+	fd = rl_open(st, &r);
 
 	w[0] = &r.hour;
 	w[1] = &r.minute;
@@ -567,8 +643,15 @@ void fm_state_rl_record(struct fm_state *st, const struct fm_ratelimit *seen,
 	struct rl_state r;
 	long long now = wall_ms(), until;
 	bool changed;
-	int fd = rl_open(st, &r);
+	int fd;
 
+	/* A calm answer after a calm read tells other processes nothing they
+	 * act on: it is not written (see rl_peek_calm). */
+	if (http_status != 429 && st->rl_calm && rl_peek_allowed(st, now) &&
+	    seen_calm(seen->hour_limit, seen->hour_remaining) &&
+	    seen_calm(seen->minute_limit, seen->minute_remaining))
+		return;
+	fd = rl_open(st, &r);
 	changed = window_record(&r.hour, seen->hour_limit, seen->hour_remaining,
 	                        seen->hour_reset, 3600, now);
 	changed |= window_record(&r.minute, seen->minute_limit, seen->minute_remaining,

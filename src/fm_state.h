@@ -42,6 +42,12 @@
 #define FM_BACKOFF_MAX_S   3600   /* never wait longer than this between tries */
 #define FM_RL_LOW_SHARE    4      /* a window is low when remaining * this <= limit:
                                      calls are then spread evenly until its reset */
+#define FM_RL_CALM_SHARE   2      /* and calm when remaining * this > limit: while
+                                     every window is calm, calls are neither counted
+                                     nor recorded under the lock (the API's answers
+                                     say where the budget stands) */
+#define FM_RL_PEEK_MS      1000   /* a calm budget read without the lock is trusted
+                                     this long after this process last held it */
 #define FM_RL_HOLD_429_S   30     /* a 429 that says nothing holds calls this long */
 #define FM_STATE_MAX_FILE  (LIMIT_MAX_UPSTREAM_BODY + 4096u) /* bytes of a state file read */
 #define FM_STATE_MAX_WARNED 1024u /* warnings remembered in SPOOL/state/warned */

@@ -1,7 +1,9 @@
 /* log.c: escaped one-line log records on stderr. */
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -10,10 +12,31 @@ static const char *const level_names[] = {
 	[LOG_ERR] = "error", [LOG_WARN] = "warning", [LOG_INFO] = "info",
 };
 
+/* The process id, asked once per process: a fork (`serve`'s workers)
+ * forgets it. Without the fork hook, asked every time. */
+static pid_t pid_seen;
+static bool pid_hooked;
+
+static void forget_pid(void)
+{
+	pid_seen = 0;
+}
+
+static pid_t my_pid(void)
+{
+	if (!pid_hooked)
+		pid_hooked = pthread_atfork(NULL, NULL, forget_pid) == 0;
+	if (!pid_hooked)
+		return getpid();
+	if (!pid_seen)
+		pid_seen = getpid();
+	return pid_seen;
+}
+
 char *log_format(char *dst, unsigned dstsize, enum log_level level, const char *msg)
 {
 	static const char hex[] = "0123456789abcdef";
-	int n = snprintf(dst, dstsize, "fmgate[%ld]: %s: ", (long)getpid(),
+	int n = snprintf(dst, dstsize, "fmgate[%ld]: %s: ", (long)my_pid(),
 	                 level_names[level]);
 	size_t o = n < 0 ? 0 : (size_t)n;
 

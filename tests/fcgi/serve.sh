@@ -47,6 +47,14 @@ conns=$(double_get requests | jq '[.requests[].conn] | unique | length')
 check "one kept-alive upstream connection per worker ($conns for 2 workers)" test "$conns" -le 2
 workers=$(pgrep -P "$SERVE_PID" | wc -l)
 expect_eq "two pre-forked workers" "$workers" 2
+# Each log line names the process that wrote it: a worker's lines carry its
+# own pid, not the parent's it was forked from (log.c keeps the pid per process).
+logpids=$(sed -n 's/^fmgate\[\([0-9]*\)\]: info: form=contact .*/\1/p' "$tmp/serve.log" | sort -u)
+kids=" $(pgrep -P "$SERVE_PID" | tr '\n' ' ')"
+bad=0
+for p in $logpids; do case $kids in *" $p "*) ;; *) bad=1 ;; esac; done
+check "request log lines carry worker pids ($(echo $logpids) of$kids)" test -n "$logpids" -a "$bad" -eq 0
+expect_match "the parent's own line carries its pid" "$(cat "$tmp/serve.log")" "fmgate\[$SERVE_PID\]: info: serving"
 
 fcgi "127.0.0.1:$port" "" REQUEST_METHOD=GET
 expect_match "FastCGI GET: 405" "$OUT" '^Status: 405'

@@ -252,6 +252,62 @@ static void test_ratelimit_file(void)
 	T(n == 200 && text[199] == '\n', "200 bytes ending in a newline: %zu", n);
 	T(strncmp(text, want, strlen(want)) == 0, "the documented line first: %.60s", text);
 	T(fm_state_rl_reserve(b) == 0, "the padded line is read back");
+
+	/* Calm (more than half of every window left): calls are neither counted
+	 * nor recorded under the lock; below half, each one is. */
+	{
+		struct fm_ratelimit calm = rl(1000, 800, 3000, 400, 300, 30);
+		struct fm_ratelimit half = rl(1000, 500, 3000, 400, 300, 30);
+		char before[600], after[600];
+
+		struct fm_ratelimit low = rl(1000, 100, 3000, 400, 300, 30);
+
+		fm_state_rl_record(a, &low, 200, -1);
+		fm_state_rl_record(a, &calm, 200, -1);
+		n = 0;
+		if ((f = fopen(p, "r"))) {
+			n = fread(before, 1, sizeof before - 1, f);
+			fclose(f);
+		}
+		before[n] = '\0';
+		T(strstr(before, " 1000 800 ") != NULL, "a calm answer after a low one is written");
+		struct fm_ratelimit calm2 = rl(1000, 700, 3000, 400, 250, 30);
+
+		for (int i = 0; i < 5; i++)
+			T(fm_state_rl_reserve(a) == 0, "calm: go (%d)", i);
+		for (int i = 0; i < 5; i++)
+			fm_state_rl_record(a, &calm2, 200, -1);
+		n = 0;
+		if ((f = fopen(p, "r"))) {
+			n = fread(after, 1, sizeof after - 1, f);
+			fclose(f);
+		}
+		after[n] = '\0';
+		T(strcmp(before, after) == 0, "calm calls leave the file as it was");
+		fm_state_rl_record(a, &half, 200, -1);
+		T(fm_state_rl_reserve(a) == 0, "half left: go, counted");
+		n = 0;
+		if ((f = fopen(p, "r"))) {
+			n = fread(after, 1, sizeof after - 1, f);
+			fclose(f);
+		}
+		after[n] = '\0';
+		T(strstr(after, " 1000 499 ") != NULL, "at half, the answer is written and the call counted: %.60s",
+		  after);
+		/* a process that has not held the lock lately does not trust a read without it */
+		fm_state_close(b);
+		b = fm_state_open(spool, base, key, false);
+		fm_state_rl_record(a, &calm, 200, -1);
+		T(fm_state_rl_reserve(b) == 0, "a new process: go");
+		n = 0;
+		if ((f = fopen(p, "r"))) {
+			n = fread(after, 1, sizeof after - 1, f);
+			fclose(f);
+		}
+		after[n] = '\0';
+		T(strstr(after, " 1000 799 ") != NULL, "its first call goes through the lock, counted: %.60s",
+		  after);
+	}
 	for (int i = 0; i < 50; i++)
 		fm_state_rl_reserve(i % 2 ? a : b);
 	T(stat(p, &sb) == 0 && sb.st_size == 200, "still 200 bytes after many rewrites");
@@ -271,6 +327,9 @@ static void test_ratelimit_file(void)
 		fclose(f);
 	}
 	T(fm_state_rl_reserve(a) == 0, "plenty left: go");
+	T(stat(p, &sb) == 0 && sb.st_size > 200, "a calm budget is not written");
+	seen = rl(1000, 100, 3000, -1, -1, -1);
+	fm_state_rl_record(a, &seen, 200, -1);
 	T(stat(p, &sb) == 0 && sb.st_size == 200, "a longer file is cut to 200 bytes: %lld",
 	  (long long)sb.st_size);
 	/* numbers the parser must refuse: no information, so go */
