@@ -35,7 +35,9 @@ struct th_slot {
 struct throttle {
 	int fd;                 /* -1 for a table in memory */
 	pid_t pid;              /* the process that opened fd */
+	char *spool;            /* the spool directory, for reopening */
 	char *path;
+	int64_t checked_s;      /* when the file was last checked to be still there */
 	struct th_header *hdr;  /* the mapping: header, then the slots */
 	struct th_slot *slots;
 };
@@ -72,22 +74,23 @@ static bool file_ready(int fd)
 	       pwrite(fd, &h, sizeof h, 0) == (ssize_t)sizeof h;
 }
 
-/* Maps spool_dir/state/throttle; false (errno set) when it cannot. */
-static bool open_shared(struct throttle *t, const char *spool_dir, char *why, size_t why_size)
+/* Maps t->spool/state/throttle; false (errno set) when it cannot: the caller
+ * then closes t->fd and frees t->path. */
+static bool open_shared(struct throttle *t, char *why, size_t why_size)
 {
-	size_t len = strlen(spool_dir) + sizeof "/state/throttle";
+	size_t len = strlen(t->spool) + sizeof "/state/throttle";
 	void *map;
 	bool ok;
 
 	t->path = malloc(len);
 	if (!t->path)
 		return false;
-	snprintf(t->path, len, "%s/state", spool_dir);
+	snprintf(t->path, len, "%s/state", t->spool);
 	if (mkdir(t->path, 0700) != 0 && errno != EEXIST) {
 		set_why(why, why_size, "mkdir", t->path);
 		return false;
 	}
-	snprintf(t->path, len, "%s/state/throttle", spool_dir);
+	snprintf(t->path, len, "%s/state/throttle", t->spool);
 	t->fd = open(t->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (t->fd < 0) {
 		set_why(why, why_size, "open", t->path);
@@ -109,8 +112,44 @@ static bool open_shared(struct throttle *t, const char *spool_dir, char *why, si
 		return false;
 	}
 	t->hdr = map;
+	t->slots = (struct th_slot *)(t->hdr + 1);
 	t->pid = getpid();
 	return true;
+}
+
+static void drop_shared(struct throttle *t)
+{
+	if (t->hdr)
+		munmap(t->hdr, TH_SIZE);
+	if (t->fd >= 0)
+		close(t->fd);
+	free(t->path);
+	t->hdr = NULL;
+	t->fd = -1;
+	t->path = NULL;
+}
+
+/* The table again from its file: after a fork (a lock on the inherited
+ * descriptor would not separate parent and child), or when the file was
+ * removed or replaced (an operator clearing SPOOL/state: the processes must
+ * not keep budgets apart in files no longer shared). On failure the old
+ * table stays. */
+static void reopen(struct throttle *t)
+{
+	struct throttle n = { .fd = -1, .spool = t->spool };
+
+	if (!open_shared(&n, NULL, 0)) {
+		if (n.fd >= 0)
+			close(n.fd);
+		free(n.path);
+		return;
+	}
+	drop_shared(t);
+	t->fd = n.fd;
+	t->pid = n.pid;
+	t->path = n.path;
+	t->hdr = n.hdr;
+	t->slots = n.slots;
 }
 
 struct throttle *throttle_open(const char *spool_dir, enum throttle_err *err,
@@ -124,13 +163,13 @@ struct throttle *throttle_open(const char *spool_dir, enum throttle_err *err,
 		return NULL;
 	}
 	t->fd = -1;
-	if (spool_dir && !open_shared(t, spool_dir, why, why_size)) {
+	if (spool_dir && !(t->spool = strdup(spool_dir))) {
+		*err = THROTTLE_ENOMEM;
+		goto fail;
+	}
+	if (spool_dir && !open_shared(t, why, why_size)) {
 		*err = errno == ENOMEM ? THROTTLE_ENOMEM : THROTTLE_EIO;
-		if (t->fd >= 0)
-			close(t->fd);
-		t->fd = -1;
-		free(t->path);
-		t->path = NULL;
+		drop_shared(t);
 		if (*err == THROTTLE_ENOMEM)
 			goto fail;
 	}
@@ -153,14 +192,12 @@ void throttle_close(struct throttle *t)
 {
 	if (!t)
 		return;
-	if (t->fd >= 0) {
-		if (t->hdr)
-			munmap(t->hdr, TH_SIZE);
-		close(t->fd);
-	} else {
+	if (t->fd >= 0)
+		drop_shared(t);
+	else
 		free(t->hdr);
-	}
 	free(t->path);
+	free(t->spool);
 	free(t);
 }
 
@@ -236,15 +273,14 @@ long throttle_take(struct throttle *t, const struct throttle_key *keys, size_t n
 	bool locked = false;
 
 	if (t->fd >= 0 && t->pid != getpid()) {
-		/* Forked: a lock on the inherited descriptor would not separate
-		 * this process from its parent. */
-		int fd = open(t->path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		reopen(t);
+	} else if (t->fd >= 0 && now_ms / 1000 != t->checked_s) {
+		struct stat st;
 
-		if (fd >= 0) {
-			close(t->fd);
-			t->fd = fd;
-			t->pid = getpid();
-		}
+		/* Once a second: still the file others use? */
+		t->checked_s = now_ms / 1000;
+		if (fstat(t->fd, &st) == 0 && st.st_nlink == 0)
+			reopen(t);
 	}
 	if (t->fd >= 0)
 		locked = flock(t->fd, LOCK_EX) == 0;

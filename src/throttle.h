@@ -20,7 +20,8 @@
  *
  * Ownership: a struct throttle owns its file descriptor and mapping, released
  * by throttle_close(). A throttle opened in one process is reopened, not
- * shared, by a process forked from it (flock() would not separate them).
+ * shared, by a process forked from it (flock() would not separate them), and
+ * by any process within a second of its file being removed or replaced.
  */
 #ifndef FMGATE_THROTTLE_H
 #define FMGATE_THROTTLE_H

@@ -125,6 +125,20 @@ int main(void)
 	}
 	throttle_close(t);
 
+	/* a file removed under running processes (SPOOL/state cleared): each
+	 * notices within a second and shares the new one */
+	t = throttle_open(dir, &e, why, sizeof why);
+	t2 = throttle_open(dir, &e, why, sizeof why);
+	T(take1(t, "del", 1, 3600, T0) == 0 && take1(t2, "del", 1, 3600, T0) > 0, "before: spent");
+	snprintf(path, sizeof path, "rm -rf '%s/state'", dir);
+	T(system(path) == 0, "state removed");
+	T(take1(t, "del", 1, 3600, T0 + 1000) == 0, "a second later: a new, shared table");
+	snprintf(path, sizeof path, "%s/state/throttle", dir);
+	T(stat(path, &st) == 0 && st.st_size > 0, "the file is back");
+	T(take1(t2, "del", 1, 3600, T0 + 1000) > 0, "the other process shares it");
+	throttle_close(t2);
+	throttle_close(t);
+
 	/* a file of the wrong size is made anew */
 	T(truncate(path, 100) == 0, "damage the file");
 	t = throttle_open(dir, &e, why, sizeof why);
