@@ -4,6 +4,7 @@
  * backoff. Pure: files in a temporary spool, no network.
  */
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,35 @@ static mode_t mode_of(const char *name)
 
 	snprintf(p, sizeof p, "%s/state%s%s", spool, *name ? "/" : "", name);
 	return lstat(p, &sb) == 0 ? sb.st_mode & 0777 : 0;
+}
+
+/* The text of file p (at most size - 1 bytes); its length. */
+static size_t get_file(const char *p, char *buf, size_t size)
+{
+	FILE *f = fopen(p, "r");
+	size_t n = 0;
+
+	if (f) {
+		n = fread(buf, 1, size - 1, f);
+		fclose(f);
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+/* Replaces file p with the formatted text. */
+static void put_file(const char *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put_file(const char *p, const char *fmt, ...)
+{
+	FILE *f = fopen(p, "w");
+	va_list ap;
+
+	if (!f)
+		return;
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fclose(f);
 }
 
 /* Sets a state file's mtime `ago` seconds back. */
@@ -91,8 +121,6 @@ static void test_pause(void)
 {
 	struct fm_state *a, *b, *other, *mem;
 	char p[256];
-	FILE *f;
-	size_t n;
 
 	rm_state();
 	a = fm_state_open(spool, "http://b", "key1", false);
@@ -104,13 +132,9 @@ static void test_pause(void)
 	T(fm_state_paused(spool), "marker created");
 	T(mode_of("paused") == 0600, "marker mode 0600");
 	snprintf(p, sizeof p, "%s/state/paused", spool);
-	if ((f = fopen(p, "r"))) {
-		n = fread(p, 1, sizeof p - 1, f);
-		p[n] = '\0';
-		fclose(f);
-		T(strstr(p, "HTTP 401") && strstr(p, "Incorrect key") && !strstr(p, "key1"),
-		  "marker says why, not the key: %s", p);
-	}
+	get_file(p, p, sizeof p);
+	T(strstr(p, "HTTP 401") && strstr(p, "Incorrect key") && !strstr(p, "key1"),
+	  "marker says why, not the key: %s", p);
 	T(fm_state_pause_check(b) > 0 && fm_state_pause_check(b) <= FM_STATE_PROBE_S,
 	  "another process of the same key is paused");
 	T(fm_state_pause_check(other) == 0, "another key is not");
@@ -209,13 +233,9 @@ static void test_ratelimit(void)
 	/* a damaged file is no information */
 	{
 		char p[256];
-		FILE *f;
 
 		snprintf(p, sizeof p, "%s/state/ratelimit", spool);
-		if ((f = fopen(p, "w"))) {
-			fputs("fmgate-ratelimit-1 zz 1 2 3\n", f);
-			fclose(f);
-		}
+		put_file(p, "fmgate-ratelimit-1 zz 1 2 3\n");
 		T(fm_state_rl_reserve(b) == 0, "damaged budget: go");
 	}
 	fm_state_close(a);
@@ -234,7 +254,6 @@ static void test_ratelimit_file(void)
 	struct fm_state *a, *b;
 	char p[256], text[600], want[64];
 	struct stat sb;
-	FILE *f;
 	size_t n = 0;
 	long w;
 
@@ -244,11 +263,7 @@ static void test_ratelimit_file(void)
 	a = fm_state_open(spool, base, key, false);
 	b = fm_state_open(spool, base, key, false);
 	fm_state_rl_record(a, &seen, 200, -1);
-	if ((f = fopen(p, "r"))) {
-		n = fread(text, 1, sizeof text - 1, f);
-		fclose(f);
-	}
-	text[n] = '\0';
+	n = get_file(p, text, sizeof text);
 	T(n == 200 && text[199] == '\n', "200 bytes ending in a newline: %zu", n);
 	T(strncmp(text, want, strlen(want)) == 0, "the documented line first: %.60s", text);
 	T(fm_state_rl_reserve(b) == 0, "the padded line is read back");
@@ -256,55 +271,33 @@ static void test_ratelimit_file(void)
 	/* Calm (more than half of every window left): calls are neither counted
 	 * nor recorded under the lock; below half, each one is. */
 	{
+		struct fm_ratelimit low = rl(1000, 100, 3000, 400, 300, 30);
 		struct fm_ratelimit calm = rl(1000, 800, 3000, 400, 300, 30);
+		struct fm_ratelimit calm2 = rl(1000, 700, 3000, 400, 250, 30);
 		struct fm_ratelimit half = rl(1000, 500, 3000, 400, 300, 30);
 		char before[600], after[600];
 
-		struct fm_ratelimit low = rl(1000, 100, 3000, 400, 300, 30);
-
 		fm_state_rl_record(a, &low, 200, -1);
 		fm_state_rl_record(a, &calm, 200, -1);
-		n = 0;
-		if ((f = fopen(p, "r"))) {
-			n = fread(before, 1, sizeof before - 1, f);
-			fclose(f);
-		}
-		before[n] = '\0';
+		get_file(p, before, sizeof before);
 		T(strstr(before, " 1000 800 ") != NULL, "a calm answer after a low one is written");
-		struct fm_ratelimit calm2 = rl(1000, 700, 3000, 400, 250, 30);
-
 		for (int i = 0; i < 5; i++)
 			T(fm_state_rl_reserve(a) == 0, "calm: go (%d)", i);
 		for (int i = 0; i < 5; i++)
 			fm_state_rl_record(a, &calm2, 200, -1);
-		n = 0;
-		if ((f = fopen(p, "r"))) {
-			n = fread(after, 1, sizeof after - 1, f);
-			fclose(f);
-		}
-		after[n] = '\0';
+		get_file(p, after, sizeof after);
 		T(strcmp(before, after) == 0, "calm calls leave the file as it was");
 		fm_state_rl_record(a, &half, 200, -1);
 		T(fm_state_rl_reserve(a) == 0, "half left: go, counted");
-		n = 0;
-		if ((f = fopen(p, "r"))) {
-			n = fread(after, 1, sizeof after - 1, f);
-			fclose(f);
-		}
-		after[n] = '\0';
-		T(strstr(after, " 1000 499 ") != NULL, "at half, the answer is written and the call counted: %.60s",
-		  after);
+		get_file(p, after, sizeof after);
+		T(strstr(after, " 1000 499 ") != NULL,
+		  "at half, the answer is written and the call counted: %.60s", after);
 		/* a process that has not held the lock lately does not trust a read without it */
 		fm_state_close(b);
 		b = fm_state_open(spool, base, key, false);
 		fm_state_rl_record(a, &calm, 200, -1);
 		T(fm_state_rl_reserve(b) == 0, "a new process: go");
-		n = 0;
-		if ((f = fopen(p, "r"))) {
-			n = fread(after, 1, sizeof after - 1, f);
-			fclose(f);
-		}
-		after[n] = '\0';
+		get_file(p, after, sizeof after);
 		T(strstr(after, " 1000 799 ") != NULL, "its first call goes through the lock, counted: %.60s",
 		  after);
 	}
@@ -313,19 +306,13 @@ static void test_ratelimit_file(void)
 	T(stat(p, &sb) == 0 && sb.st_size == 200, "still 200 bytes after many rewrites");
 
 	/* the unpadded line of an earlier version, with -1 for unknown values */
-	if ((f = fopen(p, "w"))) {
-		fprintf(f, "fmgate-ratelimit-1 %016llx 1000 0 %lld -1 -1 0 0 0\n",
-		        (unsigned long long)fp, (long long)time(NULL) * 1000 + 50000);
-		fclose(f);
-	}
+	put_file(p, "fmgate-ratelimit-1 %016llx 1000 0 %lld -1 -1 0 0 0\n",
+	         (unsigned long long)fp, (long long)time(NULL) * 1000 + 50000);
 	w = fm_state_rl_reserve(b);
 	T(w > 48000 && w <= 50000, "an earlier version's line is understood: %ld ms", w);
 	/* a longer file is cut back when next written */
-	if ((f = fopen(p, "w"))) {
-		fprintf(f, "fmgate-ratelimit-1 %016llx 1000 900 %lld -1 -1 0 0 0%300s\n",
-		        (unsigned long long)fp, (long long)time(NULL) * 1000 + 50000, "");
-		fclose(f);
-	}
+	put_file(p, "fmgate-ratelimit-1 %016llx 1000 900 %lld -1 -1 0 0 0%300s\n",
+	         (unsigned long long)fp, (long long)time(NULL) * 1000 + 50000, "");
 	T(fm_state_rl_reserve(a) == 0, "plenty left: go");
 	T(stat(p, &sb) == 0 && sb.st_size > 200, "a calm budget is not written");
 	seen = rl(1000, 100, 3000, -1, -1, -1);
@@ -333,29 +320,17 @@ static void test_ratelimit_file(void)
 	T(stat(p, &sb) == 0 && sb.st_size == 200, "a longer file is cut to 200 bytes: %lld",
 	  (long long)sb.st_size);
 	/* numbers the parser must refuse: no information, so go */
-	if ((f = fopen(p, "w"))) {
-		fprintf(f, "fmgate-ratelimit-1 %016llx 1000 0 99999999999999 +5 -1 0 0 0\n",
-		        (unsigned long long)fp);
-		fclose(f);
-	}
+	put_file(p, "fmgate-ratelimit-1 %016llx 1000 0 99999999999999 +5 -1 0 0 0\n",
+	         (unsigned long long)fp);
 	T(fm_state_rl_reserve(b) == 0, "a '+' number makes the line unreadable");
-	if ((f = fopen(p, "w"))) {
-		fprintf(f, "fmgate-ratelimit-1 %016llx 1000 0 99999999999999999999 -1 -1 0 0 0\n",
-		        (unsigned long long)fp);
-		fclose(f);
-	}
+	put_file(p, "fmgate-ratelimit-1 %016llx 1000 0 99999999999999999999 -1 -1 0 0 0\n",
+	         (unsigned long long)fp);
 	T(fm_state_rl_reserve(b) == 0, "an overflowing number makes the line unreadable");
-	if ((f = fopen(p, "w"))) {
-		fprintf(f, "fmgate-ratelimit-1 %016llx 1000 0  99999999999999 -1 -1 0 0 0\n",
-		        (unsigned long long)fp);
-		fclose(f);
-	}
+	put_file(p, "fmgate-ratelimit-1 %016llx 1000 0  99999999999999 -1 -1 0 0 0\n",
+	         (unsigned long long)fp);
 	T(fm_state_rl_reserve(b) == 0, "two spaces make the line unreadable");
-	if ((f = fopen(p, "w"))) {
-		fprintf(f, "fmgate-ratelimit-1 %016llx 1000 0 99999999999999 -2 -1 0 0 0\n",
-		        (unsigned long long)fp);
-		fclose(f);
-	}
+	put_file(p, "fmgate-ratelimit-1 %016llx 1000 0 99999999999999 -2 -1 0 0 0\n",
+	         (unsigned long long)fp);
 	T(fm_state_rl_reserve(b) == 0, "a number under -1 makes the line unreadable");
 	fm_state_close(a);
 	fm_state_close(b);
