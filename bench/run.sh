@@ -319,6 +319,7 @@ for s in $SERVERS; do
 	d=$(echo "${rps[disk]}" | median)
 	echo "  sync / upstream ceiling = $(ratio "$f" "$u")   sync / bare = $(ratio "$f" "$b")   (per round: $(
 		set -- ${rps[$s forms]}; i=1; for x in ${rps[$s upstream]}; do printf '%s ' "$(ratio "${!i}" "$x")"; i=$((i + 1)); done))"
+	echo "  async / upstream ceiling = $(ratio "$a" "$u")   async / bare = $(ratio "$a" "$b")   (the CRM takes ${CRM_DELAY}s: the visitor does not wait for it)"
 	echo "  async / disk's durable-write rate ($CONNS writers) = $(ratio "$a" "$d")   async p99 = $(echo "${p99[$s async]}" | median) ms"
 done
 echo "disk: durable spool-style writes/s: $(echo "${rps[disk]}" | median) ($(echo "${rps[disk]}" | spread)) with $CONNS writers, $(echo "${rps[disk1]}" | median) with 1"
