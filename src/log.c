@@ -12,8 +12,7 @@ static const char *const level_names[] = {
 	[LOG_ERR] = "error", [LOG_WARN] = "warning", [LOG_INFO] = "info",
 };
 
-/* The process id, asked once per process: a fork (`serve`'s workers)
- * forgets it. Without the fork hook, asked every time. */
+/* Without the fork hook, asked every time. */
 static pid_t pid_seen;
 static bool pid_hooked;
 
@@ -22,7 +21,7 @@ static void forget_pid(void)
 	pid_seen = 0;
 }
 
-static pid_t my_pid(void)
+pid_t log_pid(void)
 {
 	if (!pid_hooked)
 		pid_hooked = pthread_atfork(NULL, NULL, forget_pid) == 0;
@@ -36,7 +35,7 @@ static pid_t my_pid(void)
 char *log_format(char *dst, unsigned dstsize, enum log_level level, const char *msg)
 {
 	static const char hex[] = "0123456789abcdef";
-	int n = snprintf(dst, dstsize, "fmgate[%ld]: %s: ", (long)my_pid(),
+	int n = snprintf(dst, dstsize, "fmgate[%ld]: %s: ", (long)log_pid(),
 	                 level_names[level]);
 	size_t o = n < 0 ? 0 : (size_t)n;
 

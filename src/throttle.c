@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fm_state.h"
+#include "log.h"
 
 #define TH_MAGIC "FMGTHR1"
 
@@ -113,7 +114,7 @@ static bool open_shared(struct throttle *t, char *why, size_t why_size)
 	}
 	t->hdr = map;
 	t->slots = (struct th_slot *)(t->hdr + 1);
-	t->pid = getpid();
+	t->pid = log_pid();
 	return true;
 }
 
@@ -272,7 +273,7 @@ long throttle_take(struct throttle *t, const struct throttle_key *keys, size_t n
 	int64_t now_us = now_ms * 1000, wait_us = 0;
 	bool locked = false;
 
-	if (t->fd >= 0 && t->pid != getpid()) {
+	if (t->fd >= 0 && t->pid != log_pid()) {
 		reopen(t);
 	} else if (t->fd >= 0 && now_ms / 1000 != t->checked_s) {
 		struct stat st;
