@@ -2,6 +2,7 @@
 #include "buf.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,4 +105,19 @@ void buf_free(struct buf *b)
 {
 	free(b->p);
 	buf_init(b, b->max);
+}
+
+void *buf_grow_array(void *v, size_t *cap, size_t elem, size_t first, size_t max)
+{
+	size_t n = *cap == 0 ? first : *cap > max / 2 ? max : *cap * 2;
+	void *nv;
+
+	if (n > max)
+		n = max;
+	if (n <= *cap || elem == 0 || n > SIZE_MAX / elem)
+		return NULL;
+	nv = realloc(v, n * elem);
+	if (nv)
+		*cap = n;
+	return nv;
 }

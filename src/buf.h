@@ -1,5 +1,6 @@
 /*
- * buf.h: a growable byte buffer with a hard maximum.
+ * buf.h: a growable byte buffer with a hard maximum, and the growth of capped
+ * arrays.
  *
  * Every buffer is created with the most it may ever hold; an append past it
  * fails (BUF_EFULL) instead of growing without end. The content is always
@@ -32,5 +33,15 @@ const char *buf_str(const struct buf *b);
 /* Gives the malloc'd content to the caller (NULL when empty) and resets b. */
 char *buf_take(struct buf *b);
 void buf_free(struct buf *b);
+
+/*
+ * The same rule for arrays of elem-byte items: a full array of *cap items
+ * grows to twice as many (first the first time), never past max. Returns
+ * the new array and sets *cap; NULL, with v and *cap unchanged, when out of
+ * memory or already at max. Whether a full array at max is refused or cut is
+ * the caller's decision, made before calling.
+ */
+__attribute__((warn_unused_result))
+void *buf_grow_array(void *v, size_t *cap, size_t elem, size_t first, size_t max);
 
 #endif

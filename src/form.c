@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "text.h"
 
 #define PAIRS_INITIAL 8u  /* first allocation of the pairs array */
@@ -73,28 +74,15 @@ const struct form_pair *form_get(const struct form_pairs *p, const char *name)
  * one pair too many is refused before anything is allocated for it. */
 static enum form_err pairs_reserve(struct form_pairs *p, size_t max_fields)
 {
-	size_t cap;
 	struct form_pair *v;
 
 	if (p->n >= max_fields)
 		return FORM_ETOOMANY;
 	if (p->n < p->cap)
 		return FORM_OK;
-	if (p->cap == 0)
-		cap = PAIRS_INITIAL;
-	else if (p->cap > max_fields / 2)
-		cap = max_fields;
-	else
-		cap = p->cap * 2;
-	if (cap > max_fields)
-		cap = max_fields;
-	if (cap > SIZE_MAX / sizeof *p->v)
-		return FORM_ENOMEM;
-	v = realloc(p->v, cap * sizeof *p->v);
-	if (!v)
+	if (!(v = buf_grow_array(p->v, &p->cap, sizeof *v, PAIRS_INITIAL, max_fields)))
 		return FORM_ENOMEM;
 	p->v = v;
-	p->cap = cap;
 	return FORM_OK;
 }
 

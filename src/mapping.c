@@ -22,6 +22,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
+#include "buf.h"
 #include "log.h"
 #include "text.h"
 
@@ -70,18 +71,13 @@ static void diag_add(struct loader *L, int line, const char *fmt, ...)
 	if (d->n >= MAP_MAX_DIAGS)
 		return;
 	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 8;
-		struct map_diag *v;
+		struct map_diag *v = buf_grow_array(d->v, &d->cap, sizeof *v, 8, MAP_MAX_DIAGS);
 
-		if (cap > MAP_MAX_DIAGS)
-			cap = MAP_MAX_DIAGS;
-		v = realloc(d->v, cap * sizeof *v);
 		if (!v) {
 			L->nomem = true;
 			return;
 		}
 		d->v = v;
-		d->cap = cap;
 	}
 	e = &d->v[d->n++];
 	e->line = line;

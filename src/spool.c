@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "config.h"
 #include "io.h"
 #include "text.h"
@@ -377,16 +378,11 @@ static enum spool_err list_push(struct spool_list *l, const struct spool_id *id,
 		return SPOOL_OK;
 	}
 	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct spool_entry *v;
+		struct spool_entry *v = buf_grow_array(l->v, &l->cap, sizeof *v, 64, SPOOL_MAX_LIST);
 
-		if (cap > SPOOL_MAX_LIST)
-			cap = SPOOL_MAX_LIST;
-		v = realloc(l->v, cap * sizeof *v);
 		if (!v)
 			return SPOOL_ENOMEM;
 		l->v = v;
-		l->cap = cap;
 	}
 	l->v[l->n].id = *id;
 	l->v[l->n].mtime = mtime;
