@@ -331,6 +331,10 @@ if [ -s "$dir/conns" ]; then
 		for (p in n) { w++; if (n[p] == 1) one++; else more++ }
 		printf "upstream connections: %d fmgate workers seen over %d samples; %d kept one connection throughout, %d had more than one\n", w, samples, one, more }'
 fi
+# A call that outlives the delivery budget is abandoned with its connection
+# (the submission is spooled): the likely cause of a worker's second one.
+echo "sync submissions spooled because the CRM did not answer within the budget: $(
+	find "$dir/apache/spool/queue" "$dir/lighttpd/spool/queue" -type f 2>/dev/null | wc -l)"
 ws=$(pgrep -d' ' -f "^$bin/fmgate\$")
 if [ -n "$ws" ]; then
 	echo "private memory (Private_Dirty) of the fmgate sync workers at the end, KiB: $(for p in $ws; do private_kib "$p"; done | sort -n | awk '{a[NR]=$1} END {printf "min %d, median %d, max %d (%d workers)", a[1], a[int((NR+1)/2)], a[NR], NR}')"
