@@ -468,8 +468,10 @@ static bool refresh_failed_lately(const struct fm_client *c)
 	return ago >= 0 && ago < FIELDS_RETRY_S;
 }
 
-/* GET the list; on success it is this process's copy and the shared cache. */
-static bool fetch_fields(struct fm_client *c, uint64_t deadline, struct fm_result *out)
+/* GET the list; on success it is this process's copy and, when `share`,
+ * the shared cache. */
+static bool fetch_fields(struct fm_client *c, uint64_t deadline, bool share,
+                         struct fm_result *out)
 {
 	struct fm_fields *f = NULL;
 	cJSON *doc = NULL;
@@ -493,7 +495,8 @@ static bool fetch_fields(struct fm_client *c, uint64_t deadline, struct fm_resul
 		log_msg(LOG_WARN, "Freshmarketer field list: %s", fm_fields_strerror(e));
 		goto out;
 	}
-	fm_state_fields_save(c->st, doc, f->fetched_at);
+	if (share)
+		fm_state_fields_save(c->st, doc, f->fetched_at);
 	log_msg(LOG_INFO, "Freshmarketer field list fetched: %zu fields%s", f->n,
 	        fm_state_shared(c->st) ? "" : " (kept by this process only)");
 	set_fields(c, f);
@@ -531,7 +534,7 @@ static bool ensure_fields(struct fm_client *c, uint64_t deadline, struct fm_resu
 			return true;
 		}
 	}
-	ok = fetch_fields(c, deadline, out);
+	ok = fetch_fields(c, deadline, true, out);
 	if (locked)
 		fm_state_fields_unlock(c->st);
 	if (ok || !c->fields || force || out->outcome == FM_PAUSED)
@@ -885,6 +888,18 @@ cJSON *fm_request_body(struct fm_client *c, const cJSON *identify,
 	struct fm_result r;
 
 	return fm_request_explain(c, identify, form, NULL, &r);
+}
+
+const struct fm_fields *fm_client_fields(struct fm_client *c, struct fm_result *out)
+{
+	memset(out, 0, sizeof *out);
+	out->retry_after_s = -1;
+	if (!fetch_fields(c, now_ms() + c->timeout_ms, false, out)) {
+		scrub(c, out);
+		return NULL;
+	}
+	out->outcome = FM_DELIVERED;
+	return c->fields;
 }
 
 const char *fm_outcome_name(enum fm_outcome o)

@@ -37,6 +37,7 @@
 #include <cjson/cJSON.h>
 
 #include "config.h"
+#include "fm_fields.h"
 #include "mapping.h"
 
 enum fm_outcome {
@@ -98,6 +99,16 @@ cJSON *fm_request_body(struct fm_client *c, const cJSON *identify,
 cJSON *fm_request_explain(struct fm_client *c, const cJSON *identify,
                           const struct map_form *form, FILE *to,
                           struct fm_result *out);
+
+/*
+ * The account's field list fetched now from the API (the cache is neither
+ * read nor written), within the client's timeout: for `fmgate fields` and
+ * `fmgate check --online`. NULL with *out filled when none could be had
+ * (FM_PAUSED: the key or domain was refused; FM_RETRY: unreachable, failing
+ * or unparsable). The list belongs to the client and lives until the next
+ * call or fm_client_free().
+ */
+const struct fm_fields *fm_client_fields(struct fm_client *c, struct fm_result *out);
 
 const char *fm_outcome_name(enum fm_outcome o);
 

@@ -621,6 +621,32 @@ static void split_name(struct build *b)
 	free(copy);
 }
 
+const char *fm_contact_reserved_field(const char *trait)
+{
+	return reserved_field(trait);
+}
+
+bool fm_contact_privileged(const char *field)
+{
+	return IN_LIST(privileged, field);
+}
+
+enum fmc_err fm_contact_convert(const struct fm_fields *fields, const char *name,
+                                const cJSON *v, cJSON **out, const char **expected_out)
+{
+	*out = NULL;
+	*expected_out = expected(fm_fields_by_name(fields, name), name);
+	if (is_empty(v))
+		return FMC_OK;
+	switch (convert(fields, name, v, out)) {
+	case CONV_OK: return FMC_OK;
+	case CONV_EMPTY: return FMC_OK;
+	case CONV_BAD: return FMC_EINVALID;
+	case CONV_ENOMEM: break;
+	}
+	return FMC_ENOMEM;
+}
+
 const char *fm_contact_user_id(const cJSON *identify)
 {
 	const cJSON *u = cJSON_GetObjectItemCaseSensitive(identify, "userId");

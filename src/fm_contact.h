@@ -122,6 +122,19 @@ enum fmc_err fm_contact_build(const cJSON *identify, const struct map_form *form
                               const struct fm_fields *fields, enum fmc_key key,
                               struct fmc_report *rep, cJSON **out);
 
+/*
+ * For `fmgate check --online`: the built-in field a reserved trait goes to
+ * ("firstName" -> "first_name"), or NULL; whether a field is privileged (set
+ * only through fm-field); and one value converted for the field `name` as a
+ * delivery would convert it. fm_contact_convert gives FMC_OK with *out a new
+ * value (cJSON_Delete), or FMC_EINVALID with *expected (static) saying what
+ * the field takes; an empty value is FMC_OK with *out NULL.
+ */
+const char *fm_contact_reserved_field(const char *trait);
+bool fm_contact_privileged(const char *field);
+enum fmc_err fm_contact_convert(const struct fm_fields *fields, const char *name,
+                                const cJSON *v, cJSON **out, const char **expected);
+
 /* The message's userId and traits.email, or NULL when absent or empty. */
 const char *fm_contact_user_id(const cJSON *identify);
 const char *fm_contact_email(const cJSON *identify);
