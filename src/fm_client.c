@@ -115,18 +115,21 @@ static const char *header_value(const char *p, size_t n, char out[MAX_HEADER_VAL
 
 static size_t on_header(char *p, size_t size, size_t n, void *ud)
 {
-#define RL_HEADER(name, field) {name, sizeof name - 1, offsetof(struct fm_ratelimit, field)}
+#define RL_HEADER(name, field, window) \
+	{name, sizeof name - 1, offsetof(struct fm_ratelimit, field), window}
+	/* window: a reset header, read by fm_rl_reset_s(); 0: a count */
 	static const struct {
 		const char *name;
 		size_t len;
 		size_t off;
+		long window;
 	} rl_headers[] = {
-		RL_HEADER("x-ratelimit-limit", hour_limit),
-		RL_HEADER("x-ratelimit-remaining", hour_remaining),
-		RL_HEADER("x-ratelimit-reset", hour_reset),
-		RL_HEADER("per-min-x-ratelimit-limit", minute_limit),
-		RL_HEADER("per-min-x-ratelimit-remaining", minute_remaining),
-		RL_HEADER("per-min-x-ratelimit-reset", minute_reset),
+		RL_HEADER("x-ratelimit-limit", hour_limit, 0),
+		RL_HEADER("x-ratelimit-remaining", hour_remaining, 0),
+		RL_HEADER("x-ratelimit-reset", hour_reset, FM_RL_HOUR_S),
+		RL_HEADER("per-min-x-ratelimit-limit", minute_limit, 0),
+		RL_HEADER("per-min-x-ratelimit-remaining", minute_remaining, 0),
+		RL_HEADER("per-min-x-ratelimit-reset", minute_reset, FM_RL_MINUTE_S),
 	};
 #undef RL_HEADER
 	struct fm_client *c = ud;
@@ -154,9 +157,13 @@ static size_t on_header(char *p, size_t size, size_t n, void *ud)
 	}
 	for (size_t i = 0; i < sizeof rl_headers / sizeof rl_headers[0]; i++)
 		if (rl_headers[i].len == nlen && strncasecmp(p, rl_headers[i].name, nlen) == 0) {
-			if (text_parse_ll(header_value(colon + 1, len - nlen - 1, value), 0,
-			                  1000000000000LL, &v))
-				*(long *)((char *)&c->ans + rl_headers[i].off) = (long)v;
+			long *dst = (long *)((char *)&c->ans + rl_headers[i].off);
+
+			header_value(colon + 1, len - nlen - 1, value);
+			if (rl_headers[i].window)
+				*dst = fm_rl_reset_s(value, rl_headers[i].window, time(NULL));
+			else if (text_parse_ll(value, 0, 1000000000000LL, &v))
+				*dst = (long)v;
 			break;
 		}
 	return len;
@@ -309,12 +316,13 @@ static bool rate_gate(struct fm_client *c, uint64_t deadline, struct fm_result *
 }
 
 /*
- * Performs one call within what is left of the budget. `path` follows the
- * base and may hold a query; `json` is the POST body, NULL for a GET.
+ * Performs one call within what is left of the budget. `method` is GET, POST
+ * or PUT; `path` follows the base and may hold a query; `json` is the body
+ * (NULL for a GET).
  * Returns true with *status set when an answer arrived (c->body holds it);
  * otherwise fills *out as FM_RETRY with the reason.
  */
-static bool call(struct fm_client *c, const char *path, const char *json,
+static bool call(struct fm_client *c, const char *method, const char *path, const char *json,
                  uint64_t deadline, struct fm_result *out, long *status)
 {
 	uint64_t now = now_ms();
@@ -355,7 +363,9 @@ static bool call(struct fm_client *c, const char *path, const char *json,
 	                                                            : (long)LIMIT_CONNECT_TIMEOUT_MS) != CURLE_OK ||
 	    (json ? curl_easy_setopt(c->h, CURLOPT_POSTFIELDSIZE, (long)strlen(json)) != CURLE_OK ||
 	            curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, json) != CURLE_OK
-	          : curl_easy_setopt(c->h, CURLOPT_HTTPGET, 1L) != CURLE_OK)) {
+	          : curl_easy_setopt(c->h, CURLOPT_HTTPGET, 1L) != CURLE_OK) ||
+	    curl_easy_setopt(c->h, CURLOPT_CUSTOMREQUEST,
+	                     strcmp(method, "PUT") == 0 ? "PUT" : NULL) != CURLE_OK) {
 		result_say(out, FM_RETRY, "cannot set up the request");
 		goto out;
 	}
@@ -434,6 +444,22 @@ static void classify(struct fm_client *c, long status, struct fm_result *out)
 		result_say(out, FM_RETRY, "unexpected HTTP %ld from the API", status);
 }
 
+/*
+ * A read (lookup, contact) answered `status`. Only a 401 pauses delivery: a
+ * refused key refuses everything. Any other answer, a 403 included (seen now
+ * and then on /lookup while writes worked), retries this submission later.
+ */
+static bool read_ok(struct fm_client *c, long status, const char *what, struct fm_result *out)
+{
+	char msg[sizeof out->message];
+
+	if (status == 200)
+		return true;
+	api_message(c, status, msg, sizeof msg);
+	result_say(out, status == 401 ? FM_PAUSED : FM_RETRY, "%s: HTTP %ld: %s", what, status, msg);
+	return false;
+}
+
 /* ---- field list -------------------------------------------------------- */
 
 static void set_fields(struct fm_client *c, struct fm_fields *f)
@@ -479,13 +505,10 @@ static bool fetch_fields(struct fm_client *c, uint64_t deadline, bool share,
 	long status;
 	bool ok = false;
 
-	if (!call(c, "/settings/contacts/fields", NULL, deadline, out, &status))
+	if (!call(c, "GET", "/settings/contacts/fields", NULL, deadline, out, &status))
 		goto out;
-	if (status != 200) {
-		/* Not this contact's fault: only a bad key stops delivery. */
-		classify(c, status, out);
-		if (out->outcome != FM_PAUSED)
-			out->outcome = FM_RETRY;
+	if (!read_ok(c, status, "field list", out)) {
+		/* Not this contact's fault: only a refused key stops delivery. */
 		log_msg(LOG_WARN, "Freshmarketer field list: HTTP %ld", status);
 		goto out;
 	}
@@ -587,19 +610,59 @@ static void on_note(void *ud, enum fmc_event ev, const char *trait, const char *
 	        field ? " (" : "", field ? field : "", field ? ")" : "");
 }
 
-/* ---- identity rule ------------------------------------------------------- */
+/* ---- the identity rule ----------------------------------------------------- */
 
 /*
- * The upsert body for `key` as a tree and as text. NULL with *out filled
- * when none can be built: FM_INVALID for a value its field refuses.
+ * One delivery's identity. Only a signed userId is trusted: any other may
+ * create a contact, update the contact it keys (when that contact has the
+ * posted email), and adopt a contact with the posted email and no external
+ * id, but never change a contact's email nor take another person's contact.
+ */
+struct who {
+	const cJSON *identify;
+	const struct map_form *form;
+	const char *uid, *email;
+	bool trusted;
+	uint64_t deadline;
+	bool refreshed;          /* the field list was fetched again once */
+};
+
+/* How a contact is written. */
+enum write {
+	WRITE_UPSERT,            /* POST /contacts/upsert keyed on external_id */
+	WRITE_PUT,               /* PUT /contacts/ID: a contact found and read */
+	WRITE_CREATE,            /* POST /contacts: never touches an existing one */
+};
+
+/* Who holds an email, as read from the whole contact. */
+enum owner { OWNER_NOBODY, OWNER_NO_EXT, OWNER_US, OWNER_OTHER };
+
+static void conflict(struct fm_result *out, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void conflict(struct fm_result *out, const char *fmt, ...)
+{
+	va_list ap;
+
+	out->outcome = FM_CONFLICT;
+	va_start(ap, fmt);
+	vsnprintf(out->message, sizeof out->message, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * The body of a write as a tree and as text: the upsert keyed on external_id,
+ * or (PUT, create) the contact alone. NULL with *out filled when none can be
+ * built: FM_INVALID for a value its field refuses.
  */
 static char *body_json(struct fm_client *c, const cJSON *identify, const struct map_form *form,
-                       enum fmc_key key, FILE *to, struct fm_result *out, cJSON **tree)
+                       enum write how, FILE *to, struct fm_result *out, cJSON **tree)
 {
 	struct notes n = {c, form, to};
 	struct fmc_report rep = {.note = on_note, .ud = &n};
 	char *json = NULL;
-	enum fmc_err e = fm_contact_build(identify, form, c ? c->fields : NULL, key, &rep, tree);
+	enum fmc_err e = fm_contact_build(identify, form, c ? c->fields : NULL,
+	                                  FMC_KEY_EXTERNAL_ID, &rep, tree);
 
 	if (e == FMC_EINVALID) {
 		out->field = rep.form_field;
@@ -607,23 +670,19 @@ static char *body_json(struct fm_client *c, const cJSON *identify, const struct 
 		           "which takes %s", rep.trait, rep.form_field ? " (form field \"" : "",
 		           rep.form_field ? rep.form_field : "", rep.form_field ? "\")" : "",
 		           rep.field, rep.expected);
-	} else if (e != FMC_OK || !(json = cJSON_PrintUnformatted(*tree))) {
-		result_say(out, e == FMC_ENOIDENT ? FM_REJECTED : FM_RETRY, "%s",
-		           e == FMC_OK ? "out of memory" : fmc_strerror(e));
+	} else if (e != FMC_OK) {
+		result_say(out, e == FMC_ENOIDENT ? FM_REJECTED : FM_RETRY, "%s", fmc_strerror(e));
+	} else {
+		if (how != WRITE_UPSERT)
+			cJSON_DeleteItemFromObjectCaseSensitive(*tree, "unique_identifier");
+		if (!(json = cJSON_PrintUnformatted(*tree)))
+			result_say(out, FM_RETRY, "out of memory");
 	}
 	if (!json) {
 		cJSON_Delete(*tree);
 		*tree = NULL;
 	}
 	return json;
-}
-
-/* The refusal that starts the identity rule; the exact text is unconfirmed. */
-static bool taken(const char *msg, const char *what)
-{
-	return strcasestr(msg, what) &&
-	       (strcasestr(msg, "taken") || strcasestr(msg, "already exists") ||
-	        strcasestr(msg, "another contact") || strcasestr(msg, "duplicate"));
 }
 
 static bool is_word_char(char ch)
@@ -645,59 +704,91 @@ static bool has_word(const char *msg, const char *w)
 	return false;
 }
 
-/* Does the API's message name a field the body set, by API name or label?
- * (The identity fields are the identity rule's business.) */
-static bool names_a_field(const struct fm_client *c, const char *msg, const cJSON *body)
+/* Blanks every copy of `v` (ignoring case) in msg. */
+static void blank_out(char *msg, const char *v)
+{
+	size_t n = v ? strlen(v) : 0;
+
+	for (char *p = msg; n && (p = strcasestr(p, v)); p += n)
+		memset(p, ' ', n);
+}
+
+/*
+ * Does the API's message name a field of the body by its API name? API names
+ * are the same in every language; labels and the rest of a message are not,
+ * so nothing else in it decides anything. The submission's own email and
+ * userId are blanked first: "first_name@example.com already exists." names
+ * no field. The identity fields are the identity rule's business.
+ */
+static bool names_a_field(const struct who *w, const char *api_msg, const cJSON *body)
 {
 	const cJSON *contact = cJSON_GetObjectItemCaseSensitive(body, "contact"), *f, *cf;
-	const struct fmf_field *meta;
+	char msg[sizeof ((struct fm_result *)0)->message];
 
+	text_copy(msg, sizeof msg, api_msg);
+	blank_out(msg, w->email);
+	blank_out(msg, w->uid);
 	cJSON_ArrayForEach(f, contact) {
 		if (strcmp(f->string, "emails") == 0 || strcmp(f->string, "external_id") == 0)
 			continue;
 		if (strcmp(f->string, "custom_field") == 0) {
 			cJSON_ArrayForEach(cf, f)
-				if (has_word(msg, cf->string) ||
-				    ((meta = fm_fields_by_name(c->fields, cf->string)) && has_word(msg, meta->label)))
+				if (has_word(msg, cf->string))
 					return true;
-			continue;
-		}
-		if (has_word(msg, f->string) ||
-		    ((meta = fm_fields_by_name(c->fields, f->string)) && has_word(msg, meta->label)))
+		} else if (has_word(msg, f->string)) {
 			return true;
+		}
 	}
 	return false;
 }
 
+/* Sends one body; false when no answer came (*out says why). */
+static bool send_body(struct fm_client *c, const struct who *w, enum write how, long long id,
+                      const char *json, struct fm_result *out, long *status)
+{
+	char path[64];
+
+	if (how == WRITE_PUT)
+		snprintf(path, sizeof path, "/contacts/%lld", id);
+	return call(c, how == WRITE_PUT ? "PUT" : "POST",
+	            how == WRITE_UPSERT ? "/contacts/upsert" : how == WRITE_PUT ? path : "/contacts",
+	            json, w->deadline, out, status);
+}
+
 /*
- * One upsert keyed on `key`. When the API refuses a field of the body (a 400
- * naming it), the field list is fetched again once per delivery (*refreshed),
- * and the rebuilt body sent once more if it differs; the same body would be
- * refused the same way, so that refusal stands. Leaves the answer's status
- * in *status (0 when none).
+ * One write. When the API refuses a field of the body (a 400 naming it), the
+ * field list is fetched again once per delivery and the rebuilt body sent
+ * once more if it differs; the same body would be refused the same way, so
+ * that refusal stands. True when the answer was a 400 that names no field of
+ * the body: the identity rule then decides by data what it means.
  */
-static void upsert(struct fm_client *c, const cJSON *identify, const struct map_form *form,
-                   enum fmc_key key, uint64_t deadline, bool *refreshed,
-                   struct fm_result *out, long *status)
+static bool write_contact(struct fm_client *c, struct who *w, enum write how, long long id,
+                          struct fm_result *out)
 {
 	cJSON *tree = NULL, *tree2 = NULL;
 	char *json = NULL, *json2 = NULL;
 	struct fm_result refused;
+	bool unexplained = false;
+	long status = 0;
 
-	*status = 0;
-	if (!(json = body_json(c, identify, form, key, NULL, out, &tree)) ||
-	    !call(c, "/contacts/upsert", json, deadline, out, status))
+	if (!(json = body_json(c, w->identify, w->form, how, NULL, out, &tree)) ||
+	    !send_body(c, w, how, id, json, out, &status))
 		goto out;
-	classify(c, *status, out);
-	if (*status != 400 || *refreshed || taken(out->message, "email") ||
-	    !names_a_field(c, out->message, tree))
+	classify(c, status, out);
+	if (status != 400)
 		goto out;
-	*refreshed = true;
+	if (!names_a_field(w, out->message, tree)) {
+		unexplained = true;
+		goto out;
+	}
+	if (w->refreshed)
+		goto out;
+	w->refreshed = true;
 	refused = *out;
 	log_msg(LOG_WARN, "Freshmarketer refused a field (%s): fetching the field list again",
 	        out->message);
-	if (!ensure_fields(c, deadline, out, true) ||
-	    !(json2 = body_json(c, identify, form, key, NULL, out, &tree2)))
+	if (!ensure_fields(c, w->deadline, out, true) ||
+	    !(json2 = body_json(c, w->identify, w->form, how, NULL, out, &tree2)))
 		goto out;
 	if (strcmp(json, json2) == 0) {
 		unsigned calls = out->calls;
@@ -706,14 +797,71 @@ static void upsert(struct fm_client *c, const cJSON *identify, const struct map_
 		out->calls = calls;
 		goto out;
 	}
-	*status = 0;
-	if (call(c, "/contacts/upsert", json2, deadline, out, status))
-		classify(c, *status, out);
+	if (send_body(c, w, how, id, json2, out, &status))
+		classify(c, status, out);
+	unexplained = status == 400 && !names_a_field(w, out->message, tree2);
 out:
 	cJSON_Delete(tree);
 	cJSON_Delete(tree2);
 	free(json);
 	free(json2);
+	return unexplained;
+}
+
+/* GET `path`; on 200 with a JSON answer, true with *doc the parsed answer. */
+static bool get_json(struct fm_client *c, const char *path, const char *what,
+                     uint64_t deadline, struct fm_result *out, cJSON **doc)
+{
+	long status;
+
+	*doc = NULL;
+	if (!call(c, "GET", path, NULL, deadline, out, &status) || !read_ok(c, status, what, out))
+		return false;
+	if (!(*doc = cJSON_ParseWithLength(c->body ? c->body : "", c->len))) {
+		result_say(out, FM_RETRY, "%s: the answer is not JSON", what);
+		return false;
+	}
+	return true;
+}
+
+/* The rows of a lookup answer ({"contacts":{"contacts":[..]}}), or NULL. */
+static const cJSON *rows_of(const cJSON *doc)
+{
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, "contacts");
+
+	if (cJSON_IsObject(list))
+		list = cJSON_GetObjectItemCaseSensitive(list, "contacts");
+	return cJSON_IsArray(list) ? list : NULL;
+}
+
+/* The contacts whose `field` is exactly `value`. */
+static bool lookup(struct fm_client *c, const char *field, const char *value,
+                   uint64_t deadline, struct fm_result *out, cJSON **doc)
+{
+	char *q = curl_easy_escape(c->h, value, 0), *path = NULL;
+	size_t plen;
+	bool ok = false;
+
+	*doc = NULL;
+	if (!q || !(path = malloc(plen = strlen(q) + strlen(field) + 48))) {
+		result_say(out, FM_RETRY, "out of memory");
+		goto out;
+	}
+	snprintf(path, plen, "/lookup?q=%s&f=%s&entities=contact", q, field);
+	ok = get_json(c, path, "lookup", deadline, out, doc);
+out:
+	free(path);
+	curl_free(q);
+	return ok;
+}
+
+/* A contact's id, or 0. */
+static long long contact_id(const cJSON *ct)
+{
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(ct, "id");
+
+	return cJSON_IsNumber(id) && id->valuedouble >= 1 && id->valuedouble < 9.2e18
+	       ? (long long)id->valuedouble : 0;
 }
 
 /* An "emails" value: a string, or a list of strings or {"value": ..}. */
@@ -731,81 +879,220 @@ static bool has_email(const cJSON *v, const char *email)
 	return false;
 }
 
-/* The contact of a lookup answer holding `email`, or NULL. */
-static const cJSON *found_contact(const cJSON *doc, const char *email)
+static bool contact_has_email(const cJSON *ct, const char *email)
 {
-	const cJSON *list = cJSON_GetObjectItemCaseSensitive(doc, "contacts"), *ct;
+	return has_email(cJSON_GetObjectItemCaseSensitive(ct, "email"), email) ||
+	       has_email(cJSON_GetObjectItemCaseSensitive(ct, "emails"), email);
+}
 
-	if (cJSON_IsObject(list)) /* lookup nests; filtered_search does not */
-		list = cJSON_GetObjectItemCaseSensitive(list, "contacts");
-	cJSON_ArrayForEach(ct, (cJSON_IsArray(list) ? list : NULL))
-		if (has_email(cJSON_GetObjectItemCaseSensitive(ct, "email"), email) ||
-		    has_email(cJSON_GetObjectItemCaseSensitive(ct, "emails"), email))
-			return ct;
-	return NULL;
+/* The whole contact `id` (GET /contacts/ID): *ct points into *doc. */
+static bool read_contact(struct fm_client *c, long long id, uint64_t deadline,
+                         struct fm_result *out, cJSON **doc, const cJSON **ct)
+{
+	char path[64];
+
+	snprintf(path, sizeof path, "/contacts/%lld", id);
+	if (!get_json(c, path, "reading a contact", deadline, out, doc))
+		return false;
+	*ct = cJSON_GetObjectItemCaseSensitive(*doc, "contact");
+	if (!cJSON_IsObject(*ct) || contact_id(*ct) != id) {
+		result_say(out, FM_RETRY, "reading contact %lld: not the expected answer", id);
+		return false;
+	}
+	return true;
 }
 
 /*
- * The upsert was refused because the email belongs to another contact: find
- * it, adopt it when it has no external id (or already ours), else conflict.
+ * The contact that has our userId as external id (lookup by external_id,
+ * an exact match): *id 0 when none, else *same whether it has our email. A
+ * row that shows another external id is not it; a row without its email
+ * (rows are partial) is read whole.
  */
-static void adopt(struct fm_client *c, const cJSON *identify, const struct map_form *form,
-                  const char *email, const char *uid, uint64_t deadline, bool *refreshed,
-                  struct fm_result *out)
+static bool find_by_userid(struct fm_client *c, const struct who *w, struct fm_result *out,
+                           long long *id, bool *same)
 {
-	char *q = curl_easy_escape(c->h, email, 0), *path = NULL;
-	cJSON *doc = NULL;
-	const cJSON *ct, *ext, *id;
-	size_t plen;
-	long status;
-	double cid = 0;
+	cJSON *doc = NULL, *full = NULL;
+	const cJSON *row, *ct, *x;
+	bool ok = false;
 
-	if (!q) {
-		result_say(out, FM_RETRY, "out of memory");
+	*id = 0;
+	*same = false;
+	if (!lookup(c, "external_id", w->uid, w->deadline, out, &doc))
 		goto out;
+	cJSON_ArrayForEach(row, rows_of(doc)) {
+		x = cJSON_GetObjectItemCaseSensitive(row, "external_id");
+		if ((x && !(cJSON_IsString(x) && strcmp(x->valuestring, w->uid) == 0)) ||
+		    !contact_id(row))
+			continue;
+		*id = contact_id(row);
+		ct = row;
+		if (!cJSON_GetObjectItemCaseSensitive(row, "email") &&
+		    !cJSON_GetObjectItemCaseSensitive(row, "emails") &&
+		    !read_contact(c, *id, w->deadline, out, &full, &ct))
+			goto out;
+		*same = contact_has_email(ct, w->email);
+		break;
 	}
-	plen = strlen(q) + 64;
-	if (!(path = malloc(plen))) {
-		result_say(out, FM_RETRY, "out of memory");
-		goto out;
-	}
-	snprintf(path, plen, "/lookup?q=%s&f=email&entities=contact", q);
-	if (!call(c, path, NULL, deadline, out, &status))
-		goto out;
-	if (status != 200) {
-		classify(c, status, out);
-		if (out->outcome == FM_DELIVERED)
-			result_say(out, FM_RETRY, "unexpected HTTP %ld from the lookup", status);
-		goto out;
-	}
-	doc = cJSON_ParseWithLength(c->body ? c->body : "", c->len);
-	if (!(ct = found_contact(doc, email))) {
-		/* The search index may lag behind the refusal: try again later. */
-		result_say(out, FM_RETRY, "the API says the email is taken, but the lookup "
-		           "finds no contact with it");
-		goto out;
-	}
-	ext = cJSON_GetObjectItemCaseSensitive(ct, "external_id");
-	id = cJSON_GetObjectItemCaseSensitive(ct, "id");
-	if (cJSON_IsNumber(id))
-		cid = id->valuedouble;
-	if (!(cJSON_IsNull(ext) || !ext || (cJSON_IsString(ext) &&
-	      (!ext->valuestring[0] || strcmp(ext->valuestring, uid) == 0)))) {
-		result_say(out, FM_CONFLICT, "the email belongs to contact %.0f, which has "
-		           "another external id", cid);
-		goto out;
-	}
-	upsert(c, identify, form, FMC_KEY_EMAILS, deadline, refreshed, out, &status);
-	if (out->outcome == FM_DELIVERED)
-		log_msg(LOG_INFO, "Freshmarketer contact %.0f adopted (had no external id)", cid);
-	else if (status == 400 && taken(out->message, "external"))
-		/* Our userId is another contact's: two contacts, never merged here. */
-		result_say(out, FM_CONFLICT, "the email belongs to contact %.0f, and the userId "
-		           "to another contact", cid);
+	ok = true;
 out:
 	cJSON_Delete(doc);
-	free(path);
-	curl_free(q);
+	cJSON_Delete(full);
+	return ok;
+}
+
+/*
+ * The contact that has our email, and whose it is, read from the whole
+ * contact: lookup rows are partial, and a row without external_id says
+ * nothing about it. *id 0 when the lookup finds none.
+ */
+static bool find_by_email(struct fm_client *c, const struct who *w, struct fm_result *out,
+                          long long *id, enum owner *own)
+{
+	cJSON *doc = NULL, *full = NULL;
+	const cJSON *row, *ct, *x;
+	bool ok = false;
+
+	*id = 0;
+	*own = OWNER_NOBODY;
+	if (!lookup(c, "email", w->email, w->deadline, out, &doc))
+		goto out;
+	cJSON_ArrayForEach(row, rows_of(doc)) {
+		if (!contact_has_email(row, w->email) || !contact_id(row))
+			continue;
+		*id = contact_id(row);
+		if (!read_contact(c, *id, w->deadline, out, &full, &ct))
+			goto out;
+		x = cJSON_GetObjectItemCaseSensitive(ct, "external_id");
+		if (!x || cJSON_IsNull(x) || (cJSON_IsString(x) && !x->valuestring[0]))
+			*own = OWNER_NO_EXT;
+		else
+			*own = cJSON_IsString(x) && strcmp(x->valuestring, w->uid) == 0 ? OWNER_US
+			                                                                : OWNER_OTHER;
+		break;
+	}
+	ok = true;
+out:
+	cJSON_Delete(doc);
+	cJSON_Delete(full);
+	return ok;
+}
+
+/*
+ * A write not keyed on external_id (`how`, contact `id`) after the upsert
+ * keyed on it was refused: when it goes through, the account refuses
+ * external_id as the key, and every process switches to the emails mode.
+ * When it is refused too, the refusal is the submission's own (FM_REJECTED).
+ */
+static void write_probing(struct fm_client *c, struct who *w, enum write how, long long id,
+                          bool probing, struct fm_result *out)
+{
+	write_contact(c, w, how, id, out);
+	if (probing && out->outcome == FM_DELIVERED)
+		fm_state_key_mode_emails(c->st, "a write without that key went through after an "
+		                         "upsert keyed on it was refused");
+}
+
+/*
+ * Where the userId's upsert could not go (`probing`: it was refused with a
+ * 400 that names no field), or in the emails mode where no contact has the
+ * userId: the contact with our email decides. Another person's is a conflict;
+ * one without external id is adopted (written by id, after reading it
+ * whole); ours means the key was refused. With none, the contact with our
+ * userId (unless `looked` already) or a new one.
+ */
+static void place_by_email(struct fm_client *c, struct who *w, bool looked, bool probing,
+                           struct fm_result *out)
+{
+	long long id;
+	enum owner own;
+	bool same;
+
+	if (!find_by_email(c, w, out, &id, &own))
+		return;
+	switch (own) {
+	case OWNER_OTHER:
+		conflict(out, "the email belongs to contact %lld, which has another external id", id);
+		return;
+	case OWNER_NO_EXT:
+		if (write_contact(c, w, WRITE_PUT, id, out))
+			/* Our userId is another contact's: two contacts, never merged here. */
+			conflict(out, "the email belongs to contact %lld, and the userId to another "
+			         "contact", id);
+		else if (out->outcome == FM_DELIVERED)
+			log_msg(LOG_INFO, "Freshmarketer contact %lld adopted (had no external id)", id);
+		return;
+	case OWNER_US:
+		write_probing(c, w, WRITE_PUT, id, probing, out);
+		return;
+	case OWNER_NOBODY:
+		break;
+	}
+	if (!looked) {
+		if (!find_by_userid(c, w, out, &id, &same))
+			return;
+		if (id && !w->trusted && !same) {
+			conflict(out, "contact %lld has this userId and another email, which only a "
+			         "signed userId may change", id);
+			return;
+		}
+		if (id) {
+			write_probing(c, w, WRITE_PUT, id, probing, out);
+			return;
+		}
+	}
+	write_probing(c, w, WRITE_CREATE, 0, probing, out);
+}
+
+/*
+ * The emails mode, with the contact `id` that has our userId: updated by id.
+ * A refusal that names no field is a conflict when the email is another
+ * contact's (a signed userId changing its email), else the submission's own.
+ */
+static void update_by_id(struct fm_client *c, struct who *w, long long id, struct fm_result *out)
+{
+	struct fm_result refused;
+	long long other;
+	enum owner own;
+
+	if (!write_contact(c, w, WRITE_PUT, id, out))
+		return;
+	refused = *out;
+	if (!find_by_email(c, w, out, &other, &own))
+		return;
+	if (other && other != id) {
+		conflict(out, "the email belongs to contact %lld, the userId to contact %lld", other, id);
+		return;
+	}
+	refused.calls = out->calls;
+	*out = refused;
+}
+
+static void deliver_identity(struct fm_client *c, struct who *w, struct fm_result *out)
+{
+	bool emails_mode = fm_state_key_mode(c->st) == FM_KEY_MODE_EMAILS, looked = false, same;
+	long long id = 0;
+
+	/* Before writing, an untrusted userId's contact is read: its email must
+	 * not change. The emails mode finds it this way anyhow. */
+	if (emails_mode || !w->trusted) {
+		if (!find_by_userid(c, w, out, &id, &same))
+			return;
+		looked = true;
+		if (id && !w->trusted && !same) {
+			conflict(out, "contact %lld has this userId and another email, which only a "
+			         "signed userId may change", id);
+			return;
+		}
+	}
+	if (emails_mode) {
+		if (id)
+			update_by_id(c, w, id, out);
+		else
+			place_by_email(c, w, true, false, out);
+		return;
+	}
+	if (write_contact(c, w, WRITE_UPSERT, 0, out))
+		place_by_email(c, w, looked, true, out);
 }
 
 /* A message quoting the key would leak it into logs and the spool. */
@@ -819,10 +1106,11 @@ void fm_deliver(struct fm_client *c, const cJSON *identify,
                 const struct map_form *form, unsigned budget_ms,
                 struct fm_result *out)
 {
-	uint64_t deadline = now_ms() + budget_ms;
-	const char *uid = fm_contact_user_id(identify), *email = fm_contact_email(identify);
-	bool refreshed = false;
-	long status, wait;
+	struct who w = {.identify = identify, .form = form,
+	                .uid = fm_contact_user_id(identify), .email = fm_contact_email(identify),
+	                .trusted = fm_contact_user_id_trusted(identify),
+	                .deadline = now_ms() + budget_ms};
+	long wait;
 
 	memset(out, 0, sizeof *out);
 	out->retry_after_s = -1;
@@ -830,7 +1118,7 @@ void fm_deliver(struct fm_client *c, const cJSON *identify,
 		result_say(out, FM_RETRY, "no Freshmarketer client");
 		goto out;
 	}
-	if (!uid || !email) {
+	if (!w.uid || !w.email) {
 		result_say(out, FM_REJECTED, "identify message has no userId or email");
 		goto out;
 	}
@@ -840,11 +1128,9 @@ void fm_deliver(struct fm_client *c, const cJSON *identify,
 		           "in %ld s", wait);
 		goto out;
 	}
-	if (fm_contact_needs_fields(identify, form) && !ensure_fields(c, deadline, out, false))
+	if (fm_contact_needs_fields(identify, form) && !ensure_fields(c, w.deadline, out, false))
 		goto out;
-	upsert(c, identify, form, FMC_KEY_EXTERNAL_ID, deadline, &refreshed, out, &status);
-	if (status == 400 && taken(out->message, "email"))
-		adopt(c, identify, form, email, uid, deadline, &refreshed, out);
+	deliver_identity(c, &w, out);
 out:
 	scrub(c, out);
 	if (c && out->outcome == FM_PAUSED && out->http_status) {
@@ -876,7 +1162,7 @@ cJSON *fm_request_explain(struct fm_client *c, const cJSON *identify,
 		        out->outcome == FM_PAUSED ? "API key refused" : "API unreachable or failing");
 	out->outcome = FM_DELIVERED;
 	out->message[0] = '\0';
-	json = body_json(c, identify, form, FMC_KEY_EXTERNAL_ID, to, out, &body);
+	json = body_json(c, identify, form, WRITE_UPSERT, to, out, &body);
 	free(json);
 	scrub(c, out);
 	return body;

@@ -115,9 +115,9 @@ const char *fm_outcome_name(enum fm_outcome o);
 /*
  * The rate-limit headers of the answers seen so far (each value from the last
  * answer that carried it; -1 when never seen): x-ratelimit-limit/-remaining/
- * -reset for the hour window and per-min-x-ratelimit-* for the minute window,
- * as sent (reset in seconds, as the test double sends it; unconfirmed for the
- * real service). For the spool's backoff.
+ * -reset for the hour window and per-min-x-ratelimit-* for the minute window;
+ * a reset as seconds until it, whatever form the API wrote it in, never more
+ * than its window (fm_rl_reset_s). For the spool's backoff.
  */
 struct fm_ratelimit {
 	long hour_limit, hour_remaining, hour_reset;

@@ -63,6 +63,14 @@ static bool ends_with_id(const char *field)
 	return n > 3 && strcmp(field + n - 3, "_id") == 0 && !is_identity(field);
 }
 
+/* Fields that store their choices' ids: *_id fields, and the subscription
+ * fields, which the live API stores as integers ("1", "2;3"). */
+static bool takes_ids(const char *field)
+{
+	return ends_with_id(field) || strcmp(field, "subscription_status") == 0 ||
+	       strcmp(field, "subscription_types") == 0;
+}
+
 /* The form's <field> for this trait, or NULL. */
 static const struct map_field *form_field_for(const struct map_form *form, const char *trait)
 {
@@ -162,14 +170,28 @@ static size_t utf8_chars(const char *s)
 	return n;
 }
 
+/* The choice of f that `t` names: its value (ignoring case) or, with `ids`,
+ * its id in decimal. NULL when none. */
+static const struct fmf_choice *choice_for(const struct fmf_field *f, const char *t, bool ids)
+{
+	long long n;
+	bool is_num = ids && text_parse_ll(t, -9007199254740992LL, 9007199254740992LL, &n);
+
+	for (size_t i = 0; f && i < f->n_choices; i++)
+		if (text_ieq(t, f->choices[i].value) || (is_num && f->choices[i].id == n))
+			return &f->choices[i];
+	return NULL;
+}
+
 /* The non-blank texts of v (a scalar or a list of scalars) joined by sep, in
- * a new string; with `f` given, each is first matched to one of its choices.
+ * a new string; with `f` given, each is first matched to one of its choices
+ * (choice_for), which gives its value or, with `ids`, its id.
  * NULL with *c set to CONV_EMPTY, CONV_BAD or CONV_ENOMEM when there is none,
  * one does not fit, or memory runs out. */
 static char *join_texts(const cJSON *v, const char *sep, const struct fmf_field *f,
-                        enum conv *c)
+                        bool ids, enum conv *c)
 {
-	char nb[64], *s = NULL;
+	char nb[64], idb[32], *s = NULL;
 	const char *t;
 	const cJSON *e, *first = cJSON_IsArray(v) ? v->child : v;
 	size_t len = 0, o = 0, seplen = strlen(sep);
@@ -184,15 +206,15 @@ static char *join_texts(const cJSON *v, const char *sep, const struct fmf_field 
 			if (blank(t))
 				continue;
 			if (f && f->n_choices) {
-				const char *match = NULL;
-				for (size_t i = 0; i < f->n_choices && !match; i++)
-					if (text_ieq(t, f->choices[i].value))
-						match = f->choices[i].value;
-				if (!match) {
+				const struct fmf_choice *ch = choice_for(f, t, ids);
+
+				if (!ch) {
 					*c = CONV_BAD;
 					goto fail;
 				}
-				t = match;
+				if (ids)
+					snprintf(idb, sizeof idb, "%lld", ch->id);
+				t = ids ? idb : ch->value;
 			}
 			if (pass == 0) {
 				len += strlen(t) + seplen;
@@ -228,7 +250,7 @@ fail:
 static enum conv to_text(const struct fmf_field *f, const cJSON *v, cJSON **out)
 {
 	enum conv c;
-	char *s = join_texts(v, ", ", NULL, &c);
+	char *s = join_texts(v, ", ", NULL, false, &c);
 
 	if (!s)
 		return c;
@@ -240,11 +262,13 @@ static enum conv to_text(const struct fmf_field *f, const cJSON *v, cJSON **out)
 	return c;
 }
 
-/* Every value one of the choices; one string joined by ';' (unconfirmed). */
-static enum conv to_multi(const struct fmf_field *f, const cJSON *v, cJSON **out)
+/* Every value one of the choices; one string joined by ';' (unconfirmed),
+ * of their ids for a field that stores ids (subscription_types). */
+static enum conv to_multi(const struct fmf_field *f, const char *name, const cJSON *v,
+                          cJSON **out)
 {
 	enum conv c;
-	char *s = join_texts(v, ";", f, &c);
+	char *s = join_texts(v, ";", f, takes_ids(name), &c);
 
 	if (!s)
 		return c;
@@ -316,7 +340,7 @@ static enum conv to_dropdown(const struct fmf_field *f, const char *name,
 {
 	char nb[64];
 	const char *t = scalar_text(v, nb, sizeof nb);
-	bool id = ends_with_id(name);
+	bool id = takes_ids(name);
 	long long n;
 
 	if (!t || cJSON_IsBool(v))
@@ -388,7 +412,7 @@ static enum conv convert(const struct fm_fields *fields, const char *name,
 
 	switch (type) {
 	case FMF_TEXT: return to_text(f, v, out);
-	case FMF_MULTI: return to_multi(f, v, out);
+	case FMF_MULTI: return to_multi(f, name, v, out);
 	case FMF_LIST: return to_list(v, out);
 	case FMF_NUMBER: return one ? to_number(one, out) : CONV_BAD;
 	case FMF_CHECKBOX: return one ? to_checkbox(one, out) : CONV_BAD;
@@ -484,6 +508,9 @@ static void place(struct build *b, const char *trait, const char *field, const c
 			break;
 		}
 		note(b, how, trait, field, value);
+		if (fm_fields_by_name(b->fields, field) &&
+		    fm_fields_by_name(b->fields, field)->type == FMF_OPAQUE)
+			note(b, FMC_SENT_UNCHECKED, trait, field, value);
 		break;
 	case CONV_EMPTY:
 		break;
@@ -653,6 +680,15 @@ const char *fm_contact_user_id(const cJSON *identify)
 	return cJSON_IsString(u) && u->valuestring[0] ? u->valuestring : NULL;
 }
 
+bool fm_contact_user_id_trusted(const cJSON *identify)
+{
+	const cJSON *ctx = cJSON_GetObjectItemCaseSensitive(identify, "context");
+	const cJSON *own = cJSON_GetObjectItemCaseSensitive(ctx, "fmgate");
+	const cJSON *src = cJSON_GetObjectItemCaseSensitive(own, "userIdSource");
+
+	return cJSON_IsString(src) && strcmp(src->valuestring, "signed") == 0;
+}
+
 const char *fm_contact_email(const cJSON *identify)
 {
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(identify, "traits");
@@ -728,6 +764,7 @@ const char *fmc_event_name(enum fmc_event ev)
 	case FMC_DROP_NO_LIST: return "left out: the field list is unknown";
 	case FMC_DROP_UNCHECKED: return "not sent: the box is not checked";
 	case FMC_INVALID: return "refused: the value does not fit the field";
+	case FMC_SENT_UNCHECKED: return "sent unchanged: fmgate does not know the field's type";
 	}
 	return "unknown";
 }

@@ -25,17 +25,19 @@
  * Values follow the field's type when the field list is known:
  *   checkbox  true/false from a bool, 1/0, on/off, yes/no, true/false
  *   number    a JSON number from a number or strict decimal text (-12.5)
- *   dropdown  the choice's exact value matched ignoring case (the choice's
- *             id for *_id fields, which also accept an id)
+ *   dropdown  (dropdown, radio) the choice's exact value matched ignoring
+ *             case; the choice's id (a number) for *_id fields and
+ *             subscription_status, which also accept an id
  *   date      YYYY-MM-DD from the forms of ft_date_normalise()
- *   multi     (multi_select) each value matched to a choice as for dropdown,
- *             sent as one string of the choices' values joined by ';'
- *             (the encoding is unconfirmed for the real service)
+ *   multi     (multi_select_dropdown) each value matched to a choice as for
+ *             dropdown, sent as one string of the choices' values joined by
+ *             ';' (the encoding is unconfirmed for the real service); of
+ *             their ids for subscription_types ("2;3", as seen live)
  *   list      (auto_complete, tags) a list of strings
  *   text      a string (a list joined with ", "), at most the field's
  *             max_length characters when the list gives one
  * A one-element list is taken as its element for single-valued types. Other
- * types are sent unchanged. Without the list, built-in text fields get
+ * types are sent unchanged (FMC_SENT_UNCHECKED tells, for a warning). Without the list, built-in text fields get
  * strings, *_id fields integers, and the rest is sent unchanged. A value the
  * field's type refuses fails the build (FMC_EINVALID): nothing is sent.
  *
@@ -83,6 +85,8 @@ enum fmc_event {
 	FMC_DROP_NO_LIST,     /* it needs the field list, which is unknown: left out */
 	FMC_DROP_UNCHECKED,   /* a value-when-checked box, not checked: nothing sent */
 	FMC_INVALID,          /* the value does not fit the field: the build fails */
+	FMC_SENT_UNCHECKED,   /* after a FMC_SET_*: the field's type is unknown to
+	                         fmgate, so the value went unchanged */
 };
 
 /*
@@ -138,6 +142,10 @@ enum fmc_err fm_contact_convert(const struct fm_fields *fields, const char *name
 /* The message's userId and traits.email, or NULL when absent or empty. */
 const char *fm_contact_user_id(const cJSON *identify);
 const char *fm_contact_email(const cJSON *identify);
+
+/* True when the userId came from a signed source (identify.h: only
+ * context.fmgate.userIdSource "signed"); messages without it are untrusted. */
+bool fm_contact_user_id_trusted(const cJSON *identify);
 
 /* "fm-field", "reserved", "label", "name", "no field", ... for `fmgate try`. */
 const char *fmc_event_name(enum fmc_event ev);

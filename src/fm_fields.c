@@ -15,9 +15,9 @@ static const struct {
 } type_names[] = {
 	{"text", FMF_TEXT},         {"textarea", FMF_TEXT},
 	{"number", FMF_NUMBER},     {"checkbox", FMF_CHECKBOX},
-	{"dropdown", FMF_DROPDOWN}, {"date", FMF_DATE},
-	{"group_field", FMF_GROUP}, {"auto_complete", FMF_LIST},
-	{"multi_select", FMF_MULTI}, {"multi_select_dropdown", FMF_MULTI},
+	{"dropdown", FMF_DROPDOWN}, {"radio", FMF_DROPDOWN},
+	{"date", FMF_DATE},         {"group_field", FMF_GROUP},
+	{"auto_complete", FMF_LIST}, {"multi_select_dropdown", FMF_MULTI},
 };
 
 /* Unknown types are sent as they are (FMF_OPAQUE) rather than guessed at. */
@@ -61,6 +61,7 @@ static void field_clear(struct fmf_field *f)
 	free(f->choices);
 	free(f->name);
 	free(f->label);
+	free(f->type_name);
 	memset(f, 0, sizeof *f);
 }
 
@@ -83,7 +84,8 @@ static enum fmf_err field_parse(const cJSON *item, struct fmf_field *f)
 	ml = cJSON_GetObjectItemCaseSensitive(item, "max_length");
 	if (cJSON_IsNumber(ml) && ml->valuedouble >= 1 && ml->valuedouble <= FMF_MAX_LENGTH)
 		f->max_length = (size_t)ml->valuedouble;
-	if (!(f->name = strdup(name)) || !(f->label = strdup(label ? label : "")))
+	if (!(f->name = strdup(name)) || !(f->label = strdup(label ? label : "")) ||
+	    !(f->type_name = strdup(type ? type : "text")))
 		goto fail;
 	if (cJSON_IsArray(choices) && (n = (size_t)cJSON_GetArraySize(choices)) > 0) {
 		if (n > FMF_MAX_CHOICES) {

@@ -30,13 +30,14 @@ enum fmf_type {
 	FMF_TEXT = 0,   /* text, textarea */
 	FMF_NUMBER,
 	FMF_CHECKBOX,
-	FMF_DROPDOWN,
+	FMF_DROPDOWN,   /* dropdown, radio: one of the choices */
 	FMF_DATE,
 	FMF_GROUP,      /* group_field: containers like emails; never matched by label */
-	FMF_MULTI,      /* multi_select, multi_select_dropdown (names unconfirmed):
-	                   several choices in one string, see fm_contact.h */
+	FMF_MULTI,      /* multi_select_dropdown: several choices in one string,
+	                   see fm_contact.h */
 	FMF_LIST,       /* auto_complete (tags): a list of strings */
-	FMF_OPAQUE,     /* a type we do not know: values are sent as they are */
+	FMF_OPAQUE,     /* a type we do not know (no "multi_select" was ever seen in
+	                   a field list): values are sent as they are */
 };
 
 struct fmf_choice {
@@ -47,6 +48,7 @@ struct fmf_choice {
 struct fmf_field {
 	char *name;          /* API name: "first_name", "cf_industry" */
 	char *label;         /* "First name", "Industry"; "" when absent */
+	char *type_name;     /* the API's type, "radio"; "text" when absent */
 	enum fmf_type type;
 	struct fmf_choice *choices;
 	size_t n_choices;

@@ -68,6 +68,8 @@ struct fm_state {
 	long long rl_locked_at; /* when this process last read it under the lock (ms) */
 	bool rl_calm;          /* what it last read was calm (see FM_RL_CALM_SHARE) */
 	bool no_marker;        /* the last pause check found no marker */
+	bool mode_emails;      /* the account refuses external_id as key */
+	long long mode_checked_at; /* when SPOOL/state/identity was last looked for (ms) */
 	char key_hex[17];      /* key as "%016llx" */
 	uint64_t seen[SEEN_SLOTS];
 };
@@ -619,8 +621,7 @@ long fm_state_rl_reserve(struct fm_state *st)
 	return wait > LONG_MAX ? LONG_MAX : (long)wait;
 }
 
-/* reset is seconds until the window restarts as the test double sends it;
- * a value that can only be a Unix time is taken as one (unconfirmed). */
+/* reset: seconds until the window restarts (fm_rl_reset_s), or -1. */
 static bool window_record(struct rl_window *w, long limit, long remaining, long reset,
                           long window_s, long long now)
 {
@@ -630,11 +631,49 @@ static bool window_record(struct rl_window *w, long limit, long remaining, long 
 		w->limit = limit;
 	if (remaining >= 0)
 		w->remaining = remaining;
-	if (reset > 1000000000L)
-		w->reset_at = (long long)reset * 1000;
-	else
-		w->reset_at = now + (long long)(reset >= 0 ? reset : window_s) * 1000;
+	if (reset < 0 || reset > window_s)
+		reset = window_s;
+	w->reset_at = now + (long long)reset * 1000;
 	return true;
+}
+
+/* Digits [i, i+2) of s as a number. */
+static int two(const char *s, size_t i)
+{
+	return (s[i] - '0') * 10 + (s[i + 1] - '0');
+}
+
+long fm_rl_reset_s(const char *value, long window_s, time_t now)
+{
+	long long n, at;
+	size_t len;
+	struct tm tm = { 0 };
+
+	if (!value || !text_parse_ll(value, 0, 99999999999999LL, &n))
+		return -1;
+	len = strlen(value);
+	if (len == 12) {
+		/* ddmmyyHHMMSS, UTC; the year is 20yy. timegm() normalises an
+		 * impossible date, so the fields are checked first. */
+		tm.tm_mday = two(value, 0);
+		tm.tm_mon = two(value, 2) - 1;
+		tm.tm_year = 100 + two(value, 4);
+		tm.tm_hour = two(value, 6);
+		tm.tm_min = two(value, 8);
+		tm.tm_sec = two(value, 10);
+		if (tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_mon < 0 || tm.tm_mon > 11 ||
+		    tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+			return -1;
+		at = (long long)timegm(&tm);
+	} else if (len == 10) {
+		at = n; /* Unix seconds */
+	} else if (len < 10) {
+		at = (long long)now + n;
+	} else {
+		return -1;
+	}
+	n = at - (long long)now;
+	return n < 0 ? 0 : n > window_s ? window_s : (long)n;
 }
 
 void fm_state_rl_record(struct fm_state *st, const struct fm_ratelimit *seen,
@@ -653,9 +692,9 @@ void fm_state_rl_record(struct fm_state *st, const struct fm_ratelimit *seen,
 		return;
 	fd = rl_open(st, &r);
 	changed = window_record(&r.hour, seen->hour_limit, seen->hour_remaining,
-	                        seen->hour_reset, 3600, now);
+	                        seen->hour_reset, FM_RL_HOUR_S, now);
 	changed |= window_record(&r.minute, seen->minute_limit, seen->minute_remaining,
-	                         seen->minute_reset, 60, now);
+	                         seen->minute_reset, FM_RL_MINUTE_S, now);
 	if (http_status == 429) {
 		until = now + (long long)(retry_after_s >= 0 ? retry_after_s : 0) * 1000;
 		/* A 429 that says nothing at all still holds every process a while. */
@@ -741,41 +780,53 @@ static void forget_warnings(struct fm_state *st)
 	close(fd);
 }
 
-bool fm_state_fields_save(struct fm_state *st, cJSON *doc, time_t fetched_at)
+/* Replaces the state file `name` with n bytes at p, atomically: a temporary
+ * file, fsync, rename, and the directory flushed. */
+static bool replace_file(const struct fm_state *st, const char *name, const char *p, size_t n)
 {
-	char tmp[PATH_SIZE], final[PATH_SIZE], hex[17], name[64];
-	cJSON *meta;
-	char *json = NULL;
-	struct stat sb;
-	bool ok = false;
-	int fd = -1, dfd;
+	char tmp[PATH_SIZE], final[PATH_SIZE], tname[96];
+	int fd, dfd;
 
-	if (st->read_only || !st->dir[0])
+	snprintf(tname, sizeof tname, "%s.%ld.tmp", name, (long)getpid());
+	if (!path_of(st, tname, tmp, sizeof tmp) || !path_of(st, name, final, sizeof final))
 		return false;
-	snprintf(hex, sizeof hex, "%016llx", (unsigned long long)st->account);
-	snprintf(name, sizeof name, "fields.json.%ld.tmp", (long)getpid());
-	cJSON_DeleteItemFromObjectCaseSensitive(doc, CACHE_MEMBER);
-	if (!(meta = cJSON_AddObjectToObject(doc, CACHE_MEMBER)) ||
-	    !cJSON_AddStringToObject(meta, "account", hex) ||
-	    !cJSON_AddNumberToObject(meta, "fetched_at", (double)fetched_at) ||
-	    !(json = cJSON_PrintUnformatted(doc)) ||
-	    !path_of(st, name, tmp, sizeof tmp) || !path_of(st, "fields.json", final, sizeof final))
-		goto out;
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0 ||
-	    !write_all(fd, json, strlen(json), 0) || fsync(fd) != 0 || close(fd) != 0) {
+	    !write_all(fd, p, n, 0) || fsync(fd) != 0 || close(fd) != 0) {
 		if (fd >= 0)
 			close(fd);
 		unlink(tmp);
-		goto out;
+		return false;
 	}
 	if (rename(tmp, final) != 0) {
 		unlink(tmp);
-		goto out;
+		return false;
 	}
 	if ((dfd = open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
 		fsync(dfd);
 		close(dfd);
 	}
+	return true;
+}
+
+bool fm_state_fields_save(struct fm_state *st, cJSON *doc, time_t fetched_at)
+{
+	char final[PATH_SIZE], tmp[PATH_SIZE], hex[17];
+	cJSON *meta;
+	char *json = NULL;
+	struct stat sb;
+	bool ok = false;
+
+	if (st->read_only || !st->dir[0])
+		return false;
+	snprintf(hex, sizeof hex, "%016llx", (unsigned long long)st->account);
+	cJSON_DeleteItemFromObjectCaseSensitive(doc, CACHE_MEMBER);
+	if (!(meta = cJSON_AddObjectToObject(doc, CACHE_MEMBER)) ||
+	    !cJSON_AddStringToObject(meta, "account", hex) ||
+	    !cJSON_AddNumberToObject(meta, "fetched_at", (double)fetched_at) ||
+	    !(json = cJSON_PrintUnformatted(doc)) ||
+	    !path_of(st, "fields.json", final, sizeof final) ||
+	    !replace_file(st, "fields.json", json, strlen(json)))
+		goto out;
 	if (stat(final, &sb) == 0)
 		remember_file(st, &sb);
 	st->failed_at = 0;
@@ -886,6 +937,90 @@ bool fm_state_first_warning(struct fm_state *st, uint64_t key)
 }
 
 /* ---- backoff ---------------------------------------------------------------------- */
+
+/* ---- identity mode ---------------------------------------------------------- */
+
+/* SPOOL/state/identity: "emails since DATE\naccount HEX\n" once the account
+ * refused external_id as the upsert key. */
+static bool mode_file_is_emails(const char *s, uint64_t account, time_t *since)
+{
+	const char *a = strstr(s, "\naccount ");
+	uint64_t fp;
+	struct tm tm = { 0 };
+
+	if (strncmp(s, "emails since ", 13) != 0 || !a || !parse_hex64(a + 9, &fp) ||
+	    (account && fp != account))
+		return false;
+	if (since)
+		*since = strptime(s + 13, "%Y-%m-%dT%H:%M:%SZ", &tm) ? timegm(&tm) : 0;
+	return true;
+}
+
+enum fm_key_mode fm_state_key_mode(struct fm_state *st)
+{
+	long long now = wall_ms();
+	size_t len;
+	char *s;
+	int fd;
+
+	/* Once refused, always refused: only a restart after the operator
+	 * removed the file probes again. Otherwise the file is looked for at
+	 * most once a second. */
+	if (st->mode_emails || !st->dir[0] ||
+	    (st->mode_checked_at && now >= st->mode_checked_at && now - st->mode_checked_at < 1000))
+		return st->mode_emails ? FM_KEY_MODE_EMAILS : FM_KEY_MODE_EXTERNAL_ID;
+	st->mode_checked_at = now;
+	if ((fd = open_file(st, "identity", O_RDONLY)) < 0)
+		return FM_KEY_MODE_EXTERNAL_ID;
+	if ((s = read_fd(fd, MARKER_MAX, &len)) != NULL)
+		st->mode_emails = mode_file_is_emails(s, st->account, NULL);
+	free(s);
+	close(fd);
+	return st->mode_emails ? FM_KEY_MODE_EMAILS : FM_KEY_MODE_EXTERNAL_ID;
+}
+
+void fm_state_key_mode_emails(struct fm_state *st, const char *why)
+{
+	char text[256], when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	int n;
+
+	if (st->read_only || st->mode_emails)
+		return;
+	st->mode_emails = true;
+	if (!gmtime_r(&now, &tm) || !strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		text_copy(when, sizeof when, "?");
+	n = snprintf(text, sizeof text, "emails since %s\naccount %016llx\n", when,
+	             (unsigned long long)st->account);
+	if (st->dir[0] && (n < 0 || (size_t)n >= sizeof text ||
+	                   !replace_file(st, "identity", text, (size_t)n)))
+		log_msg(LOG_ERR, "cannot write %s/identity: %s", st->dir, strerror(errno));
+	log_msg(LOG_WARN, "Freshmarketer refuses external_id as the upsert key (%s): contacts are "
+	        "now found by external id and created keyed on emails%s%s%s", why,
+	        st->dir[0] ? " (remembered in " : "", st->dir, st->dir[0] ? "/identity)" : "");
+}
+
+enum fm_key_mode fm_state_key_mode_of(const char *spool_dir, time_t *since)
+{
+	char path[PATH_SIZE], buf[MARKER_MAX + 1];
+	int n = snprintf(path, sizeof path, "%s/%s/identity", spool_dir, STATE_SUBDIR);
+	int fd;
+	ssize_t r;
+	bool emails = false;
+
+	*since = 0;
+	if (n < 0 || (size_t)n >= sizeof path ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0)
+		return FM_KEY_MODE_EXTERNAL_ID;
+	r = read(fd, buf, MARKER_MAX);
+	close(fd);
+	if (r > 0) {
+		buf[r] = '\0';
+		emails = mode_file_is_emails(buf, 0, since);
+	}
+	return emails ? FM_KEY_MODE_EMAILS : FM_KEY_MODE_EXTERNAL_ID;
+}
 
 long fm_backoff_s(unsigned attempts, long retry_after_s)
 {

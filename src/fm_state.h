@@ -9,6 +9,8 @@
  *   SPOOL/state/fields.lock held by the one process refreshing the list
  *   SPOOL/state/fields.failed its mtime: when a refresh last failed
  *   SPOOL/state/warned      "left out" warnings already logged (hashes)
+ *   SPOOL/state/identity    exists once the account refused external_id as
+ *                           the upsert key (fm_client.h: the "emails" mode)
  * Files are replaced atomically or updated under flock(); a missing or
  * unreadable state file means "no information", never a crash or a block.
  * SPOOL/state is created (mode 0700) when missing; the spool directory
@@ -51,6 +53,19 @@
 #define FM_RL_HOLD_429_S   30     /* a 429 that says nothing holds calls this long */
 #define FM_STATE_MAX_FILE  (LIMIT_MAX_UPSTREAM_BODY + 4096u) /* bytes of a state file read */
 #define FM_STATE_MAX_WARNED 1024u /* warnings remembered in SPOOL/state/warned */
+
+#define FM_RL_HOUR_S       3600   /* the hourly budget's window */
+#define FM_RL_MINUTE_S     60     /* the per-minute budget's window */
+
+/*
+ * A rate-limit reset header's value as seconds until the window restarts,
+ * never more than window_s: "ddmmyyHHMMSS" (12 digits, UTC; seen live),
+ * Unix seconds (10 digits) or seconds until the reset (anything shorter).
+ * A reset already past is 0. -1 when the value is none of these (garbage,
+ * an impossible date): the caller then knows nothing of the reset. A reset
+ * must never hold delivery past its window, whatever the API wrote.
+ */
+long fm_rl_reset_s(const char *value, long window_s, time_t now);
 
 /* True while delivery is paused for a refused key. */
 bool fm_state_paused(const char *spool_dir);
@@ -135,6 +150,22 @@ void fm_state_fields_unlock(struct fm_state *st);
 /* True the first time `key` (a hash of what is warned about) is seen by any
  * process since the field list was last refreshed. */
 bool fm_state_first_warning(struct fm_state *st, uint64_t key);
+
+/* How contacts are keyed: upserts keyed on external_id (the default), or,
+ * for an account that refuses that key, found by external id and created
+ * keyed on emails (fm_client.h). */
+enum fm_key_mode { FM_KEY_MODE_EXTERNAL_ID = 0, FM_KEY_MODE_EMAILS };
+
+/* The mode for this state's account, as any process last recorded it. */
+enum fm_key_mode fm_state_key_mode(struct fm_state *st);
+
+/* The account refused external_id as key: records it for every process
+ * (one warning saying `why` when it is news to this process). */
+void fm_state_key_mode_emails(struct fm_state *st, const char *why);
+
+/* For `fmgate status`: the mode recorded in spool_dir (any account), with
+ * *since the time it was recorded (0 when unknown or the default). */
+enum fm_key_mode fm_state_key_mode_of(const char *spool_dir, time_t *since);
 
 /* FNV-1a over n bytes, continuing from h (start with FM_FNV_INIT). */
 #define FM_FNV_INIT 14695981039346656037ULL

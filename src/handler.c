@@ -353,11 +353,17 @@ static enum settled deliver_sync(struct app *app, const struct map_form *form,
 		*field = r.field;
 		return SETTLED_INVALID;
 	case FM_REJECTED:
-	case FM_CONFLICT:
 		result_text(&r, reason, sizeof reason);
 		/* Kept for the operator; the visitor learns it was refused either way. */
 		spool_it(app, SPOOL_DEAD, id, msg, form, &st, reason, rec);
 		return SETTLED_REJECTED;
+	case FM_CONFLICT:
+		/* Kept for the operator. The visitor gets the usual answer: a
+		 * different one would tell anybody whose contact an email or a
+		 * userId is. Only a failure to keep it is a failure. */
+		result_text(&r, reason, sizeof reason);
+		return spool_it(app, SPOOL_DEAD, id, msg, form, &st, reason, rec)
+		       ? SETTLED_OK : SETTLED_FAILED;
 	case FM_RETRY:
 	case FM_PAUSED:
 		break;

@@ -366,32 +366,65 @@ static const struct map_field *find_email_field(const struct map_form *form)
 	return NULL;
 }
 
+/* The field was sent with something in it (or more than once): a signed
+ * source that does not verify is then a refusal, not an absent value. */
+static bool field_sent(const struct form_pairs *pairs, const char *name)
+{
+	const struct form_pair *p;
+	size_t count = form_count(pairs, name);
+
+	if (count != 1)
+		return count > 1;
+	p = form_get(pairs, name);
+	return p != NULL && (p->too_long || trim_span(p->value, p->value_len).len > 0);
+}
+
+/* How far a userId from this source can be trusted (see identify.h). */
+static const char *source_name(const struct map_source *src)
+{
+	switch (src->kind) {
+	case MAP_SRC_FIELD: return src->signed_with ? "signed" : "field";
+	case MAP_SRC_COOKIE: return "cookie";
+	case MAP_SRC_EMAIL: return "email";
+	}
+	return "field";
+}
+
 /*
  * The value of the first source that yields one, malloc'd, in *out (NULL
- * when none does). Returns false only when out of memory. cookie_get() does
- * not tell a failed allocation from an absent cookie: both count as absent.
+ * when none does), and that source in *from. A signed field that was sent
+ * but does not verify stops the search: *bad is then that source (when bad
+ * is not NULL; otherwise it counts as absent). Returns false only when out
+ * of memory. cookie_get() does not tell a failed allocation from an absent
+ * cookie: both count as absent.
  */
 static bool resolve_id(const struct build *b, const struct map_source *src,
-                       size_t n, const struct id_context *ctx, char **out)
+                       size_t n, const struct id_context *ctx, char **out,
+                       const struct map_source **from, const struct map_source **bad)
 {
 	struct span sp;
-	size_t i;
+	size_t i, idl;
 
 	*out = NULL;
 	for (i = 0; src != NULL && i < n; i++) {
+		*from = &src[i];
 		switch (src[i].kind) {
 		case MAP_SRC_FIELD:
-			if (src[i].name == NULL ||
-			    !single_value(b->pairs, src[i].name, ID_MAX_SIGNED_ID, &sp))
+			if (src[i].name == NULL)
 				break;
-			if (src[i].signed_with) {
-				/* Only the site can sign: a forged or unsigned value is
-				 * no userId at all. */
-				size_t idl;
-				if (!sign_verify(&src[i].key, sp.s, sp.len, &idl))
-					break;
-				sp.len = idl;
+			if (!single_value(b->pairs, src[i].name, ID_MAX_SIGNED_ID, &sp) ||
+			    (src[i].signed_with && !sign_verify(&src[i].key, sp.s, sp.len, &idl))) {
+				/* Only the site can sign: a forged value refuses the
+				 * post rather than letting a weaker source speak. */
+				if (src[i].signed_with && bad != NULL &&
+				    field_sent(b->pairs, src[i].name)) {
+					*bad = &src[i];
+					return true;
+				}
+				break;
 			}
+			if (src[i].signed_with)
+				sp.len = idl;
 			if (sp.len > ID_MAX_USER_ID)
 				break;
 			*out = span_dup(sp);
@@ -412,6 +445,7 @@ static bool resolve_id(const struct build *b, const struct map_source *src,
 			break;
 		}
 	}
+	*from = NULL;
 	return true;
 }
 
@@ -531,7 +565,8 @@ enum id_err identify_build(const struct map_form *form,
 	static const struct form_pairs no_pairs;
 	char uuid[UUID_STR_SIZE], ts[UUID_TS_SIZE];
 	char *user_id = NULL, *anon_id = NULL;
-	cJSON *msg = NULL, *context = NULL, *integrations;
+	const struct map_source *uid_from = NULL, *anon_from, *bad_sig = NULL;
+	cJSON *msg = NULL, *context = NULL, *integrations, *own;
 	enum id_err err = ID_ENOMEM;
 	struct build b;
 	size_t i;
@@ -560,15 +595,18 @@ enum id_err identify_build(const struct map_form *form,
 		if (!apply_constant(&b, &form->constants[i]))
 			goto out;
 	}
-	if (!resolve_id(&b, form->user_id, form->n_user_id, ctx, &user_id))
+	if (!resolve_id(&b, form->user_id, form->n_user_id, ctx, &user_id, &uid_from, &bad_sig))
 		goto out;
-	if (user_id == NULL && !b.email_error)
+	if (bad_sig != NULL)
+		add_error(out, ID_INVALID_USER_ID, bad_sig->name);
+	else if (user_id == NULL && !b.email_error)
 		add_error(out, ID_MISSING_USER_ID, NULL);
 	if (out->n_errors > 0) {
 		err = ID_EREFUSED;
 		goto out;
 	}
-	if (!resolve_id(&b, form->anonymous_id, form->n_anonymous_id, ctx, &anon_id))
+	if (!resolve_id(&b, form->anonymous_id, form->n_anonymous_id, ctx, &anon_id, &anon_from,
+	                NULL))
 		goto out;
 
 	/* getrandom() or the clock failing is no fault of the request: like a
@@ -589,6 +627,8 @@ enum id_err identify_build(const struct map_form *form,
 	b.traits = NULL;
 	context = build_context(&b, ctx);
 	if (context == NULL || !add_consent(&b, context, ts) ||
+	    (own = cJSON_AddObjectToObject(context, "fmgate")) == NULL ||
+	    cJSON_AddStringToObject(own, "userIdSource", source_name(uid_from)) == NULL ||
 	    !cJSON_AddItemToObject(msg, "context", context))
 		goto out;
 	context = NULL;
@@ -625,6 +665,7 @@ const char *id_code_name(enum id_code c)
 	case ID_MISSING_EMAIL:   return "missing_email";
 	case ID_INVALID_EMAIL:   return "invalid_email";
 	case ID_MISSING_USER_ID: return "missing_user_id";
+	case ID_INVALID_USER_ID: return "invalid_user_id";
 	case ID_MISSING_FIELD:   return "missing_field";
 	case ID_INVALID_VALUE:   return "invalid_value";
 	case ID_TOO_LONG:        return "too_long";

@@ -12,7 +12,11 @@
  * whose trait is "email": absent is missing_email, malformed invalid_email.
  * userId comes from the form's <user-id> sources in order; none yields a value:
  * missing_user_id. A from-field source with signed-with yields only the ID of
- * a value "ID.SIGNATURE" whose HMAC verifies (sign.h). context.campaign comes
+ * a value "ID.SIGNATURE" whose HMAC verifies (sign.h); such a field sent with
+ * anything else (or more than once) is invalid_user_id, and no later source
+ * is tried. context.fmgate.userIdSource says where the userId came from:
+ * "signed" (the only source a visitor cannot forge: fm_client.h trusts
+ * it), "field", "cookie" or "email". context.campaign comes
  * from utm_source/medium/campaign/term/content fields (utm_campaign ->
  * "name"), else from the same parameters in the query of ctx->page_url. The fields `_next`, `_referrer` and the honeypot are
  * never traits; `_referrer` (set by the page's script) becomes
@@ -49,6 +53,7 @@ enum id_code {
 	ID_MISSING_FIELD,
 	ID_INVALID_VALUE,
 	ID_TOO_LONG,
+	ID_INVALID_USER_ID, /* a signed userId field that does not verify */
 };
 
 struct id_error {

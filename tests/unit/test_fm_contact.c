@@ -25,6 +25,9 @@ static const char fields_json[] =
 	" \"choices\":[{\"id\":71,\"value\":\"Lead\"},{\"id\":73,\"value\":\"Customer\"}]},"
 	"{\"id\":18,\"name\":\"subscription_status\",\"label\":\"Subscription status\",\"type\":\"dropdown\","
 	" \"choices\":[{\"id\":1,\"value\":\"Subscribed\"},{\"id\":2,\"value\":\"Unsubscribed\"}]},"
+	"{\"id\":19,\"name\":\"subscription_types\",\"label\":\"Subscription types\","
+	" \"type\":\"multi_select_dropdown\",\"choices\":[{\"id\":1,\"value\":\"Newsletter\"},"
+	"  {\"id\":2,\"value\":\"Promotions\"},{\"id\":3,\"value\":\"Events\"}]},"
 	"{\"id\":24,\"name\":\"tags\",\"label\":\"Tags\",\"type\":\"auto_complete\"},"
 	"{\"id\":101,\"name\":\"cf_industry\",\"label\":\"Industry\",\"type\":\"dropdown\",\"default\":false,"
 	" \"choices\":[{\"id\":7,\"value\":\"Music\"},{\"id\":8,\"value\":\"Software\"},"
@@ -40,7 +43,9 @@ static const char fields_json[] =
 	"              {\"id\":83,\"value\":\"Events\"}]},"
 	"{\"id\":109,\"name\":\"cf_notes\",\"label\":\"Notes\",\"type\":\"textarea\",\"max_length\":10},"
 	"{\"id\":110,\"name\":\"cf_free\",\"label\":\"Free choice\",\"type\":\"multi_select\"},"
-	"{\"id\":111,\"name\":\"cf_odd\",\"label\":\"Odd\",\"type\":\"formula\"}"
+	"{\"id\":111,\"name\":\"cf_odd\",\"label\":\"Odd\",\"type\":\"formula\"},"
+	"{\"id\":112,\"name\":\"cf_contact_pref\",\"label\":\"Preferred contact\",\"type\":\"radio\","
+	" \"choices\":[{\"id\":31,\"value\":\"Email\"},{\"id\":32,\"value\":\"Phone\"}]}"
 	"]}";
 
 static cJSON *parse(const char *s)
@@ -125,7 +130,7 @@ static void test_fields_parse(void)
 	size_t o = 0;
 
 	T(fm_fields_parse(fields_json, strlen(fields_json), 42, &f) == FMF_OK && f, "parse");
-	T(f->n == 21, "malformed entry skipped: %zu fields", f->n);
+	T(f->n == 23, "malformed entry skipped: %zu fields", f->n);
 	T(f->fetched_at == 42, "fetched_at kept");
 	ff = fm_fields_by_label(f, "INDUSTRY");
 	T(ff && strcmp(ff->name, "cf_industry") == 0, "label match ignores case");
@@ -139,7 +144,9 @@ static void test_fields_parse(void)
 	T(fm_fields_by_name(f, "tags")->type == FMF_LIST, "auto_complete: a list");
 	T(fm_fields_by_name(f, "cf_topics")->type == FMF_MULTI &&
 	  fm_fields_by_name(f, "cf_topics")->n_choices == 3, "multi_select_dropdown with choices");
-	T(fm_fields_by_name(f, "cf_free")->type == FMF_MULTI, "multi_select");
+	T(fm_fields_by_name(f, "cf_free")->type == FMF_OPAQUE,
+	  "multi_select, seen in no field list: unknown");
+	T_STREQ(fm_fields_by_name(f, "cf_free")->type_name, "multi_select", "the API's type kept");
 	T(fm_fields_by_name(f, "cf_odd")->type == FMF_OPAQUE, "unknown type: opaque");
 	T(fm_fields_by_name(f, "cf_notes")->type == FMF_TEXT &&
 	  fm_fields_by_name(f, "cf_notes")->max_length == 10, "textarea with max_length");
@@ -335,7 +342,7 @@ static void test_conversions(const struct fm_fields *f)
 		{"\"Topics\":\"product news\"", "cf_topics", "\"Product news\""},
 		{"\"Topics\":[\"Pricing\",\"\",\"Events\"]", "cf_topics", "\"Pricing;Events\""},
 		{"\"Topics\":[\"Pricing\",\"Gossip\"]", "cf_topics", NULL},
-		{"\"Free choice\":[\"a\",\"b\"]", "cf_free", "\"a;b\""},
+		{"\"Free choice\":[\"a\",\"b\"]", "cf_free", "[\"a\",\"b\"]"}, /* unknown: as is */
 		{"\"Notes\":\"short\"", "cf_notes", "\"short\""},
 		{"\"Notes\":\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\"",
 		 "cf_notes", "\"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\""},
@@ -424,11 +431,13 @@ static void test_checked(const struct fm_fields *f)
 		 .value_when_checked = "yes"},
 	};
 	struct map_form form = {.id = "f", .fields = fields, .n_fields = 3};
+	const cJSON *v;
 	cJSON *b;
 
 	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"newsletterConsent\":true,"
 	          "\"Newsletter\":true}}", &form, f, FMC_KEY_EXTERNAL_ID);
-	T_STREQ(cstr(b, "subscription_status"), "Subscribed", "checked: the choice's exact value");
+	v = cfield(b, "subscription_status");
+	T(cJSON_IsNumber(v) && v->valuedouble == 1, "checked: the choice's id, as stored live");
 	T(cJSON_IsTrue(cfield(b, "cf_newsletter")), "by label: converted by the field's type");
 	T(noted(FMC_SET_FM_FIELD, "newsletterConsent", "subscription_status"), "noted");
 	cJSON_Delete(b);
@@ -481,7 +490,8 @@ static void test_override_privileged(const struct fm_fields *f)
 	T(cJSON_IsNumber(v) && v->valuedouble == 73, "privileged via fm-field: choice id");
 	v = cfield(b, "owner_id");
 	T(cJSON_IsNumber(v) && v->valuedouble == 2, "owner by choice value, ignoring case");
-	T_STREQ(cstr(b, "subscription_status"), "Subscribed", "non-id dropdown gets the value");
+	v = cfield(b, "subscription_status");
+	T(cJSON_IsNumber(v) && v->valuedouble == 1, "subscription_status gets the choice's id");
 	v = cfield(b, "territory_id");
 	T(cJSON_IsNumber(v) && v->valuedouble == 99, "*_id field missing from the list: integer");
 	T_STREQ(cstr(b, "external_id"), "u", "external_id only from userId");
@@ -580,6 +590,56 @@ static void test_keys(void)
 	cJSON_Delete(msg);
 }
 
+/* The types seen live: radio, subscription ids, unknown types. */
+static void test_live_types(const struct fm_fields *f)
+{
+	struct map_field fields[] = {
+		{.name = "e", .trait = "email"},
+		{.name = "types", .trait = "Lists", .multiple = true, .fm_field = "subscription_types"},
+		{.name = "status", .trait = "Status", .fm_field = "subscription_status"},
+	};
+	struct map_form form = {.id = "f", .fields = fields, .n_fields = 3};
+	const char *expected;
+	const cJSON *v;
+	cJSON *b, *in, *out;
+
+	T(fm_fields_by_name(f, "cf_contact_pref")->type == FMF_DROPDOWN, "radio: one of its choices");
+	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\","
+	          "\"Preferred contact\":\"phone\",\"Lists\":[\"events\",\"Newsletter\"],"
+	          "\"Status\":\"2\",\"Odd\":\"x\"}}", &form, f, FMC_KEY_EXTERNAL_ID);
+	T_STREQ(cstr(b, "cf_contact_pref"), "Phone", "radio: the choice's value");
+	T_STREQ(cstr(b, "subscription_types"), "3;1", "subscription_types: ids joined by ';'");
+	v = cfield(b, "subscription_status");
+	T(cJSON_IsNumber(v) && v->valuedouble == 2, "subscription_status: an id is taken as one");
+	T_STREQ(cstr(b, "cf_odd"), "x", "unknown type: sent as it is");
+	T(noted(FMC_SENT_UNCHECKED, "Odd", "cf_odd"), "and noted, for a warning");
+	T(!noted(FMC_SENT_UNCHECKED, "Preferred contact", "cf_contact_pref"), "known types are not");
+	cJSON_Delete(b);
+
+	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"Preferred contact\":\"Fax\"}}",
+	          &form, f, FMC_KEY_EXTERNAL_ID);
+	T(!b && last_err == FMC_EINVALID, "radio: no such choice is refused");
+	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"Lists\":[\"Events\",\"9\"]}}",
+	          &form, f, FMC_KEY_EXTERNAL_ID);
+	T(!b && last_err == FMC_EINVALID, "subscription_types: an unknown id is refused");
+
+	/* the look-ups `fmgate check --online` uses */
+	T_STREQ(fm_contact_reserved_field("address.postalCode"), "zipcode", "reserved trait");
+	T(fm_contact_reserved_field("Industry") == NULL, "not reserved");
+	T(fm_contact_privileged("owner_id") && !fm_contact_privileged("cf_industry"), "privileged");
+	in = cJSON_CreateString("software");
+	T(fm_contact_convert(f, "cf_industry", in, &out, &expected) == FMC_OK &&
+	  cJSON_IsString(out) && strcmp(out->valuestring, "Software") == 0, "convert: a choice");
+	cJSON_Delete(out);
+	T(fm_contact_convert(f, "cf_employees", in, &out, &expected) == FMC_EINVALID && !out &&
+	  strcmp(expected, "a number") == 0, "convert: refused, with what it takes");
+	cJSON_Delete(in);
+	in = cJSON_CreateString("  ");
+	T(fm_contact_convert(f, "cf_employees", in, &out, &expected) == FMC_OK && !out,
+	  "convert: blank is nothing");
+	cJSON_Delete(in);
+}
+
 int main(void)
 {
 	struct fm_fields *f = NULL;
@@ -596,6 +656,7 @@ int main(void)
 	test_override_privileged(f);
 	test_needs_fields();
 	test_keys();
+	test_live_types(f);
 	fm_fields_free(f);
 	T_DONE();
 }

@@ -204,11 +204,12 @@ static void test_ratelimit(void)
 	fm_state_rl_record(a, &seen, 200, -1);
 	T(fm_state_rl_reserve(b) == 0, "window over: go");
 
-	/* a reset given as a Unix time (unconfirmed form) */
+	/* a reset past the window holds no longer than the window */
 	seen = rl(1000, 0, (long)time(NULL) + 100, -1, -1, -1);
 	fm_state_rl_record(a, &seen, 200, -1);
 	w = fm_state_rl_reserve(b);
-	T(w > 98000 && w <= 100000, "Unix-time reset: %ld ms", w);
+	T(w > (FM_RL_HOUR_S - 2) * 1000L && w <= FM_RL_HOUR_S * 1000L,
+	  "a far reset waits one window at most: %ld ms", w);
 
 	/* 429: Retry-After holds everyone; without it, FM_RL_HOLD_429_S */
 	rm_state();
@@ -441,6 +442,43 @@ static void test_backoff(void)
 	T(fm_backoff_s(0, -1) <= FM_BACKOFF_BASE_S, "0 attempts taken as 1");
 }
 
+/* Reset headers in every form seen, and none holds past its window. */
+static void test_reset_values(void)
+{
+	/* 1759148710 is 29 Sep 2025 12:25:10 UTC, the value seen live */
+	static const struct {
+		const char *value;
+		long window;
+		time_t now;
+		long want;
+	} cases[] = {
+		{"290925122510", 3600, 1759148710 - 100, 100},   /* ddmmyyHHMMSS, UTC */
+		{"290925122510", 3600, 1759148710 + 5, 0},       /* already past */
+		{"290925122510", 60, 1759148710 - 3000, 60},     /* capped at the window */
+		{"311299235959", 3600, 1759148710, 3600},        /* far future: the window */
+		{"1759148770", 3600, 1759148710, 60},            /* Unix seconds */
+		{"4102444800", 3600, 1759148710, 3600},          /* Unix, year 2100 */
+		{"42", 3600, 1759148710, 42},                    /* seconds until */
+		{"0", 60, 1759148710, 0},
+		{"999999", 60, 1759148710, 60},                  /* seconds, over the window */
+		{"soon", 3600, 1759148710, -1},                  /* garbage: unknown */
+		{"", 3600, 1759148710, -1},
+		{"-5", 3600, 1759148710, -1},
+		{" 42", 3600, 1759148710, -1},
+		{"320925122510", 3600, 1759148710, -1},          /* day 32 */
+		{"291325122510", 3600, 1759148710, -1},          /* month 13 */
+		{"290925246000", 3600, 1759148710, -1},          /* 24:60 */
+		{"12345678901", 3600, 1759148710, -1},           /* 11 digits: no known form */
+		{"1234567890123", 3600, 1759148710, -1},
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		long got = fm_rl_reset_s(cases[i].value, cases[i].window, cases[i].now);
+		T(got == cases[i].want, "reset \"%s\" (window %ld): %ld, want %ld", cases[i].value,
+		  cases[i].window, got, cases[i].want);
+	}
+}
+
 int main(void)
 {
 	snprintf(spool, sizeof spool, "/tmp/fmgate-test-fms.XXXXXX");
@@ -453,6 +491,7 @@ int main(void)
 	test_fields_cache();
 	test_warnings();
 	test_backoff();
+	test_reset_values();
 	{
 		char cmd[128];
 

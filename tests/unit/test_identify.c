@@ -17,6 +17,8 @@
 #define FMGATE_VERSION "dev"
 #endif
 #define LIB "\"library\":{\"name\":\"fmgate\",\"version\":\"" FMGATE_VERSION "\"}"
+/* Where the userId came from, after the library in context. */
+#define OWN(src) ",\"fmgate\":{\"userIdSource\":\"" src "\"}"
 #define INTEG "\"integrations\":{\"Freshmarketer\":true}"
 
 #define P(n, v) { (char *)(n), (char *)(v), sizeof(v) - 1, false }
@@ -223,7 +225,7 @@ static void test_sample(void)
 	           "\"context\":{\"ip\":\"203.0.113.5\",\"userAgent\":\"Mozilla/5.0\","
 	           "\"page\":{\"url\":\"https://www.example.com/contact.html?utm_source=ignored\","
 	           "\"referrer\":\"https://google.com/\"},"
-	           "\"campaign\":{\"source\":\"news\",\"name\":\"spring\"}," LIB "},"
+	           "\"campaign\":{\"source\":\"news\",\"name\":\"spring\"}," LIB OWN("email") "},"
 	           INTEG "}", "sample message");
 	free(s);
 
@@ -793,7 +795,7 @@ static void test_context(void)
 
 		snprintf(want, LIMIT_MAX_URL + 200,
 		         "{\"ip\":\"::1\",\"userAgent\":\"UA \xc3\xa9\",\"page\":{\"url\":\"%s\","
-		         "\"referrer\":\"https://r.example/\"}," LIB "}", url);
+		         "\"referrer\":\"https://r.example/\"}," LIB OWN("email") "}", url);
 		check_part(r.message, "context", want, "2048-byte page URL kept");
 		free(want);
 	}
@@ -810,19 +812,19 @@ static void test_context(void)
 		struct id_context bad = { "", "\xff\xfe", "https://x/\xc3", NULL };
 
 		T(run(&form, p_only, NP(p_only), &bad, &r) == ID_OK, "bad context accepted");
-		check_part(r.message, "context", "{" LIB "}",
+		check_part(r.message, "context", "{" LIB OWN("email") "}",
 		           "empty ip, invalid UTF-8 agent and URL omitted, no empty page");
 		id_result_free(&r);
 	}
 	T(run(&form, p_only, NP(p_only), NULL, &r) == ID_OK, "NULL context");
-	check_part(r.message, "context", "{" LIB "}", "only the library");
+	check_part(r.message, "context", "{" LIB OWN("email") "}", "only the library");
 	check_part(r.message, "integrations", "{\"Freshmarketer\":true}", "integrations");
 	id_result_free(&r);
 	{
 		struct form_pair q[] = { P("email", "a@b"), P("_referrer", "x"), P("_referrer", "y") };
 
 		T(run(&form, q, NP(q), NULL, &r) == ID_OK, "two referrers");
-		check_part(r.message, "context", "{" LIB "}", "repeated _referrer dropped");
+		check_part(r.message, "context", "{" LIB OWN("email") "}", "repeated _referrer dropped");
 		id_result_free(&r);
 	}
 }
