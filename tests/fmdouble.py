@@ -2,15 +2,17 @@
 """fmdouble.py: a test double of the Freshmarketer (Freshworks CRM) contacts API.
 
 fmgate's real libcurl client is tested against this server over plain HTTP on
-127.0.0.1. It implements the part of the API that fmgate relies on
-(docs: the shared docs/FRESHMARKETER.md, "What our test double must do"),
-strictly enough that a client sending labels instead of API names, the wrong
-container ("custom_fields") or wrong value types fails loudly, plus a control
-API under /_double/ for tests.
+127.0.0.1. It implements the part of the API that fmgate relies on, as this
+docstring describes it: by default the API as Freshworks documents it (the
+"documented picture"), strictly enough that a client sending labels instead of
+API names, the wrong container ("custom_fields") or wrong value types fails
+loudly; as switchable modes (see "Modes" below) the ways the live service has
+been seen to differ from it; and a control API under /_double/ for tests.
 
 Usage:
   /usr/bin/python3 tests/fmdouble.py --port 0 --port-file FILE --key KEY
-                   [--hour-limit N] [--minute-limit N] [--retry-after] [--verbose]
+                   [--hour-limit N] [--minute-limit N] [--retry-after]
+                   [--modes JSON] [--verbose]
 
 Binds 127.0.0.1 only. With --port 0 the kernel picks the port; the actual port
 is written to FILE (through FILE.tmp and a rename) once the socket listens.
@@ -55,6 +57,9 @@ Error texts (the "message" array holds exactly one of these):
 Contacts are returned as {"id":N,"email":E,"emails":E,"external_id":X or null,
 <every built-in field that is set>,"custom_field":{..}}. Emails are plain strings
 (one per contact) and compared case-insensitively; external_id exactly.
+subscription_status is a dropdown (choices 0 "Not subscribed", 1 "Subscribed",
+2 "Unsubscribed") that takes the choice's text, like the other dropdowns whose
+name does not end in "_id"; subscription_types is a plain text field.
 An update merges: fields not sent stay, custom_field merges key by key, null
 clears a field. The plural "custom_fields" is ignored silently, as the real
 service does.
@@ -65,14 +70,71 @@ that is not answered by an injected fault counts. Each answer to an
 authenticated request carries, for each limited window:
   x-ratelimit-limit / -remaining / -reset                 (hour window)
   per-min-x-ratelimit-limit / -remaining / -reset          (minute window)
-where reset is the number of seconds until the window restarts. Over a limit:
-429 in the envelope, with Retry-After (seconds) only when retry_after is on.
+where reset is the number of seconds until the window restarts (see the mode
+reset_format). Over a limit: 429 in the envelope, with Retry-After (seconds)
+only when retry_after is on. No limit, no headers.
+
+Modes (live-seen behaviours; each default is the documented behaviour above):
+  dup_message       "documented" | "address": a duplicate email or external_id
+                    is refused with the value followed by " already exists."
+                    ("ann@example.com already exists.") | "dutch": the value
+                    followed by " bestaat al.", and the messages the modes below
+                    add are in Dutch too
+  lookup_rows       "full" | "partial": rows of /lookup and /filtered_search
+                    carry only id, first_name, last_name, display_name, email,
+                    emails (no external_id, no custom_field); GET /contacts/ID
+                    stays whole
+  lookup_lag_ms     0 | N: a contact whose last API write (create or update,
+                    any route) is younger than N ms is left out of /lookup and
+                    /filtered_search results; contacts seeded through
+                    /_double/contacts are found at once
+  lookup_403_every  0 (off) | N: every Nth request to /lookup or
+                    /filtered_search since the reset (1: all) is a 403
+                    "You don't have access to this resource." (Dutch: "Je hebt
+                    geen toegang tot deze bron."); other calls keep working
+  external_id_key   "accepted" | "refused": an upsert keyed on external_id is a
+                    400 "Invalid unique identifier" (Dutch: "Ongeldige unieke
+                    identificatie"); external_id stays a settable, unique field
+  reset_format      how x-ratelimit-reset and per-min-x-ratelimit-reset are
+                    written: "seconds" (until the window restarts) | "ddmmyy":
+                    the instant as ddmmyyHHMMSS in UTC | "unix": Unix seconds |
+                    "far": "311299235959" | "garbage": "soon"
+  subscription      "text" (as above) | "ids": subscription_status is a
+                    dropdown 1 Subscribed, 2 Unsubscribed, 3 Not subscribed,
+                    4 Reported as spam that takes only the integer id ("Invalid
+                    value for subscription_status: expected one of the ids: 1,
+                    2, 3, 4") and returns it as an integer; subscription_types
+                    is a multi_select_dropdown 1 Newsletter, 2 Promotions,
+                    3 Events, 4 Product updates, 5 Surveys that takes only ids
+                    joined by ";" ("2;3;4;5;1"), stored and returned as given
+  radio             false | true: the field list gains cf_contact_pref
+                    ("Preferred contact", type "radio", choices 31 Email,
+                    32 Phone), checked like a dropdown custom field (the text)
+  unknown_type      false | true: the field list gains cf_score ("Score", type
+                    "slider", a type no client knows), taking any JSON scalar
+  emails_array      false | true: contacts in API answers (upsert, POST
+                    /contacts, GET/PUT /contacts/ID, lookup, filtered_search)
+                    carry "emails" as [{"id":N,"value":E,"is_primary":true,
+                    "label":null,"_destroy":false}] ([] without an email);
+                    "email" stays the string; /_double/contacts keeps the
+                    plain shape
+  create_status     201 | 200: the status of an upsert that created a contact
+  live              true: shorthand for dup_message "address", lookup_rows
+                    "partial", reset_format "ddmmyy", subscription "ids", radio,
+                    emails_array, create_status 200 (not the lag, the 403s,
+                    external_id_key or unknown_type); modes named beside it
+                    win. false: those seven back to their defaults.
+--modes JSON gives the modes a reset returns to (e.g. '{"live":true}'); a bad
+one stops the double at start.
 
 Control API (no auth, not recorded, faults never apply):
   POST /_double/reset     clears contacts, request log, faults and rate counters;
                           optional body {"hour_limit":N,"minute_limit":N,
-                          "retry_after":bool,"key":"..."}; a setting not given
-                          returns to its command-line value.
+                          "retry_after":bool,"key":"...","modes":{..}}; a
+                          setting or mode not given returns to its command-line
+                          value. An unknown mode or a bad value: 400, and
+                          nothing is reset.
+  GET  /_double/modes     {"modes":{..}}: every mode in force ("live" expanded)
   POST /_double/fields    changes the field list until the next reset:
                           {"add":{"name":"cf_x","label":"X","type":"text"}}
                           {"remove":"cf_x"}
@@ -177,6 +239,65 @@ UNIQUE_KEYS = ("emails", "external_id", "mobile_number")
 FIELD_TYPES = ("text", "textarea", "number", "checkbox", "dropdown", "date",
                "multi_select_dropdown", "auto_complete", "group_field")
 
+# ---------------------------------------------------------------------------
+# Modes: behaviours seen from the live service that differ from the documented
+# picture above. Each has a default (the documented behaviour) and is chosen by
+# --modes or by /_double/reset {"modes": {..}}.
+# ---------------------------------------------------------------------------
+
+MODE_DEFAULTS = {
+    "dup_message": "documented",
+    "lookup_rows": "full",
+    "lookup_lag_ms": 0,
+    "lookup_403_every": 0,
+    "external_id_key": "accepted",
+    "reset_format": "seconds",
+    "subscription": "text",
+    "radio": False,
+    "unknown_type": False,
+    "emails_array": False,
+    "create_status": 201,
+}
+MODE_CHOICES = {
+    "dup_message": ("documented", "address", "dutch"),
+    "lookup_rows": ("full", "partial"),
+    "external_id_key": ("accepted", "refused"),
+    "reset_format": ("seconds", "ddmmyy", "unix", "far", "garbage"),
+    "subscription": ("text", "ids"),
+    "create_status": (201, 200),
+}
+MODE_COUNTS = ("lookup_lag_ms", "lookup_403_every")         # non-negative integers
+MODE_FLAGS = ("radio", "unknown_type", "emails_array")       # true or false
+# "live": true stands for these
+LIVE_MODES = {
+    "dup_message": "address",
+    "lookup_rows": "partial",
+    "reset_format": "ddmmyy",
+    "subscription": "ids",
+    "radio": True,
+    "emails_array": True,
+    "create_status": 200,
+}
+# subscription "ids": both fields take choice ids, not the choices' texts
+SUBSCRIPTION_IDS_FIELDS = {
+    "subscription_status": dict(type="dropdown", choices=[
+        {"id": 1, "value": "Subscribed"}, {"id": 2, "value": "Unsubscribed"},
+        {"id": 3, "value": "Not subscribed"}, {"id": 4, "value": "Reported as spam"}]),
+    "subscription_types": dict(type="multi_select_dropdown", choices=[
+        {"id": 1, "value": "Newsletter"}, {"id": 2, "value": "Promotions"},
+        {"id": 3, "value": "Events"}, {"id": 4, "value": "Product updates"},
+        {"id": 5, "value": "Surveys"}]),
+}
+RADIO_FIELD = {"id": 109, "name": "cf_contact_pref", "label": "Preferred contact",
+               "type": "radio", "required": False, "default": False,
+               "choices": [{"id": 31, "value": "Email"}, {"id": 32, "value": "Phone"}]}
+UNKNOWN_TYPE_FIELD = {"id": 110, "name": "cf_score", "label": "Score", "type": "slider",
+                      "required": False, "default": False}
+# The messages the modes add: (English, Dutch)
+MSG_FORBIDDEN = ("You don't have access to this resource.",
+                 "Je hebt geen toegang tot deze bron.")
+MSG_BAD_IDENTIFIER = ("Invalid unique identifier", "Ongeldige unieke identificatie")
+
 
 class BadRequest(Exception):
     """A 400 (or other status) answered in the error envelope."""
@@ -186,8 +307,56 @@ class BadRequest(Exception):
         self.status = status
 
 
-def check_value(field, value):
-    """Raises BadRequest unless value fits the field's type; null always fits."""
+def resolve_modes(spec, base):
+    """The modes in force: base (a complete set) with the object spec applied;
+    "live" first, then the modes named beside it. Raises BadRequest."""
+    if not isinstance(spec, dict):
+        raise BadRequest("modes must be an object")
+    for name in spec:
+        if name != "live" and name not in MODE_DEFAULTS:
+            raise BadRequest("Unknown mode: %s" % name)
+    modes = dict(base)
+    if "live" in spec:
+        if not isinstance(spec["live"], bool):
+            raise BadRequest("mode live must be true or false")
+        for name, value in LIVE_MODES.items():
+            # live false: back to the documented behaviour for these
+            modes[name] = value if spec["live"] else MODE_DEFAULTS[name]
+    for name, value in spec.items():
+        if name == "live":
+            continue
+        if name in MODE_COUNTS:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise BadRequest("mode %s must be a non-negative integer" % name)
+        elif name in MODE_FLAGS:
+            if not isinstance(value, bool):
+                raise BadRequest("mode %s must be true or false" % name)
+        elif (isinstance(value, bool) or not isinstance(value, (str, int))
+              or value not in MODE_CHOICES[name]):
+            raise BadRequest("mode %s must be one of: %s" % (
+                name, ", ".join(str(c) for c in MODE_CHOICES[name])))
+        modes[name] = value
+    return modes
+
+
+def mode_fields(modes):
+    """The field list a reset starts from under these modes."""
+    fields = copy.deepcopy(FIELDS)
+    if modes["subscription"] == "ids":
+        for field in fields:
+            if field["name"] in SUBSCRIPTION_IDS_FIELDS:
+                field.update(copy.deepcopy(SUBSCRIPTION_IDS_FIELDS[field["name"]]))
+    if modes["radio"]:
+        fields.append(copy.deepcopy(RADIO_FIELD))
+    if modes["unknown_type"]:
+        fields.append(copy.deepcopy(UNKNOWN_TYPE_FIELD))
+    return fields
+
+
+def check_value(field, value, by_id=False):
+    """Raises BadRequest unless value fits the field's type; null always fits.
+    by_id: a dropdown takes the choice's id, a multi-select the ids joined by
+    ';' (subscription "ids" mode)."""
     if value is None:
         return
     name, ftype = field["name"], field["type"]
@@ -206,9 +375,9 @@ def check_value(field, value):
                 datetime.date.fromisoformat(value)
             except ValueError:
                 ok = False
-    elif ftype == "dropdown":
+    elif ftype in ("dropdown", "radio"):
         choices = field.get("choices", [])
-        if name.endswith("_id"):
+        if name.endswith("_id") or by_id:
             # id fields take the choice's id, a number
             ids = [c["id"] for c in choices]
             ok = (isinstance(value, int) and not isinstance(value, bool)
@@ -218,6 +387,11 @@ def check_value(field, value):
             values = [c["value"] for c in choices]
             ok = isinstance(value, str) and value in values
             what = "one of: " + ", ".join(values)
+    elif ftype == "multi_select_dropdown" and by_id:
+        ids = [str(c["id"]) for c in field.get("choices", [])]
+        ok = (isinstance(value, str) and value != ""
+              and all(v in ids for v in value.split(";")))
+        what = "choice ids joined by ';' from: " + ", ".join(ids)
     elif ftype == "multi_select_dropdown":
         # one string, the choices' values joined by ";" (fmgate's encoding;
         # unconfirmed for the real service)
@@ -228,6 +402,10 @@ def check_value(field, value):
     elif ftype == "auto_complete":
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
         what = "a list of strings"
+    elif ftype == "slider":
+        # unknown_type mode: a type no client knows; any JSON scalar
+        ok = isinstance(value, (str, int, float, bool))
+        what = "a scalar"
     else:  # text, textarea, group_field (emails: one string here)
         ok, what = isinstance(value, str), "a string"
         if ok and "max_length" in field and len(value) > field["max_length"]:
@@ -236,14 +414,15 @@ def check_value(field, value):
         raise BadRequest("Invalid value for %s: expected %s" % (name, what))
 
 
-def validate_field(field):
-    """Checks a field added or changed through /_double/fields."""
+def validate_field(field, own_type=None):
+    """Checks a field added or changed through /_double/fields; own_type: the
+    type the field has now (a mode's field keeps its "radio" or "slider")."""
     if not isinstance(field, dict):
         raise BadRequest("a field is an object")
     name, ftype = field.get("name"), field.get("type")
     if not isinstance(name, str) or not name:
         raise BadRequest("a field needs a name")
-    if ftype not in FIELD_TYPES:
+    if ftype not in FIELD_TYPES and (own_type is None or ftype != own_type):
         raise BadRequest("type must be one of: " + ", ".join(FIELD_TYPES))
     if not isinstance(field.get("label", ""), str):
         raise BadRequest("label must be a string")
@@ -259,9 +438,9 @@ def validate_field(field):
     field.setdefault("required", False)
 
 
-def validate_contact(contact, fields):
+def validate_contact(contact, fields, by_id=()):
     """Checks a contact object against the field list; returns (builtins,
-    custom) dicts to merge."""
+    custom) dicts to merge. by_id: names of the fields that take choice ids."""
     builtin = {f["name"]: f for f in fields if f["default"]}
     custom_fields = {f["name"]: f for f in fields if not f["default"]}
     if not isinstance(contact, dict):
@@ -276,12 +455,12 @@ def validate_contact(contact, fields):
             for cname, cvalue in value.items():
                 if cname not in custom_fields:
                     raise BadRequest("Unknown custom field: %s" % cname)
-                check_value(custom_fields[cname], cvalue)
+                check_value(custom_fields[cname], cvalue, cname in by_id)
                 custom[cname] = cvalue
             continue
         if key not in builtin:
             raise BadRequest("Unknown attribute: %s" % key)
-        check_value(builtin[key], value)
+        check_value(builtin[key], value, key in by_id)
         builtins[key] = value
     return builtins, custom
 
@@ -296,10 +475,12 @@ def norm_email(value):
 
 
 class State:
-    def __init__(self, key, hour_limit, minute_limit, retry_after):
+    def __init__(self, key, hour_limit, minute_limit, retry_after, modes=None):
         self.lock = threading.Lock()
         self.defaults = {"key": key, "hour_limit": hour_limit,
                          "minute_limit": minute_limit, "retry_after": retry_after}
+        # the modes a reset returns to: the built-in defaults with --modes applied
+        self.default_modes = resolve_modes(modes or {}, MODE_DEFAULTS)
         self.reset({})
 
     def reset(self, settings):
@@ -316,6 +497,7 @@ class State:
             raise BadRequest("key must be a non-empty string")
         if not isinstance(conf["retry_after"], bool):
             raise BadRequest("retry_after must be true or false")
+        modes = resolve_modes(settings.get("modes", {}), self.default_modes)
         # A request delayed across a reset belongs to the test before it: it
         # must not change the state the next test starts from.
         self.generation = getattr(self, "generation", 0) + 1
@@ -323,11 +505,19 @@ class State:
         self.hour_limit = conf["hour_limit"]
         self.minute_limit = conf["minute_limit"]
         self.retry_after = conf["retry_after"]
-        self.contacts = {}           # id -> {"fields": {..}, "custom": {..}}
+        self.modes = modes
+        # names of the fields that take choice ids (subscription "ids")
+        self.by_id = (set(SUBSCRIPTION_IDS_FIELDS) if modes["subscription"] == "ids"
+                      else set())
+        self.lookups = 0             # /lookup and /filtered_search requests (403 mode)
+        # id -> {"fields": {..}, "custom": {..}, "email_id": N,
+        #        "written": monotonic time of the last API write}
+        self.contacts = {}
         self.next_id = 70054866601
+        self.next_email_id = 70000400001
         self.requests = collections.deque(maxlen=MAX_LOGGED_REQUESTS)
         self.faults = collections.deque()
-        self.fields = copy.deepcopy(FIELDS)
+        self.fields = mode_fields(modes)
         # key -> {"hour": [start, count], "minute": [start, count]}
         self.windows = {}
 
@@ -346,31 +536,50 @@ class State:
                 return cid
         return None
 
+    def message(self, texts):
+        """The English or the Dutch one of a (English, Dutch) pair."""
+        return texts[1] if self.modes["dup_message"] == "dutch" else texts[0]
+
+    def taken(self, key, value):
+        """The message refusing a duplicate email or external_id."""
+        form = self.modes["dup_message"]
+        if form == "address":
+            return "%s already exists." % value
+        if form == "dutch":
+            return "%s bestaat al." % value
+        return ("Email has already been taken" if key == "emails"
+                else "External has already been taken")
+
     def check_unique(self, fields, self_id):
         """400 when fields would give another contact's email or external_id."""
         email = fields.get("emails")
         if email is not None:
             other = self.find("emails", email)
             if other is not None and other != self_id:
-                raise BadRequest("Email has already been taken")
+                raise BadRequest(self.taken("emails", email))
         ext = fields.get("external_id")
         if ext is not None:
             other = self.find("external_id", ext)
             if other is not None and other != self_id:
-                raise BadRequest("External has already been taken")
+                raise BadRequest(self.taken("external_id", ext))
 
-    def save(self, cid, builtins, custom):
-        """Creates (cid None) or merges into contact cid; returns its id."""
+    def save(self, cid, builtins, custom, indexed=False):
+        """Creates (cid None) or merges into contact cid; returns its id.
+        indexed: the write is visible to lookups at once (a seeded contact);
+        otherwise it is younger than lookup_lag_ms for that long."""
         if cid is None:
             self.check_unique(builtins, None)
             cid = self.next_id
             self.next_id += 1
-            self.contacts[cid] = {"fields": {}, "custom": {}}
+            self.contacts[cid] = {"fields": {}, "custom": {},
+                                  "email_id": self.next_email_id}
+            self.next_email_id += 1
         else:
             merged = dict(self.contacts[cid]["fields"])
             merged.update(builtins)
             self.check_unique(merged, cid)
         stored = self.contacts[cid]
+        stored["written"] = None if indexed else time.monotonic()
         for name, value in builtins.items():
             if value is None:
                 stored["fields"].pop(name, None)
@@ -392,6 +601,30 @@ class State:
             out.setdefault(name, value)
         out["custom_field"] = dict(c["custom"])
         return out
+
+    def render_api(self, cid, row=False):
+        """A contact as an API answer carries it under the modes; row: a row of
+        /lookup or /filtered_search (lookup_rows "partial" trims it)."""
+        out = self.render(cid)
+        if row and self.modes["lookup_rows"] == "partial":
+            first = out.get("first_name")
+            last = out.get("last_name")
+            display = " ".join(p for p in (first, last) if p) or out["email"]
+            out = {"id": cid, "first_name": first, "last_name": last,
+                   "display_name": display, "email": out["email"],
+                   "emails": out["emails"]}
+        if self.modes["emails_array"]:
+            email = out["email"]
+            out["emails"] = [] if email is None else [
+                {"id": self.contacts[cid]["email_id"], "value": email,
+                 "is_primary": True, "label": None, "_destroy": False}]
+        return out
+
+    def indexed(self, cid):
+        """False while the contact's last write is younger than lookup_lag_ms."""
+        lag = self.modes["lookup_lag_ms"]
+        written = self.contacts[cid].get("written")
+        return lag <= 0 or written is None or time.monotonic() - written >= lag / 1000.0
 
     # -- field list ------------------------------------------------------------
 
@@ -420,7 +653,7 @@ class State:
             i = names.index(arg["name"])
             merged = dict(self.fields[i])
             merged.update(arg)
-            validate_field(merged)
+            validate_field(merged, self.fields[i]["type"])
             self.fields[i] = merged
         else:
             raise BadRequest("fields takes one of add, remove, update")
@@ -447,8 +680,22 @@ class State:
                 w[1] += 1
             headers += [(prefix + "limit", str(limit)),
                         (prefix + "remaining", str(max(0, limit - w[1]))),
-                        (prefix + "reset", str(reset))]
+                        (prefix + "reset", self.reset_text(reset))]
         return headers, over, wait
+
+    def reset_text(self, seconds):
+        """An x-ratelimit-reset value for a window restarting in seconds."""
+        form = self.modes["reset_format"]
+        if form == "seconds":
+            return str(seconds)
+        at = int(time.time()) + seconds
+        if form == "unix":
+            return str(at)
+        if form == "ddmmyy":
+            return time.strftime("%d%m%y%H%M%S", time.gmtime(at))
+        if form == "far":
+            return "311299235959"
+        return "soon"
 
     # -- faults --------------------------------------------------------------
 
@@ -604,12 +851,14 @@ class Handler(BaseHTTPRequestHandler):
                         raise BadRequest("reset takes an object")
                     state.reset(body or {})
                     self.send_json(200, {"ok": True})
+                elif route == ("GET", "/_double/modes"):
+                    self.send_json(200, {"modes": state.modes})
                 elif route == ("GET", "/_double/contacts"):
                     self.send_json(200, {"contacts": [state.render(cid)
                                                       for cid in sorted(state.contacts)]})
                 elif route == ("POST", "/_double/contacts"):
-                    builtins, custom = validate_contact(body, state.fields)
-                    cid = state.save(None, builtins, custom)
+                    builtins, custom = validate_contact(body, state.fields, state.by_id)
+                    cid = state.save(None, builtins, custom, indexed=True)
                     self.send_json(201, {"contact": state.render(cid)})
                 elif route == ("POST", "/_double/fields"):
                     state.change_fields(body)
@@ -717,27 +966,31 @@ class Handler(BaseHTTPRequestHandler):
         if cmd == "POST" and path == "/contacts/upsert":
             return self.upsert(body)
         if cmd == "POST" and path == "/contacts":
-            builtins, custom = validate_contact(body.get("contact"), state.fields)
+            builtins, custom = validate_contact(body.get("contact"), state.fields,
+                                                state.by_id)
             cid = state.save(None, builtins, custom)
-            return 201, {"contact": state.render(cid)}
+            return 201, {"contact": state.render_api(cid)}
         if len(parts) == 2 and parts[0] == "contacts" and parts[1].isdigit():
             cid = int(parts[1])
             if cid not in state.contacts:
                 raise BadRequest("Record not found", 404)
             if cmd == "GET":
-                return 200, {"contact": state.render(cid)}
+                return 200, {"contact": state.render_api(cid)}
             if cmd == "PUT":
-                builtins, custom = validate_contact(body.get("contact"), state.fields)
+                builtins, custom = validate_contact(body.get("contact"), state.fields,
+                                                    state.by_id)
                 state.save(cid, builtins, custom)
-                return 200, {"contact": state.render(cid)}
+                return 200, {"contact": state.render_api(cid)}
             if cmd == "DELETE":
                 del state.contacts[cid]
                 return 200, {"ok": True}
         if cmd == "GET" and path == "/settings/contacts/fields":
             return 200, {"fields": state.fields}
         if cmd == "GET" and path == "/lookup":
+            self.lookup_forbidden()
             return self.lookup(query)
         if cmd == "POST" and path == "/filtered_search/contact":
+            self.lookup_forbidden()
             return self.filtered_search(body)
         raise BadRequest("No route for %s %s" % (cmd, API_PREFIX + path), 404)
 
@@ -751,16 +1004,28 @@ class Handler(BaseHTTPRequestHandler):
             raise BadRequest("unique_identifier must hold exactly one of "
                              "emails, external_id, mobile_number")
         (key, value), = ident.items()
-        builtins, custom = validate_contact(body.get("contact"), state.fields)
+        if key == "external_id" and state.modes["external_id_key"] == "refused":
+            raise BadRequest(state.message(MSG_BAD_IDENTIFIER))
+        builtins, custom = validate_contact(body.get("contact"), state.fields, state.by_id)
         cid = state.find(key, value)
         if cid is None:
             # a created contact carries its identifier even when the contact
             # object does not repeat it
             builtins.setdefault(key, value)
             cid = state.save(None, builtins, custom)
-            return 201, {"contact": state.render(cid)}
+            return state.modes["create_status"], {"contact": state.render_api(cid)}
         state.save(cid, builtins, custom)
-        return 200, {"contact": state.render(cid)}
+        return 200, {"contact": state.render_api(cid)}
+
+    def lookup_forbidden(self):
+        """lookup_403_every N: every Nth search since the reset is a 403."""
+        state = self.server.state
+        every = state.modes["lookup_403_every"]
+        if every <= 0:
+            return
+        state.lookups += 1
+        if state.lookups % every == 0:
+            raise BadRequest(state.message(MSG_FORBIDDEN), 403)
 
     def lookup(self, query):
         state = self.server.state
@@ -777,8 +1042,8 @@ class Handler(BaseHTTPRequestHandler):
         found = []
         if "contact" in entities:
             cid = state.find(keys[field], q)
-            if cid is not None:
-                found.append(state.render(cid))
+            if cid is not None and state.indexed(cid):
+                found.append(state.render_api(cid, row=True))
         return 200, {"contacts": {"contacts": found}}
 
     def filtered_search(self, body):
@@ -797,7 +1062,8 @@ class Handler(BaseHTTPRequestHandler):
             wanted = {norm_email(v) for v in wanted}
             ids = {cid for cid in ids
                    if norm_email(state.contacts[cid]["fields"].get("emails")) in wanted}
-        contacts = [state.render(cid) for cid in sorted(ids)]
+        contacts = [state.render_api(cid, row=True) for cid in sorted(ids)
+                    if state.indexed(cid)]
         return 200, {"contacts": contacts, "meta": {"total": len(contacts)}}
 
 
@@ -821,11 +1087,21 @@ def main():
     ap.add_argument("--minute-limit", type=int, default=0)
     ap.add_argument("--retry-after", action="store_true",
                     help="send Retry-After on rate-limit 429s")
+    ap.add_argument("--modes", default="{}",
+                    help="JSON object: the modes a reset returns to (default: none)")
     ap.add_argument("--verbose", action="store_true", help="log requests to stderr")
     args = ap.parse_args()
+    try:
+        modes = json.loads(args.modes)
+        if not isinstance(modes, dict):
+            raise ValueError("modes must be an object")
+        state = State(args.key, args.hour_limit, args.minute_limit, args.retry_after,
+                      modes)
+    except (ValueError, BadRequest) as e:
+        ap.error("--modes: %s" % e)
 
     server = Server(("127.0.0.1", args.port), Handler)
-    server.state = State(args.key, args.hour_limit, args.minute_limit, args.retry_after)
+    server.state = state
     server.verbose = args.verbose
 
     def stop(_signum, _frame):

@@ -60,13 +60,18 @@ wait_for() {
 # --- the Freshmarketer test double ----------------------------------------------------
 # double_start starts one on a port the kernel picks, unless FMDOUBLE_URL is set
 # (the runner shares one); double_stop stops only what this shell started.
+# FMDOUBLE_MODES (a JSON object, e.g. '{"live":true}'; see the modes in
+# tests/fmdouble.py) reruns the suites against the live-seen behaviours: the
+# double starts with them as its defaults, and double_reset adds them to the
+# "modes" of every reset, modes the caller gives winning.
 DOUBLE_PID=
 double_start() {
 	[ -n "${FMDOUBLE_URL:-}" ] && return 0
 	local dir
 	dir=$(mktemp -d /tmp/fmdouble.XXXXXX)
 	/usr/bin/python3 "$(dirname "${BASH_SOURCE[0]}")/fmdouble.py" --port 0 \
-		--port-file "$dir/port" --key "$FMDOUBLE_KEY" >"$dir/log" 2>&1 &
+		--port-file "$dir/port" --key "$FMDOUBLE_KEY" \
+		${FMDOUBLE_MODES:+--modes "$FMDOUBLE_MODES"} >"$dir/log" 2>&1 &
 	DOUBLE_PID=$!
 	DOUBLE_DIR=$dir
 	wait_for test -s "$dir/port" || return 1
@@ -82,7 +87,15 @@ double_stop() {
 		unset FMDOUBLE_URL
 	fi
 }
-double_reset() { curl -sf -X POST -d "${1:-{\}}" "$FMDOUBLE_URL/_double/reset" >/dev/null; }
+# double_reset [BODY]: empties the double; BODY as for POST /_double/reset.
+double_reset() {
+	local body=${1:-'{}'}
+	if [ -n "${FMDOUBLE_MODES:-}" ]; then
+		body=$(jq -c --argjson env "$FMDOUBLE_MODES" '.modes = ($env + (.modes // {}))' <<<"$body") ||
+			{ echo "double_reset: FMDOUBLE_MODES or the body is not a JSON object" >&2; return 1; }
+	fi
+	curl -sf -X POST -d "$body" "$FMDOUBLE_URL/_double/reset" >/dev/null
+}
 double_get() { curl -sf "$FMDOUBLE_URL/_double/$1"; }
 double_post() { curl -sf -X POST -H 'Content-Type: application/json' -d "$2" "$FMDOUBLE_URL/_double/$1" >/dev/null; }
 # The number of API requests the double received.

@@ -1,14 +1,16 @@
 #!/bin/sh
 # double_selftest.sh: a quick check of the Freshmarketer test double with curl.
 # Starts tests/fmdouble.py on a free port, runs each behaviour once and checks
-# the status (and a fragment of the answer), then stops it by its PID.
+# the status (and a fragment of the answer), each mode too (and that a reset
+# restores the defaults), then stops it by its PID.
 # Usage: bash tests/double/selftest.sh   (from the repository root; make test runs it)
 set -u
 
 dir=$(mktemp -d)
 /usr/bin/python3 tests/fmdouble.py --port 0 --port-file "$dir/port" --key k1 &
 pid=$!
-trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$dir"' EXIT
+pid2=
+trap 'kill "$pid" $pid2 2>/dev/null; wait "$pid" $pid2 2>/dev/null; rm -rf "$dir"' EXIT
 
 i=0
 while [ ! -s "$dir/port" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
@@ -112,6 +114,277 @@ check "reset emptied" 200 '{"contacts": []}' "$url/_double/contacts"
 check "reset to no limits" 200 '"ok": true' -X POST "$url/_double/reset"
 check "reset restores the fields" 200 '"cf_region"' -H "$auth" "$api/settings/contacts/fields"
 grep -q '"cf_area"' "$dir/body" && { fail=$((fail + 1)); echo "not ok: added field survived reset"; } || pass=$((pass + 1))
+
+# --- modes: the live-seen behaviours -------------------------------------------
+# absent NAME FRAGMENT: the last answer's body does not hold the fragment
+absent() {
+	if grep -qF -- "$2" "$dir/body"; then
+		fail=$((fail + 1)); echo "not ok: $1: holds $2: $(cat "$dir/body")"
+	else
+		pass=$((pass + 1))
+	fi
+}
+# header_is NAME HEADER REGEX: the last answer saved with -D "$dir/h" has the
+# header, its value matching the (extended) regex whole
+header_is() {
+	v=$(tr -d '\r' <"$dir/h" | grep -i "^$2: " | head -n 1 | cut -d' ' -f2-)
+	if printf '%s\n' "$v" | grep -Eqx -- "$3"; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1)); echo "not ok: $1: $2 is [$v], want /$3/"
+	fi
+}
+# near NAME UNIX_SECONDS: within the hour window (now - 5 s .. now + 3605 s)
+near() {
+	now=$(date +%s)
+	if [ -n "$2" ] && [ "$2" -ge $((now - 5)) ] && [ "$2" -le $((now + 3605)) ]; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1)); echo "not ok: $1: [$2] is not within the hour from $now"
+	fi
+}
+hval() { tr -d '\r' <"$dir/h" | grep -i "^$1: " | head -n 1 | cut -d' ' -f2-; }
+reset_modes() { curl -s -o /dev/null -d "{\"modes\":$1}" "$url/_double/reset"; }
+ann='{"unique_identifier":{"emails":"ann@example.com"},"contact":{"first_name":"Ann","last_name":"Lee","external_id":"u-42","job_title":"CEO","custom_field":{"cf_industry":"Music"}}}'
+lookup_ann="$api/lookup?q=ann%40example.com&f=email&entities=contact"
+search_ann='{"filter_rule":[{"attribute":"contact_email.email","operator":"is_in","value":"ann@example.com"}]}'
+defaults='{"modes": {"dup_message": "documented", "lookup_rows": "full", "lookup_lag_ms": 0, "lookup_403_every": 0, "external_id_key": "accepted", "reset_format": "seconds", "subscription": "text", "radio": false, "unknown_type": false, "emails_array": false, "create_status": 201}}'
+
+check "modes: defaults" 200 "$defaults" "$url/_double/modes"
+check "modes: unknown name" 400 'Unknown mode: nope' -d '{"modes":{"nope":1}}' "$url/_double/reset"
+check "modes: bad choice" 400 'mode reset_format must be one of: seconds, ddmmyy, unix, far, garbage' \
+	-d '{"modes":{"reset_format":"hex"}}' "$url/_double/reset"
+check "modes: bad count" 400 'mode lookup_lag_ms must be a non-negative integer' \
+	-d '{"modes":{"lookup_lag_ms":-1}}' "$url/_double/reset"
+check "modes: bad flag" 400 'mode radio must be true or false' -d '{"modes":{"radio":1}}' "$url/_double/reset"
+check "modes: bad status" 400 'mode create_status must be one of: 201, 200' \
+	-d '{"modes":{"create_status":"200"}}' "$url/_double/reset"
+check "modes: bad live" 400 'mode live must be true or false' -d '{"modes":{"live":"yes"}}' "$url/_double/reset"
+check "modes: not an object" 400 'modes must be an object' -d '{"modes":true}' "$url/_double/reset"
+check "modes: seed" 201 '"u-0"' -d '{"emails":"zed@example.com","external_id":"u-0"}' "$url/_double/contacts"
+check "modes: a refused reset resets nothing" 200 '"u-0"' "$url/_double/contacts"
+check "modes: still the defaults" 200 "$defaults" "$url/_double/modes"
+
+# dup_message
+reset_modes '{"dup_message":"address"}'
+check "address: in force" 200 '"dup_message": "address"' "$url/_double/modes"
+check "address: create" 201 '"u-42"' -H "$auth" -d "$ann" "$api/contacts/upsert"
+check "address: email taken" 400 '{"errors": {"code": 400, "message": ["ann@example.com already exists."]}}' -H "$auth" \
+	-d '{"unique_identifier":{"external_id":"u-43"},"contact":{"emails":"ann@example.com"}}' "$api/contacts/upsert"
+check "address: external taken" 400 '"message": ["u-42 already exists."]' -H "$auth" \
+	-d '{"contact":{"emails":"bob@example.com","external_id":"u-42"}}' "$api/contacts"
+reset_modes '{"dup_message":"dutch"}'
+check "dutch: seed" 201 '"u-42"' -d '{"emails":"ann@example.com","external_id":"u-42"}' "$url/_double/contacts"
+check "dutch: email taken" 400 '"message": ["ann@example.com bestaat al."]' -H "$auth" \
+	-d '{"unique_identifier":{"external_id":"u-43"},"contact":{"emails":"ann@example.com"}}' "$api/contacts/upsert"
+check "dutch: external taken" 400 '"message": ["u-42 bestaat al."]' -H "$auth" \
+	-d '{"unique_identifier":{"emails":"bob@example.com"},"contact":{"external_id":"u-42"}}' "$api/contacts/upsert"
+check "dutch: other texts stay English" 400 'Unknown attribute: Industry' -H "$auth" \
+	-d '{"contact":{"Industry":"x"}}' "$api/contacts"
+
+# lookup_rows
+reset_modes '{"lookup_rows":"partial"}'
+check "partial: create" 201 '"job_title": "CEO"' -H "$auth" -d "$ann" "$api/contacts/upsert"
+check "partial: lookup row" 200 '{"contacts": {"contacts": [{"id": 70054866601, "first_name": "Ann", "last_name": "Lee", "display_name": "Ann Lee", "email": "ann@example.com", "emails": "ann@example.com"}]}}' \
+	-H "$auth" "$lookup_ann"
+check "partial: search row" 200 '"contacts": [{"id": 70054866601, "first_name": "Ann", "last_name": "Lee", "display_name": "Ann Lee", "email": "ann@example.com", "emails": "ann@example.com"}]' \
+	-H "$auth" -d "$search_ann" "$api/filtered_search/contact"
+absent "partial: no external_id in search rows" '"external_id"'
+absent "partial: no custom_field in search rows" '"custom_field"'
+check "partial: by id stays whole" 200 '"external_id": "u-42", "first_name": "Ann", "last_name": "Lee", "job_title": "CEO", "custom_field": {"cf_industry": "Music"}' \
+	-H "$auth" "$api/contacts/70054866601"
+check "partial: by external_id" 200 '"display_name": "Ann Lee"' -H "$auth" "$api/lookup?q=u-42&f=external_id&entities=contact"
+absent "partial: no external_id in lookup rows" '"external_id"'
+
+# lookup_lag_ms
+reset_modes '{"lookup_lag_ms":700}'
+check "lag: create" 201 '"u-42"' -H "$auth" -d "$ann" "$api/contacts/upsert"
+check "lag: not in lookup yet" 200 '{"contacts": {"contacts": []}}' -H "$auth" "$lookup_ann"
+check "lag: not in search yet" 200 '"meta": {"total": 0}' -H "$auth" -d "$search_ann" "$api/filtered_search/contact"
+check "lag: upsert sees it" 200 '"u-42"' -H "$auth" -d "$ann" "$api/contacts/upsert"
+check "lag: by id at once" 200 '"u-42"' -H "$auth" "$api/contacts/70054866601"
+check "lag: seeded found at once" 201 '"u-7"' -d '{"emails":"seed@example.com","external_id":"u-7"}' "$url/_double/contacts"
+check "lag: seeded in lookup" 200 '"u-7"' -H "$auth" "$api/lookup?q=seed%40example.com&f=email&entities=contact"
+sleep 0.8
+check "lag: in lookup later" 200 '"u-42"' -H "$auth" "$lookup_ann"
+check "lag: in search later" 200 '"meta": {"total": 1}' -H "$auth" -d "$search_ann" "$api/filtered_search/contact"
+check "lag: an update" 200 '"job_title": "CTO"' -H "$auth" -X PUT -d '{"contact":{"job_title":"CTO"}}' \
+	"$api/contacts/70054866601"
+check "lag: gone again after the update" 200 '{"contacts": {"contacts": []}}' -H "$auth" "$lookup_ann"
+
+# lookup_403_every
+reset_modes '{"lookup_403_every":2}'
+check "403: create" 201 '"u-42"' -H "$auth" -d "$ann" "$api/contacts/upsert"
+check "403: 1st lookup" 200 '"u-42"' -H "$auth" "$lookup_ann"
+check "403: 2nd is refused" 403 '{"errors": {"code": 403, "message": ["You don'"'"'t have access to this resource."]}}' \
+	-H "$auth" "$lookup_ann"
+check "403: other calls work" 200 '"u-42"' -H "$auth" "$api/contacts/70054866601"
+check "403: 3rd (a search)" 200 '"total": 1' -H "$auth" -d "$search_ann" "$api/filtered_search/contact"
+check "403: 4th (a search) refused" 403 'have access' -H "$auth" -d "$search_ann" "$api/filtered_search/contact"
+check "403: 5th" 200 '"u-42"' -H "$auth" "$lookup_ann"
+reset_modes '{"lookup_403_every":1,"dup_message":"dutch"}'
+check "403 every 1, Dutch" 403 '"message": ["Je hebt geen toegang tot deze bron."]' -H "$auth" "$lookup_ann"
+check "403 every 1: again" 403 'geen toegang' -H "$auth" -d "$search_ann" "$api/filtered_search/contact"
+
+# external_id_key
+reset_modes '{"external_id_key":"refused"}'
+check "refused: external_id key" 400 '{"errors": {"code": 400, "message": ["Invalid unique identifier"]}}' -H "$auth" \
+	-d '{"unique_identifier":{"external_id":"u-42"},"contact":{"emails":"ann@example.com","external_id":"u-42"}}' \
+	"$api/contacts/upsert"
+check "refused: nothing created" 200 '{"contacts": []}' "$url/_double/contacts"
+check "refused: emails key works" 201 '"external_id": "u-42"' -H "$auth" -d "$ann" "$api/contacts/upsert"
+check "refused: external_id still unique" 400 'External has already been taken' -H "$auth" \
+	-d '{"unique_identifier":{"emails":"bob@example.com"},"contact":{"external_id":"u-42"}}' "$api/contacts/upsert"
+check "refused: found by external_id" 200 '"u-42"' -H "$auth" "$api/lookup?q=u-42&f=external_id&entities=contact"
+reset_modes '{"external_id_key":"refused","dup_message":"dutch"}'
+check "refused, Dutch" 400 '"message": ["Ongeldige unieke identificatie"]' -H "$auth" \
+	-d '{"unique_identifier":{"external_id":"u-42"},"contact":{}}' "$api/contacts/upsert"
+
+# reset_format (the headers come with a limit)
+for form in seconds ddmmyy unix far garbage; do
+	curl -s -o /dev/null -d "{\"hour_limit\":50,\"minute_limit\":5,\"modes\":{\"reset_format\":\"$form\"}}" "$url/_double/reset"
+	check "reset_format $form" 200 '"fields"' -D "$dir/h" -H "$auth" "$api/settings/contacts/fields"
+	case $form in
+	seconds)
+		header_is "$form: hour" x-ratelimit-reset '[0-9]{1,4}'
+		header_is "$form: minute" per-min-x-ratelimit-reset '[0-9]{1,2}' ;;
+	ddmmyy)
+		for h in x-ratelimit-reset per-min-x-ratelimit-reset; do
+			v=$(hval $h)
+			header_is "$form: $h" $h '[0-3][0-9][01][0-9][0-9]{2}[0-2][0-9][0-5][0-9][0-5][0-9]'
+			near "$form: $h is the instant in UTC" "$(date -u -d "20$(echo "$v" | cut -c5-6)-$(echo "$v" | cut -c3-4)-$(echo "$v" | cut -c1-2) $(echo "$v" | cut -c7-8):$(echo "$v" | cut -c9-10):$(echo "$v" | cut -c11-12)" +%s 2>/dev/null)"
+		done ;;
+	unix)
+		header_is "$form: hour" x-ratelimit-reset '[0-9]{10}'
+		near "$form: hour instant" "$(hval x-ratelimit-reset)"
+		near "$form: minute instant" "$(hval per-min-x-ratelimit-reset)" ;;
+	far)
+		header_is "$form: hour" x-ratelimit-reset 311299235959
+		header_is "$form: minute" per-min-x-ratelimit-reset 311299235959 ;;
+	garbage)
+		header_is "$form: hour" x-ratelimit-reset soon
+		header_is "$form: minute" per-min-x-ratelimit-reset soon ;;
+	esac
+done
+curl -s -o /dev/null -d '{"minute_limit":1,"modes":{"reset_format":"far"}}' "$url/_double/reset"
+check "reset_format: over the limit" 200 '"fields"' -H "$auth" "$api/settings/contacts/fields"
+check "reset_format: the 429 too" 429 'API rate limit exceeded' -D "$dir/h" -H "$auth" "$api/settings/contacts/fields"
+header_is "reset_format: 429 header" per-min-x-ratelimit-reset 311299235959
+
+# subscription: the default (text) first
+reset_modes '{}'
+check "subscription text: status by text" 201 '"subscription_status": "Subscribed", "subscription_types": "Newsletter, whatever"' -H "$auth" \
+	-d '{"contact":{"emails":"s@example.com","subscription_status":"Subscribed","subscription_types":"Newsletter, whatever"}}' "$api/contacts"
+check "subscription text: an id refused" 400 'Invalid value for subscription_status: expected one of: Not subscribed, Subscribed, Unsubscribed' \
+	-H "$auth" -d '{"contact":{"emails":"t@example.com","subscription_status":1}}' "$api/contacts"
+reset_modes '{"subscription":"ids"}'
+check "subscription ids: status field" 200 '{"id": 18, "name": "subscription_status", "label": "Subscription status", "type": "dropdown", "required": false, "default": true, "choices": [{"id": 1, "value": "Subscribed"}, {"id": 2, "value": "Unsubscribed"}, {"id": 3, "value": "Not subscribed"}, {"id": 4, "value": "Reported as spam"}]}' \
+	-H "$auth" "$api/settings/contacts/fields"
+grep -qF '{"id": 19, "name": "subscription_types", "label": "Subscription types", "type": "multi_select_dropdown", "required": false, "default": true, "choices": [{"id": 1, "value": "Newsletter"}, {"id": 2, "value": "Promotions"}, {"id": 3, "value": "Events"}, {"id": 4, "value": "Product updates"}, {"id": 5, "value": "Surveys"}]}' "$dir/body" \
+	&& pass=$((pass + 1)) || { fail=$((fail + 1)); echo "not ok: subscription ids: types field"; }
+check "subscription ids: text refused" 400 '"message": ["Invalid value for subscription_status: expected one of the ids: 1, 2, 3, 4"]' \
+	-H "$auth" -d '{"contact":{"emails":"s@example.com","subscription_status":"Subscribed"}}' "$api/contacts"
+check "subscription ids: unknown id refused" 400 'expected one of the ids: 1, 2, 3, 4' \
+	-H "$auth" -d '{"contact":{"emails":"s@example.com","subscription_status":0}}' "$api/contacts"
+check "subscription ids: names refused" 400 'Invalid value for subscription_types' \
+	-H "$auth" -d '{"contact":{"emails":"s@example.com","subscription_types":"Newsletter;Events"}}' "$api/contacts"
+check "subscription ids: ids taken" 201 '"subscription_status": 3, "subscription_types": "2;3;4;5;1"' -H "$auth" \
+	-d '{"unique_identifier":{"emails":"s@example.com"},"contact":{"subscription_status":3,"subscription_types":"2;3;4;5;1"}}' \
+	"$api/contacts/upsert"
+check "subscription ids: returned as an integer" 200 '"subscription_status": 3,' -H "$auth" "$api/contacts/70054866601"
+
+# radio, unknown_type
+reset_modes '{"radio":true,"unknown_type":true}'
+check "radio: in the fields" 200 '{"id": 109, "name": "cf_contact_pref", "label": "Preferred contact", "type": "radio", "required": false, "default": false, "choices": [{"id": 31, "value": "Email"}, {"id": 32, "value": "Phone"}]}' \
+	-H "$auth" "$api/settings/contacts/fields"
+grep -qF '{"id": 110, "name": "cf_score", "label": "Score", "type": "slider", "required": false, "default": false}' "$dir/body" \
+	&& pass=$((pass + 1)) || { fail=$((fail + 1)); echo "not ok: unknown_type: in the fields"; }
+check "radio: the text taken" 201 '"cf_contact_pref": "Phone"' -H "$auth" \
+	-d '{"contact":{"emails":"r@example.com","custom_field":{"cf_contact_pref":"Phone"}}}' "$api/contacts"
+check "radio: other text refused" 400 'Invalid value for cf_contact_pref: expected one of: Email, Phone' -H "$auth" \
+	-d '{"contact":{"custom_field":{"cf_contact_pref":"phone"}}}' "$api/contacts"
+check "radio: the id refused" 400 'Invalid value for cf_contact_pref' -H "$auth" \
+	-d '{"contact":{"custom_field":{"cf_contact_pref":32}}}' "$api/contacts"
+check "radio: relabelled" 200 '"label": "Contact by"' -H "$ct" \
+	-d '{"update":{"name":"cf_contact_pref","label":"Contact by"}}' "$url/_double/fields"
+check "unknown_type: a number" 201 '"cf_score": 3.5' -H "$auth" \
+	-d '{"contact":{"custom_field":{"cf_score":3.5}}}' "$api/contacts"
+check "unknown_type: a string" 201 '"cf_score": "high"' -H "$auth" \
+	-d '{"contact":{"custom_field":{"cf_score":"high"}}}' "$api/contacts"
+check "unknown_type: a list refused" 400 'Invalid value for cf_score' -H "$auth" \
+	-d '{"contact":{"custom_field":{"cf_score":[1]}}}' "$api/contacts"
+
+# emails_array
+reset_modes '{"emails_array":true}'
+arr='"email": "ann@example.com", "emails": [{"id": 70000400001, "value": "ann@example.com", "is_primary": true, "label": null, "_destroy": false}]'
+check "emails_array: upsert" 201 "$arr" -H "$auth" -d "$ann" "$api/contacts/upsert"
+check "emails_array: get" 200 "$arr" -H "$auth" "$api/contacts/70054866601"
+check "emails_array: put" 200 "$arr" -H "$auth" -X PUT -d '{"contact":{"city":"Ghent"}}' "$api/contacts/70054866601"
+check "emails_array: lookup" 200 "$arr" -H "$auth" "$lookup_ann"
+check "emails_array: search" 200 "$arr" -H "$auth" -d "$search_ann" "$api/filtered_search/contact"
+check "emails_array: no email" 201 '"email": null, "emails": []' -H "$auth" -d '{"contact":{"first_name":"X"}}' "$api/contacts"
+check "emails_array: control API plain" 200 '"email": "ann@example.com", "emails": "ann@example.com"' "$url/_double/contacts"
+
+# create_status
+reset_modes '{"create_status":200}'
+check "create_status 200: created" 200 '"u-42"' -H "$auth" -d "$ann" "$api/contacts/upsert"
+check "create_status 200: updated" 200 '"u-42"' -H "$auth" -d "$ann" "$api/contacts/upsert"
+check "create_status 200: POST /contacts keeps 201" 201 '"bob@example.com"' -H "$auth" \
+	-d '{"contact":{"emails":"bob@example.com"}}' "$api/contacts"
+
+# live
+reset_modes '{"live":true}'
+check "live: expands" 200 '{"modes": {"dup_message": "address", "lookup_rows": "partial", "lookup_lag_ms": 0, "lookup_403_every": 0, "external_id_key": "accepted", "reset_format": "ddmmyy", "subscription": "ids", "radio": true, "unknown_type": false, "emails_array": true, "create_status": 200}}' \
+	"$url/_double/modes"
+check "live: created with 200" 200 '"emails": [{"id": ' -H "$auth" -d "$ann" "$api/contacts/upsert"
+check "live: address message" 400 'ann@example.com already exists.' -H "$auth" \
+	-d '{"contact":{"emails":"ann@example.com"}}' "$api/contacts"
+reset_modes '{"live":true,"create_status":201,"lookup_lag_ms":50,"radio":false}'
+check "live: others win" 200 '"lookup_lag_ms": 50, "lookup_403_every": 0, "external_id_key": "accepted", "reset_format": "ddmmyy", "subscription": "ids", "radio": false, "unknown_type": false, "emails_array": true, "create_status": 201}' \
+	"$url/_double/modes"
+reset_modes '{"live":false,"lookup_rows":"partial"}'
+check "live false" 200 '{"modes": {"dup_message": "documented", "lookup_rows": "partial", "lookup_lag_ms": 0' "$url/_double/modes"
+
+# a reset without modes restores every default
+reset_modes '{"live":true,"lookup_lag_ms":9,"lookup_403_every":1,"external_id_key":"refused","unknown_type":true}'
+check "reset: back to the defaults" 200 '{"ok": true}' -X POST "$url/_double/reset"
+check "reset: the default modes" 200 "$defaults" "$url/_double/modes"
+check "reset: the default fields" 200 '"type": "text", "required": false, "default": true}, {"id": 20' -H "$auth" "$api/settings/contacts/fields"
+absent "reset: no radio field" cf_contact_pref
+absent "reset: no slider field" cf_score
+check "reset: created is 201 again" 201 '"emails": "ann@example.com"' -H "$auth" -d "$ann" "$api/contacts/upsert"
+check "reset: documented message" 400 'Email has already been taken' -H "$auth" \
+	-d '{"contact":{"emails":"ann@example.com"}}' "$api/contacts"
+check "reset: full rows" 200 '"custom_field": {"cf_industry": "Music"}' -H "$auth" "$lookup_ann"
+check "reset: empty modes too" 200 '{"ok": true}' -d '{"modes":{}}' "$url/_double/reset"
+check "reset: still the defaults" 200 "$defaults" "$url/_double/modes"
+
+# --modes gives the defaults a reset returns to
+/usr/bin/python3 tests/fmdouble.py --port 0 --port-file "$dir/port2" --key k1 \
+	--modes '{"live":true,"radio":false,"lookup_403_every":3}' &
+pid2=$!
+i=0
+while [ ! -s "$dir/port2" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+url2="http://127.0.0.1:$(cat "$dir/port2")"
+check "--modes: in force" 200 '"dup_message": "address", "lookup_rows": "partial", "lookup_lag_ms": 0, "lookup_403_every": 3, "external_id_key": "accepted", "reset_format": "ddmmyy", "subscription": "ids", "radio": false' \
+	"$url2/_double/modes"
+curl -s -o /dev/null -X POST "$url2/_double/reset"
+check "--modes: a reset keeps them" 200 '"dup_message": "address", "lookup_rows": "partial", "lookup_lag_ms": 0, "lookup_403_every": 3' \
+	"$url2/_double/modes"
+curl -s -o /dev/null -d '{"modes":{"dup_message":"dutch"}}' "$url2/_double/reset"
+check "--modes: a mode given wins" 200 '"dup_message": "dutch", "lookup_rows": "partial"' "$url2/_double/modes"
+curl -s -o /dev/null -d '{"modes":{"live":false}}' "$url2/_double/reset"
+check "--modes: live false" 200 '"dup_message": "documented", "lookup_rows": "full", "lookup_lag_ms": 0, "lookup_403_every": 3' \
+	"$url2/_double/modes"
+kill "$pid2"
+wait "$pid2"
+rc=$?
+pid2=
+[ $rc -eq 0 ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "not ok: --modes double: exit status $rc"; }
+/usr/bin/python3 tests/fmdouble.py --port 0 --port-file "$dir/port3" --key k1 --modes '{"radio":"yes"}' 2>"$dir/err"
+rc=$?
+[ $rc -eq 2 ] && [ ! -e "$dir/port3" ] && grep -q 'mode radio must be true or false' "$dir/err" \
+	&& pass=$((pass + 1)) || { fail=$((fail + 1)); echo "not ok: bad --modes: exit $rc, $(cat "$dir/err")"; }
 
 kill "$pid"
 wait "$pid"
