@@ -288,10 +288,21 @@ out:
 	return err;
 }
 
+const char *config_key_file(const struct map_settings *s)
+{
+	const char *file = env("FM_API_KEY_FILE");
+
+	if (env("FM_API_KEY"))
+		return NULL;
+	if (!file && s && s->fm_api_key_file && *s->fm_api_key_file)
+		file = s->fm_api_key_file;
+	return file;
+}
+
 static enum config_err resolve_key(const struct map_settings *s, struct config *out,
                                    char *why, unsigned whysize)
 {
-	const char *key = env("FM_API_KEY"), *file = env("FM_API_KEY_FILE");
+	const char *key = env("FM_API_KEY"), *file = config_key_file(s);
 
 	if (key) {
 		if (!text_copy(out->api_key, sizeof out->api_key, key) || !key_clean(out->api_key)) {
@@ -300,8 +311,6 @@ static enum config_err resolve_key(const struct map_settings *s, struct config *
 		}
 		return CONFIG_OK;
 	}
-	if (!file && s && s->fm_api_key_file && *s->fm_api_key_file)
-		file = s->fm_api_key_file;
 	if (!file) {
 		say(why, whysize, "no API key (FM_API_KEY, FM_API_KEY_FILE, or "
 		    "<freshmarketer api-key-file=...>)");

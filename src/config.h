@@ -44,6 +44,13 @@ enum config_err {
 const char *config_mapping_path(void);
 
 /*
+ * The file the key is read from: FM_API_KEY_FILE, else <freshmarketer
+ * api-key-file> of `s` (which may be NULL); NULL when FM_API_KEY is set or no
+ * file is configured. The string belongs to the environment or to `s`.
+ */
+const char *config_key_file(const struct map_settings *s);
+
+/*
  * Fills *out from the environment and `s` (which may be NULL). On error `why`
  * (if not NULL) receives a one-line reason that never contains the key.
  */

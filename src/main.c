@@ -8,9 +8,12 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "cli.h"
 #include "config.h"
 #include "drain.h"
+#include "fields_print.h"
 #include "fm_client.h"
+#include "fm_contact.h"
 #include "fm_state.h"
 #include "form.h"
 #include "identify.h"
@@ -18,6 +21,7 @@
 #include "mapping.h"
 #include "sandbox.h"
 #include "server.h"
+#include "setup_check.h"
 #include "spool.h"
 #include "text.h"
 
@@ -25,18 +29,64 @@
 #define FMGATE_VERSION "dev"
 #endif
 
+#define COUNT(a) (sizeof (a) / sizeof (a)[0])
+
 static int usage(FILE *to)
 {
 	fputs("usage: fmgate                       FastCGI responder (or one CGI request)\n"
 	      "       fmgate serve --listen unix:PATH|HOST:PORT [--workers N] [--user USER]\n"
-	      "       fmgate check [MAPPING]\n"
-	      "       fmgate try FORM_ID [BODY_FILE]\n"
+	      "       fmgate check [--online] [MAPPING]\n"
+	      "       fmgate fields [--json]\n"
+	      "       fmgate try [--strict] FORM_ID [BODY_FILE]\n"
 	      "       fmgate drain [--now | --watch]\n"
 	      "       fmgate status [--dead]\n"
 	      "       fmgate purge --dead [--older-than DAYS]\n"
 	      "       fmgate requeue --dead [ID...]\n"
-	      "       fmgate --version\n", to);
+	      "       fmgate --version\n"
+	      "Every verb takes --config MAPPING (default: $FMGATE_CONFIG, else "
+	      CONFIG_DEFAULT_MAPPING ").\n", to);
 	return to == stderr ? 2 : 0;
+}
+
+/* A verb's options (cli.h); on an error says which, for the usage to follow. */
+static bool parse_opts(int argc, char **argv, const struct cli_opt *opts, size_t n_opts,
+                       char **operands, size_t max_operands, size_t *n_operands)
+{
+	const char *bad = NULL;
+	enum cli_err e = cli_parse(argc, argv, opts, n_opts, operands, max_operands,
+	                           n_operands, &bad);
+
+	if (e != CLI_OK)
+		fprintf(stderr, "fmgate %s: %s: %s\n", argv[0], cli_strerror(e), bad);
+	return e == CLI_OK;
+}
+
+/* --config over FMGATE_CONFIG over the default. */
+static const char *mapping_path(const char *opt)
+{
+	return opt ? opt : config_mapping_path();
+}
+
+/*
+ * try, fields and check --online write nothing to the spool, and may run as
+ * a user who cannot reach it: without a spool the client keeps its state in
+ * memory and neither creates SPOOL/state nor warns about it. The field list
+ * is then fetched from the API, never taken from the spool's cache.
+ */
+static void keep_off_spool(struct config *cfg)
+{
+	cfg->spool_dir[0] = '\0';
+}
+
+/* Why no field list could be had (the result's message never holds the key). */
+static void print_no_fields(FILE *to, const char *prefix, const struct fm_result *r)
+{
+	if (r->outcome == FM_PAUSED)
+		fprintf(to, "%s: Freshmarketer refused the API key or domain (HTTP %ld: %s)\n",
+		        prefix, r->http_status, r->message);
+	else
+		fprintf(to, "%s: no field list: Freshmarketer is unreachable or failing (%s)\n",
+		        prefix, r->message);
 }
 
 static int cmd_version(int argc, char **argv)
@@ -54,24 +104,145 @@ static int cmd_help(int argc, char **argv)
 	return usage(stdout);
 }
 
+/*
+ * check --online: the key file, the key, and every form against the field
+ * list fetched now (setup_check.h). Problems go to stdout as "file: message"
+ * or "file:line: message"; returns the exit status.
+ */
+static int check_online(const struct mapping *m, const char *path)
+{
+	const char *key_file = config_key_file(&m->settings);
+	const struct fm_fields *fields;
+	struct fm_client *fm = NULL;
+	struct config cfg = { 0 };
+	struct fm_result fr;
+	enum config_err ce;
+	enum setup_err se;
+	size_t problems = 0, n = 0;
+	char why[256];
+
+	if (key_file)
+		problems = setup_check_key_file(key_file, stdout);
+	if ((ce = config_resolve(&m->settings, &cfg, why, sizeof why)) != CONFIG_OK) {
+		/* A key file refused for its mode was just reported. */
+		if (!(problems && ce == CONFIG_EKEYFILE))
+			printf("%s: delivery not configured: %s\n", path, why);
+		problems++;
+		goto out;
+	}
+	keep_off_spool(&cfg);
+	if (!(fm = fm_client_new(&cfg))) {
+		printf("%s: cannot start the Freshmarketer client (out of memory)\n", path);
+		problems++;
+		goto out;
+	}
+	if (!(fields = fm_client_fields(fm, &fr))) {
+		print_no_fields(stdout, path, &fr);
+		problems++;
+		goto out;
+	}
+	se = setup_check_forms(m, path, fields, stdout, &n);
+	problems += n;
+	if (se != SETUP_OK) {
+		printf("%s: %s\n", path, setup_strerror(se));
+		problems++;
+	} else if (!problems) {
+		printf("%s: online: the API key works and every trait reaches one of the %zu "
+		       "Freshmarketer fields\n", path, fields->n);
+	}
+out:
+	fm_client_free(fm);
+	explicit_bzero(cfg.api_key, sizeof cfg.api_key);
+	return problems ? 1 : 0;
+}
+
 static int cmd_check(int argc, char **argv)
 {
-	const char *path = argc > 1 ? argv[1] : config_mapping_path();
+	const char *config = NULL, *path;
+	bool online = false;
+	const struct cli_opt opts[] = {
+		{ "--config", &config, NULL },
+		{ "--online", NULL, &online },
+	};
 	struct map_diags diags = { 0 };
 	struct mapping *m = NULL;
+	char *operand[1];
+	size_t n;
 	enum map_err e;
+	int rc;
 
-	if (argc > 2)
+	if (!parse_opts(argc, argv, opts, COUNT(opts), operand, COUNT(operand), &n))
 		return usage(stderr);
+	if (n && config) {
+		fprintf(stderr, "fmgate check: two mappings: --config %s and %s\n", config, operand[0]);
+		return usage(stderr);
+	}
+	path = n ? operand[0] : mapping_path(config);
 	e = mapping_load(path, &m, &diags);
 	map_diags_print(&diags, path, stdout);
 	if (e == MAP_OK)
 		printf("%s: valid, %zu form%s\n", path, m->n_forms, m->n_forms == 1 ? "" : "s");
 	else if (diags.n == 0)
 		printf("%s: %s\n", path, map_strerror(e));
+	rc = e == MAP_OK ? 0 : 1;
+	if (rc == 0 && online)
+		rc = check_online(m, path);
 	mapping_free(m);
 	map_diags_free(&diags);
-	return e == MAP_OK ? 0 : 1;
+	return rc;
+}
+
+/* `fields`: the account's contact fields, fetched now. */
+static int cmd_fields(int argc, char **argv)
+{
+	const char *config = NULL, *path;
+	bool json = false;
+	const struct cli_opt opts[] = {
+		{ "--config", &config, NULL },
+		{ "--json", NULL, &json },
+	};
+	const struct fm_fields *fields;
+	struct mapping *m = NULL;
+	struct fm_client *fm = NULL;
+	struct config cfg = { 0 };
+	struct fm_result fr;
+	enum fields_print_err pe;
+	char why[256];
+	size_t n;
+	int rc = 2;
+
+	if (!parse_opts(argc, argv, opts, COUNT(opts), NULL, 0, &n))
+		return usage(stderr);
+	path = mapping_path(config);
+	/* The environment alone may configure the API, as for status. */
+	if (mapping_load(path, &m, NULL) != MAP_OK)
+		fprintf(stderr, "fmgate fields: %s does not load; settings from the environment "
+		        "alone\n", path);
+	if (config_resolve(m ? &m->settings : NULL, &cfg, why, sizeof why) != CONFIG_OK) {
+		fprintf(stderr, "fmgate fields: %s\n", why);
+		goto out;
+	}
+	keep_off_spool(&cfg);
+	rc = 1;
+	if (!(fm = fm_client_new(&cfg))) {
+		fprintf(stderr, "fmgate fields: cannot start the Freshmarketer client (out of memory)\n");
+		goto out;
+	}
+	if (!(fields = fm_client_fields(fm, &fr))) {
+		print_no_fields(stderr, "fmgate fields", &fr);
+		goto out;
+	}
+	pe = json ? fields_print_json(fields, stdout) : fields_print_table(fields, stdout);
+	if (pe != FIELDS_PRINT_OK) {
+		fprintf(stderr, "fmgate fields: %s\n", fields_print_strerror(pe));
+		goto out;
+	}
+	rc = 0;
+out:
+	fm_client_free(fm);
+	explicit_bzero(cfg.api_key, sizeof cfg.api_key);
+	mapping_free(m);
+	return rc;
 }
 
 /* Reads a whole stream up to max bytes; NULL when larger or unreadable. */
@@ -100,10 +271,103 @@ static void print_json(const char *title, const cJSON *j)
 	cJSON_free(s);
 }
 
+/* try --strict: the traits a delivery would leave out. */
+static void count_left_out(void *ud, enum fmc_event ev, const char *trait, const char *field,
+                           const cJSON *value)
+{
+	size_t *n = ud;
+
+	(void)trait;
+	(void)field;
+	(void)value;
+	/* An unchecked box sends nothing by design; a refused value fails the
+	 * dry run itself. */
+	*n += ev == FMC_DROP_NO_FIELD || ev == FMC_DROP_PRIVILEGED || ev == FMC_DROP_IDENTITY ||
+	      ev == FMC_DROP_TAKEN || ev == FMC_DROP_NO_LIST;
+}
+
+/* What try --strict found; printed after the dry run. */
+struct strict_found {
+	bool checked;            /* --strict was given */
+	bool unconfigured;       /* no client: no field list */
+	bool no_list;            /* the API gave no field list: fr says why */
+	struct fm_result fr;
+	size_t left_out;         /* traits a delivery would leave out */
+	bool nomem;
+};
+
+/*
+ * try --strict, before the dry run: fetches the field list now (the dry run
+ * then uses the same copy, there being no spool cache) and places the traits
+ * on it as a delivery would.
+ */
+static void try_strict(struct fm_client *fm, const cJSON *identify, const struct map_form *form,
+                       struct strict_found *s)
+{
+	const struct fm_fields *fields = NULL;
+	struct fmc_report rep = { .note = count_left_out, .ud = &s->left_out };
+	cJSON *body = NULL;
+
+	s->checked = true;
+	s->unconfigured = !fm;
+	s->no_list = fm && !(fields = fm_client_fields(fm, &s->fr));
+	s->nomem = fm_contact_build(identify, form, fields, FMC_KEY_EXTERNAL_ID, &rep, &body) ==
+	           FMC_ENOMEM;
+	cJSON_Delete(body);
+}
+
+/* The verdict of --strict: 0 when every trait reaches a field, else 1. */
+static int strict_verdict(const struct strict_found *s)
+{
+	printf("\n");
+	if (s->unconfigured)
+		printf("strict: no field list: delivery not configured\n");
+	if (s->no_list)
+		print_no_fields(stdout, "strict", &s->fr);
+	if (s->nomem)
+		printf("strict: out of memory\n");
+	if (s->left_out)
+		printf("strict: %zu trait%s left out (see above)\n", s->left_out,
+		       s->left_out == 1 ? "" : "s");
+	if (s->unconfigured || s->no_list || s->nomem || s->left_out)
+		return 1;
+	printf("strict: every trait reaches a field\n");
+	return 0;
+}
+
+/* The body of `try`: from the file, or standard input for none or "-",
+ * without the final line break a file usually ends with. NULL when unreadable
+ * or over max bytes (said on stderr). */
+static char *try_body(const char *file, size_t max, size_t *len)
+{
+	FILE *f = stdin;
+	char *body;
+
+	if (file && strcmp(file, "-") != 0 && !(f = fopen(file, "rb"))) {
+		perror(file);
+		return NULL;
+	}
+	body = read_stream(f, max, len);
+	if (f != stdin)
+		fclose(f);
+	if (!body) {
+		fprintf(stderr, "fmgate try: body unreadable or over max-body (%zu bytes)\n", max);
+		return NULL;
+	}
+	while (*len && (body[*len - 1] == '\n' || body[*len - 1] == '\r'))
+		body[--*len] = '\0';
+	return body;
+}
+
 /* `try`: what a post would become, without sending or storing anything. */
 static int cmd_try(int argc, char **argv)
 {
-	const char *mpath = config_mapping_path();
+	const char *config = NULL, *mpath;
+	bool strict = false;
+	const struct cli_opt opts[] = {
+		{ "--config", &config, NULL },
+		{ "--strict", NULL, &strict },
+	};
 	struct map_diags diags = { 0 };
 	struct mapping *m = NULL;
 	const struct map_form *form;
@@ -112,41 +376,29 @@ static int cmd_try(int argc, char **argv)
 	struct id_context ctx = { 0 };
 	struct fm_client *fm = NULL;
 	struct fm_result fr;
-	struct config cfg;
+	struct config cfg = { 0 };
 	char why[256];
-	char *body = NULL;
+	char *body = NULL, *operand[2];
 	cJSON *req = NULL;
-	size_t len = 0;
-	FILE *f = stdin;
+	struct strict_found st = { 0 };
+	size_t len = 0, n;
 	int rc = 2;
 
-	if (argc < 2 || argc > 3)
+	if (!parse_opts(argc, argv, opts, COUNT(opts), operand, COUNT(operand), &n) || n == 0)
 		return usage(stderr);
+	mpath = mapping_path(config);
 	if (mapping_load(mpath, &m, &diags) != MAP_OK) {
 		map_diags_print(&diags, mpath, stderr);
 		fprintf(stderr, "fmgate try: %s is not a valid mapping\n", mpath);
 		goto out;
 	}
-	form = mapping_form(m, argv[1]);
+	form = mapping_form(m, operand[0]);
 	if (!form) {
-		fprintf(stderr, "fmgate try: no form \"%s\" in %s\n", argv[1], mpath);
+		fprintf(stderr, "fmgate try: no form \"%s\" in %s\n", operand[0], mpath);
 		goto out;
 	}
-	if (argc == 3 && strcmp(argv[2], "-") != 0 && !(f = fopen(argv[2], "rb"))) {
-		perror(argv[2]);
+	if (!(body = try_body(n == 2 ? operand[1] : NULL, m->settings.limits.max_body, &len)))
 		goto out;
-	}
-	body = read_stream(f, m->settings.limits.max_body, &len);
-	if (f != stdin)
-		fclose(f);
-	if (!body) {
-		fprintf(stderr, "fmgate try: body unreadable or over max-body (%zu bytes)\n",
-		        m->settings.limits.max_body);
-		goto out;
-	}
-	/* A body file usually ends with a newline that is not part of the form. */
-	while (len && (body[len - 1] == '\n' || body[len - 1] == '\r'))
-		body[--len] = '\0';
 	if (form_parse_urlencoded(body, len, &m->settings.limits, &pairs) != FORM_OK) {
 		fprintf(stderr, "fmgate try: the body is not a valid urlencoded form\n");
 		goto out;
@@ -161,10 +413,14 @@ static int cmd_try(int argc, char **argv)
 	}
 	rc = 0;
 	print_json("identify message:", idr.message);
-	if (config_resolve(&m->settings, &cfg, why, sizeof why) == CONFIG_OK)
+	if (config_resolve(&m->settings, &cfg, why, sizeof why) == CONFIG_OK) {
+		keep_off_spool(&cfg);
 		fm = fm_client_new(&cfg);
-	else
+	} else {
 		printf("(delivery not configured: %s)\n", why);
+	}
+	if (strict)
+		try_strict(fm, idr.message, form, &st);
 	printf("\nfields (trait -> Freshmarketer field, how: value):\n");
 	req = fm_request_explain(fm, idr.message, form, stdout, &fr);
 	if (!req) {
@@ -178,9 +434,12 @@ static int cmd_try(int argc, char **argv)
 	       "Authorization: Token token=(hidden)\nContent-Type: application/json\n\n",
 	       fm ? cfg.api_base : "{API base}");
 	print_json("", req);
+	if (st.checked)
+		rc = strict_verdict(&st);
 out:
 	cJSON_Delete(req);
 	fm_client_free(fm);
+	explicit_bzero(cfg.api_key, sizeof cfg.api_key);
 	id_result_free(&idr);
 	form_pairs_free(&pairs);
 	free(body);
@@ -191,55 +450,52 @@ out:
 
 static int cmd_serve(int argc, char **argv)
 {
+	const char *config = NULL, *workers = NULL;
 	struct serve_opts o = { NULL, 0, NULL };
-	long long n;
+	const struct cli_opt opts[] = {
+		{ "--config", &config, NULL },
+		{ "--listen", &o.listen, NULL },
+		{ "--workers", &workers, NULL },
+		{ "--user", &o.user, NULL },
+	};
+	long long w;
+	size_t n;
 
-	for (int i = 1; i < argc; i++) {
-		if (i + 1 < argc && strcmp(argv[i], "--listen") == 0) {
-			o.listen = argv[++i];
-		} else if (i + 1 < argc && strcmp(argv[i], "--workers") == 0) {
-			if (!text_parse_ll(argv[++i], 1, 256, &n))
-				return usage(stderr);
-			o.workers = (int)n;
-		} else if (i + 1 < argc && strcmp(argv[i], "--user") == 0) {
-			o.user = argv[++i];
-		} else {
-			return usage(stderr);
-		}
-	}
-	if (!o.listen)
+	if (!parse_opts(argc, argv, opts, COUNT(opts), NULL, 0, &n) || !o.listen)
 		return usage(stderr);
-	if (o.workers == 0) {
+	if (workers) {
+		if (!text_parse_ll(workers, 1, 256, &w))
+			return usage(stderr);
+		o.workers = (int)w;
+	} else {
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 		o.workers = cpus > 0 && cpus <= 256 ? (int)cpus : 2;
 	}
-	return server_serve(&o, config_mapping_path());
+	return server_serve(&o, mapping_path(config));
 }
 
 static int cmd_drain(int argc, char **argv)
 {
+	const char *config = NULL;
 	struct drain_opts o = { false, false };
+	const struct cli_opt opts[] = {
+		{ "--config", &config, NULL },
+		{ "--now", NULL, &o.now },
+		{ "--watch", NULL, &o.watch },
+	};
+	size_t n;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--now") == 0)
-			o.now = true;
-		else if (strcmp(argv[i], "--watch") == 0)
-			o.watch = true;
-		else
-			return usage(stderr);
-	}
 	/* The service honours backoff; --now is an operator's one-off. */
-	if (o.now && o.watch)
+	if (!parse_opts(argc, argv, opts, COUNT(opts), NULL, 0, &n) || (o.now && o.watch))
 		return usage(stderr);
-	return drain_run(&o, config_mapping_path());
+	return drain_run(&o, mapping_path(config));
 }
 
 /* The spool of the commands that only look at files: its directory and
  * limits from the mapping when it loads, else from FMGATE_SPOOL or the
  * default. False when the path does not fit. */
-static bool cli_spool(struct spool *sp)
+static bool cli_spool(const char *mpath, struct spool *sp)
 {
-	const char *mpath = config_mapping_path();
 	struct mapping *m = NULL;
 	char dir[LIMIT_MAX_URL];
 	bool ok;
@@ -285,13 +541,20 @@ static int list_dead(struct spool *sp)
 
 static int cmd_status(int argc, char **argv)
 {
+	const char *config = NULL;
+	bool dead = false;
+	const struct cli_opt opts[] = {
+		{ "--config", &config, NULL },
+		{ "--dead", NULL, &dead },
+	};
 	struct spool_stats st;
 	struct spool sp;
 	bool paused;
+	size_t n;
 
-	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--dead") != 0))
+	if (!parse_opts(argc, argv, opts, COUNT(opts), NULL, 0, &n))
 		return usage(stderr);
-	if (!cli_spool(&sp))
+	if (!cli_spool(mapping_path(config), &sp))
 		return 2;
 	if (spool_stats(&sp, &st) != SPOOL_OK) {
 		printf("spool: %s\nunreadable: %s\n", sp.dir, sp.why);
@@ -300,30 +563,28 @@ static int cmd_status(int argc, char **argv)
 	paused = fm_state_paused(sp.dir);
 	printf("spool: %s\nwaiting: %zu\nin flight: %zu\ndead: %zu\noldest: %lld s\npaused: %s\n",
 	       sp.dir, st.waiting, st.in_flight, st.dead, st.oldest_s, paused ? "yes" : "no");
-	if (argc == 2 && list_dead(&sp) != 0)
+	if (dead && list_dead(&sp) != 0)
 		return 2;
 	return st.dead || paused ? 1 : 0;
 }
 
 static int cmd_purge(int argc, char **argv)
 {
-	long long days = 0;
+	const char *config = NULL, *older = NULL;
 	bool dead = false;
+	const struct cli_opt opts[] = {
+		{ "--config", &config, NULL },
+		{ "--dead", NULL, &dead },
+		{ "--older-than", &older, NULL },
+	};
+	long long days = 0;
 	struct spool sp;
 	size_t n;
 
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--dead") == 0)
-			dead = true;
-		else if (i + 1 < argc && strcmp(argv[i], "--older-than") == 0 &&
-		         text_parse_ll(argv[i + 1], 1, 36500, &days))
-			i++;
-		else
-			return usage(stderr);
-	}
-	if (!dead)
+	if (!parse_opts(argc, argv, opts, COUNT(opts), NULL, 0, &n) || !dead ||
+	    (older && !text_parse_ll(older, 1, 36500, &days)))
 		return usage(stderr);
-	if (!cli_spool(&sp))
+	if (!cli_spool(mapping_path(config), &sp))
 		return 2;
 	if (spool_purge_dead(&sp, days * 86400, &n) != SPOOL_OK) {
 		fprintf(stderr, "fmgate purge: %s (%zu purged)\n", sp.why, n);
@@ -335,21 +596,35 @@ static int cmd_purge(int argc, char **argv)
 
 static int cmd_requeue(int argc, char **argv)
 {
+	const char *config = NULL;
+	bool dead = false;
+	const struct cli_opt opts[] = {
+		{ "--config", &config, NULL },
+		{ "--dead", NULL, &dead },
+	};
+	char **ids = calloc((size_t)argc, sizeof *ids);
 	struct spool sp;
-	size_t total = 0, n;
-	int rc = 0;
+	size_t total = 0, n_ids, n;
+	int rc = 2;
 
-	if (argc < 2 || strcmp(argv[1], "--dead") != 0)
-		return usage(stderr);
-	if (!cli_spool(&sp))
+	if (!ids) {
+		fprintf(stderr, "fmgate requeue: out of memory\n");
 		return 2;
+	}
+	if (!parse_opts(argc, argv, opts, COUNT(opts), ids, (size_t)argc, &n_ids) || !dead) {
+		rc = usage(stderr);
+		goto out;
+	}
+	if (!cli_spool(mapping_path(config), &sp))
+		goto out;
+	rc = 0;
 	/* Without IDs one round takes every dead submission (want NULL). */
-	for (int i = argc == 2 ? 1 : 2; i < argc; i++) {
-		enum spool_err e = spool_requeue_dead(&sp, argc == 2 ? NULL : argv[i], &n);
+	for (size_t i = 0; i < (n_ids ? n_ids : 1); i++) {
+		enum spool_err e = spool_requeue_dead(&sp, n_ids ? ids[i] : NULL, &n);
 
 		total += n;
 		if (e == SPOOL_ENOENT) {
-			fprintf(stderr, "fmgate requeue: no dead submission %s\n", argv[i]);
+			fprintf(stderr, "fmgate requeue: no dead submission %s\n", ids[i]);
 			rc = rc ? rc : 1;
 		} else if (e != SPOOL_OK) {
 			fprintf(stderr, "fmgate requeue: %s\n", sp.why);
@@ -357,6 +632,8 @@ static int cmd_requeue(int argc, char **argv)
 		}
 	}
 	printf("requeued %zu dead submission%s\n", total, total == 1 ? "" : "s");
+out:
+	free(ids);
 	return rc;
 }
 
@@ -367,6 +644,7 @@ static const struct verb {
 	{ "serve", cmd_serve },
 	{ "check", cmd_check },
 	{ "try", cmd_try },
+	{ "fields", cmd_fields },
 	{ "drain", cmd_drain },
 	{ "status", cmd_status },
 	{ "purge", cmd_purge },

@@ -1,0 +1,65 @@
+/*
+ * setup_check.h: what `fmgate check --online` checks beyond the mapping file
+ * itself: the API key file, and every form against the account's field list,
+ * so that a trait left out or a value refused shows before the first post.
+ *
+ * Each problem is one line on `to`, "FILE:LINE: message" (FILE the mapping,
+ * LINE its <field> or <constant>), or "KEYFILE: message" for the key file.
+ * Texts from the field list are written with control bytes as \xNN
+ * (fields_put_text).
+ *
+ * A form's <field> and <constant> is placed as a delivery would place it
+ * (fm_contact.h): email and name need no field; an fm-field must name a field
+ * of the list, or a built-in one fmgate knows without it, and no identity
+ * field (emails, external_id); a reserved trait goes to its built-in field;
+ * any other trait must match a label, ignoring case, of a field that is not
+ * privileged and not an identity field. Then:
+ *  - a <constant>'s value must convert for its field (fm_contact_convert);
+ *  - a <field>'s value-when-checked text must convert for its field;
+ *  - otherwise a <field>'s type must be able to fit the field's type:
+ *      boolean  not into number, date, dropdown or multi_select
+ *      number   not into checkbox or date
+ *      date     not into number or checkbox
+ *      email    not into number, checkbox or date
+ *      phone    not into checkbox or date
+ *    and multiple="true" not into a single-valued field (number, checkbox,
+ *    dropdown, date);
+ *  - two traits of a form must not reach one field (only one would be sent).
+ *
+ * Ownership: nothing is kept; the caller owns the mapping, the list and the
+ * stream.
+ */
+#ifndef FMGATE_SETUP_CHECK_H
+#define FMGATE_SETUP_CHECK_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "fm_fields.h"
+#include "mapping.h"
+
+#define SETUP_MAX_MESSAGE 1024u  /* bytes of one problem line */
+
+enum setup_err {
+	SETUP_OK = 0,
+	SETUP_ENOMEM,
+};
+
+/*
+ * The file the API key is read from (config_key_file()) must exist, be a
+ * regular file, and be neither readable nor writable by group or others.
+ * Returns the problems printed (0 when none).
+ */
+size_t setup_check_key_file(const char *key_file, FILE *to);
+
+/*
+ * Every form of `m` (loaded from `file`) against `fields`. *problems gets
+ * the number of problem lines printed; on SETUP_ENOMEM the check stopped.
+ */
+enum setup_err setup_check_forms(const struct mapping *m, const char *file,
+                                 const struct fm_fields *fields, FILE *to,
+                                 size_t *problems);
+
+const char *setup_strerror(enum setup_err e);
+
+#endif

@@ -1,0 +1,223 @@
+/* test_setup_check.c: `fmgate check --online` without the network: a mapping
+ * against a field list, and the key file's mode (setup_check.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fm_fields.h"
+#include "mapping.h"
+#include "setup_check.h"
+#include "t.h"
+
+static const char fields_json[] =
+	"{\"fields\":["
+	"{\"name\":\"first_name\",\"label\":\"First name\",\"type\":\"text\"},"
+	"{\"name\":\"last_name\",\"label\":\"Last name\",\"type\":\"text\"},"
+	"{\"name\":\"emails\",\"label\":\"Emails\",\"type\":\"group_field\"},"
+	"{\"name\":\"external_id\",\"label\":\"External ID\",\"type\":\"text\"},"
+	"{\"name\":\"owner_id\",\"label\":\"Owner\",\"type\":\"dropdown\","
+	" \"choices\":[{\"id\":1,\"value\":\"Ann Admin\"}]},"
+	"{\"name\":\"lifecycle_stage_id\",\"label\":\"Lifecycle stage\",\"type\":\"dropdown\","
+	" \"choices\":[{\"id\":71,\"value\":\"Lead\"},{\"id\":73,\"value\":\"Customer\"}]},"
+	"{\"name\":\"subscription_status\",\"label\":\"Subscription status\",\"type\":\"dropdown\","
+	" \"choices\":[{\"id\":1,\"value\":\"Subscribed\"},{\"id\":2,\"value\":\"Unsubscribed\"}]},"
+	"{\"name\":\"cf_industry\",\"label\":\"Industry\",\"type\":\"dropdown\","
+	" \"choices\":[{\"id\":7,\"value\":\"Music\"}]},"
+	"{\"name\":\"cf_employees\",\"label\":\"Employees\",\"type\":\"number\"},"
+	"{\"name\":\"cf_count\",\"label\":\"Count\",\"type\":\"number\"},"
+	"{\"name\":\"cf_rank\",\"label\":\"Rank\",\"type\":\"number\"},"
+	"{\"name\":\"cf_score\",\"label\":\"Score\",\"type\":\"number\"},"
+	"{\"name\":\"cf_newsletter\",\"label\":\"Newsletter\",\"type\":\"checkbox\"},"
+	"{\"name\":\"cf_consent\",\"label\":\"Consent\",\"type\":\"checkbox\"},"
+	"{\"name\":\"cf_birthday\",\"label\":\"Birthday\",\"type\":\"date\"},"
+	"{\"name\":\"cf_signup_source\",\"label\":\"Signup Source\",\"type\":\"text\"}"
+	"]}";
+
+/* One element per line: the line numbers below are the file's. */
+static const char mapping_xml[] =
+	"<fmgate>\n"                                                                       /* 1 */
+	"<form id=\"a\">\n"                                                                /* 2 */
+	"<redirect success=\"/ok\"/>\n"                                                    /* 3 */
+	"<user-id><from-email/></user-id>\n"                                               /* 4 */
+	"<field name=\"email\" trait=\"email\" type=\"email\"/>\n"                         /* 5 */
+	"<field name=\"first\" trait=\"firstName\"/>\n"                                    /* 6 */
+	"<field name=\"name\" trait=\"name\"/>\n"                                          /* 7 */
+	"<field name=\"sector\" trait=\"industry\"/>\n"                                    /* 8 */
+	"<field name=\"nope\" trait=\"No Such Label\"/>\n"                                 /* 9 */
+	"<field name=\"owner\" trait=\"Owner\"/>\n"                                        /* 10 */
+	"<field name=\"ext\" trait=\"External ID\"/>\n"                                    /* 11 */
+	"<field name=\"x\" trait=\"x1\" fm-field=\"cf_missing\"/>\n"                      /* 12 */
+	"<field name=\"tz\" trait=\"tz\" fm-field=\"time_zone\"/>\n"                       /* 13 */
+	"<field name=\"terr\" trait=\"terr\" fm-field=\"territory_id\"/>\n"               /* 14 */
+	"<field name=\"em\" trait=\"em\" fm-field=\"external_id\"/>\n"                     /* 15 */
+	"<field name=\"optin\" trait=\"optin\" type=\"boolean\" fm-field=\"cf_count\"/>\n" /* 16 */
+	"<field name=\"born\" trait=\"born\" type=\"boolean\" fm-field=\"cf_birthday\"/>\n"/* 17 */
+	"<field name=\"news\" trait=\"Newsletter\" type=\"boolean\"/>\n"                   /* 18 */
+	"<field name=\"cnt\" trait=\"cnt\" type=\"number\" fm-field=\"cf_consent\"/>\n"    /* 19 */
+	"<field name=\"day\" trait=\"day\" type=\"date\" fm-field=\"cf_rank\"/>\n"         /* 20 */
+	"<field name=\"topics\" trait=\"topics\" multiple=\"true\" fm-field=\"cf_employees\"/>\n" /* 21 */
+	"<field name=\"sub\" trait=\"sub\" type=\"boolean\" fm-field=\"subscription_status\""
+	" value-when-checked=\"Maybe\"/>\n"                                                /* 22 */
+	"<field name=\"stage\" trait=\"stage\" type=\"boolean\" fm-field=\"lifecycle_stage_id\""
+	" value-when-checked=\"customer\"/>\n"                                             /* 23 */
+	"<field name=\"fn\" trait=\"First name\"/>\n"                                      /* 24 */
+	"<constant trait=\"Signup Source\" value=\"Web\"/>\n"                              /* 25 */
+	"<constant trait=\"Score\" value=\"lots\"/>\n"                                     /* 26 */
+	"<constant trait=\"own\" value=\"ann admin\" fm-field=\"owner_id\"/>\n"            /* 27 */
+	"</form>\n"                                                                        /* 28 */
+	"<form id=\"clean\">\n"                                                            /* 29 */
+	"<redirect success=\"/ok\"/>\n"                                                    /* 30 */
+	"<user-id><from-email/></user-id>\n"                                               /* 31 */
+	"<field name=\"email\" trait=\"email\" type=\"email\"/>\n"                         /* 32 */
+	"<field name=\"n\" trait=\"Employees\" type=\"number\"/>\n"                        /* 33 */
+	"<field name=\"ok\" trait=\"Newsletter\" type=\"boolean\"/>\n"                     /* 34 */
+	"<constant trait=\"Score\" value=\"12.5\"/>\n"                                     /* 35 */
+	"</form>\n"
+	"</fmgate>\n";
+
+static const char *const want[] = {
+	"m.xml:9: trait \"No Such Label\": no Freshmarketer field has this label (create the "
+	"field, or set fm-field)",
+	"m.xml:10: trait \"Owner\": its label is the privileged field owner_id, set only through "
+	"fm-field",
+	"m.xml:11: trait \"External ID\": its label is the identity field external_id, which only "
+	"the userId and email set",
+	"m.xml:12: fm-field \"cf_missing\" is no field of this Freshmarketer account",
+	"m.xml:15: fm-field \"external_id\" is an identity field, which only the userId and email set",
+	"m.xml:16: field \"optin\": type=\"boolean\" cannot fit field cf_count, which takes a number",
+	"m.xml:17: field \"born\": type=\"boolean\" cannot fit field cf_birthday, which takes a date",
+	"m.xml:19: field \"cnt\": type=\"number\" cannot fit field cf_consent (checkbox)",
+	"m.xml:20: field \"day\": type=\"date\" cannot fit field cf_rank (number)",
+	"m.xml:21: field \"topics\": multiple=\"true\" sends several values; field cf_employees "
+	"(number) takes one",
+	"m.xml:22: field \"sub\": value-when-checked \"Maybe\" does not fit field "
+	"subscription_status, which takes one of the field's choices",
+	"m.xml:24: trait \"First name\" and trait \"firstName\" (line 6) both reach field "
+	"first_name: only one is sent",
+	"m.xml:26: constant \"Score\": value \"lots\" does not fit field cf_score, which takes a "
+	"number",
+};
+
+static void test_forms(void)
+{
+	struct fm_fields *fields = NULL;
+	struct mapping *m = NULL;
+	struct map_diags d = { 0 };
+	char *out = NULL, *line, *save = NULL;
+	size_t len = 0, problems = 99, i = 0;
+	FILE *f;
+
+	T(fm_fields_parse(fields_json, strlen(fields_json), 0, &fields) == FMF_OK, "field list parses");
+	T(mapping_load_buffer(mapping_xml, strlen(mapping_xml), "m.xml", &m, &d) == MAP_OK,
+	  "mapping loads (%zu diags, first: %s)", d.n, d.n ? d.v[0].message : "-");
+	if (!fields || !m)
+		goto out;
+	f = open_memstream(&out, &len);
+	T(setup_check_forms(m, "m.xml", fields, f, &problems) == SETUP_OK, "check runs");
+	fclose(f);
+	T(problems == sizeof want / sizeof want[0], "problem count: %zu", problems);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save), i++) {
+		if (i < sizeof want / sizeof want[0])
+			T_STREQ(line, want[i], "problem %zu, in line order", i);
+		else
+			T(0, "unexpected problem: %s", line);
+	}
+	T(i == sizeof want / sizeof want[0], "every problem printed (%zu)", i);
+out:
+	free(out);
+	mapping_free(m);
+	map_diags_free(&d);
+	fm_fields_free(fields);
+}
+
+/* A field name from the API is printed with its control bytes escaped. */
+static void test_escaped(void)
+{
+	static const char json[] =
+		"{\"fields\":[{\"name\":\"cf_\\u001b[2J\",\"label\":\"Weird\",\"type\":\"checkbox\"}]}";
+	static const char xml[] =
+		"<fmgate><form id=\"a\"><redirect success=\"/ok\"/><user-id><from-email/></user-id>\n"
+		"<field name=\"email\" trait=\"email\" type=\"email\"/>\n"
+		"<field name=\"w\" trait=\"weird\" type=\"number\"/>\n"
+		"</form></fmgate>\n";
+	struct fm_fields *fields = NULL;
+	struct mapping *m = NULL;
+	char *out = NULL;
+	size_t len = 0, problems = 0;
+	FILE *f;
+
+	T(fm_fields_parse(json, strlen(json), 0, &fields) == FMF_OK, "odd list parses");
+	T(mapping_load_buffer(xml, strlen(xml), "e.xml", &m, NULL) == MAP_OK, "mapping loads");
+	if (fields && m) {
+		f = open_memstream(&out, &len);
+		T(setup_check_forms(m, "e.xml", fields, f, &problems) == SETUP_OK && problems == 1,
+		  "one problem");
+		fclose(f);
+		T_STREQ(out, "e.xml:3: field \"w\": type=\"number\" cannot fit field cf_\\x1b[2J "
+		        "(checkbox)\n", "the escape byte is written as \\x1b");
+	}
+	free(out);
+	mapping_free(m);
+	fm_fields_free(fields);
+}
+
+static void key_mode(const char *path, mode_t mode, size_t want_n, const char *want_text)
+{
+	char *out = NULL;
+	size_t len = 0, n;
+	FILE *f;
+
+	T(chmod(path, mode) == 0, "chmod %o", (unsigned)mode);
+	f = open_memstream(&out, &len);
+	n = setup_check_key_file(path, f);
+	fclose(f);
+	T(n == want_n, "mode %o: %zu problems, want %zu (%s)", (unsigned)mode, n, want_n, out);
+	T(want_text ? strstr(out, want_text) != NULL : len == 0, "mode %o: says [%s]: [%s]",
+	  (unsigned)mode, want_text ? want_text : "", out);
+	free(out);
+}
+
+static void test_key_file(void)
+{
+	char dir[] = "/tmp/test_setup_check.XXXXXX", path[64], *out = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!mkdtemp(dir)) {
+		T(0, "mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof path, "%s/key", dir);
+	f = fopen(path, "w");
+	T(f && fputs("k\n", f) >= 0 && fclose(f) == 0, "key file written");
+	key_mode(path, 0600, 0, NULL);
+	key_mode(path, 0400, 0, NULL);
+	key_mode(path, 0640, 1, "key: API key file is readable by group or others (chmod 600 it)");
+	key_mode(path, 0604, 1, "readable by group or others");
+	key_mode(path, 0620, 1, "key: API key file is writable by group or others (chmod 600 it)");
+	key_mode(path, 0602, 1, "writable by group or others");
+	key_mode(path, 0666, 2, "readable by group or others");
+	unlink(path);
+	f = open_memstream(&out, &len);
+	T(setup_check_key_file(path, f) == 1, "a missing key file is a problem");
+	fclose(f);
+	T(strstr(out, "key: API key file: No such file or directory") != NULL, "missing: %s", out);
+	free(out);
+	out = NULL;
+	f = open_memstream(&out, &len);
+	T(setup_check_key_file(dir, f) == 1, "a directory is a problem");
+	fclose(f);
+	T(strstr(out, "is not a regular file") != NULL, "directory: %s", out);
+	free(out);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	test_forms();
+	test_escaped();
+	test_key_file();
+	T_DONE();
+}
