@@ -8,22 +8,6 @@
 
 #define ELLIPSIS "..."
 
-const char *fields_type_name(enum fmf_type t)
-{
-	switch (t) {
-	case FMF_TEXT: return "text";
-	case FMF_NUMBER: return "number";
-	case FMF_CHECKBOX: return "checkbox";
-	case FMF_DROPDOWN: return "dropdown";
-	case FMF_DATE: return "date";
-	case FMF_GROUP: return "group_field";
-	case FMF_MULTI: return "multi_select";
-	case FMF_LIST: return "auto_complete";
-	case FMF_OPAQUE: break;
-	}
-	return "other";
-}
-
 static bool needs_escape(unsigned char c)
 {
 	return c < 0x20 || c == 0x7f || c == '\\';
@@ -150,10 +134,10 @@ enum fields_print_err fields_print_table(const struct fm_fields *f, FILE *to)
 		put_column(to, fd->label, lw + 2);
 		put_column(to, fd->name, nw + 2);
 		if (fd->n_choices) {
-			put_column(to, fields_type_name(fd->type), tw + 2);
+			put_column(to, fd->type_name, tw + 2);
 			put_choices(to, fd);
 		} else {
-			fputs(fields_type_name(fd->type), to);
+			fputs(fd->type_name, to);
 		}
 		putc('\n', to);
 	}
@@ -168,7 +152,7 @@ static cJSON *field_json(const struct fmf_field *fd)
 
 	if (!o || !cJSON_AddStringToObject(o, "label", fd->label) ||
 	    !cJSON_AddStringToObject(o, "name", fd->name) ||
-	    !cJSON_AddStringToObject(o, "type", fields_type_name(fd->type)) ||
+	    !cJSON_AddStringToObject(o, "type", fd->type_name) ||
 	    !(choices = cJSON_AddArrayToObject(o, "choices")))
 		goto fail;
 	for (size_t i = 0; i < fd->n_choices; i++) {

@@ -34,9 +34,6 @@ enum fields_print_err {
 	FIELDS_PRINT_EIO,     /* writing to the stream failed */
 };
 
-/* "text", "number", ... as above. */
-const char *fields_type_name(enum fmf_type t);
-
 /* Writes s with control bytes (and DEL and '\') as \xNN; returns the
  * characters written (a UTF-8 sequence counts as one). */
 size_t fields_put_text(FILE *to, const char *s);

@@ -521,7 +521,7 @@ static bool fetch_fields(struct fm_client *c, uint64_t deadline, bool share,
 	if (share)
 		fm_state_fields_save(c->st, doc, f->fetched_at);
 	log_msg(LOG_INFO, "Freshmarketer field list fetched: %zu fields%s", f->n,
-	        fm_state_shared(c->st) ? "" : " (kept by this process only)");
+	        !share || fm_state_shared(c->st) ? "" : " (kept by this process only)");
 	set_fields(c, f);
 	ok = true;
 out:

@@ -239,11 +239,11 @@ static enum setup_err check_field_value(struct ctx *c, const struct map_field *m
 	if (t->f && type_misfits(mf->type, t->f->type))
 		return problem(c, mf->line, "field \"%.60s\": type=\"%s\" cannot fit field %s (%s)",
 		               mf->name, map_type_name(mf->type), t->field,
-		               fields_type_name(t->f->type));
+		               t->f->type_name);
 	if (t->f && mf->multiple && single_valued(t->f->type))
 		return problem(c, mf->line, "field \"%.60s\": multiple=\"true\" sends several values; "
 		               "field %s (%s) takes one", mf->name, t->field,
-		               fields_type_name(t->f->type));
+		               t->f->type_name);
 	return SETUP_OK;
 }
 

@@ -59,7 +59,8 @@ Contacts are returned as {"id":N,"email":E,"emails":E,"external_id":X or null,
 (one per contact) and compared case-insensitively; external_id exactly.
 subscription_status is a dropdown (choices 0 "Not subscribed", 1 "Subscribed",
 2 "Unsubscribed") that takes the choice's text, like the other dropdowns whose
-name does not end in "_id"; subscription_types is a plain text field.
+name does not end in "_id", or its id (as the live service stores it);
+subscription_types is a plain text field.
 An update merges: fields not sent stay, custom_field merges key by key, null
 clears a field. The plural "custom_fields" is ignored silently, as the real
 service does.
@@ -387,6 +388,11 @@ def check_value(field, value, by_id=False):
             values = [c["value"] for c in choices]
             ok = isinstance(value, str) and value in values
             what = "one of: " + ", ".join(values)
+            if name == "subscription_status" and not ok:
+                # the documented picture is silent on its form; the live
+                # service stores the id, so the id is taken here too
+                ok = (isinstance(value, int) and not isinstance(value, bool)
+                      and value in [c["id"] for c in choices])
     elif ftype == "multi_select_dropdown" and by_id:
         ids = [str(c["id"]) for c in field.get("choices", [])]
         ok = (isinstance(value, str) and value != ""

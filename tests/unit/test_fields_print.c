@@ -121,7 +121,6 @@ int main(void)
 	free(out);
 	test_json(f);
 	test_cut_utf8();
-	T_STREQ(fields_type_name(FMF_LIST), "auto_complete", "type name");
 	fm_fields_free(f);
 	T_DONE();
 }

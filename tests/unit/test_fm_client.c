@@ -162,6 +162,13 @@ static const char *str(const cJSON *o, const char *name)
 	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* A number member, or -1. */
+static double num(const cJSON *o, const char *name)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+	return cJSON_IsNumber(v) ? v->valuedouble : -1;
+}
+
 static int n_contacts(void)
 {
 	cJSON *all = contacts();
@@ -195,13 +202,17 @@ static struct fm_client *client(const char *k)
 }
 
 /* An identify message; `more` is extra trait members ("" for none). */
+/* Where the messages' userIds come from: "signed" is trusted, the rest not. */
+static const char *id_source = "signed";
+
 static cJSON *identify(const char *uid, const char *email, const char *more)
 {
 	char buf[2048];
 	cJSON *j;
 
 	snprintf(buf, sizeof buf, "{\"type\":\"identify\",\"messageId\":\"m-1\",\"userId\":\"%s\","
-	         "\"traits\":{\"email\":\"%s\"%s%s}}", uid, email, *more ? "," : "", more);
+	         "\"traits\":{\"email\":\"%s\"%s%s},\"context\":{\"fmgate\":{\"userIdSource\":\"%s\"}}}",
+	         uid, email, *more ? "," : "", more, id_source);
 	if (!(j = cJSON_Parse(buf))) {
 		printf("bad test message %s\n", buf);
 		exit(2);
@@ -318,7 +329,7 @@ static void test_adoption(void)
 	ctl_post("/_double/contacts", "{\"emails\":\"Bob@Example.com\",\"first_name\":\"Bob\"}");
 	deliver(c, "u-2", "bob@example.com", "\"lastName\":\"Builder\"", 3000, &r);
 	T(r.outcome == FM_DELIVERED, "adopted: %s %s", fm_outcome_name(r.outcome), r.message);
-	T(r.calls == 3, "upsert, lookup, upsert: %u calls", r.calls);
+	T(r.calls == 4, "upsert, lookup, read, update: %u calls", r.calls);
 	T(r.http_status == 200, "adoption updates: %ld", r.http_status);
 	all = contacts();
 	ct = contact_by_email(all, "bob@example.com");
@@ -334,9 +345,14 @@ static void test_adoption(void)
 	T_STREQ(str(last, "path"), "/crm/sales/api/lookup", "second call is the lookup");
 	T_STREQ(str(last, "query"), "q=bob%40example.com&f=email&entities=contact", "lookup query escaped");
 	last = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(reqs, "requests"), 2);
-	last = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(last, "body"),
-	                                        "unique_identifier");
-	T_STREQ(str(last, "emails"), "bob@example.com", "adoption keyed on emails");
+	T(str(last, "method") && strcmp(str(last, "method"), "GET") == 0 &&
+	  strncmp(str(last, "path"), "/crm/sales/api/contacts/", 24) == 0,
+	  "the whole contact is read before it is adopted");
+	last = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(reqs, "requests"), 3);
+	T(str(last, "method") && strcmp(str(last, "method"), "PUT") == 0 &&
+	  strncmp(str(last, "path"), "/crm/sales/api/contacts/", 24) == 0, "adopted by its id");
+	last = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(last, "body"), "contact");
+	T_STREQ(str(last, "external_id"), "u-2", "setting our external id");
 	cJSON_Delete(reqs);
 
 	/* the same person again: now found by external_id, one call */
@@ -357,7 +373,7 @@ static void test_conflict(void)
 	         "\"first_name\":\"Carol\"}");
 	deliver(c, "u-3", "carol@example.com", "\"firstName\":\"Mallory\"", 3000, &r);
 	T(r.outcome == FM_CONFLICT, "conflict: %s %s", fm_outcome_name(r.outcome), r.message);
-	T(r.calls == 2, "upsert and lookup only: %u", r.calls);
+	T(r.calls == 3, "upsert, lookup and reading the contact only: %u", r.calls);
 	T(strstr(r.message, "another external id") != NULL, "message: %s", r.message);
 	all = contacts();
 	ct = contact_by_email(all, "carol@example.com");
@@ -766,13 +782,13 @@ static void test_types(void)
 	T_STREQ(str(cf, "cf_interests"), "Pricing;Events", "multi-select: choices joined by ';'");
 	T_STREQ(str(cf, "cf_birthday"), "2024-02-29", "date normalised");
 	T(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cf, "cf_newsletter")), "checkbox");
-	T_STREQ(str(ct, "subscription_status"), "Subscribed", "consent box -> subscription_status");
+	T(num(ct, "subscription_status") == 1, "consent box -> subscription_status, by id");
 	T(cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(ct, "tags")), "tags as a list");
 	cJSON_Delete(all);
 	deliver(c, "t-1", "t1@example.com", "\"newsletterConsent\":false", 3000, &r);
 	all = contacts();
-	T(r.outcome == FM_DELIVERED &&
-	  strcmp(str(contact_by_email(all, "t1@example.com"), "subscription_status"), "Subscribed") == 0,
+	T(r.outcome == FM_DELIVERED && num(contact_by_email(all, "t1@example.com"),
+	                                     "subscription_status") == 1,
 	  "an unchecked box never unsubscribes");
 	cJSON_Delete(all);
 	fm_client_free(c);
@@ -880,6 +896,254 @@ static void test_identity(void)
 	fm_client_free(c);
 }
 
+/* Resets the double with these live-seen modes ({} for the documented ones). */
+static void reset_modes(const char *modes)
+{
+	char body[512];
+
+	snprintf(body, sizeof body, "{\"modes\":%s}", modes);
+	ctl_post("/_double/reset", body);
+}
+
+/* The requests whose path ends with `suffix` and method is `method`. */
+static int count_method(const char *method, const char *suffix)
+{
+	cJSON *reqs = ctl("GET", "/_double/requests", NULL);
+	const cJSON *q;
+	int n = 0;
+	size_t sl = strlen(suffix);
+
+	cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(reqs, "requests")) {
+		const char *p = str(q, "path"), *m = str(q, "method");
+		n += p && m && strcmp(m, method) == 0 && strlen(p) >= sl &&
+		     strcmp(p + strlen(p) - sl, suffix) == 0;
+	}
+	cJSON_Delete(reqs);
+	return n;
+}
+
+/*
+ * An untrusted userId (cookie, plain field, email) never changes a contact's
+ * email and never takes another person's contact: the takeover routes of a
+ * forged cookie and of an adoption followed by a new email.
+ */
+static void test_untrusted(void)
+{
+	struct fm_client *c = client(key);
+	struct fm_result r;
+	cJSON *all;
+
+	reset();
+	id_source = "signed";
+	deliver(c, "victim-1", "victim@example.com", "\"firstName\":\"Vic\"", 3000, &r);
+	T(r.outcome == FM_DELIVERED, "the victim's own contact");
+
+	id_source = "cookie";
+	/* (a) a forged cookie naming the victim's userId, with the attacker's email */
+	deliver(c, "victim-1", "mallory@example.com", "\"firstName\":\"Mallory\"", 3000, &r);
+	T(r.outcome == FM_CONFLICT, "forged cookie: conflict: %s %s", fm_outcome_name(r.outcome),
+	  r.message);
+	T(r.calls == 1, "decided by the lookup, before any write: %u", r.calls);
+	all = contacts();
+	T_STREQ(str(contact_by_email(all, "victim@example.com"), "first_name"), "Vic",
+	  "the victim's contact keeps its name");
+	T(!contact_by_email(all, "mallory@example.com"), "and its email");
+	cJSON_Delete(all);
+
+	/* the same untrusted id with its contact's own email updates it */
+	deliver(c, "victim-1", "Victim@Example.com", "\"lastName\":\"Tim\"", 3000, &r);
+	T(r.outcome == FM_DELIVERED && r.calls == 2, "lookup, then the upsert: %s %u",
+	  r.message, r.calls);
+
+	/* a new untrusted id creates */
+	deliver(c, "cookie-9", "new9@example.com", "", 3000, &r);
+	T(r.outcome == FM_DELIVERED && r.calls == 2 && n_contacts() == 2, "created: %s %u",
+	  r.message, r.calls);
+
+	/* (b) adopting a contact without external id is allowed ... */
+	ctl_post("/_double/contacts", "{\"emails\":\"imported@example.com\",\"first_name\":\"Imp\"}");
+	deliver(c, "attacker-7", "imported@example.com", "", 3000, &r);
+	T(r.outcome == FM_DELIVERED, "untrusted adoption: %s", r.message);
+	/* ... but then the attacker's email under that id is not */
+	deliver(c, "attacker-7", "mallory@example.com", "\"firstName\":\"Mallory\"", 3000, &r);
+	T(r.outcome == FM_CONFLICT, "adopted, then another email: conflict: %s",
+	  fm_outcome_name(r.outcome));
+	all = contacts();
+	T_STREQ(str(contact_by_email(all, "imported@example.com"), "first_name"), "Imp",
+	  "the adopted contact keeps its email and name");
+	cJSON_Delete(all);
+
+	/* a signed userId may change its email */
+	id_source = "signed";
+	deliver(c, "cookie-9", "moved9@example.com", "", 3000, &r);
+	T(r.outcome == FM_DELIVERED && r.calls == 1, "signed: new email in one upsert");
+	all = contacts();
+	T(contact_by_email(all, "moved9@example.com") && !contact_by_email(all, "new9@example.com"),
+	  "the email changed");
+	cJSON_Delete(all);
+	fm_client_free(c);
+}
+
+/* Decisions by data: any message text, partial lookup rows. */
+static void test_by_data(void)
+{
+	static const char *const modes[] = {
+		"{\"dup_message\":\"address\"}", "{\"dup_message\":\"dutch\"}",
+		"{\"live\":true}", "{\"live\":true,\"dup_message\":\"dutch\"}",
+	};
+	struct fm_client *c = client(key);
+	struct fm_result r;
+	cJSON *all;
+
+	id_source = "signed";
+	for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+		reset_modes(modes[i]);
+		ctl_post("/_double/contacts", "{\"emails\":\"bob@example.com\",\"first_name\":\"Bob\"}");
+		ctl_post("/_double/contacts", "{\"emails\":\"carol@example.com\",\"external_id\":\"c-1\","
+		         "\"first_name\":\"Carol\"}");
+		deliver(c, "u-2", "bob@example.com", "\"lastName\":\"Builder\"", 3000, &r);
+		T(r.outcome == FM_DELIVERED, "%s: adopted: %s", modes[i], r.message);
+		deliver(c, "u-3", "carol@example.com", "\"firstName\":\"Mallory\"", 3000, &r);
+		T(r.outcome == FM_CONFLICT, "%s: conflict though the row has no external_id: %s",
+		  modes[i], fm_outcome_name(r.outcome));
+		all = contacts();
+		T_STREQ(str(contact_by_email(all, "bob@example.com"), "external_id"), "u-2",
+		  "%s: the adopted contact", modes[i]);
+		T_STREQ(str(contact_by_email(all, "carol@example.com"), "first_name"), "Carol",
+		  "%s: the other person's contact unchanged", modes[i]);
+		T(n_contacts() == 2, "%s: no duplicate", modes[i]);
+		cJSON_Delete(all);
+		/* a field refusal stays a refusal, in any language */
+		deliver(c, "u-4", "dan@example.com", "\"Company size\":\"7\"", 3000, &r);
+		T(r.outcome == FM_DELIVERED, "%s: a plain create: %s", modes[i], r.message);
+	}
+	reset();
+	fm_client_free(c);
+}
+
+/* An account that refuses external_id as the key: the emails mode. */
+static void test_emails_mode(void)
+{
+	struct fm_client *c, *c2;
+	struct fm_result r;
+	char path[128];
+	struct stat sb;
+	time_t since;
+	cJSON *all;
+
+	new_spool();
+	c = client_in(key, spool, 0);
+	reset_modes("{\"external_id_key\":\"refused\",\"dup_message\":\"dutch\"}");
+	id_source = "signed";
+	T(fm_state_key_mode_of(spool, &since) == FM_KEY_MODE_EXTERNAL_ID, "external_id at first");
+	deliver(c, "e-1", "eve@example.com", "\"firstName\":\"Eve\"", 3000, &r);
+	T(r.outcome == FM_DELIVERED, "delivered all the same: %s", r.message);
+	snprintf(path, sizeof path, "%s/state/identity", spool);
+	T(stat(path, &sb) == 0 && (sb.st_mode & 0777) == 0600, "the mode is remembered");
+	T(fm_state_key_mode_of(spool, &since) == FM_KEY_MODE_EMAILS && since > 0,
+	  "and shown for `fmgate status`");
+	T(count_method("POST", "/contacts") == 1, "created by POST /contacts, never matching another");
+
+	/* another process takes the mode from the state */
+	c2 = client_in(key, spool, 0);
+	reset_modes("{\"external_id_key\":\"refused\"}");
+	ctl_post("/_double/contacts", "{\"emails\":\"eve@example.com\",\"external_id\":\"e-1\"}");
+	deliver(c2, "e-1", "eve@example.com", "\"lastName\":\"Lee\"", 3000, &r);
+	T(r.outcome == FM_DELIVERED && r.calls == 2, "update: lookup and PUT: %s %u", r.message,
+	  r.calls);
+	T(count_path("/contacts/upsert") == 0, "no upsert keyed on external_id any more");
+	deliver(c2, "e-2", "new@example.com", "", 3000, &r);
+	T(r.outcome == FM_DELIVERED && r.calls == 3, "create: two lookups and a create: %u",
+	  r.calls);
+
+	/* the same rule: another person's contact is never taken */
+	ctl_post("/_double/contacts", "{\"emails\":\"carol@example.com\",\"external_id\":\"c-1\"}");
+	deliver(c2, "e-3", "carol@example.com", "\"firstName\":\"Mallory\"", 3000, &r);
+	T(r.outcome == FM_CONFLICT, "conflict in the emails mode too: %s", fm_outcome_name(r.outcome));
+	ctl_post("/_double/contacts", "{\"emails\":\"free@example.com\",\"first_name\":\"Fred\"}");
+	deliver(c2, "e-4", "free@example.com", "", 3000, &r);
+	T(r.outcome == FM_DELIVERED, "adoption in the emails mode: %s", r.message);
+	id_source = "email";
+	deliver(c2, "e-1", "other@example.com", "", 3000, &r);
+	T(r.outcome == FM_CONFLICT, "an untrusted id changes no email there either");
+	id_source = "signed";
+	all = contacts();
+	T_STREQ(str(contact_by_email(all, "carol@example.com"), "external_id"), "c-1", "Carol's");
+	T_STREQ(str(contact_by_email(all, "free@example.com"), "external_id"), "e-4", "adopted");
+	T(contact_by_email(all, "eve@example.com") != NULL, "Eve's email unchanged");
+	cJSON_Delete(all);
+	fm_client_free(c);
+	fm_client_free(c2);
+	reset();
+}
+
+/* A 403 from a lookup retries that submission; it pauses nothing. */
+static void test_read_403(void)
+{
+	struct fm_client *c;
+	struct fm_result r;
+	char path[128];
+	struct stat sb;
+
+	new_spool();
+	c = client_in(key, spool, 0);
+	reset_modes("{\"lookup_403_every\":1}");
+	id_source = "cookie";
+	deliver(c, "k-1", "kim@example.com", "", 3000, &r);
+	T(r.outcome == FM_RETRY && r.http_status == 403, "lookup 403: retry later: %s %ld",
+	  fm_outcome_name(r.outcome), r.http_status);
+	snprintf(path, sizeof path, "%s/state/paused", spool);
+	T(stat(path, &sb) != 0, "delivery is not paused");
+	id_source = "signed";
+	deliver(c, "k-2", "kim2@example.com", "", 3000, &r);
+	T(r.outcome == FM_DELIVERED, "other deliveries go on: %s", r.message);
+	ctl_post("/_double/fault", "{\"kind\":\"status\",\"status\":403,\"path\":\"/contacts/upsert\"}");
+	deliver(c, "k-2", "kim2@example.com", "", 3000, &r);
+	T(r.outcome == FM_PAUSED && stat(path, &sb) == 0, "a 403 to an upsert pauses");
+	fm_client_free(c);
+	new_spool();
+	c = client_in("wrong-key", spool, 0);
+	id_source = "cookie";
+	deliver(c, "k-3", "kim3@example.com", "", 3000, &r);
+	snprintf(path, sizeof path, "%s/state/paused", spool);
+	T(r.outcome == FM_PAUSED && r.http_status == 401 && stat(path, &sb) == 0,
+	  "a 401 to a lookup pauses: the key is refused everywhere");
+	id_source = "signed";
+	fm_client_free(c);
+	reset();
+}
+
+/* No reset value holds delivery past its window. */
+static void test_reset_formats(void)
+{
+	static const char *const formats[] = {"ddmmyy", "unix", "far", "garbage", "seconds"};
+	struct fm_client *c;
+	struct fm_ratelimit rl;
+	struct fm_result r;
+	char body[256];
+
+	for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+		new_spool();
+		c = client_in(key, spool, 0);
+		snprintf(body, sizeof body, "{\"hour_limit\":3,\"minute_limit\":0,"
+		         "\"modes\":{\"reset_format\":\"%s\"}}", formats[i]);
+		ctl_post("/_double/reset", body);
+		deliver(c, "r-1", "r1@example.com", "", 3000, &r);
+		deliver(c, "r-1", "r1@example.com", "", 3000, &r);
+		fm_client_ratelimit(c, &rl);
+		T((rl.hour_reset >= 0 && rl.hour_reset <= FM_RL_HOUR_S) || (rl.hour_reset == -1 &&
+		  strcmp(formats[i], "garbage") == 0), "%s: reset read as %ld s", formats[i],
+		  rl.hour_reset);
+		/* the budget is now low: the wait it imposes is within the hour */
+		deliver(c, "r-1", "r1@example.com", "", 300, &r);
+		T(r.outcome == FM_DELIVERED || (r.outcome == FM_RETRY && r.retry_after_s >= 0 &&
+		  r.retry_after_s <= FM_RL_HOUR_S), "%s: waits at most the window: %s %ld",
+		  formats[i], fm_outcome_name(r.outcome), r.retry_after_s);
+		fm_client_free(c);
+	}
+	reset();
+}
+
 int main(void)
 {
 	const char *u = getenv("FMDOUBLE_URL"), *k = getenv("FMDOUBLE_KEY");
@@ -917,6 +1181,11 @@ int main(void)
 	test_pause();
 	test_shared_ratelimit();
 	test_identity();
+	test_untrusted();
+	test_by_data();
+	test_emails_mode();
+	test_read_403();
+	test_reset_formats();
 	if (spool[0]) {
 		char cmd[128];
 
