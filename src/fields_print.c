@@ -103,13 +103,16 @@ static void put_choices(FILE *to, const struct fmf_field *fd)
 	}
 }
 
-/* The width of the label (or name) column: its widest entry, within bounds. */
-static size_t column_width(const struct fm_fields *f, const char *head, bool label)
+enum column { COL_LABEL, COL_NAME, COL_TYPE };
+
+/* The width of a column: its widest entry, within bounds. */
+static size_t column_width(const struct fm_fields *f, const char *head, enum column col)
 {
 	size_t w = strlen(head);
 
 	for (size_t i = 0; i < f->n; i++) {
-		const char *s = label ? f->v[i].label : f->v[i].name;
+		const char *s = col == COL_LABEL ? f->v[i].label
+		              : col == COL_NAME ? f->v[i].name : f->v[i].type_name;
 		size_t sw = width_of(s, strlen(s));
 
 		if (sw > w)
@@ -120,9 +123,9 @@ static size_t column_width(const struct fm_fields *f, const char *head, bool lab
 
 enum fields_print_err fields_print_table(const struct fm_fields *f, FILE *to)
 {
-	size_t lw = column_width(f, "LABEL", true);
-	size_t nw = column_width(f, "NAME", false);
-	size_t tw = strlen("auto_complete");
+	size_t lw = column_width(f, "LABEL", COL_LABEL);
+	size_t nw = column_width(f, "NAME", COL_NAME);
+	size_t tw = column_width(f, "TYPE", COL_TYPE);
 
 	put_column(to, "LABEL", lw + 2);
 	put_column(to, "NAME", nw + 2);
@@ -137,7 +140,7 @@ enum fields_print_err fields_print_table(const struct fm_fields *f, FILE *to)
 			put_column(to, fd->type_name, tw + 2);
 			put_choices(to, fd);
 		} else {
-			fputs(fd->type_name, to);
+			fields_put_text(to, fd->type_name);
 		}
 		putc('\n', to);
 	}

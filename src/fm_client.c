@@ -445,18 +445,16 @@ static void classify(struct fm_client *c, long status, struct fm_result *out)
 }
 
 /*
- * A read (lookup, contact) answered `status`. Only a 401 pauses delivery: a
+ * A read (field list, lookup, contact) answered `status`. Only a 401 pauses: a
  * refused key refuses everything. Any other answer, a 403 included (seen now
  * and then on /lookup while writes worked), retries this submission later.
  */
-static bool read_ok(struct fm_client *c, long status, const char *what, struct fm_result *out)
+static bool read_ok(struct fm_client *c, long status, struct fm_result *out)
 {
-	char msg[sizeof out->message];
-
 	if (status == 200)
 		return true;
-	api_message(c, status, msg, sizeof msg);
-	result_say(out, status == 401 ? FM_PAUSED : FM_RETRY, "%s: HTTP %ld: %s", what, status, msg);
+	api_message(c, status, out->message, sizeof out->message);
+	out->outcome = status == 401 ? FM_PAUSED : FM_RETRY;
 	return false;
 }
 
@@ -507,7 +505,7 @@ static bool fetch_fields(struct fm_client *c, uint64_t deadline, bool share,
 
 	if (!call(c, "GET", "/settings/contacts/fields", NULL, deadline, out, &status))
 		goto out;
-	if (!read_ok(c, status, "field list", out)) {
+	if (!read_ok(c, status, out)) {
 		/* Not this contact's fault: only a refused key stops delivery. */
 		log_msg(LOG_WARN, "Freshmarketer field list: HTTP %ld", status);
 		goto out;
@@ -815,7 +813,7 @@ static bool get_json(struct fm_client *c, const char *path, const char *what,
 	long status;
 
 	*doc = NULL;
-	if (!call(c, "GET", path, NULL, deadline, out, &status) || !read_ok(c, status, what, out))
+	if (!call(c, "GET", path, NULL, deadline, out, &status) || !read_ok(c, status, out))
 		return false;
 	if (!(*doc = cJSON_ParseWithLength(c->body ? c->body : "", c->len))) {
 		result_say(out, FM_RETRY, "%s: the answer is not JSON", what);

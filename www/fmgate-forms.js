@@ -29,6 +29,7 @@
     too_long: "This is too long."
   };
   var FORM_MESSAGES = {
+    invalid_user_id: "We could not confirm who you are. Please reload the page and try again.",
     missing_user_id: "We could not tell who you are. Please check your email address.",
     rejected: "We could not save your details. Please check them, or write to us.",
     rate_limited: "Too many submissions. Please wait a minute and try again.",

@@ -76,38 +76,38 @@ double_reset
 rm -rf "$SP/state"
 post "email=l1%40example.com&uid=l-1&sector=music&size=12&nope=x"
 expect_eq "cold process: delivered" "$(location)" "$SUCCESS"
-expect_eq "cold process: field list + upsert" "$CALLS" 2
+expect_eq "cold process: field list, the userId's lookup, upsert" "$CALLS" 3
 expect_eq "label matched ignoring case (industry -> Industry)" "$(custom l-1 cf_industry)" "Music"
 expect_eq "fm-field names the field directly, number converted" "$(custom l-1 cf_employees)" "12"
 expect_match "unmatched trait logged" "$CGI_ERR" 'form contact: trait "No Such Field" left out: no field has this label'
 expect_eq "state dir mode 0700" "$(stat -c %a "$SP/state")" 700
 expect_eq "cache file mode 0600" "$(stat -c %a "$SP/state/fields.json")" 600
 post "email=l2%40example.com&uid=l-2&sector=retail&nope=y"
-expect_eq "warm cache, new process: exactly one API call" "$CALLS" 1
+expect_eq "warm cache, new process: no field list call (lookup, upsert)" "$CALLS" 2
 expect_eq "warm: delivered" "$(custom l-2 cf_industry)" "Retail"
 expect_no_match "unmatched trait logged once per form and trait, not per request" "$CGI_ERR" 'No Such Field'
 sleep 2
 post "email=l4%40example.com&uid=l-4&sector=music" FMGATE_CONFIG="$tmp/forms-1s.xml"
-expect_eq "older than fields-max-age: refreshed (2 calls)" "$CALLS" 2
+expect_eq "older than fields-max-age: refreshed (3 calls)" "$CALLS" 3
 sleep 2
 double_post fault '{"kind":"status","status":500,"path":"/settings/contacts/fields"}'
 post "email=l5%40example.com&uid=l-5&sector=software" FMGATE_CONFIG="$tmp/forms-1s.xml"
 expect_eq "failed refresh: the last good copy is served" "$(custom l-5 cf_industry)" "Software"
 expect_match "failed refresh: logged" "$CGI_ERR" 'field list not refreshed'
 post "email=l5b%40example.com&uid=l-5b&sector=music" FMGATE_CONFIG="$tmp/forms-1s.xml"
-expect_eq "failed refresh: no process tries again for a minute (one call)" "$CALLS" 1
+expect_eq "failed refresh: no process tries again for a minute (lookup, upsert)" "$CALLS" 2
 # the API refuses a field: the list is fetched again and the upsert retried once
 double_post fields '{"remove":"cf_region"}'
 double_post fields '{"add":{"name":"cf_area","label":"Region","type":"text"}}'
 post "email=l6%40example.com&uid=l-6&region=North"
 expect_eq "400 naming a field: refreshed and retried" "$(location)" "$SUCCESS"
-expect_eq "400 naming a field: upsert, field list, upsert" "$CALLS" 3
+expect_eq "400 naming a field: lookup, upsert, field list, upsert" "$CALLS" 4
 expect_eq "400 naming a field: sent to the renamed field" "$(custom l-6 cf_area)" "North"
 post "email=l7%40example.com&uid=l-7&region=South"
-expect_eq "the refreshed list is shared: one call" "$CALLS" 1
+expect_eq "the refreshed list is shared: lookup, upsert" "$CALLS" 2
 post "email=l8%40example.com&uid=l-8&gone=x" PATH_INFO=/broken
 expect_eq "still names a field after the refresh: rejected" "$(location)" "/again?error=rejected"
-expect_eq "still names a field: the same body is not sent twice" "$CALLS" 2
+expect_eq "still names a field: the same body is not sent twice" "$CALLS" 3
 expect_match "rejection logged with the API's message" "$CGI_ERR" 'Unknown custom field: cf_gone'
 
 # ---- 2. types ----------------------------------------------------------------------
@@ -143,10 +143,10 @@ post "email=p1%40example.com&uid=p-1&owner=Bob+Sales&stage=customer&optin=on"
 expect_eq "privileged by label: dropped" "$(double_contact p-1 owner_id)" "NULL"
 expect_match "privileged by label: logged" "$CGI_ERR" 'trait "Owner" left out: privileged field.*owner_id'
 expect_eq "privileged by fm-field: set (choice id)" "$(double_contact p-1 lifecycle_stage_id)" "73"
-expect_eq "consent box -> subscription_status" "$(double_contact p-1 subscription_status)" "Subscribed"
+expect_eq "consent box -> subscription_status, as the choice's id" "$(double_contact p-1 subscription_status)" "1"
 post "email=p1%40example.com&uid=p-1&owner=Ann+Admin&stage=lead"
 expect_no_match "privileged by label: logged once" "$CGI_ERR" 'trait "Owner"'
-expect_eq "an unchecked box never unsubscribes" "$(double_contact p-1 subscription_status)" "Subscribed"
+expect_eq "an unchecked box never unsubscribes" "$(double_contact p-1 subscription_status)" "1"
 printf 'email=p2%%40example.com&uid=p-2&optin=on\n' >"$tmp/body"
 out=$(FMGATE_CONFIG="$MAPPING" FMGATE_SPOOL="$SP" FM_API_BASE="$FMDOUBLE_URL/crm/sales/api" \
 	FM_API_KEY="$FMDOUBLE_KEY" $FMGATE_WRAP "$FMGATE_BIN" try contact "$tmp/body" 2>&1)
@@ -160,9 +160,11 @@ expect_eq "consent time kept in the identify message (the message's time)" \
 double_reset
 post "email=i1%40example.com&uid=i-1&first=Ida&last=Ink&sector=music"
 post "email=i2%40example.com&uid=i-1"
-expect_eq "a known userId with a new email: that contact's email changes" "$(double_contact i-1 emails)" "i2@example.com"
-expect_eq "a new email: one call" "$CALLS" 1
-post "email=i2%40example.com&uid=i-1" PATH_INFO=/short
+expect_eq "a known unsigned userId with a new email: the usual answer" "$(location)" "$SUCCESS"
+expect_eq "but the contact's email stays (only a signed id changes it)" "$(double_contact i-1 emails)" "i1@example.com"
+expect_eq "decided by the userId's lookup: one call" "$CALLS" 1
+expect_match "kept as a conflict" "$CGI_ERR" 'outcome=conflict.* spool=dead'
+post "email=i1%40example.com&uid=i-1" PATH_INFO=/short
 expect_eq "a shorter form never blanks: first name" "$(double_contact i-1 first_name)" "Ida"
 expect_eq "a shorter form never blanks: custom field" "$(custom i-1 cf_industry)" "Music"
 expect_eq "no duplicates" "$(double_get contacts | jq '.contacts | length')" 1
@@ -172,8 +174,8 @@ expect_eq "adoption: the contact without external id gets the userId" "$(double_
 expect_eq "adoption: no duplicate" "$(double_get contacts | jq '.contacts | length')" 2
 double_post contacts '{"emails":"theirs@example.com","external_id":"someone","first_name":"Tom"}'
 post "email=theirs%40example.com&uid=i-4&first=Mallory"
-expect_eq "conflict: the visitor is told, nothing silently dropped" "$(location)" "$FAIL?error=rejected"
-expect_match "conflict: logged as such" "$CGI_ERR" 'outcome=conflict'
+expect_eq "conflict: the usual answer, which tells nobody whose contact it is" "$(location)" "$SUCCESS"
+expect_match "conflict: logged as such, kept in the dead area" "$CGI_ERR" 'outcome=conflict.* spool=dead'
 expect_eq "conflict: the other person's contact untouched" "$(double_contact someone first_name)" "Tom"
 
 # ---- 5. rate limits and errors -----------------------------------------------------------
@@ -220,9 +222,14 @@ post "email=k4%40example.com&uid=k-4"
 expect_eq "the key works again: delivered" "$(location)" "$SUCCESS"
 expect_match "the key works again: logged" "$CGI_ERR" 'delivery resumed'
 check "the key works again: marker removed" test ! -e "$SP/state/paused"
-double_post fault '{"kind":"status","status":403,"count":1}'
+double_post fault '{"kind":"status","status":403,"count":1,"path":"/contacts/upsert"}'
 post "email=k5%40example.com&uid=k-5"
-expect_match "403 pauses too" "$CGI_ERR" 'HTTP 403.*PAUSED'
+expect_match "403 to an upsert pauses too" "$CGI_ERR" 'HTTP 403.*PAUSED'
+rm -f "$SP/state/paused"
+double_post fault '{"kind":"status","status":403,"count":1,"path":"/lookup"}'
+post "email=k6%40example.com&uid=k-6"
+expect_match "403 to a lookup: that submission waits" "$CGI_ERR" 'outcome=retry .*http=403'
+check "403 to a lookup pauses nothing" test ! -e "$SP/state/paused"
 rm -f "$SP/state/paused"
 double_post fault '{"kind":"status","status":503,"count":1}'
 post "email=e1%40example.com&uid=e-1"

@@ -1,7 +1,9 @@
 #!/bin/bash
 # An unforgeable userId: <from-field name="uid" signed-with="KEYFILE"/> takes
 # the field only as "ID.HMAC-SHA256(ID)" under the site's key; anything else
-# is no userId from that field. `check` refuses a key others can read.
+# sent in it refuses the post (invalid_user_id), never falling through to a
+# weaker source. A signed id is trusted: it may change its contact's email.
+# `check` refuses a key others can read.
 . "$(dirname "$0")/../lib.sh"
 double_start || exit 1
 tmp=$(mktemp -d)
@@ -31,14 +33,31 @@ cgi "email=s1%40example.com&uid=member-7.$(sig member-7)" PATH_INFO=/strict
 expect_eq "signed userId accepted" "$(header Location)" "/ok"
 expect_eq "the contact carries the id without its signature" "$(double_contact member-7 emails)" "s1@example.com"
 cgi "email=s2%40example.com&uid=member-8.$(sig member-7)" PATH_INFO=/strict
-expect_eq "a signature of another id: no userId" "$(header Location)" "/bad?error=missing_user_id"
+expect_eq "a signature of another id: refused" "$(header Location)" "/bad?error=invalid_user_id&field=uid"
 cgi "email=s2%40example.com&uid=member-8" PATH_INFO=/strict
-expect_eq "unsigned: no userId" "$(header Location)" "/bad?error=missing_user_id"
+expect_eq "unsigned: refused" "$(header Location)" "/bad?error=invalid_user_id&field=uid"
 cgi "email=s2%40example.com&uid=member-8.$(sig member-8 | tr 0-9a-f 1-9a-f0)" PATH_INFO=/strict
-expect_eq "forged signature: no userId" "$(header Location)" "/bad?error=missing_user_id"
+expect_eq "forged signature: refused" "$(header Location)" "/bad?error=invalid_user_id&field=uid"
+cgi "email=s2%40example.com&uid=member-8.$(sig member-8)&uid=member-8.$(sig member-8)" PATH_INFO=/strict
+expect_eq "sent twice: refused" "$(header Location)" "/bad?error=invalid_user_id&field=uid"
+cgi "email=s2%40example.com&uid=member-8" PATH_INFO=/strict HTTP_ACCEPT=application/json
+expect_eq "JSON: 422 invalid_user_id" "$CGI_BODY" '{"ok":false,"errors":[{"field":"uid","code":"invalid_user_id"}]}'
+cgi "email=s2%40example.com&uid=" PATH_INFO=/strict
+expect_eq "empty: no userId at all" "$(header Location)" "/bad?error=missing_user_id"
+expect_eq "nothing refused reached the CRM" "$(double_contact member-8 emails)" "NONE"
+# (c) a bad signature never falls through to a weaker source
 cgi "email=s3%40example.com&uid=admin" PATH_INFO=/fallback
-expect_eq "unsigned falls through to the next source" "$(double_contact s3@example.com emails)" "s3@example.com"
+expect_eq "unsigned value: refused, no fall-through" "$(header Location)" "/bad?error=invalid_user_id&field=uid"
 expect_eq "and never becomes the userId" "$(double_contact admin emails)" "NONE"
+expect_eq "nor does the email" "$(double_contact s3@example.com emails)" "NONE"
+cgi "email=s3%40example.com" PATH_INFO=/fallback
+expect_eq "no signed field: the next source" "$(double_contact s3@example.com emails)" "s3@example.com"
+# a signed userId is trusted: it may change its contact's email
+n=$(double_count)
+cgi "email=s1-new%40example.com&uid=member-7.$(sig member-7)" PATH_INFO=/strict
+expect_eq "signed: a new email" "$(header Location)" "/ok"
+expect_eq "signed: the contact's email changed" "$(double_contact member-7 emails)" "s1-new@example.com"
+expect_eq "signed: one call, no lookup" "$(( $(double_count) - n ))" 1
 
 chmod 644 "$tmp/uid.key"
 out=$("$FMGATE_BIN" check "$MAPPING"); rc=$?

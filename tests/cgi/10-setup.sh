@@ -37,8 +37,8 @@ expect_match "fields: a group" "$out" '^Emails +emails +group_field$'
 expect_match "fields: dropdown choices as id=value" "$out" \
 	'^Owner +owner_id +dropdown +1=Ann Admin, 2=Bob Sales$'
 expect_match "fields: multi-select choices" "$out" \
-	'^Interests +cf_interests +multi_select +81=Pricing, 82=Product news, 83=Events$'
-expect_match "fields: textarea read as text" "$out" '^Notes +cf_notes +text$'
+	'^Interests +cf_interests +multi_select_dropdown +81=Pricing, 82=Product news, 83=Events$'
+expect_match "fields: the API's own type name" "$out" '^Notes +cf_notes +textarea$'
 expect_eq "fields: one line per field and the header" "$(printf '%s\n' "$out" | wc -l)" $((N_FIELDS + 1))
 expect_no_match "fields: no warning" "$(cat "$tmp/err")" 'warning|error'
 
@@ -49,7 +49,7 @@ expect_eq "fields --json: every field of the API, in order" "$(printf '%s' "$jso
 expect_eq "fields --json: label" "$(printf '%s' "$json" | jq -r '.fields[] | select(.name == "cf_industry") | .label')" Industry
 expect_eq "fields --json: types" \
 	"$(printf '%s' "$json" | jq -c '[.fields[] | select(.name | test("^(cf_employees|cf_newsletter|cf_interests|tags|cf_notes)$")) | .type]')" \
-	'["auto_complete","number","checkbox","multi_select","text"]'
+	'["auto_complete","number","checkbox","multi_select_dropdown","textarea"]'
 expect_eq "fields --json: choices" "$(printf '%s' "$json" | jq -c '.fields[] | select(.name == "owner_id") | .choices')" \
 	'[{"id":1,"value":"Ann Admin"},{"id":2,"value":"Bob Sales"}]'
 expect_eq "fields --json: no choices is an empty list" \

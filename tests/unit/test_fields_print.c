@@ -24,21 +24,23 @@ static const char fields_json[] =
 	"{\"name\":\"cf_tags\",\"label\":\"Tags\",\"type\":\"auto_complete\"},"
 	"{\"name\":\"cf_when\",\"label\":\"When\",\"type\":\"date\"},"
 	"{\"name\":\"cf_box\",\"label\":\"Box\",\"type\":\"checkbox\"},"
-	"{\"name\":\"cf_f\",\"label\":\"F\",\"type\":\"formula\"}"
+	"{\"name\":\"cf_f\",\"label\":\"F\",\"type\":\"formula\"},"
+	"{\"name\":\"cf_odd\",\"label\":\"Odd\",\"type\":\"ty\\u0007pe\"}"
 	"]}";
 
 static const char table[] =
-	"LABEL       NAME        TYPE           CHOICES\n"
+	"LABEL       NAME        TYPE                   CHOICES\n"
 	"First name  first_name  text\n"
 	"Emails      emails      group_field\n"
-	"Owner       owner_id    dropdown       1=Ann Admin, 2=Bob Sales\n"
-	"Notes       cf_notes    text\n"
+	"Owner       owner_id    dropdown               1=Ann Admin, 2=Bob Sales\n"
+	"Notes       cf_notes    textarea\n"
 	"N\\x1b[31m   cf_n        number\n"
-	"Many        cf_many     multi_select   11=Alpha Alpha Alpha, 12=Beta Beta Beta, 13=Gamma Gamma G...\n"
+	"Many        cf_many     multi_select_dropdown  11=Alpha Alpha Alpha, 12=Beta Beta Beta, 13=Gamma Gamma G...\n"
 	"Tags        cf_tags     auto_complete\n"
 	"When        cf_when     date\n"
 	"Box         cf_box      checkbox\n"
-	"F           cf_f        other\n";
+	"F           cf_f        formula\n"
+	"Odd         cf_odd      ty\\x07pe\n";
 
 static char *print(const struct fm_fields *f, bool json, enum fields_print_err *e)
 {
@@ -61,7 +63,7 @@ static void test_json(const struct fm_fields *f)
 	const cJSON *ch = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(owner, "choices"), 1);
 
 	T(e == FIELDS_PRINT_OK, "json printed");
-	T(cJSON_IsArray(list) && cJSON_GetArraySize(list) == 10, "every field in the document");
+	T(cJSON_IsArray(list) && cJSON_GetArraySize(list) == 11, "every field in the document");
 	T_STREQ(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(owner, "label")), "Owner", "label");
 	T_STREQ(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(owner, "name")), "owner_id", "name");
 	T_STREQ(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(owner, "type")), "dropdown", "type");
@@ -92,8 +94,8 @@ static void test_cut_utf8(void)
 		o += (size_t)snprintf(json + o, sizeof json - o, "\xc3\xa9");
 	snprintf(json + o, sizeof json - o, "\"}]}]}");
 	/* "1=" and 55 two-byte characters fill the 60 with the "...". */
-	o = (size_t)snprintf(want, sizeof want, "LABEL  NAME  TYPE           CHOICES\n"
-	                     "X      x     dropdown       1=");
+	o = (size_t)snprintf(want, sizeof want, "LABEL  NAME  TYPE      CHOICES\n"
+	                     "X      x     dropdown  1=");
 	for (int i = 0; i < 55; i++)
 		o += (size_t)snprintf(want + o, sizeof want - o, "\xc3\xa9");
 	snprintf(want + o, sizeof want - o, "...\n");
