@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -539,6 +540,22 @@ static int list_dead(struct spool *sp)
 	return 0;
 }
 
+/* How contacts are keyed, as delivery last found out (fm_state.h). */
+static void print_key_mode(const char *spool_dir)
+{
+	char when[32] = "?";
+	struct tm tm;
+	time_t since;
+
+	if (fm_state_key_mode_of(spool_dir, &since) == FM_KEY_MODE_EXTERNAL_ID) {
+		puts("identity key: external_id");
+		return;
+	}
+	if (since && gmtime_r(&since, &tm))
+		strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("identity key: emails (the account refuses external_id as key, since %s)\n", when);
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	const char *config = NULL;
@@ -563,6 +580,7 @@ static int cmd_status(int argc, char **argv)
 	paused = fm_state_paused(sp.dir);
 	printf("spool: %s\nwaiting: %zu\nin flight: %zu\ndead: %zu\noldest: %lld s\npaused: %s\n",
 	       sp.dir, st.waiting, st.in_flight, st.dead, st.oldest_s, paused ? "yes" : "no");
+	print_key_mode(sp.dir);
 	if (dead && list_dead(&sp) != 0)
 		return 2;
 	return st.dead || paused ? 1 : 0;

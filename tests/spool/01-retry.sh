@@ -36,7 +36,7 @@ expect_eq "drain: backoff honoured, still waiting" "$(status_of waiting)" 1
 expect_eq "drain: not sent" "$(upserts_of r503)" 1
 fmg drain --now 2>"$TEST_SPOOL.err"
 expect_eq "drain --now: exit 0" "$?" 0
-expect_match "drain --now: logged" "$(cat "$TEST_SPOOL.err")" 'drain: id=[0-9a-f-]{36} form=contact outcome=delivered http=20[01] calls=1 attempts=1'
+expect_match "drain --now: logged" "$(cat "$TEST_SPOOL.err")" 'drain: id=[0-9a-f-]{36} form=contact outcome=delivered http=20[01] calls=2 attempts=1'
 expect_eq "503: delivered once healthy" "$(double_contact r503 first_name)" "First"
 expect_eq "503: one contact" "$(contacts_of r503)" 1
 expect_eq "503: one delivery applied" "$(applied_of r503)" 1
