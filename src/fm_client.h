@@ -1,19 +1,35 @@
 /*
- * fm_client.h: delivery of one identify message to Freshmarketer (SPEC §6).
+ * fm_client.h: delivery of one identify message to Freshmarketer (docs/freshmarketer.md).
  *
  * One client per process holds one libcurl easy handle, so the HTTP connection
  * is kept alive across submissions. TLS verification stays on, redirects are
  * never followed, only http and https are allowed, and every call has a
  * connect timeout and a total timeout bounded by the delivery budget.
  *
- * fm_deliver() performs the identity rule: upsert keyed on external_id (the
- * userId); when the API refuses because the email belongs to another contact,
- * it looks that contact up by email: no external id -> upsert keyed on emails
- * that also sets external_id (adoption); another external id -> FM_CONFLICT
- * (never overwrite another person's contact); an adoption refused because the
- * userId already belongs to another contact is FM_CONFLICT too. The result
- * says what happened, so that a caller (the worker now, the spool later) can
- * act on it.
+ * fm_deliver() performs the identity rule. Only a signed userId is trusted
+ * (fm_contact_user_id_trusted). With a trusted id the contact is upserted
+ * keyed on external_id: one call. An untrusted id first looks up the contact
+ * with its external id (GET /lookup f=external_id): when that contact has
+ * another email, FM_CONFLICT before any write, since only a signed id may
+ * change a contact's email; otherwise the same upsert (two calls).
+ * A 400 to a write that names a field of its body by its API name refreshes
+ * the field list (below). Any other 400 is decided by data, never by the
+ * message's words (they come in the account user's language): the contact
+ * with the email is found and read whole (GET /contacts/ID; lookup rows are
+ * partial). Another external id: FM_CONFLICT. None: adopted, written by id
+ * (a refusal then means the userId is another contact's: FM_CONFLICT). Ours:
+ * the account refuses external_id as the key. No contact with the email: the
+ * contact with the userId is updated by id, or one is created with POST
+ * /contacts (which never matches an existing contact); when either goes
+ * through after the refused upsert, the account refuses external_id as the
+ * key; when it is refused too, FM_REJECTED.
+ * An account that refuses the key switches every process to the emails mode
+ * (fm_state.h): the contact is found by external id and updated by id, else
+ * placed by its email as above; 2 calls to update, 3 to create.
+ * Reads (field list, lookups, contacts) answered 401 pause delivery; any
+ * other failed read, a 403 included, is FM_RETRY for this submission only.
+ * A write answered 401 or 403 pauses. The result says what happened, so that
+ * a caller (the worker, the spool) can act on it.
  *
  * The field list comes from this process's copy, the cache shared through
  * SPOOL/state/fields.json, or the API (GET /settings/contacts/fields) when the

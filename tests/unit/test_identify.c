@@ -163,7 +163,7 @@ static void check_one_error(enum id_err e, struct id_result *r, enum id_code cod
 	id_result_free(r);
 }
 
-/* The SPEC §3 sample form, end to end. */
+/* The sample form of docs/mapping.md, end to end. */
 static struct map_field sample_fields[] = {
 	FIELD("email", "email", MAP_EMAIL, true, false, 0),
 	FIELD("first", "firstName", MAP_TEXT, false, false, 100),
@@ -229,7 +229,7 @@ static void test_sample(void)
 	           INTEG "}", "sample message");
 	free(s);
 
-	/* Key order as SPEC §5. */
+	/* Key order as in docs/behaviour.md. */
 	for (i = 0, it = r.message->child; it != NULL && i < NP(keys); it = it->next, i++)
 		T_STREQ(it->string, keys[i], "key %zu", i);
 	T(i == NP(keys) && it == NULL, "exactly %zu keys", NP(keys));
@@ -901,6 +901,71 @@ static void test_only_mapped(void)
 	T(identify_build(&form, NULL, NULL, NULL, &r) == ID_EREFUSED, "NULL limits");
 }
 
+/* Where the userId came from, and a signed field that does not verify. */
+static void test_trust(void)
+{
+	static unsigned char secret[] = "0123456789abcdef-secret";
+	/* HMAC-SHA256("u-42") under the secret above (python3 hmac) */
+	static const char good[] =
+		"u-42.eaaeb5676423703dfe60bb16f05e45efd06e11ef9628f7b9698b6276ab8ce4e4";
+	struct map_source srcs[] = {
+		{ .kind = MAP_SRC_FIELD, .name = (char *)"sid", .signed_with = (char *)"/k",
+		  .key = { secret, sizeof secret - 1 } },
+		{ .kind = MAP_SRC_FIELD, .name = (char *)"uid" },
+		{ .kind = MAP_SRC_COOKIE, .name = (char *)"ajs_user_id" },
+		{ .kind = MAP_SRC_EMAIL },
+	};
+	struct map_form form = mkform(email_only, NP(email_only));
+	struct id_context ctx = { NULL, NULL, NULL, "ajs_user_id=c-1" };
+	struct id_context no_cookie = { NULL, NULL, NULL, NULL };
+	struct id_result r;
+
+	form.user_id = srcs;
+	form.n_user_id = NP(srcs);
+#define SOURCE(pairs, c, uid, src, what) do { \
+	T(run(&form, pairs, NP(pairs), c, &r) == ID_OK, "%s: accepted", what); \
+	check_part(r.message, "userId", uid, what); \
+	check_part(r.message, "context.fmgate.userIdSource", src, what); \
+	id_result_free(&r); \
+} while (0)
+	{
+		struct form_pair p[] = { P("email", "m@x"), P("sid", good), P("uid", "f-1") };
+		SOURCE(p, &ctx, "\"u-42\"", "\"signed\"", "signed");
+	}
+	{
+		struct form_pair p[] = { P("email", "m@x"), P("uid", "f-1") };
+		SOURCE(p, &ctx, "\"f-1\"", "\"field\"", "plain field");
+	}
+	{
+		struct form_pair p[] = { P("email", "m@x"), P("sid", "  ") };
+		SOURCE(p, &ctx, "\"c-1\"", "\"cookie\"", "blank signed field: absent");
+		SOURCE(p, &no_cookie, "\"m@x\"", "\"email\"", "email");
+	}
+#undef SOURCE
+	{
+		struct form_pair p[] = { P("email", "m@x"), P("sid", "u-42"), P("uid", "f-1") };
+		check_one_error(run(&form, p, NP(p), &ctx, &r), &r, ID_INVALID_USER_ID, "sid",
+		                "unsigned value in a signed field: no fall-through");
+	}
+	{
+		struct form_pair p[] = { P("email", "m@x"),
+		                         P("sid", "u-43.eaaeb5676423703dfe60bb16f05e45efd06e11ef9628f7b9698b6276ab8ce4e4") };
+		check_one_error(run(&form, p, NP(p), &ctx, &r), &r, ID_INVALID_USER_ID, "sid",
+		                "another id's signature");
+	}
+	{
+		struct form_pair p[] = { P("email", "m@x"), P("sid", good), P("sid", good) };
+		check_one_error(run(&form, p, NP(p), &ctx, &r), &r, ID_INVALID_USER_ID, "sid",
+		                "signed field sent twice");
+	}
+	{
+		struct form_pair p[] = { P("email", "m@x"), PLONG("sid") };
+		check_one_error(run(&form, p, NP(p), &ctx, &r), &r, ID_INVALID_USER_ID, "sid",
+		                "signed field too long");
+	}
+	T_STREQ(id_code_name(ID_INVALID_USER_ID), "invalid_user_id", "code name");
+}
+
 int main(void)
 {
 	test_sample();
@@ -912,6 +977,7 @@ int main(void)
 	test_nested();
 	test_multiple();
 	test_user_id();
+	test_trust();
 	test_campaign();
 	test_context();
 	test_only_mapped();
