@@ -1,6 +1,6 @@
 /*
  * config.h: the run-time settings, from the environment over the mapping's
- * <settings> (SPEC §2).
+ * <settings> (docs/behaviour.md, "Configuration"; docs/mapping.md).
  *
  * API base: FM_API_BASE, else https://DOMAIN.myfreshworks.com/crm/sales/api
  * from FM_DOMAIN or <freshmarketer domain>, where DOMAIN may be a bare alias

@@ -1,6 +1,6 @@
 /*
  * fieldtype.h: checking and normalising one submitted value by the type its
- * mapping declares (SPEC §3, <field type="..">).
+ * mapping declares (docs/mapping.md, <field type="..">).
  *
  * Every function takes the value as s[0..len), already trimmed by the caller
  * (an empty value means "absent" and is the caller's business, not a type

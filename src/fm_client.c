@@ -1,7 +1,7 @@
 /*
  * fm_client.c: the libcurl client of the Freshmarketer API, the field list
  * cache, the identity rule, and the shared pause and rate-limit state
- * (SPEC §6, fm_state.h).
+ * (docs/freshmarketer.md, fm_state.h).
  */
 #include "fm_client.h"
 

@@ -1,4 +1,4 @@
-/* fm_contact.c: traits to Freshmarketer contact fields (SPEC §6). */
+/* fm_contact.c: traits to Freshmarketer contact fields (docs/freshmarketer.md). */
 #include "fm_contact.h"
 
 #include <math.h>

@@ -1,6 +1,6 @@
 /*
  * fm_contact.h: the Freshmarketer upsert body for one identify message
- * (SPEC §6, "What is sent to Freshmarketer"; docs/freshmarketer.md).
+ * (docs/freshmarketer.md; docs/behaviour.md, "What is sent to Freshmarketer").
  *
  * Each trait (nested traits flattened to their dotted name, "address.city")
  * goes to one contact field, decided in this order:

@@ -163,7 +163,7 @@ static enum buf_err failure_url(struct buf *u, const char *base, const char *cod
 	return e;
 }
 
-/* An error the visitor can act on: a SPEC §4 code and the field it concerns. */
+/* An error the visitor can act on: a docs/behaviour.md code and the field it concerns. */
 struct field_error {
 	const char *code;
 	const char *field;    /* the mapping's field name, or NULL */

@@ -1,5 +1,5 @@
 /*
- * handler.h: one form post in, one HTTP answer out (SPEC §4).
+ * handler.h: one form post in, one HTTP answer out (docs/behaviour.md, "Answers").
  *
  * The order of checks: mapping loaded (else 503), form id known (404), method
  * (OPTIONS preflight from an allowed origin: 204; anything but POST: 405),

@@ -1,6 +1,6 @@
 /*
  * identify.h: one form's mapping applied to the parsed pairs of one request,
- * giving a Segment identify message (SPEC §5) or the list of field errors.
+ * giving a Segment identify message (docs/behaviour.md) or the list of field errors.
  *
  * Rules: values are trimmed; an empty value counts as absent. Only mapped
  * fields become traits, plus the form's constants. A dotted trait builds
@@ -82,7 +82,7 @@ enum id_err identify_build(const struct map_form *form,
 
 void id_result_free(struct id_result *r);
 
-/* "missing_email", "invalid_email", ... as in SPEC §4. */
+/* "missing_email", "invalid_email", ... as in docs/mapping.md, "Error codes". */
 const char *id_code_name(enum id_code c);
 
 #endif

@@ -1,6 +1,6 @@
 /*
- * redact.h: a keyed hash of an email for log lines (SPEC §5: "a keyed hash of
- * the email, never submitted values").
+ * redact.h: a keyed hash of an email for log lines, which carry that hash and
+ * never submitted values (docs/behaviour.md, "Processes").
  *
  * The key is 32 random bytes in SPOOL/state/log.key (0600), made by the first
  * process that needs it, so every process of one installation writes the same

@@ -1,5 +1,5 @@
 /*
- * spool.h: the durable spool of submissions not yet delivered (SPEC §7).
+ * spool.h: the durable spool of submissions not yet delivered (docs/spool.md).
  *
  * Layout under the spool directory (docs/spool.md):
  *   queue/BB/NAME   a waiting submission; BB = first byte of the userId's hash

@@ -1,5 +1,5 @@
 /*
- * uuid.h: message ids and timestamps for identify messages (SPEC §5).
+ * uuid.h: message ids and timestamps for identify messages (docs/behaviour.md).
  *
  * uuid_v4() gives a random (version 4, RFC 9562 variant) UUID in lower-case
  * hex, "xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx", from getrandom(2), which

@@ -1,8 +1,9 @@
 #!/bin/bash
-# Open redirect through `_next` (PEERS: "only configured targets or same-origin
-# paths; check scheme, //, \ and host after decoding"). Every hostile target
-# must leave the form's own success URL in Location; the allowed ones (a path,
-# an origin of the allow list) prove `_next` is read at all.
+# Open redirect through `_next` (a lesson from other form handlers: only
+# configured targets or same-origin paths; check scheme, //, \ and host after
+# decoding). Every hostile target must leave the form's own success URL in
+# Location; the allowed ones (a path, an origin of the allow list) prove `_next`
+# is read at all.
 . "$(dirname "$0")/common.bash"
 double_reset
 OKB="email=a%40example.com&uid=u-redirect"

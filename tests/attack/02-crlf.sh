@@ -1,7 +1,8 @@
 #!/bin/bash
-# Header injection and response splitting (PEERS: "no CR/LF from a request
-# ever reaches a header"), and control bytes in log lines ("escape control
-# characters in log lines"; one line per request, no submitted values).
+# Header injection and response splitting (a lesson from other form handlers:
+# no CR/LF from a request ever reaches a header), and control bytes in log lines
+# (escape control characters in log lines; one line per request, no submitted
+# values).
 # CR, LF and CRLF go into every request value that could reach a header or
 # the log: Origin, Referer, _next, cookies, the form id path, other headers,
 # field names and values. common.bash checks each raw answer (CRLF-terminated

@@ -1,9 +1,10 @@
 #!/bin/bash
-# Script in the error page (PEERS: "escape everything echoed"). The 422 page
-# names the form's fields: two field names of tests/attack/forms.xml are
-# markup, and must come out as text. No request value is ever echoed in any
-# HTML answer (400, 403, 404, 405, 413, 415, 422, 503): the marker planted in
-# each never comes back, and common.bash checks every HTML body for script.
+# Script in the error page (a lesson from other form handlers: escape
+# everything echoed). The 422 page names the form's fields: two field names of
+# tests/attack/forms.xml are markup, and must come out as text. No request
+# value is ever echoed in any HTML answer (400, 403, 404, 405, 413, 415, 422,
+# 503): the marker planted in each never comes back, and common.bash checks
+# every HTML body for script.
 . "$(dirname "$0")/common.bash"
 double_reset
 MARKS=(XSSMARK)

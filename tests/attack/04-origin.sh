@@ -1,8 +1,9 @@
 #!/bin/bash
-# Origin and Referer check bypass (PEERS: "exact host or dot-bounded suffix",
-# never a substring). The contact form allows https://www.example.com and
-# https://*.example.org. Each lookalike is a 403 with no CORS header and
-# nothing sent; the controls (exact, case, default port, a subdomain) pass.
+# Origin and Referer check bypass (a lesson from other form handlers: exact host
+# or dot-bounded suffix, never a substring). The contact form allows
+# https://www.example.com and https://*.example.org. Each lookalike is a 403
+# with no CORS header and nothing sent; the controls (exact, case, default port,
+# a subdomain) pass.
 . "$(dirname "$0")/common.bash"
 double_reset
 OKB="email=a%40example.com&uid=u-origin"

@@ -1,6 +1,7 @@
 #!/bin/bash
-# Privileged-field mass assignment (PEERS: "only mapped fields become traits;
-# privilege fields only when the mapping says"; SPEC §6). A post that names
+# Privileged-field mass assignment (a lesson from other form handlers: only
+# mapped fields become traits; privilege fields only when the mapping says;
+# docs/freshmarketer.md, "Privileged fields and consent"). A post that names
 # Freshmarketer's fields (owner_id, lifecycle_stage_id...) or fmgate's own
 # message keys sets nothing; a mapping whose trait only reaches a privileged
 # field by its label sets nothing either (form "priv" of forms.xml), in the

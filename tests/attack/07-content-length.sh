@@ -1,9 +1,9 @@
 #!/bin/bash
-# Huge and lying CONTENT_LENGTH (PEERS: "body caps"; docs/behaviour.md: a
-# plain decimal, over max-body a 413 before anything is read, a short body a
-# 400, bytes past it ignored). The mapping's max-body is 4096. Every answer
-# must come at once: fmgate never waits for bytes that will not come, nor
-# allocates what CONTENT_LENGTH claims.
+# Huge and lying CONTENT_LENGTH (a lesson from other form handlers: cap the
+# body; docs/behaviour.md: a plain decimal, over max-body a 413 before anything
+# is read, a short body a 400, bytes past it ignored). The mapping's max-body is
+# 4096. Every answer must come at once: fmgate never waits for bytes that will
+# not come, nor allocates what CONTENT_LENGTH claims.
 . "$(dirname "$0")/common.bash"
 double_reset
 OKB="email=a%40example.com&uid=u-cl"

@@ -1,9 +1,9 @@
 #!/bin/bash
-# NUL bytes and ill-formed UTF-8 (PEERS: "refuse NUL and bad UTF-8"): a body
-# holding either, %-encoded or raw, in a name or a value, urlencoded or
-# multipart, is a 400 and nothing is sent; a cookie holding either counts as
-# absent; a header holding bad UTF-8 is left out of the message, and what
-# reaches Freshmarketer is always valid JSON. Well-formed text beyond ASCII
+# NUL bytes and ill-formed UTF-8 (a lesson from other form handlers: refuse NUL
+# and bad UTF-8): a body holding either, %-encoded or raw, in a name or a value,
+# urlencoded or multipart, is a 400 and nothing is sent; a cookie holding either
+# counts as absent; a header holding bad UTF-8 is left out of the message, and
+# what reaches Freshmarketer is always valid JSON. Well-formed text beyond ASCII
 # goes through (the controls).
 . "$(dirname "$0")/common.bash"
 double_reset

@@ -1,12 +1,13 @@
 #!/bin/bash
-# The API key in logs, answers or `fmgate try` output (SPEC §2: never). The
-# double takes a distinctive key for this suite; every way of giving fmgate a
-# key (environment, key file, mapping's api-key-file), good or refused, and
-# every outcome (delivered, refused, key rejected by the CRM, CRM down: in
-# the spool) is tried, and the key and the refused keys are looked for in
-# every answer, every log and every command output (common.bash, the verbs
-# try, check, status, drain), at the end in every file the suite kept, spool
-# files included. Upstream the key travels in the Authorization header only.
+# The API key in logs, answers or `fmgate try` output (never: docs/behaviour.md,
+# "Configuration"). The double takes a distinctive key for this suite; every way
+# of giving fmgate a key (environment, key file, mapping's api-key-file), good
+# or refused, and every outcome (delivered, refused, key rejected by the CRM,
+# CRM down: in the spool) is tried, and the key and the refused keys are looked
+# for in every answer, every log and every command output (common.bash, the
+# verbs try, check, status, drain), at the end in every file the suite kept,
+# spool files included. Upstream the key travels in the Authorization header
+# only.
 . "$(dirname "$0")/common.bash"
 KEY="fmk-SECRET-7c1d9e2a40b3"
 WRONG="fmk-WRONG-5b8e71c0d2"

@@ -1,11 +1,11 @@
 #!/bin/bash
-# Flooding (PEERS: "per-IP and per-form rate limits"): one client posting in a
-# loop, a client forging X-Forwarded-For to look like many, a proxy's many
-# clients, an IPv6 client walking its /64, and a botnet of distinct addresses
-# against one form. Over a budget: 429 with Retry-After and rate_limited,
-# nothing sent upstream, nothing stored. Each request is a new process: the
-# budgets are shared through SPOOL/state/throttle. Remove check_rate() from
-# handler.c and every "limited" check here fails.
+# Flooding (a lesson from other form handlers: per-IP and per-form rate limits):
+# one client posting in a loop, a client forging X-Forwarded-For to look like
+# many, a proxy's many clients, an IPv6 client walking its /64, and a botnet of
+# distinct addresses against one form. Over a budget: 429 with Retry-After and
+# rate_limited, nothing sent upstream, nothing stored. Each request is a new
+# process: the budgets are shared through SPOOL/state/throttle. Remove
+# check_rate() from handler.c and every "limited" check here fails.
 . "$(dirname "$0")/common.bash"
 double_reset
 MAPPING="$ATK_TMP/forms.xml"

@@ -1,12 +1,12 @@
 #!/bin/bash
-# Slow bodies (slowloris; PEERS: "a body read that stalls times out"): a
-# client that sends part of its body and stops, one that never starts, and
-# one that trickles a byte at a time to stay under any per-read timeout. Over
-# FastCGI through `serve` with one worker, as nginx sends an unbuffered body:
-# each gets 408 body_timeout once read-timeout-ms (500 here) has passed since
-# the read began, nothing is sent upstream, and the one worker is free for
-# the next visitor at once. (Apache's mod_fcgid and lighttpd buffer the body
-# before fmgate sees it; CGI mode is tested in tests/cgi/09-limits.sh.)
+# Slow bodies (slowloris; a lesson from other form handlers: a body read that
+# stalls times out): a client that sends part of its body and stops, one that
+# never starts, and one that trickles a byte at a time to stay under any
+# per-read timeout. Over FastCGI through `serve` with one worker, as nginx sends
+# an unbuffered body: each gets 408 body_timeout once read-timeout-ms (500 here)
+# has passed since the read began, nothing is sent upstream, and the one worker
+# is free for the next visitor at once. (Apache's mod_fcgid and lighttpd buffer
+# the body before fmgate sees it; CGI mode is tested in tests/cgi/09-limits.sh.)
 # Without the timer in server.c's fcgi_read, each of these holds the worker
 # until the client gives up.
 . "$(dirname "$0")/common.bash"

@@ -1,11 +1,11 @@
 #!/bin/bash
-# Oversized and abundant headers (PEERS: size caps): every request header
-# fmgate reads is held to LIMIT_MAX_HEADER (8192 bytes). A longer one is
-# dropped whole, never truncated: a cut Cookie cannot yield a userId, a cut
-# X-Forwarded-For cannot name a client. An Origin or Referer too long to read
-# still counts as sent: it cannot pass as "no header" and slip past the
-# form's allow list. Remove the origin_oversized flag in handler.c and the
-# 403 checks fail; raise the cap and the userId checks fail.
+# Oversized and abundant headers (a lesson from other form handlers: cap their
+# size): every request header fmgate reads is held to LIMIT_MAX_HEADER (8192
+# bytes). A longer one is dropped whole, never truncated: a cut Cookie cannot
+# yield a userId, a cut X-Forwarded-For cannot name a client. An Origin or
+# Referer too long to read still counts as sent: it cannot pass as "no header"
+# and slip past the form's allow list. Remove the origin_oversized flag in
+# handler.c and the 403 checks fail; raise the cap and the userId checks fail.
 . "$(dirname "$0")/common.bash"
 double_reset
 long() { head -c "$1" /dev/zero | tr '\0' "${2:-a}"; }

@@ -1,9 +1,9 @@
 #!/bin/bash
-# SSRF (PEERS: "the upstream URL comes from config only; no redirect-following
-# in libcurl"): Freshmarketer, or anything posing as it, answers with a
-# redirect to another host. fmgate never follows it: nothing connects to the
-# target, so neither the post's data nor the API key reaches it, and the
-# submission is kept (spooled) as one the API could not take now. Set
+# SSRF (a lesson from other form handlers: the upstream URL comes from config
+# only; no redirect-following in libcurl): Freshmarketer, or anything posing as
+# it, answers with a redirect to another host. fmgate never follows it: nothing
+# connects to the target, so neither the post's data nor the API key reaches it,
+# and the submission is kept (spooled) as one the API could not take now. Set
 # CURLOPT_FOLLOWLOCATION to 1 in fm_client.c and the listener below is hit.
 . "$(dirname "$0")/common.bash"
 double_reset

@@ -1,6 +1,7 @@
 #!/bin/bash
 # A valid post: 303 to the thank-you page (or JSON), and the contact in the double
-# with the right fields. SPEC §4 row 1 and 2, §5, §6.
+# with the right fields: the success answers of docs/behaviour.md ("Answers"), the
+# identify message, and what docs/freshmarketer.md says is sent.
 . "$(dirname "$0")/../lib.sh"
 MAPPING="$(dirname "$0")/forms.xml"
 double_start || exit 1

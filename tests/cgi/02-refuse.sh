@@ -1,6 +1,7 @@
 #!/bin/bash
-# Refusals with the SPEC §4 codes: 303 to the failure URL with error and field,
-# JSON 422, or a 422 page when the form has no failure URL. Nothing is sent.
+# Refusals with the error codes of docs/behaviour.md: 303 to the failure URL with
+# error and field, JSON 422, or a 422 page when the form has no failure URL.
+# Nothing is sent.
 . "$(dirname "$0")/../lib.sh"
 MAPPING="$(dirname "$0")/forms.xml"
 double_start || exit 1

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Routing, methods, origins, CORS, body limits and syntax, honeypot, headers:
-# the SPEC §4 rows that need no delivery.
+# the answers of docs/behaviour.md that need no delivery.
 . "$(dirname "$0")/../lib.sh"
 MAPPING="$(dirname "$0")/forms.xml"
 double_start || exit 1

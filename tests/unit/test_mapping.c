@@ -1,5 +1,5 @@
 /*
- * test_mapping.c: the mapping file (SPEC §3): the example loads with every
+ * test_mapping.c: the mapping file (docs/mapping.md): the example loads with every
  * value in place, each sample in tests/data/mappings fails or passes as its
  * inline "<!-- expect: TEXT -->" comments say (a diag holding TEXT on that
  * line, and no diag on a line without one), DTDs are refused before any
