@@ -795,6 +795,7 @@ static bool write_contact(struct fm_client *c, struct who *w, enum write how, lo
 		out->calls = calls;
 		goto out;
 	}
+	status = 0;
 	if (send_body(c, w, how, id, json2, out, &status))
 		classify(c, status, out);
 	unexplained = status == 400 && !names_a_field(w, out->message, tree2);
