@@ -15,7 +15,8 @@
  * unreadable state file means "no information", never a crash or a block.
  * SPOOL/state is created (mode 0700) when missing; the spool directory
  * itself is not. Without a usable directory (none configured, missing,
- * unwritable) each process keeps the same state in memory, and says so once.
+ * unwritable) each process keeps the same state in memory; it says so once
+ * when one was configured (the CLI's dry verbs configure none, and are quiet).
  *
  * fm_deliver() consults and updates this state itself: while delivery is
  * paused it makes no call (FM_PAUSED) except one probe per FM_STATE_PROBE_S
