@@ -250,7 +250,7 @@ static void test_example(void)
 		T_STREQ(fd->trait, "email", "email trait");
 		T(fd->type == MAP_EMAIL && fd->required && !fd->multiple && fd->max_length == 0 &&
 		  fd->fm_field == NULL, "email attributes");
-		T(fd->line == 49, "email line %d", fd->line);
+		T(fd->line == 52, "email line %d", fd->line);
 	}
 	fd = map_form_field(f, "first");
 	T(fd && fd->type == MAP_TEXT && !fd->required && fd->max_length == 100, "first");
