@@ -58,8 +58,8 @@ expect_match "default: full rows" "$(line 'lookup rows:')" '^lookup rows: full \
 expect_eq "default: no 403" "$(line 'lookup 403:')" 'lookup 403: none'
 expect_eq "default: subscription_status field" "$(line 'subscription_status field:')" \
 	'subscription_status field: dropdown, choices 0=Not subscribed, 1=Subscribed, 2=Unsubscribed'
-expect_match "default: subscription_status as text" "$(line 'subscription_status read back as:')" \
-	'^subscription_status read back as: a text '
+expect_match "default: subscription_status by its id, as stored live" \
+	"$(line 'subscription_status read back as:')" '^subscription_status read back as: a number '
 expect_eq "default: subscription_types" "$(line 'subscription_types field:')" 'subscription_types field: text'
 expect_eq "default: emails" "$(line 'emails come back as:')" 'emails come back as: a string'
 expect_match "default: identity mode" "$(line 'fmgate identity mode:')" '^fmgate identity mode: external_id '

@@ -275,8 +275,10 @@ header_is "reset_format: 429 header" per-min-x-ratelimit-reset 311299235959
 reset_modes '{}'
 check "subscription text: status by text" 201 '"subscription_status": "Subscribed", "subscription_types": "Newsletter, whatever"' -H "$auth" \
 	-d '{"contact":{"emails":"s@example.com","subscription_status":"Subscribed","subscription_types":"Newsletter, whatever"}}' "$api/contacts"
-check "subscription text: an id refused" 400 'Invalid value for subscription_status: expected one of: Not subscribed, Subscribed, Unsubscribed' \
+check "subscription text: its id taken too (as stored live)" 201 '"subscription_status": 1' \
 	-H "$auth" -d '{"contact":{"emails":"t@example.com","subscription_status":1}}' "$api/contacts"
+check "subscription text: an id that is no choice refused" 400 'Invalid value for subscription_status: expected one of: Not subscribed, Subscribed, Unsubscribed' \
+	-H "$auth" -d '{"contact":{"emails":"u@example.com","subscription_status":7}}' "$api/contacts"
 reset_modes '{"subscription":"ids"}'
 check "subscription ids: status field" 200 '{"id": 18, "name": "subscription_status", "label": "Subscription status", "type": "dropdown", "required": false, "default": true, "choices": [{"id": 1, "value": "Subscribed"}, {"id": 2, "value": "Unsubscribed"}, {"id": 3, "value": "Not subscribed"}, {"id": 4, "value": "Reported as spam"}]}' \
 	-H "$auth" "$api/settings/contacts/fields"
