@@ -101,6 +101,68 @@ static void bury(struct drainer *d, struct spool_item *it, const char *reason)
 	log_msg(LOG_WARN, "drain: id=%s form=%s dead: %s", it->id.mid, it->form, reason);
 }
 
+/* Acts on the outcome `r` of delivering `it`: removed, buried, held or
+ * rescheduled. */
+static enum step settle(struct drainer *d, struct spool_item *it, const struct fm_result *r,
+                        int64_t now)
+{
+	struct spool *sp = &d->app.spool;
+	char reason[SPOOL_MAX_ERROR];
+	enum step step = STEP_STOP;
+	enum spool_err e;
+
+	log_msg(LOG_INFO, "drain: id=%s form=%s outcome=%s http=%ld calls=%u attempts=%u%s%s",
+	        it->id.mid, it->form, fm_outcome_name(r->outcome), r->http_status, r->calls,
+	        it->st.attempts, r->message[0] ? " message=" : "", r->message);
+	snprintf(reason, sizeof reason, "%s http=%ld%s%.400s", fm_outcome_name(r->outcome),
+	         r->http_status, r->message[0] ? " " : "", r->message);
+	switch (r->outcome) {
+	case FM_DELIVERED:
+		d->failures = 0;
+		d->delivered++;
+		if ((e = spool_remove(sp, &it->id)) != SPOOL_OK && e != SPOOL_ENOENT) {
+			/* Left in place it is delivered again: the same contact, the same values. */
+			log_msg(LOG_ERR, "drain: id=%s delivered, not removed: %s", it->id.mid, sp->why);
+			d->broken = true;
+			break;
+		}
+		step = STEP_NEXT;
+		break;
+	case FM_INVALID:
+		snprintf(reason, sizeof reason, "invalid_value field=%.64s: %.400s",
+		         r->field ? r->field : "-", r->message);
+		/* fall through */
+	case FM_REJECTED:
+	case FM_CONFLICT:
+		d->failures = 0;
+		bury(d, it, reason);
+		step = STEP_NEXT;
+		break;
+	case FM_PAUSED:
+		/* Not this submission's fault: its state stays as it was. */
+		spool_mark(sp, &it->id, it->mtime);
+		hold(d, DRAIN_PAUSED_CHECK_S * 1000, false);
+		d->left = true;
+		break;
+	case FM_RETRY:
+		d->left = true;
+		if (r->calls == 0) {
+			spool_mark(sp, &it->id, it->mtime);   /* held back before any call */
+		} else {
+			it->st.attempts++;
+			it->st.next_attempt = now / 1000 + fm_backoff_s(it->st.attempts, r->retry_after_s);
+			snprintf(it->st.last_error, sizeof it->st.last_error, "%s", reason);
+			if (spool_reschedule(sp, it) != SPOOL_OK) {
+				log_msg(LOG_ERR, "drain: id=%s not rescheduled: %s", it->id.mid, sp->why);
+				d->broken = true;
+			}
+		}
+		after_retry(d, r);
+		break;
+	}
+	return step;
+}
+
 /* One submission of the userId whose lock is held. */
 static enum step deliver_one(struct drainer *d, const struct spool_id *id)
 {
@@ -155,55 +217,7 @@ static enum step deliver_one(struct drainer *d, const struct spool_id *id)
 	fm_deliver(d->app.fm, it.identify, form,
 	           d->app.config.timeout_ms > DRAIN_BUDGET_MS ? d->app.config.timeout_ms
 	                                                      : DRAIN_BUDGET_MS, &r);
-	log_msg(LOG_INFO, "drain: id=%s form=%s outcome=%s http=%ld calls=%u attempts=%u%s%s",
-	        id->mid, it.form, fm_outcome_name(r.outcome), r.http_status, r.calls,
-	        it.st.attempts, r.message[0] ? " message=" : "", r.message);
-	snprintf(reason, sizeof reason, "%s http=%ld%s%.400s", fm_outcome_name(r.outcome),
-	         r.http_status, r.message[0] ? " " : "", r.message);
-	switch (r.outcome) {
-	case FM_DELIVERED:
-		d->failures = 0;
-		d->delivered++;
-		if ((e = spool_remove(sp, id)) != SPOOL_OK && e != SPOOL_ENOENT) {
-			/* Left in place it is delivered again: the same contact, the same values. */
-			log_msg(LOG_ERR, "drain: id=%s delivered, not removed: %s", id->mid, sp->why);
-			d->broken = true;
-			break;
-		}
-		step = STEP_NEXT;
-		break;
-	case FM_INVALID:
-		snprintf(reason, sizeof reason, "invalid_value field=%.64s: %.400s",
-		         r.field ? r.field : "-", r.message);
-		/* fall through */
-	case FM_REJECTED:
-	case FM_CONFLICT:
-		d->failures = 0;
-		bury(d, &it, reason);
-		step = STEP_NEXT;
-		break;
-	case FM_PAUSED:
-		/* Not this submission's fault: its state stays as it was. */
-		spool_mark(sp, id, it.mtime);
-		hold(d, DRAIN_PAUSED_CHECK_S * 1000, false);
-		d->left = true;
-		break;
-	case FM_RETRY:
-		d->left = true;
-		if (r.calls == 0) {
-			spool_mark(sp, id, it.mtime);   /* held back before any call */
-		} else {
-			it.st.attempts++;
-			it.st.next_attempt = now / 1000 + fm_backoff_s(it.st.attempts, r.retry_after_s);
-			snprintf(it.st.last_error, sizeof it.st.last_error, "%s", reason);
-			if (spool_reschedule(sp, &it) != SPOOL_OK) {
-				log_msg(LOG_ERR, "drain: id=%s not rescheduled: %s", id->mid, sp->why);
-				d->broken = true;
-			}
-		}
-		after_retry(d, &r);
-		break;
-	}
+	step = settle(d, &it, &r, now);
 out:
 	spool_item_free(&it);
 	return step;

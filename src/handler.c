@@ -587,6 +587,30 @@ static bool check_rate(struct app *app, const struct mapping *m, const struct ma
 	return false;
 }
 
+/* The form's honeypot field came back filled: a bot. */
+static bool honeypot_filled(const struct map_form *form, const struct form_pairs *pairs)
+{
+	const struct form_pair *hp = form->honeypot ? form_get(pairs, form->honeypot) : NULL;
+
+	return hp && (hp->too_long || hp->value[strspn(hp->value, " \t\r\n")]);
+}
+
+/* The field errors identify found, as the visitor's answer and the log's. */
+static void answer_invalid(struct response *res, bool json, const struct map_form *form,
+                           const struct id_result *idr, struct record *rec)
+{
+	struct field_error errs[LIMIT_MAX_ERRORS];
+
+	for (size_t i = 0; i < idr->n_errors; i++) {
+		errs[i].code = id_code_name(idr->errors[i].code);
+		errs[i].field = idr->errors[i].field;
+	}
+	rec->outcome = "invalid";
+	snprintf(rec->detail, sizeof rec->detail, "error=%s field=%s", errs[0].code,
+	         errs[0].field ? errs[0].field : "-");
+	answer_errors(res, json, form, errs, idr->n_errors);
+}
+
 void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *rd_ctx,
                     struct response *res)
 {
@@ -627,16 +651,13 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 		snprintf(rec.detail, sizeof rec.detail, "reason=\"%s\"", form_strerror(fe));
 		goto refuse;
 	}
-	if (form->honeypot) {
-		const struct form_pair *hp = form_get(&pairs, form->honeypot);
-		if (hp && (hp->too_long || hp->value[strspn(hp->value, " \t\r\n")])) {
-			/* A fresh id, so the answer looks like any other success. */
-			char fake[UUID_STR_SIZE];
+	if (honeypot_filled(form, &pairs)) {
+		/* A fresh id, so the answer looks like any other success. */
+		char fake[UUID_STR_SIZE];
 
-			rec.outcome = "honeypot";
-			answer_success(res, json, form->success_url, uuid_v4(fake) ? fake : "");
-			goto out;
-		}
+		rec.outcome = "honeypot";
+		answer_success(res, json, form->success_url, uuid_v4(fake) ? fake : "");
+		goto out;
 	}
 	ctx.ip = request_client_ip(req, &m->settings, ipbuf, sizeof ipbuf);
 	ctx.user_agent = req->user_agent;
@@ -653,19 +674,9 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 		                   res, &rec);
 		break;
 	}
-	case ID_EREFUSED: {
-		struct field_error errs[LIMIT_MAX_ERRORS];
-
-		for (size_t i = 0; i < idr.n_errors; i++) {
-			errs[i].code = id_code_name(idr.errors[i].code);
-			errs[i].field = idr.errors[i].field;
-		}
-		rec.outcome = "invalid";
-		snprintf(rec.detail, sizeof rec.detail, "error=%s field=%s", errs[0].code,
-		         errs[0].field ? errs[0].field : "-");
-		answer_errors(res, json, form, errs, idr.n_errors);
+	case ID_EREFUSED:
+		answer_invalid(res, json, form, &idr, &rec);
 		break;
-	}
 	case ID_ENOMEM:
 		rf = &nomem;
 		goto refuse;

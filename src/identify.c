@@ -556,6 +556,49 @@ fail:
 	return NULL;
 }
 
+/*
+ * The message from its parts: b's traits (taken: b->traits is NULL after),
+ * the context and the ids. NULL when out of memory, or when getrandom() or
+ * the clock fails, which is no fault of the request either.
+ */
+static cJSON *assemble(struct build *b, const struct id_context *ctx, const char *user_id,
+                       const struct map_source *uid_from, const char *anon_id)
+{
+	char uuid[UUID_STR_SIZE], ts[UUID_TS_SIZE];
+	cJSON *msg = NULL, *context = NULL, *integrations, *own;
+
+	if (!uuid_v4(uuid) || !uuid_timestamp(ts))
+		goto fail;
+	msg = cJSON_CreateObject();
+	if (msg == NULL ||
+	    cJSON_AddStringToObject(msg, "type", "identify") == NULL ||
+	    cJSON_AddStringToObject(msg, "messageId", uuid) == NULL ||
+	    cJSON_AddStringToObject(msg, "timestamp", ts) == NULL ||
+	    cJSON_AddStringToObject(msg, "userId", user_id) == NULL ||
+	    (anon_id != NULL &&
+	     cJSON_AddStringToObject(msg, "anonymousId", anon_id) == NULL))
+		goto fail;
+	if (!cJSON_AddItemToObject(msg, "traits", b->traits))
+		goto fail;
+	b->traits = NULL;
+	context = build_context(b, ctx);
+	if (context == NULL || !add_consent(b, context, ts) ||
+	    (own = cJSON_AddObjectToObject(context, "fmgate")) == NULL ||
+	    cJSON_AddStringToObject(own, "userIdSource", source_name(uid_from)) == NULL ||
+	    !cJSON_AddItemToObject(msg, "context", context))
+		goto fail;
+	context = NULL;
+	integrations = cJSON_AddObjectToObject(msg, "integrations");
+	if (integrations == NULL ||
+	    cJSON_AddTrueToObject(integrations, "Freshmarketer") == NULL)
+		goto fail;
+	return msg;
+fail:
+	cJSON_Delete(msg);
+	cJSON_Delete(context);
+	return NULL;
+}
+
 enum id_err identify_build(const struct map_form *form,
                            const struct form_limits *lim,
                            const struct form_pairs *pairs,
@@ -563,10 +606,8 @@ enum id_err identify_build(const struct map_form *form,
                            struct id_result *out)
 {
 	static const struct form_pairs no_pairs;
-	char uuid[UUID_STR_SIZE], ts[UUID_TS_SIZE];
 	char *user_id = NULL, *anon_id = NULL;
 	const struct map_source *uid_from = NULL, *anon_from, *bad_sig = NULL;
-	cJSON *msg = NULL, *context = NULL, *integrations, *own;
 	enum id_err err = ID_ENOMEM;
 	struct build b;
 	size_t i;
@@ -608,40 +649,10 @@ enum id_err identify_build(const struct map_form *form,
 	if (!resolve_id(&b, form->anonymous_id, form->n_anonymous_id, ctx, &anon_id, &anon_from,
 	                NULL))
 		goto out;
-
-	/* getrandom() or the clock failing is no fault of the request: like a
-	 * failed allocation it can only end in a server error. */
-	if (!uuid_v4(uuid) || !uuid_timestamp(ts))
+	if ((out->message = assemble(&b, ctx, user_id, uid_from, anon_id)) == NULL)
 		goto out;
-	msg = cJSON_CreateObject();
-	if (msg == NULL ||
-	    cJSON_AddStringToObject(msg, "type", "identify") == NULL ||
-	    cJSON_AddStringToObject(msg, "messageId", uuid) == NULL ||
-	    cJSON_AddStringToObject(msg, "timestamp", ts) == NULL ||
-	    cJSON_AddStringToObject(msg, "userId", user_id) == NULL ||
-	    (anon_id != NULL &&
-	     cJSON_AddStringToObject(msg, "anonymousId", anon_id) == NULL))
-		goto out;
-	if (!cJSON_AddItemToObject(msg, "traits", b.traits))
-		goto out;
-	b.traits = NULL;
-	context = build_context(&b, ctx);
-	if (context == NULL || !add_consent(&b, context, ts) ||
-	    (own = cJSON_AddObjectToObject(context, "fmgate")) == NULL ||
-	    cJSON_AddStringToObject(own, "userIdSource", source_name(uid_from)) == NULL ||
-	    !cJSON_AddItemToObject(msg, "context", context))
-		goto out;
-	context = NULL;
-	integrations = cJSON_AddObjectToObject(msg, "integrations");
-	if (integrations == NULL ||
-	    cJSON_AddTrueToObject(integrations, "Freshmarketer") == NULL)
-		goto out;
-	out->message = msg;
-	msg = NULL;
 	err = ID_OK;
 out:
-	cJSON_Delete(msg);
-	cJSON_Delete(context);
 	cJSON_Delete(b.traits);
 	cJSON_Delete(b.consent);
 	free(b.email);

@@ -360,6 +360,47 @@ static char *try_body(const char *file, size_t max, size_t *len)
 	return body;
 }
 
+/* `try`, once the post is accepted: the request it would send, with `strict`
+ * the verdict on traits left out. 0, or 1 when refused (or strict finds one). */
+static int try_request(const struct map_settings *settings, const struct map_form *form,
+                       const cJSON *identify, bool strict)
+{
+	struct strict_found st = { 0 };
+	struct config cfg = { 0 };
+	struct fm_client *fm = NULL;
+	struct fm_result fr;
+	cJSON *req = NULL;
+	char why[256];
+	int rc = 1;
+
+	if (config_resolve(settings, &cfg, why, sizeof why) == CONFIG_OK) {
+		keep_off_spool(&cfg);
+		fm = fm_client_new(&cfg);
+	} else {
+		printf("(delivery not configured: %s)\n", why);
+	}
+	if (strict)
+		try_strict(fm, identify, form, &st);
+	printf("\nfields (trait -> Freshmarketer field, how: value):\n");
+	req = fm_request_explain(fm, identify, form, stdout, &fr);
+	if (!req) {
+		printf("refused:\n  %s: %s (%s)\n", fr.field ? fr.field : "-",
+		       fr.outcome == FM_INVALID ? "invalid_value" : fm_outcome_name(fr.outcome),
+		       fr.message);
+		goto out;
+	}
+	printf("\nrequest:\nPOST %s/contacts/upsert\n"
+	       "Authorization: Token token=(hidden)\nContent-Type: application/json\n\n",
+	       fm ? cfg.api_base : "{API base}");
+	print_json("", req);
+	rc = st.checked ? strict_verdict(&st) : 0;
+out:
+	cJSON_Delete(req);
+	fm_client_free(fm);
+	explicit_bzero(cfg.api_key, sizeof cfg.api_key);
+	return rc;
+}
+
 /* `try`: what a post would become, without sending or storing anything. */
 static int cmd_try(int argc, char **argv)
 {
@@ -375,13 +416,7 @@ static int cmd_try(int argc, char **argv)
 	struct form_pairs pairs = { 0 };
 	struct id_result idr = { 0 };
 	struct id_context ctx = { 0 };
-	struct fm_client *fm = NULL;
-	struct fm_result fr;
-	struct config cfg = { 0 };
-	char why[256];
 	char *body = NULL, *operand[2];
-	cJSON *req = NULL;
-	struct strict_found st = { 0 };
 	size_t len = 0, n;
 	int rc = 2;
 
@@ -412,35 +447,9 @@ static int cmd_try(int argc, char **argv)
 			       id_code_name(idr.errors[i].code));
 		goto out;
 	}
-	rc = 0;
 	print_json("identify message:", idr.message);
-	if (config_resolve(&m->settings, &cfg, why, sizeof why) == CONFIG_OK) {
-		keep_off_spool(&cfg);
-		fm = fm_client_new(&cfg);
-	} else {
-		printf("(delivery not configured: %s)\n", why);
-	}
-	if (strict)
-		try_strict(fm, idr.message, form, &st);
-	printf("\nfields (trait -> Freshmarketer field, how: value):\n");
-	req = fm_request_explain(fm, idr.message, form, stdout, &fr);
-	if (!req) {
-		rc = 1;
-		printf("refused:\n  %s: %s (%s)\n", fr.field ? fr.field : "-",
-		       fr.outcome == FM_INVALID ? "invalid_value" : fm_outcome_name(fr.outcome),
-		       fr.message);
-		goto out;
-	}
-	printf("\nrequest:\nPOST %s/contacts/upsert\n"
-	       "Authorization: Token token=(hidden)\nContent-Type: application/json\n\n",
-	       fm ? cfg.api_base : "{API base}");
-	print_json("", req);
-	if (st.checked)
-		rc = strict_verdict(&st);
+	rc = try_request(&m->settings, form, idr.message, strict);
 out:
-	cJSON_Delete(req);
-	fm_client_free(fm);
-	explicit_bzero(cfg.api_key, sizeof cfg.api_key);
 	id_result_free(&idr);
 	form_pairs_free(&pairs);
 	free(body);
