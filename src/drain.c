@@ -13,9 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fm_client.h"
-#include "fm_state.h"
-#include "handler.h"
+#include "app.h"
+#include "deliver.h"
 #include "log.h"
 #include "spool.h"
 
@@ -101,66 +100,44 @@ static void bury(struct drainer *d, struct spool_item *it, const char *reason)
 	log_msg(LOG_WARN, "drain: id=%s form=%s dead: %s", it->id.mid, it->form, reason);
 }
 
-/* Acts on the outcome `r` of delivering `it`: removed, buried, held or
- * rescheduled. */
-static enum step settle(struct drainer *d, struct spool_item *it, const struct fm_result *r,
-                        int64_t now)
+/* The run's pace after one attempt (deliver.h did the spool's part). */
+static enum step settle(struct drainer *d, const struct spool_item *it,
+                        const struct delivery *dv)
 {
-	struct spool *sp = &d->app.spool;
-	char reason[SPOOL_MAX_ERROR];
-	enum step step = STEP_STOP;
-	enum spool_err e;
+	const struct fm_result *r = &dv->fm;
 
 	log_msg(LOG_INFO, "drain: id=%s form=%s outcome=%s http=%ld calls=%u attempts=%u%s%s",
 	        it->id.mid, it->form, fm_outcome_name(r->outcome), r->http_status, r->calls,
 	        it->st.attempts, r->message[0] ? " message=" : "", r->message);
-	snprintf(reason, sizeof reason, "%s http=%ld%s%.400s", fm_outcome_name(r->outcome),
-	         r->http_status, r->message[0] ? " " : "", r->message);
-	switch (r->outcome) {
-	case FM_DELIVERED:
+	if (!dv->spool_ok) {
+		log_msg(LOG_ERR, "drain: id=%s %s: %s", it->id.mid,
+		        dv->fate == DELIVER_SENT ? "delivered, not removed" :
+		        dv->fate == DELIVER_DEAD ? "not moved to dead" : "not rescheduled",
+		        d->app.spool.why);
+		d->broken = true;
+	} else if (dv->fate == DELIVER_DEAD) {
+		log_msg(LOG_WARN, "drain: id=%s form=%s dead: %s", it->id.mid, it->form, dv->reason);
+	}
+	switch (dv->fate) {
+	case DELIVER_SENT:
 		d->failures = 0;
 		d->delivered++;
-		if ((e = spool_remove(sp, &it->id)) != SPOOL_OK && e != SPOOL_ENOENT) {
-			/* Left in place it is delivered again: the same contact, the same values. */
-			log_msg(LOG_ERR, "drain: id=%s delivered, not removed: %s", it->id.mid, sp->why);
-			d->broken = true;
-			break;
-		}
-		step = STEP_NEXT;
-		break;
-	case FM_INVALID:
-		snprintf(reason, sizeof reason, "invalid_value field=%.64s: %.400s",
-		         r->field ? r->field : "-", r->message);
-		/* fall through */
-	case FM_REJECTED:
-	case FM_CONFLICT:
+		return dv->spool_ok ? STEP_NEXT : STEP_STOP;
+	case DELIVER_DEAD:
 		d->failures = 0;
-		bury(d, it, reason);
-		step = STEP_NEXT;
-		break;
-	case FM_PAUSED:
-		/* Not this submission's fault: its state stays as it was. */
-		spool_mark(sp, &it->id, it->mtime);
-		hold(d, DRAIN_PAUSED_CHECK_S * 1000, false);
+		return STEP_NEXT;
+	case DELIVER_QUEUED:
 		d->left = true;
+		if (r->outcome == FM_PAUSED)
+			hold(d, DRAIN_PAUSED_CHECK_S * 1000, false);
+		else
+			after_retry(d, r);
 		break;
-	case FM_RETRY:
-		d->left = true;
-		if (r->calls == 0) {
-			spool_mark(sp, &it->id, it->mtime);   /* held back before any call */
-		} else {
-			it->st.attempts++;
-			it->st.next_attempt = now / 1000 + fm_backoff_s(it->st.attempts, r->retry_after_s);
-			snprintf(it->st.last_error, sizeof it->st.last_error, "%s", reason);
-			if (spool_reschedule(sp, it) != SPOOL_OK) {
-				log_msg(LOG_ERR, "drain: id=%s not rescheduled: %s", it->id.mid, sp->why);
-				d->broken = true;
-			}
-		}
-		after_retry(d, r);
+	case DELIVER_FIX:
+	case DELIVER_LOST:
 		break;
 	}
-	return step;
+	return STEP_STOP;
 }
 
 /* One submission of the userId whose lock is held. */
@@ -170,7 +147,7 @@ static enum step deliver_one(struct drainer *d, const struct spool_id *id)
 	const struct map_form *form;
 	char reason[SPOOL_MAX_ERROR];
 	struct spool_item it;
-	struct fm_result r;
+	struct delivery dv;
 	int64_t now = now_ms();
 	enum step step = STEP_STOP;
 	enum spool_err e = spool_read(sp, SPOOL_QUEUE, id, &it);
@@ -209,15 +186,15 @@ static enum step deliver_one(struct drainer *d, const struct spool_id *id)
 		step = STEP_NEXT;
 		goto out;
 	}
-	if (spool_mark(sp, id, now / 1000 + DRAIN_INFLIGHT_S) != SPOOL_OK) {
+	if (!deliver_waiting(&d->app, form, &it,
+	                     d->app.config.timeout_ms > DRAIN_BUDGET_MS ? d->app.config.timeout_ms
+	                                                                : DRAIN_BUDGET_MS,
+	                     now / 1000 + DRAIN_INFLIGHT_S, &dv)) {
 		d->broken = true;
 		log_msg(LOG_ERR, "drain: id=%s: %s", id->mid, sp->why);
 		goto out;
 	}
-	fm_deliver(d->app.fm, it.identify, form,
-	           d->app.config.timeout_ms > DRAIN_BUDGET_MS ? d->app.config.timeout_ms
-	                                                      : DRAIN_BUDGET_MS, &r);
-	step = settle(d, &it, &r, now);
+	step = settle(d, &it, &dv);
 out:
 	spool_item_free(&it);
 	return step;
@@ -317,7 +294,7 @@ static void pass(struct drainer *d)
 static bool ready(struct drainer *d)
 {
 	d->m = app_current(&d->app);
-	return d->m && d->app.config_err == CONFIG_OK && d->app.fm;
+	return d->m && app_ready(&d->app);
 }
 
 static void maintain(struct drainer *d)

@@ -7,9 +7,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "deliver.h"
 #include "escape.h"
 #include "fm_contact.h"
-#include "fm_state.h"
 #include "form.h"
 #include "identify.h"
 #include "log.h"
@@ -31,59 +31,6 @@ struct refusal {
 	const char *code;     /* short machine word for JSON clients */
 	const char *text;     /* the sentence of the HTML page */
 };
-
-int app_init(struct app *app, const char *mapping_path)
-{
-	memset(app, 0, sizeof *app);
-	app->deliver = fm_deliver;
-	app->config_err = CONFIG_ENOBASE;
-	if (mapping_holder_init(&app->mapping, mapping_path) == MAP_ENOMEM)
-		return -1;
-	return 0;
-}
-
-void app_free(struct app *app)
-{
-	throttle_close(app->throttle);
-	fm_client_free(app->fm);
-	mapping_holder_free(&app->mapping);
-	memset(app, 0, sizeof *app);
-}
-
-/* Resolves the config again whenever the mapping was reloaded. */
-static void app_config(struct app *app, const struct mapping *m)
-{
-	if (app->config_of == m)
-		return;
-	fm_client_free(app->fm);
-	app->fm = NULL;
-	/* The table follows the spool directory: reopened at its next use. */
-	throttle_close(app->throttle);
-	app->throttle = NULL;
-	app->config_of = m;
-	app->config_err = config_resolve(&m->settings, &app->config, app->config_why,
-	                                 sizeof app->config_why);
-	if (app->config_err != CONFIG_OK) {
-		log_msg(LOG_ERR, "delivery is not configured: %s", app->config_why);
-		return;
-	}
-	spool_init(&app->spool, app->config.spool_dir, m->settings.spool_max_files,
-	           m->settings.spool_max_age_days);
-	if (!app->logkey.ready)
-		redact_init(&app->logkey, app->config.spool_dir);
-	app->fm = fm_client_new(&app->config);
-	if (!app->fm)
-		log_msg(LOG_ERR, "cannot create the Freshmarketer client");
-}
-
-const struct mapping *app_current(struct app *app)
-{
-	const struct mapping *m = mapping_holder_get(&app->mapping);
-
-	if (m)
-		app_config(app, m);
-	return m;
-}
 
 static void set_header(struct response *res, const char *name, const char *value)
 {
@@ -285,100 +232,29 @@ static const struct refusal *refusal_of_req_err(enum req_err e)
 	       e == REQ_ENOMEM ? &nomem : &bad;
 }
 
-/* Where a request stands once delivery is decided, for the answer. */
-enum settled {
-	SETTLED_OK,        /* delivered, or safely in the queue: success */
-	SETTLED_REJECTED,  /* refused for good: error=rejected */
-	SETTLED_INVALID,   /* a value the CRM field refuses: invalid_value */
-	SETTLED_FAILED,    /* not delivered and not stored: 503 */
-};
-
-/* Stores the submission; false (and a log line) when the spool cannot take it. */
-static bool spool_it(struct app *app, enum spool_area area, const struct spool_id *id,
-                     const cJSON *msg, const struct map_form *form,
-                     const struct spool_state *st, const char *reason, struct record *rec)
+/* The log line's words for what became of an accepted submission. */
+static void record_delivery(const struct delivery *dv, struct record *rec)
 {
-	enum spool_err e = spool_add(&app->spool, area, id, msg, form->id, st, reason);
-	size_t len = strlen(rec->detail);
+	const struct fm_result *r = &dv->fm;
+	size_t len;
 
-	if (e != SPOOL_OK) {
-		log_msg(LOG_ERR, "spool %s: %s (%s): id=%s", app->spool.dir, spool_strerror(e),
-		        app->spool.why, rec->id);
-		snprintf(rec->detail + len, sizeof rec->detail - len, " spool=failed");
-		return false;
+	if (dv->fate == DELIVER_LOST) {
+		rec->outcome = "unavailable";
+		return;
 	}
-	snprintf(rec->detail + len, sizeof rec->detail - len, " spool=%s",
-	         area == SPOOL_DEAD ? "dead" : "queue");
-	return true;
-}
-
-/* The failure text of a delivery result, kept with the submission. */
-static void result_text(const struct fm_result *r, char *dst, size_t size)
-{
-	snprintf(dst, size, "%s http=%ld%s%.400s", fm_outcome_name(r->outcome), r->http_status,
-	         r->message[0] ? " " : "", r->message);
-}
-
-/* sync mode, holding the userId's lock (or no lock when the spool is
- * unwritable): deliver now, unless an earlier one of this userId waits. */
-static enum settled deliver_sync(struct app *app, const struct map_form *form,
-                                 const cJSON *msg, struct spool_id *id,
-                                 struct record *rec, const char **field)
-{
-	struct spool_state st = { 0 };
-	char reason[SPOOL_MAX_ERROR];
-	struct fm_result r;
-	int waiting = spool_user_waiting(&app->spool, id->uhash, UINT64_MAX);
-
-	if (waiting != 0) {
-		if (waiting < 0) {
-			log_msg(LOG_ERR, "spool %s: %s: id=%s", app->spool.dir, app->spool.why, rec->id);
-			rec->outcome = "unavailable";
-			return SETTLED_FAILED;
-		}
-		/* Order per userId: it waits behind the earlier one. */
+	if (dv->why == DELIVER_TRIED) {
+		rec->outcome = fm_outcome_name(r->outcome);
+		snprintf(rec->detail, sizeof rec->detail, "http=%ld calls=%u%s%s", r->http_status,
+		         r->calls, r->message[0] ? " message=" : "", r->message);
+	} else {
 		rec->outcome = "queued";
-		snprintf(rec->detail, sizeof rec->detail, "why=behind");
-		return spool_it(app, SPOOL_QUEUE, id, msg, form, &st, NULL, rec)
-		       ? SETTLED_OK : SETTLED_FAILED;
+		snprintf(rec->detail, sizeof rec->detail, "why=%s", deliver_why_name(dv->why));
 	}
-	app->deliver(app->fm, msg, form, app->config.timeout_ms, &r);
-	rec->outcome = fm_outcome_name(r.outcome);
-	snprintf(rec->detail, sizeof rec->detail, "http=%ld calls=%u%s%s", r.http_status,
-	         r.calls, r.message[0] ? " message=" : "", r.message);
-	switch (r.outcome) {
-	case FM_DELIVERED:
-		return SETTLED_OK;
-	case FM_INVALID:
-		*field = r.field;
-		return SETTLED_INVALID;
-	case FM_REJECTED:
-		result_text(&r, reason, sizeof reason);
-		/* Kept for the operator; the visitor learns it was refused either way. */
-		spool_it(app, SPOOL_DEAD, id, msg, form, &st, reason, rec);
-		return SETTLED_REJECTED;
-	case FM_CONFLICT:
-		/* Kept for the operator. The visitor gets the usual answer: a
-		 * different one would tell anybody whose contact an email or a
-		 * userId is. Only a failure to keep it is a failure. */
-		result_text(&r, reason, sizeof reason);
-		return spool_it(app, SPOOL_DEAD, id, msg, form, &st, reason, rec)
-		       ? SETTLED_OK : SETTLED_FAILED;
-	case FM_RETRY:
-	case FM_PAUSED:
-		break;
-	}
-	/* A call that failed counts as an attempt; a call the shared state held
-	 * back (rate limit, paused key) does not. */
-	if (r.calls > 0 && r.outcome == FM_RETRY) {
-		st.attempts = 1;
-		st.next_attempt = (long long)time(NULL) + fm_backoff_s(1, r.retry_after_s);
-	} else if (r.retry_after_s > 0) {
-		st.next_attempt = (long long)time(NULL) + r.retry_after_s;
-	}
-	result_text(&r, st.last_error, sizeof st.last_error);
-	return spool_it(app, SPOOL_QUEUE, id, msg, form, &st, NULL, rec)
-	       ? SETTLED_OK : SETTLED_FAILED;
+	if (dv->fate != DELIVER_DEAD && dv->fate != DELIVER_QUEUED)
+		return;
+	len = strlen(rec->detail);
+	snprintf(rec->detail + len, sizeof rec->detail - len, " spool=%s",
+	         !dv->spool_ok ? "failed" : dv->fate == DELIVER_DEAD ? "dead" : "queue");
 }
 
 /* Delivers (sync) or spools (async) a valid submission and answers. */
@@ -389,68 +265,45 @@ static void deliver_and_answer(struct app *app, const struct mapping *m,
 {
 	static const struct refusal unavailable = { 503, "unavailable",
 		"The form cannot be sent right now. Please try again later." };
-	static const struct refusal nomem = { 500, "internal_error", "Internal error." };
 	static const struct field_error rejected = { "rejected", NULL };
-	struct spool_state st = { 0 };
-	struct spool_lock lk = { -1 };
-	enum settled how = SETTLED_FAILED;
-	const char *field = NULL;
-	struct spool_id id;
+	struct delivery dv;
 
-	app_config(app, m);
-	if (app->config_err != CONFIG_OK || !app->fm) {
+	if (!app_ready(app)) {
 		rec->outcome = "unavailable";
 		snprintf(rec->detail, sizeof rec->detail, "reason=not-configured");
 		answer_status(res, json, &unavailable);
 		set_header(res, "Retry-After", "60");
 		return;
 	}
-	if (spool_id_of(msg, 0, &id) != SPOOL_OK) {
-		rec->outcome = "error";
-		answer_status(res, json, &nomem);
-		return;
-	}
-	if (m->settings.delivery_mode == MAP_DELIVERY_ASYNC) {
-		id.seq = spool_seq_now();
-		rec->outcome = "queued";
-		snprintf(rec->detail, sizeof rec->detail, "why=async");
-		how = spool_it(app, SPOOL_QUEUE, &id, msg, form, &st, NULL, rec)
-		      ? SETTLED_OK : SETTLED_FAILED;
-	} else {
-		enum spool_err e = spool_lock_user(&app->spool, id.uhash, &lk);
-
-		/* Taken after the lock: a later submission of this userId that finds
-		 * the lock held gets a later SEQ, so it never passes this one. */
-		id.seq = spool_seq_now();
-		if (e == SPOOL_EBUSY) {
-			/* The same userId is being delivered right now: wait behind it. */
-			rec->outcome = "queued";
-			snprintf(rec->detail, sizeof rec->detail, "why=busy");
-			how = spool_it(app, SPOOL_QUEUE, &id, msg, form, &st, NULL, rec)
-			      ? SETTLED_OK : SETTLED_FAILED;
-		} else {
-			/* No lock means an unwritable spool: nothing can be spooled
-			 * meanwhile, so delivering now keeps the order. */
-			if (e != SPOOL_OK)
-				log_msg(LOG_WARN, "spool %s: %s", app->spool.dir, app->spool.why);
-			how = deliver_sync(app, form, msg, &id, rec, &field);
-		}
-		spool_unlock(&lk);
-	}
-	switch (how) {
-	case SETTLED_OK:
+	deliver_new(app, m, form, msg, &dv);
+	record_delivery(&dv, rec);
+	switch (dv.fate) {
+	case DELIVER_SENT:
 		answer_success(res, json, success, rec->id);
 		return;
-	case SETTLED_REJECTED:
-		answer_errors(res, json, form, &rejected, 1);
-		return;
-	case SETTLED_INVALID: {
+	case DELIVER_FIX: {
 		/* The CRM field's type refused a value: the visitor can fix it. */
-		const struct field_error inv = { "invalid_value", field };
+		const struct field_error inv = { "invalid_value", dv.fm.field };
 		answer_errors(res, json, form, &inv, 1);
 		return;
 	}
-	case SETTLED_FAILED:
+	case DELIVER_DEAD:
+		/* Kept for the operator (or not: the log says); the visitor learns
+		 * a refusal either way. A conflict gets the usual answer: a
+		 * different one would tell anybody whose contact an email or a
+		 * userId is. Only a failure to keep it is a failure then. */
+		if (dv.fm.outcome == FM_REJECTED) {
+			answer_errors(res, json, form, &rejected, 1);
+			return;
+		}
+		/* fall through */
+	case DELIVER_QUEUED:
+		if (dv.spool_ok) {
+			answer_success(res, json, success, rec->id);
+			return;
+		}
+		break;
+	case DELIVER_LOST:
 		break;
 	}
 	/* Neither delivered nor stored: never reported as a success. */
@@ -552,7 +405,6 @@ static bool check_rate(struct app *app, const struct mapping *m, const struct ma
 		enum throttle_err e;
 		char why[300] = "";
 
-		app_config(app, m);
 		app->throttle = throttle_open(app->config_err == CONFIG_OK ? app->config.spool_dir : NULL,
 		                              &e, why, sizeof why);
 		if (e == THROTTLE_EIO)
@@ -616,7 +468,7 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 {
 	static const struct refusal unconfigured = { 503, "unavailable", "The form service is not configured." };
 	static const struct refusal nomem = { 500, "internal_error", "Internal error." };
-	const struct mapping *m = mapping_holder_get(&app->mapping);
+	const struct mapping *m = app_current(app);
 	const struct map_form *form = NULL;
 	bool json = request_wants_json(req);
 	struct form_pairs pairs = { 0 };
@@ -667,7 +519,6 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 	case ID_OK: {
 		const cJSON *idj = cJSON_GetObjectItemCaseSensitive(idr.message, "messageId");
 		rec.id = cJSON_IsString(idj) ? idj->valuestring : "-";
-		app_config(app, m);
 		if (fm_contact_email(idr.message))
 			redact_email(&app->logkey, fm_contact_email(idr.message), rec.email);
 		deliver_and_answer(app, m, form, idr.message, json, success_target(form, &pairs),

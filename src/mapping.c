@@ -1224,6 +1224,7 @@ static enum map_err holder_load(struct mapping_holder *h)
 	if (rc == MAP_OK) {
 		mapping_free(h->current);
 		h->current = m;
+		h->generation++;
 	} else {
 		log_diags(h->path, &d);
 		log_msg(LOG_ERR, "%s: %s; %s", h->path, map_strerror(rc),

@@ -195,11 +195,15 @@ const char *map_type_name(enum map_type t);
  * most once per second) and reloads it when its mtime, size or inode changed.
  * A new version that fails to load is logged (each diag as file:line: message)
  * and the last good mapping is kept. Returns NULL only when no version ever
- * loaded.
+ * loaded. `generation` counts the versions loaded (0: none yet): what was
+ * derived from one version is stale when the number moved on. A mapping's
+ * address says nothing, since a new version may be allocated where an old
+ * one was freed.
  */
 struct mapping_holder {
 	char *path;
 	struct mapping *current;
+	unsigned long generation;
 	dev_t dev;
 	ino_t ino;
 	off_t size;

@@ -1,0 +1,87 @@
+/*
+ * deliver.h: the one home of delivery: an accepted submission is sent to
+ * Freshmarketer, and what an attempt gave becomes a spool action, the same
+ * for a worker (a new submission) and for `fmgate drain` (a waiting one).
+ * docs/spool.md.
+ *
+ * The rule:
+ *   FM_DELIVERED          nothing is kept (a waiting file is removed)
+ *   FM_INVALID            a value the CRM field refuses: with the visitor
+ *                         still there nothing is kept (they are asked to fix
+ *                         it); a waiting one goes to the dead area
+ *   FM_REJECTED, FM_CONFLICT  the dead area, with the outcome as its reason
+ *   FM_RETRY after a call  the queue, attempts + 1, next attempt
+ *                         fm_backoff_s() later (at least Retry-After)
+ *   FM_RETRY held back before any call (the shared rate budget), FM_PAUSED:
+ *                         not this submission's fault: attempts unchanged; a
+ *                         new one waits what the shared state said, a waiting
+ *                         one keeps its schedule
+ *
+ * A new submission (deliver_new): async mode queues it untried. sync mode
+ * takes its userId's lock; with the lock held elsewhere (a delivery of the
+ * same userId in progress) or an earlier one of the userId waiting, it is
+ * queued behind, untried, so a userId's submissions reach the CRM in order;
+ * otherwise it is tried within the config's timeout. No lock at all means an
+ * unwritable spool: nothing can be queued meanwhile, so trying keeps the
+ * order. A worker never tries somebody else's waiting submission.
+ *
+ * Ownership: nothing is allocated; `fm.field` points into the form mapping.
+ */
+#ifndef FMGATE_DELIVER_H
+#define FMGATE_DELIVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "app.h"
+#include "fm_client.h"
+#include "mapping.h"
+#include "spool.h"
+
+enum deliver_fate {
+	DELIVER_SENT,    /* Freshmarketer took it */
+	DELIVER_FIX,     /* the visitor is asked to fix a value (fm.field) */
+	DELIVER_DEAD,    /* kept in the dead area for the operator */
+	DELIVER_QUEUED,  /* kept in the queue, to be tried (again) later */
+	DELIVER_LOST,    /* a new one that could be neither tried nor checked for
+	                    its place in line (the queue unreadable): not kept */
+};
+
+/* Why a new submission was queued without a try. */
+enum deliver_why {
+	DELIVER_TRIED = 0,   /* it was tried: `fm` says how it went */
+	DELIVER_ASYNC,       /* async mode */
+	DELIVER_BUSY,        /* its userId is being delivered right now */
+	DELIVER_BEHIND,      /* an earlier one of its userId waits */
+};
+
+struct delivery {
+	enum deliver_fate fate;
+	enum deliver_why why;
+	bool spool_ok;       /* the fate's spool action went through (for SENT
+	                        from the queue: the file is gone); on false,
+	                        app->spool.why says what failed */
+	struct fm_result fm; /* when why == DELIVER_TRIED */
+	char reason[SPOOL_MAX_ERROR]; /* DEAD: kept as its reason */
+};
+
+const char *deliver_why_name(enum deliver_why w);
+
+/* A new, valid submission of `form`: queued or tried as above. The app must
+ * be ready (app_ready). */
+void deliver_new(struct app *app, const struct mapping *m, const struct map_form *form,
+                 const cJSON *msg, struct delivery *out);
+
+/*
+ * A waiting submission whose userId's lock the caller holds: marked in
+ * flight until inflight_until (unix seconds; if this process dies mid-call
+ * others wait that long), tried within budget_ms, then removed, buried or
+ * rescheduled (it->st updated). False when it could not be marked (nothing
+ * was tried; app->spool.why says why).
+ */
+bool deliver_waiting(struct app *app, const struct map_form *form, struct spool_item *it,
+                     unsigned budget_ms, long long inflight_until, struct delivery *out);
+
+#endif
