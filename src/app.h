@@ -14,16 +14,15 @@
 #ifndef FMGATE_APP_H
 #define FMGATE_APP_H
 
-#include <cjson/cJSON.h>
-
 #include "config.h"
 #include "fm_client.h"
 #include "mapping.h"
 #include "redact.h"
 #include "spool.h"
+#include "submission.h"
 #include "throttle.h"
 
-typedef void (*deliver_fn)(struct fm_client *c, const cJSON *identify,
+typedef void (*deliver_fn)(struct fm_client *c, const struct submission *sub,
                            const struct map_form *form, unsigned budget_ms,
                            struct fm_result *out);
 

@@ -67,33 +67,38 @@ static enum deliver_fate decide(const struct fm_result *r, bool visitor, time_t 
 	return DELIVER_QUEUED;
 }
 
-/* Stores a new submission; spool_ok says whether it went. */
+/* Stores a new submission as its identify message, printed only now; spool_ok
+ * says whether it went. */
 static void keep_new(struct app *app, enum spool_area area, const struct spool_id *id,
-                     const cJSON *msg, const struct map_form *form,
+                     const struct submission *sub, const struct map_form *form,
                      const struct spool_state *st, struct delivery *out)
 {
-	enum spool_err e = spool_add(&app->spool, area, id, msg, form->id, st,
-	                             area == SPOOL_DEAD ? out->reason : NULL);
+	cJSON *msg = submission_message(sub);
+	enum spool_err e = msg ? spool_add(&app->spool, area, id, msg, form->id, st,
+	                                   area == SPOOL_DEAD ? out->reason : NULL)
+	                       : SPOOL_ENOMEM;
 
+	cJSON_Delete(msg);
 	out->spool_ok = e == SPOOL_OK;
 	if (!out->spool_ok)
 		log_msg(LOG_ERR, "spool %s: %s (%s): id=%s", app->spool.dir, spool_strerror(e),
-		        app->spool.why, id->mid);
+		        e == SPOOL_ENOMEM ? "no memory for the message" : app->spool.why, id->mid);
 }
 
 static void queue_untried(struct app *app, enum deliver_why why, const struct spool_id *id,
-                          const cJSON *msg, const struct map_form *form, struct delivery *out)
+                          const struct submission *sub, const struct map_form *form,
+                          struct delivery *out)
 {
 	const struct spool_state st = { 0 };
 
 	out->fate = DELIVER_QUEUED;
 	out->why = why;
-	keep_new(app, SPOOL_QUEUE, id, msg, form, &st, out);
+	keep_new(app, SPOOL_QUEUE, id, sub, form, &st, out);
 }
 
 /* sync mode, holding the userId's lock (or none when the spool is
  * unwritable): tried now, unless an earlier one of the userId waits. */
-static void try_new(struct app *app, const struct map_form *form, const cJSON *msg,
+static void try_new(struct app *app, const struct map_form *form, const struct submission *sub,
                     const struct spool_id *id, struct delivery *out)
 {
 	struct spool_state st = { 0 };
@@ -102,23 +107,23 @@ static void try_new(struct app *app, const struct map_form *form, const cJSON *m
 
 	if (waiting != 0) {
 		if (waiting > 0) {
-			queue_untried(app, DELIVER_BEHIND, id, msg, form, out);
+			queue_untried(app, DELIVER_BEHIND, id, sub, form, out);
 			return;
 		}
 		log_msg(LOG_ERR, "spool %s: %s: id=%s", app->spool.dir, app->spool.why, id->mid);
 		out->fate = DELIVER_LOST;
 		return;
 	}
-	app->deliver(app->fm, msg, form, app->config.timeout_ms, &out->fm);
+	app->deliver(app->fm, sub, form, app->config.timeout_ms, &out->fm);
 	out->fate = decide(&out->fm, true, time(NULL), &st, &held);
 	out->spool_ok = true;
 	switch (out->fate) {
 	case DELIVER_DEAD:
 		reason_of(&out->fm, out->reason, sizeof out->reason);
-		keep_new(app, SPOOL_DEAD, id, msg, form, &st, out);
+		keep_new(app, SPOOL_DEAD, id, sub, form, &st, out);
 		break;
 	case DELIVER_QUEUED:
-		keep_new(app, SPOOL_QUEUE, id, msg, form, &st, out);
+		keep_new(app, SPOOL_QUEUE, id, sub, form, &st, out);
 		break;
 	case DELIVER_SENT:
 	case DELIVER_FIX:
@@ -128,20 +133,17 @@ static void try_new(struct app *app, const struct map_form *form, const cJSON *m
 }
 
 void deliver_new(struct app *app, const struct mapping *m, const struct map_form *form,
-                 const cJSON *msg, struct delivery *out)
+                 const struct submission *sub, struct delivery *out)
 {
 	struct spool_lock lk = { -1 };
-	struct spool_id id;
+	struct spool_id id = { .uhash = spool_user_hash(sub->user_id) };
 	enum spool_err e;
 
 	memset(out, 0, sizeof *out);
-	if (spool_id_of(msg, 0, &id) != SPOOL_OK) {
-		out->fate = DELIVER_LOST;
-		return;
-	}
+	memcpy(id.mid, sub->message_id, sizeof id.mid);
 	if (m->settings.delivery_mode == MAP_DELIVERY_ASYNC) {
 		id.seq = spool_seq_now();
-		queue_untried(app, DELIVER_ASYNC, &id, msg, form, out);
+		queue_untried(app, DELIVER_ASYNC, &id, sub, form, out);
 		return;
 	}
 	e = spool_lock_user(&app->spool, id.uhash, &lk);
@@ -149,11 +151,11 @@ void deliver_new(struct app *app, const struct mapping *m, const struct map_form
 	 * lock held gets a later SEQ, so it never passes this one. */
 	id.seq = spool_seq_now();
 	if (e == SPOOL_EBUSY) {
-		queue_untried(app, DELIVER_BUSY, &id, msg, form, out);
+		queue_untried(app, DELIVER_BUSY, &id, sub, form, out);
 	} else {
 		if (e != SPOOL_OK)
 			log_msg(LOG_WARN, "spool %s: %s", app->spool.dir, app->spool.why);
-		try_new(app, form, msg, &id, out);
+		try_new(app, form, sub, &id, out);
 	}
 	spool_unlock(&lk);
 }
@@ -164,12 +166,24 @@ bool deliver_waiting(struct app *app, const struct map_form *form, struct spool_
 	struct spool *sp = &app->spool;
 	struct spool_state st = it->st;
 	enum spool_err e = SPOOL_OK;
+	struct submission sub;
+	enum sub_err se;
 	bool held;
 
 	memset(out, 0, sizeof *out);
 	if (spool_mark(sp, &it->id, inflight_until) != SPOOL_OK)
 		return false;
-	app->deliver(app->fm, it->identify, form, budget_ms, &out->fm);
+	se = submission_from_message(it->identify, form, &sub);
+	if (se == SUB_OK) {
+		app->deliver(app->fm, &sub, form, budget_ms, &out->fm);
+		submission_free(&sub);
+	} else {
+		/* Read whole and named right by the spool, yet no message. */
+		out->fm.outcome = se == SUB_ENOMEM ? FM_RETRY : FM_REJECTED;
+		out->fm.retry_after_s = -1;
+		snprintf(out->fm.message, sizeof out->fm.message, "%s",
+		         se == SUB_ENOMEM ? "out of memory" : "not an identify message");
+	}
 	out->fate = decide(&out->fm, false, time(NULL), &st, &held);
 	switch (out->fate) {
 	case DELIVER_SENT:

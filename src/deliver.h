@@ -33,12 +33,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include <cjson/cJSON.h>
-
 #include "app.h"
 #include "fm_client.h"
 #include "mapping.h"
 #include "spool.h"
+#include "submission.h"
 
 enum deliver_fate {
 	DELIVER_SENT,    /* Freshmarketer took it */
@@ -72,13 +71,14 @@ const char *deliver_why_name(enum deliver_why w);
 /* A new, valid submission of `form`: queued or tried as above. The app must
  * be ready (app_ready). */
 void deliver_new(struct app *app, const struct mapping *m, const struct map_form *form,
-                 const cJSON *msg, struct delivery *out);
+                 const struct submission *sub, struct delivery *out);
 
 /*
  * A waiting submission whose userId's lock the caller holds: marked in
  * flight until inflight_until (unix seconds; if this process dies mid-call
- * others wait that long), tried within budget_ms, then removed, buried or
- * rescheduled (it->st updated). False when it could not be marked (nothing
+ * others wait that long), read back as a submission (a file that holds no
+ * message object is FM_REJECTED: buried), tried within budget_ms, then
+ * removed, buried or rescheduled (it->st updated). False when it could not be marked (nothing
  * was tried; app->spool.why says why).
  */
 bool deliver_waiting(struct app *app, const struct map_form *form, struct spool_item *it,

@@ -617,7 +617,7 @@ static void on_note(void *ud, enum fmc_event ev, const char *trait, const char *
  * id, but never change a contact's email nor take another person's contact.
  */
 struct who {
-	const cJSON *identify;
+	const struct submission *sub;
 	const struct map_form *form;
 	const char *uid, *email;
 	bool trusted;
@@ -653,13 +653,13 @@ static void conflict(struct fm_result *out, const char *fmt, ...)
  * or (PUT, create) the contact alone. NULL with *out filled when none can be
  * built: FM_INVALID for a value its field refuses.
  */
-static char *body_json(struct fm_client *c, const cJSON *identify, const struct map_form *form,
+static char *body_json(struct fm_client *c, const struct submission *sub, const struct map_form *form,
                        enum write how, FILE *to, struct fm_result *out, cJSON **tree)
 {
 	struct notes n = {c, form, to};
 	struct fmc_report rep = {.note = on_note, .ud = &n};
 	char *json = NULL;
-	enum fmc_err e = fm_contact_build(identify, form, c ? c->fields : NULL,
+	enum fmc_err e = fm_contact_build(sub, c ? c->fields : NULL,
 	                                  FMC_KEY_EXTERNAL_ID, &rep, tree);
 
 	if (e == FMC_EINVALID) {
@@ -769,7 +769,7 @@ static bool write_contact(struct fm_client *c, struct who *w, enum write how, lo
 	bool unexplained = false;
 	long status = 0;
 
-	if (!(json = body_json(c, w->identify, w->form, how, NULL, out, &tree)) ||
+	if (!(json = body_json(c, w->sub, w->form, how, NULL, out, &tree)) ||
 	    !send_body(c, w, how, id, json, out, &status))
 		goto out;
 	classify(c, status, out);
@@ -786,7 +786,7 @@ static bool write_contact(struct fm_client *c, struct who *w, enum write how, lo
 	log_msg(LOG_WARN, "Freshmarketer refused a field (%s): fetching the field list again",
 	        out->message);
 	if (!ensure_fields(c, w->deadline, out, true) ||
-	    !(json2 = body_json(c, w->identify, w->form, how, NULL, out, &tree2)))
+	    !(json2 = body_json(c, w->sub, w->form, how, NULL, out, &tree2)))
 		goto out;
 	if (strcmp(json, json2) == 0) {
 		unsigned calls = out->calls;
@@ -1101,13 +1101,13 @@ static void scrub(const struct fm_client *c, struct fm_result *out)
 		snprintf(out->message, sizeof out->message, "(message withheld: it held the API key)");
 }
 
-void fm_deliver(struct fm_client *c, const cJSON *identify,
+void fm_deliver(struct fm_client *c, const struct submission *sub,
                 const struct map_form *form, unsigned budget_ms,
                 struct fm_result *out)
 {
-	struct who w = {.identify = identify, .form = form,
-	                .uid = fm_contact_user_id(identify), .email = fm_contact_email(identify),
-	                .trusted = fm_contact_user_id_trusted(identify),
+	struct who w = {.sub = sub, .form = form,
+	                .uid = sub->user_id, .email = sub->email,
+	                .trusted = submission_trusted(sub),
 	                .deadline = now_ms() + budget_ms};
 	long wait;
 
@@ -1127,7 +1127,7 @@ void fm_deliver(struct fm_client *c, const cJSON *identify,
 		           "in %ld s", wait);
 		goto out;
 	}
-	if (fm_contact_needs_fields(identify, form) && !ensure_fields(c, w.deadline, out, false))
+	if (fm_contact_needs_fields(sub) && !ensure_fields(c, w.deadline, out, false))
 		goto out;
 	deliver_identity(c, &w, out);
 out:
@@ -1139,7 +1139,7 @@ out:
 	}
 }
 
-cJSON *fm_request_explain(struct fm_client *c, const cJSON *identify,
+cJSON *fm_request_explain(struct fm_client *c, const struct submission *sub,
                           const struct map_form *form, FILE *to,
                           struct fm_result *out)
 {
@@ -1155,24 +1155,24 @@ cJSON *fm_request_explain(struct fm_client *c, const cJSON *identify,
 		c->st = ro;
 		c->dry = true;
 	}
-	if (c && fm_contact_needs_fields(identify, form) &&
+	if (c && fm_contact_needs_fields(sub) &&
 	    !ensure_fields(c, now_ms() + c->timeout_ms, out, false))
 		log_msg(LOG_WARN, "no field list (%s): traits matched by label are left out",
 		        out->outcome == FM_PAUSED ? "API key refused" : "API unreachable or failing");
 	out->outcome = FM_DELIVERED;
 	out->message[0] = '\0';
-	json = body_json(c, identify, form, WRITE_UPSERT, to, out, &body);
+	json = body_json(c, sub, form, WRITE_UPSERT, to, out, &body);
 	free(json);
 	scrub(c, out);
 	return body;
 }
 
-cJSON *fm_request_body(struct fm_client *c, const cJSON *identify,
+cJSON *fm_request_body(struct fm_client *c, const struct submission *sub,
                        const struct map_form *form)
 {
 	struct fm_result r;
 
-	return fm_request_explain(c, identify, form, NULL, &r);
+	return fm_request_explain(c, sub, form, NULL, &r);
 }
 
 const struct fm_fields *fm_client_fields(struct fm_client *c, struct fm_result *out)

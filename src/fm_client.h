@@ -1,5 +1,5 @@
 /*
- * fm_client.h: delivery of one identify message to Freshmarketer (docs/freshmarketer.md).
+ * fm_client.h: delivery of one submission to Freshmarketer (docs/freshmarketer.md).
  *
  * One client per process holds one libcurl easy handle, so the HTTP connection
  * is kept alive across submissions. TLS verification stays on, redirects are
@@ -55,6 +55,7 @@
 #include "config.h"
 #include "fm_fields.h"
 #include "mapping.h"
+#include "submission.h"
 
 enum fm_outcome {
 	FM_DELIVERED = 0, /* 200/201: contact created or updated */
@@ -87,10 +88,10 @@ struct fm_client *fm_client_new(const struct config *cfg);
 void fm_client_free(struct fm_client *c);
 
 /*
- * Delivers one identify message (as built by identify_build) for `form`
+ * Delivers one submission (submission.h) for `form`
  * within `budget_ms` for all its API calls together. Always fills *out.
  */
-void fm_deliver(struct fm_client *c, const cJSON *identify,
+void fm_deliver(struct fm_client *c, const struct submission *sub,
                 const struct map_form *form, unsigned budget_ms,
                 struct fm_result *out);
 
@@ -103,7 +104,7 @@ void fm_deliver(struct fm_client *c, const cJSON *identify,
  * the cached field list, and fetches it when it must, but never stores it
  * and never pauses or resumes delivery.
  */
-cJSON *fm_request_body(struct fm_client *c, const cJSON *identify,
+cJSON *fm_request_body(struct fm_client *c, const struct submission *sub,
                        const struct map_form *form);
 
 /*
@@ -112,7 +113,7 @@ cJSON *fm_request_body(struct fm_client *c, const cJSON *identify,
  * or why it is left out. On NULL *out says why: FM_INVALID with `field` and a
  * message naming the Freshmarketer field and what it takes, or FM_RETRY.
  */
-cJSON *fm_request_explain(struct fm_client *c, const cJSON *identify,
+cJSON *fm_request_explain(struct fm_client *c, const struct submission *sub,
                           const struct map_form *form, FILE *to,
                           struct fm_result *out);
 

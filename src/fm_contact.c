@@ -71,26 +71,10 @@ static bool takes_ids(const char *field)
 	       strcmp(field, "subscription_types") == 0;
 }
 
-/* The form's <field> for this trait, or NULL. */
-static const struct map_field *form_field_for(const struct map_form *form, const char *trait)
+/* The fm-field of the <field> or <constant> the trait came from, or NULL. */
+static const char *override_for(const struct sub_trait *t)
 {
-	for (size_t i = 0; form && i < form->n_fields; i++)
-		if (form->fields[i].trait && strcmp(form->fields[i].trait, trait) == 0)
-			return &form->fields[i];
-	return NULL;
-}
-
-/* The form's fm-field for this trait, or NULL. */
-static const char *override_for(const struct map_form *form, const char *trait)
-{
-	const struct map_field *mf = form_field_for(form, trait);
-
-	if (mf)
-		return mf->fm_field;
-	for (size_t i = 0; form && i < form->n_constants; i++)
-		if (form->constants[i].fm_field && strcmp(form->constants[i].trait, trait) == 0)
-			return form->constants[i].fm_field;
-	return NULL;
+	return t->field ? t->field->fm_field : t->constant ? t->constant->fm_field : NULL;
 }
 
 /* ---- values ------------------------------------------------------------ */
@@ -427,7 +411,6 @@ static enum conv convert(const struct fm_fields *fields, const char *name,
 /* ---- placing traits ------------------------------------------------------ */
 
 struct build {
-	const struct map_form *form;
 	const struct fm_fields *fields;
 	struct fmc_report *rep;
 	cJSON *contact;
@@ -446,9 +429,9 @@ static void note(struct build *b, enum fmc_event ev, const char *trait,
 }
 
 /* The first value that does not fit is the one reported. */
-static void refuse(struct build *b, const char *trait, const char *field)
+static void refuse(struct build *b, const struct sub_trait *t, const char *field)
 {
-	const struct map_field *mf = form_field_for(b->form, trait);
+	const char *trait = t->path;
 
 	note(b, FMC_INVALID, trait, field, NULL);
 	if (b->invalid)
@@ -458,7 +441,7 @@ static void refuse(struct build *b, const char *trait, const char *field)
 		return;
 	text_copy(b->rep->trait, sizeof b->rep->trait, trait);
 	text_copy(b->rep->field, sizeof b->rep->field, field);
-	b->rep->form_field = mf ? mf->name : NULL;
+	b->rep->form_field = t->field ? t->field->name : NULL;
 	b->rep->expected = expected(fm_fields_by_name(b->fields, field), field);
 }
 
@@ -467,25 +450,27 @@ static void refuse(struct build *b, const char *trait, const char *field)
  * that text when checked (NULL when not: nothing is sent). *tmp holds what
  * the caller frees.
  */
-static const cJSON *effective(struct build *b, const char *trait, const cJSON *v, cJSON **tmp)
+static const cJSON *effective(struct build *b, const struct sub_trait *t, cJSON **tmp)
 {
-	const struct map_field *mf = form_field_for(b->form, trait);
+	const struct map_field *mf = t->field;
 
 	*tmp = NULL;
 	if (!mf || !mf->value_when_checked)
-		return v;
-	if (!cJSON_IsTrue(v))
+		return t->value;
+	if (!cJSON_IsTrue(t->value))
 		return NULL;
 	if (!(*tmp = cJSON_CreateString(mf->value_when_checked)))
 		b->nomem = true;
 	return *tmp;
 }
 
-static void place(struct build *b, const char *trait, const char *field, const cJSON *v,
+static void place(struct build *b, const struct sub_trait *t, const char *field,
                   enum fmc_event how)
 {
 	cJSON *into = strncmp(field, "cf_", 3) == 0 ? b->custom : b->contact;
 	cJSON *value = NULL, *tmp;
+	const char *trait = t->path;
+	const cJSON *v;
 
 	if (is_identity(field)) {
 		note(b, FMC_DROP_IDENTITY, trait, field, NULL);
@@ -495,7 +480,7 @@ static void place(struct build *b, const char *trait, const char *field, const c
 		note(b, FMC_DROP_TAKEN, trait, field, NULL);
 		return;
 	}
-	if (!(v = effective(b, trait, v, &tmp))) {
+	if (!(v = effective(b, t, &tmp))) {
 		if (!b->nomem)
 			note(b, FMC_DROP_UNCHECKED, trait, field, NULL);
 		return;
@@ -515,7 +500,7 @@ static void place(struct build *b, const char *trait, const char *field, const c
 	case CONV_EMPTY:
 		break;
 	case CONV_BAD:
-		refuse(b, trait, field);
+		refuse(b, t, field);
 		break;
 	case CONV_ENOMEM:
 		b->nomem = true;
@@ -525,92 +510,63 @@ static void place(struct build *b, const char *trait, const char *field, const c
 }
 
 /* Traits that the first pass consumes and the label pass must skip. */
-static bool explicit_trait(const struct build *b, const char *trait)
+static bool explicit_trait(const struct sub_trait *t)
 {
-	return strcmp(trait, "email") == 0 || strcmp(trait, "name") == 0 ||
-	       override_for(b->form, trait) || reserved_field(trait);
+	return strcmp(t->path, "email") == 0 || strcmp(t->path, "name") == 0 ||
+	       override_for(t) || reserved_field(t->path);
 }
 
-typedef void leaf_fn(struct build *b, const char *trait, const cJSON *v);
+typedef void trait_fn(struct build *b, const struct sub_trait *t);
 
 /* The email is placed by fm_contact_build itself: it is an identity field. */
-static void pass_explicit(struct build *b, const char *trait, const cJSON *v)
+static void pass_explicit(struct build *b, const struct sub_trait *t)
 {
 	const char *field;
 
-	if (strcmp(trait, "email") == 0)
+	if (strcmp(t->path, "email") == 0)
 		return;
-	if ((field = override_for(b->form, trait)))
-		place(b, trait, field, v, FMC_SET_FM_FIELD);
-	else if ((field = reserved_field(trait)))
-		place(b, trait, field, v, FMC_SET_RESERVED);
-	else if (strcmp(trait, "name") == 0)
-		b->name = v;
+	if ((field = override_for(t)))
+		place(b, t, field, FMC_SET_FM_FIELD);
+	else if ((field = reserved_field(t->path)))
+		place(b, t, field, FMC_SET_RESERVED);
+	else if (strcmp(t->path, "name") == 0)
+		b->name = t->value;
 }
 
-static void pass_label(struct build *b, const char *trait, const cJSON *v)
+static void pass_label(struct build *b, const struct sub_trait *t)
 {
 	const struct fmf_field *f;
 
-	if (explicit_trait(b, trait))
+	if (explicit_trait(t))
 		return;
 	if (!b->fields)
-		note(b, FMC_DROP_NO_LIST, trait, NULL, NULL);
-	else if (!(f = fm_fields_by_label(b->fields, trait)))
-		note(b, FMC_DROP_NO_FIELD, trait, NULL, NULL);
+		note(b, FMC_DROP_NO_LIST, t->path, NULL, NULL);
+	else if (!(f = fm_fields_by_label(b->fields, t->path)))
+		note(b, FMC_DROP_NO_FIELD, t->path, NULL, NULL);
 	else if (IN_LIST(privileged, f->name))
-		note(b, FMC_DROP_PRIVILEGED, trait, f->name, NULL);
+		note(b, FMC_DROP_PRIVILEGED, t->path, f->name, NULL);
 	else
-		place(b, trait, f->name, v, FMC_SET_LABEL);
+		place(b, t, f->name, FMC_SET_LABEL);
 }
 
-static void pass_needs(struct build *b, const char *trait, const cJSON *v)
+static void pass_needs(struct build *b, const struct sub_trait *t)
 {
-	const char *field = override_for(b->form, trait);
+	const char *field = override_for(t);
 
-	(void)v;
-	if (strcmp(trait, "email") == 0)
+	if (strcmp(t->path, "email") == 0)
 		return;
 	if (field)
-		b->needs_fields |= !IN_LIST(builtin_text, field) && !is_identity(field);
+		b->needs_fields |= fm_contact_fm_field_needs_list(field);
 	else
-		b->needs_fields |= !explicit_trait(b, trait);
+		b->needs_fields |= !explicit_trait(t);
 }
 
-/* Calls fn for each non-empty leaf of traits, with its dotted name. */
-static void walk(struct build *b, const cJSON *obj, char *path, size_t len,
-                 unsigned depth, leaf_fn *fn)
+/* Calls fn for each trait with a value to send, in the message's order. */
+static void each_trait(struct build *b, const struct submission *sub, trait_fn *fn)
 {
-	const cJSON *item;
-
-	cJSON_ArrayForEach(item, obj) {
-		size_t klen = item->string ? strlen(item->string) : 0;
-		size_t at = len ? len + 1 : 0;
-
-		/* Longer or deeper names cannot come from a valid mapping. */
-		if (!klen || at + klen >= FMC_MAX_TRAIT_PATH)
-			continue;
-		if (len)
-			path[len] = '.';
-		memcpy(path + at, item->string, klen + 1);
-		if (cJSON_IsObject(item)) {
-			if (depth < LIMIT_MAX_TRAIT_DEPTH)
-				walk(b, item, path, at + klen, depth + 1, fn);
-		} else if (!is_empty(item)) {
-			fn(b, path, item);
-		}
-		path[len] = '\0';
-	}
-}
-
-static void walk_traits(struct build *b, const cJSON *identify, leaf_fn *fn)
-{
-	char path[FMC_MAX_TRAIT_PATH];
-	const cJSON *traits = cJSON_GetObjectItemCaseSensitive(identify, "traits");
-
-	path[0] = '\0';
-	if (cJSON_IsObject(traits))
-		walk(b, traits, path, 0, 1, fn);
+	for (size_t i = 0; i < sub->n_traits; i++)
+		if (!is_empty(sub->traits[i].value))
+			fn(b, &sub->traits[i]);
 }
 
 static void set_name_part(struct build *b, const char *field, const char *part)
@@ -674,43 +630,24 @@ enum fmc_err fm_contact_convert(const struct fm_fields *fields, const char *name
 	return FMC_ENOMEM;
 }
 
-const char *fm_contact_user_id(const cJSON *identify)
+bool fm_contact_fm_field_needs_list(const char *field)
 {
-	const cJSON *u = cJSON_GetObjectItemCaseSensitive(identify, "userId");
-	return cJSON_IsString(u) && u->valuestring[0] ? u->valuestring : NULL;
+	return !IN_LIST(builtin_text, field) && !is_identity(field);
 }
 
-bool fm_contact_user_id_trusted(const cJSON *identify)
+bool fm_contact_needs_fields(const struct submission *sub)
 {
-	const cJSON *ctx = cJSON_GetObjectItemCaseSensitive(identify, "context");
-	const cJSON *own = cJSON_GetObjectItemCaseSensitive(ctx, "fmgate");
-	const cJSON *src = cJSON_GetObjectItemCaseSensitive(own, "userIdSource");
+	struct build b = { 0 };
 
-	return cJSON_IsString(src) && strcmp(src->valuestring, "signed") == 0;
-}
-
-const char *fm_contact_email(const cJSON *identify)
-{
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(identify, "traits");
-	const cJSON *e = cJSON_GetObjectItemCaseSensitive(t, "email");
-	return cJSON_IsString(e) && e->valuestring[0] ? e->valuestring : NULL;
-}
-
-bool fm_contact_needs_fields(const cJSON *identify, const struct map_form *form)
-{
-	struct build b = {.form = form};
-
-	walk_traits(&b, identify, pass_needs);
+	each_trait(&b, sub, pass_needs);
 	return b.needs_fields;
 }
 
-enum fmc_err fm_contact_build(const cJSON *identify, const struct map_form *form,
-                              const struct fm_fields *fields, enum fmc_key key,
-                              struct fmc_report *rep, cJSON **out)
+enum fmc_err fm_contact_build(const struct submission *sub, const struct fm_fields *fields,
+                              enum fmc_key key, struct fmc_report *rep, cJSON **out)
 {
-	const char *uid = fm_contact_user_id(identify);
-	const char *email = fm_contact_email(identify);
-	struct build b = {.form = form, .fields = fields, .rep = rep};
+	const char *uid = sub->user_id, *email = sub->email;
+	struct build b = {.fields = fields, .rep = rep};
 	cJSON *root = NULL, *ident;
 	enum fmc_err err = FMC_ENOIDENT;
 
@@ -727,8 +664,8 @@ enum fmc_err fm_contact_build(const cJSON *identify, const struct map_form *form
 	    (email && !cJSON_AddStringToObject(b.contact, "emails", email)) ||
 	    !(b.custom = cJSON_CreateObject()))
 		goto fail;
-	walk_traits(&b, identify, pass_explicit);
-	walk_traits(&b, identify, pass_label);
+	each_trait(&b, sub, pass_explicit);
+	each_trait(&b, sub, pass_label);
 	split_name(&b);
 	if (b.nomem)
 		goto fail;

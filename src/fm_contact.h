@@ -1,10 +1,10 @@
 /*
- * fm_contact.h: the Freshmarketer upsert body for one identify message
+ * fm_contact.h: the Freshmarketer upsert body for one submission
  * (docs/freshmarketer.md; docs/behaviour.md, "What is sent to Freshmarketer").
  *
- * Each trait (nested traits flattened to their dotted name, "address.city")
- * goes to one contact field, decided in this order:
- *  1. the form's fm-field for that trait (a <field> or <constant>), the only
+ * Each trait (by its dotted name, "address.city") goes to one contact field,
+ * decided in this order:
+ *  1. the fm-field of the <field> or <constant> the trait came from, the only
  *     way to reach a privileged field (owner_id, territory_id, lead_source_id,
  *     lifecycle_stage_id, contact_status_id, subscription_status,
  *     subscription_types);
@@ -16,8 +16,8 @@
  *     field list is known. A label leading to a privileged field is refused.
  * A trait reaching no field is left out. When two traits reach one field, the
  * explicit one (1, 2) wins over a label match, and otherwise the first one.
- * The identity fields come only from the message: external_id from userId,
- * emails from traits.email; a trait that would reach them is left out. Fields
+ * The identity fields come only from the submission's userId (external_id)
+ * and email (emails); a trait that would reach them is left out. Fields
  * named cf_* go inside "custom_field". Only values present and non-empty are
  * sent, so a shorter form never blanks a field. Nothing here logs: what
  * happens to each trait is told to the caller (struct fmc_report).
@@ -55,9 +55,7 @@
 #include <cjson/cJSON.h>
 
 #include "fm_fields.h"
-#include "mapping.h"
-
-#define FMC_MAX_TRAIT_PATH 512u  /* bytes of a flattened (dotted) trait name */
+#include "submission.h"
 
 /* What the upsert's unique_identifier holds. */
 enum fmc_key {
@@ -67,7 +65,7 @@ enum fmc_key {
 
 enum fmc_err {
 	FMC_OK = 0,
-	FMC_ENOIDENT,  /* the message lacks the userId or email the key needs */
+	FMC_ENOIDENT,  /* the submission lacks the userId or email the key needs */
 	FMC_EINVALID,  /* a value does not fit its field's type (see the report) */
 	FMC_ENOMEM,
 };
@@ -102,7 +100,7 @@ struct fmc_report {
 	fmc_note_fn *note;             /* may be NULL */
 	void *ud;
 	/* Filled on FMC_EINVALID, for the first value that did not fit: */
-	char trait[FMC_MAX_TRAIT_PATH];
+	char trait[SUB_MAX_TRAIT_PATH];
 	char field[FMF_MAX_NAME + 1];  /* the Freshmarketer field */
 	const char *form_field;        /* the mapping's <field name> (owned by the
 	                                  form), NULL for a <constant> */
@@ -110,21 +108,24 @@ struct fmc_report {
 };
 
 /*
- * True when placing this message's traits needs the field list: a trait is
- * matched by label, or goes through fm-field to a field whose type only the
- * list knows (a custom or dropdown field). Reserved traits alone need nothing.
+ * True when placing this submission's traits needs the field list: a trait
+ * is matched by label, or goes through fm-field to a field whose type only
+ * the list knows (fm_contact_fm_field_needs_list). Reserved traits alone need
+ * nothing.
  */
-bool fm_contact_needs_fields(const cJSON *identify, const struct map_form *form);
+bool fm_contact_needs_fields(const struct submission *sub);
+
+/* True when a value set through fm-field to `field` needs the field list (a
+ * custom or dropdown field, anything not a built-in text or identity field). */
+bool fm_contact_fm_field_needs_list(const char *field);
 
 /*
- * Builds {"unique_identifier":{KEY:..},"contact":{..}} for `identify` and
- * `form` (NULL: no fm-field overrides). `fields` may be NULL: traits that
- * need a label match are then left out (FMC_DROP_NO_LIST). `rep` may be NULL.
- * On any error *out is NULL.
+ * Builds {"unique_identifier":{KEY:..},"contact":{..}} for `sub`. `fields`
+ * may be NULL: traits that need a label match are then left out
+ * (FMC_DROP_NO_LIST). `rep` may be NULL. On any error *out is NULL.
  */
-enum fmc_err fm_contact_build(const cJSON *identify, const struct map_form *form,
-                              const struct fm_fields *fields, enum fmc_key key,
-                              struct fmc_report *rep, cJSON **out);
+enum fmc_err fm_contact_build(const struct submission *sub, const struct fm_fields *fields,
+                              enum fmc_key key, struct fmc_report *rep, cJSON **out);
 
 /*
  * For `fmgate check --online`: the built-in field a reserved trait goes to
@@ -138,14 +139,6 @@ const char *fm_contact_reserved_field(const char *trait);
 bool fm_contact_privileged(const char *field);
 enum fmc_err fm_contact_convert(const struct fm_fields *fields, const char *name,
                                 const cJSON *v, cJSON **out, const char **expected);
-
-/* The message's userId and traits.email, or NULL when absent or empty. */
-const char *fm_contact_user_id(const cJSON *identify);
-const char *fm_contact_email(const cJSON *identify);
-
-/* True when the userId came from a signed source (identify.h: only
- * context.fmgate.userIdSource "signed"); messages without it are untrusted. */
-bool fm_contact_user_id_trusted(const cJSON *identify);
 
 /* "fm-field", "reserved", "label", "name", "no field", ... for `fmgate try`. */
 const char *fmc_event_name(enum fmc_event ev);

@@ -9,7 +9,6 @@
 
 #include "deliver.h"
 #include "escape.h"
-#include "fm_contact.h"
 #include "form.h"
 #include "identify.h"
 #include "log.h"
@@ -259,7 +258,7 @@ static void record_delivery(const struct delivery *dv, struct record *rec)
 
 /* Delivers (sync) or spools (async) a valid submission and answers. */
 static void deliver_and_answer(struct app *app, const struct mapping *m,
-                               const struct map_form *form, const cJSON *msg,
+                               const struct map_form *form, const struct submission *sub,
                                bool json, const char *success, struct response *res,
                                struct record *rec)
 {
@@ -275,7 +274,7 @@ static void deliver_and_answer(struct app *app, const struct mapping *m,
 		set_header(res, "Retry-After", "60");
 		return;
 	}
-	deliver_new(app, m, form, msg, &dv);
+	deliver_new(app, m, form, sub, &dv);
 	record_delivery(&dv, rec);
 	switch (dv.fate) {
 	case DELIVER_SENT:
@@ -516,15 +515,12 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 	ctx.page_url = req->referer;
 	ctx.cookie_header = req->cookie;
 	switch (identify_build(form, &m->settings.limits, &pairs, &ctx, &idr)) {
-	case ID_OK: {
-		const cJSON *idj = cJSON_GetObjectItemCaseSensitive(idr.message, "messageId");
-		rec.id = cJSON_IsString(idj) ? idj->valuestring : "-";
-		if (fm_contact_email(idr.message))
-			redact_email(&app->logkey, fm_contact_email(idr.message), rec.email);
-		deliver_and_answer(app, m, form, idr.message, json, success_target(form, &pairs),
+	case ID_OK:
+		rec.id = idr.sub.message_id;
+		redact_email(&app->logkey, idr.sub.email, rec.email);
+		deliver_and_answer(app, m, form, &idr.sub, json, success_target(form, &pairs),
 		                   res, &rec);
 		break;
-	}
 	case ID_EREFUSED:
 		answer_invalid(res, json, form, &idr, &rec);
 		break;

@@ -31,10 +31,6 @@
 #include "text.h"
 #include "uuid.h"
 
-#ifndef FMGATE_VERSION
-#define FMGATE_VERSION "dev"
-#endif
-
 /* Caps on what identify keeps from the request outside the mapped fields. */
 #define ID_MAX_USER_ID      256u  /* bytes of a userId read from a form field */
 #define ID_MAX_SIGNED_ID    (ID_MAX_USER_ID + 65u)  /* the same, with ".SIGNATURE" */
@@ -52,23 +48,16 @@ struct span {
 struct build {
 	const struct form_pairs *pairs;
 	struct id_result *out;
-	cJSON *traits;
+	struct submission *sub;              /* out->sub */
+	size_t n_traits;                     /* at most: the form's fields and constants */
 	size_t max_value;                    /* the default max-length */
 	const struct map_field *email_field; /* NULL only in a bad mapping */
-	char *email;                         /* normalised email, when valid */
 	bool email_error;                    /* some error concerns the email */
-	cJSON *consent;                      /* context.consent, NULL until a box is checked */
 };
 
-static const struct {
-	const char *field;
-	const char *key;
-} utm_keys[] = {
-	{ "utm_source", "source" },
-	{ "utm_medium", "medium" },
-	{ "utm_campaign", "name" },
-	{ "utm_term", "term" },
-	{ "utm_content", "content" },
+/* The form fields of context.campaign, in enum sub_utm's order. */
+static const char *const utm_fields[SUB_UTM_N] = {
+	"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content",
 };
 
 /* The same white space as text_trim(). */
@@ -100,16 +89,6 @@ static char *span_dup(struct span sp)
 		copy[sp.len] = '\0';
 	}
 	return copy;
-}
-
-/* Adds key: "<sp>" to obj. False when out of memory. */
-static bool add_span(cJSON *obj, const char *key, struct span sp)
-{
-	char *copy = span_dup(sp);
-	bool ok = copy != NULL && cJSON_AddStringToObject(obj, key, copy) != NULL;
-
-	free(copy);
-	return ok;
 }
 
 static bool pair_is(const struct form_pair *p, const char *name)
@@ -162,68 +141,6 @@ static void field_error(struct build *b, const struct map_field *f,
 		b->email_error = true;
 }
 
-/* A path is 1..LIMIT_MAX_TRAIT_DEPTH non-empty names joined by dots. */
-static bool trait_path_ok(const char *trait)
-{
-	size_t depth = 1;
-	const char *p;
-
-	if (trait[0] == '\0' || trait[0] == '.')
-		return false;
-	for (p = trait; *p != '\0'; p++) {
-		if (*p != '.')
-			continue;
-		if (p[1] == '.' || p[1] == '\0' || ++depth > LIMIT_MAX_TRAIT_DEPTH)
-			return false;
-	}
-	return true;
-}
-
-/*
- * Places item at the dotted path `trait` in traits, taking ownership of item.
- * When a bad mapping makes that impossible (a malformed path, a leaf where an
- * object is needed, a trait already set) what came first stays and item is
- * dropped. Returns false only when out of memory.
- */
-static bool put_trait(cJSON *traits, const char *trait, cJSON *item)
-{
-	cJSON *obj = traits, *child;
-	char *path = NULL, *seg, *dot;
-	bool ok = true;
-
-	if (!trait_path_ok(trait))
-		goto out;
-	path = strdup(trait);
-	if (path == NULL) {
-		ok = false;
-		goto out;
-	}
-	for (seg = path; (dot = strchr(seg, '.')) != NULL; seg = dot + 1) {
-		*dot = '\0';
-		child = cJSON_GetObjectItemCaseSensitive(obj, seg);
-		if (child == NULL)
-			child = cJSON_AddObjectToObject(obj, seg);
-		else if (!cJSON_IsObject(child))
-			goto out;
-		if (child == NULL) {
-			ok = false;
-			goto out;
-		}
-		obj = child;
-	}
-	if (cJSON_GetObjectItemCaseSensitive(obj, seg) != NULL)
-		goto out;
-	if (!cJSON_AddItemToObject(obj, seg, item)) {
-		ok = false;
-		goto out;
-	}
-	item = NULL;
-out:
-	cJSON_Delete(item);
-	free(path);
-	return ok;
-}
-
 static size_t field_max(const struct build *b, const struct map_field *f)
 {
 	/* The parser already marks values over max-value too_long: a larger
@@ -231,39 +148,6 @@ static size_t field_max(const struct build *b, const struct map_field *f)
 	if (f->max_length > 0 && f->max_length < b->max_value)
 		return f->max_length;
 	return b->max_value;
-}
-
-/* Keeps the text the visitor agreed to; the time is added with the message's.
- * False only when out of memory. */
-static bool record_consent(struct build *b, const struct map_field *f)
-{
-	cJSON *rec;
-
-	if (b->consent == NULL && (b->consent = cJSON_CreateObject()) == NULL)
-		return false;
-	if (cJSON_GetObjectItemCaseSensitive(b->consent, f->trait) != NULL)
-		return true;
-	rec = cJSON_AddObjectToObject(b->consent, f->trait);
-	return rec != NULL && cJSON_AddStringToObject(rec, "text", f->consent) != NULL &&
-	       cJSON_AddStringToObject(rec, "field", f->name) != NULL;
-}
-
-/* Adds the consent records, stamped with the message's time, to context.
- * False only when out of memory. */
-static bool add_consent(struct build *b, cJSON *context, const char *ts)
-{
-	cJSON *rec;
-
-	if (b->consent == NULL)
-		return true;
-	cJSON_ArrayForEach(rec, b->consent) {
-		if (cJSON_AddStringToObject(rec, "timestamp", ts) == NULL)
-			return false;
-	}
-	if (!cJSON_AddItemToObject(context, "consent", b->consent))
-		return false;
-	b->consent = NULL;
-	return true;
 }
 
 /* One mapped field: its trait, or an error. False only when out of memory. */
@@ -331,11 +215,13 @@ static bool apply_field(struct build *b, const struct map_field *f)
 		ok = true;
 		goto out;
 	}
-	if (is_email && (b->email = strdup(cJSON_GetStringValue(value))) == NULL)
+	if (is_email && (b->sub->email = strdup(cJSON_GetStringValue(value))) == NULL)
 		goto out;
-	if (f->consent != NULL && cJSON_IsTrue(value) && !record_consent(b, f))
+	/* The text the visitor agreed to is kept; the time is the message's. */
+	if (f->consent != NULL && cJSON_IsTrue(value) &&
+	    submission_add_consent(b->sub, f) != SUB_OK)
 		goto out;
-	ok = put_trait(b->traits, f->trait, value);
+	ok = submission_add_trait(b->sub, f->trait, f, NULL, value, b->n_traits) == SUB_OK;
 	value = NULL;
 out:
 	cJSON_Delete(item);
@@ -350,7 +236,8 @@ static bool apply_constant(struct build *b, const struct map_constant *c)
 	if (c->trait == NULL || c->value == NULL)
 		return true;
 	item = cJSON_CreateString(c->value);
-	return item != NULL && put_trait(b->traits, c->trait, item);
+	return item != NULL &&
+	       submission_add_trait(b->sub, c->trait, NULL, c, item, b->n_traits) == SUB_OK;
 }
 
 static const struct map_field *find_email_field(const struct map_form *form)
@@ -380,14 +267,14 @@ static bool field_sent(const struct form_pairs *pairs, const char *name)
 }
 
 /* How far a userId from this source can be trusted (see identify.h). */
-static const char *source_name(const struct map_source *src)
+static enum sub_source source_of(const struct map_source *src)
 {
 	switch (src->kind) {
-	case MAP_SRC_FIELD: return src->signed_with ? "signed" : "field";
-	case MAP_SRC_COOKIE: return "cookie";
-	case MAP_SRC_EMAIL: return "email";
+	case MAP_SRC_FIELD: return src->signed_with ? SUB_SRC_SIGNED : SUB_SRC_FIELD;
+	case MAP_SRC_COOKIE: return SUB_SRC_COOKIE;
+	case MAP_SRC_EMAIL: return SUB_SRC_EMAIL;
 	}
-	return "field";
+	return SUB_SRC_FIELD;
 }
 
 /*
@@ -438,8 +325,8 @@ static bool resolve_id(const struct build *b, const struct map_source *src,
 			}
 			break;
 		case MAP_SRC_EMAIL:
-			if (b->email != NULL) {
-				*out = strdup(b->email);
+			if (b->sub->email != NULL) {
+				*out = strdup(b->sub->email);
 				return *out != NULL;
 			}
 			break;
@@ -449,24 +336,22 @@ static bool resolve_id(const struct build *b, const struct map_source *src,
 	return true;
 }
 
-/* Adds the utm_* values found in pairs. False only when out of memory. */
-static bool campaign_from_pairs(cJSON *campaign, const struct form_pairs *pairs)
+/* The utm_* values found in pairs. False only when out of memory. */
+static bool campaign_from_pairs(char *campaign[SUB_UTM_N], const struct form_pairs *pairs)
 {
 	struct span sp;
-	size_t i;
 
-	for (i = 0; i < sizeof utm_keys / sizeof utm_keys[0]; i++) {
-		if (single_value(pairs, utm_keys[i].field, ID_MAX_CAMPAIGN, &sp) &&
-		    !add_span(campaign, utm_keys[i].key, sp))
+	for (int i = 0; i < SUB_UTM_N; i++) {
+		if (single_value(pairs, utm_fields[i], ID_MAX_CAMPAIGN, &sp) &&
+		    (campaign[i] = span_dup(sp)) == NULL)
 			return false;
 	}
 	return true;
 }
 
-/* Adds the utm_* parameters of the query of url (already held to
- * LIMIT_MAX_URL). A malformed query gives nothing. False only when out of
- * memory. */
-static bool campaign_from_url(cJSON *campaign, const char *url)
+/* The utm_* parameters of the query of url (already held to LIMIT_MAX_URL).
+ * A malformed query gives nothing. False only when out of memory. */
+static bool campaign_from_url(char *campaign[SUB_UTM_N], const char *url)
 {
 	struct form_limits lim = { LIMIT_MAX_URL, ID_MAX_QUERY_FIELDS, ID_MAX_CAMPAIGN };
 	struct form_pairs q = { NULL, 0, 0 };
@@ -489,114 +374,63 @@ static bool campaign_from_url(cJSON *campaign, const char *url)
 	return ok;
 }
 
-/* Adds obj to parent under key when it has members, else frees it; obj is
- * consumed either way. False only when out of memory. */
-static bool add_if_filled(cJSON *parent, const char *key, cJSON *obj)
+/* A copy of s into *out when it has 1..cap bytes of valid UTF-8. False only
+ * when out of memory. */
+static bool ctx_copy(char **out, const char *s, size_t cap)
 {
-	if (obj->child == NULL) {
-		cJSON_Delete(obj);
+	if (!ctx_string(s, cap))
 		return true;
-	}
-	if (!cJSON_AddItemToObject(parent, key, obj)) {
-		cJSON_Delete(obj);
-		return false;
-	}
+	*out = strdup(s);
+	return *out != NULL;
+}
+
+static bool campaign_empty(char *const campaign[SUB_UTM_N])
+{
+	for (int i = 0; i < SUB_UTM_N; i++)
+		if (campaign[i])
+			return false;
 	return true;
 }
 
-/* context: ip, userAgent, page, campaign, library. NULL when out of memory. */
-static cJSON *build_context(const struct build *b, const struct id_context *ctx)
+/* The context: ip, userAgent, page, campaign. False when out of memory. */
+static bool read_context(const struct build *b, const struct id_context *ctx)
 {
-	const char *ip = ctx != NULL ? ctx->ip : NULL;
-	const char *agent = ctx != NULL ? ctx->user_agent : NULL;
+	struct sub_context *x = &b->sub->ctx;
 	const char *url = ctx != NULL ? ctx->page_url : NULL;
-	cJSON *c, *page, *campaign, *lib;
 	bool url_ok = ctx_string(url, LIMIT_MAX_URL);
 	struct span sp;
 
-	c = cJSON_CreateObject();
-	if (c == NULL)
-		goto fail;
-	if (ctx_string(ip, ID_MAX_IP) && cJSON_AddStringToObject(c, "ip", ip) == NULL)
-		goto fail;
-	if (ctx_string(agent, LIMIT_MAX_HEADER) &&
-	    cJSON_AddStringToObject(c, "userAgent", agent) == NULL)
-		goto fail;
-
-	page = cJSON_CreateObject();
-	if (page == NULL)
-		goto fail;
-	if ((url_ok && cJSON_AddStringToObject(page, "url", url) == NULL) ||
-	    (single_value(b->pairs, "_referrer", LIMIT_MAX_URL, &sp) &&
-	     !add_span(page, "referrer", sp))) {
-		cJSON_Delete(page);
-		goto fail;
-	}
-	if (!add_if_filled(c, "page", page))
-		goto fail;
-
-	campaign = cJSON_CreateObject();
-	if (campaign == NULL)
-		goto fail;
-	if (!campaign_from_pairs(campaign, b->pairs) ||
-	    (campaign->child == NULL && url_ok && !campaign_from_url(campaign, url))) {
-		cJSON_Delete(campaign);
-		goto fail;
-	}
-	if (!add_if_filled(c, "campaign", campaign))
-		goto fail;
-
-	lib = cJSON_AddObjectToObject(c, "library");
-	if (lib == NULL || cJSON_AddStringToObject(lib, "name", "fmgate") == NULL ||
-	    cJSON_AddStringToObject(lib, "version", FMGATE_VERSION) == NULL)
-		goto fail;
-	return c;
-fail:
-	cJSON_Delete(c);
-	return NULL;
+	if (ctx != NULL && (!ctx_copy(&x->ip, ctx->ip, ID_MAX_IP) ||
+	                    !ctx_copy(&x->user_agent, ctx->user_agent, LIMIT_MAX_HEADER) ||
+	                    !ctx_copy(&x->page_url, url, LIMIT_MAX_URL)))
+		return false;
+	if (single_value(b->pairs, "_referrer", LIMIT_MAX_URL, &sp) &&
+	    (x->referrer = span_dup(sp)) == NULL)
+		return false;
+	if (!campaign_from_pairs(x->campaign, b->pairs))
+		return false;
+	return !campaign_empty(x->campaign) || !url_ok || campaign_from_url(x->campaign, url);
 }
 
 /*
- * The message from its parts: b's traits (taken: b->traits is NULL after),
- * the context and the ids. NULL when out of memory, or when getrandom() or
- * the clock fails, which is no fault of the request either.
+ * The ids and the context, once the fields are in: the userId (taken: *user_id
+ * is NULL after) and where it came from, the anonymousId, a new messageId and
+ * the time. False when out of memory, or when getrandom() or the clock
+ * fails, which is no fault of the request either.
  */
-static cJSON *assemble(struct build *b, const struct id_context *ctx, const char *user_id,
-                       const struct map_source *uid_from, const char *anon_id)
+static bool finish(struct build *b, const struct id_context *ctx, char **user_id,
+                   const struct map_source *uid_from, char **anon_id)
 {
-	char uuid[UUID_STR_SIZE], ts[UUID_TS_SIZE];
-	cJSON *msg = NULL, *context = NULL, *integrations, *own;
+	struct submission *sub = b->sub;
 
-	if (!uuid_v4(uuid) || !uuid_timestamp(ts))
-		goto fail;
-	msg = cJSON_CreateObject();
-	if (msg == NULL ||
-	    cJSON_AddStringToObject(msg, "type", "identify") == NULL ||
-	    cJSON_AddStringToObject(msg, "messageId", uuid) == NULL ||
-	    cJSON_AddStringToObject(msg, "timestamp", ts) == NULL ||
-	    cJSON_AddStringToObject(msg, "userId", user_id) == NULL ||
-	    (anon_id != NULL &&
-	     cJSON_AddStringToObject(msg, "anonymousId", anon_id) == NULL))
-		goto fail;
-	if (!cJSON_AddItemToObject(msg, "traits", b->traits))
-		goto fail;
-	b->traits = NULL;
-	context = build_context(b, ctx);
-	if (context == NULL || !add_consent(b, context, ts) ||
-	    (own = cJSON_AddObjectToObject(context, "fmgate")) == NULL ||
-	    cJSON_AddStringToObject(own, "userIdSource", source_name(uid_from)) == NULL ||
-	    !cJSON_AddItemToObject(msg, "context", context))
-		goto fail;
-	context = NULL;
-	integrations = cJSON_AddObjectToObject(msg, "integrations");
-	if (integrations == NULL ||
-	    cJSON_AddTrueToObject(integrations, "Freshmarketer") == NULL)
-		goto fail;
-	return msg;
-fail:
-	cJSON_Delete(msg);
-	cJSON_Delete(context);
-	return NULL;
+	if (!uuid_v4(sub->message_id) || !uuid_timestamp(sub->timestamp))
+		return false;
+	sub->user_id = *user_id;
+	*user_id = NULL;
+	sub->source = source_of(uid_from);
+	sub->anonymous_id = *anon_id;
+	*anon_id = NULL;
+	return read_context(b, ctx);
 }
 
 enum id_err identify_build(const struct map_form *form,
@@ -612,17 +446,16 @@ enum id_err identify_build(const struct map_form *form,
 	struct build b;
 	size_t i;
 
-	out->message = NULL;
+	submission_init(&out->sub);
 	out->n_errors = 0;
 	memset(&b, 0, sizeof b);
 	b.pairs = pairs != NULL ? pairs : &no_pairs;
 	b.out = out;
+	b.sub = &out->sub;
+	b.n_traits = form->n_fields + form->n_constants;
 	b.max_value = lim != NULL && lim->max_value > 0 ? lim->max_value
 	                                                : LIMIT_DEFAULT_MAX_VALUE;
 	b.email_field = find_email_field(form);
-	b.traits = cJSON_CreateObject();
-	if (b.traits == NULL)
-		goto out;
 
 	for (i = 0; i < form->n_fields; i++) {
 		if (!apply_field(&b, &form->fields[i]))
@@ -649,13 +482,12 @@ enum id_err identify_build(const struct map_form *form,
 	if (!resolve_id(&b, form->anonymous_id, form->n_anonymous_id, ctx, &anon_id, &anon_from,
 	                NULL))
 		goto out;
-	if ((out->message = assemble(&b, ctx, user_id, uid_from, anon_id)) == NULL)
+	if (!finish(&b, ctx, &user_id, uid_from, &anon_id))
 		goto out;
 	err = ID_OK;
 out:
-	cJSON_Delete(b.traits);
-	cJSON_Delete(b.consent);
-	free(b.email);
+	if (err != ID_OK)
+		submission_free(&out->sub);
 	free(user_id);
 	free(anon_id);
 	return err;
@@ -665,8 +497,7 @@ void id_result_free(struct id_result *r)
 {
 	if (r == NULL)
 		return;
-	cJSON_Delete(r->message);
-	r->message = NULL;
+	submission_free(&r->sub);
 	r->n_errors = 0;
 }
 

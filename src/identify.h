@@ -1,6 +1,7 @@
 /*
  * identify.h: one form's mapping applied to the parsed pairs of one request,
- * giving a Segment identify message (docs/behaviour.md) or the list of field errors.
+ * giving a typed submission (submission.h: its JSON form is the Segment
+ * identify message of docs/behaviour.md) or the list of field errors.
  *
  * Rules: values are trimmed; an empty value counts as absent. Only mapped
  * fields become traits, plus the form's constants. A dotted trait builds
@@ -23,8 +24,8 @@
  * context.page.referrer. A checked consent box (<field consent="..">) adds
  * context.consent.TRAIT = {"text", "field", "timestamp" (the message's)}.
  *
- * Ownership: on ID_OK the caller owns out->message (cJSON_Delete, or
- * id_result_free). Error entries point to strings owned by the form mapping
+ * Ownership: on ID_OK the caller owns out->sub (id_result_free); on any
+ * other result it is empty. Error entries point to strings owned by the form mapping
  * (or static strings) and live as long as it does.
  */
 #ifndef FMGATE_IDENTIFY_H
@@ -32,11 +33,10 @@
 
 #include <stddef.h>
 
-#include <cjson/cJSON.h>
-
 #include "form.h"
 #include "limits.h"
 #include "mapping.h"
+#include "submission.h"
 
 /* What identify needs from the request besides the body. Any may be NULL. */
 struct id_context {
@@ -62,7 +62,7 @@ struct id_error {
 };
 
 struct id_result {
-	cJSON *message;      /* the identify message on ID_OK, else NULL */
+	struct submission sub; /* on ID_OK */
 	struct id_error errors[LIMIT_MAX_ERRORS];
 	size_t n_errors;
 };
@@ -73,7 +73,7 @@ enum id_err {
 	ID_ENOMEM,
 };
 
-/* Builds the message. `lim` gives max_value, the default max-length. */
+/* Builds the submission. `lim` gives max_value, the default max-length. */
 enum id_err identify_build(const struct map_form *form,
                            const struct form_limits *lim,
                            const struct form_pairs *pairs,

@@ -302,7 +302,7 @@ struct strict_found {
  * then uses the same copy, there being no spool cache) and places the traits
  * on it as a delivery would.
  */
-static void try_strict(struct fm_client *fm, const cJSON *identify, const struct map_form *form,
+static void try_strict(struct fm_client *fm, const struct submission *sub,
                        struct strict_found *s)
 {
 	const struct fm_fields *fields = NULL;
@@ -312,8 +312,7 @@ static void try_strict(struct fm_client *fm, const cJSON *identify, const struct
 	s->checked = true;
 	s->unconfigured = !fm;
 	s->no_list = fm && !(fields = fm_client_fields(fm, &s->fr));
-	s->nomem = fm_contact_build(identify, form, fields, FMC_KEY_EXTERNAL_ID, &rep, &body) ==
-	           FMC_ENOMEM;
+	s->nomem = fm_contact_build(sub, fields, FMC_KEY_EXTERNAL_ID, &rep, &body) == FMC_ENOMEM;
 	cJSON_Delete(body);
 }
 
@@ -363,7 +362,7 @@ static char *try_body(const char *file, size_t max, size_t *len)
 /* `try`, once the post is accepted: the request it would send, with `strict`
  * the verdict on traits left out. 0, or 1 when refused (or strict finds one). */
 static int try_request(const struct map_settings *settings, const struct map_form *form,
-                       const cJSON *identify, bool strict)
+                       const struct submission *sub, bool strict)
 {
 	struct strict_found st = { 0 };
 	struct config cfg = { 0 };
@@ -380,9 +379,9 @@ static int try_request(const struct map_settings *settings, const struct map_for
 		printf("(delivery not configured: %s)\n", why);
 	}
 	if (strict)
-		try_strict(fm, identify, form, &st);
+		try_strict(fm, sub, &st);
 	printf("\nfields (trait -> Freshmarketer field, how: value):\n");
-	req = fm_request_explain(fm, identify, form, stdout, &fr);
+	req = fm_request_explain(fm, sub, form, stdout, &fr);
 	if (!req) {
 		printf("refused:\n  %s: %s (%s)\n", fr.field ? fr.field : "-",
 		       fr.outcome == FM_INVALID ? "invalid_value" : fm_outcome_name(fr.outcome),
@@ -417,6 +416,7 @@ static int cmd_try(int argc, char **argv)
 	struct id_result idr = { 0 };
 	struct id_context ctx = { 0 };
 	char *body = NULL, *operand[2];
+	cJSON *msg = NULL;
 	size_t len = 0, n;
 	int rc = 2;
 
@@ -447,9 +447,14 @@ static int cmd_try(int argc, char **argv)
 			       id_code_name(idr.errors[i].code));
 		goto out;
 	}
-	print_json("identify message:", idr.message);
-	rc = try_request(&m->settings, form, idr.message, strict);
+	if (!(msg = submission_message(&idr.sub))) {
+		fprintf(stderr, "fmgate try: out of memory\n");
+		goto out;
+	}
+	print_json("identify message:", msg);
+	rc = try_request(&m->settings, form, &idr.sub, strict);
 out:
+	cJSON_Delete(msg);
 	id_result_free(&idr);
 	form_pairs_free(&pairs);
 	free(body);

@@ -91,24 +91,11 @@ static bool is_identity(const char *field)
 
 /*
  * A built-in field that fmgate can fill without the list: a privileged one,
- * or one whose type it knows, for which an fm-field needs no list
- * (fm_contact_needs_fields() answers for one constant set through it).
+ * or one whose type it knows, for which an fm-field needs no list.
  */
-static enum setup_err builtin(char *field, bool *known)
+static bool builtin(const char *field)
 {
-	struct map_constant k = {.trait = "t", .value = "v", .fm_field = field};
-	struct map_form form = {.constants = &k, .n_constants = 1};
-	cJSON *msg;
-
-	if (fm_contact_privileged(field)) {
-		*known = true;
-		return SETUP_OK;
-	}
-	if (!(msg = cJSON_Parse("{\"traits\":{\"t\":\"v\"}}")))
-		return SETUP_ENOMEM;
-	*known = !fm_contact_needs_fields(msg, &form);
-	cJSON_Delete(msg);
-	return SETUP_OK;
+	return fm_contact_privileged(field) || !fm_contact_fm_field_needs_list(field);
 }
 
 /* Places a trait in the order of fm_contact_build(): fm-field, reserved
@@ -118,7 +105,6 @@ static enum setup_err resolve(struct ctx *c, const char *trait, char *fm_field, 
 {
 	enum setup_err e = SETUP_OK;
 	const char *res;
-	bool known;
 
 	*t = (struct target){.trait = trait, .line = line};
 	if (strcmp(trait, "email") == 0)
@@ -127,13 +113,9 @@ static enum setup_err resolve(struct ctx *c, const char *trait, char *fm_field, 
 		if (is_identity(fm_field))
 			return problem(c, line, "fm-field \"%s\" is an identity field, which only the "
 			               "userId and email set", fm_field);
-		if (!(t->f = fm_fields_by_name(c->fields, fm_field))) {
-			if ((e = builtin(fm_field, &known)) != SETUP_OK)
-				return e;
-			if (!known)
-				return problem(c, line, "fm-field \"%s\" is no field of this "
-				               "Freshmarketer account", fm_field);
-		}
+		if (!(t->f = fm_fields_by_name(c->fields, fm_field)) && !builtin(fm_field))
+			return problem(c, line, "fm-field \"%s\" is no field of this "
+			               "Freshmarketer account", fm_field);
 		t->field = fm_field;
 		return SETUP_OK;
 	}

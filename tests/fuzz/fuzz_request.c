@@ -82,23 +82,21 @@ static enum fm_outcome next_outcome;
 static unsigned runs;
 
 /* The stub's outcome for this input, and the checks on what it was given. */
-static void stub_deliver(struct fm_client *c, const cJSON *identify,
+static void stub_deliver(struct fm_client *c, const struct submission *sub,
                          const struct map_form *form, unsigned budget_ms,
                          struct fm_result *out)
 {
-	const cJSON *traits = cJSON_GetObjectItemCaseSensitive(identify, "traits");
-	const cJSON *email = cJSON_GetObjectItemCaseSensitive(traits, "email");
-	const cJSON *uid = cJSON_GetObjectItemCaseSensitive(identify, "userId");
-	const cJSON *mid = cJSON_GetObjectItemCaseSensitive(identify, "messageId");
-	char *text = cJSON_PrintUnformatted(identify);
+	cJSON *msg = submission_message(sub);
+	char *text = msg ? cJSON_PrintUnformatted(msg) : NULL;
 
 	(void)c;
 	(void)budget_ms;
-	FUZZ_CHECK(cJSON_IsString(mid) && strlen(mid->valuestring) == 36);
-	FUZZ_CHECK(cJSON_IsString(uid) && uid->valuestring[0] != '\0');
-	FUZZ_CHECK(cJSON_IsString(email) && strchr(email->valuestring, '@') != NULL);
+	FUZZ_CHECK(strlen(sub->message_id) == 36);
+	FUZZ_CHECK(sub->user_id && sub->user_id[0] != '\0');
+	FUZZ_CHECK(sub->email && strchr(sub->email, '@') != NULL);
 	/* What is sent or spooled is valid UTF-8, whatever the request held. */
 	FUZZ_CHECK(text && text_utf8_valid(text, strlen(text)));
+	cJSON_Delete(msg);
 	cJSON_free(text);
 	memset(out, 0, sizeof *out);
 	out->outcome = next_outcome;

@@ -20,27 +20,29 @@ static unsigned stub_calls;
 static char mids[64][37];
 static unsigned n_mids;
 
-static void stub_deliver(struct fm_client *c, const cJSON *identify, const struct map_form *form,
-                         unsigned budget_ms, struct fm_result *out)
+static void stub_deliver(struct fm_client *c, const struct submission *sub,
+                         const struct map_form *form, unsigned budget_ms, struct fm_result *out)
 {
 	(void)c;
-	(void)identify;
+	(void)sub;
 	(void)form;
 	(void)budget_ms;
 	stub_calls++;
 	*out = canned;
 }
 
-/* A message of `user` with a fresh messageId. */
-static cJSON *message(const char *user)
+/* A submission of `user` with a fresh messageId; submission_free() it. */
+static struct submission *message(const char *user)
 {
-	cJSON *m = cJSON_CreateObject(), *traits = cJSON_AddObjectToObject(m, "traits");
+	static struct submission s;
 
+	submission_init(&s);
 	snprintf(mids[n_mids], sizeof mids[n_mids], "00000000-0000-4000-8000-%012u", n_mids + 1);
-	cJSON_AddStringToObject(m, "messageId", mids[n_mids++]);
-	cJSON_AddStringToObject(m, "userId", user);
-	cJSON_AddStringToObject(traits, "email", "a@example.com");
-	return m;
+	memcpy(s.message_id, mids[n_mids++], UUID_STR_SIZE);
+	s.user_id = strdup(user);
+	s.email = strdup("a@example.com");
+	submission_add_trait(&s, "email", NULL, NULL, cJSON_CreateString(s.email), 1);
+	return &s;
 }
 
 static struct fm_result result(enum fm_outcome o, unsigned calls, long http, long retry_after)
@@ -106,7 +108,7 @@ static void test_new(struct app *app, const struct mapping *m, const struct map_
 		char user[32];
 		struct delivery dv;
 		struct spool_item it = { 0 };
-		cJSON *msg;
+		struct submission *msg;
 		int area;
 		long long now = (long long)time(NULL);
 
@@ -132,7 +134,7 @@ static void test_new(struct app *app, const struct mapping *m, const struct map_
 		if (cases[i].reason)
 			T_STREQ(it.reason, cases[i].reason, "case %zu: reason", i);
 		spool_item_free(&it);
-		cJSON_Delete(msg);
+		submission_free(msg);
 	}
 }
 
@@ -142,7 +144,7 @@ static void test_untried(struct app *app, struct mapping *m, const struct map_fo
 	struct spool_item it = { 0 };
 	struct delivery dv;
 	struct spool_lock lk;
-	cJSON *msg = message("order");
+	struct submission *msg = message("order");
 	int ready[2], go[2];
 	pid_t child;
 	char c;
@@ -151,7 +153,7 @@ static void test_untried(struct app *app, struct mapping *m, const struct map_fo
 	canned = result(FM_RETRY, 1, 503, -1);
 	deliver_new(app, m, form, msg, &dv);
 	T(dv.fate == DELIVER_QUEUED, "first one queued after a failure");
-	cJSON_Delete(msg);
+	submission_free(msg);
 	msg = message("order");
 	canned = result(FM_DELIVERED, 1, 200, -1);
 	stub_calls = 0;
@@ -161,7 +163,7 @@ static void test_untried(struct app *app, struct mapping *m, const struct map_fo
 	T(find(&app->spool, "order", mids[n_mids - 1], &it) == SPOOL_QUEUE && it.st.attempts == 0,
 	  "behind: in the queue, no attempt");
 	spool_item_free(&it);
-	cJSON_Delete(msg);
+	submission_free(msg);
 
 	/* The userId's lock held by another process: queued, untried. */
 	T(pipe(ready) == 0 && pipe(go) == 0, "pipes");
@@ -181,7 +183,7 @@ static void test_untried(struct app *app, struct mapping *m, const struct map_fo
 	  "busy: queued, untried");
 	(void)!write(go[1], "x", 1);
 	waitpid(child, NULL, 0);
-	cJSON_Delete(msg);
+	submission_free(msg);
 	close(ready[0]); close(ready[1]); close(go[0]); close(go[1]);
 
 	/* async: queued, untried. */
@@ -193,7 +195,7 @@ static void test_untried(struct app *app, struct mapping *m, const struct map_fo
 	  "async: queued, untried");
 	T_STREQ(deliver_why_name(dv.why), "async", "why named");
 	m->settings.delivery_mode = MAP_DELIVERY_SYNC;
-	cJSON_Delete(msg);
+	submission_free(msg);
 }
 
 /* The same rule for a waiting submission (drain). */
@@ -225,11 +227,14 @@ static void test_waiting(struct app *app, const struct map_form *form)
 		struct spool_id id;
 		struct delivery dv;
 		char user[32];
+		struct submission *sub;
 		cJSON *msg;
 		int area;
 
 		snprintf(user, sizeof user, "waiting-%zu", i);
-		msg = message(user);
+		sub = message(user);
+		msg = submission_message(sub);
+		submission_free(sub);
 		T(spool_id_of(msg, spool_seq_now(), &id) == SPOOL_OK &&
 		  spool_add(&app->spool, SPOOL_QUEUE, &id, msg, form->id, &st, NULL) == SPOOL_OK &&
 		  spool_read(&app->spool, SPOOL_QUEUE, &id, &it) == SPOOL_OK, "case %zu: queued", i);

@@ -201,10 +201,21 @@ static struct fm_client *client(const char *k)
 	return client_in(k, "", 0);
 }
 
-/* An identify message; `more` is extra trait members ("" for none). */
 /* Where the messages' userIds come from: "signed" is trusted, the rest not. */
 static const char *id_source = "signed";
 
+static struct map_form form;
+
+/* The submission a spooled message reads back as. */
+static void sub_of(const cJSON *msg, struct submission *sub)
+{
+	if (submission_from_message(msg, &form, sub) != SUB_OK) {
+		printf("bad test message\n");
+		exit(2);
+	}
+}
+
+/* An identify message; `more` is extra trait members ("" for none). */
 static cJSON *identify(const char *uid, const char *email, const char *more)
 {
 	char buf[2048];
@@ -236,7 +247,11 @@ static void deliver(struct fm_client *c, const char *uid, const char *email,
                     const char *more, unsigned budget, struct fm_result *r)
 {
 	cJSON *m = identify(uid, email, more);
-	fm_deliver(c, m, &form, budget, r);
+	struct submission sub;
+
+	sub_of(m, &sub);
+	fm_deliver(c, &sub, &form, budget, r);
+	submission_free(&sub);
 	cJSON_Delete(m);
 }
 
@@ -584,18 +599,20 @@ static void test_request_body(void)
 {
 	struct fm_client *c = client(key);
 	cJSON *m = identify("u-7", "gil@example.com", "\"firstName\":\"Gil\",\"Industry\":\"retail\"");
+	struct submission sub;
 	cJSON *b;
 	char *s;
 
+	sub_of(m, &sub);
 	reset();
-	b = fm_request_body(NULL, m, &form);
+	b = fm_request_body(NULL, &sub, &form);
 	s = cJSON_PrintUnformatted(b);
 	T_STREQ(s, "{\"unique_identifier\":{\"external_id\":\"u-7\"},\"contact\":{\"external_id\":"
 	        "\"u-7\",\"emails\":\"gil@example.com\",\"first_name\":\"Gil\"}}",
 	        "without a client: no label traits");
 	free(s);
 	cJSON_Delete(b);
-	b = fm_request_body(c, m, &form);
+	b = fm_request_body(c, &sub, &form);
 	s = cJSON_PrintUnformatted(b);
 	T(s && strstr(s, "\"custom_field\":{\"cf_industry\":\"Retail\"}") != NULL,
 	  "with a client: field list read: %s", s);
@@ -603,12 +620,15 @@ static void test_request_body(void)
 	cJSON_Delete(b);
 	T(n_contacts() == 0, "dry run creates nothing");
 	cJSON_Delete(m);
+	submission_free(&sub);
 	m = cJSON_Parse("{\"traits\":{\"email\":\"x@y.z\"}}");
+	sub_of(m, &sub);
 	{
 		struct fm_result r;
-		fm_deliver(c, m, &form, 3000, &r);
+		fm_deliver(c, &sub, &form, 3000, &r);
 		T(r.outcome == FM_REJECTED && r.calls == 0, "no userId: refused without a call");
 	}
+	submission_free(&sub);
 	cJSON_Delete(m);
 	fm_client_free(c);
 	T_STREQ(fm_outcome_name(FM_CONFLICT), "conflict", "outcome names");

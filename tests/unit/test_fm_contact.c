@@ -88,23 +88,37 @@ static void note(void *ud, enum fmc_event ev, const char *trait, const char *fie
 
 static struct fmc_report rep;
 
+/* The submission a spooled message `json` reads back as, for `form`. */
+static void sub_of(const char *json, const struct map_form *form, struct submission *sub)
+{
+	cJSON *msg = parse(json);
+
+	if (submission_from_message(msg, form, sub) != SUB_OK) {
+		printf("bad test message: %s\n", json);
+		exit(2);
+	}
+	cJSON_Delete(msg);
+}
+
 /* The body, or NULL (the error is in last_err, the report in rep). */
 static enum fmc_err last_err;
 
 static cJSON *build(const char *identify, const struct map_form *form,
                     const struct fm_fields *fields, enum fmc_key key)
 {
-	cJSON *msg = parse(identify), *out = (cJSON *)1;
+	struct submission sub;
+	cJSON *out = (cJSON *)1;
 
+	sub_of(identify, form, &sub);
 	notes[0] = '\0';
 	memset(&rep, 0, sizeof rep);
 	rep.note = note;
-	last_err = fm_contact_build(msg, form, fields, key, &rep, &out);
+	last_err = fm_contact_build(&sub, fields, key, &rep, &out);
 	if (last_err != FMC_OK && last_err != FMC_EINVALID)
 		printf("  build: %s\n", fmc_strerror(last_err));
 	if (last_err != FMC_OK && out != NULL)
 		printf("  build: failed but gave a body\n");
-	cJSON_Delete(msg);
+	submission_free(&sub);
 	return out;
 }
 
@@ -550,12 +564,12 @@ static void test_needs_fields(void)
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char msg[512];
-		cJSON *j;
+		struct submission sub;
 
 		snprintf(msg, sizeof msg, "{\"userId\":\"u\",\"traits\":{%s}}", cases[i].traits);
-		j = parse(msg);
-		T(fm_contact_needs_fields(j, &form) == cases[i].want, "needs_fields: %s", cases[i].traits);
-		cJSON_Delete(j);
+		sub_of(msg, &form, &sub);
+		T(fm_contact_needs_fields(&sub) == cases[i].want, "needs_fields: %s", cases[i].traits);
+		submission_free(&sub);
 	}
 }
 
@@ -564,30 +578,31 @@ static void test_keys(void)
 	cJSON *b = build("{\"userId\":\"u-1\",\"traits\":{\"email\":\"a@b.c\"}}", NULL, NULL,
 	                 FMC_KEY_EMAILS);
 	const cJSON *ui = cJSON_GetObjectItemCaseSensitive(b, "unique_identifier");
-	cJSON *msg, *out = (cJSON *)1;
+	struct submission sub;
+	cJSON *out = (cJSON *)1;
 
 	T(n_keys(ui) == 1 && cJSON_GetObjectItemCaseSensitive(ui, "emails"), "keyed on emails");
 	T_STREQ(cJSON_GetObjectItemCaseSensitive(ui, "emails")->valuestring, "a@b.c", "email key");
 	T_STREQ(cstr(b, "external_id"), "u-1", "adoption sets external_id");
 	cJSON_Delete(b);
 
-	msg = parse("{\"traits\":{\"email\":\"a@b.c\"}}");
-	T(fm_contact_build(msg, NULL, NULL, FMC_KEY_EXTERNAL_ID, NULL, &out) == FMC_ENOIDENT && !out,
+	sub_of("{\"traits\":{\"email\":\"a@b.c\"}}", NULL, &sub);
+	T(fm_contact_build(&sub, NULL, FMC_KEY_EXTERNAL_ID, NULL, &out) == FMC_ENOIDENT && !out,
 	  "no userId");
-	T(fm_contact_build(msg, NULL, NULL, FMC_KEY_EMAILS, NULL, &out) == FMC_OK && out,
+	T(fm_contact_build(&sub, NULL, FMC_KEY_EMAILS, NULL, &out) == FMC_OK && out,
 	  "email key ok, no report");
 	T(cfield(out, "external_id") == NULL, "no external_id without userId");
 	cJSON_Delete(out);
-	cJSON_Delete(msg);
-	msg = parse("{\"userId\":\"\",\"traits\":{\"email\":\"\"}}");
-	T(fm_contact_build(msg, NULL, NULL, FMC_KEY_EXTERNAL_ID, NULL, &out) == FMC_ENOIDENT, "empty userId");
-	T(fm_contact_build(msg, NULL, NULL, FMC_KEY_EMAILS, NULL, &out) == FMC_ENOIDENT, "empty email");
-	T(fm_contact_user_id(msg) == NULL && fm_contact_email(msg) == NULL, "getters");
-	cJSON_Delete(msg);
-	msg = parse("{\"userId\":7,\"traits\":[]}");
-	T(fm_contact_build(msg, NULL, NULL, FMC_KEY_EXTERNAL_ID, NULL, &out) == FMC_ENOIDENT,
+	submission_free(&sub);
+	sub_of("{\"userId\":\"\",\"traits\":{\"email\":\"\"}}", NULL, &sub);
+	T(fm_contact_build(&sub, NULL, FMC_KEY_EXTERNAL_ID, NULL, &out) == FMC_ENOIDENT, "empty userId");
+	T(fm_contact_build(&sub, NULL, FMC_KEY_EMAILS, NULL, &out) == FMC_ENOIDENT, "empty email");
+	T(sub.user_id == NULL && sub.email == NULL, "empty ids read back as none");
+	submission_free(&sub);
+	sub_of("{\"userId\":7,\"traits\":[]}", NULL, &sub);
+	T(fm_contact_build(&sub, NULL, FMC_KEY_EXTERNAL_ID, NULL, &out) == FMC_ENOIDENT,
 	  "userId must be a string");
-	cJSON_Delete(msg);
+	submission_free(&sub);
 }
 
 /* The types seen live: radio, subscription ids, unknown types. */

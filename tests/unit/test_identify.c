@@ -61,6 +61,28 @@ static struct map_form mkform(struct map_field *f, size_t nf)
 	return form;
 }
 
+/* The identify message of a result, as the spool would write it; NULL when
+ * there is no submission. Kept until free_messages(). */
+static cJSON *printed[512];
+static size_t n_printed;
+
+static cJSON *msg_of(const struct id_result *r)
+{
+	cJSON *m;
+
+	if (r->sub.user_id == NULL || n_printed == sizeof printed / sizeof printed[0])
+		return NULL;
+	m = submission_message(&r->sub);
+	printed[n_printed++] = m;
+	return m;
+}
+
+static void free_messages(void)
+{
+	while (n_printed > 0)
+		cJSON_Delete(printed[--n_printed]);
+}
+
 static enum id_err run(const struct map_form *form, struct form_pair *v, size_t n,
                        const struct id_context *ctx, struct id_result *r)
 {
@@ -156,7 +178,7 @@ static void check_one_error(enum id_err e, struct id_result *r, enum id_code cod
                             const char *field, const char *what)
 {
 	T(e == ID_EREFUSED, "%s: refused (got %d)", what, (int)e);
-	T(r->message == NULL, "%s: no message", what);
+	T(msg_of(r) == NULL, "%s: no message", what);
 	T(r->n_errors == 1, "%s: one error (got %zu)", what, r->n_errors);
 	T(has_error(r, code, field), "%s: %s for %s", what, id_code_name(code),
 	  field ? field : "(null)");
@@ -213,9 +235,9 @@ static void test_sample(void)
 	e = run(&form, pairs, NP(pairs), &ctx, &r);
 	T(uuid_timestamp(ts1), "timestamp after");
 	T(e == ID_OK && r.n_errors == 0, "sample accepted (%d, %zu errors)", (int)e, r.n_errors);
-	if (r.message == NULL)
+	if (msg_of(&r) == NULL)
 		return;
-	s = stable(r.message);
+	s = stable(msg_of(&r));
 	T_STREQ(s, "{\"type\":\"identify\",\"userId\":\"jane@example.com\","
 	           "\"anonymousId\":\"anon-1\","
 	           "\"traits\":{\"email\":\"jane@example.com\",\"firstName\":\"Jane\","
@@ -230,20 +252,20 @@ static void test_sample(void)
 	free(s);
 
 	/* Key order as in docs/behaviour.md. */
-	for (i = 0, it = r.message->child; it != NULL && i < NP(keys); it = it->next, i++)
+	for (i = 0, it = msg_of(&r)->child; it != NULL && i < NP(keys); it = it->next, i++)
 		T_STREQ(it->string, keys[i], "key %zu", i);
 	T(i == NP(keys) && it == NULL, "exactly %zu keys", NP(keys));
 
-	it = cJSON_GetObjectItemCaseSensitive(r.message, "messageId");
+	it = cJSON_GetObjectItemCaseSensitive(msg_of(&r), "messageId");
 	T(uuid_format_ok(cJSON_GetStringValue(it)), "messageId is a v4 UUID: %s",
 	  cJSON_GetStringValue(it));
-	it = cJSON_GetObjectItemCaseSensitive(r.message, "timestamp");
+	it = cJSON_GetObjectItemCaseSensitive(msg_of(&r), "timestamp");
 	T(ts_format_ok(cJSON_GetStringValue(it)), "timestamp format: %s",
 	  cJSON_GetStringValue(it));
 	T(cJSON_GetStringValue(it) && strcmp(ts0, cJSON_GetStringValue(it)) <= 0 &&
 	  strcmp(cJSON_GetStringValue(it), ts1) <= 0, "timestamp is now");
 	id_result_free(&r);
-	T(r.message == NULL, "id_result_free clears");
+	T(msg_of(&r) == NULL, "id_result_free clears");
 	id_result_free(&r);
 	id_result_free(NULL);
 }
@@ -271,9 +293,9 @@ static void test_uuid(void)
 
 	T(run(&form, pairs, NP(pairs), NULL, &r1) == ID_OK, "first message");
 	T(run(&form, pairs, NP(pairs), NULL, &r2) == ID_OK, "second message");
-	if (r1.message && r2.message) {
-		const char *a = cJSON_GetStringValue(cJSON_GetObjectItem(r1.message, "messageId"));
-		const char *b = cJSON_GetStringValue(cJSON_GetObjectItem(r2.message, "messageId"));
+	if (msg_of(&r1) && msg_of(&r2)) {
+		const char *a = cJSON_GetStringValue(cJSON_GetObjectItem(msg_of(&r1), "messageId"));
+		const char *b = cJSON_GetStringValue(cJSON_GetObjectItem(msg_of(&r2), "messageId"));
 
 		T(a && b && strcmp(a, b) != 0, "messageIds differ across calls");
 	}
@@ -397,7 +419,7 @@ static void test_errors(void)
 		struct form_pair p[] = { P("email", "a@b"), P("first", "J"), P("last", "  12345 \n") };
 		e = run(&form, p, NP(p), NULL, &r);
 		T(e == ID_OK, "5 bytes after trimming fit max-length 5");
-		check_part(r.message, "traits.lastName", "\"12345\"", "trimmed");
+		check_part(msg_of(&r), "traits.lastName", "\"12345\"", "trimmed");
 		id_result_free(&r);
 	}
 	{ /* too_long: max-length 0 is the form's max-value */
@@ -496,7 +518,7 @@ static void test_types(void)
 		struct form_pair p[] = { P("email", "A@B.C"), P("b", " NO "), P("n", "-3.5"),
 		                         P("d", "2024-02-29"), P("ph", " +1 (555) 123-4567 ") };
 		T(run(&form, p, NP(p), NULL, &r) == ID_OK, "types accepted");
-		s = part(r.message, "traits");
+		s = part(msg_of(&r), "traits");
 		T_STREQ(s, "{\"email\":\"a@b.c\",\"b\":false,\"n\":-3.5,\"d\":\"2024-02-29\","
 		           "\"ph\":\"+1 (555) 123-4567\"}", "converted traits");
 		free(s);
@@ -517,7 +539,7 @@ static void test_types(void)
 	{ /* an optional field sent empty is left out, not an error */
 		struct form_pair p[] = { P("email", "a@b"), P("b", ""), P("n", " ") };
 		T(run(&form, p, NP(p), NULL, &r) == ID_OK, "empty optional fields");
-		check_part(r.message, "traits", "{\"email\":\"a@b\"}", "no empty traits");
+		check_part(msg_of(&r), "traits", "{\"email\":\"a@b\"}", "no empty traits");
 		id_result_free(&r);
 	}
 	{ /* the email field is checked as an email whatever its type, and single */
@@ -532,7 +554,7 @@ static void test_types(void)
 		check_one_error(run(&gf, p2, NP(p2), NULL, &r), &r, ID_INVALID_VALUE, "mail",
 		                "multiple email field");
 		T(run(&gf, p3, NP(p3), NULL, &r) == ID_OK, "text-typed email accepted");
-		check_part(r.message, "traits.email", "\"x@y\"", "lower-cased, a string");
+		check_part(msg_of(&r), "traits.email", "\"x@y\"", "lower-cased, a string");
 		id_result_free(&r);
 	}
 	{ /* a form without an email field (a bad mapping) */
@@ -581,7 +603,7 @@ static void test_nested(void)
 	form.constants = c;
 	form.n_constants = NP(c);
 	T(run(&form, p, NP(p), NULL, &r) == ID_OK, "nested accepted");
-	check_part(r.message, "traits",
+	check_part(msg_of(&r), "traits",
 	           "{\"email\":\"a@b\",\"address\":{\"city\":\"Paris\",\"street\":\"1 rue X\"},"
 	           "\"a\":{\"b\":{\"c\":{\"d\":\"deep\"}}},\"x\":\"leaf\",\"p\":{\"q\":\"obj\"},"
 	           "\"meta\":{\"source\":\"web\"},\"Plan\":\"\"}",
@@ -604,7 +626,7 @@ static void test_multiple(void)
 		struct form_pair p[] = { P("t", " b "), P("email", "a@b"), P("t", ""), P("r", "x"),
 		                         P("t", "a"), P("n", "1"), P("n", "2.5"), P("t", "b") };
 		T(run(&form, p, NP(p), NULL, &r) == ID_OK, "lists accepted");
-		check_part(r.message, "traits",
+		check_part(msg_of(&r), "traits",
 		           "{\"email\":\"a@b\",\"Topics\":[\"b\",\"a\",\"b\"],\"Nums\":[1,2.5],"
 		           "\"Req\":[\"x\"]}", "lists in order, empties skipped");
 		id_result_free(&r);
@@ -612,7 +634,7 @@ static void test_multiple(void)
 	{ /* an all-empty list is absent */
 		struct form_pair p[] = { P("email", "a@b"), P("t", ""), P("t", " "), P("r", "y") };
 		T(run(&form, p, NP(p), NULL, &r) == ID_OK, "empty list accepted");
-		check_part(r.message, "traits", "{\"email\":\"a@b\",\"Req\":[\"y\"]}", "no Topics");
+		check_part(msg_of(&r), "traits", "{\"email\":\"a@b\",\"Req\":[\"y\"]}", "no Topics");
 		id_result_free(&r);
 	}
 	{
@@ -650,7 +672,7 @@ static void test_user_id(void)
 
 #define UID(pairs, c, want, what) do { \
 	T(run(&form, pairs, NP(pairs), c, &r) == ID_OK, "%s: accepted", what); \
-	check_part(r.message, "userId", want, what); \
+	check_part(msg_of(&r), "userId", want, what); \
 	id_result_free(&r); \
 } while (0)
 	{
@@ -691,16 +713,16 @@ static void test_user_id(void)
 		form.anonymous_id = src_anon;
 		form.n_anonymous_id = NP(src_anon);
 		T(run(&form, p, NP(p), &ctx, &r) == ID_OK, "anonymousId");
-		check_part(r.message, "anonymousId", "\"anon-9\"", "anonymousId from cookie");
+		check_part(msg_of(&r), "anonymousId", "\"anon-9\"", "anonymousId from cookie");
 		id_result_free(&r);
 		T(run(&form, p, NP(p), &no_cookie, &r) == ID_OK, "no anonymousId");
-		T(r.message && !cJSON_GetObjectItem(r.message, "anonymousId"), "key omitted");
+		T(msg_of(&r) && !cJSON_GetObjectItem(msg_of(&r), "anonymousId"), "key omitted");
 		id_result_free(&r);
 	}
 	{
 		struct form_pair p[] = { P("email", "m@x"), P("anon", "a-1") };
 		T(run(&form, p, NP(p), &ctx, &r) == ID_OK, "anonymousId from field");
-		check_part(r.message, "anonymousId", "\"a-1\"", "field before cookie");
+		check_part(msg_of(&r), "anonymousId", "\"a-1\"", "field before cookie");
 		id_result_free(&r);
 	}
 #undef UID
@@ -717,7 +739,7 @@ static void test_campaign(void)
 
 #define CAMP(pairs, c, want, what) do { \
 	T(run(&form, pairs, NP(pairs), c, &r) == ID_OK, "%s: accepted", what); \
-	check_part(r.message, "context.campaign", want, what); \
+	check_part(msg_of(&r), "context.campaign", want, what); \
 	id_result_free(&r); \
 } while (0)
 	{
@@ -796,7 +818,7 @@ static void test_context(void)
 		snprintf(want, LIMIT_MAX_URL + 200,
 		         "{\"ip\":\"::1\",\"userAgent\":\"UA \xc3\xa9\",\"page\":{\"url\":\"%s\","
 		         "\"referrer\":\"https://r.example/\"}," LIB OWN("email") "}", url);
-		check_part(r.message, "context", want, "2048-byte page URL kept");
+		check_part(msg_of(&r), "context", want, "2048-byte page URL kept");
 		free(want);
 	}
 	id_result_free(&r);
@@ -804,7 +826,7 @@ static void test_context(void)
 	url[LIMIT_MAX_URL] = 'a';
 	url[LIMIT_MAX_URL + 1] = '\0';
 	T(run(&form, p, NP(p), &ctx, &r) == ID_OK, "long URL accepted");
-	check_part(r.message, "context.page", "{\"referrer\":\"https://r.example/\"}",
+	check_part(msg_of(&r), "context.page", "{\"referrer\":\"https://r.example/\"}",
 	           "2049-byte page URL omitted");
 	id_result_free(&r);
 
@@ -812,19 +834,19 @@ static void test_context(void)
 		struct id_context bad = { "", "\xff\xfe", "https://x/\xc3", NULL };
 
 		T(run(&form, p_only, NP(p_only), &bad, &r) == ID_OK, "bad context accepted");
-		check_part(r.message, "context", "{" LIB OWN("email") "}",
+		check_part(msg_of(&r), "context", "{" LIB OWN("email") "}",
 		           "empty ip, invalid UTF-8 agent and URL omitted, no empty page");
 		id_result_free(&r);
 	}
 	T(run(&form, p_only, NP(p_only), NULL, &r) == ID_OK, "NULL context");
-	check_part(r.message, "context", "{" LIB OWN("email") "}", "only the library");
-	check_part(r.message, "integrations", "{\"Freshmarketer\":true}", "integrations");
+	check_part(msg_of(&r), "context", "{" LIB OWN("email") "}", "only the library");
+	check_part(msg_of(&r), "integrations", "{\"Freshmarketer\":true}", "integrations");
 	id_result_free(&r);
 	{
 		struct form_pair q[] = { P("email", "a@b"), P("_referrer", "x"), P("_referrer", "y") };
 
 		T(run(&form, q, NP(q), NULL, &r) == ID_OK, "two referrers");
-		check_part(r.message, "context", "{" LIB OWN("email") "}", "repeated _referrer dropped");
+		check_part(msg_of(&r), "context", "{" LIB OWN("email") "}", "repeated _referrer dropped");
 		id_result_free(&r);
 	}
 }
@@ -853,22 +875,22 @@ static void test_consent(void)
 	f[2].consent = (char *)"I accept the terms";
 	form = mkform(f, NP(f));
 	T(run(&form, yes, NP(yes), NULL, &r) == ID_OK, "consent accepted");
-	check_part(r.message, "traits.newsletterConsent", "true", "the trait is the box");
-	ts = cJSON_GetObjectItemCaseSensitive(r.message, "timestamp");
+	check_part(msg_of(&r), "traits.newsletterConsent", "true", "the trait is the box");
+	ts = cJSON_GetObjectItemCaseSensitive(msg_of(&r), "timestamp");
 	want = malloc(512);
 	snprintf(want, 512, "{\"newsletterConsent\":{\"text\":\"Send me the \\\"newsletter\\\"\","
 	         "\"field\":\"optin\",\"timestamp\":\"%s\"},\"legal.terms\":{\"text\":"
 	         "\"I accept the terms\",\"field\":\"terms\",\"timestamp\":\"%s\"}}",
 	         cJSON_GetStringValue(ts), cJSON_GetStringValue(ts));
-	check_part(r.message, "context.consent", want, "text, field and the message's time");
+	check_part(msg_of(&r), "context.consent", want, "text, field and the message's time");
 	free(want);
 	id_result_free(&r);
 	T(run(&form, no, NP(no), NULL, &r) == ID_OK, "unchecked accepted");
-	check_part(r.message, "context.consent", NULL, "unchecked: no consent recorded");
-	check_part(r.message, "traits.newsletterConsent", "false", "but the trait says no");
+	check_part(msg_of(&r), "context.consent", NULL, "unchecked: no consent recorded");
+	check_part(msg_of(&r), "traits.newsletterConsent", "false", "but the trait says no");
 	id_result_free(&r);
 	T(run(&form, absent, NP(absent), NULL, &r) == ID_OK, "absent accepted");
-	check_part(r.message, "context.consent", NULL, "absent: nothing recorded");
+	check_part(msg_of(&r), "context.consent", NULL, "absent: nothing recorded");
 	id_result_free(&r);
 }
 
@@ -888,11 +910,11 @@ static void test_only_mapped(void)
 
 	form.honeypot = (char *)"website";
 	T(run(&form, p, NP(p), NULL, &r) == ID_OK, "unmapped accepted");
-	check_part(r.message, "traits", "{\"email\":\"a@b\"}", "unmapped fields dropped");
+	check_part(msg_of(&r), "traits", "{\"email\":\"a@b\"}", "unmapped fields dropped");
 	id_result_free(&r);
 	T(run(&mapped, p, NP(p), NULL, &r) == ID_OK, "mapped utm accepted");
-	check_part(r.message, "traits", "{\"email\":\"a@b\",\"Source\":\"s\"}", "mapped utm_source");
-	check_part(r.message, "context.campaign", "{\"source\":\"s\"}", "and still the campaign");
+	check_part(msg_of(&r), "traits", "{\"email\":\"a@b\",\"Source\":\"s\"}", "mapped utm_source");
+	check_part(msg_of(&r), "context.campaign", "{\"source\":\"s\"}", "and still the campaign");
 	id_result_free(&r);
 
 	/* No pairs at all. */
@@ -924,8 +946,8 @@ static void test_trust(void)
 	form.n_user_id = NP(srcs);
 #define SOURCE(pairs, c, uid, src, what) do { \
 	T(run(&form, pairs, NP(pairs), c, &r) == ID_OK, "%s: accepted", what); \
-	check_part(r.message, "userId", uid, what); \
-	check_part(r.message, "context.fmgate.userIdSource", src, what); \
+	check_part(msg_of(&r), "userId", uid, what); \
+	check_part(msg_of(&r), "context.fmgate.userIdSource", src, what); \
 	id_result_free(&r); \
 } while (0)
 	{
@@ -982,5 +1004,6 @@ int main(void)
 	test_context();
 	test_only_mapped();
 	test_consent();
+	free_messages();
 	T_DONE();
 }

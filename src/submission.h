@@ -1,0 +1,121 @@
+/*
+ * submission.h: one accepted form post, typed. identify builds it; delivery
+ * (deliver, fm_contact, the Freshmarketer client), the spool and drain use
+ * it. Each trait keeps the mapping's <field> or <constant> it came from, so
+ * nobody searches the form for it again.
+ *
+ * Its JSON form is the Segment identify message (docs/behaviour.md), printed
+ * only where it is written: the spool and `fmgate try` (submission_message).
+ * drain turns a spooled message back into a submission
+ * (submission_from_message) for delivery; such a submission has no context
+ * (the spool keeps the message it read, and nothing delivered reads it).
+ *
+ * Traits: dotted names build nested objects ("address.city"). They are kept
+ * in the order of the message's depth-first walk, which is the order the
+ * message prints them in. A trait that cannot be placed (a name taken, a leaf
+ * where an object is needed or the reverse, a malformed name, a name of
+ * SUB_MAX_TRAIT_PATH bytes or more) is dropped:
+ * what came first stays, as in a JSON object built one key at a time.
+ *
+ * Ownership: the submission owns its strings, its traits' names and values,
+ * and the consent array; the <field>, <constant> and consent pointers are
+ * the form mapping's, which must outlive the submission.
+ * submission_free() releases everything and leaves an empty submission.
+ */
+#ifndef FMGATE_SUBMISSION_H
+#define FMGATE_SUBMISSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "mapping.h"
+#include "uuid.h"
+
+#define SUB_MAX_TRAITS     1024u  /* traits read back from one spooled message */
+#define SUB_MAX_TRAIT_PATH 512u   /* bytes of a dotted trait name, with its NUL */
+
+/* Where the userId came from (identify.h). Only SUB_SRC_SIGNED is trusted. */
+enum sub_source { SUB_SRC_SIGNED = 0, SUB_SRC_FIELD, SUB_SRC_COOKIE, SUB_SRC_EMAIL };
+
+struct sub_trait {
+	char *path;                          /* dotted name */
+	const struct map_field *field;       /* the <field> it came from, or NULL */
+	const struct map_constant *constant; /* the <constant> it came from, or NULL */
+	cJSON *value;                        /* string, number, bool, or a list */
+};
+
+/* context.campaign's members, in the message's order. */
+enum sub_utm { SUB_UTM_SOURCE = 0, SUB_UTM_MEDIUM, SUB_UTM_NAME, SUB_UTM_TERM,
+               SUB_UTM_CONTENT, SUB_UTM_N };
+
+struct sub_context {
+	char *ip, *user_agent, *page_url, *referrer;  /* or NULL */
+	char *campaign[SUB_UTM_N];                    /* or NULL */
+	const struct map_field **consent;             /* checked consent boxes */
+	size_t n_consent;
+};
+
+struct submission {
+	char message_id[UUID_STR_SIZE];
+	char timestamp[UUID_TS_SIZE];
+	char *user_id;                       /* NULL only when read back without one */
+	enum sub_source source;
+	char *anonymous_id;                  /* or NULL */
+	char *email;                         /* normalised (lower-cased); the same */
+	struct sub_trait *traits;
+	size_t n_traits, cap_traits;
+	struct sub_context ctx;
+};
+
+enum sub_err {
+	SUB_OK = 0,
+	SUB_EINVAL,  /* not an identify message (submission_from_message) */
+	SUB_ENOMEM,
+};
+
+/* An empty submission (all zero is one too). */
+void submission_init(struct submission *s);
+void submission_free(struct submission *s);
+
+/*
+ * Adds a trait, taking `value` (freed when the trait is dropped, see above).
+ * `field` or `constant` (either may be NULL) is where it came from. Room for
+ * `hint` traits in all is made at the first call. SUB_OK or SUB_ENOMEM.
+ */
+enum sub_err submission_add_trait(struct submission *s, const char *path,
+                                  const struct map_field *field,
+                                  const struct map_constant *constant, cJSON *value,
+                                  size_t hint);
+
+/* A checked consent box, once per trait. SUB_OK or SUB_ENOMEM. */
+enum sub_err submission_add_consent(struct submission *s, const struct map_field *box);
+
+/* The trait named `path`, or NULL. */
+const struct sub_trait *submission_trait(const struct submission *s, const char *path);
+
+/* "signed", "field", "cookie", "email": context.fmgate.userIdSource. */
+const char *sub_source_name(enum sub_source src);
+
+/* True when the userId came from a signed source. */
+bool submission_trusted(const struct submission *s);
+
+/* The identify message: a new cJSON (the caller deletes it); NULL when out
+ * of memory. */
+cJSON *submission_message(const struct submission *s);
+
+/*
+ * A spooled message back as a submission (out is initialised here). Each
+ * trait's <field> or <constant> is looked up by name in `form` (NULL: none),
+ * which may have changed since the message was written. What the message
+ * lacks stays empty: a userId or email that is absent, empty or not a string
+ * is NULL (delivery refuses such a submission), a messageId that is not a
+ * UUID is "". A userIdSource that is absent or unknown is SUB_SRC_FIELD:
+ * untrusted. Values are copied. SUB_EINVAL when msg is not an object, or
+ * holds more than SUB_MAX_TRAITS traits.
+ */
+enum sub_err submission_from_message(const cJSON *msg, const struct map_form *form,
+                                     struct submission *out);
+
+#endif
