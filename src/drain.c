@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "clock.h"
 #include "deliver.h"
 #include "log.h"
 #include "spool.h"
@@ -35,14 +36,6 @@ struct drainer {
 
 enum step { STEP_NEXT, STEP_STOP };
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void due_at(struct drainer *d, int64_t ms)
 {
 	if (ms < d->next_due)
@@ -59,7 +52,7 @@ static bool stop_pending(void)
 
 static void hold(struct drainer *d, int64_t ms, bool throttled)
 {
-	int64_t until = now_ms() + ms;
+	int64_t until = clock_wall_ms() + ms;
 
 	if (until > d->hold_until)
 		d->hold_until = until;
@@ -68,7 +61,7 @@ static void hold(struct drainer *d, int64_t ms, bool throttled)
 
 static bool holding(const struct drainer *d)
 {
-	return now_ms() < d->hold_until;
+	return clock_wall_ms() < d->hold_until;
 }
 
 /* What to do after Freshmarketer could not take a submission now. */
@@ -148,7 +141,7 @@ static enum step deliver_one(struct drainer *d, const struct spool_id *id)
 	char reason[SPOOL_MAX_ERROR];
 	struct spool_item it;
 	struct delivery dv;
-	int64_t now = now_ms();
+	int64_t now = clock_wall_ms();
 	enum step step = STEP_STOP;
 	enum spool_err e = spool_read(sp, SPOOL_QUEUE, id, &it);
 
@@ -211,7 +204,7 @@ static void deliver_user(struct drainer *d, uint64_t uhash)
 
 	if (e == SPOOL_EBUSY) {
 		/* Another process delivers this userId now; look again soon. */
-		due_at(d, now_ms() + DRAIN_BUSY_RETRY_MS);
+		due_at(d, clock_wall_ms() + DRAIN_BUSY_RETRY_MS);
 		return;
 	}
 	if (e != SPOOL_OK) {
@@ -255,7 +248,7 @@ static int by_seq(const void *a, const void *b)
 static void pass(struct drainer *d)
 {
 	struct spool_list l;
-	int64_t now = now_ms();
+	int64_t now = clock_wall_ms();
 	size_t heads = 0;
 
 	if (spool_list(&d->app.spool, SPOOL_QUEUE, -1, true, &l) != SPOOL_OK) {
@@ -318,7 +311,7 @@ static int run_once(struct drainer *d)
 		pass(d);
 		if (stop_pending())
 			break;
-		wait = d->hold_until - now_ms();
+		wait = d->hold_until - clock_wall_ms();
 		if (d->left && d->throttled && wait > 0 && wait <= DRAIN_WAIT_MAX_S * 1000) {
 			struct timespec slice = { 0, 0 };
 
@@ -415,7 +408,7 @@ static int run_watch(struct drainer *d)
 	pf[1].fd = ifd;
 	pf[1].events = POLLIN;
 	for (;;) {
-		int64_t now = now_ms(), wake;
+		int64_t now = clock_wall_ms(), wake;
 		bool ok = ready(d);
 
 		if (ok && now >= next_maint) {
@@ -432,7 +425,7 @@ static int run_watch(struct drainer *d)
 		wake = next_pass;
 		if (holding(d) && d->hold_until > wake)
 			wake = d->hold_until;
-		now = now_ms();
+		now = clock_wall_ms();
 		if (poll(pf, 2, wake <= now ? 0 : (int)(wake - now > 60000 ? 60000 : wake - now)) < 0 &&
 		    errno != EINTR) {
 			rc = 1;
@@ -452,7 +445,7 @@ static int run_watch(struct drainer *d)
 				break;
 			}
 			if (ev == EV_PASS && ok)
-				d->next_due = now_ms();
+				d->next_due = clock_wall_ms();
 			next_pass = d->next_due;
 		}
 		if (stop_pending())

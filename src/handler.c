@@ -5,8 +5,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "deliver.h"
 #include "escape.h"
 #include "form.h"
@@ -16,8 +16,8 @@
 #include "text.h"
 #include "uuid.h"
 
-/* What the one log line of a request says. Never a submitted value. */
-struct record {
+/* The one log line of a request (not a spool record). Never a submitted value. */
+struct logline {
 	const char *outcome;
 	const char *id;         /* messageId, or "-" */
 	char email[REDACT_HEX_SIZE]; /* keyed hash of the email, or "-" */
@@ -193,14 +193,6 @@ static bool request_origin(const struct request *req, char out[ORIGIN_MAX], bool
 	return origin_of_url(src, out);
 }
 
-static long elapsed_ms(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
-}
-
 static const struct refusal *refusal_of_form_err(enum form_err e)
 {
 	static const struct refusal malformed = { 400, "malformed_body", "The form data is malformed." };
@@ -232,27 +224,27 @@ static const struct refusal *refusal_of_req_err(enum req_err e)
 }
 
 /* The log line's words for what became of an accepted submission. */
-static void record_delivery(const struct delivery *dv, struct record *rec)
+static void log_delivery(const struct delivery *dv, struct logline *logl)
 {
 	const struct fm_result *r = &dv->fm;
 	size_t len;
 
 	if (dv->fate == DELIVER_LOST) {
-		rec->outcome = "unavailable";
+		logl->outcome = "unavailable";
 		return;
 	}
 	if (dv->why == DELIVER_TRIED) {
-		rec->outcome = fm_outcome_name(r->outcome);
-		snprintf(rec->detail, sizeof rec->detail, "http=%ld calls=%u%s%s", r->http_status,
+		logl->outcome = fm_outcome_name(r->outcome);
+		snprintf(logl->detail, sizeof logl->detail, "http=%ld calls=%u%s%s", r->http_status,
 		         r->calls, r->message[0] ? " message=" : "", r->message);
 	} else {
-		rec->outcome = "queued";
-		snprintf(rec->detail, sizeof rec->detail, "why=%s", deliver_why_name(dv->why));
+		logl->outcome = "queued";
+		snprintf(logl->detail, sizeof logl->detail, "why=%s", deliver_why_name(dv->why));
 	}
 	if (dv->fate != DELIVER_DEAD && dv->fate != DELIVER_QUEUED)
 		return;
-	len = strlen(rec->detail);
-	snprintf(rec->detail + len, sizeof rec->detail - len, " spool=%s",
+	len = strlen(logl->detail);
+	snprintf(logl->detail + len, sizeof logl->detail - len, " spool=%s",
 	         !dv->spool_ok ? "failed" : dv->fate == DELIVER_DEAD ? "dead" : "queue");
 }
 
@@ -260,7 +252,7 @@ static void record_delivery(const struct delivery *dv, struct record *rec)
 static void deliver_and_answer(struct app *app, const struct mapping *m,
                                const struct map_form *form, const struct submission *sub,
                                bool json, const char *success, struct response *res,
-                               struct record *rec)
+                               struct logline *logl)
 {
 	static const struct refusal unavailable = { 503, "unavailable",
 		"The form cannot be sent right now. Please try again later." };
@@ -268,17 +260,17 @@ static void deliver_and_answer(struct app *app, const struct mapping *m,
 	struct delivery dv;
 
 	if (!app_ready(app)) {
-		rec->outcome = "unavailable";
-		snprintf(rec->detail, sizeof rec->detail, "reason=not-configured");
+		logl->outcome = "unavailable";
+		snprintf(logl->detail, sizeof logl->detail, "reason=not-configured");
 		answer_status(res, json, &unavailable);
 		set_header(res, "Retry-After", "60");
 		return;
 	}
 	deliver_new(app, m, form, sub, &dv);
-	record_delivery(&dv, rec);
+	log_delivery(&dv, logl);
 	switch (dv.fate) {
 	case DELIVER_SENT:
-		answer_success(res, json, success, rec->id);
+		answer_success(res, json, success, logl->id);
 		return;
 	case DELIVER_FIX: {
 		/* The CRM field's type refused a value: the visitor can fix it. */
@@ -298,7 +290,7 @@ static void deliver_and_answer(struct app *app, const struct mapping *m,
 		/* fall through */
 	case DELIVER_QUEUED:
 		if (dv.spool_ok) {
-			answer_success(res, json, success, rec->id);
+			answer_success(res, json, success, logl->id);
 			return;
 		}
 		break;
@@ -386,7 +378,7 @@ static size_t client_key(const char *ip, unsigned char out[16])
  * form's budget is spent. Nothing is charged then. */
 static bool check_rate(struct app *app, const struct mapping *m, const struct map_form *form,
                        const struct request *req, bool json, struct response *res,
-                       struct record *rec)
+                       struct logline *logl)
 {
 	static const struct refusal limited = { 429, "rate_limited",
 		"Too many submissions. Please try again later." };
@@ -395,7 +387,6 @@ static bool check_rate(struct app *app, const struct mapping *m, const struct ma
 	unsigned char addr[16];
 	const char *ip;
 	size_t flen, alen;
-	struct timespec now;
 	long wait;
 
 	if (!form->rate.per_ip && !form->rate.per_form)
@@ -425,13 +416,11 @@ static bool check_rate(struct app *app, const struct mapping *m, const struct ma
 		keys[1] = (struct throttle_key){ ikey, flen + 1 + alen, form->rate.per_ip,
 		                                 form->rate.window_s };
 	}
-	clock_gettime(CLOCK_REALTIME, &now);
-	wait = throttle_take(app->throttle, keys, alen ? 2 : 1,
-	                     (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+	wait = throttle_take(app->throttle, keys, alen ? 2 : 1, clock_wall_ms());
 	if (wait == 0)
 		return true;
-	rec->outcome = "rate_limited";
-	snprintf(rec->detail, sizeof rec->detail, "retry_after=%ld", wait);
+	logl->outcome = "rate_limited";
+	snprintf(logl->detail, sizeof logl->detail, "retry_after=%ld", wait);
 	answer_status(res, json, &limited);
 	snprintf(retry, sizeof retry, "%ld", wait);
 	set_header(res, "Retry-After", retry);
@@ -448,7 +437,7 @@ static bool honeypot_filled(const struct map_form *form, const struct form_pairs
 
 /* The field errors identify found, as the visitor's answer and the log's. */
 static void answer_invalid(struct response *res, bool json, const struct map_form *form,
-                           const struct id_result *idr, struct record *rec)
+                           const struct id_result *idr, struct logline *logl)
 {
 	struct field_error errs[LIMIT_MAX_ERRORS];
 
@@ -456,8 +445,8 @@ static void answer_invalid(struct response *res, bool json, const struct map_for
 		errs[i].code = id_code_name(idr->errors[i].code);
 		errs[i].field = idr->errors[i].field;
 	}
-	rec->outcome = "invalid";
-	snprintf(rec->detail, sizeof rec->detail, "error=%s field=%s", errs[0].code,
+	logl->outcome = "invalid";
+	snprintf(logl->detail, sizeof logl->detail, "error=%s field=%s", errs[0].code,
 	         errs[0].field ? errs[0].field : "-");
 	answer_errors(res, json, form, errs, idr->n_errors);
 }
@@ -473,40 +462,39 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 	struct form_pairs pairs = { 0 };
 	struct id_result idr = { 0 };
 	struct id_context ctx = { 0 };
-	struct record rec = { .outcome = "refused", .id = "-", .email = "-" };
+	struct logline logl = { .outcome = "refused", .id = "-", .email = "-" };
 	const struct refusal *rf = NULL;
-	struct timespec t0;
+	int64_t t0 = clock_mono_ms();
 	char ipbuf[64];
 	enum req_err re;
 	enum form_err fe;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (!m) {
-		rec.outcome = "unavailable";
+		logl.outcome = "unavailable";
 		answer_status(res, json, &unconfigured);
 		goto out;
 	}
 	form = req->form_id ? mapping_form(m, req->form_id) : NULL;
-	if (!check_route(form, req, json, res) || !check_rate(app, m, form, req, json, res, &rec))
+	if (!check_route(form, req, json, res) || !check_rate(app, m, form, req, json, res, &logl))
 		goto out;
 	re = request_read_body(req, rd, rd_ctx, m->settings.limits.max_body,
 	                       m->settings.read_timeout_ms);
 	if (re != REQ_OK) {
 		rf = refusal_of_req_err(re);
-		snprintf(rec.detail, sizeof rec.detail, "reason=\"%s\"", request_strerror(re));
+		snprintf(logl.detail, sizeof logl.detail, "reason=\"%s\"", request_strerror(re));
 		goto refuse;
 	}
 	fe = form_parse(req->content_type, req->body, req->body_len, &m->settings.limits, &pairs);
 	if (fe != FORM_OK) {
 		rf = refusal_of_form_err(fe);
-		snprintf(rec.detail, sizeof rec.detail, "reason=\"%s\"", form_strerror(fe));
+		snprintf(logl.detail, sizeof logl.detail, "reason=\"%s\"", form_strerror(fe));
 		goto refuse;
 	}
 	if (honeypot_filled(form, &pairs)) {
 		/* A fresh id, so the answer looks like any other success. */
 		char fake[UUID_STR_SIZE];
 
-		rec.outcome = "honeypot";
+		logl.outcome = "honeypot";
 		answer_success(res, json, form->success_url, uuid_v4(fake) ? fake : "");
 		goto out;
 	}
@@ -516,13 +504,13 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 	ctx.cookie_header = req->cookie;
 	switch (identify_build(form, &m->settings.limits, &pairs, &ctx, &idr)) {
 	case ID_OK:
-		rec.id = idr.sub.message_id;
-		redact_email(&app->logkey, idr.sub.email, rec.email);
+		logl.id = idr.sub.message_id;
+		redact_email(&app->logkey, idr.sub.email, logl.email);
 		deliver_and_answer(app, m, form, &idr.sub, json, success_target(form, &pairs),
-		                   res, &rec);
+		                   res, &logl);
 		break;
 	case ID_EREFUSED:
-		answer_invalid(res, json, form, &idr, &rec);
+		answer_invalid(res, json, form, &idr, &logl);
 		break;
 	case ID_ENOMEM:
 		rf = &nomem;
@@ -533,8 +521,8 @@ refuse:
 	answer_status(res, json, rf);
 out:
 	log_msg(LOG_INFO, "form=%s outcome=%s status=%d ms=%ld id=%s email=%s %s",
-	        form ? form->id : "-", rec.outcome, res->status, elapsed_ms(&t0), rec.id,
-	        rec.email, rec.detail);
+	        form ? form->id : "-", logl.outcome, res->status, (long)(clock_mono_ms() - t0), logl.id,
+	        logl.email, logl.detail);
 	id_result_free(&idr);
 	form_pairs_free(&pairs);
 }

@@ -5,8 +5,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "clock.h"
 #include "text.h"
 
 /* Copies a parameter, or NULL when absent or over LIMIT_MAX_HEADER. An
@@ -119,20 +119,12 @@ enum req_err request_init(struct request *r, req_param_fn param, void *ctx)
 	return e;
 }
 
-static long long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 enum req_err request_read_body(struct request *r, req_read_fn rd, void *ctx,
                                size_t max_body, unsigned timeout_ms)
 {
 	size_t want, got = 0;
 	bool to_eof = r->content_length < 0;
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = clock_mono_ms() + timeout_ms;
 
 	if (r->content_length_bad)
 		return REQ_EBADLENGTH;
@@ -144,7 +136,7 @@ enum req_err request_read_body(struct request *r, req_read_fn rd, void *ctx,
 	if (!r->body)
 		return REQ_ENOMEM;
 	while (got < want) {
-		long long left = deadline - now_ms();
+		long long left = deadline - clock_mono_ms();
 		ssize_t n;
 
 		if (left <= 0)
