@@ -30,10 +30,12 @@
  *                 loopback host: localhost, [::1] or 127.x.x.x written as
  *                 four plain decimal octets.
  *
- * libcurl: the URL API needs no curl_global_init(). It only allocates, with
- * libcurl's allocator hooks, which are set to malloc() and friends before
- * any init, and keeps no global state (IDN conversion, which would need more,
- * is not asked for). url.c never calls curl_global_init().
+ * libcurl: the URL API needs no curl_global_init(). Its source only
+ * allocates, through libcurl's allocator hooks, which are statically set to
+ * malloc() and friends before any init, and keeps no global state (IDN
+ * conversion, which could need more, is never asked for). libcurl's manual
+ * asks for the init before any call in general; main.c makes it at start-up
+ * for fm_client anyway. url.c never calls it, so the unit tests run without.
  *
  * Memory: nothing is kept; every result is in the caller's struct url.
  */
