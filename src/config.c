@@ -16,15 +16,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "text.h"
+#include "url.h"
 
 #define DOMAIN_SUFFIX ".myfreshworks.com"
 #define API_PATH      "/crm/sales/api"
-#define MAX_DOMAIN    253u  /* bytes of a DNS name */
 #define KEY_FILE_SLACK 64u  /* white space a key file may hold around the key */
 
 /* An environment variable, or NULL when unset or empty. */
@@ -54,130 +53,30 @@ const char *config_mapping_path(void)
 	return p ? p : CONFIG_DEFAULT_MAPPING;
 }
 
-static bool is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool is_host_char(char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       c == '.' || c == '-';
-}
-
-/* 127.0.0.0/8 written as four plain decimal octets (no leading zeros, which
- * some resolvers read as octal). */
-static bool is_loopback_v4(const char *h, size_t n)
-{
-	unsigned octets = 0;
-	size_t i = 0;
-
-	while (octets < 4) {
-		size_t start = i;
-		unsigned v = 0;
-
-		while (i < n && is_digit(h[i]) && i - start < 3)
-			v = v * 10 + (unsigned)(h[i++] - '0');
-		if (i == start || v > 255 || (i - start > 1 && h[start] == '0'))
-			return false;
-		if (octets == 0 && v != 127)
-			return false;
-		octets++;
-		if (octets < 4) {
-			if (i >= n || h[i] != '.')
-				return false;
-			i++;
-		}
-	}
-	return i == n;
-}
-
-static bool is_loopback(const char *h, size_t n)
-{
-	return (n == 9 && strncasecmp(h, "localhost", 9) == 0) ||
-	       (n == 5 && memcmp(h, "[::1]", 5) == 0) || is_loopback_v4(h, n);
-}
-
-/*
- * scheme://host[:port][/path], with scheme http or https, no userinfo, no
- * query or fragment, no white space, control or non-ASCII bytes, and no
- * backslash (which URL parsers disagree on).
- */
 bool config_base_allowed(const char *url)
 {
-	const char *p, *host, *end;
-	size_t hlen, n = strlen(url);
-	bool https;
-	long long port;
-	char portbuf[8];
-
-	if (n == 0 || n >= LIMIT_MAX_URL)
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)url[i];
-		if (c <= 0x20 || c >= 0x7f || c == '\\' || c == '?' || c == '#' || c == '@')
-			return false;
-	}
-	if (strncasecmp(url, "https://", 8) == 0) {
-		https = true;
-		host = url + 8;
-	} else if (strncasecmp(url, "http://", 7) == 0) {
-		https = false;
-		host = url + 7;
-	} else {
-		return false;
-	}
-	end = host + strcspn(host, "/");
-	if (*host == '[') {
-		p = memchr(host, ']', (size_t)(end - host));
-		if (!p || p == host + 1)
-			return false;
-		for (const char *q = host + 1; q < p; q++)
-			if (!is_digit(*q) && !strchr("abcdefABCDEF:.", *q))
-				return false;
-		p++;
-	} else {
-		for (p = host; p < end && *p != ':'; p++)
-			if (!is_host_char(*p))
-				return false;
-		if (p == host)
-			return false;
-	}
-	hlen = (size_t)(p - host);
-	if (p < end) {
-		size_t plen = (size_t)(end - p - 1);
-		if (*p != ':' || plen == 0 || plen >= sizeof portbuf)
-			return false;
-		memcpy(portbuf, p + 1, plen);
-		portbuf[plen] = '\0';
-		if (!text_parse_ll(portbuf, 1, 65535, &port))
-			return false;
-	}
-	return https || is_loopback(host, hlen);
+	return url_parse(url, URL_API_BASE, NULL) == URL_OK;
 }
 
-/* A bare alias gets the myfreshworks.com suffix; a name with a dot is a host. */
+/* A bare alias gets the myfreshworks.com suffix; a name with a dot is a host.
+ * The base built is checked as any other, so a domain cannot smuggle in a
+ * path or a port. */
 static enum config_err base_from_domain(const char *domain, struct config *out,
                                         char *why, unsigned whysize)
 {
 	size_t n = strlen(domain);
 	int len;
 
-	if (n > MAX_DOMAIN || domain[0] == '.' || domain[0] == '-' ||
-	    domain[n - 1] == '.' || domain[n - 1] == '-' || strstr(domain, "..")) {
-		say(why, whysize, "Freshmarketer domain is not a host name");
+	if (!url_host_name(domain, n) || domain[0] == '-' || domain[n - 1] == '-') {
+		say(why, whysize, "Freshmarketer domain is not a host name (letters, digits, "
+		    "'-' and '.' between labels)");
 		return CONFIG_EBASE;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (!is_host_char(domain[i])) {
-			say(why, whysize, "Freshmarketer domain may hold only letters, digits, '.' and '-'");
-			return CONFIG_EBASE;
-		}
 	}
 	len = snprintf(out->api_base, sizeof out->api_base, "https://%s%s%s", domain,
 	               strchr(domain, '.') ? "" : DOMAIN_SUFFIX, API_PATH);
-	if (len < 0 || (size_t)len >= sizeof out->api_base) {
-		say(why, whysize, "Freshmarketer domain too long");
+	if (len < 0 || (size_t)len >= sizeof out->api_base || !config_base_allowed(out->api_base)) {
+		say(why, whysize, "Freshmarketer domain makes an API base URL that is too long, "
+		    "or whose host libcurl reads as another (\"127.1\" is 127.0.0.1)");
 		return CONFIG_EBASE;
 	}
 	return CONFIG_OK;

@@ -4,8 +4,9 @@
  *
  * API base: FM_API_BASE, else https://DOMAIN.myfreshworks.com/crm/sales/api
  * from FM_DOMAIN or <freshmarketer domain>, where DOMAIN may be a bare alias
- * ("acme") or a full host ("acme.myfreshworks.com"). The base must be https,
- * or http to a loopback host (127.0.0.0/8, ::1, localhost). Key: FM_API_KEY,
+ * ("acme") or a full host ("acme.myfreshworks.com"). The base must pass
+ * config_base_allowed: https, or http to a loopback host (127.0.0.0/8, ::1,
+ * localhost). Key: FM_API_KEY,
  * else the file FM_API_KEY_FILE, else <freshmarketer api-key-file>; a key file
  * that group or others can read is refused. The key is never logged or printed.
  */
@@ -57,7 +58,8 @@ const char *config_key_file(const struct map_settings *s);
 enum config_err config_resolve(const struct map_settings *s, struct config *out,
                                char *why, unsigned whysize);
 
-/* True when url is https://..., or http:// to a loopback host. */
+/* True when url is an API base by url.h's URL_API_BASE rules: https, or
+ * plain http to a loopback host; no user info, query or fragment. */
 bool config_base_allowed(const char *url);
 
 const char *config_strerror(enum config_err e);

@@ -12,7 +12,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +24,7 @@
 #include "buf.h"
 #include "log.h"
 #include "text.h"
+#include "url.h"
 
 /* src/schema_blob.S: schema/fmgate.rng, NUL-terminated. */
 extern const char fmgate_schema_rng[];
@@ -390,123 +390,25 @@ static bool has_ctl(const char *s)
 	return false;
 }
 
-/* Letters, digits, '-' and '.', no empty label; at most 253 bytes. */
-static bool host_ok(const char *h, size_t len)
-{
-	size_t label = 0;
-
-	if (len == 0 || len > 253)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = h[i];
-
-		if (c == '.') {
-			if (label == 0)
-				return false;
-			label = 0;
-		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		           (c >= '0' && c <= '9') || c == '-') {
-			if (++label > 63)
-				return false;
-		} else {
-			return false;
-		}
-	}
-	return label > 0;
-}
-
-static bool port_ok(const char *p, size_t len)
-{
-	char buf[8];
-	long long v;
-
-	if (len == 0 || len >= sizeof buf)
-		return false;
-	memcpy(buf, p, len);
-	buf[len] = '\0';
-	return text_parse_ll(buf, 1, 65535, &v);
-}
-
-/* Length of "http://" or "https://" at the start of s (any case), or 0. */
-static size_t scheme_len(const char *s)
-{
-	if (strncasecmp(s, "https://", 8) == 0)
-		return 8;
-	if (strncasecmp(s, "http://", 7) == 0)
-		return 7;
-	return 0;
-}
-
-/* host[:port] in s[0..len); a leading "*." label when wildcard_ok. */
-static bool authority_ok(const char *s, size_t len, bool wildcard_ok)
-{
-	const char *colon = memchr(s, ':', len);
-	size_t hlen = colon ? (size_t)(colon - s) : len;
-
-	if (colon && !port_ok(colon + 1, len - hlen - 1))
-		return false;
-	if (wildcard_ok && hlen > 2 && s[0] == '*' && s[1] == '.') {
-		/* "*.com" would open a whole top-level domain. */
-		if (!memchr(s + 2, '.', hlen - 2))
-			return false;
-		s += 2;
-		hlen -= 2;
-	}
-	return host_ok(s, hlen);
-}
-
 /*
- * Why url is not a redirect target, or NULL when it is one: an absolute
- * http(s) URL with a host (no user info), or a path starting with one '/';
- * printable ASCII without white space or backslash, at most LIMIT_MAX_URL.
+ * Why url is not a URL by `rules` (url.h), or NULL: in the words `fmgate
+ * check` has always used for a redirect target and an allow-origin entry.
  */
-static const char *url_problem(const char *url, bool path_ok)
+static const char *url_problem(struct loader *L, const char *url, enum url_rules rules)
 {
-	size_t sl, alen;
+	enum url_err e = url_parse(url, rules, NULL);
 
-	if (strlen(url) > LIMIT_MAX_URL)
-		return "is too long";
-	for (const unsigned char *p = (const unsigned char *)url; *p; p++) {
-		if (*p <= 0x20 || *p >= 0x7f)
-			return "holds white space, control or non-ASCII characters (percent-encode them)";
-		if (*p == '\\')
-			return "holds a backslash";
-	}
-	if (url[0] == '/') {
-		if (!path_ok)
-			return "must be an absolute http(s) URL";
-		if (url[1] == '/')
-			return "starts with \"//\" (a host of the visitor's choosing); write https://host/path";
+	if (e == URL_ENOMEM)
+		L->nomem = true;
+	if (e == URL_OK || e == URL_ENOMEM)
 		return NULL;
-	}
-	sl = scheme_len(url);
-	if (sl == 0)
-		return path_ok ? "must be an absolute http(s) URL or a path starting with '/'"
-		               : "must be an absolute http(s) URL";
-	alen = strcspn(url + sl, "/?#");
-	if (memchr(url + sl, '@', alen))
-		return "must not hold user info ('@')";
-	if (!authority_ok(url + sl, alen, false))
-		return "has no valid host[:port]";
-	return NULL;
-}
-
-/* Why `o` is not scheme://host[:port], or NULL; a leading "*." label may
- * open the host to its subdomains. */
-static const char *origin_problem(const char *o)
-{
-	size_t sl = scheme_len(o), len = strlen(o);
-
-	if (sl == 0)
+	if (e == URL_ESCHEME && rules == URL_TARGET)
+		return "must be an absolute http(s) URL or a path starting with '/'";
+	if (e == URL_ESCHEME && rules == URL_ALLOW)
 		return "must start with http:// or https://";
-	if (len > LIMIT_MAX_URL)
-		return "is too long";
-	if (strcspn(o + sl, "/?#") != len - sl)
-		return "must be scheme://host[:port] with no path (not even a trailing '/')";
-	if (!authority_ok(o + sl, len - sl, true))
-		return strchr(o, '*') ? "has no valid host[:port] (\"*.\" may only open a host: https://*.example.com)"
-		                      : "has no valid host[:port]";
-	return NULL;
+	if (e == URL_EUSER && rules == URL_ALLOW)
+		return url_strerror(URL_EHOST);
+	return url_strerror(e);
 }
 
 /* Why `name` is not usable as a field or cookie name, or NULL. */
@@ -578,7 +480,7 @@ static void load_settings(struct loader *L, const xmlNode *s, struct map_setting
 		out->fm_api_base = attr_dup(L, n, "api-base");
 		if (out->fm_api_key_file && out->fm_api_key_file[0] != '/')
 			diag_add(L, line_of(n), "freshmarketer: api-key-file must be an absolute path");
-		if (out->fm_api_base && (why = url_problem(out->fm_api_base, false)) != NULL)
+		if (out->fm_api_base && (why = url_problem(L, out->fm_api_base, URL_API_BASE)) != NULL)
 			diag_add(L, line_of(n), "freshmarketer: api-base %s", why);
 		out->fm_fields_max_age = (unsigned)attr_count(L, n, "fields-max-age",
 		                                              MAP_MAX_FIELDS_MAX_AGE, 0);
@@ -838,9 +740,9 @@ static void load_form(struct loader *L, const xmlNode *n, struct map_form *f,
 	if ((c = single_child(L, n, "redirect", true)) != NULL) {
 		f->success_url = attr_dup(L, c, "success");
 		f->failure_url = attr_dup(L, c, "failure");
-		if (f->success_url && (why = url_problem(f->success_url, true)) != NULL)
+		if (f->success_url && (why = url_problem(L, f->success_url, URL_TARGET)) != NULL)
 			diag_add(L, line_of(c), "redirect success %s", why);
-		if (f->failure_url && (why = url_problem(f->failure_url, true)) != NULL)
+		if (f->failure_url && (why = url_problem(L, f->failure_url, URL_TARGET)) != NULL)
 			diag_add(L, line_of(c), "redirect failure %s", why);
 	}
 	f->rate = s->rate;
@@ -890,7 +792,7 @@ static void load_form(struct loader *L, const xmlNode *n, struct map_form *f,
 			if (!o)
 				return;
 			f->allow_origins[f->n_allow_origins++] = o;
-			if ((why = origin_problem(o)) != NULL)
+			if ((why = url_problem(L, o, URL_ALLOW)) != NULL)
 				diag_add(L, line_of(c), "allow-origin \"%.80s\" %s", o, why);
 		} else if (is_el(c, "field")) {
 			load_field(L, c, f, s);

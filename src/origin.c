@@ -1,119 +1,52 @@
-/* origin.c: origin parsing and allow-list matching. */
+/* origin.c: origins of requests and allow-list matching, over url.h. */
 #include "origin.h"
 
-#include <stdio.h>
 #include <string.h>
 
-#include "text.h"
-
-static bool host_char(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c == '-' || c == '.';
-}
+#include "url.h"
 
 bool origin_of_url(const char *url, char out[ORIGIN_MAX])
 {
-	const char *p, *host, *end;
-	size_t hostlen, schemelen;
-	long long port = -1;
-	char portbuf[8];
-	int n;
+	struct url u;
 
-	if (!url || strlen(url) > LIMIT_MAX_URL)
-		return false;
-	if (strncasecmp(url, "https://", 8) == 0)
-		schemelen = 5;
-	else if (strncasecmp(url, "http://", 7) == 0)
-		schemelen = 4;
-	else
-		return false;
-	host = url + schemelen + 3;
-	/* The authority ends at the first '/', '?' or '#'; a backslash there is
-	 * read as '/' by browsers, so it is refused rather than guessed at. */
-	end = host + strcspn(host, "/?#\\");
-	if (*end == '\\')
-		return false;
-	for (p = host; p < end && host_char(*p); p++)
-		;
-	hostlen = (size_t)(p - host);
-	if (hostlen == 0 || hostlen > 253 || host[0] == '.' || host[hostlen - 1] == '.' ||
-	    memmem(host, hostlen, "..", 2))
-		return false;
-	if (p < end) {
-		size_t plen;
-
-		if (*p != ':')
-			return false;    /* userinfo, IPv6 literals, stray bytes */
-		plen = (size_t)(end - p - 1);
-		if (plen == 0 || plen >= sizeof portbuf)
-			return false;
-		memcpy(portbuf, p + 1, plen);
-		portbuf[plen] = '\0';
-		if (!text_parse_ll(portbuf, 1, 65535, &port))
-			return false;
-	}
-	for (p = end; *p; p++)
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '\\')
-			return false;
-	if ((schemelen == 5 && port == 443) || (schemelen == 4 && port == 80))
-		port = -1;
-	if (port >= 0)
-		n = snprintf(out, ORIGIN_MAX, "%.*s://%.*s:%lld", (int)schemelen, url,
-		             (int)hostlen, host, port);
-	else
-		n = snprintf(out, ORIGIN_MAX, "%.*s://%.*s", (int)schemelen, url,
-		             (int)hostlen, host);
-	if (n < 0 || n >= ORIGIN_MAX)
-		return false;
-	text_ascii_lower(out);
-	return true;
+	return url_parse(url, URL_SOURCE, &u) == URL_OK && url_origin(&u, out, ORIGIN_MAX);
 }
 
-/* Does the allow-list entry match the normalised origin? */
-static bool entry_matches(const char *entry, const char *origin)
+/* Does the allow-list entry match the origin? "*.domain" wants at least one
+ * label before ".domain", so it never matches the apex. */
+static bool entry_matches(const char *entry, const struct url *o)
 {
-	char norm[ORIGIN_MAX], base[ORIGIN_MAX];
-	const char *sep = strstr(entry, "://");
-	size_t plen, olen, blen;
-	int n;
+	struct url e;
+	size_t el, ol;
 
-	if (!sep || strncmp(sep + 3, "*.", 2) != 0)
-		return origin_of_url(entry, norm) && strcmp(norm, origin) == 0;
-	/* Wildcard: normalise the entry without its "*." label, then require
-	 * the origin to be "scheme://LABELS." followed by that base's host. */
-	plen = (size_t)(sep - entry) + 3;
-	n = snprintf(base, sizeof base, "%.*s%s", (int)plen, entry, sep + 5);
-	if (n < 0 || (size_t)n >= sizeof base || !origin_of_url(base, norm))
+	if (url_parse(entry, URL_ALLOW, &e) != URL_OK || e.https != o->https || e.port != o->port)
 		return false;
-	olen = strlen(origin);
-	blen = strlen(norm) - plen;          /* "example.com[:port]" */
-	return strncmp(origin, norm, plen) == 0 && olen > plen + blen + 1 &&
-	       origin[olen - blen - 1] == '.' &&
-	       strcmp(origin + olen - blen, norm + plen) == 0;
+	if (!e.wildcard)
+		return strcmp(e.host, o->host) == 0;
+	el = strlen(e.host);
+	ol = strlen(o->host);
+	return ol > el + 1 && o->host[ol - el - 1] == '.' && strcmp(o->host + ol - el, e.host) == 0;
 }
 
-bool origin_in_list(const struct map_form *f, const char *origin)
+static bool listed(const struct map_form *f, const struct url *o)
 {
 	for (size_t i = 0; i < f->n_allow_origins; i++)
-		if (entry_matches(f->allow_origins[i], origin))
+		if (entry_matches(f->allow_origins[i], o))
 			return true;
 	return false;
 }
 
+bool origin_in_list(const struct map_form *f, const char *origin)
+{
+	struct url o;
+
+	return url_parse(origin, URL_SOURCE, &o) == URL_OK && listed(f, &o);
+}
+
 bool origin_next_allowed(const struct map_form *f, const char *next)
 {
-	char o[ORIGIN_MAX];
+	struct url u;
 
-	if (!next || !*next || strlen(next) > LIMIT_MAX_URL)
-		return false;
-	if (next[0] == '/') {
-		if (next[1] == '/' || next[1] == '\\')
-			return false;
-		for (const unsigned char *p = (const unsigned char *)next; *p; p++)
-			if (*p <= 0x20 || *p >= 0x7f || *p == '\\')
-				return false;
-		return true;
-	}
-	return origin_of_url(next, o) && origin_in_list(f, o);
+	/* A path has no host: it stays on the site that serves fmgate. */
+	return url_parse(next, URL_TARGET, &u) == URL_OK && (!u.host[0] || listed(f, &u));
 }

@@ -1,6 +1,7 @@
 /*
  * origin.h: where a request comes from, and where a visitor may be sent.
  *
+ * URLs are read by url.h (its rules URL_SOURCE, URL_TARGET and URL_ALLOW).
  * An origin is "scheme://host[:port]" with scheme http or https, the host
  * lower-cased and the default port dropped. Matching is exact, or by an
  * allow-list entry whose host is "*.domain", which matches hosts ending in
@@ -21,9 +22,9 @@
 
 /*
  * Normalised origin of an absolute http(s) URL (an Origin header value or a
- * Referer) into out (ORIGIN_MAX bytes). False when url is not one: other
- * schemes, userinfo, an empty or malformed host, a bad port, white space or
- * control characters, a backslash before the path.
+ * Referer) into out (ORIGIN_MAX bytes). False when url is not one by
+ * URL_SOURCE: other schemes, user info, an empty or malformed host, an IPv6
+ * literal, a bad port, white space, control characters or a backslash.
  */
 bool origin_of_url(const char *url, char out[ORIGIN_MAX]);
 
@@ -31,10 +32,10 @@ bool origin_of_url(const char *url, char out[ORIGIN_MAX]);
 bool origin_in_list(const struct map_form *f, const char *origin);
 
 /*
- * A `_next` value is a safe redirect target when it is a path ("/x", never
- * "//x" or "/\x", no backslash, no control characters or white space) or an
- * absolute http(s) URL whose origin is in the form's allow list; at most
- * LIMIT_MAX_URL bytes.
+ * A `_next` value is a safe redirect target when it is one by URL_TARGET (a
+ * path "/x", never "//x"; or an absolute http(s) URL; printable ASCII without
+ * white space or backslash; at most LIMIT_MAX_URL bytes) and, when absolute,
+ * its origin is in the form's allow list.
  */
 bool origin_next_allowed(const struct map_form *f, const char *next);
 

@@ -43,7 +43,7 @@ static void test_base_allowed(void)
 		"https://acme.myfreshworks.com/crm/sales/api", "https://h:8443/x", "https://h",
 		"HTTPS://H/x", "http://127.0.0.1:8080/crm/sales/api", "http://127.255.0.1",
 		"http://localhost:1/x", "http://LOCALHOST/", "http://[::1]:80/x",
-		"https://[2001:db8::1]/x", "http://127.0.0.0/a%20b",
+		"https://[2001:db8::1]/x", "http://127.0.0.0/a%20b", "https://[2001:0DB8::1]/x",
 	};
 	static const char *const bad[] = {
 		"", "http://example.com/x", "http://127.0.0.1.evil.com/", "http://128.0.0.1/",
@@ -55,6 +55,10 @@ static void test_base_allowed(void)
 		"https://h\\x/", "http://[::2]/", "http://[::1/", "https://[]/", "https://[g::1]/",
 		"file:///etc/passwd", " https://h/", "https://h_1/", "http://localhost.evil.com/",
 		"https:h/x", "//h/x",
+		/* What libcurl would read as another host, and empty labels. */
+		"https://127.1/", "https://0x7f.0.0.1/", "https://ex%61mple.com/", "https:/h/x",
+		"https://h./", "https://a..b/", "http://[0::1]/", "https://[fe80::1%25eth0]/",
+		"https://h/a@b",
 	};
 	char longurl[LIMIT_MAX_URL + 16];
 
@@ -92,11 +96,33 @@ static void test_base(void)
 	T_STREQ(c.api_base, "https://acme.myfreshworks.com/crm/sales/api", "full host kept");
 	{
 		static const char *const bad[] = {"ac me", "-acme", "acme-", ".acme", "acme.",
-		                                  "a..b", "acme/x", "acme:1", "a@b", "acme\n"};
+		                                  "a..b", "acme/x", "acme:1", "a@b", "acme\n",
+		                                  "ac%6de", "acme?x", "acme#x"};
 		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 			setenv("FM_DOMAIN", bad[i], 1);
 			T(resolve(NULL, &c, why) == CONFIG_EBASE, "bad domain %s", bad[i]);
 		}
+	}
+
+	{
+		char label[80], alias[256];
+
+		memset(label, 'a', 64);
+		label[64] = '\0';
+		setenv("FM_DOMAIN", label, 1);
+		T(resolve(NULL, &c, why) == CONFIG_EBASE, "a 64-byte label");
+		memset(alias, 'a', 240);
+		alias[240] = '\0';
+		label[63] = '\0';
+		setenv("FM_DOMAIN", label, 1);
+		T(resolve(NULL, &c, why) == CONFIG_OK, "a 63-byte alias: %s", why);
+		for (size_t i = 63; i < 240; i += 64)
+			alias[i] = '.';
+		setenv("FM_DOMAIN", alias, 1);
+		T(resolve(NULL, &c, why) == CONFIG_OK, "a 240-byte host");
+		setenv("FM_DOMAIN", "127.1", 1);
+		T(resolve(NULL, &c, why) == CONFIG_EBASE && strstr(why, "libcurl"),
+		  "a host libcurl reads as 127.0.0.1: %s", why);
 	}
 
 	s.fm_domain = "fromfile";

@@ -30,6 +30,12 @@ int main(void)
 		{ "https://www.exa mple.com", NULL }, { "https://www.example.com/a b", NULL },
 		{ "https://www.example.com\r\nX: y", NULL }, { "https://.example.com", NULL },
 		{ "https://example.com.", NULL }, { "https://a..example.org", NULL }, { "//www.example.com", NULL },
+		/* Read alike by url.c and libcurl, or refused. */
+		{ "https:/www.example.com", NULL }, { "https:///www.example.com", NULL },
+		{ "https://ex%61mple.com", NULL }, { "https://127.1", NULL }, { "http://0x7f.0.0.1/", NULL },
+		{ "https://www.example.com/caf\xc3\xa9", "https://www.example.com" },
+		{ "https://www.example.com:080", "https://www.example.com:80" },
+		{ "https://xn--mnchen-3ya.de/", "https://xn--mnchen-3ya.de" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		T_STREQ(norm(cases[i].url), cases[i].want, "origin_of_url(%s)", cases[i].url);
@@ -42,6 +48,8 @@ int main(void)
 		{ "https://example.org.evil.com", 0 }, { "http://a.example.org", 0 },
 		{ "https://a.example.org:8443", 0 }, { "https://example.com", 0 },
 		{ "https://www.example.com.evil.com", 0 }, { "http://localhost", 0 },
+		{ "https://a-b.example.org", 1 }, { "https://.example.org", 0 }, { "https://a.example.org.", 0 },
+		{ "not an origin", 0 },
 	};
 	for (size_t i = 0; i < sizeof m / sizeof m[0]; i++)
 		T(origin_in_list(&form, m[i].origin) == (m[i].in != 0), "in_list(%s)", m[i].origin);
@@ -53,6 +61,9 @@ int main(void)
 		{ "https://www.example.com@evil.com/", 0 }, { "javascript:alert(1)", 0 },
 		{ "thanks.html", 0 }, { "", 0 }, { "/a b", 0 }, { "/a\r\nSet-Cookie: x", 0 },
 		{ "/\x7f", 0 }, { "data:text/html,x", 0 }, { "https://example.org/", 0 },
+		{ "https://www.example.com:443/x", 1 }, { "https://a.example.org:8443/", 0 },
+		{ "///evil.com", 0 }, { "https:/www.example.com/", 0 }, { "https://127.1/", 0 },
+		{ "https://www.example.com/caf\xc3\xa9", 0 }, { NULL, 0 },
 	};
 	for (size_t i = 0; i < sizeof n / sizeof n[0]; i++)
 		T(origin_next_allowed(&form, n[i].next) == (n[i].ok != 0), "next(%s)", n[i].next);
