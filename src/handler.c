@@ -179,7 +179,7 @@ static void answer_errors(struct response *res, bool json, const struct map_form
 
 /* The origin the request comes from: Origin, else the Referer's. Returns
  * false when a header is there but gives no usable origin ("null"). */
-static bool request_origin(const struct request *req, char out[ORIGIN_MAX], bool *present)
+static bool request_origin(const struct request *req, struct url *out, bool *present)
 {
 	const char *src = req->origin ? req->origin : req->referer;
 
@@ -190,7 +190,7 @@ static bool request_origin(const struct request *req, char out[ORIGIN_MAX], bool
 	*present = src != NULL;
 	if (!src)
 		return true;
-	return origin_of_url(src, out);
+	return origin_read(src, out);
 }
 
 static const struct refusal *refusal_of_form_err(enum form_err e)
@@ -320,20 +320,21 @@ static bool check_route(const struct map_form *form, const struct request *req, 
 	static const struct refusal not_allowed = { 405, "method_not_allowed", "Forms are sent with POST." };
 	static const struct refusal forbidden = { 403, "forbidden_origin", "This form cannot be sent from that site." };
 	char origin[ORIGIN_MAX];
-	bool present, parsed, allowed;
+	bool present = false, parsed = false, allowed = true;
+	struct url from;
 
 	if (!form) {
 		answer_status(res, json, &not_found);
 		return false;
 	}
-	parsed = request_origin(req, origin, &present);
-	allowed = form->n_allow_origins == 0 || !present ||
-	          (parsed && origin_in_list(form, origin));
+	/* Without an allow list every origin is welcome: nothing to read. */
 	if (form->n_allow_origins) {
+		parsed = request_origin(req, &from, &present);
+		allowed = !present || (parsed && origin_in_list(form, &from));
 		set_header(res, "Vary", "Origin");
 		/* Only an Origin header earns CORS headers: a Referer is not a
 		 * cross-origin read. */
-		if (req->origin && parsed && allowed)
+		if (req->origin && parsed && allowed && url_origin(&from, origin, sizeof origin))
 			set_header(res, "Access-Control-Allow-Origin", origin);
 	}
 	if (req->method && strcmp(req->method, "OPTIONS") == 0 && req->origin &&

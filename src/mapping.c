@@ -192,6 +192,7 @@ static void free_form(struct map_form *f)
 	free(f->success_url);
 	free(f->failure_url);
 	free_strings(f->allow_origins, f->n_allow_origins);
+	free(f->allow_urls);
 	free(f->honeypot);
 	free_sources(f->user_id, f->n_user_id);
 	free_sources(f->anonymous_id, f->n_anonymous_id);
@@ -394,9 +395,10 @@ static bool has_ctl(const char *s)
  * Why url is not a URL by `rules` (url.h), or NULL: in the words `fmgate
  * check` has always used for a redirect target and an allow-origin entry.
  */
-static const char *url_problem(struct loader *L, const char *url, enum url_rules rules)
+static const char *url_problem(struct loader *L, const char *url, enum url_rules rules,
+                               struct url *out)
 {
-	enum url_err e = url_parse(url, rules, NULL);
+	enum url_err e = url_parse(url, rules, out);
 
 	if (e == URL_ENOMEM)
 		L->nomem = true;
@@ -480,7 +482,7 @@ static void load_settings(struct loader *L, const xmlNode *s, struct map_setting
 		out->fm_api_base = attr_dup(L, n, "api-base");
 		if (out->fm_api_key_file && out->fm_api_key_file[0] != '/')
 			diag_add(L, line_of(n), "freshmarketer: api-key-file must be an absolute path");
-		if (out->fm_api_base && (why = url_problem(L, out->fm_api_base, URL_API_BASE)) != NULL)
+		if (out->fm_api_base && (why = url_problem(L, out->fm_api_base, URL_API_BASE, NULL)) != NULL)
 			diag_add(L, line_of(n), "freshmarketer: api-base %s", why);
 		out->fm_fields_max_age = (unsigned)attr_count(L, n, "fields-max-age",
 		                                              MAP_MAX_FIELDS_MAX_AGE, 0);
@@ -740,9 +742,9 @@ static void load_form(struct loader *L, const xmlNode *n, struct map_form *f,
 	if ((c = single_child(L, n, "redirect", true)) != NULL) {
 		f->success_url = attr_dup(L, c, "success");
 		f->failure_url = attr_dup(L, c, "failure");
-		if (f->success_url && (why = url_problem(L, f->success_url, URL_TARGET)) != NULL)
+		if (f->success_url && (why = url_problem(L, f->success_url, URL_TARGET, NULL)) != NULL)
 			diag_add(L, line_of(c), "redirect success %s", why);
-		if (f->failure_url && (why = url_problem(L, f->failure_url, URL_TARGET)) != NULL)
+		if (f->failure_url && (why = url_problem(L, f->failure_url, URL_TARGET, NULL)) != NULL)
 			diag_add(L, line_of(c), "redirect failure %s", why);
 	}
 	f->rate = s->rate;
@@ -781,9 +783,10 @@ static void load_form(struct loader *L, const xmlNode *n, struct map_form *f,
 	if (!ok)
 		return;
 	f->allow_origins = calloc(n_origins + 1, sizeof *f->allow_origins);
+	f->allow_urls = calloc(n_origins + 1, sizeof *f->allow_urls);
 	f->fields = calloc(n_fields + 1, sizeof *f->fields);
 	f->constants = calloc(n_consts + 1, sizeof *f->constants);
-	if (!f->allow_origins || !f->fields || !f->constants)
+	if (!f->allow_origins || !f->allow_urls || !f->fields || !f->constants)
 		goto nomem;
 	for (c = n->children; c && !L->nomem; c = c->next) {
 		if (is_el(c, "allow-origin")) {
@@ -792,7 +795,7 @@ static void load_form(struct loader *L, const xmlNode *n, struct map_form *f,
 			if (!o)
 				return;
 			f->allow_origins[f->n_allow_origins++] = o;
-			if ((why = url_problem(L, o, URL_ALLOW)) != NULL)
+			if ((why = url_problem(L, o, URL_ALLOW, &f->allow_urls[f->n_allow_origins - 1])) != NULL)
 				diag_add(L, line_of(c), "allow-origin \"%.80s\" %s", o, why);
 		} else if (is_el(c, "field")) {
 			load_field(L, c, f, s);

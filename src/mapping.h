@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "limits.h"
+#include "url.h"
 #include "sign.h"
 
 /* Caps on what a mapping file may say, beyond those of limits.h. */
@@ -100,6 +101,7 @@ struct map_form {
 	char *success_url;     /* absolute http(s) URL or a path starting with '/' */
 	char *failure_url;     /* same, or NULL */
 	char **allow_origins;  /* origins; a host "*.example.com" is a wildcard */
+	struct url *allow_urls; /* the same, read by url.h (URL_ALLOW) once at load */
 	size_t n_allow_origins;
 	char *honeypot;        /* field name, or NULL */
 	struct map_source *user_id;   /* in order; first with a value wins */

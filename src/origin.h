@@ -17,19 +17,20 @@
 
 #include "limits.h"
 #include "mapping.h"
+#include "url.h"
 
-#define ORIGIN_MAX 300
+#define ORIGIN_MAX 300   /* bytes of an origin's text (url_origin) */
 
 /*
- * Normalised origin of an absolute http(s) URL (an Origin header value or a
- * Referer) into out (ORIGIN_MAX bytes). False when url is not one by
- * URL_SOURCE: other schemes, user info, an empty or malformed host, an IPv6
- * literal, a bad port, white space, control characters or a backslash.
+ * The origin of an absolute http(s) URL (an Origin header value or a
+ * Referer), read by URL_SOURCE. False when url is not one: other schemes,
+ * user info, an empty or malformed host, an IPv6 literal, a bad port, white
+ * space, control characters or a backslash. url_origin() gives its text.
  */
-bool origin_of_url(const char *url, char out[ORIGIN_MAX]);
+bool origin_read(const char *url, struct url *out);
 
-/* True when the normalised origin is in the form's allow list. */
-bool origin_in_list(const struct map_form *f, const char *origin);
+/* True when the origin is in the form's allow list (read once, at load). */
+bool origin_in_list(const struct map_form *f, const struct url *origin);
 
 /*
  * A `_next` value is a safe redirect target when it is one by URL_TARGET (a
