@@ -2,7 +2,7 @@
  * instr.c: the parse, map and answer path of one submission, in process, for
  * callgrind (make bench-instr). Each run of one_submission() reads the CGI
  * parameters and the 8-field body, parses, validates, builds the identify
- * message, turns it into the Freshmarketer upsert body (the stub delivery
+ * submission, turns it into the Freshmarketer upsert body (the stub delivery
  * stands where the network call would be) and serialises the 303.
  * Usage: instr MAPPING COUNT   (FM_API_BASE, FM_API_KEY and FMGATE_SPOOL set;
  * the API is called once, for the field list).
@@ -58,11 +58,11 @@ static ssize_t reader(void *ctx, char *out, size_t len, int timeout_ms)
  * matched against the cached field list) and its text, as fm_deliver() does
  * before its call (fm_request_body() prints it once, like upsert()), send
  * nothing. */
-static void stub_deliver(struct fm_client *c, const cJSON *identify,
+static void stub_deliver(struct fm_client *c, const struct submission *sub,
                          const struct map_form *form, unsigned budget_ms,
                          struct fm_result *out)
 {
-	cJSON *req = fm_request_body(c, identify, form);
+	cJSON *req = fm_request_body(c, sub, form);
 
 	(void)budget_ms;
 	memset(out, 0, sizeof *out);

@@ -36,10 +36,17 @@ static const char *const builtin_text[] = {
 
 #define IN_LIST(list, s) in_list(list, sizeof list / sizeof list[0], s)
 
+/* strcmp() == 0, with the first byte compared in line: every trait of every
+ * delivery is held against these short lists several times. */
+static bool same(const char *a, const char *b)
+{
+	return a[0] == b[0] && strcmp(a, b) == 0;
+}
+
 static bool in_list(const char *const *list, size_t n, const char *s)
 {
 	for (size_t i = 0; i < n; i++)
-		if (strcmp(list[i], s) == 0)
+		if (same(list[i], s))
 			return true;
 	return false;
 }
@@ -47,14 +54,14 @@ static bool in_list(const char *const *list, size_t n, const char *s)
 static const char *reserved_field(const char *trait)
 {
 	for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
-		if (strcmp(reserved[i].trait, trait) == 0)
+		if (same(reserved[i].trait, trait))
 			return reserved[i].field;
 	return NULL;
 }
 
 static bool is_identity(const char *field)
 {
-	return strcmp(field, "emails") == 0 || strcmp(field, "external_id") == 0;
+	return same(field, "emails") || same(field, "external_id");
 }
 
 static bool ends_with_id(const char *field)
@@ -67,8 +74,8 @@ static bool ends_with_id(const char *field)
  * fields, which the live API stores as integers ("1", "2;3"). */
 static bool takes_ids(const char *field)
 {
-	return ends_with_id(field) || strcmp(field, "subscription_status") == 0 ||
-	       strcmp(field, "subscription_types") == 0;
+	return ends_with_id(field) || same(field, "subscription_status") ||
+	       same(field, "subscription_types");
 }
 
 /* The fm-field of the <field> or <constant> the trait came from, or NULL. */
@@ -387,10 +394,11 @@ static const char *expected(const struct fmf_field *f, const char *name)
 	return "a value of the field's type";
 }
 
-static enum conv convert(const struct fm_fields *fields, const char *name,
-                         const cJSON *v, cJSON **out)
+/* v converted for the field `name`, which is f in the list (NULL: not in it,
+ * or no list). */
+static enum conv convert(const struct fmf_field *f, const char *name, const cJSON *v,
+                         cJSON **out)
 {
-	const struct fmf_field *f = fm_fields_by_name(fields, name);
 	enum fmf_type type = type_of(f, name);
 	const cJSON *one = single(v);
 
@@ -464,8 +472,10 @@ static const cJSON *effective(struct build *b, const struct sub_trait *t, cJSON 
 	return *tmp;
 }
 
+/* Places t in the contact field `field`, which is ff in the list (NULL:
+ * looked up here). */
 static void place(struct build *b, const struct sub_trait *t, const char *field,
-                  enum fmc_event how)
+                  const struct fmf_field *ff, enum fmc_event how)
 {
 	cJSON *into = strncmp(field, "cf_", 3) == 0 ? b->custom : b->contact;
 	cJSON *value = NULL, *tmp;
@@ -485,7 +495,9 @@ static void place(struct build *b, const struct sub_trait *t, const char *field,
 			note(b, FMC_DROP_UNCHECKED, trait, field, NULL);
 		return;
 	}
-	switch (convert(b->fields, field, v, &value)) {
+	if (!ff)
+		ff = fm_fields_by_name(b->fields, field);
+	switch (convert(ff, field, v, &value)) {
 	case CONV_OK:
 		if (!cJSON_AddItemToObject(into, field, value)) {
 			cJSON_Delete(value);
@@ -493,8 +505,7 @@ static void place(struct build *b, const struct sub_trait *t, const char *field,
 			break;
 		}
 		note(b, how, trait, field, value);
-		if (fm_fields_by_name(b->fields, field) &&
-		    fm_fields_by_name(b->fields, field)->type == FMF_OPAQUE)
+		if (ff && ff->type == FMF_OPAQUE)
 			note(b, FMC_SENT_UNCHECKED, trait, field, value);
 		break;
 	case CONV_EMPTY:
@@ -512,7 +523,7 @@ static void place(struct build *b, const struct sub_trait *t, const char *field,
 /* Traits that the first pass consumes and the label pass must skip. */
 static bool explicit_trait(const struct sub_trait *t)
 {
-	return strcmp(t->path, "email") == 0 || strcmp(t->path, "name") == 0 ||
+	return same(t->path, "email") || same(t->path, "name") ||
 	       override_for(t) || reserved_field(t->path);
 }
 
@@ -523,13 +534,13 @@ static void pass_explicit(struct build *b, const struct sub_trait *t)
 {
 	const char *field;
 
-	if (strcmp(t->path, "email") == 0)
+	if (same(t->path, "email"))
 		return;
 	if ((field = override_for(t)))
-		place(b, t, field, FMC_SET_FM_FIELD);
+		place(b, t, field, NULL, FMC_SET_FM_FIELD);
 	else if ((field = reserved_field(t->path)))
-		place(b, t, field, FMC_SET_RESERVED);
-	else if (strcmp(t->path, "name") == 0)
+		place(b, t, field, NULL, FMC_SET_RESERVED);
+	else if (same(t->path, "name"))
 		b->name = t->value;
 }
 
@@ -546,14 +557,14 @@ static void pass_label(struct build *b, const struct sub_trait *t)
 	else if (IN_LIST(privileged, f->name))
 		note(b, FMC_DROP_PRIVILEGED, t->path, f->name, NULL);
 	else
-		place(b, t, f->name, FMC_SET_LABEL);
+		place(b, t, f->name, f, FMC_SET_LABEL);
 }
 
 static void pass_needs(struct build *b, const struct sub_trait *t)
 {
 	const char *field = override_for(t);
 
-	if (strcmp(t->path, "email") == 0)
+	if (same(t->path, "email"))
 		return;
 	if (field)
 		b->needs_fields |= fm_contact_fm_field_needs_list(field);
@@ -617,11 +628,13 @@ bool fm_contact_privileged(const char *field)
 enum fmc_err fm_contact_convert(const struct fm_fields *fields, const char *name,
                                 const cJSON *v, cJSON **out, const char **expected_out)
 {
+	const struct fmf_field *f = fm_fields_by_name(fields, name);
+
 	*out = NULL;
-	*expected_out = expected(fm_fields_by_name(fields, name), name);
+	*expected_out = expected(f, name);
 	if (is_empty(v))
 		return FMC_OK;
-	switch (convert(fields, name, v, out)) {
+	switch (convert(f, name, v, out)) {
 	case CONV_OK: return FMC_OK;
 	case CONV_EMPTY: return FMC_OK;
 	case CONV_BAD: return FMC_EINVALID;

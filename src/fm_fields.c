@@ -111,6 +111,53 @@ fail:
 	return err;
 }
 
+/* The list being indexed, for the comparators (qsort has no context). */
+static const struct fm_fields *sorting;
+
+static int cmp_index(size_t a, size_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+static int by_name_cmp(const void *x, const void *y)
+{
+	size_t a = *(const size_t *)x, b = *(const size_t *)y;
+	int c = strcmp(sorting->v[a].name, sorting->v[b].name);
+
+	return c ? c : cmp_index(a, b);
+}
+
+static int by_label_cmp(const void *x, const void *y)
+{
+	size_t a = *(const size_t *)x, b = *(const size_t *)y;
+	int c = text_icmp(sorting->v[a].label, sorting->v[b].label);
+
+	return c ? c : cmp_index(a, b);
+}
+
+/* A field a label may match: not a group, with a label. */
+static bool labelled(const struct fmf_field *f)
+{
+	return f->type != FMF_GROUP && f->label[0];
+}
+
+static bool make_indexes(struct fm_fields *f)
+{
+	if (!(f->by_name = malloc((f->n + 1) * sizeof *f->by_name)) ||
+	    !(f->by_label = malloc((f->n + 1) * sizeof *f->by_label)))
+		return false;
+	for (size_t i = 0; i < f->n; i++) {
+		f->by_name[i] = i;
+		if (labelled(&f->v[i]))
+			f->by_label[f->n_labels++] = i;
+	}
+	sorting = f;
+	qsort(f->by_name, f->n, sizeof *f->by_name, by_name_cmp);
+	qsort(f->by_label, f->n_labels, sizeof *f->by_label, by_label_cmp);
+	sorting = NULL;
+	return true;
+}
+
 enum fmf_err fm_fields_parse(const char *json, size_t len, time_t fetched_at,
                              struct fm_fields **out)
 {
@@ -158,6 +205,8 @@ enum fmf_err fm_fields_from_json(const cJSON *doc, time_t fetched_at,
 		}
 		f->n++;
 	}
+	if (!make_indexes(f))
+		goto fail;
 	*out = f;
 	return FMF_OK;
 fail:
@@ -172,24 +221,47 @@ void fm_fields_free(struct fm_fields *f)
 	for (size_t i = 0; i < f->n; i++)
 		field_clear(&f->v[i]);
 	free(f->v);
+	free(f->by_name);
+	free(f->by_label);
 	free(f);
+}
+
+/* The first entry of idx[0..n) whose field's key equals `key` by cmp. */
+static const struct fmf_field *find(const struct fm_fields *f, const size_t *idx, size_t n,
+                                    const char *key, const char *(*key_of)(const struct fmf_field *),
+                                    int (*cmp)(const char *, const char *))
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cmp(key_of(&f->v[idx[mid]]), key) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && cmp(key_of(&f->v[idx[lo]]), key) == 0 ? &f->v[idx[lo]] : NULL;
+}
+
+static const char *name_of(const struct fmf_field *f)
+{
+	return f->name;
+}
+
+static const char *label_of(const struct fmf_field *f)
+{
+	return f->label;
 }
 
 const struct fmf_field *fm_fields_by_name(const struct fm_fields *f, const char *name)
 {
-	for (size_t i = 0; f && i < f->n; i++)
-		if (strcmp(f->v[i].name, name) == 0)
-			return &f->v[i];
-	return NULL;
+	return f ? find(f, f->by_name, f->n, name, name_of, strcmp) : NULL;
 }
 
 const struct fmf_field *fm_fields_by_label(const struct fm_fields *f, const char *label)
 {
-	for (size_t i = 0; f && i < f->n; i++)
-		if (f->v[i].type != FMF_GROUP && f->v[i].label[0] &&
-		    text_ieq(f->v[i].label, label))
-			return &f->v[i];
-	return NULL;
+	return f && label[0] ? find(f, f->by_label, f->n_labels, label, label_of, text_icmp) : NULL;
 }
 
 const char *fm_fields_strerror(enum fmf_err e)

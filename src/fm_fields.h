@@ -60,6 +60,11 @@ struct fm_fields {
 	struct fmf_field *v;
 	size_t n;
 	time_t fetched_at;   /* wall clock when the answer was received */
+	/* Indexes into v, for the look-ups below (every trait of every delivery
+	 * asks): by name; and by label ignoring ASCII case, of the fields a label
+	 * may match. Equal keys keep the list's order, so the first one wins. */
+	size_t *by_name, *by_label;
+	size_t n_labels;
 };
 
 enum fmf_err {

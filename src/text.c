@@ -174,7 +174,7 @@ char *text_ascii_lower(char *s)
 	return s;
 }
 
-bool text_ieq(const char *a, const char *b)
+int text_icmp(const char *a, const char *b)
 {
 	const unsigned char *x = (const unsigned char *)a;
 	const unsigned char *y = (const unsigned char *)b;
@@ -183,7 +183,12 @@ bool text_ieq(const char *a, const char *b)
 		x++;
 		y++;
 	}
-	return ascii_lower(*x) == ascii_lower(*y);
+	return ascii_lower(*x) - ascii_lower(*y);
+}
+
+bool text_ieq(const char *a, const char *b)
+{
+	return text_icmp(a, b) == 0;
 }
 
 bool text_parse_ll(const char *s, long long min, long long max, long long *out)

@@ -40,8 +40,10 @@ char *text_trim(char *s);
 /* Lower-cases ASCII letters in place. Returns s. */
 char *text_ascii_lower(char *s);
 
-/* Case-insensitive ASCII comparison of two NUL-terminated strings. */
+/* Case-insensitive ASCII comparison of two NUL-terminated strings: equal,
+ * and the order (<0, 0, >0) of their lower-cased bytes. */
 bool text_ieq(const char *a, const char *b);
+int text_icmp(const char *a, const char *b);
 
 /*
  * Strict integer parse of a whole string (no leading or trailing junk, no
