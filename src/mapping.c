@@ -727,13 +727,71 @@ static void check_form(struct loader *L, const struct map_form *f)
 		diag_add(L, f->line, "honeypot \"%.60s\" is also a mapped field", f->honeypot);
 }
 
+/* The sources of <user-id> or <anonymous-id> `c` (from-email only with
+ * `email`) into a new *out. */
+static void load_id(struct loader *L, const xmlNode *c, bool email, struct map_source **out,
+                    size_t *n)
+{
+	size_t n_src = count_children(c, "from-field") + count_children(c, "from-cookie") +
+	               (email ? count_children(c, "from-email") : 0);
+
+	if (!within(L, c, n_src, MAP_MAX_LIST, "sources"))
+		return;
+	if (!(*out = calloc(n_src ? n_src : 1, sizeof **out))) {
+		L->nomem = true;
+		return;
+	}
+	load_sources(L, c, *out, n);
+}
+
+/* The form's <allow-origin>, <field> and <constant> children, in order.
+ * False when there are too many to check the form further. */
+static bool load_items(struct loader *L, const xmlNode *n, struct map_form *f,
+                       const struct map_settings *s)
+{
+	size_t n_origins = count_children(n, "allow-origin");
+	size_t n_fields = count_children(n, "field"), n_consts = count_children(n, "constant");
+	const char *why;
+	const xmlNode *c;
+	bool ok;
+
+	/* Uniqueness checks compare every pair: the counts stay small. */
+	ok = within(L, n, n_origins, MAP_MAX_LIST, "<allow-origin>");
+	ok = within(L, n, n_fields + n_consts, MAP_MAX_FORM_ITEMS, "<field> and <constant>") && ok;
+	if (!ok)
+		return false;
+	f->allow_origins = calloc(n_origins + 1, sizeof *f->allow_origins);
+	f->allow_urls = calloc(n_origins + 1, sizeof *f->allow_urls);
+	f->fields = calloc(n_fields + 1, sizeof *f->fields);
+	f->constants = calloc(n_consts + 1, sizeof *f->constants);
+	if (!f->allow_origins || !f->allow_urls || !f->fields || !f->constants) {
+		L->nomem = true;
+		return false;
+	}
+	for (c = n->children; c && !L->nomem; c = c->next) {
+		if (is_el(c, "allow-origin")) {
+			char *o = text_dup(L, c);
+			size_t i = f->n_allow_origins;
+
+			if (!o)
+				return false;
+			f->allow_origins[f->n_allow_origins++] = o;
+			if ((why = url_problem(L, o, URL_ALLOW, &f->allow_urls[i])) != NULL)
+				diag_add(L, line_of(c), "allow-origin \"%.80s\" %s", o, why);
+		} else if (is_el(c, "field")) {
+			load_field(L, c, f, s);
+		} else if (is_el(c, "constant")) {
+			load_constant(L, c, f);
+		}
+	}
+	return true;
+}
+
 static void load_form(struct loader *L, const xmlNode *n, struct map_form *f,
                       const struct map_settings *s)
 {
 	const xmlNode *c;
-	size_t n_src, n_origins, n_fields, n_consts;
 	const char *why;
-	bool ok;
 
 	f->line = line_of(n);
 	f->id = attr_dup(L, n, "id");
@@ -755,59 +813,12 @@ static void load_form(struct loader *L, const xmlNode *n, struct map_form *f,
 		if (f->honeypot && (why = name_problem(f->honeypot, false)) != NULL)
 			diag_add(L, line_of(c), "honeypot field %s", why);
 	}
-	if ((c = single_child(L, n, "user-id", true)) != NULL) {
-		n_src = count_children(c, "from-field") + count_children(c, "from-cookie") +
-		        count_children(c, "from-email");
-		if (within(L, c, n_src, MAP_MAX_LIST, "sources")) {
-			f->user_id = calloc(n_src ? n_src : 1, sizeof *f->user_id);
-			if (!f->user_id)
-				goto nomem;
-			load_sources(L, c, f->user_id, &f->n_user_id);
-		}
-	}
-	if ((c = single_child(L, n, "anonymous-id", false)) != NULL) {
-		n_src = count_children(c, "from-field") + count_children(c, "from-cookie");
-		if (within(L, c, n_src, MAP_MAX_LIST, "sources")) {
-			f->anonymous_id = calloc(n_src ? n_src : 1, sizeof *f->anonymous_id);
-			if (!f->anonymous_id)
-				goto nomem;
-			load_sources(L, c, f->anonymous_id, &f->n_anonymous_id);
-		}
-	}
-	n_origins = count_children(n, "allow-origin");
-	n_fields = count_children(n, "field");
-	n_consts = count_children(n, "constant");
-	/* Uniqueness checks compare every pair: the counts stay small. */
-	ok = within(L, n, n_origins, MAP_MAX_LIST, "<allow-origin>");
-	ok = within(L, n, n_fields + n_consts, MAP_MAX_FORM_ITEMS, "<field> and <constant>") && ok;
-	if (!ok)
-		return;
-	f->allow_origins = calloc(n_origins + 1, sizeof *f->allow_origins);
-	f->allow_urls = calloc(n_origins + 1, sizeof *f->allow_urls);
-	f->fields = calloc(n_fields + 1, sizeof *f->fields);
-	f->constants = calloc(n_consts + 1, sizeof *f->constants);
-	if (!f->allow_origins || !f->allow_urls || !f->fields || !f->constants)
-		goto nomem;
-	for (c = n->children; c && !L->nomem; c = c->next) {
-		if (is_el(c, "allow-origin")) {
-			char *o = text_dup(L, c);
-
-			if (!o)
-				return;
-			f->allow_origins[f->n_allow_origins++] = o;
-			if ((why = url_problem(L, o, URL_ALLOW, &f->allow_urls[f->n_allow_origins - 1])) != NULL)
-				diag_add(L, line_of(c), "allow-origin \"%.80s\" %s", o, why);
-		} else if (is_el(c, "field")) {
-			load_field(L, c, f, s);
-		} else if (is_el(c, "constant")) {
-			load_constant(L, c, f);
-		}
-	}
-	if (!L->nomem)
+	if ((c = single_child(L, n, "user-id", true)) != NULL)
+		load_id(L, c, true, &f->user_id, &f->n_user_id);
+	if ((c = single_child(L, n, "anonymous-id", false)) != NULL && !L->nomem)
+		load_id(L, c, false, &f->anonymous_id, &f->n_anonymous_id);
+	if (!L->nomem && load_items(L, n, f, s) && !L->nomem)
 		check_form(L, f);
-	return;
-nomem:
-	L->nomem = true;
 }
 
 /* ---- the document ---- */
