@@ -1,6 +1,9 @@
 -- wrk script: the benchmark's realistic 8-field form post, one new email per
 -- request so that every post is a valid, distinct submission (two threads or
--- two runs never send the same userId at once).
+-- two runs never send the same userId at once). After "--", a refusal to
+-- measure instead: "honeypot" (the hidden field filled: a fake success),
+-- "bademail" (an invalid email: 303 to the failure page) or "foreign" (an
+-- Origin outside the allow list: 403).
 math.randomseed(os.time())
 local threads = 0
 function setup(thread)
@@ -8,13 +11,24 @@ function setup(thread)
    thread:set("id", tostring(math.random(100000, 999999)) .. "t" .. threads)
 end
 local n = 0
+local mode = "post"
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Origin"] = "https://www.example.com"
+function init(args)
+   mode = args[1] or "post"
+   if mode == "foreign" then
+      wrk.headers["Origin"] = "https://www.example.net"
+   end
+end
 request = function()
    n = n + 1
-   local body = "email=bench" .. id .. "-" .. n .. "%40example.com&first=Ann&last=Lee" ..
+   local at = mode == "bademail" and "-at-" or "%40"
+   local body = "email=bench" .. id .. "-" .. n .. at .. "example.com&first=Ann&last=Lee" ..
       "&city=Paris&title=Head+of+Growth&sector=software&optin=yes&size=42"
+   if mode == "honeypot" then
+      body = body .. "&website=http%3A%2F%2Fspam.example"
+   end
    return wrk.format(nil, nil, nil, body)
 end
 done = function(summary, latency, requests)

@@ -236,8 +236,9 @@ start_lighttpd() {
 }
 
 # --- measuring ---------------------------------------------------------------------------
-run_wrk() { # run_wrk URL SECONDS CONNS -> "rps p50 p99 errors non2xx requests"
-	wrk -t"$(($3 < 2 ? $3 : 2))" -c"$3" -d"$2s" --timeout 5s -s "$top/bench/post.lua" "$1" 2>/dev/null |
+run_wrk() { # run_wrk URL SECONDS CONNS [MODE] -> "rps p50 p99 errors non2xx requests"
+	wrk -t"$(($3 < 2 ? $3 : 2))" -c"$3" -d"$2s" --timeout 5s -s "$top/bench/post.lua" "$1" \
+		-- "${4:-post}" 2>/dev/null |
 		sed -n 's/^RESULT rps=\([0-9.]*\) p50_ms=\([0-9.]*\) p99_ms=\([0-9.]*\) errors=\([0-9]*\) non2xx=\([0-9]*\) requests=\([0-9]*\)$/\1 \2 \3 \4 \5 \6/p'
 }
 median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]; else print "-"}'; }
@@ -255,6 +256,8 @@ conn_sample() {
 private_kib() { awk '/^Private_Dirty/ {s += $2} END {print s + 0}' "/proc/$1/smaps_rollup" 2>/dev/null; }
 
 endpoints=(bare upstream forms/contact async/contact)
+# The refusal path, on the sync endpoint: (name wrk-mode expected-status).
+refusals=(honeypot:honeypot:303 bad-email:bademail:303 foreign:foreign:403)
 declare -A url rps p50 p99 bad
 mkdir -p "$dir/disk"
 own "$dir/disk"
@@ -280,6 +283,20 @@ for s in $SERVERS; do
 		run_wrk "${url[$s]}/$ep" 2 "$CONNS" >/dev/null
 	done
 done
+# Each refusal answers what it should (wrk counts neither 303 nor 403 apart).
+refusal_check=
+for rf in "${refusals[@]}"; do
+	IFS=: read -r name mode want <<<"$rf"
+	case $mode in
+	honeypot) args=(-H 'Origin: https://www.example.com' --data 'email=x%40example.com&website=spam') ;;
+	bademail) args=(-H 'Origin: https://www.example.com' --data 'email=not-an-email') ;;
+	foreign) args=(-H 'Origin: https://www.example.net' --data 'email=x%40example.com') ;;
+	esac
+	for s in $SERVERS; do
+		got=$(curl -s -o /dev/null -w '%{http_code}' "${args[@]}" "${url[$s]}/forms/contact")
+		refusal_check+="$s $name $got$([ "$got" = "$want" ] || echo " (want $want)"); "
+	done
+done
 conn_sample
 for r in $(seq 1 "$ROUNDS"); do
 	for s in $SERVERS; do
@@ -289,11 +306,40 @@ for r in $(seq 1 "$ROUNDS"); do
 			rps[$k]+="${a:-} "; p50[$k]+="${b:-} "; p99[$k]+="${c:-} "
 			[ "${e:-0}" -gt 0 ] || [ "${n:-0}" -gt 0 ] || [ -z "${a:-}" ] && bad[$k]+="round $r: ${e:-?} socket errors, ${n:-?} error answers; "
 		done
+		for rf in "${refusals[@]}"; do
+			IFS=: read -r name mode _ <<<"$rf"
+			read -r a b c e _ _ < <(run_wrk "${url[$s]}/forms/contact" "$SECS" "$CONNS" "$mode")
+			k="$s $name"
+			rps[$k]+="${a:-} "; p50[$k]+="${b:-} "; p99[$k]+="${c:-} "
+			[ "${e:-0}" -gt 0 ] || [ -z "${a:-}" ] && bad[$k]+="round $r: ${e:-?} socket errors; "
+		done
 		conn_sample
 	done
 	# The disk, between the servers' async runs: as many writers as connections.
 	rps[disk]+="$(as_worker "$bin/bench/spoolrate" "$dir/disk" "$SECS" "$CONNS") "
 	rps[disk1]+="$(as_worker "$bin/bench/spoolrate" "$dir/disk" 2 1) "
+done
+
+# --- system calls per submission: strace -c on every worker of an endpoint during a calm
+# run (2 connections, 2 s), divided by the requests wrk saw answered.
+syscalls_per() { # syscalls_per SERVER ENDPOINT PROCESS-PATTERN -> "N" or "-"
+	local args=() sp n calls
+	for p in $(pgrep -f "$3"); do args+=(-p "$p"); done
+	[ "${#args[@]}" -gt 0 ] && command -v strace >/dev/null || { echo -; return; }
+	strace -f -c -o "$dir/strace.out" "${args[@]}" 2>/dev/null &
+	sp=$!
+	sleep 1
+	read -r _ _ _ _ _ n < <(run_wrk "${url[$1]}/$2" 2 2)
+	kill -INT "$sp" 2>/dev/null
+	wait "$sp" 2>/dev/null
+	calls=$(awk '$NF == "total" {print $4}' "$dir/strace.out" 2>/dev/null)
+	[ -n "$calls" ] && [ "${n:-0}" -gt 0 ] && printf '%.1f' "$(echo "$calls / $n" | bc -l)" || echo -
+}
+declare -A sysc
+for s in $SERVERS; do
+	sysc[$s sync]=$(syscalls_per "$s" forms/contact "^$bin/fmgate\$")
+	sysc[$s upstream]=$(syscalls_per "$s" upstream "^$dir/bin/ceiling_upstream")
+	sysc[$s bare]=$(syscalls_per "$s" bare "^$dir/bin/ceiling_bare")
 done
 
 # --- report --------------------------------------------------------------------------------
@@ -321,6 +367,19 @@ for s in $SERVERS; do
 		set -- ${rps[$s forms]}; i=1; for x in ${rps[$s upstream]}; do printf '%s ' "$(ratio "${!i}" "$x")"; i=$((i + 1)); done))"
 	echo "  async / upstream ceiling = $(ratio "$a" "$u")   async / bare = $(ratio "$a" "$b")   (the CRM takes ${CRM_DELAY}s: the visitor does not wait for it)"
 	echo "  async / disk's durable-write rate ($CONNS writers) = $(ratio "$a" "$d")   async p99 = $(echo "${p99[$s async]}" | median) ms"
+	echo "  the refusal path on the sync endpoint, against the bare 303:"
+	for rf in "${refusals[@]}"; do
+		IFS=: read -r name _ _ <<<"$rf"
+		k="$s $name"
+		x=$(echo "${rps[$k]}" | median)
+		printf '  %-9s %7s %-9s %7s %8s   / bare = %s\n' "$name" "$x" "($(echo "${rps[$k]}" | spread))" \
+			"$(echo "${p50[$k]}" | median)" "$(echo "${p99[$k]}" | median)" "$(ratio "$x" "$b")"
+		[ -n "${bad[$k]:-}" ] && echo "    warning: ${bad[$k]}"
+	done
+done
+echo "refusal answers: $refusal_check"
+for s in $SERVERS; do
+	echo "system calls per submission ($s, strace -c of every worker, a calm 2 s run): fmgate sync ${sysc[$s sync]}, upstream ceiling ${sysc[$s upstream]}, bare ${sysc[$s bare]}"
 done
 echo "disk: durable spool-style writes/s: $(echo "${rps[disk]}" | median) ($(echo "${rps[disk]}" | spread)) with $CONNS writers, $(echo "${rps[disk1]}" | median) with 1"
 
@@ -339,6 +398,9 @@ ws=$(pgrep -d' ' -f "^$bin/fmgate\$")
 if [ -n "$ws" ]; then
 	echo "private memory (Private_Dirty) of the fmgate sync workers at the end, KiB: $(for p in $ws; do private_kib "$p"; done | sort -n | awk '{a[NR]=$1} END {printf "min %d, median %d, max %d (%d workers)", a[1], a[int((NR+1)/2)], a[NR], NR}')"
 fi
+
+# fmgate's own instructions per submission, the CRM call stubbed (libcurl apart).
+BUILD=$BUILD bash "$top/bench/instr.sh" 2>&1 | tail -n 1
 
 # --- memory: one worker (Apache class with MaxProcesses 1), 10,000 then MEM_REQUESTS requests
 if [ "$MEM_REQUESTS" -gt 0 ] && [ -n "${url[apache]:-}" ]; then

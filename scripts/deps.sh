@@ -14,7 +14,7 @@ build) want="$build" ;;
 demo) want="$build $run" ;;
 test) want="$build $run $test" ;;
 fuzz) want="$build clang libclang-rt-14-dev" ;;
-bench) want="$build $run wrk nginx lighttpd bc valgrind" ;;
+bench) want="$build $run wrk nginx lighttpd bc valgrind strace curl" ;;
 *) echo "usage: $0 build|demo|test|fuzz|bench" >&2; exit 2 ;;
 esac
 missing=
