@@ -29,23 +29,22 @@ struct fm_client {
 struct fm_client *fm_client_new(const struct config *cfg)
 {
 	struct fm_client *c = calloc(1, sizeof *c);
-	struct fm_state *st = NULL;
+	struct fm_state *st;
 
 	if (!c)
 		return NULL;
 	c->timeout_ms = cfg->timeout_ms ? cfg->timeout_ms : LIMIT_DEFAULT_TIMEOUT_MS;
 	text_copy(c->key, sizeof c->key, cfg->api_key);
 	text_copy(c->spool, sizeof c->spool, cfg->spool_dir);
-	if (!(c->curl = fm_curl_new(cfg->api_key)) ||
-	    !(st = fm_state_open(c->spool, cfg->api_base, c->key, false))) {
-		fm_curl_free(c->curl);
-		explicit_bzero(c->key, sizeof c->key);
-		free(c);
-		return NULL;
-	}
+	st = fm_state_open(c->spool, cfg->api_base, c->key, false);
+	c->curl = fm_curl_new(cfg->api_key);
 	fm_http_init(&c->http, (struct fm_transport){fm_curl_send, c->curl}, st, cfg->api_base);
 	fm_fieldcache_init(&c->fc, &c->http, cfg->fields_max_age_s ? cfg->fields_max_age_s
 	                                                            : CONFIG_DEFAULT_FIELDS_MAX_AGE);
+	if (!st || !c->curl) {
+		fm_client_free(c);
+		c = NULL;
+	}
 	return c;
 }
 

@@ -65,7 +65,8 @@ bool fm_fieldcache_fetch(struct fm_fieldcache *fc, uint64_t deadline, bool share
 	long status;
 	bool ok = false;
 
-	if (!fm_http_call(fc->http, "GET", "/settings/contacts/fields", NULL, deadline, out, &status))
+	if (!fm_http_call(fc->http, "GET", "/settings/contacts/fields", NULL, deadline, out,
+	                  &status))
 		goto out;
 	if (!fm_http_read_ok(fc->http, status, out)) {
 		/* Not this contact's fault: only a refused key stops delivery. */
