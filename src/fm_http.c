@@ -76,16 +76,30 @@ struct fm_curl {
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-/* libcurl's global state is set up once per process and never torn down:
- * doing it per client dropped TLS state and the kept-alive connection on
- * every mapping reload. pthread_once makes the first call safe even if two
- * threads were ever to make clients at once. */
+/*
+ * libcurl's global state, and a share of connections, TLS sessions and DNS
+ * answers that every client of the process uses, are set up once per process
+ * and never torn down: a mapping reload makes a new client, which so keeps
+ * TLS set up and the kept-alive connection. fmgate's processes are single
+ * threaded (workers are forked, before any client exists), so the share has
+ * no lock callbacks; pthread_once states the once-only setup. Without a share
+ * (out of memory) each client keeps its own connection, as it can.
+ */
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
 static CURLcode global_rc = CURLE_FAILED_INIT;
+static CURLSH *global_share;
 
 static void global_init(void)
 {
-	global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+	if ((global_rc = curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK ||
+	    !(global_share = curl_share_init()))
+		return;
+	if (curl_share_setopt(global_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) != CURLSHE_OK ||
+	    curl_share_setopt(global_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+	    curl_share_setopt(global_share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK) {
+		curl_share_cleanup(global_share);
+		global_share = NULL;
+	}
 }
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
@@ -157,7 +171,8 @@ struct fm_curl *fm_curl_new(const char *api_key)
 	                      (curl_off_t)LIMIT_MAX_UPSTREAM_BODY) == CURLE_OK &&
 	     curl_easy_setopt(k->h, CURLOPT_ERRORBUFFER, k->errbuf) == CURLE_OK &&
 	     curl_easy_setopt(k->h, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
-	     curl_easy_setopt(k->h, CURLOPT_WRITEDATA, k) == CURLE_OK;
+	     curl_easy_setopt(k->h, CURLOPT_WRITEDATA, k) == CURLE_OK &&
+	     (!global_share || curl_easy_setopt(k->h, CURLOPT_SHARE, global_share) == CURLE_OK);
 	if (!ok) {
 		fm_curl_free(k);
 		k = NULL;

@@ -9,8 +9,10 @@
  * submissions. TLS verification stays on, redirects are never followed, only
  * http and https are allowed, and every call has a connect timeout and a
  * total timeout bounded by the delivery budget. libcurl is initialised once
- * per process (fm_curl_new), so a new client (a mapping reload) keeps TLS
- * set up; it is never cleaned up.
+ * per process (fm_curl_new) and never cleaned up, and the process's clients
+ * share one connection cache, so a new client (a mapping reload) keeps TLS
+ * set up and the kept-alive connection. A process uses its clients from one
+ * thread, and makes none before it forks.
  *
  * Before each call the shared rate-limit budget (fm_state.h) is asked for a
  * slot, waiting within half of what is left of the budget; after each answer
