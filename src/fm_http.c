@@ -210,13 +210,16 @@ static const struct curl_header *last_header(CURL *h, const char *name)
 }
 
 /* Retry-After as libcurl reads it (delta-seconds or an HTTP date), within
- * 0..FM_RETRY_AFTER_MAX; -1 when the answer has none. */
+ * 0..FM_RETRY_AFTER_MAX; -1 when the answer has none, or one that is neither
+ * (libcurl reads that as 0: it would lift the hold a bare 429 gets). */
 static long retry_after(CURL *h)
 {
+	const struct curl_header *hd = last_header(h, "Retry-After");
 	curl_off_t s = 0;
 
-	if (!last_header(h, "Retry-After") ||
-	    curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &s) != CURLE_OK)
+	if (!hd || curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &s) != CURLE_OK ||
+	    (s == 0 && !(hd->value[0] >= '0' && hd->value[0] <= '9') &&
+	     curl_getdate(hd->value, NULL) < 0))
 		return -1;
 	/* libcurl before 8.12 gives a date in the past as a negative wait */
 	return s < 0 ? 0 : s > FM_RETRY_AFTER_MAX ? FM_RETRY_AFTER_MAX : (long)s;
@@ -239,7 +242,6 @@ static void read_ratelimit(CURL *h, struct fm_ratelimit *rl)
 		RL_HEADER("per-min-x-ratelimit-reset", minute_reset, FM_RL_MINUTE_S),
 	};
 #undef RL_HEADER
-	char value[FM_HEADER_VALUE_MAX + 1];
 	const struct curl_header *hd;
 	long long v;
 
@@ -247,14 +249,13 @@ static void read_ratelimit(CURL *h, struct fm_ratelimit *rl)
 	for (size_t i = 0; i < sizeof rl_headers / sizeof rl_headers[0]; i++) {
 		long *dst = (long *)((char *)rl + rl_headers[i].off);
 
+		/* libcurl gives the value trimmed */
 		if (!(hd = last_header(h, rl_headers[i].name)) ||
 		    strlen(hd->value) > FM_HEADER_VALUE_MAX)
 			continue; /* none of ours is that long */
-		text_copy(value, sizeof value, hd->value);
-		text_trim(value);
 		if (rl_headers[i].window)
-			*dst = fm_rl_reset_s(value, rl_headers[i].window, time(NULL));
-		else if (text_parse_ll(value, 0, 1000000000000LL, &v))
+			*dst = fm_rl_reset_s(hd->value, rl_headers[i].window, time(NULL));
+		else if (text_parse_ll(hd->value, 0, 1000000000000LL, &v))
 			*dst = (long)v;
 	}
 }
