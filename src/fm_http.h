@@ -20,8 +20,9 @@
  * gets a 2xx tells the state the key works.
  *
  * Ownership: struct fm_http borrows its transport's context and its state;
- * the answer it holds (fm_http_body) belongs to the transport and lives until
- * the next call. An fm_curl belongs to whoever made it (fm_curl_free).
+ * the answer it holds (h->ans, read with fm_http_json) belongs to the
+ * transport and lives until the next call. An fm_curl belongs to whoever
+ * made it (fm_curl_free).
  */
 #ifndef FMGATE_FM_HTTP_H
 #define FMGATE_FM_HTTP_H
@@ -144,7 +145,7 @@ void fm_http_init(struct fm_http *h, struct fm_transport tr, struct fm_state *st
  * fm_now_ms). `path` follows the base and may hold a query; `json` is the
  * body (NULL for a GET). Counts the call in out->calls and sets
  * out->http_status and out->retry_after_s from the answer.
- * True with *status set when an answer arrived (fm_http_body holds it);
+ * True with *status set when an answer arrived (h->ans holds it);
  * otherwise *out is FM_RETRY with the reason.
  */
 bool fm_http_call(struct fm_http *h, const char *method, const char *path, const char *json,
