@@ -50,7 +50,7 @@ $(BUILD)/obj/schema_blob.o: src/schema_blob.S schema/fmgate.rng | $(BUILD)/obj
 # at build time: installing valgrind (make valgrind does) rebuilds it.
 $(BUILD)/obj/sandbox.o: $(wildcard /usr/include/valgrind/valgrind.h)
 
-$(BUILD)/tests/%: tests/unit/%.c $(LIBOBJ) tests/unit/t.h tests/unit/tfiles.h | $(BUILD)/tests
+$(BUILD)/tests/%: tests/unit/%.c $(LIBOBJ) $(wildcard tests/unit/*.h) | $(BUILD)/tests
 	@echo "  LINK $@"
 	@$(CC) $(ALL_CPPFLAGS) -iquote tests/unit $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(LIBOBJ) $(LDLIBS)
 

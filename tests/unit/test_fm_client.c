@@ -591,6 +591,18 @@ static void test_reuse(void)
 	T(n == 6, "field list once, then one upsert each: %d requests", n);
 	T(same == n, "one kept-alive connection: %d of %d on %s", same, n, str(first, "conn"));
 	T(bad_body == 0, "custom_field (singular) in every upsert");
+	fm_client_free(c);
+
+	/* a new client (a mapping reload) takes over the kept-alive connection */
+	c = client(key);
+	deliver(c, "r-0", "r0@example.com", "", 3000, &r);
+	cJSON_Delete(reqs);
+	reqs = ctl("GET", "/_double/requests", NULL);
+	q = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(reqs, "requests"), n);
+	first = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(reqs, "requests"), 0);
+	T(r.outcome == FM_DELIVERED && str(q, "conn") && str(first, "conn") &&
+	  strcmp(str(q, "conn"), str(first, "conn")) == 0,
+	  "the next client reuses the connection: %s", q ? str(q, "conn") : "(no request)");
 	cJSON_Delete(reqs);
 	fm_client_free(c);
 }
