@@ -4,8 +4,8 @@
  * parameters and the 8-field body, parses, validates, builds the identify
  * submission, turns it into the Freshmarketer upsert body (the stub delivery
  * stands where the network call would be) and serialises the 303.
- * Usage: instr MAPPING COUNT   (FM_API_BASE, FM_API_KEY and FMGATE_SPOOL set;
- * the API is called once, for the field list).
+ * Usage: instr MAPPING COUNT BODY   (FM_API_BASE, FM_API_KEY and FMGATE_SPOOL
+ * set; the API is called once, for the field list).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +17,8 @@
 #include "request.h"
 #include "response.h"
 
-static const char body[] = "email=ann%40example.com&first=Ann&last=Lee&city=Paris"
-                           "&title=Head+of+Growth&sector=software&optin=yes&size=42";
+static const char *body;
+static char body_len[24];
 
 struct src { size_t pos; };
 
@@ -27,7 +27,7 @@ static const char *param(void *ctx, const char *name)
 	static const char *const env[][2] = {
 		{ "REQUEST_METHOD", "POST" },
 		{ "CONTENT_TYPE", "application/x-www-form-urlencoded" },
-		{ "CONTENT_LENGTH", "108" },
+		{ "CONTENT_LENGTH", body_len },
 		{ "PATH_INFO", "/contact" },
 		{ "REMOTE_ADDR", "203.0.113.7" },
 		{ "HTTP_ORIGIN", "https://www.example.com" },
@@ -44,7 +44,7 @@ static const char *param(void *ctx, const char *name)
 static ssize_t reader(void *ctx, char *out, size_t len, int timeout_ms)
 {
 	struct src *s = ctx;
-	size_t n = sizeof body - 1 - s->pos;
+	size_t n = strlen(body) - s->pos;
 
 	(void)timeout_ms;
 	if (n > len)
@@ -96,10 +96,12 @@ int main(int argc, char **argv)
 	struct app app;
 	long n = argc > 2 ? atol(argv[2]) : 1000;
 
-	if (argc < 3 || n < 1 || strlen(body) != 108) {
-		fprintf(stderr, "usage: instr MAPPING COUNT\n");
+	if (argc < 4 || n < 1) {
+		fprintf(stderr, "usage: instr MAPPING COUNT BODY\n");
 		return 2;
 	}
+	body = argv[3];
+	snprintf(body_len, sizeof body_len, "%zu", strlen(body));
 	if (app_init(&app, argv[1]) != 0)
 		return 1;
 	app.deliver = stub_deliver;

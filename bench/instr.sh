@@ -13,9 +13,13 @@ pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 1 100); do [ -s "$dir/port" ] && break; sleep 0.1; done
 mkdir -p "$dir/spool"
+uid=$(/usr/bin/python3 "$top/bench/uids.py" "$dir/uid-key" "$dir/uids.lua" 1) || exit 1
+sed "s|@UID_KEY@|$dir/uid-key|" "$top/bench/forms.xml" >"$dir/forms.xml"
+body="email=ann%40example.com&first=Ann&last=Lee&city=Paris&title=Head+of+Growth"
+body="$body&sector=software&optin=yes&size=42&uid=$uid"
 FM_API_BASE="http://127.0.0.1:$(cat "$dir/port")/crm/sales/api" FM_API_KEY=instr FMGATE_SPOOL="$dir/spool" \
 	valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" --toggle-collect=one_submission \
-	"$top/$BUILD/bench/instr" "$top/bench/forms.xml" "$N" >"$dir/out" 2>"$dir/err" || {
+	"$top/$BUILD/bench/instr" "$dir/forms.xml" "$N" "$body" >"$dir/out" 2>"$dir/err" || {
 	cat "$dir/err" "$dir/out"; exit 1; }
 ir=$(sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' "$dir/err")
 echo "instructions per submission (parse, map and answer; $N submissions): $((ir / N))"

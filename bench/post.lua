@@ -3,19 +3,25 @@
 -- two runs never send the same userId at once). After "--", a refusal to
 -- measure instead: "honeypot" (the hidden field filled: a fake success),
 -- "bademail" (an invalid email: 303 to the failure page) or "foreign" (an
--- Origin outside the allow list: 403).
+-- Origin outside the allow list: 403). The signed userIds come from the Lua
+-- file named by BENCH_UIDS (bench/uids.py writes it), each thread taking every
+-- other one in turn.
 math.randomseed(os.time())
 local threads = 0
 function setup(thread)
    threads = threads + 1
    thread:set("id", tostring(math.random(100000, 999999)) .. "t" .. threads)
+   thread:set("thread_index", threads - 1)
 end
 local n = 0
 local mode = "post"
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 wrk.headers["Origin"] = "https://www.example.com"
+local uids, tid = nil, 0
 function init(args)
+   uids = dofile(os.getenv("BENCH_UIDS"))
+   tid = thread_index or 0
    mode = args[1] or "post"
    if mode == "foreign" then
       wrk.headers["Origin"] = "https://www.example.net"
@@ -24,8 +30,9 @@ end
 request = function()
    n = n + 1
    local at = mode == "bademail" and "-at-" or "%40"
+   local uid = uids[((n - 1) * 2 + tid) % #uids + 1]
    local body = "email=bench" .. id .. "-" .. n .. at .. "example.com&first=Ann&last=Lee" ..
-      "&city=Paris&title=Head+of+Growth&sector=software&optin=yes&size=42"
+      "&city=Paris&title=Head+of+Growth&sector=software&optin=yes&size=42&uid=" .. uid
    if mode == "honeypot" then
       body = body .. "&website=http%3A%2F%2Fspam.example"
    end

@@ -121,10 +121,15 @@ slow_api="http://127.0.0.1:$(cat "$dir/crm/slow.port")/crm/sales/api"
 
 # --- mappings and binaries --------------------------------------------------------------
 mkdir -p "$dir/bin"
-cp "$top/bench/forms.xml" "$dir/forms.xml"
+# Signed userIds: the key (the workers' to read) and the values wrk sends.
+/usr/bin/python3 "$top/bench/uids.py" "$dir/uid-key" "$dir/uids.lua" 20000 >/dev/null ||
+	{ echo "bench: cannot write the signed userIds" >&2; exit 1; }
+own "$dir/uid-key"
+export BENCH_UIDS="$dir/uids.lua"
+sed "s|@UID_KEY@|$dir/uid-key|" "$top/bench/forms.xml" >"$dir/forms.xml"
 # Async: every submission to the spool; max-files far above what a run writes.
 sed -e 's|<delivery mode="sync"|<delivery mode="async"|' \
-	-e 's|<settings>|<settings>\n    <spool max-files="10000000"/>|' "$top/bench/forms.xml" >"$dir/forms-async.xml"
+	-e 's|<settings>|<settings>\n    <spool max-files="10000000"/>|' "$dir/forms.xml" >"$dir/forms-async.xml"
 chmod 644 "$dir/forms.xml" "$dir/forms-async.xml"
 grep -q 'mode="async"' "$dir/forms-async.xml" || { echo "bench: cannot make the async mapping" >&2; exit 1; }
 # A process class of its own per role (mod_fcgid keys classes by the file).
