@@ -10,7 +10,7 @@
  * Every field has "choices" (empty when it has none).
  *
  * Types are fmgate's reading of the API's type, which decides how values are
- * converted (fm_contact.h): text (also textarea), number, checkbox, dropdown,
+ * converted (fm_body.h): text (also textarea), number, checkbox, dropdown,
  * date, group_field, multi_select (also multi_select_dropdown), auto_complete,
  * and other for a type fmgate does not know.
  *

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fm_contact.h"
+#include "fm_body.h"
 #include "fm_fieldcache.h"
 #include "fm_identity.h"
 #include "fm_state.h"
@@ -93,7 +93,7 @@ void fm_deliver(struct fm_client *c, const struct submission *sub,
 		              "in %ld s", wait);
 		goto out;
 	}
-	if (fm_contact_needs_fields(sub) && !fm_fieldcache_ensure(&c->fc, deadline, out, false))
+	if (fm_body_needs_fields(sub) && !fm_fieldcache_ensure(&c->fc, deadline, out, false))
 		goto out;
 	fm_identity_deliver(&c->fc, sub, form, deadline, out);
 out:
@@ -106,13 +106,13 @@ out:
 }
 
 /* `fmgate try`: one line per trait, to the FILE given as ud. */
-static void print_note(void *ud, enum fmc_event ev, const char *trait, const char *field,
+static void print_note(void *ud, enum fmb_event ev, const char *trait, const char *field,
                        const cJSON *value)
 {
 	char *v = value ? cJSON_PrintUnformatted(value) : NULL;
 
 	fprintf(ud, "  %-24s -> %-20s %s%s%s\n", trait, field ? field : "-",
-	        fmc_event_name(ev), v ? ": " : "", v ? v : "");
+	        fmb_event_name(ev), v ? ": " : "", v ? v : "");
 	cJSON_free(v);
 }
 
@@ -131,7 +131,7 @@ cJSON *fm_request_explain(struct fm_client *c, const struct submission *sub,
 		c->http.st = ro;
 		c->dry = true;
 	}
-	if (c && fm_contact_needs_fields(sub) &&
+	if (c && fm_body_needs_fields(sub) &&
 	    !fm_fieldcache_ensure(&c->fc, fm_now_ms() + c->timeout_ms, out, false))
 		log_msg(LOG_WARN, "no field list (%s): traits matched by label are left out",
 		        out->outcome == FM_PAUSED ? "API key refused" : "API unreachable or failing");

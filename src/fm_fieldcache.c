@@ -137,7 +137,7 @@ struct warnings {
 /* Left-out traits are logged once per form, trait and reason across every
  * process (until the field list changes), not once per request. Names come
  * from the mapping and the field list, never from a submission. */
-static void warn_once(void *ud, enum fmc_event ev, const char *trait, const char *field,
+static void warn_once(void *ud, enum fmb_event ev, const char *trait, const char *field,
                       const cJSON *value)
 {
 	const struct warnings *w = ud;
@@ -145,38 +145,38 @@ static void warn_once(void *ud, enum fmc_event ev, const char *trait, const char
 	uint64_t h;
 
 	(void)value;
-	if (ev == FMC_SET_FM_FIELD || ev == FMC_SET_RESERVED || ev == FMC_SET_LABEL ||
-	    ev == FMC_SET_NAME || ev == FMC_DROP_UNCHECKED || ev == FMC_DROP_NO_LIST ||
-	    ev == FMC_INVALID)
+	if (ev == FMB_SET_FM_FIELD || ev == FMB_SET_RESERVED || ev == FMB_SET_LABEL ||
+	    ev == FMB_SET_NAME || ev == FMB_DROP_UNCHECKED || ev == FMB_DROP_NO_LIST ||
+	    ev == FMB_INVALID)
 		return;
 	h = fm_fnv1a(FM_FNV_INIT, fid, strlen(fid) + 1);
 	h = fm_fnv1a(h, trait, strlen(trait) + 1);
 	h = fm_fnv1a(h, &ev, sizeof ev);
 	if (w->st && !fm_state_first_warning(w->st, h))
 		return;
-	log_msg(LOG_WARN, "form %s: trait \"%s\" %s%s%s%s", fid, trait, fmc_event_name(ev),
+	log_msg(LOG_WARN, "form %s: trait \"%s\" %s%s%s%s", fid, trait, fmb_event_name(ev),
 	        field ? " (" : "", field ? field : "", field ? ")" : "");
 }
 
 /* ---- the body of a write -------------------------------------------------- */
 
 char *fm_fieldcache_body(struct fm_fieldcache *fc, const struct submission *sub,
-                         const struct map_form *form, bool keyed, fmc_note_fn *note, void *ud,
+                         const struct map_form *form, bool keyed, fmb_note_fn *note, void *ud,
                          struct fm_result *out, cJSON **tree)
 {
 	struct warnings w = {fc ? fc->http->st : NULL, form};
-	struct fmc_report rep = {.note = note ? note : warn_once, .ud = note ? ud : &w};
+	struct fmb_report rep = {.note = note ? note : warn_once, .ud = note ? ud : &w};
 	char *json = NULL;
-	enum fmc_err e = fm_contact_build(sub, fc ? fc->fields : NULL, FMC_KEY_EXTERNAL_ID, &rep, tree);
+	enum fmb_err e = fm_body_build(sub, fc ? fc->fields : NULL, FMB_KEY_EXTERNAL_ID, &rep, tree);
 
-	if (e == FMC_EINVALID) {
+	if (e == FMB_EINVALID) {
 		out->field = rep.form_field;
 		fm_result_say(out, FM_INVALID, "trait \"%s\"%s%s%s does not fit Freshmarketer field "
 		              "%s, which takes %s", rep.trait, rep.form_field ? " (form field \"" : "",
 		              rep.form_field ? rep.form_field : "", rep.form_field ? "\")" : "",
 		              rep.field, rep.expected);
-	} else if (e != FMC_OK) {
-		fm_result_say(out, e == FMC_ENOIDENT ? FM_REJECTED : FM_RETRY, "%s", fmc_strerror(e));
+	} else if (e != FMB_OK) {
+		fm_result_say(out, e == FMB_ENOIDENT ? FM_REJECTED : FM_RETRY, "%s", fmb_strerror(e));
 	} else {
 		if (!keyed)
 			cJSON_DeleteItemFromObjectCaseSensitive(*tree, "unique_identifier");

@@ -29,7 +29,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "fm_contact.h"
+#include "fm_body.h"
 #include "fm_fields.h"
 #include "fm_http.h"
 #include "mapping.h"
@@ -68,7 +68,7 @@ bool fm_fieldcache_fetch(struct fm_fieldcache *fc, uint64_t deadline, bool share
  * FM_INVALID (with `field`) for a value its field refuses.
  */
 char *fm_fieldcache_body(struct fm_fieldcache *fc, const struct submission *sub,
-                         const struct map_form *form, bool keyed, fmc_note_fn *note, void *ud,
+                         const struct map_form *form, bool keyed, fmb_note_fn *note, void *ud,
                          struct fm_result *out, cJSON **tree);
 
 #endif

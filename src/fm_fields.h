@@ -34,7 +34,7 @@ enum fmf_type {
 	FMF_DATE,
 	FMF_GROUP,      /* group_field: containers like emails; never matched by label */
 	FMF_MULTI,      /* multi_select_dropdown: several choices in one string,
-	                   see fm_contact.h */
+	                   see fm_body.h */
 	FMF_LIST,       /* auto_complete (tags): a list of strings */
 	FMF_OPAQUE,     /* a type we do not know (no "multi_select" was ever seen in
 	                   a field list): values are sent as they are */

@@ -10,7 +10,7 @@
 
 #include <curl/curl.h>
 
-#include "fm_contact.h"
+#include "fm_body.h"
 #include "fm_state.h"
 #include "log.h"
 #include "text.h"

@@ -14,7 +14,7 @@
 #include "drain.h"
 #include "fields_print.h"
 #include "fm_client.h"
-#include "fm_contact.h"
+#include "fm_body.h"
 #include "fm_state.h"
 #include "form.h"
 #include "identify.h"
@@ -273,7 +273,7 @@ static void print_json(const char *title, const cJSON *j)
 }
 
 /* try --strict: the traits a delivery would leave out. */
-static void count_left_out(void *ud, enum fmc_event ev, const char *trait, const char *field,
+static void count_left_out(void *ud, enum fmb_event ev, const char *trait, const char *field,
                            const cJSON *value)
 {
 	size_t *n = ud;
@@ -283,8 +283,8 @@ static void count_left_out(void *ud, enum fmc_event ev, const char *trait, const
 	(void)value;
 	/* An unchecked box sends nothing by design; a refused value fails the
 	 * dry run itself. */
-	*n += ev == FMC_DROP_NO_FIELD || ev == FMC_DROP_PRIVILEGED || ev == FMC_DROP_IDENTITY ||
-	      ev == FMC_DROP_TAKEN || ev == FMC_DROP_NO_LIST;
+	*n += ev == FMB_DROP_NO_FIELD || ev == FMB_DROP_PRIVILEGED || ev == FMB_DROP_IDENTITY ||
+	      ev == FMB_DROP_TAKEN || ev == FMB_DROP_NO_LIST;
 }
 
 /* What try --strict found; printed after the dry run. */
@@ -306,13 +306,13 @@ static void try_strict(struct fm_client *fm, const struct submission *sub,
                        struct strict_found *s)
 {
 	const struct fm_fields *fields = NULL;
-	struct fmc_report rep = { .note = count_left_out, .ud = &s->left_out };
+	struct fmb_report rep = { .note = count_left_out, .ud = &s->left_out };
 	cJSON *body = NULL;
 
 	s->checked = true;
 	s->unconfigured = !fm;
 	s->no_list = fm && !(fields = fm_client_fields(fm, &s->fr));
-	s->nomem = fm_contact_build(sub, fields, FMC_KEY_EXTERNAL_ID, &rep, &body) == FMC_ENOMEM;
+	s->nomem = fm_body_build(sub, fields, FMB_KEY_EXTERNAL_ID, &rep, &body) == FMB_ENOMEM;
 	cJSON_Delete(body);
 }
 

@@ -11,7 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "fields_print.h"
-#include "fm_contact.h"
+#include "fm_body.h"
 
 /* One problem of a form, printed once the form is done, in line order. */
 struct problem {
@@ -28,7 +28,7 @@ struct ctx {
 	size_t printed;
 };
 
-/* Where one trait goes, as fm_contact_build() would place it. */
+/* Where one trait goes, as fm_body_build() would place it. */
 struct target {
 	const char *trait;
 	const char *field;           /* NULL: no field (email, name, or a problem) */
@@ -95,10 +95,10 @@ static bool is_identity(const char *field)
  */
 static bool builtin(const char *field)
 {
-	return fm_contact_privileged(field) || !fm_contact_fm_field_needs_list(field);
+	return fm_body_privileged(field) || !fm_body_fm_field_needs_list(field);
 }
 
-/* Places a trait in the order of fm_contact_build(): fm-field, reserved
+/* Places a trait in the order of fm_body_build(): fm-field, reserved
  * trait, label; email and name go to no field of their own. */
 static enum setup_err resolve(struct ctx *c, const char *trait, char *fm_field, int line,
                               struct target *t)
@@ -119,7 +119,7 @@ static enum setup_err resolve(struct ctx *c, const char *trait, char *fm_field, 
 		t->field = fm_field;
 		return SETUP_OK;
 	}
-	if ((res = fm_contact_reserved_field(trait))) {
+	if ((res = fm_body_reserved_field(trait))) {
 		t->f = fm_fields_by_name(c->fields, res);
 		t->field = res;
 		return SETUP_OK;
@@ -129,7 +129,7 @@ static enum setup_err resolve(struct ctx *c, const char *trait, char *fm_field, 
 	if (!(t->f = fm_fields_by_label(c->fields, trait)))
 		e = problem(c, line, "trait \"%.60s\": no Freshmarketer field has this label "
 		            "(create the field, or set fm-field)", trait);
-	else if (fm_contact_privileged(t->f->name))
+	else if (fm_body_privileged(t->f->name))
 		e = problem(c, line, "trait \"%.60s\": its label is the privileged field %s, "
 		            "set only through fm-field", trait, t->f->name);
 	else if (is_identity(t->f->name))
@@ -149,11 +149,11 @@ static enum setup_err converts(const struct ctx *c, const char *field, const cJS
                                bool *ok, const char **expected)
 {
 	cJSON *out = NULL;
-	enum fmc_err e = fm_contact_convert(c->fields, field, v, &out, expected);
+	enum fmb_err e = fm_body_convert(c->fields, field, v, &out, expected);
 
 	cJSON_Delete(out);
-	*ok = e == FMC_OK;
-	return e == FMC_ENOMEM ? SETUP_ENOMEM : SETUP_OK;
+	*ok = e == FMB_OK;
+	return e == FMB_ENOMEM ? SETUP_ENOMEM : SETUP_OK;
 }
 
 /* Types whose values do not belong in a field of that type, though a few

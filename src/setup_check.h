@@ -9,12 +9,12 @@
  * (fields_put_text).
  *
  * A form's <field> and <constant> is placed as a delivery would place it
- * (fm_contact.h): email and name need no field; an fm-field must name a field
+ * (fm_body.h): email and name need no field; an fm-field must name a field
  * of the list, or a built-in one fmgate knows without it, and no identity
  * field (emails, external_id); a reserved trait goes to its built-in field;
  * any other trait must match a label, ignoring case, of a field that is not
  * privileged and not an identity field. Then:
- *  - a <constant>'s value must convert for its field (fm_contact_convert);
+ *  - a <constant>'s value must convert for its field (fm_body_convert);
  *  - a <field>'s value-when-checked text must convert for its field;
  *  - otherwise a <field>'s type must be able to fit the field's type:
  *      boolean  not into number, date, dropdown or multi_select

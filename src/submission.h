@@ -1,6 +1,6 @@
 /*
  * submission.h: one accepted form post, typed. identify builds it; delivery
- * (deliver, fm_contact, the Freshmarketer client), the spool and drain use
+ * (deliver, fm_body, the Freshmarketer client), the spool and drain use
  * it. Each trait keeps the mapping's <field> or <constant> it came from, so
  * nobody searches the form for it again.
  *

@@ -188,7 +188,7 @@ static int stderr_lines(void (*fn)(void *), void *ud, const char *needle)
 struct build {
 	struct fm_fieldcache *fc;
 	const struct submission *sub;
-	fmc_note_fn *note;
+	fmb_note_fn *note;
 	void *ud;
 };
 
@@ -207,7 +207,7 @@ static void build_twice(void *ud)
 	}
 }
 
-static void count_note(void *ud, enum fmc_event ev, const char *trait, const char *field,
+static void count_note(void *ud, enum fmb_event ev, const char *trait, const char *field,
                        const cJSON *value)
 {
 	(void)ev, (void)trait, (void)field, (void)value;

@@ -1,6 +1,7 @@
 /*
- * fm_contact.h: the Freshmarketer upsert body for one submission
- * (docs/freshmarketer.md; docs/behaviour.md, "What is sent to Freshmarketer").
+ * fm_body.h: the body of a contact write (upsert, create, update by id) for
+ * one submission (docs/freshmarketer.md; docs/behaviour.md, "What is sent to
+ * Freshmarketer").
  *
  * Each trait (by its dotted name, "address.city") goes to one contact field,
  * decided in this order:
@@ -20,7 +21,7 @@
  * and email (emails); a trait that would reach them is left out. Fields
  * named cf_* go inside "custom_field". Only values present and non-empty are
  * sent, so a shorter form never blanks a field. Nothing here logs: what
- * happens to each trait is told to the caller (struct fmc_report).
+ * happens to each trait is told to the caller (struct fmb_report).
  *
  * Values follow the field's type when the field list is known:
  *   checkbox  true/false from a bool, 1/0, on/off, yes/no, true/false
@@ -37,18 +38,18 @@
  *   text      a string (a list joined with ", "), at most the field's
  *             max_length characters when the list gives one
  * A one-element list is taken as its element for single-valued types. Other
- * types are sent unchanged (FMC_SENT_UNCHECKED tells, for a warning). Without the list, built-in text fields get
+ * types are sent unchanged (FMB_SENT_UNCHECKED tells, for a warning). Without the list, built-in text fields get
  * strings, *_id fields integers, and the rest is sent unchanged. A value the
- * field's type refuses fails the build (FMC_EINVALID): nothing is sent.
+ * field's type refuses fails the build (FMB_EINVALID): nothing is sent.
  *
  * A <field> with value-when-checked (a boolean, typically a consent box)
  * sends that text, converted by its field's type, when the box is checked,
  * and nothing when it is not: an unchecked box never unsubscribes anyone.
  *
- * Ownership: fm_contact_build() gives the caller a new cJSON (cJSON_Delete).
+ * Ownership: fm_body_build() gives the caller a new cJSON (cJSON_Delete).
  */
-#ifndef FMGATE_FM_CONTACT_H
-#define FMGATE_FM_CONTACT_H
+#ifndef FMGATE_FM_BODY_H
+#define FMGATE_FM_BODY_H
 
 #include <stdbool.h>
 
@@ -58,48 +59,48 @@
 #include "submission.h"
 
 /* What the upsert's unique_identifier holds. */
-enum fmc_key {
-	FMC_KEY_EXTERNAL_ID = 0, /* the userId: the normal upsert */
-	FMC_KEY_EMAILS,          /* the email: adoption of a contact without external id */
+enum fmb_key {
+	FMB_KEY_EXTERNAL_ID = 0, /* the userId: the normal upsert */
+	FMB_KEY_EMAILS,          /* the email: adoption of a contact without external id */
 };
 
-enum fmc_err {
-	FMC_OK = 0,
-	FMC_ENOIDENT,  /* the submission lacks the userId or email the key needs */
-	FMC_EINVALID,  /* a value does not fit its field's type (see the report) */
-	FMC_ENOMEM,
+enum fmb_err {
+	FMB_OK = 0,
+	FMB_ENOIDENT,  /* the submission lacks the userId or email the key needs */
+	FMB_EINVALID,  /* a value does not fit its field's type (see the report) */
+	FMB_ENOMEM,
 };
 
 /* What happened to one trait. */
-enum fmc_event {
-	FMC_SET_FM_FIELD = 0, /* placed in the field its fm-field names */
-	FMC_SET_RESERVED,     /* placed as a reserved trait */
-	FMC_SET_LABEL,        /* placed in the field with its label */
-	FMC_SET_NAME,         /* "name" split into first_name or last_name */
-	FMC_DROP_NO_FIELD,    /* no field has this label: left out */
-	FMC_DROP_PRIVILEGED,  /* its label is a privileged field's: left out */
-	FMC_DROP_IDENTITY,    /* it would set emails or external_id: left out */
-	FMC_DROP_TAKEN,       /* another trait set the field: left out */
-	FMC_DROP_NO_LIST,     /* it needs the field list, which is unknown: left out */
-	FMC_DROP_UNCHECKED,   /* a value-when-checked box, not checked: nothing sent */
-	FMC_INVALID,          /* the value does not fit the field: the build fails */
-	FMC_SENT_UNCHECKED,   /* after a FMC_SET_*: the field's type is unknown to
+enum fmb_event {
+	FMB_SET_FM_FIELD = 0, /* placed in the field its fm-field names */
+	FMB_SET_RESERVED,     /* placed as a reserved trait */
+	FMB_SET_LABEL,        /* placed in the field with its label */
+	FMB_SET_NAME,         /* "name" split into first_name or last_name */
+	FMB_DROP_NO_FIELD,    /* no field has this label: left out */
+	FMB_DROP_PRIVILEGED,  /* its label is a privileged field's: left out */
+	FMB_DROP_IDENTITY,    /* it would set emails or external_id: left out */
+	FMB_DROP_TAKEN,       /* another trait set the field: left out */
+	FMB_DROP_NO_LIST,     /* it needs the field list, which is unknown: left out */
+	FMB_DROP_UNCHECKED,   /* a value-when-checked box, not checked: nothing sent */
+	FMB_INVALID,          /* the value does not fit the field: the build fails */
+	FMB_SENT_UNCHECKED,   /* after a FMB_SET_*: the field's type is unknown to
 	                         fmgate, so the value went unchanged */
 };
 
 /*
  * Called once per trait (twice for "name") with the trait's dotted name, the
  * contact field (NULL when none was found) and the value placed (converted;
- * NULL unless the event is a FMC_SET_*). Trait and field names come from the
+ * NULL unless the event is a FMB_SET_*). Trait and field names come from the
  * mapping and the field list, never from a submission; values do.
  */
-typedef void fmc_note_fn(void *ud, enum fmc_event ev, const char *trait,
+typedef void fmb_note_fn(void *ud, enum fmb_event ev, const char *trait,
                          const char *field, const cJSON *value);
 
-struct fmc_report {
-	fmc_note_fn *note;             /* may be NULL */
+struct fmb_report {
+	fmb_note_fn *note;             /* may be NULL */
 	void *ud;
-	/* Filled on FMC_EINVALID, for the first value that did not fit: */
+	/* Filled on FMB_EINVALID, for the first value that did not fit: */
 	char trait[SUB_MAX_TRAIT_PATH];
 	char field[FMF_MAX_NAME + 1];  /* the Freshmarketer field */
 	const char *form_field;        /* the mapping's <field name> (owned by the
@@ -110,39 +111,39 @@ struct fmc_report {
 /*
  * True when placing this submission's traits needs the field list: a trait
  * is matched by label, or goes through fm-field to a field whose type only
- * the list knows (fm_contact_fm_field_needs_list). Reserved traits alone need
+ * the list knows (fm_body_fm_field_needs_list). Reserved traits alone need
  * nothing.
  */
-bool fm_contact_needs_fields(const struct submission *sub);
+bool fm_body_needs_fields(const struct submission *sub);
 
 /* True when a value set through fm-field to `field` needs the field list (a
  * custom or dropdown field, anything not a built-in text or identity field). */
-bool fm_contact_fm_field_needs_list(const char *field);
+bool fm_body_fm_field_needs_list(const char *field);
 
 /*
  * Builds {"unique_identifier":{KEY:..},"contact":{..}} for `sub`. `fields`
  * may be NULL: traits that need a label match are then left out
- * (FMC_DROP_NO_LIST). `rep` may be NULL. On any error *out is NULL.
+ * (FMB_DROP_NO_LIST). `rep` may be NULL. On any error *out is NULL.
  */
-enum fmc_err fm_contact_build(const struct submission *sub, const struct fm_fields *fields,
-                              enum fmc_key key, struct fmc_report *rep, cJSON **out);
+enum fmb_err fm_body_build(const struct submission *sub, const struct fm_fields *fields,
+                              enum fmb_key key, struct fmb_report *rep, cJSON **out);
 
 /*
  * For `fmgate check --online`: the built-in field a reserved trait goes to
  * ("firstName" -> "first_name"), or NULL; whether a field is privileged (set
  * only through fm-field); and one value converted for the field `name` as a
- * delivery would convert it. fm_contact_convert gives FMC_OK with *out a new
- * value (cJSON_Delete), or FMC_EINVALID with *expected (static) saying what
- * the field takes; an empty value is FMC_OK with *out NULL.
+ * delivery would convert it. fm_body_convert gives FMB_OK with *out a new
+ * value (cJSON_Delete), or FMB_EINVALID with *expected (static) saying what
+ * the field takes; an empty value is FMB_OK with *out NULL.
  */
-const char *fm_contact_reserved_field(const char *trait);
-bool fm_contact_privileged(const char *field);
-enum fmc_err fm_contact_convert(const struct fm_fields *fields, const char *name,
+const char *fm_body_reserved_field(const char *trait);
+bool fm_body_privileged(const char *field);
+enum fmb_err fm_body_convert(const struct fm_fields *fields, const char *name,
                                 const cJSON *v, cJSON **out, const char **expected);
 
 /* "fm-field", "reserved", "label", "name", "no field", ... for `fmgate try`. */
-const char *fmc_event_name(enum fmc_event ev);
+const char *fmb_event_name(enum fmb_event ev);
 
-const char *fmc_strerror(enum fmc_err e);
+const char *fmb_strerror(enum fmb_err e);
 
 #endif

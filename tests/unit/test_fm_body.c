@@ -1,4 +1,4 @@
-/* test_fm_contact.c: identify message -> upsert body, and the field list parser.
+/* test_fm_body.c: identify message -> upsert body, and the field list parser.
  * Pure: no network. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,7 +6,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "fm_contact.h"
+#include "fm_body.h"
 #include "fm_fields.h"
 #include "t.h"
 
@@ -76,7 +76,7 @@ static const char *cstr(const cJSON *body, const char *name)
 /* What the notes said, one "event trait field" line each. */
 static char notes[8192];
 
-static void note(void *ud, enum fmc_event ev, const char *trait, const char *field,
+static void note(void *ud, enum fmb_event ev, const char *trait, const char *field,
                  const cJSON *value)
 {
 	size_t o = strlen(notes);
@@ -86,7 +86,7 @@ static void note(void *ud, enum fmc_event ev, const char *trait, const char *fie
 	snprintf(notes + o, sizeof notes - o, "%d %s %s\n", (int)ev, trait, field ? field : "-");
 }
 
-static struct fmc_report rep;
+static struct fmb_report rep;
 
 /* The submission a spooled message `json` reads back as, for `form`. */
 static void sub_of(const char *json, const struct map_form *form, struct submission *sub)
@@ -101,10 +101,10 @@ static void sub_of(const char *json, const struct map_form *form, struct submiss
 }
 
 /* The body, or NULL (the error is in last_err, the report in rep). */
-static enum fmc_err last_err;
+static enum fmb_err last_err;
 
 static cJSON *build(const char *identify, const struct map_form *form,
-                    const struct fm_fields *fields, enum fmc_key key)
+                    const struct fm_fields *fields, enum fmb_key key)
 {
 	struct submission sub;
 	cJSON *out = (cJSON *)1;
@@ -113,17 +113,17 @@ static cJSON *build(const char *identify, const struct map_form *form,
 	notes[0] = '\0';
 	memset(&rep, 0, sizeof rep);
 	rep.note = note;
-	last_err = fm_contact_build(&sub, fields, key, &rep, &out);
-	if (last_err != FMC_OK && last_err != FMC_EINVALID)
-		printf("  build: %s\n", fmc_strerror(last_err));
-	if (last_err != FMC_OK && out != NULL)
+	last_err = fm_body_build(&sub, fields, key, &rep, &out);
+	if (last_err != FMB_OK && last_err != FMB_EINVALID)
+		printf("  build: %s\n", fmb_strerror(last_err));
+	if (last_err != FMB_OK && out != NULL)
 		printf("  build: failed but gave a body\n");
 	submission_free(&sub);
 	return out;
 }
 
 /* The note line for an event about a trait was given. */
-static bool noted(enum fmc_event ev, const char *trait, const char *field)
+static bool noted(enum fmb_event ev, const char *trait, const char *field)
 {
 	char line[600];
 
@@ -196,7 +196,7 @@ static void test_reserved(void)
 	cJSON *b = build("{\"userId\":\"u-42\",\"traits\":{\"email\":\"ann@example.com\","
 	                 "\"firstName\":\"Ann\",\"lastName\":\"Lee\",\"title\":\"CEO\","
 	                 "\"phone\":\"+1 555\",\"mobile\":\"+1 666\",\"Industry\":\"Music\"}}",
-	                 NULL, NULL, FMC_KEY_EXTERNAL_ID);
+	                 NULL, NULL, FMB_KEY_EXTERNAL_ID);
 	const cJSON *ui = cJSON_GetObjectItemCaseSensitive(b, "unique_identifier");
 
 	T(b != NULL, "built");
@@ -220,7 +220,7 @@ static void test_address_and_name(void)
 	cJSON *b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"name\":\"  Ann Marie  Lee \","
 	                 "\"address\":{\"street\":\"1 Main St\",\"city\":\"Oslo\",\"state\":\"OS\","
 	                 "\"postalCode\":\"0150\",\"country\":\"Norway\",\"planet\":\"Earth\"}}}",
-	                 NULL, NULL, FMC_KEY_EXTERNAL_ID);
+	                 NULL, NULL, FMB_KEY_EXTERNAL_ID);
 
 	T_STREQ(cstr(b, "address"), "1 Main St", "address.street");
 	T_STREQ(cstr(b, "city"), "Oslo", "address.city");
@@ -233,25 +233,25 @@ static void test_address_and_name(void)
 	cJSON_Delete(b);
 
 	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"name\":\"Ann Lee\","
-	          "\"firstName\":\"Annie\"}}", NULL, NULL, FMC_KEY_EXTERNAL_ID);
+	          "\"firstName\":\"Annie\"}}", NULL, NULL, FMB_KEY_EXTERNAL_ID);
 	T_STREQ(cstr(b, "first_name"), "Annie", "firstName wins over name");
 	T_STREQ(cstr(b, "last_name"), "Lee", "absent last_name filled from name");
 	cJSON_Delete(b);
 
 	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"name\":\"Cher\","
-	          "\"lastName\":\"X\"}}", NULL, NULL, FMC_KEY_EXTERNAL_ID);
+	          "\"lastName\":\"X\"}}", NULL, NULL, FMB_KEY_EXTERNAL_ID);
 	T_STREQ(cstr(b, "first_name"), "Cher", "single word name");
 	T_STREQ(cstr(b, "last_name"), "X", "lastName kept");
 	cJSON_Delete(b);
 
 	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"name\":\"   \"}}",
-	          NULL, NULL, FMC_KEY_EXTERNAL_ID);
+	          NULL, NULL, FMB_KEY_EXTERNAL_ID);
 	T(!cfield(b, "first_name") && !cfield(b, "last_name"), "blank name sets nothing");
 	cJSON_Delete(b);
 
 	/* deeper than LIMIT_MAX_TRAIT_DEPTH: ignored */
 	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"a\":{\"b\":{\"c\":{\"d\":"
-	          "{\"e\":\"x\"}}}}}}", NULL, NULL, FMC_KEY_EXTERNAL_ID);
+	          "{\"e\":\"x\"}}}}}}", NULL, NULL, FMB_KEY_EXTERNAL_ID);
 	T(b && n_keys(cJSON_GetObjectItemCaseSensitive(b, "contact")) == 2, "too deep ignored");
 	cJSON_Delete(b);
 }
@@ -263,7 +263,7 @@ static void test_labels(const struct fm_fields *f)
 	                 "\"Birthday\":\"1990-02-03T10:00:00Z\",\"Signup Source\":\"Website form\","
 	                 "\"Zipcode\":12345,\"Tags\":[\"a\",\"b\"],\"Nothing like it\":\"x\","
 	                 "\"company\":{\"name\":\"Acme\"},\"Odd\":{\"x\":1},\"Owner\":\"Ann Admin\","
-	                 "\"External ID\":\"evil\"}}", NULL, f, FMC_KEY_EXTERNAL_ID);
+	                 "\"External ID\":\"evil\"}}", NULL, f, FMB_KEY_EXTERNAL_ID);
 	const cJSON *v;
 
 	T(b != NULL, "built");
@@ -283,18 +283,18 @@ static void test_labels(const struct fm_fields *f)
 	                                   "cf_industry") == NULL, "cf_ never at top level");
 	T(n_keys(cfield(b, "custom_field")) == 6, "six custom fields");
 	T(cfield(b, "owner_id") == NULL, "privileged field by label left out");
-	T(noted(FMC_SET_LABEL, "industry", "cf_industry"), "note: set by label");
-	T(noted(FMC_DROP_NO_FIELD, "Nothing like it", NULL), "note: no field:\n%s", notes);
-	T(noted(FMC_DROP_PRIVILEGED, "Owner", "owner_id"), "note: privileged");
-	T(noted(FMC_DROP_IDENTITY, "External ID", "external_id"), "note: identity");
+	T(noted(FMB_SET_LABEL, "industry", "cf_industry"), "note: set by label");
+	T(noted(FMB_DROP_NO_FIELD, "Nothing like it", NULL), "note: no field:\n%s", notes);
+	T(noted(FMB_DROP_PRIVILEGED, "Owner", "owner_id"), "note: privileged");
+	T(noted(FMB_DROP_IDENTITY, "External ID", "external_id"), "note: identity");
 	cJSON_Delete(b);
 
 	/* Without the list: left out and said so. */
 	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"Industry\":\"Music\","
-	          "\"firstName\":\"Ann\",\"name\":\"Ann Lee\"}}", NULL, NULL, FMC_KEY_EXTERNAL_ID);
-	T(b && noted(FMC_DROP_NO_LIST, "Industry", NULL), "note: no list");
-	T(noted(FMC_SET_RESERVED, "firstName", "first_name"), "note: reserved");
-	T(noted(FMC_SET_NAME, "name", "last_name") && !noted(FMC_SET_NAME, "name", "first_name"),
+	          "\"firstName\":\"Ann\",\"name\":\"Ann Lee\"}}", NULL, NULL, FMB_KEY_EXTERNAL_ID);
+	T(b && noted(FMB_DROP_NO_LIST, "Industry", NULL), "note: no list");
+	T(noted(FMB_SET_RESERVED, "firstName", "first_name"), "note: reserved");
+	T(noted(FMB_SET_NAME, "name", "last_name") && !noted(FMB_SET_NAME, "name", "first_name"),
 	  "note: name split only where unset");
 	cJSON_Delete(b);
 }
@@ -304,7 +304,7 @@ static void test_conversions(const struct fm_fields *f)
 	static const struct {
 		const char *trait_json;
 		const char *field;
-		const char *want; /* printed JSON; NULL: refused (FMC_EINVALID); "-": left out */
+		const char *want; /* printed JSON; NULL: refused (FMB_EINVALID); "-": left out */
 	} cases[] = {
 		{"\"Newsletter\":\"on\"", "cf_newsletter", "true"},
 		{"\"Newsletter\":\"Off\"", "cf_newsletter", "false"},
@@ -381,12 +381,12 @@ static void test_conversions(const struct fm_fields *f)
 
 		snprintf(msg, sizeof msg, "{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",%s}}",
 		         cases[i].trait_json);
-		b = build(msg, NULL, f, FMC_KEY_EXTERNAL_ID);
+		b = build(msg, NULL, f, FMB_KEY_EXTERNAL_ID);
 		v = cfield(b, cases[i].field);
 		if (v)
 			printed = cJSON_PrintUnformatted(v);
 		if (!cases[i].want) {
-			T(b == NULL && last_err == FMC_EINVALID, "refused: %s (got %s)",
+			T(b == NULL && last_err == FMB_EINVALID, "refused: %s (got %s)",
 			  cases[i].trait_json, printed);
 			T_STREQ(rep.field, cases[i].field, "report names the field: %s", cases[i].trait_json);
 			T(rep.expected && *rep.expected, "report says what it takes");
@@ -417,19 +417,19 @@ static void test_invalid_report(const struct fm_fields *f)
 	cJSON *b;
 
 	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"Employees\":\"lots\","
-	          "\"Birthday\":\"01/02/2024\"}}", &form, f, FMC_KEY_EXTERNAL_ID);
-	T(!b && last_err == FMC_EINVALID, "refused");
+	          "\"Birthday\":\"01/02/2024\"}}", &form, f, FMB_KEY_EXTERNAL_ID);
+	T(!b && last_err == FMB_EINVALID, "refused");
 	T_STREQ(rep.trait, "Employees", "first refused trait");
 	T_STREQ(rep.form_field, "size", "mapped back to the form field");
 	T_STREQ(rep.field, "cf_employees", "the Freshmarketer field");
 	T_STREQ(rep.expected, "a number", "what it takes");
-	T(noted(FMC_INVALID, "Birthday", "cf_birthday"), "later refusals noted too");
-	T(strcmp(fmc_strerror(FMC_EINVALID), "ok") != 0, "strerror");
+	T(noted(FMB_INVALID, "Birthday", "cf_birthday"), "later refusals noted too");
+	T(strcmp(fmb_strerror(FMB_EINVALID), "ok") != 0, "strerror");
 
 	form.n_constants = 1;
 	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"Const num\":\"many\"}}",
-	          &form, f, FMC_KEY_EXTERNAL_ID);
-	T(!b && last_err == FMC_EINVALID && rep.form_field == NULL,
+	          &form, f, FMB_KEY_EXTERNAL_ID);
+	T(!b && last_err == FMB_EINVALID && rep.form_field == NULL,
 	  "a constant that does not fit: no form field");
 }
 
@@ -449,23 +449,23 @@ static void test_checked(const struct fm_fields *f)
 	cJSON *b;
 
 	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"newsletterConsent\":true,"
-	          "\"Newsletter\":true}}", &form, f, FMC_KEY_EXTERNAL_ID);
+	          "\"Newsletter\":true}}", &form, f, FMB_KEY_EXTERNAL_ID);
 	v = cfield(b, "subscription_status");
 	T(cJSON_IsNumber(v) && v->valuedouble == 1, "checked: the choice's id, as stored live");
 	T(cJSON_IsTrue(cfield(b, "cf_newsletter")), "by label: converted by the field's type");
-	T(noted(FMC_SET_FM_FIELD, "newsletterConsent", "subscription_status"), "noted");
+	T(noted(FMB_SET_FM_FIELD, "newsletterConsent", "subscription_status"), "noted");
 	cJSON_Delete(b);
 
 	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"newsletterConsent\":false}}",
-	          &form, f, FMC_KEY_EXTERNAL_ID);
+	          &form, f, FMB_KEY_EXTERNAL_ID);
 	T(b && cfield(b, "subscription_status") == NULL, "unchecked: nothing sent, never unsubscribes");
-	T(noted(FMC_DROP_UNCHECKED, "newsletterConsent", "subscription_status"), "noted unchecked");
+	T(noted(FMB_DROP_UNCHECKED, "newsletterConsent", "subscription_status"), "noted unchecked");
 	cJSON_Delete(b);
 
 	fields[1].value_when_checked = "Maybe";
 	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"newsletterConsent\":true}}",
-	          &form, f, FMC_KEY_EXTERNAL_ID);
-	T(!b && last_err == FMC_EINVALID, "a value-when-checked that is no choice is refused");
+	          &form, f, FMB_KEY_EXTERNAL_ID);
+	T(!b && last_err == FMB_EINVALID, "a value-when-checked that is no choice is refused");
 }
 
 static void test_override_privileged(const struct fm_fields *f)
@@ -491,7 +491,7 @@ static void test_override_privileged(const struct fm_fields *f)
 		"\"Owner pick\":\"bob sales\",\"Sub\":\"subscribed\",\"Bad owner\":\"99\","
 		"\"Lifecycle stage\":\"Lead\",\"Owner\":\"Ann Admin\",\"Subscription status\":\"Unsubscribed\","
 		"\"External ID\":\"evil2\",\"Job title\":\"by label\",\"Emails\":\"x@y.z\"}}";
-	cJSON *b = build(msg, &form, f, FMC_KEY_EXTERNAL_ID);
+	cJSON *b = build(msg, &form, f, FMB_KEY_EXTERNAL_ID);
 	const cJSON *v;
 
 	T(b != NULL, "built");
@@ -518,29 +518,29 @@ static void test_override_privileged(const struct fm_fields *f)
 	/* id accepted as the value; an id not among the choices refused */
 	consts[0].value = "1";
 	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"Owner pick\":\"1\","
-	          "\"Stage\":\"73\"}}", &form, f, FMC_KEY_EXTERNAL_ID);
+	          "\"Stage\":\"73\"}}", &form, f, FMB_KEY_EXTERNAL_ID);
 	v = cfield(b, "owner_id");
 	T(cJSON_IsNumber(v) && v->valuedouble == 1, "id given directly");
 	v = cfield(b, "lifecycle_stage_id");
 	T(cJSON_IsNumber(v) && v->valuedouble == 73, "choice id given directly");
 	cJSON_Delete(b);
 	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"Stage\":\"72\"}}",
-	          &form, f, FMC_KEY_EXTERNAL_ID);
-	T(!b && last_err == FMC_EINVALID && strcmp(rep.form_field, "stage") == 0,
+	          &form, f, FMB_KEY_EXTERNAL_ID);
+	T(!b && last_err == FMB_EINVALID && strcmp(rep.form_field, "stage") == 0,
 	  "id not among the choices: refused for its form field");
 
 	/* without the field list: *_id fields take integers, cf_ as is */
 	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"Owner pick\":\"1\","
 	          "\"Topic\":\"w\",\"Industry\":\"Music\"}}",
-	          &form, NULL, FMC_KEY_EXTERNAL_ID);
+	          &form, NULL, FMB_KEY_EXTERNAL_ID);
 	v = cfield(b, "owner_id");
 	T(cJSON_IsNumber(v) && v->valuedouble == 1, "no list: id from integer text");
 	T_STREQ(cstr(b, "cf_signup_source"), "w", "no list: fm-field custom sent as is");
 	T(cfield(b, "cf_industry") == NULL, "no list: label trait left out");
 	cJSON_Delete(b);
 	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"Stage\":\"customer\"}}",
-	          &form, NULL, FMC_KEY_EXTERNAL_ID);
-	T(!b && last_err == FMC_EINVALID, "no list: a dropdown label cannot convert");
+	          &form, NULL, FMB_KEY_EXTERNAL_ID);
+	T(!b && last_err == FMB_EINVALID, "no list: a dropdown label cannot convert");
 }
 
 static void test_needs_fields(void)
@@ -568,7 +568,7 @@ static void test_needs_fields(void)
 
 		snprintf(msg, sizeof msg, "{\"userId\":\"u\",\"traits\":{%s}}", cases[i].traits);
 		sub_of(msg, &form, &sub);
-		T(fm_contact_needs_fields(&sub) == cases[i].want, "needs_fields: %s", cases[i].traits);
+		T(fm_body_needs_fields(&sub) == cases[i].want, "needs_fields: %s", cases[i].traits);
 		submission_free(&sub);
 	}
 }
@@ -576,7 +576,7 @@ static void test_needs_fields(void)
 static void test_keys(void)
 {
 	cJSON *b = build("{\"userId\":\"u-1\",\"traits\":{\"email\":\"a@b.c\"}}", NULL, NULL,
-	                 FMC_KEY_EMAILS);
+	                 FMB_KEY_EMAILS);
 	const cJSON *ui = cJSON_GetObjectItemCaseSensitive(b, "unique_identifier");
 	struct submission sub;
 	cJSON *out = (cJSON *)1;
@@ -587,20 +587,20 @@ static void test_keys(void)
 	cJSON_Delete(b);
 
 	sub_of("{\"traits\":{\"email\":\"a@b.c\"}}", NULL, &sub);
-	T(fm_contact_build(&sub, NULL, FMC_KEY_EXTERNAL_ID, NULL, &out) == FMC_ENOIDENT && !out,
+	T(fm_body_build(&sub, NULL, FMB_KEY_EXTERNAL_ID, NULL, &out) == FMB_ENOIDENT && !out,
 	  "no userId");
-	T(fm_contact_build(&sub, NULL, FMC_KEY_EMAILS, NULL, &out) == FMC_OK && out,
+	T(fm_body_build(&sub, NULL, FMB_KEY_EMAILS, NULL, &out) == FMB_OK && out,
 	  "email key ok, no report");
 	T(cfield(out, "external_id") == NULL, "no external_id without userId");
 	cJSON_Delete(out);
 	submission_free(&sub);
 	sub_of("{\"userId\":\"\",\"traits\":{\"email\":\"\"}}", NULL, &sub);
-	T(fm_contact_build(&sub, NULL, FMC_KEY_EXTERNAL_ID, NULL, &out) == FMC_ENOIDENT, "empty userId");
-	T(fm_contact_build(&sub, NULL, FMC_KEY_EMAILS, NULL, &out) == FMC_ENOIDENT, "empty email");
+	T(fm_body_build(&sub, NULL, FMB_KEY_EXTERNAL_ID, NULL, &out) == FMB_ENOIDENT, "empty userId");
+	T(fm_body_build(&sub, NULL, FMB_KEY_EMAILS, NULL, &out) == FMB_ENOIDENT, "empty email");
 	T(sub.user_id == NULL && sub.email == NULL, "empty ids read back as none");
 	submission_free(&sub);
 	sub_of("{\"userId\":7,\"traits\":[]}", NULL, &sub);
-	T(fm_contact_build(&sub, NULL, FMC_KEY_EXTERNAL_ID, NULL, &out) == FMC_ENOIDENT,
+	T(fm_body_build(&sub, NULL, FMB_KEY_EXTERNAL_ID, NULL, &out) == FMB_ENOIDENT,
 	  "userId must be a string");
 	submission_free(&sub);
 }
@@ -621,36 +621,36 @@ static void test_live_types(const struct fm_fields *f)
 	T(fm_fields_by_name(f, "cf_contact_pref")->type == FMF_DROPDOWN, "radio: one of its choices");
 	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\","
 	          "\"Preferred contact\":\"phone\",\"Lists\":[\"events\",\"Newsletter\"],"
-	          "\"Status\":\"2\",\"Odd\":\"x\"}}", &form, f, FMC_KEY_EXTERNAL_ID);
+	          "\"Status\":\"2\",\"Odd\":\"x\"}}", &form, f, FMB_KEY_EXTERNAL_ID);
 	T_STREQ(cstr(b, "cf_contact_pref"), "Phone", "radio: the choice's value");
 	T_STREQ(cstr(b, "subscription_types"), "3;1", "subscription_types: ids joined by ';'");
 	v = cfield(b, "subscription_status");
 	T(cJSON_IsNumber(v) && v->valuedouble == 2, "subscription_status: an id is taken as one");
 	T_STREQ(cstr(b, "cf_odd"), "x", "unknown type: sent as it is");
-	T(noted(FMC_SENT_UNCHECKED, "Odd", "cf_odd"), "and noted, for a warning");
-	T(!noted(FMC_SENT_UNCHECKED, "Preferred contact", "cf_contact_pref"), "known types are not");
+	T(noted(FMB_SENT_UNCHECKED, "Odd", "cf_odd"), "and noted, for a warning");
+	T(!noted(FMB_SENT_UNCHECKED, "Preferred contact", "cf_contact_pref"), "known types are not");
 	cJSON_Delete(b);
 
 	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"Preferred contact\":\"Fax\"}}",
-	          &form, f, FMC_KEY_EXTERNAL_ID);
-	T(!b && last_err == FMC_EINVALID, "radio: no such choice is refused");
+	          &form, f, FMB_KEY_EXTERNAL_ID);
+	T(!b && last_err == FMB_EINVALID, "radio: no such choice is refused");
 	b = build("{\"userId\":\"u\",\"traits\":{\"email\":\"a@b.c\",\"Lists\":[\"Events\",\"9\"]}}",
-	          &form, f, FMC_KEY_EXTERNAL_ID);
-	T(!b && last_err == FMC_EINVALID, "subscription_types: an unknown id is refused");
+	          &form, f, FMB_KEY_EXTERNAL_ID);
+	T(!b && last_err == FMB_EINVALID, "subscription_types: an unknown id is refused");
 
 	/* the look-ups `fmgate check --online` uses */
-	T_STREQ(fm_contact_reserved_field("address.postalCode"), "zipcode", "reserved trait");
-	T(fm_contact_reserved_field("Industry") == NULL, "not reserved");
-	T(fm_contact_privileged("owner_id") && !fm_contact_privileged("cf_industry"), "privileged");
+	T_STREQ(fm_body_reserved_field("address.postalCode"), "zipcode", "reserved trait");
+	T(fm_body_reserved_field("Industry") == NULL, "not reserved");
+	T(fm_body_privileged("owner_id") && !fm_body_privileged("cf_industry"), "privileged");
 	in = cJSON_CreateString("software");
-	T(fm_contact_convert(f, "cf_industry", in, &out, &expected) == FMC_OK &&
+	T(fm_body_convert(f, "cf_industry", in, &out, &expected) == FMB_OK &&
 	  cJSON_IsString(out) && strcmp(out->valuestring, "Software") == 0, "convert: a choice");
 	cJSON_Delete(out);
-	T(fm_contact_convert(f, "cf_employees", in, &out, &expected) == FMC_EINVALID && !out &&
+	T(fm_body_convert(f, "cf_employees", in, &out, &expected) == FMB_EINVALID && !out &&
 	  strcmp(expected, "a number") == 0, "convert: refused, with what it takes");
 	cJSON_Delete(in);
 	in = cJSON_CreateString("  ");
-	T(fm_contact_convert(f, "cf_employees", in, &out, &expected) == FMC_OK && !out,
+	T(fm_body_convert(f, "cf_employees", in, &out, &expected) == FMB_OK && !out,
 	  "convert: blank is nothing");
 	cJSON_Delete(in);
 }

@@ -1,5 +1,5 @@
-/* fm_contact.c: traits to Freshmarketer contact fields (docs/freshmarketer.md). */
-#include "fm_contact.h"
+/* fm_body.c: traits to Freshmarketer contact fields (docs/freshmarketer.md). */
+#include "fm_body.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -420,7 +420,7 @@ static enum conv convert(const struct fmf_field *f, const char *name, const cJSO
 
 struct build {
 	const struct fm_fields *fields;
-	struct fmc_report *rep;
+	struct fmb_report *rep;
 	cJSON *contact;
 	cJSON *custom;
 	const cJSON *name;   /* the "name" trait, split at the end */
@@ -429,7 +429,7 @@ struct build {
 	bool nomem;
 };
 
-static void note(struct build *b, enum fmc_event ev, const char *trait,
+static void note(struct build *b, enum fmb_event ev, const char *trait,
                  const char *field, const cJSON *v)
 {
 	if (b->rep && b->rep->note)
@@ -441,7 +441,7 @@ static void refuse(struct build *b, const struct sub_trait *t, const char *field
 {
 	const char *trait = t->path;
 
-	note(b, FMC_INVALID, trait, field, NULL);
+	note(b, FMB_INVALID, trait, field, NULL);
 	if (b->invalid)
 		return;
 	b->invalid = true;
@@ -475,7 +475,7 @@ static const cJSON *effective(struct build *b, const struct sub_trait *t, cJSON 
 /* Places t in the contact field `field`, which is ff in the list (NULL:
  * looked up here). */
 static void place(struct build *b, const struct sub_trait *t, const char *field,
-                  const struct fmf_field *ff, enum fmc_event how)
+                  const struct fmf_field *ff, enum fmb_event how)
 {
 	cJSON *into = strncmp(field, "cf_", 3) == 0 ? b->custom : b->contact;
 	cJSON *value = NULL, *tmp;
@@ -483,16 +483,16 @@ static void place(struct build *b, const struct sub_trait *t, const char *field,
 	const cJSON *v;
 
 	if (is_identity(field)) {
-		note(b, FMC_DROP_IDENTITY, trait, field, NULL);
+		note(b, FMB_DROP_IDENTITY, trait, field, NULL);
 		return;
 	}
 	if (cJSON_GetObjectItemCaseSensitive(into, field)) {
-		note(b, FMC_DROP_TAKEN, trait, field, NULL);
+		note(b, FMB_DROP_TAKEN, trait, field, NULL);
 		return;
 	}
 	if (!(v = effective(b, t, &tmp))) {
 		if (!b->nomem)
-			note(b, FMC_DROP_UNCHECKED, trait, field, NULL);
+			note(b, FMB_DROP_UNCHECKED, trait, field, NULL);
 		return;
 	}
 	if (!ff)
@@ -506,7 +506,7 @@ static void place(struct build *b, const struct sub_trait *t, const char *field,
 		}
 		note(b, how, trait, field, value);
 		if (ff && ff->type == FMF_OPAQUE)
-			note(b, FMC_SENT_UNCHECKED, trait, field, value);
+			note(b, FMB_SENT_UNCHECKED, trait, field, value);
 		break;
 	case CONV_EMPTY:
 		break;
@@ -529,7 +529,7 @@ static bool explicit_trait(const struct sub_trait *t)
 
 typedef void trait_fn(struct build *b, const struct sub_trait *t);
 
-/* The email is placed by fm_contact_build itself: it is an identity field. */
+/* The email is placed by fm_body_build itself: it is an identity field. */
 static void pass_explicit(struct build *b, const struct sub_trait *t)
 {
 	const char *field;
@@ -537,9 +537,9 @@ static void pass_explicit(struct build *b, const struct sub_trait *t)
 	if (same(t->path, "email"))
 		return;
 	if ((field = override_for(t)))
-		place(b, t, field, NULL, FMC_SET_FM_FIELD);
+		place(b, t, field, NULL, FMB_SET_FM_FIELD);
 	else if ((field = reserved_field(t->path)))
-		place(b, t, field, NULL, FMC_SET_RESERVED);
+		place(b, t, field, NULL, FMB_SET_RESERVED);
 	else if (same(t->path, "name"))
 		b->name = t->value;
 }
@@ -551,13 +551,13 @@ static void pass_label(struct build *b, const struct sub_trait *t)
 	if (explicit_trait(t))
 		return;
 	if (!b->fields)
-		note(b, FMC_DROP_NO_LIST, t->path, NULL, NULL);
+		note(b, FMB_DROP_NO_LIST, t->path, NULL, NULL);
 	else if (!(f = fm_fields_by_label(b->fields, t->path)))
-		note(b, FMC_DROP_NO_FIELD, t->path, NULL, NULL);
+		note(b, FMB_DROP_NO_FIELD, t->path, NULL, NULL);
 	else if (IN_LIST(privileged, f->name))
-		note(b, FMC_DROP_PRIVILEGED, t->path, f->name, NULL);
+		note(b, FMB_DROP_PRIVILEGED, t->path, f->name, NULL);
 	else
-		place(b, t, f->name, f, FMC_SET_LABEL);
+		place(b, t, f->name, f, FMB_SET_LABEL);
 }
 
 static void pass_needs(struct build *b, const struct sub_trait *t)
@@ -567,7 +567,7 @@ static void pass_needs(struct build *b, const struct sub_trait *t)
 	if (same(t->path, "email"))
 		return;
 	if (field)
-		b->needs_fields |= fm_contact_fm_field_needs_list(field);
+		b->needs_fields |= fm_body_fm_field_needs_list(field);
 	else
 		b->needs_fields |= !explicit_trait(t);
 }
@@ -589,7 +589,7 @@ static void set_name_part(struct build *b, const char *field, const char *part)
 	if (!(v = cJSON_AddStringToObject(b->contact, field, part)))
 		b->nomem = true;
 	else
-		note(b, FMC_SET_NAME, "name", field, v);
+		note(b, FMB_SET_NAME, "name", field, v);
 }
 
 /* "Ann Marie Lee": first_name "Ann", last_name "Marie Lee", each only if unset. */
@@ -615,17 +615,17 @@ static void split_name(struct build *b)
 	free(copy);
 }
 
-const char *fm_contact_reserved_field(const char *trait)
+const char *fm_body_reserved_field(const char *trait)
 {
 	return reserved_field(trait);
 }
 
-bool fm_contact_privileged(const char *field)
+bool fm_body_privileged(const char *field)
 {
 	return IN_LIST(privileged, field);
 }
 
-enum fmc_err fm_contact_convert(const struct fm_fields *fields, const char *name,
+enum fmb_err fm_body_convert(const struct fm_fields *fields, const char *name,
                                 const cJSON *v, cJSON **out, const char **expected_out)
 {
 	const struct fmf_field *f = fm_fields_by_name(fields, name);
@@ -633,22 +633,22 @@ enum fmc_err fm_contact_convert(const struct fm_fields *fields, const char *name
 	*out = NULL;
 	*expected_out = expected(f, name);
 	if (is_empty(v))
-		return FMC_OK;
+		return FMB_OK;
 	switch (convert(f, name, v, out)) {
-	case CONV_OK: return FMC_OK;
-	case CONV_EMPTY: return FMC_OK;
-	case CONV_BAD: return FMC_EINVALID;
+	case CONV_OK: return FMB_OK;
+	case CONV_EMPTY: return FMB_OK;
+	case CONV_BAD: return FMB_EINVALID;
 	case CONV_ENOMEM: break;
 	}
-	return FMC_ENOMEM;
+	return FMB_ENOMEM;
 }
 
-bool fm_contact_fm_field_needs_list(const char *field)
+bool fm_body_fm_field_needs_list(const char *field)
 {
 	return !IN_LIST(builtin_text, field) && !is_identity(field);
 }
 
-bool fm_contact_needs_fields(const struct submission *sub)
+bool fm_body_needs_fields(const struct submission *sub)
 {
 	struct build b = { 0 };
 
@@ -656,22 +656,22 @@ bool fm_contact_needs_fields(const struct submission *sub)
 	return b.needs_fields;
 }
 
-enum fmc_err fm_contact_build(const struct submission *sub, const struct fm_fields *fields,
-                              enum fmc_key key, struct fmc_report *rep, cJSON **out)
+enum fmb_err fm_body_build(const struct submission *sub, const struct fm_fields *fields,
+                              enum fmb_key key, struct fmb_report *rep, cJSON **out)
 {
 	const char *uid = sub->user_id, *email = sub->email;
 	struct build b = {.fields = fields, .rep = rep};
 	cJSON *root = NULL, *ident;
-	enum fmc_err err = FMC_ENOIDENT;
+	enum fmb_err err = FMB_ENOIDENT;
 
 	*out = NULL;
-	if (key == FMC_KEY_EXTERNAL_ID ? !uid : !email)
+	if (key == FMB_KEY_EXTERNAL_ID ? !uid : !email)
 		goto fail;
-	err = FMC_ENOMEM;
+	err = FMB_ENOMEM;
 	if (!(root = cJSON_CreateObject()) ||
 	    !(ident = cJSON_AddObjectToObject(root, "unique_identifier")) ||
-	    !cJSON_AddStringToObject(ident, key == FMC_KEY_EXTERNAL_ID ? "external_id" : "emails",
-	                             key == FMC_KEY_EXTERNAL_ID ? uid : email) ||
+	    !cJSON_AddStringToObject(ident, key == FMB_KEY_EXTERNAL_ID ? "external_id" : "emails",
+	                             key == FMB_KEY_EXTERNAL_ID ? uid : email) ||
 	    !(b.contact = cJSON_AddObjectToObject(root, "contact")) ||
 	    (uid && !cJSON_AddStringToObject(b.contact, "external_id", uid)) ||
 	    (email && !cJSON_AddStringToObject(b.contact, "emails", email)) ||
@@ -683,7 +683,7 @@ enum fmc_err fm_contact_build(const struct submission *sub, const struct fm_fiel
 	if (b.nomem)
 		goto fail;
 	if (b.invalid) {
-		err = FMC_EINVALID;
+		err = FMB_EINVALID;
 		goto fail;
 	}
 	if (b.custom->child) {
@@ -693,39 +693,39 @@ enum fmc_err fm_contact_build(const struct submission *sub, const struct fm_fiel
 	}
 	cJSON_Delete(b.custom);
 	*out = root;
-	return FMC_OK;
+	return FMB_OK;
 fail:
 	cJSON_Delete(b.custom);
 	cJSON_Delete(root);
 	return err;
 }
 
-const char *fmc_event_name(enum fmc_event ev)
+const char *fmb_event_name(enum fmb_event ev)
 {
 	switch (ev) {
-	case FMC_SET_FM_FIELD: return "fm-field";
-	case FMC_SET_RESERVED: return "reserved trait";
-	case FMC_SET_LABEL: return "label";
-	case FMC_SET_NAME: return "name split";
-	case FMC_DROP_NO_FIELD: return "left out: no field has this label";
-	case FMC_DROP_PRIVILEGED: return "left out: privileged field, set only by fm-field";
-	case FMC_DROP_IDENTITY: return "left out: only userId and email set it";
-	case FMC_DROP_TAKEN: return "left out: another trait set the field";
-	case FMC_DROP_NO_LIST: return "left out: the field list is unknown";
-	case FMC_DROP_UNCHECKED: return "not sent: the box is not checked";
-	case FMC_INVALID: return "refused: the value does not fit the field";
-	case FMC_SENT_UNCHECKED: return "sent unchanged: fmgate does not know the field's type";
+	case FMB_SET_FM_FIELD: return "fm-field";
+	case FMB_SET_RESERVED: return "reserved trait";
+	case FMB_SET_LABEL: return "label";
+	case FMB_SET_NAME: return "name split";
+	case FMB_DROP_NO_FIELD: return "left out: no field has this label";
+	case FMB_DROP_PRIVILEGED: return "left out: privileged field, set only by fm-field";
+	case FMB_DROP_IDENTITY: return "left out: only userId and email set it";
+	case FMB_DROP_TAKEN: return "left out: another trait set the field";
+	case FMB_DROP_NO_LIST: return "left out: the field list is unknown";
+	case FMB_DROP_UNCHECKED: return "not sent: the box is not checked";
+	case FMB_INVALID: return "refused: the value does not fit the field";
+	case FMB_SENT_UNCHECKED: return "sent unchanged: fmgate does not know the field's type";
 	}
 	return "unknown";
 }
 
-const char *fmc_strerror(enum fmc_err e)
+const char *fmb_strerror(enum fmb_err e)
 {
 	switch (e) {
-	case FMC_OK: return "ok";
-	case FMC_ENOIDENT: return "identify message lacks the userId or email to key on";
-	case FMC_EINVALID: return "a value does not fit its Freshmarketer field";
-	case FMC_ENOMEM: return "out of memory";
+	case FMB_OK: return "ok";
+	case FMB_ENOIDENT: return "identify message lacks the userId or email to key on";
+	case FMB_EINVALID: return "a value does not fit its Freshmarketer field";
+	case FMB_ENOMEM: return "out of memory";
 	}
 	return "unknown error";
 }
