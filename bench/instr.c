@@ -4,8 +4,9 @@
  * parameters and the 8-field body, parses, validates, builds the identify
  * submission, turns it into the Freshmarketer upsert body (the stub delivery
  * stands where the network call would be) and serialises the 303.
- * Usage: instr MAPPING COUNT BODY   (FM_API_BASE, FM_API_KEY and FMGATE_SPOOL
- * set; the API is called once, for the field list).
+ * Usage: instr MAPPING COUNT BODY [ORIGIN STATUS]   (FM_API_BASE, FM_API_KEY
+ * and FMGATE_SPOOL set; the API is called once, for the field list). ORIGIN
+ * and STATUS measure a refusal instead: the Origin sent, the status wanted.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "response.h"
 
 static const char *body;
+static const char *origin = "https://www.example.com";
 static char body_len[24];
 
 struct src { size_t pos; };
@@ -30,11 +32,13 @@ static const char *param(void *ctx, const char *name)
 		{ "CONTENT_LENGTH", body_len },
 		{ "PATH_INFO", "/contact" },
 		{ "REMOTE_ADDR", "203.0.113.7" },
-		{ "HTTP_ORIGIN", "https://www.example.com" },
+		{ "HTTP_ORIGIN", NULL },
 		{ "HTTP_REFERER", "https://www.example.com/contact.html?utm_source=news" },
 		{ "HTTP_USER_AGENT", "Mozilla/5.0 (X11; Linux x86_64) bench" },
 	};
 	(void)ctx;
+	if (strcmp(name, "HTTP_ORIGIN") == 0)
+		return origin;
 	for (size_t i = 0; i < sizeof env / sizeof env[0]; i++)
 		if (strcmp(env[i][0], name) == 0)
 			return env[i][1];
@@ -95,12 +99,15 @@ int main(int argc, char **argv)
 {
 	struct app app;
 	long n = argc > 2 ? atol(argv[2]) : 1000;
+	int want = argc > 5 ? atoi(argv[5]) : 303;
 
-	if (argc < 4 || n < 1) {
-		fprintf(stderr, "usage: instr MAPPING COUNT BODY\n");
+	if (argc < 4 || n < 1 || argc == 5) {
+		fprintf(stderr, "usage: instr MAPPING COUNT BODY [ORIGIN STATUS]\n");
 		return 2;
 	}
 	body = argv[3];
+	if (argc > 4)
+		origin = argv[4];
 	snprintf(body_len, sizeof body_len, "%zu", strlen(body));
 	if (app_init(&app, argv[1]) != 0)
 		return 1;
@@ -119,8 +126,8 @@ int main(int argc, char **argv)
 		response_free(&res);
 	}
 	for (long i = 0; i < n; i++) {
-		if (one_submission(&app) != 303) {
-			fprintf(stderr, "submission %ld was not answered 303\n", i);
+		if (one_submission(&app) != want) {
+			fprintf(stderr, "submission %ld was not answered %d\n", i, want);
 			app_free(&app);
 			return 1;
 		}

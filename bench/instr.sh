@@ -17,9 +17,20 @@ uid=$(/usr/bin/python3 "$top/bench/uids.py" "$dir/uid-key" "$dir/uids.lua" 1) ||
 sed "s|@UID_KEY@|$dir/uid-key|" "$top/bench/forms.xml" >"$dir/forms.xml"
 body="email=ann%40example.com&first=Ann&last=Lee&city=Paris&title=Head+of+Growth"
 body="$body&sector=software&optin=yes&size=42&uid=$uid"
-FM_API_BASE="http://127.0.0.1:$(cat "$dir/port")/crm/sales/api" FM_API_KEY=instr FMGATE_SPOOL="$dir/spool" \
-	valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" --toggle-collect=one_submission \
-	"$top/$BUILD/bench/instr" "$dir/forms.xml" "$N" "$body" >"$dir/out" 2>"$dir/err" || {
-	cat "$dir/err" "$dir/out"; exit 1; }
-ir=$(sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' "$dir/err")
-echo "instructions per submission (parse, map and answer; $N submissions): $((ir / N))"
+# count WHAT BODY [ORIGIN STATUS]: instructions per request of that kind.
+count() {
+	local what=$1
+	shift
+	FM_API_BASE="http://127.0.0.1:$(cat "$dir/port")/crm/sales/api" FM_API_KEY=instr \
+	FMGATE_SPOOL="$dir/spool" valgrind --tool=callgrind --callgrind-out-file="$dir/cg.out" \
+		--toggle-collect=one_submission \
+		"$top/$BUILD/bench/instr" "$dir/forms.xml" "$N" "$@" >"$dir/out" 2>"$dir/err" || {
+		cat "$dir/err" "$dir/out"; exit 1; }
+	ir=$(sed -n 's/^==[0-9]*== Collected : \([0-9]*\)$/\1/p' "$dir/err")
+	printf '%s %s' "$what" "$((ir / N))"
+}
+ok=$(count submission "$body")
+hp=$(count honeypot "$body&website=spam" https://www.example.com 303)
+be=$(count bad-email "${body/ann%40example.com/not-an-email}" https://www.example.com 303)
+fo=$(count foreign "$body" https://www.example.net 403)
+echo "instructions per request, fmgate's own (the CRM call stubbed; $N each): ${ok}; refusals: ${hp}, ${be}, ${fo}"
