@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "identify.h"
 #include "t.h"
@@ -301,6 +303,34 @@ static void test_uuid(void)
 	}
 	id_result_free(&r1);
 	id_result_free(&r2);
+}
+
+/* Workers are forked from one parent that has made ids already: a child's
+ * next id is not its sibling's, nor the parent's. */
+static void test_uuid_fork(void)
+{
+	char ids[3][UUID_STR_SIZE] = { "", "", "" };
+	int fds[2][2];
+
+	T(uuid_v4(ids[2]), "the parent's generator in use before the fork");
+	for (int c = 0; c < 2; c++) {
+		pid_t pid;
+
+		T(pipe(fds[c]) == 0, "pipe");
+		pid = fork();
+		if (pid == 0) {
+			char id[UUID_STR_SIZE];
+
+			_exit(uuid_v4(id) && write(fds[c][1], id, sizeof id) == (ssize_t)sizeof id ? 0 : 1);
+		}
+		T(pid > 0 && read(fds[c][0], ids[c], UUID_STR_SIZE) == UUID_STR_SIZE, "child %d's id", c);
+		waitpid(pid, NULL, 0);
+		close(fds[c][0]);
+		close(fds[c][1]);
+	}
+	T(uuid_v4(ids[2]), "the parent's next id");
+	T(strcmp(ids[0], ids[1]) != 0 && strcmp(ids[0], ids[2]) != 0 && strcmp(ids[1], ids[2]) != 0,
+	  "ids differ across forked processes: %s %s %s", ids[0], ids[1], ids[2]);
 }
 
 static void test_timestamp(void)
@@ -992,6 +1022,7 @@ int main(void)
 {
 	test_sample();
 	test_uuid();
+	test_uuid_fork();
 	test_timestamp();
 	test_errors();
 	test_error_cap();
