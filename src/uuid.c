@@ -3,18 +3,28 @@
  */
 #include "uuid.h"
 
+#include <errno.h>
 #include <string.h>
+#include <sys/random.h>
+#include <sys/types.h>
 
-#include <openssl/rand.h>
-
-/*
- * n random bytes from OpenSSL's generator: seeded from getrandom(2) (which
- * gives nothing before the kernel's pool is), reseeded after fork(), and
- * without a system call per message id.
- */
+/* Fills buf with n random bytes. getrandom may return fewer bytes than asked
+ * or be interrupted by a signal; both mean "ask again". */
 static bool random_bytes(unsigned char *buf, size_t n)
 {
-	return n <= 64 && RAND_bytes(buf, (int)n) == 1;
+	size_t got = 0;
+
+	while (got < n) {
+		ssize_t r = getrandom(buf + got, n - got, 0);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return false;
+		}
+		got += (size_t)r;
+	}
+	return true;
 }
 
 bool uuid_v4(char out[UUID_STR_SIZE])

@@ -2,14 +2,13 @@
  * uuid.h: message ids and timestamps for identify messages (docs/behaviour.md).
  *
  * uuid_v4() gives a random (version 4, RFC 9562 variant) UUID in lower-case
- * hex, "xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx", from OpenSSL's random
- * generator (RAND_bytes: seeded from getrandom(2), which never hands out
- * bytes before the kernel's pool is seeded; reseeded in a forked child).
+ * hex, "xxxxxxxx-xxxx-4xxx-[89ab]xxx-xxxxxxxxxxxx", from getrandom(2), which
+ * never hands out bytes before the kernel's pool is seeded.
  * uuid_timestamp() gives the current time as ISO-8601 UTC with milliseconds,
  * "2026-11-28T13:09:30.123Z".
  * Both write into a caller's buffer of the size below and return false (with
- * out[0] = '\0') only when the system refuses (no random bytes, clock error,
- * a year outside 0000-9999).
+ * out[0] = '\0') only when the system refuses (no getrandom, clock error, a
+ * year outside 0000-9999).
  */
 #ifndef FMGATE_UUID_H
 #define FMGATE_UUID_H
