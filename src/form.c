@@ -48,6 +48,13 @@ void form_pairs_free(struct form_pairs *p)
 	p->cap = 0;
 }
 
+bool form_pair_is(const struct form_pair *pair, const char *name)
+{
+	/* The first byte in line: most names differ there, and every mapped
+	 * field is held against every pair. */
+	return pair->name && pair->name[0] == name[0] && strcmp(pair->name, name) == 0;
+}
+
 size_t form_count(const struct form_pairs *p, const char *name)
 {
 	size_t n = 0;
@@ -55,7 +62,7 @@ size_t form_count(const struct form_pairs *p, const char *name)
 	if (!p || !name)
 		return 0;
 	for (size_t i = 0; i < p->n; i++)
-		if (strcmp(p->v[i].name, name) == 0)
+		if (form_pair_is(&p->v[i], name))
 			n++;
 	return n;
 }
@@ -65,7 +72,7 @@ const struct form_pair *form_get(const struct form_pairs *p, const char *name)
 	if (!p || !name)
 		return NULL;
 	for (size_t i = 0; i < p->n; i++)
-		if (strcmp(p->v[i].name, name) == 0)
+		if (form_pair_is(&p->v[i], name))
 			return &p->v[i];
 	return NULL;
 }

@@ -65,7 +65,9 @@ enum form_err form_parse_multipart(const char *buf, size_t len,
 enum form_err form_parse(const char *content_type, const char *buf, size_t len,
                          const struct form_limits *lim, struct form_pairs *out);
 
-/* Number of pairs named `name`, and the first of them (NULL when none). */
+/* Whether a pair is named `name`; the number of pairs named `name`, and the
+ * first of them (NULL when none). */
+bool form_pair_is(const struct form_pair *pair, const char *name);
 size_t form_count(const struct form_pairs *p, const char *name);
 const struct form_pair *form_get(const struct form_pairs *p, const char *name);
 

@@ -91,11 +91,6 @@ static char *span_dup(struct span sp)
 	return copy;
 }
 
-static bool pair_is(const struct form_pair *p, const char *name)
-{
-	return p->name != NULL && strcmp(p->name, name) == 0;
-}
-
 /* The value of `name` when it was sent exactly once, was not too long for
  * the parser, and trims to 1..cap bytes of valid UTF-8. */
 static bool single_value(const struct form_pairs *pairs, const char *name,
@@ -167,7 +162,7 @@ static bool apply_field(struct build *b, const struct map_field *f)
 		return true;
 	max = field_max(b, f);
 	for (i = 0; i < pairs->n; i++) {
-		if (!pair_is(&pairs->v[i], f->name))
+		if (!form_pair_is(&pairs->v[i], f->name))
 			continue;
 		count++;
 		sp = trim_span(pairs->v[i].value, pairs->v[i].value_len);
@@ -185,7 +180,7 @@ static bool apply_field(struct build *b, const struct map_field *f)
 	if (multiple && (value = cJSON_CreateArray()) == NULL)
 		goto out;
 	for (i = 0; i < pairs->n; i++) {
-		if (!pair_is(&pairs->v[i], f->name))
+		if (!form_pair_is(&pairs->v[i], f->name))
 			continue;
 		sp = trim_span(pairs->v[i].value, pairs->v[i].value_len);
 		if (sp.len == 0)
