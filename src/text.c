@@ -19,8 +19,12 @@ struct utf8_state {
 	unsigned char lo, hi;
 };
 
-static bool utf8_step(struct utf8_state *st, unsigned char c)
+static inline bool utf8_step(struct utf8_state *st, unsigned char c)
 {
+	/* Plain ASCII outside a sequence, the common case, decided first (the
+	 * bounds below matter only from a lead byte on, which sets them). */
+	if (st->need == 0 && c != 0 && c < 0x80)
+		return true;
 	if (st->need > 0) {
 		if (c < st->lo || c > st->hi)
 			return false;
