@@ -178,11 +178,17 @@ bool deliver_waiting(struct app *app, const struct map_form *form, struct spool_
 		app->deliver(app->fm, &sub, form, budget_ms, &out->fm);
 		submission_free(&sub);
 	} else {
-		/* Read whole and named right by the spool, yet no message. */
-		out->fm.outcome = se == SUB_ENOMEM ? FM_RETRY : FM_REJECTED;
+		/* Read whole and named right by the spool, yet more traits than
+		 * a mapping gives (a file written by hand): refused for good. */
 		out->fm.retry_after_s = -1;
-		snprintf(out->fm.message, sizeof out->fm.message, "%s",
-		         se == SUB_ENOMEM ? "out of memory" : "not an identify message");
+		if (se == SUB_ENOMEM) {
+			out->fm.outcome = FM_RETRY;
+			snprintf(out->fm.message, sizeof out->fm.message, "out of memory");
+		} else {
+			out->fm.outcome = FM_REJECTED;
+			snprintf(out->fm.message, sizeof out->fm.message, "more than %u traits",
+			         SUB_MAX_TRAITS);
+		}
 	}
 	out->fate = decide(&out->fm, false, time(NULL), &st, &held);
 	switch (out->fate) {

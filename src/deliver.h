@@ -76,8 +76,8 @@ void deliver_new(struct app *app, const struct mapping *m, const struct map_form
 /*
  * A waiting submission whose userId's lock the caller holds: marked in
  * flight until inflight_until (unix seconds; if this process dies mid-call
- * others wait that long), read back as a submission (a file that holds no
- * message object is FM_REJECTED: buried), tried within budget_ms, then
+ * others wait that long), read back as a submission (one with more than
+ * SUB_MAX_TRAITS traits is FM_REJECTED: buried), tried within budget_ms, then
  * removed, buried or rescheduled (it->st updated). False when it could not be marked (nothing
  * was tried; app->spool.why says why).
  */

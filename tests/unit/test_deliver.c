@@ -261,6 +261,37 @@ static void test_waiting(struct app *app, const struct map_form *form)
 	}
 }
 
+/* A waiting file with more traits than any mapping gives (written by hand):
+ * buried without a call. */
+static void test_unreadable(struct app *app, const struct map_form *form)
+{
+	struct spool_state st = { 0 };
+	struct spool_item it = { 0 }, after = { 0 };
+	struct submission *sub = message("too-many");
+	cJSON *msg = submission_message(sub), *traits = cJSON_GetObjectItem(msg, "traits");
+	struct spool_id id;
+	struct delivery dv;
+
+	submission_free(sub);
+	for (unsigned i = 0; i < SUB_MAX_TRAITS; i++) {
+		char name[16];
+
+		snprintf(name, sizeof name, "t%u", i);
+		cJSON_AddTrueToObject(traits, name);
+	}
+	T(spool_id_of(msg, spool_seq_now(), &id) == SPOOL_OK &&
+	  spool_add(&app->spool, SPOOL_QUEUE, &id, msg, form->id, &st, NULL) == SPOOL_OK &&
+	  spool_read(&app->spool, SPOOL_QUEUE, &id, &it) == SPOOL_OK, "queued by hand");
+	stub_calls = 0;
+	T(deliver_waiting(app, form, &it, 1000, (long long)time(NULL) + 60, &dv) &&
+	  dv.fate == DELIVER_DEAD && dv.spool_ok && stub_calls == 0, "buried, no call");
+	T(find(&app->spool, "too-many", id.mid, &after) == SPOOL_DEAD, "in the dead area");
+	T_STREQ(after.reason, "rejected http=0 more than 1024 traits", "why");
+	spool_item_free(&after);
+	spool_item_free(&it);
+	cJSON_Delete(msg);
+}
+
 int main(void)
 {
 	char path[600], keyp[640], text[1024];
@@ -288,6 +319,7 @@ int main(void)
 		test_new(&app, m, form);
 		test_untried(&app, m, form);
 		test_waiting(&app, form);
+		test_unreadable(&app, form);
 	}
 	app_free(&app);
 	T(t_remove_tree(dir), "temp dir removed");
