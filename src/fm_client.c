@@ -3,6 +3,7 @@
  * (fm_http), the field list (fm_fieldcache), the identity rule (fm_identity)
  * and the shared state (fm_state) behind the entry points of fm_client.h.
  */
+#include "clock.h"
 #include "fm_client.h"
 
 #include <stdlib.h>
@@ -75,7 +76,7 @@ void fm_deliver(struct fm_client *c, const struct submission *sub,
                 const struct map_form *form, unsigned budget_ms,
                 struct fm_result *out)
 {
-	uint64_t deadline = fm_now_ms() + budget_ms;
+	uint64_t deadline = (uint64_t)clock_mono_ms() + budget_ms;
 	long wait;
 
 	fm_result_start(out);
@@ -132,7 +133,7 @@ cJSON *fm_request_explain(struct fm_client *c, const struct submission *sub,
 		c->dry = true;
 	}
 	if (c && fm_body_needs_fields(sub) &&
-	    !fm_fieldcache_ensure(&c->fc, fm_now_ms() + c->timeout_ms, out, false))
+	    !fm_fieldcache_ensure(&c->fc, (uint64_t)clock_mono_ms() + c->timeout_ms, out, false))
 		log_msg(LOG_WARN, "no field list (%s): traits matched by label are left out",
 		        out->outcome == FM_PAUSED ? "API key refused" : "API unreachable or failing");
 	out->outcome = FM_DELIVERED;
@@ -155,7 +156,7 @@ cJSON *fm_request_body(struct fm_client *c, const struct submission *sub,
 const struct fm_fields *fm_client_fields(struct fm_client *c, struct fm_result *out)
 {
 	fm_result_start(out);
-	if (!fm_fieldcache_fetch(&c->fc, fm_now_ms() + c->timeout_ms, false, out)) {
+	if (!fm_fieldcache_fetch(&c->fc, (uint64_t)clock_mono_ms() + c->timeout_ms, false, out)) {
 		scrub(c, out);
 		return NULL;
 	}

@@ -2,6 +2,7 @@
  * fm_fieldcache.c: when the field list is fetched, kept and shared; the body
  * of a write built with it; the once-only warnings about left-out traits.
  */
+#include "clock.h"
 #include "fm_fieldcache.h"
 
 #include <stdlib.h>
@@ -93,7 +94,7 @@ out:
 bool fm_fieldcache_ensure(struct fm_fieldcache *fc, uint64_t deadline, struct fm_result *out,
                           bool force)
 {
-	uint64_t now = fm_now_ms();
+	uint64_t now = (uint64_t)clock_mono_ms();
 	long left = now < deadline ? (long)(deadline - now) : 0;
 	struct fm_state *st = fc->http->st;
 	bool locked, ok;

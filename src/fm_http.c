@@ -2,6 +2,7 @@
  * fm_http.c: one call to the Freshmarketer API through a transport, the
  * libcurl transport, the shared rate gate, and reading an answer's outcome.
  */
+#include "clock.h"
 #include "fm_http.h"
 
 #include <pthread.h>
@@ -27,14 +28,6 @@
 #define RL_TRIES 4  /* waits for a rate-limit slot in one call */
 
 static const struct fm_ratelimit RL_NONE = {-1, -1, -1, -1, -1, -1};
-
-uint64_t fm_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 const char *fm_outcome_name(enum fm_outcome o)
 {
@@ -338,7 +331,7 @@ static void keep_ratelimit(struct fm_ratelimit *all, const struct fm_ratelimit *
 
 static long left_ms(uint64_t deadline)
 {
-	uint64_t now = fm_now_ms();
+	uint64_t now = (uint64_t)clock_mono_ms();
 
 	return now < deadline ? (long)(deadline - now) : 0;
 }

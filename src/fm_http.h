@@ -88,9 +88,6 @@ struct fm_ratelimit {
 	long minute_limit, minute_remaining, minute_reset;
 };
 
-/* A monotonic clock in milliseconds, for deadlines. */
-uint64_t fm_now_ms(void);
-
 /* ---- the transport seam ------------------------------------------------- */
 
 struct fm_send {
@@ -145,7 +142,7 @@ void fm_http_init(struct fm_http *h, struct fm_transport tr, struct fm_state *st
 
 /*
  * Performs one call within what is left of the budget (`deadline`, from
- * fm_now_ms). `path` follows the base and may hold a query; `json` is the
+ * clock_mono_ms). `path` follows the base and may hold a query; `json` is the
  * body (NULL for a GET). Counts the call in out->calls and sets
  * out->http_status and out->retry_after_s from the answer.
  * True with *status set when an answer arrived (h->ans holds it);

@@ -46,7 +46,7 @@
 
 /*
  * Writes the contact of `sub` (which has a userId and an email) for
- * `form` by the rule above, within `deadline` (fm_now_ms) for all calls
+ * `form` by the rule above, within `deadline` (clock_mono_ms) for all calls
  * together, through fc's transport. Fills out's outcome, message, status and
  * contact id; out->calls counts on from what it holds.
  */

@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "clock.h"
 #include "fm_canned.h"
 #include "fm_fieldcache.h"
 #include "fm_state.h"
@@ -80,7 +81,7 @@ static void run(const struct fccase *k)
 	if (k->copy != NO_COPY)
 		g.fc.fields = list(OLD, time(NULL) - (k->copy == STALE ? 601 : 0));
 	fm_result_start(&r);
-	ok = fm_fieldcache_ensure(&g.fc, fm_now_ms() + 3000, &r, k->force);
+	ok = fm_fieldcache_ensure(&g.fc, (uint64_t)clock_mono_ms() + 3000, &r, k->force);
 	T(ok == k->ok && r.outcome == k->want, "%s: %d %s (%s)", k->name, ok,
 	  fm_outcome_name(r.outcome), r.message);
 	T_STREQ(canned_calls(&g.s), k->calls, "%s: the requests", k->name);
@@ -97,7 +98,7 @@ static bool proc_ensure(struct rig *p)
 	struct fm_result r;
 
 	fm_result_start(&r);
-	return fm_fieldcache_ensure(&p->fc, fm_now_ms() + 3000, &r, false) &&
+	return fm_fieldcache_ensure(&p->fc, (uint64_t)clock_mono_ms() + 3000, &r, false) &&
 	       r.outcome == FM_DELIVERED;
 }
 
@@ -152,7 +153,7 @@ static void test_fetch_unshared(void)
 		exit(2);
 	rig_open(&g, fetch, dir, 600);
 	fm_result_start(&r);
-	T(fm_fieldcache_fetch(&g.fc, fm_now_ms() + 3000, false, &r) && g.fc.fields->n == 2,
+	T(fm_fieldcache_fetch(&g.fc, (uint64_t)clock_mono_ms() + 3000, false, &r) && g.fc.fields->n == 2,
 	  "fetched: %s", r.message);
 	snprintf(path, sizeof path, "%s/state/fields.json", dir);
 	T(stat(path, &sb) != 0, "not stored in the shared cache");

@@ -17,6 +17,7 @@
 
 #include <curl/curl.h>
 
+#include "clock.h"
 #include "fm_http.h"
 #include "fm_state.h"
 #include "t.h"
@@ -165,11 +166,11 @@ static void test_call(struct fm_curl *k)
 
 	fm_http_init(&h, (struct fm_transport){fm_curl_send, k}, st, s.url);
 	fm_result_start(&r);
-	T(fm_http_call(&h, "POST", "/contacts", "{}", fm_now_ms() + 3000, &r, &status) &&
+	T(fm_http_call(&h, "POST", "/contacts", "{}", (uint64_t)clock_mono_ms() + 3000, &r, &status) &&
 	  status == 201 && r.http_status == 201 && r.calls == 1 && h.rl.hour_remaining == 5,
 	  "a call: %ld %u %ld", status, r.calls, h.rl.hour_remaining);
 	server_done(&s);
-	T(!fm_http_call(&h, "GET", "/x", NULL, fm_now_ms() + 3000, &r, &status) &&
+	T(!fm_http_call(&h, "GET", "/x", NULL, (uint64_t)clock_mono_ms() + 3000, &r, &status) &&
 	  r.outcome == FM_RETRY && status == 0 && r.calls == 2 && r.message[0] &&
 	  h.rl.hour_remaining == 5, "nobody listens: %s (%s)", fm_outcome_name(r.outcome),
 	  r.message);

@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "clock.h"
 #include "fm_canned.h"
 #include "fm_fieldcache.h"
 #include "fm_identity.h"
@@ -189,7 +190,7 @@ static void run(const struct idcase *k)
 	if (k->emails_mode)
 		fm_state_key_mode_emails(g.st, "set by the test");
 	fm_result_start(&r);
-	fm_identity_deliver(&g.fc, &m, &form, fm_now_ms() + 3000, &r);
+	fm_identity_deliver(&g.fc, &m, &form, (uint64_t)clock_mono_ms() + 3000, &r);
 	T(r.outcome == k->want, "%s: %s (%s)", k->name, fm_outcome_name(r.outcome), r.message);
 	T_STREQ(canned_calls(&g.s), k->calls, "%s: the requests", k->name);
 	T(r.calls == g.s.n, "%s: %u calls counted, %zu made", k->name, r.calls, g.s.n);
@@ -218,13 +219,13 @@ static void test_429(void)
 	identify("signed", "", &m);
 	rig_open(&g, answers, "", 3600);
 	fm_result_start(&r);
-	fm_identity_deliver(&g.fc, &m, &form, fm_now_ms() + 3000, &r);
+	fm_identity_deliver(&g.fc, &m, &form, (uint64_t)clock_mono_ms() + 3000, &r);
 	T(r.outcome == FM_RETRY && r.http_status == 429 && r.retry_after_s == 7,
 	  "429: retry after 7 s: %s %ld %ld", fm_outcome_name(r.outcome), r.http_status,
 	  r.retry_after_s);
 	T_STREQ(r.message, "slow down", "429: the API's message");
 	fm_result_start(&r);
-	fm_identity_deliver(&g.fc, &m, &form, fm_now_ms() + 3000, &r);
+	fm_identity_deliver(&g.fc, &m, &form, (uint64_t)clock_mono_ms() + 3000, &r);
 	T(r.outcome == FM_RETRY && r.calls == 0 && r.retry_after_s > 5 && r.retry_after_s <= 7,
 	  "then no call until it has passed: %u calls, %ld s", r.calls, r.retry_after_s);
 	T_STREQ(canned_calls(&g.s), UPSERT, "one request in all");
@@ -243,7 +244,7 @@ static void test_no_budget(void)
 	identify("signed", "", &m);
 	rig_open(&g, answers, "", 3600);
 	fm_result_start(&r);
-	fm_identity_deliver(&g.fc, &m, &form, fm_now_ms(), &r);
+	fm_identity_deliver(&g.fc, &m, &form, (uint64_t)clock_mono_ms(), &r);
 	T(r.outcome == FM_RETRY && r.calls == 0 && g.s.n == 0, "budget used up: %s %u",
 	  fm_outcome_name(r.outcome), r.calls);
 	submission_free(&m);
