@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "hash.h"
 #include "io.h"
 #include "text.h"
 #include "uuid.h"
@@ -153,17 +154,10 @@ bool spool_dir_of(const struct map_settings *s, char *out, size_t outsize)
 	return text_copy(out, outsize, d);
 }
 
-/* FNV-1a, 64 bits: stable across processes and versions. A collision only
- * makes two userIds wait for each other. */
+/* A collision only makes two userIds wait for each other. */
 uint64_t spool_user_hash(const char *user_id)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (const unsigned char *p = (const unsigned char *)user_id; *p; p++) {
-		h ^= *p;
-		h *= 0x100000001b3ull;
-	}
-	return h;
+	return hash_fnv1a(HASH_FNV_INIT, user_id, strlen(user_id));
 }
 
 uint64_t spool_seq_now(void)

@@ -140,6 +140,8 @@ bool spool_dir_of(const struct map_settings *s, char *out, size_t outsize);
  * Writers call it themselves. */
 enum spool_err spool_prepare(struct spool *sp);
 
+/* FNV-1a, 64 bits (hash.h): stable across processes and versions, as the
+ * file names that carry it must be. */
 uint64_t spool_user_hash(const char *user_id);
 /* Now, as a SEQ: nanoseconds since the epoch. */
 uint64_t spool_seq_now(void);
