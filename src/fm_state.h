@@ -13,8 +13,8 @@
  *                           the upsert key (fm_client.h: the "emails" mode)
  * Files are replaced atomically or updated under flock(); a missing or
  * unreadable state file means "no information", never a crash or a block.
- * SPOOL/state is created (mode 0700) when missing; the spool directory
- * itself is not. Without a usable directory (none configured, missing,
+ * The folder is statedir.h's: created (mode 0700) when missing, the spool
+ * directory itself never. Without a usable directory (none configured, missing,
  * unwritable) each process keeps the same state in memory; it says so once
  * when one was configured (the CLI's dry verbs configure none, and are quiet).
  *
@@ -38,6 +38,7 @@
 #include <cjson/cJSON.h>
 
 #include "fm_fields.h"
+#include "hash.h"
 #include "limits.h"
 
 #define FM_STATE_PROBE_S   60     /* one probe call per minute while paused */
@@ -168,8 +169,12 @@ void fm_state_key_mode_emails(struct fm_state *st, const char *why);
  * *since the time it was recorded (0 when unknown or the default). */
 enum fm_key_mode fm_state_key_mode_of(const char *spool_dir, time_t *since);
 
-/* FNV-1a over n bytes, continuing from h (start with FM_FNV_INIT). */
-#define FM_FNV_INIT 14695981039346656037ULL
-uint64_t fm_fnv1a(uint64_t h, const void *p, size_t n);
+/* FNV-1a over n bytes, continuing from h (start with FM_FNV_INIT): the names
+ * this module's callers know for hash_fnv1a() and HASH_FNV_INIT (hash.h). */
+#define FM_FNV_INIT HASH_FNV_INIT
+static inline uint64_t fm_fnv1a(uint64_t h, const void *p, size_t n)
+{
+	return hash_fnv1a(h, p, n);
+}
 
 #endif
