@@ -60,6 +60,7 @@ static bool file_ready(int fd)
 {
 	struct th_header h;
 	struct stat st;
+	int e;
 
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		return false;
@@ -71,9 +72,16 @@ static bool file_ready(int fd)
 	memset(&h, 0, sizeof h);
 	memcpy(h.magic, TH_MAGIC, sizeof h.magic);
 	h.slots = THROTTLE_SLOTS;
-	return fresh_seed(&h.seed) && ftruncate(fd, 0) == 0 &&
-	       ftruncate(fd, (off_t)TH_SIZE) == 0 &&
-	       pwrite(fd, &h, sizeof h, 0) == (ssize_t)sizeof h;
+	if (!fresh_seed(&h.seed) || ftruncate(fd, 0) != 0)
+		return false;
+	/* Blocks allocated now: a store into a hole of the mapping on a full
+	 * file system would kill the process (SIGBUS); a full one refuses the
+	 * table instead, and the budgets live in memory. */
+	if ((e = posix_fallocate(fd, 0, (off_t)TH_SIZE)) != 0) {
+		errno = e;
+		return false;
+	}
+	return pwrite(fd, &h, sizeof h, 0) == (ssize_t)sizeof h;
 }
 
 /* Maps the table file of t->sd; false (errno set) when it cannot: the
