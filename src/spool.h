@@ -163,7 +163,10 @@ void spool_unlock(struct spool_lock *lk);
 /*
  * Whether a waiting submission of this userId was accepted before `seq`
  * (UINT64_MAX: any waiting one). 1 yes, 0 no, -1 the queue is unreadable
- * (sp->why says why). A spool never written to has none.
+ * (sp->why says why). A spool never written to has none. When the shared
+ * table (shared.h) says none of this userId can wait, the answer is 0
+ * without reading the queue: the calls below that add, move or remove
+ * waiting files keep it, and spool_recount() fills it again.
  */
 int spool_user_waiting(struct spool *sp, uint64_t uhash, uint64_t seq);
 
