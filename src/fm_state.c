@@ -154,8 +154,8 @@ struct fm_state *fm_state_open(const char *spool_dir, const char *api_base,
 	st->lock_fd = -1;
 	st->rl_fd = -1;
 	st->rl.hour = st->rl.minute = (struct rl_window){-1, -1, 0};
-	st->account = fm_fnv1a(FM_FNV_INIT, api_base, strlen(api_base));
-	st->key = fm_fnv1a(fm_fnv1a(st->account, "\n", 1), api_key, strlen(api_key));
+	st->account = hash_fnv1a(HASH_FNV_INIT, api_base, strlen(api_base));
+	st->key = hash_fnv1a(hash_fnv1a(st->account, "\n", 1), api_key, strlen(api_key));
 	snprintf(st->key_hex, sizeof st->key_hex, "%016llx", (unsigned long long)st->key);
 	if (!spool_dir || !*spool_dir)
 		return st;

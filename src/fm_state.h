@@ -169,8 +169,8 @@ void fm_state_key_mode_emails(struct fm_state *st, const char *why);
  * *since the time it was recorded (0 when unknown or the default). */
 enum fm_key_mode fm_state_key_mode_of(const char *spool_dir, time_t *since);
 
-/* FNV-1a over n bytes, continuing from h (start with FM_FNV_INIT): the names
- * this module's callers know for hash_fnv1a() and HASH_FNV_INIT (hash.h). */
+/* hash_fnv1a() and HASH_FNV_INIT (hash.h) under their former names, for the
+ * callers not yet renamed. */
 #define FM_FNV_INIT HASH_FNV_INIT
 static inline uint64_t fm_fnv1a(uint64_t h, const void *p, size_t n)
 {
