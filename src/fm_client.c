@@ -3,12 +3,12 @@
  * (fm_http), the field list (fm_fieldcache), the identity rule (fm_identity)
  * and the shared state (fm_state) behind the entry points of fm_client.h.
  */
-#include "clock.h"
 #include "fm_client.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "fm_body.h"
 #include "fm_fieldcache.h"
 #include "fm_identity.h"

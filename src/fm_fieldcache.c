@@ -2,14 +2,15 @@
  * fm_fieldcache.c: when the field list is fetched, kept and shared; the body
  * of a write built with it; the once-only warnings about left-out traits.
  */
-#include "clock.h"
 #include "fm_fieldcache.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "fm_state.h"
+#include "hash.h"
 #include "log.h"
 
 void fm_fieldcache_init(struct fm_fieldcache *fc, struct fm_http *http, unsigned max_age_s)
@@ -150,9 +151,9 @@ static void warn_once(void *ud, enum fmb_event ev, const char *trait, const char
 	    ev == FMB_SET_NAME || ev == FMB_DROP_UNCHECKED || ev == FMB_DROP_NO_LIST ||
 	    ev == FMB_INVALID)
 		return;
-	h = fm_fnv1a(FM_FNV_INIT, fid, strlen(fid) + 1);
-	h = fm_fnv1a(h, trait, strlen(trait) + 1);
-	h = fm_fnv1a(h, &ev, sizeof ev);
+	h = hash_fnv1a(HASH_FNV_INIT, fid, strlen(fid) + 1);
+	h = hash_fnv1a(h, trait, strlen(trait) + 1);
+	h = hash_fnv1a(h, &ev, sizeof ev);
 	if (w->st && !fm_state_first_warning(w->st, h))
 		return;
 	log_msg(LOG_WARN, "form %s: trait \"%s\" %s%s%s%s", fid, trait, fmb_event_name(ev),

@@ -2,7 +2,6 @@
  * fm_http.c: one call to the Freshmarketer API through a transport, the
  * libcurl transport, the shared rate gate, and reading an answer's outcome.
  */
-#include "clock.h"
 #include "fm_http.h"
 
 #include <pthread.h>
@@ -15,6 +14,7 @@
 
 #include <curl/curl.h>
 
+#include "clock.h"
 #include "text.h"
 
 #if LIBCURL_VERSION_NUM < 0x075400

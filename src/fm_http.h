@@ -76,17 +76,7 @@ void fm_result_start(struct fm_result *out);
 void fm_result_say(struct fm_result *out, enum fm_outcome o, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/*
- * The rate-limit headers of the answers seen so far (each value from the last
- * answer that carried it; -1 when never seen): x-ratelimit-limit/-remaining/
- * -reset for the hour window and per-min-x-ratelimit-* for the minute window;
- * a reset as seconds until it, whatever form the API wrote it in, never more
- * than its window (fm_rl_reset_s). For the spool's backoff.
- */
-struct fm_ratelimit {
-	long hour_limit, hour_remaining, hour_reset;
-	long minute_limit, minute_remaining, minute_reset;
-};
+/* struct fm_ratelimit: fm_state.h. */
 
 /* ---- the transport seam ------------------------------------------------- */
 

@@ -19,12 +19,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fm_client.h"
+#include "clock.h"
+#include "hash.h"
 #include "log.h"
+#include "statedir.h"
 #include "text.h"
 
-#define STATE_SUBDIR  "state"
-#define PATH_SIZE     (LIMIT_MAX_URL + 64u)
 #define CACHE_MEMBER  "fmgate_cache"   /* added to the cached fields document */
 #define RL_MAGIC      "fmgate-ratelimit-1"
 #define RL_MAX_FILE   512u             /* bytes of the ratelimit file */
@@ -46,7 +46,7 @@ struct rl_state {
 };
 
 struct fm_state {
-	char dir[PATH_SIZE];   /* SPOOL/state; "" when the state lives in memory */
+	struct statedir *sd;   /* SPOOL/state; NULL when the state lives in memory */
 	bool read_only;
 	uint64_t account;      /* fingerprint of the API base */
 	uint64_t key;          /* fingerprint of the base and the key */
@@ -74,63 +74,24 @@ struct fm_state {
 	uint64_t seen[SEEN_SLOTS];
 };
 
-static long long wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-uint64_t fm_fnv1a(uint64_t h, const void *p, size_t n)
-{
-	const unsigned char *s = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
 /* ---- files ------------------------------------------------------------------ */
 
-static bool path_of(const struct fm_state *st, const char *name, char *out, size_t size)
-{
-	int n = snprintf(out, size, "%s/%s", st->dir, name);
-
-	return st->dir[0] && n > 0 && (size_t)n < size;
-}
-
+/* The state file `name`, or -1 when the state lives in memory. */
 static int open_file(const struct fm_state *st, const char *name, int flags)
 {
-	char path[PATH_SIZE];
-
-	if (!path_of(st, name, path, sizeof path))
+	if (!st->sd) {
+		errno = ENOENT;
 		return -1;
-	return open(path, flags | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+	}
+	return statedir_openat(st->sd, name, flags);
 }
 
-/* The whole file from offset 0, NUL-terminated; NULL when over max bytes or
- * unreadable. One read: a regular file's short read is its end (state files
- * are replaced by rename or rewritten under flock, never read mid-write). */
+/* The whole open file, within max bytes; NULL when over it or unreadable. */
 static char *read_fd(int fd, size_t max, size_t *len)
 {
-	char *buf = malloc(max + 2);
-	ssize_t r;
+	char *s = NULL;
 
-	if (!buf)
-		return NULL;
-	do
-		r = pread(fd, buf, max + 1, 0);
-	while (r < 0 && errno == EINTR);
-	if (r < 0 || (size_t)r > max) {
-		free(buf);
-		return NULL;
-	}
-	buf[r] = '\0';
-	*len = (size_t)r;
-	return buf;
+	return statedir_read_fd(fd, max, &s, len) == STATEDIR_OK ? s : NULL;
 }
 
 static bool write_all(int fd, const char *p, size_t n, off_t at)
@@ -178,10 +139,7 @@ struct fm_state *fm_state_open(const char *spool_dir, const char *api_base,
 {
 	static bool told;  /* the fallback to memory is logged once per process */
 	struct fm_state *st = calloc(1, sizeof *st);
-	char dir[PATH_SIZE];
-	const char *why = NULL;
-	struct stat sb;
-	int n;
+	enum statedir_err e;
 
 	if (!st)
 		return NULL;
@@ -189,29 +147,21 @@ struct fm_state *fm_state_open(const char *spool_dir, const char *api_base,
 	st->lock_fd = -1;
 	st->rl_fd = -1;
 	st->rl.hour = st->rl.minute = (struct rl_window){-1, -1, 0};
-	st->account = fm_fnv1a(FM_FNV_INIT, api_base, strlen(api_base));
-	st->key = fm_fnv1a(fm_fnv1a(st->account, "\n", 1), api_key, strlen(api_key));
+	st->account = hash_fnv1a(HASH_FNV_INIT, api_base, strlen(api_base));
+	st->key = hash_fnv1a(hash_fnv1a(st->account, "\n", 1), api_key, strlen(api_key));
 	snprintf(st->key_hex, sizeof st->key_hex, "%016llx", (unsigned long long)st->key);
 	if (!spool_dir || !*spool_dir)
 		return st;
-	n = snprintf(dir, sizeof dir, "%s/%s", spool_dir, STATE_SUBDIR);
-	if (n < 0 || (size_t)n >= sizeof dir)
-		why = "path too long";
-	else if (!read_only && mkdir(dir, 0700) != 0 && errno != EEXIST)
-		why = strerror(errno);
-	else if (stat(dir, &sb) != 0)
-		why = strerror(errno);
-	else if (!S_ISDIR(sb.st_mode))
-		why = "not a directory";
-	else if (!read_only && access(dir, W_OK | X_OK) != 0)
-		why = strerror(errno);
-	if (!why) {
-		text_copy(st->dir, sizeof st->dir, dir);
-	} else if (!read_only && !told) {
+	st->sd = statedir_open(spool_dir, read_only ? STATEDIR_READ : STATEDIR_WRITE, &e);
+	if (e == STATEDIR_ENOMEM) {
+		fm_state_close(st);
+		return NULL;
+	}
+	if (!st->sd && !read_only && !told) {
 		told = true;
 		log_msg(LOG_WARN, "spool state directory %s/%s unusable (%s): the field list, "
 		        "rate-limit budget and pause are kept by each process alone",
-		        spool_dir, STATE_SUBDIR, why);
+		        spool_dir, STATEDIR_NAME, statedir_strerror(e));
 	}
 	return st;
 }
@@ -224,23 +174,26 @@ void fm_state_close(struct fm_state *st)
 		close(st->lock_fd);
 	if (st->rl_fd >= 0)
 		close(st->rl_fd);
+	statedir_close(st->sd);
 	free(st);
 }
 
 bool fm_state_shared(const struct fm_state *st)
 {
-	return st->dir[0] != '\0';
+	return st->sd != NULL;
 }
 
 /* ---- pause ------------------------------------------------------------------ */
 
 bool fm_state_paused(const char *spool_dir)
 {
-	char path[PATH_SIZE];
+	enum statedir_err e;
+	struct statedir *sd = statedir_open(spool_dir, STATEDIR_READ, &e);
 	struct stat sb;
-	int n = snprintf(path, sizeof path, "%s/%s/paused", spool_dir, STATE_SUBDIR);
+	bool paused = sd && statedir_stat(sd, "paused", &sb) == 0;
 
-	return n > 0 && (size_t)n < sizeof path && lstat(path, &sb) == 0;
+	statedir_close(sd);
+	return paused;
 }
 
 /* The marker names the key it is about on its line "key HEX". */
@@ -265,14 +218,14 @@ static long probe_wait_s(long long since_ms)
 
 long fm_state_pause_check(struct fm_state *st)
 {
-	long long now = wall_ms();
+	long long now = clock_wall_ms();
 	struct stat sb;
 	long wait = 0;
 	int fd;
 
 	if (st->read_only)
 		return 0;
-	if (!st->dir[0]) {
+	if (!st->sd) {
 		if (!st->paused)
 			return 0;
 		/* A clock that went back also makes a probe due. */
@@ -313,7 +266,7 @@ void fm_state_key_refused(struct fm_state *st, long http_status, const char *api
 	for (char *p = msg; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = ' ';
-	if (st->dir[0]) {
+	if (st->sd) {
 		fd = open_file(st, "paused", O_RDWR | O_CREAT | O_EXCL);
 		if (fd < 0 && errno == EEXIST && (fd = open_file(st, "paused", O_RDWR)) >= 0) {
 			if (flock(fd, LOCK_EX) != 0 || marker_is_ours(st, fd)) {
@@ -328,22 +281,22 @@ void fm_state_key_refused(struct fm_state *st, long http_status, const char *api
 		n = snprintf(text, sizeof text, "Freshmarketer refused the API key: HTTP %ld since %s: %s\n"
 		             "key %016llx\n", http_status, when, msg, (unsigned long long)st->key);
 		if (n < 0 || (size_t)n >= sizeof text || !rewrite_fd(fd, text, (size_t)n))
-			log_msg(LOG_ERR, "cannot write %s/paused: %s", st->dir, strerror(errno));
+			log_msg(LOG_ERR, "cannot write %s/paused: %s", statedir_path(st->sd),
+			        strerror(errno));
 		close(fd);
 	} else if (st->paused) {
 		return;
 	}
 	st->paused = true;
-	st->last_probe = wall_ms();
+	st->last_probe = clock_wall_ms();
 	log_msg(LOG_ERR, "Freshmarketer refused the API key (HTTP %ld: %s): delivery is PAUSED "
 	        "for every process until the key works; one probe every %d s%s%s%s",
-	        http_status, msg, FM_STATE_PROBE_S, st->dir[0] ? " (marker " : "",
-	        st->dir, st->dir[0] ? "/paused)" : "");
+	        http_status, msg, FM_STATE_PROBE_S, st->sd ? " (marker " : "",
+	        st->sd ? statedir_path(st->sd) : "", st->sd ? "/paused)" : "");
 }
 
 void fm_state_key_works(struct fm_state *st)
 {
-	char path[PATH_SIZE];
 	bool was = st->paused;
 
 	if (st->read_only)
@@ -352,11 +305,11 @@ void fm_state_key_works(struct fm_state *st)
 	/* No marker at this delivery's pause check: nothing to remove. One made
 	 * by another process since then stays until the next probe succeeds (a
 	 * minute at most), a price paid rarely for an unlink() saved always. */
-	if (st->dir[0] && st->no_marker) {
+	if (st->sd && st->no_marker) {
 		st->no_marker = false;
 		return;
 	}
-	if (st->dir[0] ? path_of(st, "paused", path, sizeof path) && unlink(path) == 0 : was)
+	if (st->sd ? statedir_unlink(st->sd, "paused") == 0 : was)
 		log_msg(LOG_WARN, "Freshmarketer accepted the API key again: delivery resumed");
 }
 
@@ -471,7 +424,7 @@ static int rl_open(struct fm_state *st, struct rl_state *r)
 	ssize_t n;
 
 	*r = st->rl;
-	if (!st->dir[0] || st->read_only)
+	if (!st->sd || st->read_only)
 		return -1;
 	for (int tries = 0; tries < 2; tries++) {
 		if (st->rl_fd < 0 &&
@@ -497,7 +450,7 @@ static int rl_open(struct fm_state *st, struct rl_state *r)
 		buf[n] = '\0';
 	if (n < 0 || (size_t)n >= sizeof buf || !rl_parse(st, buf, r))
 		rl_clear(r);
-	st->rl_locked_at = wall_ms();
+	st->rl_locked_at = clock_wall_ms();
 	return st->rl_fd;
 }
 
@@ -513,7 +466,7 @@ static void rl_close(struct fm_state *st, int fd, const struct rl_state *r, bool
 		st->rl = *r;
 		return;
 	}
-	st->rl_calm = rl_calm(r, wall_ms());
+	st->rl_calm = rl_calm(r, clock_wall_ms());
 	if (changed) {
 		/* The same line as "%s %016llx %ld ... %lld", without printf. */
 		memcpy(line, RL_MAGIC " ", sizeof RL_MAGIC);
@@ -528,7 +481,8 @@ static void rl_close(struct fm_state *st, int fd, const struct rl_state *r, bool
 			/* Only a file left longer by something else is cut. */
 			if (write_all(fd, line, RL_RECORD, 0) && st->rl_len > RL_RECORD &&
 			    ftruncate(fd, RL_RECORD) != 0)
-				log_msg(LOG_WARN, "cannot trim %s/ratelimit: %s", st->dir, strerror(errno));
+				log_msg(LOG_WARN, "cannot trim %s/ratelimit: %s", statedir_path(st->sd),
+				        strerror(errno));
 		}
 	}
 	flock(fd, LOCK_UN);
@@ -580,7 +534,7 @@ long fm_state_rl_reserve(struct fm_state *st)
 {
 	struct rl_state r;
 	struct rl_window *w[2];
-	long long now = wall_ms(), wait = 0;
+	long long now = clock_wall_ms(), wait = 0;
 	bool known = false;
 	int fd;
 
@@ -680,7 +634,7 @@ void fm_state_rl_record(struct fm_state *st, const struct fm_ratelimit *seen,
                         long http_status, long retry_after_s)
 {
 	struct rl_state r;
-	long long now = wall_ms(), until;
+	long long now = clock_wall_ms(), until;
 	bool changed;
 	int fd;
 
@@ -729,7 +683,6 @@ static void remember_file(struct fm_state *st, const struct stat *sb)
 
 bool fm_state_fields_load(struct fm_state *st, struct fm_fields **out)
 {
-	char path[PATH_SIZE];
 	const cJSON *meta, *acct, *at;
 	cJSON *doc = NULL;
 	struct stat sb;
@@ -741,7 +694,7 @@ bool fm_state_fields_load(struct fm_state *st, struct fm_fields **out)
 
 	*out = NULL;
 	/* Asked before every delivery: one stat() while the file is unchanged. */
-	if (!path_of(st, "fields.json", path, sizeof path) || stat(path, &sb) != 0 ||
+	if (!st->sd || statedir_stat(st->sd, "fields.json", &sb) != 0 ||
 	    !S_ISREG(sb.st_mode) || same_file(st, &sb))
 		return false;
 	if ((fd = open_file(st, "fields.json", O_RDONLY)) < 0)
@@ -776,47 +729,20 @@ static void forget_warnings(struct fm_state *st)
 	if ((fd = open_file(st, "warned", O_RDWR)) < 0)
 		return;
 	if (flock(fd, LOCK_EX) == 0 && ftruncate(fd, 0) != 0)
-		log_msg(LOG_WARN, "cannot empty %s/warned: %s", st->dir, strerror(errno));
+		log_msg(LOG_WARN, "cannot empty %s/warned: %s", statedir_path(st->sd),
+		        strerror(errno));
 	close(fd);
-}
-
-/* Replaces the state file `name` with n bytes at p, atomically: a temporary
- * file, fsync, rename, and the directory flushed. */
-static bool replace_file(const struct fm_state *st, const char *name, const char *p, size_t n)
-{
-	char tmp[PATH_SIZE], final[PATH_SIZE], tname[96];
-	int fd, dfd;
-
-	snprintf(tname, sizeof tname, "%s.%ld.tmp", name, (long)getpid());
-	if (!path_of(st, tname, tmp, sizeof tmp) || !path_of(st, name, final, sizeof final))
-		return false;
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0 ||
-	    !write_all(fd, p, n, 0) || fsync(fd) != 0 || close(fd) != 0) {
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-		return false;
-	}
-	if (rename(tmp, final) != 0) {
-		unlink(tmp);
-		return false;
-	}
-	if ((dfd = open(st->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	return true;
 }
 
 bool fm_state_fields_save(struct fm_state *st, cJSON *doc, time_t fetched_at)
 {
-	char final[PATH_SIZE], tmp[PATH_SIZE], hex[17];
+	enum statedir_err e = STATEDIR_ENOMEM;
+	char hex[17];
 	cJSON *meta;
 	char *json = NULL;
 	struct stat sb;
-	bool ok = false;
 
-	if (st->read_only || !st->dir[0])
+	if (st->read_only || !st->sd)
 		return false;
 	snprintf(hex, sizeof hex, "%016llx", (unsigned long long)st->account);
 	cJSON_DeleteItemFromObjectCaseSensitive(doc, CACHE_MEMBER);
@@ -824,21 +750,20 @@ bool fm_state_fields_save(struct fm_state *st, cJSON *doc, time_t fetched_at)
 	    !cJSON_AddStringToObject(meta, "account", hex) ||
 	    !cJSON_AddNumberToObject(meta, "fetched_at", (double)fetched_at) ||
 	    !(json = cJSON_PrintUnformatted(doc)) ||
-	    !path_of(st, "fields.json", final, sizeof final) ||
-	    !replace_file(st, "fields.json", json, strlen(json)))
+	    (e = statedir_write(st->sd, "fields.json", json, strlen(json), STATEDIR_REPLACE)) !=
+	    STATEDIR_OK)
 		goto out;
-	if (stat(final, &sb) == 0)
+	if (statedir_stat(st->sd, "fields.json", &sb) == 0)
 		remember_file(st, &sb);
 	st->failed_at = 0;
-	if (path_of(st, "fields.failed", tmp, sizeof tmp))
-		unlink(tmp);
+	statedir_unlink(st->sd, "fields.failed");
 	forget_warnings(st);
-	ok = true;
 out:
-	if (!ok)
-		log_msg(LOG_WARN, "cannot store the field list in %s: %s", st->dir, strerror(errno));
+	if (e != STATEDIR_OK)
+		log_msg(LOG_WARN, "cannot store the field list in %s: %s", statedir_path(st->sd),
+		        statedir_strerror(e));
 	cJSON_free(json);
-	return ok;
+	return e == STATEDIR_OK;
 }
 
 void fm_state_fields_failed(struct fm_state *st)
@@ -846,7 +771,7 @@ void fm_state_fields_failed(struct fm_state *st)
 	int fd;
 
 	st->failed_at = time(NULL);
-	if (!st->dir[0] || st->read_only)
+	if (!st->sd || st->read_only)
 		return;
 	if ((fd = open_file(st, "fields.failed", O_WRONLY | O_CREAT)) >= 0) {
 		futimens(fd, NULL);
@@ -856,12 +781,10 @@ void fm_state_fields_failed(struct fm_state *st)
 
 long fm_state_fields_failed_ago(const struct fm_state *st)
 {
-	char path[PATH_SIZE];
 	struct stat sb;
 	time_t at = st->failed_at;
 
-	if (path_of(st, "fields.failed", path, sizeof path) && stat(path, &sb) == 0 &&
-	    sb.st_mtime > at)
+	if (st->sd && statedir_stat(st->sd, "fields.failed", &sb) == 0 && sb.st_mtime > at)
 		at = sb.st_mtime;
 	return at ? (long)(time(NULL) - at) : -1;
 }
@@ -870,7 +793,7 @@ bool fm_state_fields_lock(struct fm_state *st, long wait_ms)
 {
 	struct timespec pause = {0, LOCK_POLL_MS * 1000000L};
 
-	if (!st->dir[0] || st->read_only)
+	if (!st->sd || st->read_only)
 		return true;
 	if (st->lock_fd < 0 && (st->lock_fd = open_file(st, "fields.lock", O_RDWR | O_CREAT)) < 0)
 		return true;   /* no lock to take: refresh unshared */
@@ -918,7 +841,7 @@ bool fm_state_first_warning(struct fm_state *st, uint64_t key)
 		key = 1;   /* 0 marks an empty slot */
 	if (!seen_first(st, key))
 		return false;
-	if (!st->dir[0] || st->read_only ||
+	if (!st->sd || st->read_only ||
 	    (fd = open_file(st, "warned", O_RDWR | O_CREAT)) < 0)
 		return true;
 	if (flock(fd, LOCK_EX) != 0 ||
@@ -958,7 +881,7 @@ static bool mode_file_is_emails(const char *s, uint64_t account, time_t *since)
 
 enum fm_key_mode fm_state_key_mode(struct fm_state *st)
 {
-	long long now = wall_ms();
+	long long now = clock_wall_ms();
 	size_t len;
 	char *s;
 	int fd;
@@ -966,7 +889,7 @@ enum fm_key_mode fm_state_key_mode(struct fm_state *st)
 	/* Once refused, always refused: only a restart after the operator
 	 * removed the file probes again. Otherwise the file is looked for at
 	 * most once a second. */
-	if (st->mode_emails || !st->dir[0] ||
+	if (st->mode_emails || !st->sd ||
 	    (st->mode_checked_at && now >= st->mode_checked_at && now - st->mode_checked_at < 1000))
 		return st->mode_emails ? FM_KEY_MODE_EMAILS : FM_KEY_MODE_EXTERNAL_ID;
 	st->mode_checked_at = now;
@@ -982,6 +905,7 @@ enum fm_key_mode fm_state_key_mode(struct fm_state *st)
 void fm_state_key_mode_emails(struct fm_state *st, const char *why)
 {
 	char text[256], when[32];
+	enum statedir_err e = STATEDIR_ENAME;
 	time_t now = time(NULL);
 	struct tm tm;
 	int n;
@@ -993,32 +917,30 @@ void fm_state_key_mode_emails(struct fm_state *st, const char *why)
 		text_copy(when, sizeof when, "?");
 	n = snprintf(text, sizeof text, "emails since %s\naccount %016llx\n", when,
 	             (unsigned long long)st->account);
-	if (st->dir[0] && (n < 0 || (size_t)n >= sizeof text ||
-	                   !replace_file(st, "identity", text, (size_t)n)))
-		log_msg(LOG_ERR, "cannot write %s/identity: %s", st->dir, strerror(errno));
+	if (st->sd && (n < 0 || (size_t)n >= sizeof text ||
+	               (e = statedir_write(st->sd, "identity", text, (size_t)n,
+	                                   STATEDIR_REPLACE)) != STATEDIR_OK))
+		log_msg(LOG_ERR, "cannot write %s/identity: %s", statedir_path(st->sd),
+		        statedir_strerror(e));
 	log_msg(LOG_WARN, "Freshmarketer refuses external_id as the upsert key (%s): contacts are "
 	        "now found by external id and created keyed on emails%s%s%s", why,
-	        st->dir[0] ? " (remembered in " : "", st->dir, st->dir[0] ? "/identity)" : "");
+	        st->sd ? " (remembered in " : "", st->sd ? statedir_path(st->sd) : "",
+	        st->sd ? "/identity)" : "");
 }
 
 enum fm_key_mode fm_state_key_mode_of(const char *spool_dir, time_t *since)
 {
-	char path[PATH_SIZE], buf[MARKER_MAX + 1];
-	int n = snprintf(path, sizeof path, "%s/%s/identity", spool_dir, STATE_SUBDIR);
-	int fd;
-	ssize_t r;
-	bool emails = false;
+	enum statedir_err e;
+	struct statedir *sd = statedir_open(spool_dir, STATEDIR_READ, &e);
+	char *s = NULL;
+	size_t len;
+	bool emails;
 
 	*since = 0;
-	if (n < 0 || (size_t)n >= sizeof path ||
-	    (fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY)) < 0)
-		return FM_KEY_MODE_EXTERNAL_ID;
-	r = read(fd, buf, MARKER_MAX);
-	close(fd);
-	if (r > 0) {
-		buf[r] = '\0';
-		emails = mode_file_is_emails(buf, 0, since);
-	}
+	emails = sd && statedir_read(sd, "identity", MARKER_MAX, &s, &len) == STATEDIR_OK &&
+	         mode_file_is_emails(s, 0, since);
+	free(s);
+	statedir_close(sd);
 	return emails ? FM_KEY_MODE_EMAILS : FM_KEY_MODE_EXTERNAL_ID;
 }
 
@@ -1034,7 +956,7 @@ long fm_backoff_s(unsigned attempts, long retry_after_s)
 	/* Jitter, so that submissions failed together do not return together:
 	 * uniform in [d/2, d]. */
 	if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
-		r = (uint32_t)wall_ms() ^ ((uint32_t)getpid() * 2654435761u);
+		r = (uint32_t)clock_wall_ms() ^ ((uint32_t)getpid() * 2654435761u);
 	d = d / 2 + (long)(r % (uint32_t)(d / 2 + 1));
 	if (retry_after_s >= 0 && d < retry_after_s)
 		d = retry_after_s;

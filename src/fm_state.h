@@ -13,8 +13,8 @@
  *                           the upsert key (fm_client.h: the "emails" mode)
  * Files are replaced atomically or updated under flock(); a missing or
  * unreadable state file means "no information", never a crash or a block.
- * SPOOL/state is created (mode 0700) when missing; the spool directory
- * itself is not. Without a usable directory (none configured, missing,
+ * The folder is statedir.h's: created (mode 0700) when missing, the spool
+ * directory itself never. Without a usable directory (none configured, missing,
  * unwritable) each process keeps the same state in memory; it says so once
  * when one was configured (the CLI's dry verbs configure none, and are quiet).
  *
@@ -82,7 +82,18 @@ long fm_backoff_s(unsigned attempts, long retry_after_s);
 /* ---- the state of one client (fm_client.c) -------------------------------- */
 
 struct fm_state;
-struct fm_ratelimit;
+/*
+ * The rate-limit headers of the answers seen so far (each value from the last
+ * answer that carried it; -1 when never seen): x-ratelimit-limit/-remaining/
+ * -reset for the hour window and per-min-x-ratelimit-* for the minute window;
+ * a reset as seconds until it, whatever form the API wrote it in, never more
+ * than its window (fm_rl_reset_s). What fm_http reads from each answer, and
+ * what the budget below is kept from.
+ */
+struct fm_ratelimit {
+	long hour_limit, hour_remaining, hour_reset;
+	long minute_limit, minute_remaining, minute_reset;
+};
 
 /*
  * The state in spool_dir/state for the API at api_base with api_key. A
@@ -167,9 +178,5 @@ void fm_state_key_mode_emails(struct fm_state *st, const char *why);
 /* For `fmgate status`: the mode recorded in spool_dir (any account), with
  * *since the time it was recorded (0 when unknown or the default). */
 enum fm_key_mode fm_state_key_mode_of(const char *spool_dir, time_t *since);
-
-/* FNV-1a over n bytes, continuing from h (start with FM_FNV_INIT). */
-#define FM_FNV_INIT 14695981039346656037ULL
-uint64_t fm_fnv1a(uint64_t h, const void *p, size_t n);
 
 #endif

@@ -3,14 +3,12 @@
 
 #include <fcntl.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define SIGN_HEX 64   /* hex digits of an HMAC-SHA256 */
+#define SIGN_HEX (2 * HMAC_SHA256_SIZE)   /* hex digits of a signature */
 
 enum sign_err sign_key_load(const char *path, struct sign_key *k)
 {
@@ -20,8 +18,7 @@ enum sign_err sign_key_load(const char *path, struct sign_key *k)
 	ssize_t n = 0;
 	int fd;
 
-	k->bytes = NULL;
-	k->len = 0;
+	memset(k, 0, sizeof *k);
 	/* O_NONBLOCK: a FIFO named as the key must not hang the loader. */
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
@@ -51,6 +48,11 @@ enum sign_err sign_key_load(const char *path, struct sign_key *k)
 	}
 	memcpy(k->bytes, buf, (size_t)n);
 	k->len = (size_t)n;
+	/* Prepared once: a worker verifies many signatures under one key. */
+	if (hmac_key_set(&k->mac, k->bytes, k->len) != HMAC_OK) {
+		sign_key_free(k);
+		e = SIGN_ENOMEM;
+	}
 out:
 	OPENSSL_cleanse(buf, sizeof buf);
 	if (fd >= 0)
@@ -65,6 +67,7 @@ void sign_key_free(struct sign_key *k)
 	free(k->bytes);
 	k->bytes = NULL;
 	k->len = 0;
+	hmac_key_free(&k->mac);
 }
 
 const char *sign_strerror(enum sign_err e)
@@ -85,10 +88,25 @@ static int hexval(char c)
 	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
+/* The MAC of msg under k: with the key prepared by sign_key_load(), or, for a
+ * sign_key given only its bytes (sign.h allows it), with one prepared now. */
+static bool mac_of(const struct sign_key *k, const char *msg, size_t n,
+                   unsigned char mac[HMAC_SHA256_SIZE])
+{
+	struct hmac_key once = { 0 };
+	bool ok;
+
+	if (k->mac.ready)
+		return hmac_sha256(&k->mac, msg, n, mac) == HMAC_OK;
+	ok = hmac_key_set(&once, k->bytes, k->len) == HMAC_OK &&
+	     hmac_sha256(&once, msg, n, mac) == HMAC_OK;
+	hmac_key_free(&once);
+	return ok;
+}
+
 bool sign_verify(const struct sign_key *k, const char *value, size_t len, size_t *id_len)
 {
-	unsigned char want[EVP_MAX_MD_SIZE], got[SIGN_HEX / 2];
-	unsigned int wlen = 0;
+	unsigned char want[HMAC_SHA256_SIZE], got[HMAC_SHA256_SIZE];
 	const char *sig;
 	size_t idl;
 
@@ -104,9 +122,7 @@ bool sign_verify(const struct sign_key *k, const char *value, size_t len, size_t
 			return false;
 		got[i] = (unsigned char)(hi << 4 | lo);
 	}
-	if (!HMAC(EVP_sha256(), k->bytes, (int)k->len, (const unsigned char *)value, idl,
-	          want, &wlen) || wlen != sizeof got ||
-	    CRYPTO_memcmp(want, got, sizeof got) != 0)
+	if (!mac_of(k, value, idl, want) || CRYPTO_memcmp(want, got, sizeof got) != 0)
 		return false;
 	*id_len = idl;
 	return true;

@@ -6,8 +6,10 @@
  * issues it (PHP: hash_hmac('sha256', $id, $key)). Anything else counts as no
  * userId from that field.
  *
- * Ownership: a sign_key holds its own copy of the key; sign_key_free() wipes
- * and releases it.
+ * Ownership: a sign_key holds its own copy of the key and, once loaded, the
+ * key prepared for HMAC (hmac.h); sign_key_free() wipes and releases both. A
+ * zeroed sign_key is empty; one given only bytes and len verifies too, at the
+ * cost of preparing the key on each call.
  */
 #ifndef FMGATE_SIGN_H
 #define FMGATE_SIGN_H
@@ -15,12 +17,15 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "hmac.h"
+
 #define SIGN_KEY_MIN 16     /* bytes: shorter keys are refused */
 #define SIGN_KEY_MAX 1024
 
 struct sign_key {
 	unsigned char *bytes;
 	size_t len;
+	struct hmac_key mac;   /* bytes, prepared */
 };
 
 enum sign_err {
@@ -28,7 +33,7 @@ enum sign_err {
 	SIGN_EOPEN,     /* missing, unreadable, not a regular file */
 	SIGN_EMODE,     /* group or others may read it */
 	SIGN_ESIZE,     /* shorter than SIGN_KEY_MIN or longer than SIGN_KEY_MAX */
-	SIGN_ENOMEM,
+	SIGN_ENOMEM,    /* or the key could not be prepared */
 };
 
 /* Reads the key file. On error *k is left empty. */

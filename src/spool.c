@@ -15,7 +15,9 @@
 
 #include "buf.h"
 #include "config.h"
+#include "hash.h"
 #include "io.h"
+#include "shared.h"
 #include "text.h"
 #include "uuid.h"
 
@@ -153,17 +155,10 @@ bool spool_dir_of(const struct map_settings *s, char *out, size_t outsize)
 	return text_copy(out, outsize, d);
 }
 
-/* FNV-1a, 64 bits: stable across processes and versions. A collision only
- * makes two userIds wait for each other. */
+/* A collision only makes two userIds wait for each other. */
 uint64_t spool_user_hash(const char *user_id)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	for (const unsigned char *p = (const unsigned char *)user_id; *p; p++) {
-		h ^= *p;
-		h *= 0x100000001b3ull;
-	}
-	return h;
+	return hash_fnv1a(HASH_FNV_INIT, user_id, strlen(user_id));
 }
 
 uint64_t spool_seq_now(void)
@@ -461,6 +456,9 @@ int spool_user_waiting(struct spool *sp, uint64_t uhash, uint64_t seq)
 	int found = 0, fd;
 	ssize_t n;
 
+	/* The shared table answers most calls without reading the directory. */
+	if (!shared_may_wait(sp->dir, uhash))
+		return 0;
 	if (!bucket_path(sp, bucket_of(uhash), p)) {
 		say(sp, "spool directory path too long");
 		return -1;
@@ -553,7 +551,10 @@ static void count_adjust(struct spool *sp, long long delta)
 	close(fd);
 }
 
-static enum spool_err count_files(struct spool *sp, const char *path, size_t *n)
+/* Counts the submissions in one directory; with `tally`, each is counted in
+ * the shared table too. */
+static enum spool_err count_files(struct spool *sp, const char *path, size_t *n,
+                                  struct shared_hold *tally)
 {
 	struct dirent *d;
 	DIR *dir = opendir(path);
@@ -564,41 +565,53 @@ static enum spool_err count_files(struct spool *sp, const char *path, size_t *n)
 	while ((d = readdir(dir)) != NULL) {
 		struct spool_id id;
 
-		if (spool_id_parse(d->d_name, &id))
+		if (spool_id_parse(d->d_name, &id)) {
 			(*n)++;
+			if (tally)
+				shared_count(tally, id.uhash, 1);
+		}
 		errno = 0;
 	}
 	closedir(dir);
 	return errno ? sys_fail(sp, "readdir", path) : SPOOL_OK;
 }
 
-static enum spool_err count_all(struct spool *sp, size_t *n)
+/* Counts queue/ (into `tally` too, when not NULL) and dead/. */
+static enum spool_err count_all(struct spool *sp, size_t *n, struct shared_hold *tally)
 {
 	char p[SPOOL_PATH_MAX];
 	enum spool_err e = SPOOL_OK;
 
 	*n = 0;
 	for (unsigned b = 0; e == SPOOL_OK && b < SPOOL_BUCKETS; b++)
-		e = bucket_path(sp, b, p) ? count_files(sp, p, n) : SPOOL_EIO;
+		e = bucket_path(sp, b, p) ? count_files(sp, p, n, tally) : SPOOL_EIO;
 	if (e == SPOOL_OK)
-		e = path_of(sp, p, "dead") ? count_files(sp, p, n) : SPOOL_EIO;
+		e = path_of(sp, p, "dead") ? count_files(sp, p, n, NULL) : SPOOL_EIO;
 	return e;
 }
 
 enum spool_err spool_recount(struct spool *sp, size_t *n)
 {
+	struct shared_hold h;
 	enum spool_err e;
+	bool tally;
 	int fd;
 
 	*n = 0;
 	if ((e = spool_prepare(sp)) != SPOOL_OK)
 		return e;
-	/* Under the lock, so that no writer's update falls between count and store. */
+	/* Under the locks, so that no writer's update falls between count and
+	 * store (the count's lock first: writers never take both at once). */
 	if ((fd = count_open_locked(sp)) < 0)
 		return SPOOL_EIO;
-	e = count_all(sp, n);
+	tally = shared_recount_begin(sp->dir, &h);
+	e = count_all(sp, n, tally ? &h : NULL);
 	if (e == SPOOL_OK && count_store(fd, (long long)*n) != 0)
 		e = sys_fail(sp, "write", "count");
+	if (e == SPOOL_OK)
+		shared_trust(&h);
+	if (tally)
+		shared_end(&h);
 	close(fd);
 	return e;
 }
@@ -726,6 +739,7 @@ enum spool_err spool_add(struct spool *sp, enum spool_area area, const struct sp
                          const struct spool_state *st, const char *reason)
 {
 	char final[SPOOL_PATH_MAX], dir[SPOOL_PATH_MAX];
+	struct shared_hold h;
 	enum spool_err e;
 	char *text;
 
@@ -740,7 +754,16 @@ enum spool_err spool_add(struct spool *sp, enum spool_area area, const struct sp
 		say(sp, "%s", e == SPOOL_EINVAL ? "record larger than the spool takes" : "out of memory");
 		return e;
 	}
+	if (area == SPOOL_QUEUE) {
+		/* Counted before it can be seen; a failed write stays counted (too
+		 * high costs a directory read, too low would let a later submission
+		 * pass it). */
+		shared_begin(sp->dir, &h);
+		shared_count(&h, id->uhash, 1);
+	}
 	e = write_file(sp, text, dir, final, area == SPOOL_QUEUE ? st->next_attempt : 0, true);
+	if (area == SPOOL_QUEUE)
+		shared_end(&h);
 	cJSON_free(text);
 	if (e == SPOOL_OK)
 		count_adjust(sp, 1);
@@ -903,20 +926,28 @@ enum spool_err spool_reschedule(struct spool *sp, struct spool_item *it)
 enum spool_err spool_remove(struct spool *sp, const struct spool_id *id)
 {
 	char p[SPOOL_PATH_MAX];
+	struct shared_hold h;
+	enum spool_err e = SPOOL_OK;
 
 	if (!item_path(sp, SPOOL_QUEUE, id, p))
 		return SPOOL_EIO;
+	shared_begin(sp->dir, &h);
 	/* Not flushed: if a crash brings the file back, it is delivered again,
 	 * which updates the same contact with the same values. */
 	if (unlink(p) != 0)
-		return errno == ENOENT ? SPOOL_ENOENT : sys_fail(sp, "unlink", p);
-	count_adjust(sp, -1);
-	return SPOOL_OK;
+		e = errno == ENOENT ? SPOOL_ENOENT : sys_fail(sp, "unlink", p);
+	else
+		shared_count(&h, id->uhash, -1);   /* once it is gone */
+	shared_end(&h);
+	if (e == SPOOL_OK)
+		count_adjust(sp, -1);
+	return e;
 }
 
 enum spool_err spool_bury(struct spool *sp, struct spool_item *it, const char *reason)
 {
 	char from[SPOOL_PATH_MAX], to[SPOOL_PATH_MAX], dir[SPOOL_PATH_MAX];
+	struct shared_hold h;
 	enum spool_err e;
 	char *text;
 
@@ -931,8 +962,14 @@ enum spool_err spool_bury(struct spool *sp, struct spool_item *it, const char *r
 	cJSON_free(text);
 	if (e != SPOOL_OK)
 		return e;
-	if (unlink(from) != 0 && errno != ENOENT)
-		return sys_fail(sp, "unlink", from);
+	shared_begin(sp->dir, &h);
+	if (unlink(from) == 0)
+		shared_count(&h, it->id.uhash, -1);
+	else if (errno != ENOENT)
+		e = sys_fail(sp, "unlink", from);
+	shared_end(&h);
+	if (e != SPOOL_OK)
+		return e;
 	it->area = SPOOL_DEAD;
 	if (!text_copy(it->reason, sizeof it->reason, reason))
 		it->reason[sizeof it->reason - 1] = '\0';
@@ -942,12 +979,20 @@ enum spool_err spool_bury(struct spool *sp, struct spool_item *it, const char *r
 enum spool_err spool_quarantine(struct spool *sp, const struct spool_id *id)
 {
 	char from[SPOOL_PATH_MAX], to[SPOOL_PATH_MAX], dir[SPOOL_PATH_MAX];
+	struct shared_hold h;
+	enum spool_err e = SPOOL_OK;
 
 	if (!item_path(sp, SPOOL_QUEUE, id, from) || !item_path(sp, SPOOL_DEAD, id, to) ||
 	    !path_of(sp, dir, "dead"))
 		return SPOOL_EIO;
+	shared_begin(sp->dir, &h);
 	if (rename(from, to) != 0)
-		return errno == ENOENT ? SPOOL_ENOENT : sys_fail(sp, "rename", from);
+		e = errno == ENOENT ? SPOOL_ENOENT : sys_fail(sp, "rename", from);
+	else
+		shared_count(&h, id->uhash, -1);
+	shared_end(&h);
+	if (e != SPOOL_OK)
+		return e;
 	if (fsync_dir(dir) != 0)
 		return sys_fail(sp, "fsync", dir);
 	return SPOOL_OK;
@@ -998,7 +1043,7 @@ enum spool_err spool_stats(struct spool *sp, struct spool_stats *out)
 	}
 	if ((e = spool_list(sp, SPOOL_QUEUE, -1, false, &q)) != SPOOL_OK)
 		return e;
-	if (!path_of(sp, p, "dead") || (e = count_files(sp, p, &out->dead)) != SPOOL_OK)
+	if (!path_of(sp, p, "dead") || (e = count_files(sp, p, &out->dead, NULL)) != SPOOL_OK)
 		goto out;
 	out->waiting = q.n;
 	if (q.n) {
@@ -1041,6 +1086,7 @@ enum spool_err spool_purge_dead(struct spool *sp, long long older_than_s, size_t
 static enum spool_err requeue_one(struct spool *sp, const struct spool_id *id)
 {
 	char from[SPOOL_PATH_MAX], to[SPOOL_PATH_MAX], dir[SPOOL_PATH_MAX];
+	struct shared_hold h;
 	struct spool_item it;
 	struct spool_lock lk;
 	enum spool_err e;
@@ -1066,7 +1112,12 @@ static enum spool_err requeue_one(struct spool *sp, const struct spool_id *id)
 	}
 	if (!(text = record_text(id, it.identify, it.form, &it.st, NULL, &e)))
 		goto out;
-	if ((e = write_file(sp, text, dir, to, 0, true)) != SPOOL_OK)
+	/* Counted before it can be seen, as spool_add() does. */
+	shared_begin(sp->dir, &h);
+	shared_count(&h, id->uhash, 1);
+	e = write_file(sp, text, dir, to, 0, true);
+	shared_end(&h);
+	if (e != SPOOL_OK)
 		goto out;
 	/* A crash before this unlink leaves a dead copy too; requeueing it again
 	 * writes the same waiting file. */

@@ -140,6 +140,8 @@ bool spool_dir_of(const struct map_settings *s, char *out, size_t outsize);
  * Writers call it themselves. */
 enum spool_err spool_prepare(struct spool *sp);
 
+/* FNV-1a, 64 bits (hash.h): stable across processes and versions, as the
+ * file names that carry it must be. */
 uint64_t spool_user_hash(const char *user_id);
 /* Now, as a SEQ: nanoseconds since the epoch. */
 uint64_t spool_seq_now(void);
@@ -161,7 +163,10 @@ void spool_unlock(struct spool_lock *lk);
 /*
  * Whether a waiting submission of this userId was accepted before `seq`
  * (UINT64_MAX: any waiting one). 1 yes, 0 no, -1 the queue is unreadable
- * (sp->why says why). A spool never written to has none.
+ * (sp->why says why). A spool never written to has none. When the shared
+ * table (shared.h) says none of this userId can wait, the answer is 0
+ * without reading the queue: the calls below that add, move or remove
+ * waiting files keep it, and spool_recount() fills it again.
  */
 int spool_user_waiting(struct spool *sp, uint64_t uhash, uint64_t seq);
 

@@ -13,10 +13,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fm_state.h"
+#include "hash.h"
 #include "log.h"
+#include "statedir.h"
 
 #define TH_MAGIC "FMGTHR1"
+#define TH_FILE  "throttle"    /* in SPOOL/state */
 
 struct th_header {
 	char magic[8];
@@ -36,17 +38,16 @@ struct th_slot {
 struct throttle {
 	int fd;                 /* -1 for a table in memory */
 	pid_t pid;              /* the process that opened fd */
-	char *spool;            /* the spool directory, for reopening */
-	char *path;
+	struct statedir *sd;    /* SPOOL/state, for reopening; NULL in memory */
 	int64_t checked_s;      /* when the file was last checked to be still there */
 	struct th_header *hdr;  /* the mapping: header, then the slots */
 	struct th_slot *slots;
 };
 
-static void set_why(char *why, size_t size, const char *what, const char *path)
+static void set_why(char *why, size_t size, const char *what, const struct statedir *sd)
 {
 	if (why && size)
-		snprintf(why, size, "%s %s: %s", what, path, strerror(errno));
+		snprintf(why, size, "%s %s/" TH_FILE ": %s", what, statedir_path(sd), strerror(errno));
 }
 
 static bool fresh_seed(uint64_t *seed)
@@ -59,6 +60,7 @@ static bool file_ready(int fd)
 {
 	struct th_header h;
 	struct stat st;
+	int e;
 
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		return false;
@@ -70,46 +72,43 @@ static bool file_ready(int fd)
 	memset(&h, 0, sizeof h);
 	memcpy(h.magic, TH_MAGIC, sizeof h.magic);
 	h.slots = THROTTLE_SLOTS;
-	return fresh_seed(&h.seed) && ftruncate(fd, 0) == 0 &&
-	       ftruncate(fd, (off_t)TH_SIZE) == 0 &&
-	       pwrite(fd, &h, sizeof h, 0) == (ssize_t)sizeof h;
+	if (!fresh_seed(&h.seed) || ftruncate(fd, 0) != 0)
+		return false;
+	/* Blocks allocated now: a store into a hole of the mapping on a full
+	 * file system would kill the process (SIGBUS); a full one refuses the
+	 * table instead, and the budgets live in memory. */
+	if ((e = posix_fallocate(fd, 0, (off_t)TH_SIZE)) != 0) {
+		errno = e;
+		return false;
+	}
+	return pwrite(fd, &h, sizeof h, 0) == (ssize_t)sizeof h;
 }
 
-/* Maps t->spool/state/throttle; false (errno set) when it cannot: the caller
- * then closes t->fd and frees t->path. */
+/* Maps the table file of t->sd; false (errno set) when it cannot: the
+ * caller then closes t->fd. */
 static bool open_shared(struct throttle *t, char *why, size_t why_size)
 {
-	size_t len = strlen(t->spool) + sizeof "/state/throttle";
 	void *map;
 	bool ok;
 
-	t->path = malloc(len);
-	if (!t->path)
-		return false;
-	snprintf(t->path, len, "%s/state", t->spool);
-	if (mkdir(t->path, 0700) != 0 && errno != EEXIST) {
-		set_why(why, why_size, "mkdir", t->path);
-		return false;
-	}
-	snprintf(t->path, len, "%s/state/throttle", t->spool);
-	t->fd = open(t->path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	t->fd = statedir_openat(t->sd, TH_FILE, O_RDWR | O_CREAT);
 	if (t->fd < 0) {
-		set_why(why, why_size, "open", t->path);
+		set_why(why, why_size, "open", t->sd);
 		return false;
 	}
 	if (flock(t->fd, LOCK_EX) != 0) {
-		set_why(why, why_size, "flock", t->path);
+		set_why(why, why_size, "flock", t->sd);
 		return false;
 	}
 	ok = file_ready(t->fd);
 	if (!ok)
-		set_why(why, why_size, "cannot prepare", t->path);
+		set_why(why, why_size, "cannot prepare", t->sd);
 	flock(t->fd, LOCK_UN);
 	if (!ok)
 		return false;
 	map = mmap(NULL, TH_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, t->fd, 0);
 	if (map == MAP_FAILED) {
-		set_why(why, why_size, "mmap", t->path);
+		set_why(why, why_size, "mmap", t->sd);
 		return false;
 	}
 	t->hdr = map;
@@ -124,10 +123,8 @@ static void drop_shared(struct throttle *t)
 		munmap(t->hdr, TH_SIZE);
 	if (t->fd >= 0)
 		close(t->fd);
-	free(t->path);
 	t->hdr = NULL;
 	t->fd = -1;
-	t->path = NULL;
 }
 
 /* The table again from its file: after a fork (a lock on the inherited
@@ -137,18 +134,16 @@ static void drop_shared(struct throttle *t)
  * table stays. */
 static void reopen(struct throttle *t)
 {
-	struct throttle n = { .fd = -1, .spool = t->spool };
+	struct throttle n = { .fd = -1, .sd = t->sd };
 
 	if (!open_shared(&n, NULL, 0)) {
 		if (n.fd >= 0)
 			close(n.fd);
-		free(n.path);
 		return;
 	}
 	drop_shared(t);
 	t->fd = n.fd;
 	t->pid = n.pid;
-	t->path = n.path;
 	t->hdr = n.hdr;
 	t->slots = n.slots;
 }
@@ -157,6 +152,7 @@ struct throttle *throttle_open(const char *spool_dir, enum throttle_err *err,
                                char *why, size_t why_size)
 {
 	struct throttle *t = calloc(1, sizeof *t);
+	enum statedir_err se = STATEDIR_OK;
 
 	*err = THROTTLE_OK;
 	if (!t) {
@@ -164,11 +160,14 @@ struct throttle *throttle_open(const char *spool_dir, enum throttle_err *err,
 		return NULL;
 	}
 	t->fd = -1;
-	if (spool_dir && !(t->spool = strdup(spool_dir))) {
-		*err = THROTTLE_ENOMEM;
-		goto fail;
-	}
-	if (spool_dir && !open_shared(t, why, why_size)) {
+	if (spool_dir && !(t->sd = statedir_open(spool_dir, STATEDIR_WRITE, &se))) {
+		*err = se == STATEDIR_ENOMEM ? THROTTLE_ENOMEM : THROTTLE_EIO;
+		if (*err == THROTTLE_ENOMEM)
+			goto fail;
+		if (why && why_size)
+			snprintf(why, why_size, "%s/%s: %s", spool_dir, STATEDIR_NAME,
+			         statedir_strerror(se));
+	} else if (t->sd && !open_shared(t, why, why_size)) {
 		*err = errno == ENOMEM ? THROTTLE_ENOMEM : THROTTLE_EIO;
 		drop_shared(t);
 		if (*err == THROTTLE_ENOMEM)
@@ -197,8 +196,7 @@ void throttle_close(struct throttle *t)
 		drop_shared(t);
 	else
 		free(t->hdr);
-	free(t->path);
-	free(t->spool);
+	statedir_close(t->sd);
 	free(t);
 }
 
@@ -211,9 +209,9 @@ int throttle_shared(const struct throttle *t)
  * bit, so that the low bits chosen as the slot index depend on all of them. */
 static uint64_t key_id(const struct th_header *h, const struct throttle_key *k)
 {
-	uint64_t x = fm_fnv1a(FM_FNV_INIT, &h->seed, sizeof h->seed);
+	uint64_t x = hash_fnv1a(HASH_FNV_INIT, &h->seed, sizeof h->seed);
 
-	x = fm_fnv1a(x, k->text, k->len < THROTTLE_MAX_KEY ? k->len : THROTTLE_MAX_KEY);
+	x = hash_fnv1a(x, k->text, k->len < THROTTLE_MAX_KEY ? k->len : THROTTLE_MAX_KEY);
 	x ^= x >> 33;
 	x *= 0xff51afd7ed558ccdULL;
 	x ^= x >> 33;

@@ -18,8 +18,8 @@
  * per-form one. Without a usable state directory each process keeps its own
  * table in memory, and says so once.
  *
- * Ownership: a struct throttle owns its file descriptor and mapping, released
- * by throttle_close(). A throttle opened in one process is reopened, not
+ * Ownership: a struct throttle owns its file descriptor, mapping and state
+ * folder (statedir.h), released by throttle_close(). A throttle opened in one process is reopened, not
  * shared, by a process forked from it (flock() would not separate them), and
  * by any process within a second of its file being removed or replaced.
  */

@@ -16,6 +16,7 @@
 
 #include "fm_client.h"
 #include "fm_state.h"
+#include "hash.h"
 #include "t.h"
 
 static char spool[64];
@@ -256,8 +257,8 @@ static void test_ratelimit_file(void)
 		{ "99999999999999 -2 -1 0 0 0", "a number under -1" },
 	};
 	const char *base = "http://b", *key = "key1";
-	uint64_t acct = fm_fnv1a(FM_FNV_INIT, base, strlen(base));
-	uint64_t fp = fm_fnv1a(fm_fnv1a(acct, "\n", 1), key, strlen(key));
+	uint64_t acct = hash_fnv1a(HASH_FNV_INIT, base, strlen(base));
+	uint64_t fp = hash_fnv1a(hash_fnv1a(acct, "\n", 1), key, strlen(key));
 	struct fm_ratelimit seen = rl(1000, 900, 3000, 400, 300, 30);
 	struct fm_state *a, *b;
 	char p[256], text[600], want[64];

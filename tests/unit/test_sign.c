@@ -76,6 +76,17 @@ int main(void)
 	T(!ok(&k, good, 4), "a signature under another key");
 	T(!ok(&k, "u-42", 4), "unsigned");
 	sign_key_free(&k);
+	{
+		/* A key longer than SHA-256's 64-byte block is hashed first (RFC 2104):
+		 * HMAC-SHA256("u-7") under 100 times 'q' (python3 hmac). */
+		char big[101];
+
+		memset(big, 'q', 100);
+		big[100] = '\0';
+		T(sign_key_load(keyfile("long", big, 0600), &k) == SIGN_OK && k.len == 100, "a long key");
+		T(ok(&k, "u-7.84ade1ef89903ffc786efbc2404666572396a2adb49185cc65891fc8d2d0ba94", 3), "a signature under a key longer than a block");
+		sign_key_free(&k);
+	}
 	T(k.bytes == NULL && !ok(&k, good, 4), "no key, nothing verifies");
 	{
 		char cmd[300];
