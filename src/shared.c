@@ -92,6 +92,7 @@ static struct statedir *folder(const char *spool_dir, time_t now)
 		unmap_reader();
 		statedir_close(rd.sd);
 		rd.sd = NULL;
+		rd.checked_s = 0;   /* the mapping just dropped is looked for again */
 		if (!text_copy(rd.spool, sizeof rd.spool, spool_dir)) {
 			rd.spool[0] = '\0';
 			return NULL;
@@ -223,6 +224,9 @@ void shared_trust(struct shared_hold *h)
 
 	if (t)
 		atomic_store(&t->trusted, 1);
+	/* This process's own readers look again at once: the table may be new
+	 * since they last found none. */
+	rd.checked_s = 0;
 }
 
 void shared_end(struct shared_hold *h)

@@ -456,9 +456,18 @@ int spool_user_waiting(struct spool *sp, uint64_t uhash, uint64_t seq)
 	int found = 0, fd;
 	ssize_t n;
 
-	/* The shared table answers most calls without reading the directory. */
+	/* The shared table answers most calls without reading the directory.
+	 * A table no recount has filled yet (no drain has run on this spool)
+	 * answers nothing: this process fills it, once. */
 	if (!shared_may_wait(sp->dir, uhash))
 		return 0;
+	if (!sp->recounted) {
+		size_t files;
+
+		sp->recounted = true;
+		if (spool_recount(sp, &files) == SPOOL_OK && !shared_may_wait(sp->dir, uhash))
+			return 0;
+	}
 	if (!bucket_path(sp, bucket_of(uhash), p)) {
 		say(sp, "spool directory path too long");
 		return -1;

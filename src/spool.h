@@ -63,6 +63,7 @@ struct spool {
 	size_t max_files;
 	unsigned max_age_days;
 	bool prepared;            /* the layout is known to exist */
+	bool recounted;           /* this process filled the shared table once */
 	char why[SPOOL_PATH_MAX + 128]; /* the last error, for a log line */
 };
 
@@ -166,7 +167,8 @@ void spool_unlock(struct spool_lock *lk);
  * (sp->why says why). A spool never written to has none. When the shared
  * table (shared.h) says none of this userId can wait, the answer is 0
  * without reading the queue: the calls below that add, move or remove
- * waiting files keep it, and spool_recount() fills it again.
+ * waiting files keep it, and spool_recount() fills it again (a process that
+ * finds it never filled, no drain having run on the spool, fills it once).
  */
 int spool_user_waiting(struct spool *sp, uint64_t uhash, uint64_t seq);
 

@@ -241,6 +241,37 @@ static void test_order(void)
 	T(spool_user_waiting(&sp, spool_user_hash("u-z"), UINT64_MAX) == 0, "u-z has none");
 }
 
+/* A spool nothing was ever spooled to (every submission delivered, no
+ * drain): the first order check fills the shared table, and from then on
+ * the table answers, not the directory. */
+static void test_first_fill(void)
+{
+	struct spool sp, other;
+	struct spool_id a, b = { .seq = 700, .uhash = spool_user_hash("u-b") };
+	char dir[300], name[SPOOL_NAME_SIZE], path[700];
+	FILE *f;
+
+	snprintf(dir, sizeof dir, "%s/fill", root);
+	mkdir(dir, 0700);
+	spool_init(&sp, dir, 0, 0);
+	T(spool_prepare(&sp) == SPOOL_OK, "prepared");
+	T(spool_user_waiting(&sp, b.uhash, UINT64_MAX) == 0 && sp.recounted, "u-b: none, table filled");
+	/* A file of u-b put in by hand is not counted: only the table answers. */
+	mid_of(9, b.mid);
+	spool_id_name(&b, name);
+	snprintf(path, sizeof path, "%s/queue/%02x/%s", dir, (unsigned)(b.uhash >> 56), name);
+	f = fopen(path, "w");
+	T(f && fclose(f) == 0, "a file by hand");
+	T(spool_user_waiting(&sp, b.uhash, UINT64_MAX) == 0, "the table answers, not the directory");
+	T(add(&sp, "u-a", 1, 600, "A1", &a) == SPOOL_OK, "add a1");
+	T(spool_user_waiting(&sp, a.uhash, UINT64_MAX) == 1, "u-a counted: waiting");
+	/* Another process's first check finds the table filled: no recount. */
+	spool_init(&other, dir, 0, 0);
+	T(spool_user_waiting(&other, b.uhash, UINT64_MAX) == 0 && !other.recounted,
+	  "a filled table is not filled again");
+	unlink(path);
+}
+
 static void test_locks(void)
 {
 	struct spool sp;
@@ -502,6 +533,7 @@ int main(void)
 	test_dir_of();
 	test_add_read();
 	test_order();
+	test_first_fill();
 	test_locks();
 	test_lifecycle();
 	test_limits();
