@@ -340,6 +340,37 @@ syscalls_per() { # syscalls_per SERVER ENDPOINT PROCESS-PATTERN -> "N" or "-"
 	calls=$(awk '$NF == "total" {print $4}' "$dir/strace.out" 2>/dev/null)
 	[ -n "$calls" ] && [ "${n:-0}" -gt 0 ] && printf '%.1f' "$(echo "$calls / $n" | bc -l)" || echo -
 }
+# --- where the CPU goes: one run per endpoint, the CPU time of each process class
+# (from /proc: utime + stime) and of the whole machine, per request answered.
+ticks_of() { # ticks_of PIDS... -> user+system clock ticks, summed
+	local t=0 p v
+	for p in "$@"; do
+		v=$(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null) && t=$((t + v))
+	done
+	echo "$t"
+}
+machine_ticks() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+cpu_split() { # cpu_split SERVER ENDPOINT WORKER-PATTERN [MODE] -> "server workers crm rest total" (us/request)
+	local web=() wk=() crm=() w0 k0 c0 m0 n hz us
+	case $1 in apache) web=($(pgrep -x apache2)) ;; lighttpd) web=($(pgrep -x lighttpd)) ;; esac
+	wk=($(pgrep -f "$3")); crm=($(pgrep -x nginx))
+	w0=$(ticks_of "${web[@]}"); k0=$(ticks_of "${wk[@]}"); c0=$(ticks_of "${crm[@]}"); m0=$(machine_ticks)
+	read -r _ _ _ _ _ n < <(run_wrk "${url[$1]}/$2" "$SECS" "$CONNS" "${4:-post}")
+	hz=$(getconf CLK_TCK)
+	[ "${n:-0}" -gt 0 ] || { echo "- - - - -"; return; }
+	us() { printf '%.0f' "$(echo "$1 * 1000000 / $hz / $n" | bc -l)"; }
+	local w=$(( $(ticks_of "${web[@]}") - w0 )) k=$(( $(ticks_of "${wk[@]}") - k0 ))
+	local c=$(( $(ticks_of "${crm[@]}") - c0 )) m=$(( $(machine_ticks) - m0 ))
+	echo "$(us "$w") $(us "$k") $(us "$c") $(us $((m - w - k - c))) $(us "$m")"
+}
+declare -A cpu
+for s in $SERVERS; do
+	cpu[$s bare]=$(cpu_split "$s" bare "^$dir/bin/ceiling_bare")
+	cpu[$s upstream]=$(cpu_split "$s" upstream "^$dir/bin/ceiling_upstream")
+	cpu[$s sync]=$(cpu_split "$s" forms/contact "^$bin/fmgate\$")
+	cpu[$s honeypot]=$(cpu_split "$s" forms/contact "^$bin/fmgate\$" honeypot)
+done
+
 declare -A sysc
 for s in $SERVERS; do
 	sysc[$s sync]=$(syscalls_per "$s" forms/contact "^$bin/fmgate\$")
@@ -385,6 +416,13 @@ done
 echo "refusal answers: $refusal_check"
 for s in $SERVERS; do
 	echo "system calls per submission ($s, strace -c of every worker, a calm 2 s run): fmgate sync ${sysc[$s sync]}, upstream ceiling ${sysc[$s upstream]}, bare ${sysc[$s bare]}"
+done
+echo "CPU per request, microseconds (one ${SECS}s run each; web server, its workers, the stand-in CRM, the rest (wrk, kernel), machine):"
+for s in $SERVERS; do
+	for ep in bare honeypot upstream sync; do
+		read -r w k c r m <<<"${cpu[$s $ep]}"
+		printf '  %-8s %-9s server %5s  workers %5s  crm %5s  rest %5s  total %5s\n' "$s" "$ep" "$w" "$k" "$c" "$r" "$m"
+	done
 done
 echo "disk: durable spool-style writes/s: $(echo "${rps[disk]}" | median) ($(echo "${rps[disk]}" | spread)) with $CONNS writers, $(echo "${rps[disk1]}" | median) with 1"
 
