@@ -12,6 +12,8 @@
 #include "io.h"
 
 struct statedir {
+	struct statedir *next;   /* the process's other open folders */
+	unsigned refs;           /* statedir_open() calls not yet closed */
 	int fd;                  /* the folder */
 	bool writer;             /* STATEDIR_WRITE: creates the folder again if removed */
 	dev_t dev;               /* the folder fd refers to */
@@ -83,10 +85,15 @@ static void follow(struct statedir *sd, bool now)
 	sd->ino = sb.st_ino;
 }
 
+/* Every folder this process has open: one descriptor per folder and mode,
+ * however many modules use it. */
+static struct statedir *open_dirs;
+
 struct statedir *statedir_open(const char *spool_dir, enum statedir_mode mode,
                                enum statedir_err *err)
 {
 	struct statedir *sd = NULL;
+	char path[STATEDIR_PATH_MAX];
 	struct timespec ts;
 	struct stat sb;
 	int n;
@@ -94,29 +101,47 @@ struct statedir *statedir_open(const char *spool_dir, enum statedir_mode mode,
 	*err = STATEDIR_ENAME;
 	if (!spool_dir || !*spool_dir)
 		return NULL;
+	n = snprintf(path, sizeof path, "%s/%s", spool_dir, STATEDIR_NAME);
+	if (n < 0 || (size_t)n >= sizeof path)
+		return NULL;
+	for (sd = open_dirs; sd; sd = sd->next) {
+		if (sd->writer == (mode == STATEDIR_WRITE) && strcmp(sd->path, path) == 0) {
+			sd->refs++;
+			*err = STATEDIR_OK;
+			return sd;
+		}
+	}
 	*err = STATEDIR_ENOMEM;
 	if (!(sd = calloc(1, sizeof *sd)))
 		return NULL;
-	sd->fd = -1;
 	sd->writer = mode == STATEDIR_WRITE;
-	n = snprintf(sd->path, sizeof sd->path, "%s/%s", spool_dir, STATEDIR_NAME);
-	*err = n < 0 || (size_t)n >= sizeof sd->path ? STATEDIR_ENAME
-	                                              : attach(sd->path, sd->writer, &sd->fd, &sb);
-	if (*err != STATEDIR_OK) {
-		statedir_close(sd);
+	memcpy(sd->path, path, (size_t)n + 1);
+	if ((*err = attach(sd->path, sd->writer, &sd->fd, &sb)) != STATEDIR_OK) {
+		free(sd);
 		return NULL;
 	}
 	sd->dev = sb.st_dev;
 	sd->ino = sb.st_ino;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	sd->checked_s = ts.tv_sec;
+	sd->refs = 1;
+	sd->next = open_dirs;
+	open_dirs = sd;
 	return sd;
 }
 
 void statedir_close(struct statedir *sd)
 {
-	if (!sd)
+	struct statedir **at;
+
+	if (!sd || --sd->refs > 0)
 		return;
+	for (at = &open_dirs; *at; at = &(*at)->next) {
+		if (*at == sd) {
+			*at = sd->next;
+			break;
+		}
+	}
 	if (sd->fd >= 0)
 		close(sd->fd);
 	free(sd);

@@ -22,8 +22,11 @@
  * call); nothing here names a path in a message: the caller, who knows what a
  * file is for, says so, with statedir_path() when it wants the folder's.
  *
- * Ownership: a struct statedir owns its descriptor (statedir_close()). It may
- * be used on after fork(): no lock is taken on the descriptor. Descriptors
+ * Ownership: a process has one struct statedir per folder and mode, however
+ * many modules open it (fm_state, throttle and shared in a worker): each
+ * statedir_open() counts a use, each statedir_close() ends one, and the last
+ * closes the descriptor. It may be used on after fork(): no lock is taken on
+ * the descriptor. Descriptors
  * from statedir_openat() and buffers from statedir_read*() are the caller's.
  */
 #ifndef FMGATE_STATEDIR_H

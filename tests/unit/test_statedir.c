@@ -92,6 +92,31 @@ static void test_open(void)
 	T(strcmp(statedir_strerror(STATEDIR_ENOTDIR), "unknown error") != 0, "strerror");
 }
 
+/* One descriptor per folder and mode in a process, however many modules
+ * open it; the last close releases it. */
+static void test_shared_open(void)
+{
+	enum statedir_err e;
+	struct statedir *a = statedir_open(spool, STATEDIR_WRITE, &e);
+	struct statedir *b = statedir_open(spool, STATEDIR_WRITE, &e);
+	struct statedir *r = statedir_open(spool, STATEDIR_READ, &e);
+	char name[] = "shared-open";
+	int fd;
+
+	T(a && a == b, "a second writer gets the same folder");
+	T(r && r != a, "a reader has its own");
+	statedir_close(a);
+	fd = b ? statedir_openat(b, name, O_RDWR | O_CREAT) : -1;
+	T(fd >= 0, "still open after one close");
+	if (fd >= 0)
+		close(fd);
+	statedir_close(b);
+	statedir_close(r);
+	a = statedir_open(spool, STATEDIR_WRITE, &e);
+	T(a && statedir_unlink(a, name) == 0, "opened again after the last close");
+	statedir_close(a);
+}
+
 static void test_write_read(void)
 {
 	enum statedir_err e;
@@ -190,6 +215,7 @@ int main(void)
 	if (!mkdtemp(spool))
 		return 1;
 	test_open();
+	test_shared_open();
 	test_write_read();
 	test_follow();
 	sh("rm -rf '", "'");
