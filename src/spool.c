@@ -448,6 +448,25 @@ void spool_list_free(struct spool_list *l)
 	memset(l, 0, sizeof *l);
 }
 
+static enum spool_err count_all(struct spool *sp, size_t *n, struct shared_hold *h);
+
+/* Fills the shared table from the queue, as spool_recount() does but without
+ * storing the count: an order check writes nothing in the spool itself. */
+static bool fill_table(struct spool *sp)
+{
+	struct shared_hold h;
+	bool ok;
+	size_t n;
+
+	if (!shared_recount_begin(sp->dir, &h))
+		return false;
+	ok = count_all(sp, &n, &h) == SPOOL_OK;
+	if (ok)
+		shared_trust(&h);
+	shared_end(&h);
+	return ok;
+}
+
 int spool_user_waiting(struct spool *sp, uint64_t uhash, uint64_t seq)
 {
 	/* getdents64() into the stack, not opendir(): on every sync submission,
@@ -462,10 +481,8 @@ int spool_user_waiting(struct spool *sp, uint64_t uhash, uint64_t seq)
 	if (!shared_may_wait(sp->dir, uhash))
 		return 0;
 	if (!sp->recounted) {
-		size_t files;
-
 		sp->recounted = true;
-		if (spool_recount(sp, &files) == SPOOL_OK && !shared_may_wait(sp->dir, uhash))
+		if (fill_table(sp) && !shared_may_wait(sp->dir, uhash))
 			return 0;
 	}
 	if (!bucket_path(sp, bucket_of(uhash), p)) {

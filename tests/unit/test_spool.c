@@ -256,6 +256,9 @@ static void test_first_fill(void)
 	spool_init(&sp, dir, 0, 0);
 	T(spool_prepare(&sp) == SPOOL_OK, "prepared");
 	T(spool_user_waiting(&sp, b.uhash, UINT64_MAX) == 0 && sp.recounted, "u-b: none, table filled");
+	snprintf(path, sizeof path, "%s/count", dir);
+	T(access(path, F_OK) != 0, "an order check stores no count");
+	T(add(&sp, "u-a", 1, 600, "A1", &a) == SPOOL_OK, "add a1");
 	/* A file of u-b put in by hand is not counted: only the table answers. */
 	mid_of(9, b.mid);
 	spool_id_name(&b, name);
@@ -263,7 +266,6 @@ static void test_first_fill(void)
 	f = fopen(path, "w");
 	T(f && fclose(f) == 0, "a file by hand");
 	T(spool_user_waiting(&sp, b.uhash, UINT64_MAX) == 0, "the table answers, not the directory");
-	T(add(&sp, "u-a", 1, 600, "A1", &a) == SPOOL_OK, "add a1");
 	T(spool_user_waiting(&sp, a.uhash, UINT64_MAX) == 1, "u-a counted: waiting");
 	/* Another process's first check finds the table filled: no recount. */
 	spool_init(&other, dir, 0, 0);
