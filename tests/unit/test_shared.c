@@ -138,7 +138,7 @@ static void test_removed(void)
 	size_t n;
 
 	spool_init(&sp, root, 0, 0);
-	snprintf(cmd, sizeof cmd, "rm -f '%s/state/shared'", root);
+	snprintf(cmd, sizeof cmd, "rm -f '%s/state/shared-2'", root);
 	T(system(cmd) == 0, "removed");
 	sleep(1);
 	T(shared_may_wait(root, spool_user_hash("u-z")), "within a second: not trusted");
