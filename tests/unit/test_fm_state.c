@@ -492,6 +492,14 @@ static void test_pause_processes(void)
 	T(fm_state_pause_check(a) == 0, "and the flag was cleared");
 	unlink(p);
 	fm_state_close(a);
+	/* A table made anew (removed with the folder, say) while paused: the
+	 * marker is looked at first. */
+	T(in_child(refuse), "paused");
+	snprintf(p, sizeof p, "%s/state/shared-2", spool);
+	unlink(p);
+	a = fm_state_open(spool, "http://b", "key1", false);
+	T(fm_state_pause_check(a) > 0, "a new table while paused: still paused");
+	fm_state_close(a);
 }
 
 static void save_list(struct fm_state *c)
