@@ -58,8 +58,8 @@ struct rl_state {
 struct fm_state {
 	struct statedir *sd;   /* SPOOL/state; NULL when the state lives in memory */
 	bool read_only;
-	bool mapped;           /* the counters of shared.h are used (for spool) */
-	char spool[STATEDIR_PATH_MAX];
+	bool mapped;           /* the counters of shared.h stand before the files */
+	char spool[STATEDIR_PATH_MAX]; /* whose counters they are */
 	uint64_t account;      /* fingerprint of the API base */
 	uint64_t key;          /* fingerprint of the base and the key */
 	/* The state in memory, when there is no directory (and the read-only
@@ -508,9 +508,10 @@ static int rl_open(struct fm_state *st, struct rl_state *r)
 
 static void rl_close(struct fm_state *st, int fd, const struct rl_state *r, bool changed)
 {
-	const long long v[SHARED_RL_VALUES] = {r->hour.limit, r->hour.remaining, r->hour.reset_at,
-	                        r->minute.limit, r->minute.remaining, r->minute.reset_at,
-	                        r->hold_until, r->last_call};
+	const long long v[SHARED_RL_VALUES] = {
+		r->hour.limit, r->hour.remaining, r->hour.reset_at,
+		r->minute.limit, r->minute.remaining, r->minute.reset_at,
+		r->hold_until, r->last_call};
 	char line[RL_RECORD + 32];
 	struct shared_state *sh = counters(st);
 	bool held = !changed;  /* the file holds *r */
