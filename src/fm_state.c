@@ -5,6 +5,15 @@
  * of the last probe; the rate-limit budget is one line of numbers rewritten
  * under flock(); the field cache is the API's answer plus one member, written
  * to a temporary name, flushed and renamed.
+ *
+ * In front of the files, the counters of shared.h (struct shared_state) let
+ * a calm delivery make no system call for them: the pause marker and the
+ * identity file are opened only while their flag is set, the field cache is
+ * looked at only after its generation moved, and the budget is read from
+ * the mapped record its last lock holder published. A flag is set before
+ * its file is made and cleared (on the generation read before) after the
+ * file is found gone, so a flag is never clear while its file exists,
+ * except by hand or by a process that cannot map the table.
  */
 #include "fm_state.h"
 
@@ -22,6 +31,7 @@
 #include "clock.h"
 #include "hash.h"
 #include "log.h"
+#include "shared.h"
 #include "statedir.h"
 #include "text.h"
 
@@ -48,6 +58,8 @@ struct rl_state {
 struct fm_state {
 	struct statedir *sd;   /* SPOOL/state; NULL when the state lives in memory */
 	bool read_only;
+	bool mapped;           /* the counters of shared.h stand before the files */
+	char spool[STATEDIR_PATH_MAX]; /* whose counters they are */
 	uint64_t account;      /* fingerprint of the API base */
 	uint64_t key;          /* fingerprint of the base and the key */
 	/* The state in memory, when there is no directory (and the read-only
@@ -61,6 +73,8 @@ struct fm_state {
 	ino_t cache_ino;
 	off_t cache_size;
 	struct timespec cache_mtime;
+	bool fields_gen_seen;  /* fields_gen holds the generation of the last look */
+	uint64_t fields_gen;
 	time_t failed_at;      /* a refresh by this process failed; 0: none */
 	int lock_fd;
 	int rl_fd;             /* SPOOL/state/ratelimit, kept open; -1 until first used */
@@ -75,6 +89,12 @@ struct fm_state {
 };
 
 /* ---- files ------------------------------------------------------------------ */
+
+/* The mapped counters; NULL when the files are the only record. */
+static struct shared_state *counters(const struct fm_state *st)
+{
+	return st->mapped ? shared_state(st->spool) : NULL;
+}
 
 /* The state file `name`, or -1 when the state lives in memory. */
 static int open_file(const struct fm_state *st, const char *name, int flags)
@@ -163,6 +183,8 @@ struct fm_state *fm_state_open(const char *spool_dir, const char *api_base,
 		        "rate-limit budget and pause are kept by each process alone",
 		        spool_dir, STATEDIR_NAME, statedir_strerror(e));
 	}
+	st->mapped = st->sd && !read_only && text_copy(st->spool, sizeof st->spool, spool_dir) &&
+	             shared_state_attach(spool_dir);
 	return st;
 }
 
@@ -219,7 +241,9 @@ static long probe_wait_s(long long since_ms)
 long fm_state_pause_check(struct fm_state *st)
 {
 	long long now = clock_wall_ms();
+	struct shared_state *sh;
 	struct stat sb;
+	uint64_t seen = 0;
 	long wait = 0;
 	int fd;
 
@@ -235,8 +259,15 @@ long fm_state_pause_check(struct fm_state *st)
 		}
 		return wait;
 	}
+	if ((sh = counters(st)) && !shared_flag_get(&sh->paused, &seen)) {
+		st->no_marker = true;
+		return 0;
+	}
 	if ((fd = open_file(st, "paused", O_RDWR)) < 0) {
 		st->no_marker = errno == ENOENT;
+		/* Removed (by hand, to resume): the flag follows. */
+		if (sh && st->no_marker)
+			shared_flag_clear(&sh->paused, seen);
 		return 0;
 	}
 	st->no_marker = false;
@@ -256,6 +287,7 @@ out:
 void fm_state_key_refused(struct fm_state *st, long http_status, const char *api_message)
 {
 	char text[MARKER_MAX], when[32], msg[512];
+	struct shared_state *sh;
 	time_t now = time(NULL);
 	struct tm tm;
 	int fd = -1, n;
@@ -267,6 +299,10 @@ void fm_state_key_refused(struct fm_state *st, long http_status, const char *api
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = ' ';
 	if (st->sd) {
+		/* Set before the marker is made, or found made by a process that
+		 * could not set it. */
+		if ((sh = counters(st)) != NULL)
+			shared_flag_set(&sh->paused);
 		fd = open_file(st, "paused", O_RDWR | O_CREAT | O_EXCL);
 		if (fd < 0 && errno == EEXIST && (fd = open_file(st, "paused", O_RDWR)) >= 0) {
 			if (flock(fd, LOCK_EX) != 0 || marker_is_ours(st, fd)) {
@@ -297,7 +333,9 @@ void fm_state_key_refused(struct fm_state *st, long http_status, const char *api
 
 void fm_state_key_works(struct fm_state *st)
 {
+	struct shared_state *sh;
 	bool was = st->paused;
+	uint64_t seen = 0;
 
 	if (st->read_only)
 		return;
@@ -309,7 +347,15 @@ void fm_state_key_works(struct fm_state *st)
 		st->no_marker = false;
 		return;
 	}
-	if (st->sd ? statedir_unlink(st->sd, "paused") == 0 : was)
+	if (st->sd) {
+		/* The generation is read before the unlink: a pause set since stays. */
+		if ((sh = counters(st)) != NULL)
+			shared_flag_get(&sh->paused, &seen);
+		was = statedir_unlink(st->sd, "paused") == 0;
+		if (sh && (was || errno == ENOENT))
+			shared_flag_clear(&sh->paused, seen);
+	}
+	if (was)
 		log_msg(LOG_WARN, "Freshmarketer accepted the API key again: delivery resumed");
 }
 
@@ -367,11 +413,20 @@ static bool rl_number(const char **p, long long *out)
 	return true;
 }
 
+/* The budget from its numbers, in the order of the file's line. */
+static void rl_from(struct rl_state *r, const long long v[SHARED_RL_VALUES])
+{
+	r->hour = (struct rl_window){(long)v[0], (long)v[1], v[2]};
+	r->minute = (struct rl_window){(long)v[3], (long)v[4], v[5]};
+	r->hold_until = v[6];
+	r->last_call = v[7];
+}
+
 /* "MAGIC KEY hl hr hra ml mr mra hold last", padded with spaces. Read twice
  * per API call under the lock, so parsed by hand, not with strtoll(). */
 static bool rl_parse(const struct fm_state *st, const char *s, struct rl_state *r)
 {
-	long long v[8];
+	long long v[SHARED_RL_VALUES];
 	const char *tok = s;
 
 	if (strncmp(s, RL_MAGIC " ", sizeof RL_MAGIC) != 0)
@@ -380,15 +435,12 @@ static bool rl_parse(const struct fm_state *st, const char *s, struct rl_state *
 	if (strncmp(tok, st->key_hex, 16) != 0 || tok[16] != ' ')
 		return false;
 	tok += 17;
-	for (size_t n = 0; n < 8; n++)
+	for (size_t n = 0; n < SHARED_RL_VALUES; n++)
 		if (!rl_number(&tok, &v[n]))
 			return false;
 	if (v[0] > LONG_MAX || v[1] > LONG_MAX || v[3] > LONG_MAX || v[4] > LONG_MAX)
 		return false;
-	r->hour = (struct rl_window){(long)v[0], (long)v[1], v[2]};
-	r->minute = (struct rl_window){(long)v[3], (long)v[4], v[5]};
-	r->hold_until = v[6];
-	r->last_call = v[7];
+	rl_from(r, v);
 	return true;
 }
 
@@ -456,10 +508,13 @@ static int rl_open(struct fm_state *st, struct rl_state *r)
 
 static void rl_close(struct fm_state *st, int fd, const struct rl_state *r, bool changed)
 {
-	const long long v[8] = {r->hour.limit, r->hour.remaining, r->hour.reset_at,
-	                        r->minute.limit, r->minute.remaining, r->minute.reset_at,
-	                        r->hold_until, r->last_call};
+	const long long v[SHARED_RL_VALUES] = {
+		r->hour.limit, r->hour.remaining, r->hour.reset_at,
+		r->minute.limit, r->minute.remaining, r->minute.reset_at,
+		r->hold_until, r->last_call};
 	char line[RL_RECORD + 32];
+	struct shared_state *sh = counters(st);
+	bool held = !changed;  /* the file holds *r */
 	size_t n;
 
 	if (fd < 0) {
@@ -473,27 +528,47 @@ static void rl_close(struct fm_state *st, int fd, const struct rl_state *r, bool
 		n = sizeof RL_MAGIC;
 		memcpy(line + n, st->key_hex, 16);
 		n += 16;
-		for (size_t i = 0; i < 8; i++)
+		for (size_t i = 0; i < SHARED_RL_VALUES; i++)
 			n += rl_put(line + n, v[i]);
 		if (n < RL_RECORD) {
 			memset(line + n, ' ', RL_RECORD - 1 - n);
 			line[RL_RECORD - 1] = '\n';
 			/* Only a file left longer by something else is cut. */
-			if (write_all(fd, line, RL_RECORD, 0) && st->rl_len > RL_RECORD &&
-			    ftruncate(fd, RL_RECORD) != 0)
+			held = write_all(fd, line, RL_RECORD, 0);
+			if (held && st->rl_len > RL_RECORD && ftruncate(fd, RL_RECORD) != 0)
 				log_msg(LOG_WARN, "cannot trim %s/ratelimit: %s", statedir_path(st->sd),
 				        strerror(errno));
 		}
 	}
+	/* Published under the lock, for the calm peek (also mending a record
+	 * left half written by a process that died). */
+	if (sh && held)
+		shared_rl_store(sh, st->key, v);
 	flock(fd, LOCK_UN);
 }
 
 
 /* Whether this process may trust a read without the lock: it held the lock
- * within FM_RL_PEEK_MS (so a removed file is noticed that soon). */
+ * once, and the read is of the mapped record (which every lock holder
+ * publishes), or of the file within FM_RL_PEEK_MS of holding the lock (so a
+ * removed file is noticed that soon). */
 static bool rl_peek_allowed(const struct fm_state *st, long long now)
 {
-	return st->rl_fd >= 0 && now >= st->rl_locked_at && now - st->rl_locked_at <= FM_RL_PEEK_MS;
+	return st->rl_fd >= 0 &&
+	       (counters(st) || (now >= st->rl_locked_at && now - st->rl_locked_at <= FM_RL_PEEK_MS));
+}
+
+/* The mapped record, when it is this key's and not being written. */
+static bool rl_peek_mapped(const struct fm_state *st, struct shared_state *sh,
+                           struct rl_state *r)
+{
+	long long v[SHARED_RL_VALUES];
+	uint64_t key;
+
+	if (!shared_rl_load(sh, &key, v) || key != st->key)
+		return false;
+	rl_from(r, v);
+	return true;
 }
 
 /*
@@ -506,11 +581,18 @@ static bool rl_peek_allowed(const struct fm_state *st, long long now)
 static bool rl_peek_calm(struct fm_state *st, long long now)
 {
 	char buf[RL_MAX_FILE + 1];
+	struct shared_state *sh;
 	struct rl_state r;
 	ssize_t n;
 
 	if (!rl_peek_allowed(st, now))
 		return false;
+	if ((sh = counters(st)) != NULL) {
+		if (!rl_peek_mapped(st, sh, &r))
+			return false;
+		st->rl_calm = rl_calm(&r, now);
+		return st->rl_calm;
+	}
 	n = pread(st->rl_fd, buf, sizeof buf - 1, 0);
 	if (n < 0)
 		return false;
@@ -684,6 +766,7 @@ static void remember_file(struct fm_state *st, const struct stat *sb)
 bool fm_state_fields_load(struct fm_state *st, struct fm_fields **out)
 {
 	const cJSON *meta, *acct, *at;
+	struct shared_state *sh;
 	cJSON *doc = NULL;
 	struct stat sb;
 	char *s = NULL;
@@ -693,12 +776,25 @@ bool fm_state_fields_load(struct fm_state *st, struct fm_fields **out)
 	int fd;
 
 	*out = NULL;
-	/* Asked before every delivery: one stat() while the file is unchanged. */
-	if (!st->sd || statedir_stat(st->sd, "fields.json", &sb) != 0 ||
-	    !S_ISREG(sb.st_mode) || same_file(st, &sb))
+	if (!st->sd)
 		return false;
-	if ((fd = open_file(st, "fields.json", O_RDONLY)) < 0)
+	/* Asked before every delivery: nothing while the generation is the one
+	 * of the last look, else one stat() while the file is unchanged. */
+	if ((sh = counters(st)) != NULL) {
+		uint64_t gen = atomic_load(&sh->fields_gen);
+
+		if (st->fields_gen_seen && gen == st->fields_gen)
+			return false;
+		st->fields_gen = gen;
+	}
+	st->fields_gen_seen = sh != NULL;
+	if (statedir_stat(st->sd, "fields.json", &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    same_file(st, &sb))
 		return false;
+	if ((fd = open_file(st, "fields.json", O_RDONLY)) < 0) {
+		st->fields_gen_seen = false;   /* looked at again next time */
+		return false;
+	}
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || same_file(st, &sb))
 		goto out;
 	/* Remembered even when unusable, so a bad file is not read on every call. */
@@ -737,6 +833,7 @@ static void forget_warnings(struct fm_state *st)
 bool fm_state_fields_save(struct fm_state *st, cJSON *doc, time_t fetched_at)
 {
 	enum statedir_err e = STATEDIR_ENOMEM;
+	struct shared_state *sh;
 	char hex[17];
 	cJSON *meta;
 	char *json = NULL;
@@ -753,6 +850,12 @@ bool fm_state_fields_save(struct fm_state *st, cJSON *doc, time_t fetched_at)
 	    (e = statedir_write(st->sd, "fields.json", json, strlen(json), STATEDIR_REPLACE)) !=
 	    STATEDIR_OK)
 		goto out;
+	/* Bumped after the rename: a process that sees the new generation
+	 * finds the new file. */
+	if ((sh = counters(st)) != NULL) {
+		st->fields_gen = atomic_fetch_add(&sh->fields_gen, 1) + 1;
+		st->fields_gen_seen = true;
+	}
 	if (statedir_stat(st->sd, "fields.json", &sb) == 0)
 		remember_file(st, &sb);
 	st->failed_at = 0;
@@ -882,19 +985,27 @@ static bool mode_file_is_emails(const char *s, uint64_t account, time_t *since)
 enum fm_key_mode fm_state_key_mode(struct fm_state *st)
 {
 	long long now = clock_wall_ms();
+	struct shared_state *sh;
+	uint64_t seen = 0;
 	size_t len;
 	char *s;
 	int fd;
 
 	/* Once refused, always refused: only a restart after the operator
-	 * removed the file probes again. Otherwise the file is looked for at
-	 * most once a second. */
-	if (st->mode_emails || !st->sd ||
-	    (st->mode_checked_at && now >= st->mode_checked_at && now - st->mode_checked_at < 1000))
+	 * removed the file probes again. Otherwise the file is looked for
+	 * while its flag is set, at most once a second. */
+	if (st->mode_emails || !st->sd)
 		return st->mode_emails ? FM_KEY_MODE_EMAILS : FM_KEY_MODE_EXTERNAL_ID;
-	st->mode_checked_at = now;
-	if ((fd = open_file(st, "identity", O_RDONLY)) < 0)
+	if ((sh = counters(st)) != NULL && !shared_flag_get(&sh->identity, &seen))
 		return FM_KEY_MODE_EXTERNAL_ID;
+	if (st->mode_checked_at && now >= st->mode_checked_at && now - st->mode_checked_at < 1000)
+		return FM_KEY_MODE_EXTERNAL_ID;
+	st->mode_checked_at = now;
+	if ((fd = open_file(st, "identity", O_RDONLY)) < 0) {
+		if (sh && errno == ENOENT)
+			shared_flag_clear(&sh->identity, seen);   /* removed by the operator */
+		return FM_KEY_MODE_EXTERNAL_ID;
+	}
 	if ((s = read_fd(fd, MARKER_MAX, &len)) != NULL)
 		st->mode_emails = mode_file_is_emails(s, st->account, NULL);
 	free(s);
@@ -906,6 +1017,7 @@ void fm_state_key_mode_emails(struct fm_state *st, const char *why)
 {
 	char text[256], when[32];
 	enum statedir_err e = STATEDIR_ENAME;
+	struct shared_state *sh;
 	time_t now = time(NULL);
 	struct tm tm;
 	int n;
@@ -917,6 +1029,9 @@ void fm_state_key_mode_emails(struct fm_state *st, const char *why)
 		text_copy(when, sizeof when, "?");
 	n = snprintf(text, sizeof text, "emails since %s\naccount %016llx\n", when,
 	             (unsigned long long)st->account);
+	/* Set before the file is made (see fm_state_key_mode). */
+	if ((sh = counters(st)) != NULL)
+		shared_flag_set(&sh->identity);
 	if (st->sd && (n < 0 || (size_t)n >= sizeof text ||
 	               (e = statedir_write(st->sd, "identity", text, (size_t)n,
 	                                   STATEDIR_REPLACE)) != STATEDIR_OK))

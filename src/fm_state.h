@@ -11,6 +11,9 @@
  *   SPOOL/state/warned      "left out" warnings already logged (hashes)
  *   SPOOL/state/identity    exists once the account refused external_id as
  *                           the upsert key (fm_client.h: the "emails" mode)
+ * Counters mapped in SPOOL/state/shared-2 (shared.h) stand in front of the
+ * files, so that a calm delivery reads none of them; the files stay the
+ * record (a process that cannot map the table reads them alone).
  * Files are replaced atomically or updated under flock(); a missing or
  * unreadable state file means "no information", never a crash or a block.
  * The folder is statedir.h's: created (mode 0700) when missing, the spool

@@ -1,6 +1,8 @@
-/* shared.c: the per-userId "anything waiting?" table in SPOOL/state/shared. */
+/* shared.c: the per-userId "anything waiting?" table and fm_state's counters,
+ * in SPOOL/state/shared-2. */
 #include "shared.h"
 
+#include <assert.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -16,15 +18,26 @@
 /* A table of another layout is made anew (ftruncate) by the first process
  * that locks it, which would fault a process of another version that has it
  * mapped: a new layout takes a new magic and a new file name. */
-#define SH_FILE  "shared"     /* in SPOOL/state */
-#define SH_MAGIC "FMGSHR1"
+#define SH_FILE  "shared-2"   /* in SPOOL/state ("shared": FMGSHR1, the table alone) */
+#define SH_MAGIC "FMGSHR2"
+
+/* Atomics on a mapping shared by processes must not take a lock. */
+static_assert(ATOMIC_LLONG_LOCK_FREE == 2 && ATOMIC_INT_LOCK_FREE == 2,
+              "lock-free atomics");
 
 struct sh_header {
 	char magic[8];
 	uint32_t slots;
 	atomic_uint trusted;      /* 1 once a recount filled the table */
-	char pad[48];             /* the slots start on a cache line */
+	char pad[48];             /* the counters start on a cache line */
+	union {
+		struct shared_state s;
+		char line[128];   /* and the slots on the next one */
+	} state;
 };
+
+static_assert(sizeof(struct shared_state) <= 128 && sizeof(struct sh_header) == 192,
+              "layout of FMGSHR2");
 
 #define SH_SIZE (sizeof(struct sh_header) + SHARED_WAIT_SLOTS * sizeof(atomic_uint))
 
@@ -68,8 +81,19 @@ static bool ready(int fd, struct stat *sb)
 static bool make_ready(int fd)
 {
 	struct sh_header h = { .slots = SHARED_WAIT_SLOTS };
+	struct shared_state *s = &h.state.s;
+	struct timespec ts;
+	uint64_t gen;
 
+	/* Generations start from the clock, so that a process that remembers
+	 * one of the table this one replaces does not take it for unchanged. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gen = ((uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec) >> 1;
 	memcpy(h.magic, SH_MAGIC, sizeof h.magic);
+	atomic_init(&s->paused, gen << 1 | 1);
+	atomic_init(&s->identity, gen << 1 | 1);
+	atomic_init(&s->fields_gen, gen);
+	atomic_init(&s->rl_seq, 1);
 	return ftruncate(fd, 0) == 0 && posix_fallocate(fd, 0, (off_t)SH_SIZE) == 0 &&
 	       pwrite(fd, &h, sizeof h, 0) == (ssize_t)sizeof h;
 }
@@ -237,4 +261,72 @@ void shared_end(struct shared_hold *h)
 		close(h->fd);
 	h->map = NULL;
 	h->fd = -1;
+}
+
+bool shared_state_attach(const char *spool_dir)
+{
+	struct shared_hold h;
+
+	if (!hold(spool_dir, LOCK_SH, &h))
+		return false;
+	shared_end(&h);
+	rd.checked_s = 0;   /* looked for again at the next shared_state() */
+	return true;
+}
+
+struct shared_state *shared_state(const char *spool_dir)
+{
+	struct sh_header *h = table(spool_dir);
+
+	return h ? &h->state.s : NULL;
+}
+
+bool shared_flag_get(shared_flag *f, uint64_t *seen)
+{
+	uint64_t v = atomic_load(f);
+
+	if (seen)
+		*seen = v;
+	return v & 1;
+}
+
+void shared_flag_set(shared_flag *f)
+{
+	uint64_t v = atomic_load(f);
+
+	while (!atomic_compare_exchange_weak(f, &v, ((v >> 1) + 1) << 1 | 1))
+		;
+}
+
+void shared_flag_clear(shared_flag *f, uint64_t seen)
+{
+	if (seen & 1)
+		atomic_compare_exchange_strong(f, &seen, ((seen >> 1) + 1) << 1);
+}
+
+void shared_rl_store(struct shared_state *s, uint64_t key, const long long v[SHARED_RL_VALUES])
+{
+	/* Odd while written; one left odd by a writer that died is simply
+	 * written over (the lock holder is the only writer). */
+	uint64_t seq = atomic_load_explicit(&s->rl_seq, memory_order_relaxed) | 1;
+
+	atomic_store_explicit(&s->rl_seq, seq, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&s->rl_key, key, memory_order_relaxed);
+	for (size_t i = 0; i < SHARED_RL_VALUES; i++)
+		atomic_store_explicit(&s->rl_values[i], v[i], memory_order_relaxed);
+	atomic_store_explicit(&s->rl_seq, seq + 1, memory_order_release);
+}
+
+bool shared_rl_load(struct shared_state *s, uint64_t *key, long long v[SHARED_RL_VALUES])
+{
+	uint64_t seq = atomic_load_explicit(&s->rl_seq, memory_order_acquire);
+
+	if (seq & 1)
+		return false;
+	*key = atomic_load_explicit(&s->rl_key, memory_order_relaxed);
+	for (size_t i = 0; i < SHARED_RL_VALUES; i++)
+		v[i] = atomic_load_explicit(&s->rl_values[i], memory_order_relaxed);
+	atomic_thread_fence(memory_order_acquire);
+	return atomic_load_explicit(&s->rl_seq, memory_order_relaxed) == seq;
 }

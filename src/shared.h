@@ -1,7 +1,8 @@
 /*
  * shared.h: counters every process shares through one small mapped file,
- * SPOOL/state/shared, read without a system call. It holds one table: for
- * each slot of userId hashes, how many submissions may wait in the queue.
+ * SPOOL/state/shared-2, read without a system call. It holds a table: for
+ * each slot of userId hashes, how many submissions may wait in the queue;
+ * and struct shared_state, fm_state's fast path in front of its files.
  *
  * The spool counts a submission before its file appears in queue/ and
  * uncounts it after the file is gone, so a slot is never lower than the
@@ -20,6 +21,12 @@
  * while submissions are being spooled may let one of them be passed by a
  * later one of its userId in that second.
  *
+ * struct shared_state is never the only record: each counter says when its
+ * file must be read, and a process that cannot map the table reads the
+ * files. A table made anew (first use, another layout, SPOOL/state removed)
+ * starts with every flag set and the rate-limit sequence odd, so that the
+ * first reader of each consults the file and corrects the counter.
+ *
  * Ownership: the readers' mapping and state folder are this module's, one
  * pair per process, for the spool directory last asked about (another one
  * is mapped in its place), kept for the life of the process and shared with
@@ -29,10 +36,32 @@
 #ifndef FMGATE_SHARED_H
 #define FMGATE_SHARED_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #define SHARED_WAIT_SLOTS 16384u   /* userId slots (4 bytes each: 64 KiB) */
+#define SHARED_RL_VALUES  8u       /* numbers of the rate-limit record */
+
+/*
+ * A flag every process sees: bit 0 set or not, the bits above a generation
+ * that each change bumps, so that a clear decided on an old reading (by
+ * compare-and-swap) never undoes a set made since.
+ */
+typedef atomic_uint_least64_t shared_flag;
+
+/* fm_state's counters (fm_state.h says what each file holds). */
+struct shared_state {
+	shared_flag paused;        /* set: SPOOL/state/paused may exist */
+	shared_flag identity;      /* set: SPOOL/state/identity may exist */
+	atomic_uint_least64_t fields_gen; /* bumped after each store of fields.json */
+	/* The rate-limit budget as its last lock holder left the file: written
+	 * under the file's flock, read without it (a seqlock: an odd sequence
+	 * is a write under way, or one a crash cut short). */
+	atomic_uint_least64_t rl_seq;
+	atomic_uint_least64_t rl_key;   /* fingerprint of the key it is for */
+	atomic_llong rl_values[SHARED_RL_VALUES];
+};
 
 /* A lock on the table, held around one change of the queue or a recount. */
 struct shared_hold {
@@ -65,5 +94,35 @@ bool shared_recount_begin(const char *spool_dir, struct shared_hold *h);
 void shared_trust(struct shared_hold *h);
 
 void shared_end(struct shared_hold *h);
+
+/*
+ * fm_state's counters of spool_dir, made when missing (for a process that
+ * will write state: call once, when it starts). False when the table cannot
+ * be had: shared_state() is then NULL until someone makes it.
+ */
+bool shared_state_attach(const char *spool_dir);
+
+/*
+ * fm_state's counters in the readers' mapping of spool_dir; NULL when there
+ * is none. Valid until the next call of a function of this module.
+ */
+struct shared_state *shared_state(const char *spool_dir);
+
+/* Whether f is set; *seen (may be NULL) the value read, for shared_flag_clear. */
+bool shared_flag_get(shared_flag *f, uint64_t *seen);
+
+/* Sets f, with a new generation. */
+void shared_flag_set(shared_flag *f);
+
+/* Clears f, unless it changed since it read `seen`. */
+void shared_flag_clear(shared_flag *f, uint64_t seen);
+
+/* Publishes a rate-limit record (by the holder of the budget file's lock). */
+void shared_rl_store(struct shared_state *s, uint64_t key,
+                     const long long v[SHARED_RL_VALUES]);
+
+/* The record, read without the lock: false while one is being written or
+ * none was since the table was made. */
+bool shared_rl_load(struct shared_state *s, uint64_t *key, long long v[SHARED_RL_VALUES]);
 
 #endif

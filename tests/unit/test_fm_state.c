@@ -1,14 +1,17 @@
 /*
  * test_fm_state.c: the delivery state shared through SPOOL/state: pause
  * marker and probes, the rate-limit budget, the field cache, warnings once,
- * backoff. Pure: files in a temporary spool, no network.
+ * backoff; across processes (fork) through the mapped counters in front of
+ * the files. Pure: files in a temporary spool, no network.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +20,7 @@
 #include "fm_client.h"
 #include "fm_state.h"
 #include "hash.h"
+#include "shared.h"
 #include "t.h"
 
 static char spool[64];
@@ -245,6 +249,18 @@ static void test_ratelimit(void)
 	fm_state_close(other);
 }
 
+/* A budget file written by hand is read at the next lock, and published
+ * for the calm peeks: a new process's first answer takes it (an answer
+ * without rate-limit headers writes nothing). */
+static void take_by_hand(const char *base, const char *key)
+{
+	struct fm_ratelimit none = rl(-1, -1, -1, -1, -1, -1);
+	struct fm_state *st = fm_state_open(spool, base, key, false);
+
+	fm_state_rl_record(st, &none, 200, -1);
+	fm_state_close(st);
+}
+
 /* The budget file: rewritten in place at a fixed length, readable by the
  * old unpadded form, a longer file cut back. */
 static void test_ratelimit_file(void)
@@ -317,11 +333,13 @@ static void test_ratelimit_file(void)
 	/* the unpadded line of an earlier version, with -1 for unknown values */
 	put_file(p, "fmgate-ratelimit-1 %016llx 1000 0 %lld -1 -1 0 0 0\n",
 	         (unsigned long long)fp, (long long)time(NULL) * 1000 + 50000);
+	take_by_hand(base, key);
 	w = fm_state_rl_reserve(b);
 	T(w > 48000 && w <= 50000, "an earlier version's line is understood: %ld ms", w);
 	/* a longer file is cut back when next written */
 	put_file(p, "fmgate-ratelimit-1 %016llx 1000 900 %lld -1 -1 0 0 0%300s\n",
 	         (unsigned long long)fp, (long long)time(NULL) * 1000 + 50000, "");
+	take_by_hand(base, key);
 	T(fm_state_rl_reserve(a) == 0, "plenty left: go");
 	T(stat(p, &sb) == 0 && sb.st_size > 200, "a calm budget is not written");
 	seen = rl(1000, 100, 3000, -1, -1, -1);
@@ -333,6 +351,7 @@ static void test_ratelimit_file(void)
 	for (size_t i = 0; i < sizeof unreadable / sizeof unreadable[0]; i++) {
 		put_file(p, "fmgate-ratelimit-1 %016llx 1000 0 %s\n", (unsigned long long)fp,
 		         unreadable[i].numbers);
+		take_by_hand(base, key);
 		T(fm_state_rl_reserve(b) == 0, "the line is unreadable with %s", unreadable[i].what);
 	}
 	fm_state_close(a);
@@ -422,6 +441,208 @@ static void test_warnings(void)
 	fm_state_close(b);
 }
 
+/* ---- across processes ---------------------------------------------------------- */
+
+static const char *child_key = "key1";
+
+/* Runs fn in another process, on its own state of child_key; true when it
+ * ended normally. */
+static bool in_child(void (*fn)(struct fm_state *))
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid == 0) {
+		struct fm_state *c = fm_state_open(spool, "http://b", child_key, false);
+
+		fn(c);
+		fm_state_close(c);
+		_exit(0);
+	}
+	return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status);
+}
+
+static void refuse(struct fm_state *c) { fm_state_key_refused(c, 401, "bad key"); }
+static void works(struct fm_state *c) { fm_state_key_works(c); }
+
+static void test_pause_processes(void)
+{
+	struct fm_state *a;
+	char p[256], marker[600];
+
+	rm_state();
+	snprintf(p, sizeof p, "%s/state/paused", spool);
+	a = fm_state_open(spool, "http://b", "key1", false);
+	T(fm_state_pause_check(a) == 0, "not paused");
+	T(in_child(refuse) && fm_state_pause_check(a) > 0, "paused by another process: seen here");
+	get_file(p, marker, sizeof marker);
+	T(in_child(works) && !exists("paused") && fm_state_pause_check(a) == 0,
+	  "resumed by another process");
+	/* The flag, not the marker, is looked at while unpaused: a marker
+	 * made behind its back is not opened... */
+	put_file(p, "%s", marker);
+	T(fm_state_pause_check(a) == 0, "flag clear: the marker is not opened");
+	/* ...until a 401 finds it there and sets the flag. */
+	T(in_child(refuse) && fm_state_pause_check(a) > 0, "a 401 that finds the marker sets the flag");
+	/* A marker removed by hand while the flag is set: resumed, and the flag
+	 * follows (a marker put back is not opened). */
+	unlink(p);
+	T(fm_state_pause_check(a) == 0, "marker removed by hand: resumed");
+	put_file(p, "%s", marker);
+	T(fm_state_pause_check(a) == 0, "and the flag was cleared");
+	unlink(p);
+	fm_state_close(a);
+	/* A table made anew (removed with the folder, say) while paused: the
+	 * marker is looked at first. */
+	T(in_child(refuse), "paused");
+	snprintf(p, sizeof p, "%s/state/shared-2", spool);
+	unlink(p);
+	a = fm_state_open(spool, "http://b", "key1", false);
+	T(fm_state_pause_check(a) > 0, "a new table while paused: still paused");
+	fm_state_close(a);
+}
+
+static void save_list(struct fm_state *c)
+{
+	cJSON *doc = cJSON_Parse("{\"fields\":[{\"name\":\"cf_x\",\"label\":\"X\",\"type\":\"text\"}]}");
+
+	fm_state_fields_save(c, doc, 1000 + (time(NULL) % 1000));
+	cJSON_Delete(doc);
+}
+
+static void test_fields_processes(void)
+{
+	struct fm_state *b;
+	struct fm_fields *f = NULL;
+	char p[256], text[8192];
+	time_t first;
+
+	rm_state();
+	snprintf(p, sizeof p, "%s/state/fields.json", spool);
+	b = fm_state_open(spool, "http://b", "key1", false);
+	T(!fm_state_fields_load(b, &f), "no list yet");
+	T(in_child(save_list) && fm_state_fields_load(b, &f) && f, "saved by another process: loaded");
+	first = f ? f->fetched_at : 0;
+	fm_fields_free(f);
+	T(!fm_state_fields_load(b, &f), "unchanged: not loaded again");
+	/* The file is looked at only when the generation moved. */
+	get_file(p, text, sizeof text);
+	put_file(p, "%s ", text);
+	T(!fm_state_fields_load(b, &f), "changed behind the generation's back: not looked at");
+	sleep(1);
+	T(in_child(save_list) && fm_state_fields_load(b, &f) && f && f->fetched_at != first,
+	  "the next store is seen");
+	fm_fields_free(f);
+	fm_state_close(b);
+}
+
+static void rl_calm_answer(struct fm_state *c)
+{
+	struct fm_ratelimit seen = rl(1000, 800, 3000, 400, 300, 30);
+
+	fm_state_rl_record(c, &seen, 200, -1);
+}
+
+static void rl_low_answer(struct fm_state *c)
+{
+	struct fm_ratelimit seen = rl(1000, 100, 3000, 400, 300, 30);
+
+	fm_state_rl_record(c, &seen, 200, -1);
+}
+
+static void rl_429(struct fm_state *c)
+{
+	struct fm_ratelimit none = rl(-1, -1, -1, -1, -1, -1);
+
+	fm_state_rl_record(c, &none, 429, 7);
+}
+
+/* A writer of the mapped record killed half way. */
+static void rl_torn(struct fm_state *c)
+{
+	(void)c;
+	atomic_fetch_add(&shared_state(spool)->rl_seq, 1);
+	raise(SIGKILL);
+}
+
+static void test_ratelimit_processes(void)
+{
+	struct fm_state *b;
+	char p[256], before[600], after[600];
+	long w;
+
+	rm_state();
+	snprintf(p, sizeof p, "%s/state/ratelimit", spool);
+	b = fm_state_open(spool, "http://b", "key1", false);
+	T(fm_state_rl_reserve(b) == 0, "no budget: go");
+	T(in_child(rl_calm_answer), "a calm budget recorded by another process");
+	get_file(p, before, sizeof before);
+	for (int i = 0; i < 3; i++)
+		T(fm_state_rl_reserve(b) == 0, "calm: go (%d)", i);
+	get_file(p, after, sizeof after);
+	T(strstr(before, " 1000 800 ") && strcmp(before, after) == 0,
+	  "calm calls: read from the mapping, the file untouched");
+	T(in_child(rl_low_answer) && fm_state_rl_reserve(b) == 0, "a low budget from another process");
+	get_file(p, after, sizeof after);
+	T(strstr(after, " 1000 99 ") != NULL, "gates this one: the call counted under the lock: %.60s",
+	  after);
+	fm_state_close(b);
+	/* (another key, whose budget is not spread by the low one above) */
+	b = fm_state_open(spool, "http://b", "key3", false);
+	child_key = "key3";
+	T(fm_state_rl_reserve(b) == 0 && in_child(rl_429), "a 429 in another process");
+	child_key = "key1";
+	w = fm_state_rl_reserve(b);
+	T(w > 6000 && w <= 7000, "holds this one: %ld ms", w);
+
+	/* a record torn by a killed writer: read through the lock, and mended */
+	rm_state();
+	fm_state_close(b);
+	b = fm_state_open(spool, "http://b", "key1", false);
+	T(in_child(rl_calm_answer) && fm_state_rl_reserve(b) == 0, "calm again");
+	T(!in_child(rl_torn), "a writer killed half way");
+	get_file(p, before, sizeof before);
+	T(fm_state_rl_reserve(b) == 0, "torn: go");
+	get_file(p, after, sizeof after);
+	T(strstr(after, " 1000 798 ") != NULL, "through the lock, counted: %.60s", after);
+	get_file(p, before, sizeof before);
+	T(fm_state_rl_reserve(b) == 0, "go");
+	get_file(p, after, sizeof after);
+	T(strcmp(before, after) == 0, "mended: calm calls read the mapping again");
+	fm_state_close(b);
+}
+
+static void emails(struct fm_state *c) { fm_state_key_mode_emails(c, "test"); }
+
+static void test_identity_processes(void)
+{
+	struct fm_state *a, *b;
+	char p[256];
+
+	rm_state();
+	snprintf(p, sizeof p, "%s/state/identity", spool);
+	a = fm_state_open(spool, "http://b", "key1", false);
+	T(fm_state_key_mode(a) == FM_KEY_MODE_EXTERNAL_ID, "external_id at first");
+	/* the flag, not the file, is looked at: a file made behind its back is
+	 * not opened, even by a new process */
+	put_file(p, "emails since 2026-01-01T00:00:00Z\naccount %016llx\n",
+	         (unsigned long long)hash_fnv1a(HASH_FNV_INIT, "http://b", 8));
+	b = fm_state_open(spool, "http://b", "key1", false);
+	T(fm_state_key_mode(b) == FM_KEY_MODE_EXTERNAL_ID, "flag clear: the file is not opened");
+	fm_state_close(b);
+	unlink(p);
+	T(in_child(emails), "another process records the emails mode");
+	b = fm_state_open(spool, "http://b", "key1", false);
+	T(fm_state_key_mode(b) == FM_KEY_MODE_EMAILS, "seen by a new process");
+	fm_state_close(b);
+	/* removed by the operator: a process that starts then probes again */
+	unlink(p);
+	b = fm_state_open(spool, "http://b", "key1", false);
+	T(fm_state_key_mode(b) == FM_KEY_MODE_EXTERNAL_ID, "file removed: external_id again");
+	fm_state_close(b);
+	fm_state_close(a);
+}
+
 static void test_backoff(void)
 {
 	long lo = 1L << 30, hi = 0, v;
@@ -491,6 +712,10 @@ int main(void)
 	test_ratelimit_file();
 	test_fields_cache();
 	test_warnings();
+	test_pause_processes();
+	test_fields_processes();
+	test_ratelimit_processes();
+	test_identity_processes();
 	test_backoff();
 	test_reset_values();
 	{

@@ -1,8 +1,9 @@
 /*
  * test_shared.c: the shared "anything waiting?" table (shared.h) as the
  * spool keeps it: never lower than the waiting files, across processes, and
- * trusted only after a recount.
+ * trusted only after a recount; fm_state's flags and seqlock record.
  */
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,13 +139,92 @@ static void test_removed(void)
 	size_t n;
 
 	spool_init(&sp, root, 0, 0);
-	snprintf(cmd, sizeof cmd, "rm -f '%s/state/shared'", root);
+	snprintf(cmd, sizeof cmd, "rm -f '%s/state/shared-2'", root);
 	T(system(cmd) == 0, "removed");
 	sleep(1);
 	T(shared_may_wait(root, spool_user_hash("u-z")), "within a second: not trusted");
 	T(spool_recount(&sp, &n) == SPOOL_OK, "recount");
 	sleep(1);
 	T(!shared_may_wait(root, spool_user_hash("u-z")), "a recount trusts the new one");
+}
+
+/* A table made anew sends every reader to the files. */
+static void test_new_table(void)
+{
+	struct shared_state *s;
+	long long v[SHARED_RL_VALUES];
+	uint64_t key;
+	char cmd[300];
+
+	snprintf(cmd, sizeof cmd, "rm -f '%s/state/shared-2'", root);
+	T(system(cmd) == 0, "removed");
+	T(shared_state_attach(root) && (s = shared_state(root)) != NULL, "made and mapped at once");
+	T(shared_flag_get(&s->paused, NULL) && shared_flag_get(&s->identity, NULL),
+	  "new table: the flags say to look at the files");
+	T(!shared_rl_load(s, &key, v), "new table: no budget until a lock holder stores one");
+}
+
+/* A clear decided on an old reading never undoes a set made since, in
+ * another process. */
+static void test_flags(void)
+{
+	struct shared_state *s = shared_state(root);
+	uint64_t seen;
+	int status;
+
+	T(s && shared_flag_get(&s->paused, &seen), "set");
+	shared_flag_clear(&s->paused, seen);
+	T(!shared_flag_get(&s->paused, &seen), "cleared");
+	T(shared_flag_get(&s->identity, NULL), "the other flag apart");
+	if (fork() == 0) {
+		shared_flag_set(&shared_state(root)->paused);
+		_exit(0);
+	}
+	wait(&status);
+	T(shared_flag_get(&s->paused, NULL), "set by another process, seen here");
+	shared_flag_get(&s->paused, &seen);
+	if (fork() == 0) {
+		shared_flag_set(&shared_state(root)->paused);   /* after our reading */
+		_exit(0);
+	}
+	wait(&status);
+	shared_flag_clear(&s->paused, seen);
+	T(shared_flag_get(&s->paused, &seen), "a set since the reading survives the clear");
+	shared_flag_clear(&s->paused, seen);
+	T(!shared_flag_get(&s->paused, NULL), "a clear on the current reading works");
+}
+
+/* The budget record across processes, and one a killed writer tore. */
+static void test_rl_record(void)
+{
+	static const long long want[SHARED_RL_VALUES] = {1000, 800, 5, 400, 300, 6, 7, 8};
+	struct shared_state *s = shared_state(root);
+	long long v[SHARED_RL_VALUES];
+	uint64_t key;
+	int status;
+
+	shared_rl_store(s, 42, want);
+	if (fork() == 0) {
+		struct shared_state *c = shared_state(root);
+
+		_exit(shared_rl_load(c, &key, v) && key == 42 && memcmp(v, want, sizeof v) == 0 ? 0 : 1);
+	}
+	wait(&status);
+	T(WIFEXITED(status) && WEXITSTATUS(status) == 0, "stored here, read in another process");
+	if (fork() == 0) {
+		struct shared_state *c = shared_state(root);
+
+		/* a writer killed between its two steps */
+		atomic_fetch_add(&c->rl_seq, 1);
+		atomic_store(&c->rl_values[1], 0);
+		raise(SIGKILL);
+	}
+	wait(&status);
+	T(WIFSIGNALED(status), "writer killed");
+	T(!shared_rl_load(s, &key, v), "a torn record is not read");
+	shared_rl_store(s, 43, want);
+	T(shared_rl_load(s, &key, v) && key == 43 && memcmp(v, want, sizeof v) == 0,
+	  "the next lock holder's store mends it");
 }
 
 int main(void)
@@ -156,6 +236,9 @@ int main(void)
 	test_one_process();
 	test_processes();
 	test_removed();
+	test_new_table();
+	test_flags();
+	test_rl_record();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
 	T(system(cmd) == 0, "cleanup");
 	T_DONE();
