@@ -32,27 +32,38 @@ static void reason_of(const struct fm_result *r, char *dst, size_t size)
 }
 
 /*
- * The rule of deliver.h for the attempt `r`: the fate, and for QUEUED the
- * new state `st` (from the submission's state before; `now` in unix
- * seconds). *held is true when the schedule is the shared state's, not this
- * submission's: a waiting one then keeps its own.
+ * The rule of deliver.h for the attempt in out->fm: out->fate, with the dead
+ * area's reason for DEAD, and for QUEUED the new state `st` (from the
+ * submission's state before; `now` in unix seconds). *held is true when the
+ * schedule is the shared state's, not this submission's: a waiting one then
+ * keeps its own.
  */
-static enum deliver_fate decide(const struct fm_result *r, bool visitor, time_t now,
-                                struct spool_state *st, bool *held)
+static void decide(struct delivery *out, bool visitor, time_t now, struct spool_state *st,
+                   bool *held)
 {
+	const struct fm_result *r = &out->fm;
+
 	*held = false;
 	switch (r->outcome) {
 	case FM_DELIVERED:
-		return DELIVER_SENT;
+		out->fate = DELIVER_SENT;
+		return;
 	case FM_INVALID:
-		return visitor ? DELIVER_FIX : DELIVER_DEAD;
+		if (visitor) {
+			out->fate = DELIVER_FIX;
+			return;
+		}
+		/* fall through */
 	case FM_REJECTED:
 	case FM_CONFLICT:
-		return DELIVER_DEAD;
+		out->fate = DELIVER_DEAD;
+		reason_of(r, out->reason, sizeof out->reason);
+		return;
 	case FM_RETRY:
 	case FM_PAUSED:
 		break;
 	}
+	out->fate = DELIVER_QUEUED;
 	reason_of(r, st->last_error, sizeof st->last_error);
 	/* A call that failed counts as an attempt; a call the shared state held
 	 * back (rate limit, paused key) does not. */
@@ -64,7 +75,6 @@ static enum deliver_fate decide(const struct fm_result *r, bool visitor, time_t 
 		if (r->retry_after_s > 0)
 			st->next_attempt = (long long)now + r->retry_after_s;
 	}
-	return DELIVER_QUEUED;
 }
 
 /* Stores a new submission as its identify message, printed only now; spool_ok
@@ -115,11 +125,10 @@ static void try_new(struct app *app, const struct map_form *form, const struct s
 		return;
 	}
 	app->deliver(app->fm, sub, form, app->config.timeout_ms, &out->fm);
-	out->fate = decide(&out->fm, true, time(NULL), &st, &held);
+	decide(out, true, time(NULL), &st, &held);
 	out->spool_ok = true;
 	switch (out->fate) {
 	case DELIVER_DEAD:
-		reason_of(&out->fm, out->reason, sizeof out->reason);
 		keep_new(app, SPOOL_DEAD, id, sub, form, &st, out);
 		break;
 	case DELIVER_QUEUED:
@@ -190,7 +199,7 @@ bool deliver_waiting(struct app *app, const struct map_form *form, struct spool_
 			         SUB_MAX_TRAITS);
 		}
 	}
-	out->fate = decide(&out->fm, false, time(NULL), &st, &held);
+	decide(out, false, time(NULL), &st, &held);
 	switch (out->fate) {
 	case DELIVER_SENT:
 		/* Left in place it is delivered again: the same contact, the same values. */
@@ -199,7 +208,6 @@ bool deliver_waiting(struct app *app, const struct map_form *form, struct spool_
 			e = SPOOL_OK;
 		break;
 	case DELIVER_DEAD:
-		reason_of(&out->fm, out->reason, sizeof out->reason);
 		e = spool_bury(sp, it, out->reason);
 		break;
 	case DELIVER_QUEUED:

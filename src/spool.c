@@ -448,10 +448,11 @@ void spool_list_free(struct spool_list *l)
 	memset(l, 0, sizeof *l);
 }
 
-static enum spool_err count_all(struct spool *sp, size_t *n, struct shared_hold *h);
+static enum spool_err count_queue(struct spool *sp, size_t *n, struct shared_hold *tally);
 
 /* Fills the shared table from the queue, as spool_recount() does but without
- * storing the count: an order check writes nothing in the spool itself. */
+ * storing the count (an order check writes nothing in the spool itself) or
+ * reading the dead area (the table counts only what waits). */
 static bool fill_table(struct spool *sp)
 {
 	struct shared_hold h;
@@ -460,7 +461,7 @@ static bool fill_table(struct spool *sp)
 
 	if (!shared_recount_begin(sp->dir, &h))
 		return false;
-	ok = count_all(sp, &n, &h) == SPOOL_OK;
+	ok = count_queue(sp, &n, &h) == SPOOL_OK;
 	if (ok)
 		shared_trust(&h);
 	shared_end(&h);
@@ -602,8 +603,8 @@ static enum spool_err count_files(struct spool *sp, const char *path, size_t *n,
 	return errno ? sys_fail(sp, "readdir", path) : SPOOL_OK;
 }
 
-/* Counts queue/ (into `tally` too, when not NULL) and dead/. */
-static enum spool_err count_all(struct spool *sp, size_t *n, struct shared_hold *tally)
+/* Counts queue/ (into `tally` too, when not NULL). */
+static enum spool_err count_queue(struct spool *sp, size_t *n, struct shared_hold *tally)
 {
 	char p[SPOOL_PATH_MAX];
 	enum spool_err e = SPOOL_OK;
@@ -611,6 +612,15 @@ static enum spool_err count_all(struct spool *sp, size_t *n, struct shared_hold 
 	*n = 0;
 	for (unsigned b = 0; e == SPOOL_OK && b < SPOOL_BUCKETS; b++)
 		e = bucket_path(sp, b, p) ? count_files(sp, p, n, tally) : SPOOL_EIO;
+	return e;
+}
+
+/* Counts queue/ (into `tally` too, when not NULL) and dead/. */
+static enum spool_err count_all(struct spool *sp, size_t *n, struct shared_hold *tally)
+{
+	char p[SPOOL_PATH_MAX];
+	enum spool_err e = count_queue(sp, n, tally);
+
 	if (e == SPOOL_OK)
 		e = path_of(sp, p, "dead") ? count_files(sp, p, n, NULL) : SPOOL_EIO;
 	return e;

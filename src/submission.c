@@ -138,15 +138,8 @@ enum sub_err submission_add_consent(struct submission *s, const struct map_field
 	return SUB_OK;
 }
 
-const struct sub_trait *submission_trait(const struct submission *s, const char *path)
-{
-	for (size_t i = 0; i < s->n_traits; i++)
-		if (strcmp(s->traits[i].path, path) == 0)
-			return &s->traits[i];
-	return NULL;
-}
-
-const char *sub_source_name(enum sub_source src)
+/* "signed", "field", "cookie", "email": context.fmgate.userIdSource. */
+static const char *sub_source_name(enum sub_source src)
 {
 	switch (src) {
 	case SUB_SRC_SIGNED: return "signed";

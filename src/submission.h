@@ -92,12 +92,6 @@ enum sub_err submission_add_trait(struct submission *s, const char *path,
 /* A checked consent box, once per trait. SUB_OK or SUB_ENOMEM. */
 enum sub_err submission_add_consent(struct submission *s, const struct map_field *box);
 
-/* The trait named `path`, or NULL. */
-const struct sub_trait *submission_trait(const struct submission *s, const char *path);
-
-/* "signed", "field", "cookie", "email": context.fmgate.userIdSource. */
-const char *sub_source_name(enum sub_source src);
-
 /* True when the userId came from a signed source. */
 bool submission_trusted(const struct submission *s);
 

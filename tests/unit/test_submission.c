@@ -24,6 +24,15 @@ static const char *order(const struct submission *s)
 	return buf;
 }
 
+/* The trait named `path`, or NULL. */
+static const struct sub_trait *submission_trait(const struct submission *s, const char *path)
+{
+	for (size_t i = 0; i < s->n_traits; i++)
+		if (strcmp(s->traits[i].path, path) == 0)
+			return &s->traits[i];
+	return NULL;
+}
+
 static char *printed(const cJSON *j)
 {
 	return j ? cJSON_PrintUnformatted(j) : NULL;
