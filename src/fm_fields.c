@@ -111,28 +111,28 @@ fail:
 	return err;
 }
 
-/* The list being indexed, for the comparators (qsort has no context). */
-static const struct fm_fields *sorting;
-
-static int cmp_index(size_t a, size_t b)
+/* Equal keys keep the list's order: the pointers are into one array. */
+static int in_order(const struct fmf_field *a, const struct fmf_field *b)
 {
 	return a < b ? -1 : a > b;
 }
 
 static int by_name_cmp(const void *x, const void *y)
 {
-	size_t a = *(const size_t *)x, b = *(const size_t *)y;
-	int c = strcmp(sorting->v[a].name, sorting->v[b].name);
+	const struct fmf_field *a = *(const struct fmf_field *const *)x;
+	const struct fmf_field *b = *(const struct fmf_field *const *)y;
+	int c = strcmp(a->name, b->name);
 
-	return c ? c : cmp_index(a, b);
+	return c ? c : in_order(a, b);
 }
 
 static int by_label_cmp(const void *x, const void *y)
 {
-	size_t a = *(const size_t *)x, b = *(const size_t *)y;
-	int c = text_icmp(sorting->v[a].label, sorting->v[b].label);
+	const struct fmf_field *a = *(const struct fmf_field *const *)x;
+	const struct fmf_field *b = *(const struct fmf_field *const *)y;
+	int c = text_icmp(a->label, b->label);
 
-	return c ? c : cmp_index(a, b);
+	return c ? c : in_order(a, b);
 }
 
 /* A field a label may match: not a group, with a label. */
@@ -147,14 +147,12 @@ static bool make_indexes(struct fm_fields *f)
 	    !(f->by_label = malloc((f->n + 1) * sizeof *f->by_label)))
 		return false;
 	for (size_t i = 0; i < f->n; i++) {
-		f->by_name[i] = i;
+		f->by_name[i] = &f->v[i];
 		if (labelled(&f->v[i]))
-			f->by_label[f->n_labels++] = i;
+			f->by_label[f->n_labels++] = &f->v[i];
 	}
-	sorting = f;
 	qsort(f->by_name, f->n, sizeof *f->by_name, by_name_cmp);
 	qsort(f->by_label, f->n_labels, sizeof *f->by_label, by_label_cmp);
-	sorting = NULL;
 	return true;
 }
 
@@ -226,42 +224,36 @@ void fm_fields_free(struct fm_fields *f)
 	free(f);
 }
 
-/* The first entry of idx[0..n) whose field's key equals `key` by cmp. */
-static const struct fmf_field *find(const struct fm_fields *f, const size_t *idx, size_t n,
-                                    const char *key, const char *(*key_of)(const struct fmf_field *),
-                                    int (*cmp)(const char *, const char *))
+/* The first of idx[0..n) (sorted by label when by_label, else by name)
+ * whose key equals `key`. */
+static const struct fmf_field *find(struct fmf_field *const *idx, size_t n, const char *key,
+                                    bool by_label)
 {
 	size_t lo = 0, hi = n;
 
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
+		int c = by_label ? text_icmp(idx[mid]->label, key) : strcmp(idx[mid]->name, key);
 
-		if (cmp(key_of(&f->v[idx[mid]]), key) < 0)
+		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < n && cmp(key_of(&f->v[idx[lo]]), key) == 0 ? &f->v[idx[lo]] : NULL;
-}
-
-static const char *name_of(const struct fmf_field *f)
-{
-	return f->name;
-}
-
-static const char *label_of(const struct fmf_field *f)
-{
-	return f->label;
+	if (lo == n)
+		return NULL;
+	return (by_label ? text_icmp(idx[lo]->label, key) : strcmp(idx[lo]->name, key)) == 0 ? idx[lo]
+	                                                                                    : NULL;
 }
 
 const struct fmf_field *fm_fields_by_name(const struct fm_fields *f, const char *name)
 {
-	return f ? find(f, f->by_name, f->n, name, name_of, strcmp) : NULL;
+	return f ? find(f->by_name, f->n, name, false) : NULL;
 }
 
 const struct fmf_field *fm_fields_by_label(const struct fm_fields *f, const char *label)
 {
-	return f && label[0] ? find(f, f->by_label, f->n_labels, label, label_of, text_icmp) : NULL;
+	return f && label[0] ? find(f->by_label, f->n_labels, label, true) : NULL;
 }
 
 const char *fm_fields_strerror(enum fmf_err e)

@@ -63,7 +63,7 @@ struct fm_fields {
 	/* Indexes into v, for the look-ups below (every trait of every delivery
 	 * asks): by name; and by label ignoring ASCII case, of the fields a label
 	 * may match. Equal keys keep the list's order, so the first one wins. */
-	size_t *by_name, *by_label;
+	struct fmf_field **by_name, **by_label;
 	size_t n_labels;
 };
 

@@ -14,7 +14,7 @@ static bool entry_matches(const struct url *e, const struct url *o)
 {
 	size_t el, ol;
 
-	if (!e->host[0] || e->https != o->https || e->port != o->port)
+	if (e->https != o->https || e->port != o->port)
 		return false;
 	if (!e->wildcard)
 		return strcmp(e->host, o->host) == 0;

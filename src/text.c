@@ -37,8 +37,6 @@ static inline bool utf8_step(struct utf8_state *st, unsigned char c)
 	st->hi = 0xBF;
 	if (c == 0x00)
 		return false;
-	if (c < 0x80)
-		return true;
 	if (c >= 0xC2 && c <= 0xDF) {
 		st->need = 1;
 	} else if (c >= 0xE0 && c <= 0xEF) {
