@@ -1,6 +1,6 @@
 /*
  * fm_identity.c: the identity rule: finding, adopting, creating and
- * updating the contact of one identify message (fm_identity.h).
+ * updating the contact of one submission (fm_identity.h).
  */
 #include "fm_identity.h"
 
@@ -8,9 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
-#include "fm_body.h"
+#include "buf.h"
+#include "escape.h"
 #include "fm_state.h"
 #include "log.h"
 #include "text.h"
@@ -199,20 +198,18 @@ static const cJSON *rows_of(const cJSON *doc)
 static bool lookup(struct fm_http *h, const char *field, const char *value,
                    uint64_t deadline, struct fm_result *out, cJSON **doc)
 {
-	char *q = curl_easy_escape(NULL, value, 0) /* the handle is unused */, *path = NULL;
-	size_t plen;
+	struct buf path;
 	bool ok = false;
 
 	*doc = NULL;
-	if (!q || !(path = malloc(plen = strlen(q) + strlen(field) + 48))) {
+	/* Room for the value with every byte escaped (%XX). */
+	buf_init(&path, 3 * strlen(value) + strlen(field) + 64);
+	if (buf_adds(&path, "/lookup?q=") != BUF_OK || esc_url_component(&path, value) != BUF_OK ||
+	    buf_printf(&path, "&f=%s&entities=contact", field) != BUF_OK)
 		fm_result_say(out, FM_RETRY, "out of memory");
-		goto out;
-	}
-	snprintf(path, plen, "/lookup?q=%s&f=%s&entities=contact", q, field);
-	ok = get_json(h, path, "lookup", deadline, out, doc);
-out:
-	free(path);
-	curl_free(q);
+	else
+		ok = get_json(h, buf_str(&path), "lookup", deadline, out, doc);
+	buf_free(&path);
 	return ok;
 }
 

@@ -37,8 +37,6 @@
 
 #include <stdint.h>
 
-#include <cjson/cJSON.h>
-
 #include "fm_fieldcache.h"
 #include "fm_http.h"
 #include "mapping.h"
