@@ -22,7 +22,6 @@
  */
 struct who {
 	struct fm_fieldcache *fc; /* the field list, and through it the transport */
-	struct fm_http *http;
 	const struct submission *sub;
 	const struct map_form *form;
 	const char *uid, *email;
@@ -106,7 +105,7 @@ static bool send_body(const struct who *w, enum write how, long long id,
 
 	if (how == WRITE_PUT)
 		snprintf(path, sizeof path, "/contacts/%lld", id);
-	return fm_http_call(w->http, how == WRITE_PUT ? "PUT" : "POST",
+	return fm_http_call(w->fc->http, how == WRITE_PUT ? "PUT" : "POST",
 	                    how == WRITE_UPSERT ? "/contacts/upsert"
 	                                        : how == WRITE_PUT ? path : "/contacts",
 	                    json, w->deadline, out, status);
@@ -131,7 +130,7 @@ static bool write_contact(struct who *w, enum write how, long long id,
 	if (!(json = fm_fieldcache_body(w->fc, w->sub, w->form, how == WRITE_UPSERT, NULL, NULL, out, &tree)) ||
 	    !send_body(w, how, id, json, out, &status))
 		goto out;
-	fm_http_classify(w->http, status, out);
+	fm_http_classify(w->fc->http, status, out);
 	if (status != 400)
 		goto out;
 	if (!names_a_field(w, out->message, tree)) {
@@ -157,7 +156,7 @@ static bool write_contact(struct who *w, enum write how, long long id,
 	}
 	status = 0;
 	if (send_body(w, how, id, json2, out, &status))
-		fm_http_classify(w->http, status, out);
+		fm_http_classify(w->fc->http, status, out);
 	unexplained = status == 400 && !names_a_field(w, out->message, tree2);
 out:
 	cJSON_Delete(tree);
@@ -275,7 +274,7 @@ static bool find_by_userid(const struct who *w, struct fm_result *out,
 
 	*id = 0;
 	*same = false;
-	if (!lookup(w->http, "external_id", w->uid, w->deadline, out, &doc))
+	if (!lookup(w->fc->http, "external_id", w->uid, w->deadline, out, &doc))
 		goto out;
 	cJSON_ArrayForEach(row, rows_of(doc)) {
 		x = cJSON_GetObjectItemCaseSensitive(row, "external_id");
@@ -286,7 +285,7 @@ static bool find_by_userid(const struct who *w, struct fm_result *out,
 		ct = row;
 		if (!cJSON_GetObjectItemCaseSensitive(row, "email") &&
 		    !cJSON_GetObjectItemCaseSensitive(row, "emails") &&
-		    !read_contact(w->http, *id, w->deadline, out, &full, &ct))
+		    !read_contact(w->fc->http, *id, w->deadline, out, &full, &ct))
 			goto out;
 		*same = contact_has_email(ct, w->email);
 		break;
@@ -312,13 +311,13 @@ static bool find_by_email(const struct who *w, struct fm_result *out,
 
 	*id = 0;
 	*own = OWNER_NOBODY;
-	if (!lookup(w->http, "email", w->email, w->deadline, out, &doc))
+	if (!lookup(w->fc->http, "email", w->email, w->deadline, out, &doc))
 		goto out;
 	cJSON_ArrayForEach(row, rows_of(doc)) {
 		if (!contact_has_email(row, w->email) || !contact_id(row))
 			continue;
 		*id = contact_id(row);
-		if (!read_contact(w->http, *id, w->deadline, out, &full, &ct))
+		if (!read_contact(w->fc->http, *id, w->deadline, out, &full, &ct))
 			goto out;
 		x = cJSON_GetObjectItemCaseSensitive(ct, "external_id");
 		if (!x || cJSON_IsNull(x) || (cJSON_IsString(x) && !x->valuestring[0]))
@@ -357,7 +356,7 @@ static void write_probing(struct who *w, enum write how, long long id,
 {
 	write_contact(w, how, id, out);
 	if (probing && out->outcome == FM_DELIVERED)
-		fm_state_key_mode_emails(w->http->st, "a write without that key went through after an "
+		fm_state_key_mode_emails(w->fc->http->st, "a write without that key went through after an "
 		                         "upsert keyed on it was refused");
 }
 
@@ -437,7 +436,7 @@ static void update_by_id(struct who *w, long long id, struct fm_result *out)
 
 static void deliver_identity(struct who *w, struct fm_result *out)
 {
-	bool emails_mode = fm_state_key_mode(w->http->st) == FM_KEY_MODE_EMAILS;
+	bool emails_mode = fm_state_key_mode(w->fc->http->st) == FM_KEY_MODE_EMAILS;
 	bool looked = false, same;
 	long long id = 0;
 
@@ -465,7 +464,7 @@ void fm_identity_deliver(struct fm_fieldcache *fc, const struct submission *sub,
                          const struct map_form *form, uint64_t deadline,
                          struct fm_result *out)
 {
-	struct who w = {.fc = fc, .http = fc->http, .sub = sub, .form = form,
+	struct who w = {.fc = fc, .sub = sub, .form = form,
 	                .uid = sub->user_id, .email = sub->email,
 	                .trusted = submission_trusted(sub), .deadline = deadline};
 
