@@ -165,6 +165,13 @@ bool shared_may_wait(const char *spool_dir, uint64_t uhash)
 	return !h || atomic_load(&h->trusted) == 0 || atomic_load(slot(h, uhash)) != 0;
 }
 
+bool shared_filled(const char *spool_dir)
+{
+	struct sh_header *h = table(spool_dir);
+
+	return h && atomic_load(&h->trusted) != 0;
+}
+
 /* The table of spool_dir locked (how: LOCK_SH or LOCK_EX) and mapped. */
 static bool hold(const char *spool_dir, int how, struct shared_hold *h)
 {

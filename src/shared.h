@@ -75,6 +75,9 @@ struct shared_hold {
  */
 bool shared_may_wait(const char *spool_dir, uint64_t uhash);
 
+/* Whether a recount has filled the table of spool_dir (it is trusted). */
+bool shared_filled(const char *spool_dir);
+
 /*
  * Before a change of the queue: takes the lock shared. When it cannot, the
  * table is marked unknown (h->fd is then -1, and shared_count does nothing).

@@ -478,10 +478,11 @@ int spool_user_waiting(struct spool *sp, uint64_t uhash, uint64_t seq)
 
 	/* The shared table answers most calls without reading the directory.
 	 * A table no recount has filled yet (no drain has run on this spool)
-	 * answers nothing: this process fills it, once. */
+	 * answers nothing: this process fills it, once. A filled table whose
+	 * slot is not zero sends the reader to the directory. */
 	if (!shared_may_wait(sp->dir, uhash))
 		return 0;
-	if (!sp->recounted) {
+	if (!sp->recounted && !shared_filled(sp->dir)) {
 		sp->recounted = true;
 		if (fill_table(sp) && !shared_may_wait(sp->dir, uhash))
 			return 0;

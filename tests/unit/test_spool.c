@@ -271,6 +271,9 @@ static void test_first_fill(void)
 	spool_init(&other, dir, 0, 0);
 	T(spool_user_waiting(&other, b.uhash, UINT64_MAX) == 0 && !other.recounted,
 	  "a filled table is not filled again");
+	spool_init(&other, dir, 0, 0);
+	T(spool_user_waiting(&other, a.uhash, UINT64_MAX) == 1 && !other.recounted,
+	  "nor when the slot is not zero: the directory answers");
 	unlink(path);
 }
 
