@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "statedir.h"
 #include "text.h"
 
@@ -55,14 +56,6 @@ static struct {
 static atomic_uint *slot(struct sh_header *h, uint64_t uhash)
 {
 	return (atomic_uint *)(void *)(h + 1) + uhash % SHARED_WAIT_SLOTS;
-}
-
-static time_t now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
 }
 
 /* Whether fd holds a table of this layout. */
@@ -131,7 +124,7 @@ static struct statedir *folder(const char *spool_dir, time_t now)
  * The file is compared with the mapping once a second. */
 static struct sh_header *table(const char *spool_dir)
 {
-	time_t now = now_s();
+	time_t now = (time_t)(clock_mono_ms() / 1000);
 	struct statedir *sd;
 	struct stat sb;
 	void *map;
@@ -175,7 +168,7 @@ bool shared_filled(const char *spool_dir)
 /* The table of spool_dir locked (how: LOCK_SH or LOCK_EX) and mapped. */
 static bool hold(const char *spool_dir, int how, struct shared_hold *h)
 {
-	struct statedir *sd = folder(spool_dir, now_s());
+	struct statedir *sd = folder(spool_dir, (time_t)(clock_mono_ms() / 1000));
 	struct stat sb;
 	void *map;
 	int fd;

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "io.h"
 
 struct statedir {
@@ -67,14 +68,13 @@ static enum statedir_err attach(const char *path, bool writer, int *fd, struct s
  * folder can be opened, the old descriptor serves. */
 static void follow(struct statedir *sd, bool now)
 {
-	struct timespec ts;
+	time_t sec = (time_t)(clock_mono_ms() / 1000);
 	struct stat sb;
 	int fd;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	if (!now && ts.tv_sec == sd->checked_s)
+	if (!now && sec == sd->checked_s)
 		return;
-	sd->checked_s = ts.tv_sec;
+	sd->checked_s = sec;
 	if (stat(sd->path, &sb) == 0 && sb.st_dev == sd->dev && sb.st_ino == sd->ino)
 		return;
 	if (attach(sd->path, sd->writer, &fd, &sb) != STATEDIR_OK)
@@ -94,7 +94,6 @@ struct statedir *statedir_open(const char *spool_dir, enum statedir_mode mode,
 {
 	struct statedir *sd = NULL;
 	char path[STATEDIR_PATH_MAX];
-	struct timespec ts;
 	struct stat sb;
 	int n;
 
@@ -122,8 +121,7 @@ struct statedir *statedir_open(const char *spool_dir, enum statedir_mode mode,
 	}
 	sd->dev = sb.st_dev;
 	sd->ino = sb.st_ino;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	sd->checked_s = ts.tv_sec;
+	sd->checked_s = (time_t)(clock_mono_ms() / 1000);
 	sd->refs = 1;
 	sd->next = open_dirs;
 	open_dirs = sd;
