@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
@@ -191,68 +192,79 @@ void fm_curl_free(struct fm_curl *k)
 	free(k);
 }
 
-/* The last instance of header `name` in the final answer (not a 1xx one), or
- * NULL. The last, because each instance overrides the one before. */
-static const struct curl_header *last_header(CURL *h, const char *name)
-{
-	struct curl_header *hd;
+/* The headers fmgate reads from an answer: the rate-limit ones (window: a
+ * reset, read by fm_rl_reset_s(); 0: a count), then Retry-After. */
+#define RL_HEADER(name, field, window) {name, offsetof(struct fm_ratelimit, field), window}
+static const struct {
+	const char *name;
+	size_t off;
+	long window;
+} read_headers[] = {
+	RL_HEADER("x-ratelimit-limit", hour_limit, 0),
+	RL_HEADER("x-ratelimit-remaining", hour_remaining, 0),
+	RL_HEADER("x-ratelimit-reset", hour_reset, FM_RL_HOUR_S),
+	RL_HEADER("per-min-x-ratelimit-limit", minute_limit, 0),
+	RL_HEADER("per-min-x-ratelimit-remaining", minute_remaining, 0),
+	RL_HEADER("per-min-x-ratelimit-reset", minute_reset, FM_RL_MINUTE_S),
+	{ "retry-after", 0, 0 },
+};
+#undef RL_HEADER
+#define N_READ (sizeof read_headers / sizeof read_headers[0])
+#define RETRY_AFTER (N_READ - 1)
 
-	if (curl_easy_header(h, name, 0, CURLH_HEADER, -1, &hd) != CURLHE_OK)
-		return NULL;
-	if (hd->amount > 1 &&
-	    curl_easy_header(h, name, hd->amount - 1, CURLH_HEADER, -1, &hd) != CURLHE_OK)
-		return NULL;
-	return hd;
+/* One pass over the final answer's headers (not a 1xx one's): the last
+ * instance of each header above, copied (libcurl reuses what it hands out),
+ * "" when absent or longer than FM_HEADER_VALUE_MAX (none of ours is). */
+static void scan_headers(CURL *h, char v[N_READ][FM_HEADER_VALUE_MAX + 1])
+{
+	struct curl_header *hd = NULL;
+
+	for (size_t i = 0; i < N_READ; i++)
+		v[i][0] = '\0';
+	while ((hd = curl_easy_nextheader(h, CURLH_HEADER, -1, hd)) != NULL) {
+		for (size_t i = 0; i < N_READ; i++) {
+			if (strcasecmp(hd->name, read_headers[i].name) != 0)
+				continue;
+			/* libcurl gives the value trimmed; a later instance overrides */
+			if (!text_copy(v[i], FM_HEADER_VALUE_MAX + 1, hd->value))
+				v[i][0] = '\0';
+			break;
+		}
+	}
 }
 
 /* Retry-After as libcurl reads it (delta-seconds or an HTTP date), within
  * 0..FM_RETRY_AFTER_MAX; -1 when the answer has none, or one that is neither
  * (libcurl reads that as 0: it would lift the hold a bare 429 gets). */
-static long retry_after(CURL *h)
+static long retry_after(CURL *h, const char *v)
 {
-	const struct curl_header *hd = last_header(h, "Retry-After");
 	curl_off_t s = 0;
 
-	if (!hd || curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &s) != CURLE_OK ||
-	    (s == 0 && !(hd->value[0] >= '0' && hd->value[0] <= '9') &&
-	     curl_getdate(hd->value, NULL) < 0))
+	if (!v[0] || curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &s) != CURLE_OK ||
+	    (s == 0 && !(v[0] >= '0' && v[0] <= '9') && curl_getdate(v, NULL) < 0))
 		return -1;
 	/* libcurl before 8.12 gives a date in the past as a negative wait */
 	return s < 0 ? 0 : s > FM_RETRY_AFTER_MAX ? FM_RETRY_AFTER_MAX : (long)s;
 }
 
-static void read_ratelimit(CURL *h, struct fm_ratelimit *rl)
+/* The answer's Retry-After and rate-limit headers. */
+static void read_headers_of(CURL *h, struct fm_answer *ans)
 {
-#define RL_HEADER(name, field, window) {name, offsetof(struct fm_ratelimit, field), window}
-	/* window: a reset header, read by fm_rl_reset_s(); 0: a count */
-	static const struct {
-		const char *name;
-		size_t off;
-		long window;
-	} rl_headers[] = {
-		RL_HEADER("x-ratelimit-limit", hour_limit, 0),
-		RL_HEADER("x-ratelimit-remaining", hour_remaining, 0),
-		RL_HEADER("x-ratelimit-reset", hour_reset, FM_RL_HOUR_S),
-		RL_HEADER("per-min-x-ratelimit-limit", minute_limit, 0),
-		RL_HEADER("per-min-x-ratelimit-remaining", minute_remaining, 0),
-		RL_HEADER("per-min-x-ratelimit-reset", minute_reset, FM_RL_MINUTE_S),
-	};
-#undef RL_HEADER
-	const struct curl_header *hd;
-	long long v;
+	char v[N_READ][FM_HEADER_VALUE_MAX + 1];
+	long long n;
 
-	*rl = RL_NONE;
-	for (size_t i = 0; i < sizeof rl_headers / sizeof rl_headers[0]; i++) {
-		long *dst = (long *)((char *)rl + rl_headers[i].off);
+	scan_headers(h, v);
+	ans->retry_after_s = retry_after(h, v[RETRY_AFTER]);
+	ans->rl = RL_NONE;
+	for (size_t i = 0; i < RETRY_AFTER; i++) {
+		long *dst = (long *)((char *)&ans->rl + read_headers[i].off);
 
-		/* libcurl gives the value trimmed */
-		if (!(hd = last_header(h, rl_headers[i].name)) ||
-		    strlen(hd->value) > FM_HEADER_VALUE_MAX)
-			continue; /* none of ours is that long */
-		if (rl_headers[i].window)
-			*dst = fm_rl_reset_s(hd->value, rl_headers[i].window, time(NULL));
-		else if (text_parse_ll(hd->value, 0, 1000000000000LL, &v))
-			*dst = (long)v;
+		if (!v[i][0])
+			continue;
+		if (read_headers[i].window)
+			*dst = fm_rl_reset_s(v[i], read_headers[i].window, time(NULL));
+		else if (text_parse_ll(v[i], 0, 1000000000000LL, &n))
+			*dst = (long)n;
 	}
 }
 
@@ -285,10 +297,8 @@ bool fm_curl_send(void *ctx, const struct fm_send *rq, struct fm_answer *ans)
 	}
 	cc = curl_easy_perform(k->h);
 	curl_easy_getinfo(k->h, CURLINFO_RESPONSE_CODE, &ans->status);
-	if (ans->status) {
-		ans->retry_after_s = retry_after(k->h);
-		read_ratelimit(k->h, &ans->rl);
-	}
+	if (ans->status)
+		read_headers_of(k->h, ans);
 	ans->body = k->body ? k->body : "";
 	ans->len = k->len;
 	if (cc == CURLE_OK)
