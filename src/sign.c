@@ -88,29 +88,13 @@ static int hexval(char c)
 	       c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-/* The MAC of msg under k: with the key prepared by sign_key_load(), or, for a
- * sign_key given only its bytes (sign.h allows it), with one prepared now. */
-static bool mac_of(const struct sign_key *k, const char *msg, size_t n,
-                   unsigned char mac[HMAC_SHA256_SIZE])
-{
-	struct hmac_key once = { 0 };
-	bool ok;
-
-	if (k->mac.ready)
-		return hmac_sha256(&k->mac, msg, n, mac) == HMAC_OK;
-	ok = hmac_key_set(&once, k->bytes, k->len) == HMAC_OK &&
-	     hmac_sha256(&once, msg, n, mac) == HMAC_OK;
-	hmac_key_free(&once);
-	return ok;
-}
-
 bool sign_verify(const struct sign_key *k, const char *value, size_t len, size_t *id_len)
 {
 	unsigned char want[HMAC_SHA256_SIZE], got[HMAC_SHA256_SIZE];
 	const char *sig;
 	size_t idl;
 
-	if (!k->bytes || len < SIGN_HEX + 2)
+	if (!k->mac.ready || len < SIGN_HEX + 2)
 		return false;
 	idl = len - SIGN_HEX - 1;
 	if (value[idl] != '.')
@@ -122,7 +106,8 @@ bool sign_verify(const struct sign_key *k, const char *value, size_t len, size_t
 			return false;
 		got[i] = (unsigned char)(hi << 4 | lo);
 	}
-	if (!mac_of(k, value, idl, want) || CRYPTO_memcmp(want, got, sizeof got) != 0)
+	if (hmac_sha256(&k->mac, value, idl, want) != HMAC_OK ||
+	    CRYPTO_memcmp(want, got, sizeof got) != 0)
 		return false;
 	*id_len = idl;
 	return true;

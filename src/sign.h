@@ -8,8 +8,7 @@
  *
  * Ownership: a sign_key holds its own copy of the key and, once loaded, the
  * key prepared for HMAC (hmac.h); sign_key_free() wipes and releases both. A
- * zeroed sign_key is empty; one given only bytes and len verifies too, at the
- * cost of preparing the key on each call.
+ * zeroed sign_key is empty and verifies nothing.
  */
 #ifndef FMGATE_SIGN_H
 #define FMGATE_SIGN_H

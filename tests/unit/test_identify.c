@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hmac.h"
 #include "identify.h"
 #include "t.h"
 #include "uuid.h"
@@ -972,6 +973,8 @@ static void test_trust(void)
 	struct id_context no_cookie = { NULL, NULL, NULL, NULL };
 	struct id_result r;
 
+	/* Prepared as sign_key_load() prepares a key read from its file. */
+	T(hmac_key_set(&srcs[0].key.mac, secret, sizeof secret - 1) == HMAC_OK, "key prepared");
 	form.user_id = srcs;
 	form.n_user_id = NP(srcs);
 #define SOURCE(pairs, c, uid, src, what) do { \
@@ -1016,6 +1019,7 @@ static void test_trust(void)
 		                "signed field too long");
 	}
 	T_STREQ(id_code_name(ID_INVALID_USER_ID), "invalid_user_id", "code name");
+	hmac_key_free(&srcs[0].key.mac);
 }
 
 int main(void)
