@@ -42,6 +42,9 @@
 #define MAP_MAX_RATE_COUNT     1000000u    /* <rate-limit per-ip/per-form> */
 #define MAP_MAX_RATE_WINDOW    604800u     /* <rate-limit window>: a week, in seconds */
 #define MAP_DEFAULT_RATE_WINDOW 60u        /* <rate-limit window> when absent */
+#define MAP_MAX_LISTS          100u        /* <list> elements in one form */
+#define MAP_MAX_LIST_NAME      255u        /* bytes of a <list name> */
+#define MAP_MAX_NOTE_TITLE     255u        /* bytes of a <note title> */
 
 enum map_type {
 	MAP_TEXT = 0,   /* default */
@@ -89,6 +92,15 @@ struct map_constant {
 	int line;
 };
 
+/* <list>: a marketing list the contact is added to. */
+struct map_list {
+	char *name;                      /* the CRM list's exact name */
+	const struct map_field *if_field; /* a boolean <field> of the form that must be
+	                                    true, or NULL: always */
+	bool create;                     /* create="true": made when the CRM has none */
+	int line;
+};
+
 /* Submission rate limits (<rate-limit>); a count of 0 means no limit. */
 struct map_rate {
 	unsigned per_ip;       /* submissions to the form from one client address */
@@ -113,6 +125,11 @@ struct map_form {
 	struct map_constant *constants;
 	size_t n_constants;
 	struct map_rate rate;  /* its own <rate-limit>, else the settings' */
+	const struct map_field *account_field; /* <account name-field>, or NULL */
+	struct map_list *lists; /* <list>, in the file's order */
+	size_t n_lists;
+	const struct map_field *note_field;    /* <note field>, or NULL */
+	char *note_title;      /* <note title>, or NULL */
 	int line;
 };
 

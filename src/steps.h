@@ -1,0 +1,64 @@
+/*
+ * steps.h: what delivering one submission takes, step by step, and how far
+ * it got (docs/spool.md, docs/freshmarketer.md).
+ *
+ * Every submission has the contact step. A form's <account>, <list> and
+ * <note> add one step each when the submission calls for it (a company
+ * given, a list's if-field checked, a note's text given), decided once when
+ * the submission is accepted: a later change of the mapping never changes
+ * what an accepted submission does. Steps run in the order kept here:
+ * contact, account, lists in mapping order, note. A step is pending, done,
+ * or refused for good (with its reason); the contact step comes first, and
+ * the others need the contact's id it records.
+ *
+ * The spool record keeps the steps as JSON (steps_to_json,
+ * steps_from_json): a retry runs only what is pending, a requeue from the
+ * dead area makes refused steps pending again (steps_revive), and a record
+ * without steps (written before steps existed) is the contact step alone.
+ *
+ * Ownership: struct steps owns its array and every string in it
+ * (steps_free). The JSON returned by steps_to_json belongs to the caller.
+ */
+#ifndef FMGATE_STEPS_H
+#define FMGATE_STEPS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "mapping.h"
+
+/* Steps of one submission: the contact, its account, its note and at most
+ * MAP_MAX_LISTS lists. */
+#define STEPS_MAX        (3u + MAP_MAX_LISTS)
+#define STEPS_MAX_NAME   MAP_MAX_LIST_NAME   /* bytes of an account or list name */
+#define STEPS_MAX_REASON 512u                /* bytes of a refused step's reason */
+
+enum step_kind { STEP_CONTACT = 0, STEP_ACCOUNT, STEP_LIST, STEP_NOTE };
+enum step_state { STEP_PENDING = 0, STEP_DONE, STEP_REFUSED };
+
+struct step {
+	enum step_kind kind;
+	enum step_state state;
+	char *name;      /* ACCOUNT: the company; LIST: the list; NOTE: the title or NULL */
+	char *text;      /* NOTE: the note's text; else NULL */
+	bool create;     /* LIST: create it when the CRM has no list of that name */
+	long long id;    /* CONTACT: the contact's id once written; ACCOUNT: the
+	                    account's once upserted (the link may still be pending);
+	                    0 when not known */
+	char *reason;    /* REFUSED: why; else NULL */
+};
+
+struct steps {
+	struct step *v;
+	size_t n;
+};
+
+enum steps_err {
+	STEPS_OK = 0,
+	STEPS_EINVAL,   /* JSON that is not a steps array (steps_from_json) */
+	STEPS_ENOMEM,
+};
+
+#endif
