@@ -9,6 +9,7 @@ int app_init(struct app *app, const char *mapping_path)
 {
 	memset(app, 0, sizeof *app);
 	app->deliver = fm_deliver;
+	app->step = fm_step;
 	app->config_err = CONFIG_ENOBASE;
 	if (mapping_holder_init(&app->mapping, mapping_path) == MAP_ENOMEM)
 		return -1;

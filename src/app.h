@@ -26,6 +26,11 @@ typedef void (*deliver_fn)(struct fm_client *c, const struct submission *sub,
                            const struct map_form *form, unsigned budget_ms,
                            struct fm_result *out);
 
+/* One step beyond the contact (fm_step in fm_client.h). */
+typedef void (*step_fn)(struct fm_client *c, struct step *step, long long contact_id,
+                        const struct fm_links *links, unsigned budget_ms,
+                        struct fm_result *out);
+
 struct app {
 	struct mapping_holder mapping;
 	unsigned long config_gen;         /* the mapping generation config is of; 0: none */
@@ -37,6 +42,7 @@ struct app {
 	struct redact logkey;             /* for the email hash of log lines */
 	struct throttle *throttle;        /* <rate-limit> budgets; opened at first use */
 	deliver_fn deliver;               /* fm_deliver; fuzzers put a stub here */
+	step_fn step;                     /* fm_step; the same */
 };
 
 /* Loads the mapping (a failure is logged; requests then get 503 until a good

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "fm_state.h"
 #include "log.h"
 
@@ -77,6 +78,177 @@ static void decide(struct delivery *out, bool visitor, time_t now, struct spool_
 	}
 }
 
+/* Where a waiting submission's steps are recorded as they go (NULL for a new
+ * one: nothing is on disk until the run ends). */
+struct record {
+	struct spool *sp;
+	struct spool_item *it;
+	long long mark;          /* the in-flight mark the file keeps */
+};
+
+/* Writes the steps back after one of them moved on; false when the record
+ * could not be written (the run stops: what is on disk is still true). */
+static bool record_steps(struct record *rec, const struct steps *steps)
+{
+	cJSON *j;
+
+	if (!rec)
+		return true;
+	if (!(j = steps_to_json(steps))) {
+		snprintf(rec->sp->why, sizeof rec->sp->why, "out of memory for the steps");
+		return false;
+	}
+	cJSON_Delete(rec->it->steps);
+	rec->it->steps = j;
+	return spool_save(rec->sp, rec->it, rec->mark) == SPOOL_OK;
+}
+
+/* A step refused for good keeps its reason ("list \"Name\": ..."); a company
+ * or a note's text is never quoted (a visitor typed it). */
+static void refuse_step(struct step *st, const struct fm_result *r)
+{
+	char why[STEPS_MAX_REASON], kept[STEPS_MAX_REASON];
+
+	reason_of(r, why, sizeof why);
+	if (st->kind == STEP_LIST)
+		snprintf(kept, sizeof kept, "list \"%.255s\": %s", st->name, why);
+	else
+		snprintf(kept, sizeof kept, "%s: %s", step_kind_name(st->kind), why);
+	if (steps_refuse(st, kept) != STEPS_OK)
+		steps_refuse(st, "refused");   /* the state matters more than the words */
+}
+
+/*
+ * Runs the steps of `sub` that are pending, within budget_ms: the contact
+ * first; once it is done, the others in order, each done or refused for good
+ * in turn, until one must wait (FM_RETRY, FM_PAUSED) or the budget is spent.
+ * out->fm is the contact's attempt while it is not done, else the attempt
+ * that stopped the run (or an untried FM_RETRY for a spent budget); calls
+ * are those of the whole run. False when the record could not be written.
+ */
+static bool run_steps(struct app *app, const struct map_form *form, struct submission *sub,
+                      unsigned budget_ms, struct record *rec, struct delivery *out)
+{
+	int64_t deadline = clock_mono_ms() + budget_ms;
+	struct step *contact = steps_contact(&sub->steps);
+	const struct fm_links *links = NULL;
+	unsigned calls = 0;
+
+	if (!contact) {
+		/* A submission nobody planned (a test's, a fuzzer's): the contact
+		 * step alone. */
+		if (steps_add(&sub->steps, STEP_CONTACT, NULL, NULL, false) != STEPS_OK) {
+			fm_result_start(&out->fm);
+			out->fm.retry_after_s = -1;
+			fm_result_say(&out->fm, FM_RETRY, "out of memory");
+			return true;
+		}
+		contact = steps_contact(&sub->steps);
+	}
+	if (contact->state == STEP_PENDING) {
+		app->deliver(app->fm, sub, form, budget_ms, &out->fm);
+		if (out->fm.outcome != FM_DELIVERED)
+			return true;
+		contact->state = STEP_DONE;
+		contact->id = out->fm.contact_id;
+		links = &out->fm.links;
+		calls = out->fm.calls;
+		if (!record_steps(rec, &sub->steps))
+			return false;
+	}
+	out->contact_done = true;
+	for (size_t i = 1; i < sub->steps.n; i++) {
+		struct step *st = &sub->steps.v[i];
+		int64_t left = deadline - clock_mono_ms();
+		struct fm_result r;
+		long long id_before = st->id;
+
+		if (st->state != STEP_PENDING)
+			continue;
+		if (left <= 0) {
+			fm_result_start(&out->fm);
+			out->fm.retry_after_s = -1;
+			fm_result_say(&out->fm, FM_RETRY, "the delivery budget was spent before this step");
+			break;
+		}
+		if (contact->id <= 0) {
+			fm_result_start(&r);
+			fm_result_say(&r, FM_REJECTED, "the contact's write gave no id");
+		} else {
+			app->step(app->fm, st, contact->id, links, (unsigned)left, &r);
+		}
+		calls += r.calls;
+		out->fm = r;
+		if (r.outcome == FM_DELIVERED)
+			st->state = STEP_DONE;
+		else if (r.outcome != FM_RETRY && r.outcome != FM_PAUSED)
+			refuse_step(st, &r);
+		if ((st->state != STEP_PENDING || st->id != id_before) &&
+		    !record_steps(rec, &sub->steps))
+			return false;
+		if (st->state == STEP_PENDING) {
+			/* The log says which step waits. */
+			char msg[sizeof out->fm.message];
+
+			snprintf(msg, sizeof msg, "%s: %s", step_kind_name(st->kind), r.message);
+			memcpy(out->fm.message, msg, sizeof msg);
+			break;
+		}
+	}
+	out->fm.calls = calls;
+	return true;
+}
+
+/* The dead area's reason for a submission whose contact is done and whose
+ * other steps are done or refused. */
+static void refused_reason(const struct steps *steps, char *dst, size_t size)
+{
+	size_t used = (size_t)snprintf(dst, size, "steps refused");
+
+	for (size_t i = 0; i < steps->n && used < size; i++) {
+		int n;
+
+		if (steps->v[i].state != STEP_REFUSED)
+			continue;
+		n = snprintf(dst + used, size - used, "; %s", steps->v[i].reason);
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}
+
+/*
+ * The fate after a run: while the contact is not done, the rule of deliver.h
+ * for its attempt (a contact refused for good is marked so). Once it is
+ * done: nothing pending and nothing refused, SENT; nothing pending, DEAD with
+ * the refused steps as reason; else QUEUED by the rule for the attempt that
+ * stopped the run.
+ */
+static void conclude(struct delivery *out, struct steps *steps, bool visitor, time_t now,
+                     struct spool_state *st, bool *held)
+{
+	size_t pending, refused;
+
+	*held = false;
+	if (!out->contact_done) {
+		decide(out, visitor, now, st, held);
+		if (out->fate == DELIVER_DEAD && steps_contact(steps))
+			refuse_step(steps_contact(steps), &out->fm);
+		return;
+	}
+	steps_count(steps, &pending, NULL, &refused);
+	if (pending > 0) {
+		decide(out, false, now, st, held);
+		return;
+	}
+	if (refused == 0) {
+		out->fate = DELIVER_SENT;
+		return;
+	}
+	out->fate = DELIVER_DEAD;
+	refused_reason(steps, out->reason, sizeof out->reason);
+}
+
 /* Stores a new submission as its identify message, printed only now; spool_ok
  * says whether it went. */
 static void keep_new(struct app *app, enum spool_area area, const struct spool_id *id,
@@ -84,11 +256,13 @@ static void keep_new(struct app *app, enum spool_area area, const struct spool_i
                      const struct spool_state *st, struct delivery *out)
 {
 	cJSON *msg = submission_message(sub);
-	enum spool_err e = msg ? spool_add(&app->spool, area, id, msg, form->id, st,
-	                                   area == SPOOL_DEAD ? out->reason : NULL)
-	                       : SPOOL_ENOMEM;
+	cJSON *steps = steps_to_json(&sub->steps);
+	enum spool_err e = msg && steps ? spool_add(&app->spool, area, id, msg, steps, form->id,
+	                                            st, area == SPOOL_DEAD ? out->reason : NULL)
+	                                : SPOOL_ENOMEM;
 
 	cJSON_Delete(msg);
+	cJSON_Delete(steps);
 	out->spool_ok = e == SPOOL_OK;
 	if (!out->spool_ok)
 		log_msg(LOG_ERR, "spool %s: %s (%s): id=%s", app->spool.dir, spool_strerror(e),
@@ -108,7 +282,7 @@ static void queue_untried(struct app *app, enum deliver_why why, const struct sp
 
 /* sync mode, holding the userId's lock (or none when the spool is
  * unwritable): tried now, unless an earlier one of the userId waits. */
-static void try_new(struct app *app, const struct map_form *form, const struct submission *sub,
+static void try_new(struct app *app, const struct map_form *form, struct submission *sub,
                     const struct spool_id *id, struct delivery *out)
 {
 	struct spool_state st = { 0 };
@@ -124,8 +298,8 @@ static void try_new(struct app *app, const struct map_form *form, const struct s
 		out->fate = DELIVER_LOST;
 		return;
 	}
-	app->deliver(app->fm, sub, form, app->config.timeout_ms, &out->fm);
-	decide(out, true, time(NULL), &st, &held);
+	run_steps(app, form, sub, app->config.timeout_ms, NULL, out);
+	conclude(out, &sub->steps, true, time(NULL), &st, &held);
 	out->spool_ok = true;
 	switch (out->fate) {
 	case DELIVER_DEAD:
@@ -142,7 +316,7 @@ static void try_new(struct app *app, const struct map_form *form, const struct s
 }
 
 void deliver_new(struct app *app, const struct mapping *m, const struct map_form *form,
-                 const struct submission *sub, struct delivery *out)
+                 struct submission *sub, struct delivery *out)
 {
 	struct spool_lock lk = { -1 };
 	struct spool_id id = { .uhash = spool_user_hash(sub->user_id) };
@@ -173,36 +347,57 @@ bool deliver_waiting(struct app *app, const struct map_form *form, struct spool_
                      unsigned budget_ms, long long inflight_until, struct delivery *out)
 {
 	struct spool *sp = &app->spool;
+	struct record rec = { sp, it, inflight_until };
 	struct spool_state st = it->st;
 	enum spool_err e = SPOOL_OK;
 	struct submission sub;
 	enum sub_err se;
-	bool held;
+	bool held, recorded = true;
 
 	memset(out, 0, sizeof *out);
 	if (spool_mark(sp, &it->id, inflight_until) != SPOOL_OK)
 		return false;
 	se = submission_from_message(it->identify, form, &sub);
+	if (se == SUB_OK && steps_from_json(it->steps, &sub.steps) != STEPS_OK)
+		se = SUB_EINVAL;
 	if (se == SUB_OK) {
-		app->deliver(app->fm, &sub, form, budget_ms, &out->fm);
-		submission_free(&sub);
+		recorded = run_steps(app, form, &sub, budget_ms, &rec, out);
 	} else {
 		/* Read whole and named right by the spool, yet more traits than
-		 * a mapping gives (a file written by hand): refused for good. */
+		 * a mapping gives or steps that do not read as steps (a file
+		 * written by hand): refused for good. */
 		out->fm.retry_after_s = -1;
 		if (se == SUB_ENOMEM) {
 			out->fm.outcome = FM_RETRY;
 			snprintf(out->fm.message, sizeof out->fm.message, "out of memory");
 		} else {
 			out->fm.outcome = FM_REJECTED;
-			snprintf(out->fm.message, sizeof out->fm.message, "more than %u traits",
-			         SUB_MAX_TRAITS);
+			snprintf(out->fm.message, sizeof out->fm.message,
+			         "more than %u traits, or steps that are not steps", SUB_MAX_TRAITS);
 		}
 	}
-	decide(out, false, time(NULL), &st, &held);
+	if (!recorded) {
+		/* The record on disk is older than the run: it stays marked in
+		 * flight, and is tried again when the mark runs out. */
+		submission_free(&sub);
+		out->fate = DELIVER_QUEUED;
+		out->spool_ok = false;
+		return true;
+	}
+	conclude(out, &sub.steps, false, time(NULL), &st, &held);
+	if (se == SUB_OK && out->fate == DELIVER_DEAD) {
+		cJSON *j = steps_to_json(&sub.steps);
+
+		if (j) {
+			cJSON_Delete(it->steps);
+			it->steps = j;
+		}
+	}
+	submission_free(&sub);
 	switch (out->fate) {
 	case DELIVER_SENT:
-		/* Left in place it is delivered again: the same contact, the same values. */
+		/* Left in place it would be delivered again: its steps are all
+		 * recorded done but the last, which is the only one to repeat. */
 		e = spool_remove(sp, &it->id);
 		if (e == SPOOL_ENOENT)
 			e = SPOOL_OK;

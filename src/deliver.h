@@ -25,6 +25,18 @@
  * unwritable spool: nothing can be queued meanwhile, so trying keeps the
  * order. A worker never tries somebody else's waiting submission.
  *
+ * Steps (steps.h): the rule above is the contact step's. Once the contact
+ * is done the other steps run in order within what is left of the budget:
+ * one that goes through is done, one refused for good is marked refused with
+ * its reason and the run goes on, one that must wait (FM_RETRY, FM_PAUSED)
+ * or a spent budget stops the run. Then: all done, nothing is kept; nothing
+ * pending but some refused, the dead area (the contact stays written; a
+ * requeue runs only what is not done); some pending, the queue, by the rule
+ * above for the attempt that stopped the run (a spent budget is not an
+ * attempt). A visitor waits for the contact, and for the other steps only
+ * within the budget. A waiting submission's record is rewritten durably
+ * after each step that moved on, so a crash repeats at most one step.
+ *
  * Ownership: nothing is allocated; `fm.field` points into the form mapping.
  */
 #ifndef FMGATE_DELIVER_H
@@ -62,22 +74,28 @@ struct delivery {
 	bool spool_ok;       /* the fate's spool action went through (for SENT
 	                        from the queue: the file is gone); on false,
 	                        app->spool.why says what failed */
-	struct fm_result fm; /* when why == DELIVER_TRIED */
+	struct fm_result fm; /* when why == DELIVER_TRIED: the contact's attempt,
+	                        or once it is done the attempt that stopped the
+	                        run; `calls` counts the whole run */
+	bool contact_done;   /* the contact is written (now or before): the
+	                        visitor's answer is a success whatever the other
+	                        steps gave, as long as what is left is kept */
 	char reason[SPOOL_MAX_ERROR]; /* DEAD: kept as its reason */
 };
 
 const char *deliver_why_name(enum deliver_why w);
 
-/* A new, valid submission of `form`: queued or tried as above. The app must
- * be ready (app_ready). */
+/* A new, valid submission of `form`: queued or tried as above (its steps'
+ * states move on). The app must be ready (app_ready). */
 void deliver_new(struct app *app, const struct mapping *m, const struct map_form *form,
-                 const struct submission *sub, struct delivery *out);
+                 struct submission *sub, struct delivery *out);
 
 /*
  * A waiting submission whose userId's lock the caller holds: marked in
  * flight until inflight_until (unix seconds; if this process dies mid-call
- * others wait that long), read back as a submission (one with more than
- * SUB_MAX_TRAITS traits is FM_REJECTED: buried), tried within budget_ms, then
+ * others wait that long), read back as a submission with its steps (one with
+ * more than SUB_MAX_TRAITS traits or steps that do not read is FM_REJECTED:
+ * buried), its pending steps run within budget_ms, then
  * removed, buried or rescheduled (it->st updated). False when it could not be marked (nothing
  * was tried; app->spool.why says why).
  */

@@ -34,7 +34,7 @@ struct drainer {
 	size_t delivered;
 };
 
-enum step { STEP_NEXT, STEP_STOP };
+enum drain_go { DRAIN_NEXT, DRAIN_STOP };
 
 static void due_at(struct drainer *d, int64_t ms)
 {
@@ -94,7 +94,7 @@ static void bury(struct drainer *d, struct spool_item *it, const char *reason)
 }
 
 /* The run's pace after one attempt (deliver.h did the spool's part). */
-static enum step settle(struct drainer *d, const struct spool_item *it,
+static enum drain_go settle(struct drainer *d, const struct spool_item *it,
                         const struct delivery *dv)
 {
 	const struct fm_result *r = &dv->fm;
@@ -115,10 +115,10 @@ static enum step settle(struct drainer *d, const struct spool_item *it,
 	case DELIVER_SENT:
 		d->failures = 0;
 		d->delivered++;
-		return dv->spool_ok ? STEP_NEXT : STEP_STOP;
+		return dv->spool_ok ? DRAIN_NEXT : DRAIN_STOP;
 	case DELIVER_DEAD:
 		d->failures = 0;
-		return STEP_NEXT;
+		return DRAIN_NEXT;
 	case DELIVER_QUEUED:
 		d->left = true;
 		if (r->outcome == FM_PAUSED)
@@ -130,11 +130,11 @@ static enum step settle(struct drainer *d, const struct spool_item *it,
 	case DELIVER_LOST:
 		break;
 	}
-	return STEP_STOP;
+	return DRAIN_STOP;
 }
 
 /* One submission of the userId whose lock is held. */
-static enum step deliver_one(struct drainer *d, const struct spool_id *id)
+static enum drain_go deliver_one(struct drainer *d, const struct spool_id *id)
 {
 	struct spool *sp = &d->app.spool;
 	const struct map_form *form;
@@ -142,27 +142,27 @@ static enum step deliver_one(struct drainer *d, const struct spool_id *id)
 	struct spool_item it;
 	struct delivery dv;
 	int64_t now = clock_wall_ms();
-	enum step step = STEP_STOP;
+	enum drain_go step = DRAIN_STOP;
 	enum spool_err e = spool_read(sp, SPOOL_QUEUE, id, &it);
 
 	if (e == SPOOL_ENOENT)
-		return STEP_NEXT;   /* delivered by another process meanwhile */
+		return DRAIN_NEXT;   /* delivered by another process meanwhile */
 	if (e == SPOOL_ECORRUPT) {
 		log_msg(LOG_ERR, "drain: %s; moved to dead", sp->why);
 		if (spool_quarantine(sp, id) != SPOOL_OK)
 			d->broken = true;
-		return STEP_NEXT;
+		return DRAIN_NEXT;
 	}
 	if (e != SPOOL_OK) {
 		log_msg(LOG_ERR, "drain: id=%s unreadable: %s", id->mid, sp->why);
 		d->broken = true;
-		return STEP_STOP;
+		return DRAIN_STOP;
 	}
 	if (now - (int64_t)(id->seq / 1000000u) > (int64_t)sp->max_age_days * 86400 * 1000) {
 		snprintf(reason, sizeof reason, "expired: waited longer than max-age-days (%u); last error: %.400s",
 		         sp->max_age_days, it.st.last_error[0] ? it.st.last_error : "none");
 		bury(d, &it, reason);
-		step = STEP_NEXT;
+		step = DRAIN_NEXT;
 		goto out;
 	}
 	if (!d->now && (it.st.next_attempt * 1000 > now || it.mtime * 1000 > now)) {
@@ -176,7 +176,7 @@ static enum step deliver_one(struct drainer *d, const struct spool_id *id)
 	if (!(form = mapping_form(d->m, it.form))) {
 		snprintf(reason, sizeof reason, "form \"%s\" is not in the mapping", it.form);
 		bury(d, &it, reason);
-		step = STEP_NEXT;
+		step = DRAIN_NEXT;
 		goto out;
 	}
 	if (!deliver_waiting(&d->app, form, &it,
@@ -220,7 +220,7 @@ static void deliver_user(struct drainer *d, uint64_t uhash)
 		for (size_t i = 0; i < l.n; i++) {
 			if (l.v[i].id.uhash != uhash)
 				continue;
-			if (stop_pending() || deliver_one(d, &l.v[i].id) == STEP_STOP)
+			if (stop_pending() || deliver_one(d, &l.v[i].id) == DRAIN_STOP)
 				break;
 		}
 		spool_list_free(&l);

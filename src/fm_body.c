@@ -553,7 +553,8 @@ static void pass_label(struct build *b, const struct sub_trait *t)
 	if (!b->fields)
 		note(b, FMB_DROP_NO_LIST, t->path, NULL, NULL);
 	else if (!(f = fm_fields_by_label(b->fields, t->path)))
-		note(b, FMB_DROP_NO_FIELD, t->path, NULL, NULL);
+		note(b, t->field && t->field->feeds_step ? FMB_DROP_STEP : FMB_DROP_NO_FIELD,
+		     t->path, NULL, NULL);
 	else if (IN_LIST(privileged, f->name))
 		note(b, FMB_DROP_PRIVILEGED, t->path, f->name, NULL);
 	else
@@ -708,6 +709,7 @@ const char *fmb_event_name(enum fmb_event ev)
 	case FMB_SET_LABEL: return "label";
 	case FMB_SET_NAME: return "name split";
 	case FMB_DROP_NO_FIELD: return "left out: no field has this label";
+	case FMB_DROP_STEP: return "not a contact field: it goes to the account or the note";
 	case FMB_DROP_PRIVILEGED: return "left out: privileged field, set only by fm-field";
 	case FMB_DROP_IDENTITY: return "left out: only userId and email set it";
 	case FMB_DROP_TAKEN: return "left out: another trait set the field";

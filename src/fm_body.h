@@ -83,6 +83,8 @@ enum fmb_event {
 	FMB_DROP_TAKEN,       /* another trait set the field: left out */
 	FMB_DROP_NO_LIST,     /* it needs the field list, which is unknown: left out */
 	FMB_DROP_UNCHECKED,   /* a value-when-checked box, not checked: nothing sent */
+	FMB_DROP_STEP,        /* no field has this label, and the value goes to the
+	                         account or the note (map_field.feeds_step): not a loss */
 	FMB_INVALID,          /* the value does not fit the field: the build fails */
 	FMB_SENT_UNCHECKED,   /* after a FMB_SET_*: the field's type is unknown to
 	                         fmgate, so the value went unchanged */

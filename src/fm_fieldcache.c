@@ -149,7 +149,7 @@ static void warn_once(void *ud, enum fmb_event ev, const char *trait, const char
 	(void)value;
 	if (ev == FMB_SET_FM_FIELD || ev == FMB_SET_RESERVED || ev == FMB_SET_LABEL ||
 	    ev == FMB_SET_NAME || ev == FMB_DROP_UNCHECKED || ev == FMB_DROP_NO_LIST ||
-	    ev == FMB_INVALID)
+	    ev == FMB_DROP_STEP || ev == FMB_INVALID)
 		return;
 	h = hash_fnv1a(HASH_FNV_INIT, fid, strlen(fid) + 1);
 	h = hash_fnv1a(h, trait, strlen(trait) + 1);

@@ -224,7 +224,8 @@ static const struct refusal *refusal_of_req_err(enum req_err e)
 }
 
 /* The log line's words for what became of an accepted submission. */
-static void log_delivery(const struct delivery *dv, struct logline *logl)
+static void log_delivery(const struct delivery *dv, const struct steps *steps,
+                         struct logline *logl)
 {
 	const struct fm_result *r = &dv->fm;
 	size_t len;
@@ -234,9 +235,17 @@ static void log_delivery(const struct delivery *dv, struct logline *logl)
 		return;
 	}
 	if (dv->why == DELIVER_TRIED) {
-		logl->outcome = fm_outcome_name(r->outcome);
+		logl->outcome = dv->contact_done ? fm_outcome_name(FM_DELIVERED)
+		                                 : fm_outcome_name(r->outcome);
 		snprintf(logl->detail, sizeof logl->detail, "http=%ld calls=%u%s%s", r->http_status,
 		         r->calls, r->message[0] ? " message=" : "", r->message);
+		if (steps->n > 1) {
+			char sum[256];
+
+			len = strlen(logl->detail);
+			steps_summary(steps, sum, sizeof sum);
+			snprintf(logl->detail + len, sizeof logl->detail - len, " steps=%s", sum);
+		}
 	} else {
 		logl->outcome = "queued";
 		snprintf(logl->detail, sizeof logl->detail, "why=%s", deliver_why_name(dv->why));
@@ -250,7 +259,7 @@ static void log_delivery(const struct delivery *dv, struct logline *logl)
 
 /* Delivers (sync) or spools (async) a valid submission and answers. */
 static void deliver_and_answer(struct app *app, const struct mapping *m,
-                               const struct map_form *form, const struct submission *sub,
+                               const struct map_form *form, struct submission *sub,
                                bool json, const char *success, struct response *res,
                                struct logline *logl)
 {
@@ -267,7 +276,7 @@ static void deliver_and_answer(struct app *app, const struct mapping *m,
 		return;
 	}
 	deliver_new(app, m, form, sub, &dv);
-	log_delivery(&dv, logl);
+	log_delivery(&dv, &sub->steps, logl);
 	switch (dv.fate) {
 	case DELIVER_SENT:
 		answer_success(res, json, success, logl->id);
@@ -282,8 +291,10 @@ static void deliver_and_answer(struct app *app, const struct mapping *m,
 		/* Kept for the operator (or not: the log says); the visitor learns
 		 * a refusal either way. A conflict gets the usual answer: a
 		 * different one would tell anybody whose contact an email or a
-		 * userId is. Only a failure to keep it is a failure then. */
-		if (dv.fm.outcome == FM_REJECTED) {
+		 * userId is. Only a failure to keep it is a failure then. A
+		 * contact written whose other steps were refused is a success
+		 * for the visitor: what is left is the operator's. */
+		if (dv.fm.outcome == FM_REJECTED && !dv.contact_done) {
 			answer_errors(res, json, form, &rejected, 1);
 			return;
 		}

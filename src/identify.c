@@ -477,7 +477,8 @@ enum id_err identify_build(const struct map_form *form,
 	if (!resolve_id(&b, form->anonymous_id, form->n_anonymous_id, ctx, &anon_id, &anon_from,
 	                NULL))
 		goto out;
-	if (!finish(&b, ctx, &user_id, uid_from, &anon_id))
+	if (!finish(&b, ctx, &user_id, uid_from, &anon_id) ||
+	    submission_plan(&out->sub, form) != SUB_OK)
 		goto out;
 	err = ID_OK;
 out:

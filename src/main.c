@@ -24,6 +24,7 @@
 #include "server.h"
 #include "setup_check.h"
 #include "spool.h"
+#include "steps.h"
 #include "text.h"
 
 #ifndef FMGATE_VERSION
@@ -106,8 +107,44 @@ static int cmd_help(int argc, char **argv)
 }
 
 /*
+ * check --online, lists: each <list> without create="true" must name a list
+ * the CRM has (fetched now). Returns the problems found; a failed fetch is
+ * one, printed once.
+ */
+static size_t check_lists(struct fm_client *fm, const struct mapping *m, const char *path)
+{
+	size_t problems = 0;
+
+	for (size_t i = 0; i < m->n_forms; i++) {
+		const struct map_form *f = &m->forms[i];
+
+		for (size_t j = 0; j < f->n_lists; j++) {
+			struct fm_result fr;
+			int has;
+
+			if (f->lists[j].create)
+				continue;
+			has = fm_client_list_exists(fm, f->lists[j].name, &fr);
+			if (has < 0) {
+				printf("%s: the marketing lists could not be read: %s (%s)
+", path,
+				       fm_outcome_name(fr.outcome), fr.message);
+				return problems + 1;
+			}
+			if (has == 0) {
+				printf("%s:%d: form \"%s\": no list named \"%s\" in the CRM (create it, "
+				       "or add create=\"true\")\n", path, f->lists[j].line, f->id,
+				       f->lists[j].name);
+				problems++;
+			}
+		}
+	}
+	return problems;
+}
+
+/*
  * check --online: the key file, the key, and every form against the field
- * list fetched now (setup_check.h). Problems go to stdout as "file: message"
+ * list fetched now (setup_check.h) and the marketing lists. Problems go to stdout as "file: message"
  * or "file:line: message"; returns the exit status.
  */
 static int check_online(const struct mapping *m, const char *path)
@@ -143,7 +180,7 @@ static int check_online(const struct mapping *m, const char *path)
 		goto out;
 	}
 	se = setup_check_forms(m, path, fields, stdout, &n);
-	problems += n;
+	problems += n + check_lists(fm, m, path);
 	if (se != SETUP_OK) {
 		printf("%s: %s\n", path, setup_strerror(se));
 		problems++;
@@ -361,6 +398,20 @@ static char *try_body(const char *file, size_t max, size_t *len)
 
 /* `try`, once the post is accepted: the request it would send, with `strict`
  * the verdict on traits left out. 0, or 1 when refused (or strict finds one). */
+/* Every call the submission makes, in order, when the contact's email is
+ * nobody else's (docs/freshmarketer.md has the calls of the other cases). */
+static void try_calls(struct fm_client *fm, const struct submission *sub, bool links)
+{
+	printf("\ncalls, in order:\n");
+	if (!submission_trusted(sub))
+		printf("GET /lookup?f=external_id&entities=contact&q={userId} (the userId is not "
+		       "signed: its contact is read first)\n");
+	printf("POST /contacts/upsert%s (the request above)\n",
+	       links ? "?include=sales_accounts" : "");
+	for (size_t i = 1; i < sub->steps.n; i++)
+		fm_step_describe(fm, &sub->steps.v[i], stdout);
+}
+
 static int try_request(const struct map_settings *settings, const struct map_form *form,
                        const struct submission *sub, bool strict)
 {
@@ -371,6 +422,10 @@ static int try_request(const struct map_settings *settings, const struct map_for
 	cJSON *req = NULL;
 	char why[256];
 	int rc = 1;
+	bool links = false;
+
+	for (size_t i = 1; i < sub->steps.n; i++)
+		links = links || sub->steps.v[i].kind == STEP_ACCOUNT;
 
 	if (config_resolve(settings, &cfg, why, sizeof why) == CONFIG_OK) {
 		keep_off_spool(&cfg);
@@ -388,10 +443,11 @@ static int try_request(const struct map_settings *settings, const struct map_for
 		       fr.message);
 		goto out;
 	}
-	printf("\nrequest:\nPOST %s/contacts/upsert\n"
+	printf("\nrequest:\nPOST %s/contacts/upsert%s\n"
 	       "Authorization: Token token=(hidden)\nContent-Type: application/json\n\n",
-	       fm ? cfg.api_base : "{API base}");
+	       fm ? cfg.api_base : "{API base}", links ? "?include=sales_accounts" : "");
 	print_json("", req);
+	try_calls(fm, sub, links);
 	rc = st.checked ? strict_verdict(&st) : 0;
 out:
 	cJSON_Delete(req);
@@ -528,6 +584,19 @@ static bool cli_spool(const char *mpath, struct spool *sp)
 	return ok;
 }
 
+/* The steps of a record as one word list (steps.h); "unreadable" when they
+ * do not read as steps. */
+static const char *steps_line(const cJSON *json, char *out, size_t size)
+{
+	struct steps st;
+
+	if (steps_from_json(json, &st) != STEPS_OK)
+		return "unreadable";
+	steps_summary(&st, out, size);
+	steps_free(&st);
+	return out;
+}
+
 /* `status --dead`: one line per dead submission, for requeue and purge. */
 static int list_dead(struct spool *sp)
 {
@@ -539,15 +608,15 @@ static int list_dead(struct spool *sp)
 	}
 	for (size_t i = 0; i < l.n; i++) {
 		struct spool_item it;
-		char name[SPOOL_NAME_SIZE];
+		char name[SPOOL_NAME_SIZE], sum[512];
 
 		spool_id_name(&l.v[i].id, name);
 		if (spool_read(sp, SPOOL_DEAD, &l.v[i].id, &it) != SPOOL_OK) {
 			printf("%s (unreadable: %s)\n", l.v[i].id.mid, sp->why);
 			continue;
 		}
-		printf("%s form=%s attempts=%u reason=%s\n", it.id.mid, it.form, it.st.attempts,
-		       it.reason);
+		printf("%s form=%s attempts=%u steps=%s reason=%s\n", it.id.mid, it.form,
+		       it.st.attempts, steps_line(it.steps, sum, sizeof sum), it.reason);
 		spool_item_free(&it);
 	}
 	spool_list_free(&l);

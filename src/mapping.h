@@ -82,6 +82,8 @@ struct map_field {
 	char *value_when_checked; /* value-when-checked="..": what a checked
 	                      (boolean) box sends to its Freshmarketer field
 	                      instead of true; unchecked sends nothing; or NULL */
+	bool feeds_step;   /* named by the form's <account name-field> or <note
+	                      field>: its value has a home besides the contact */
 	int line;
 };
 

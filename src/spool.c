@@ -18,6 +18,7 @@
 #include "hash.h"
 #include "io.h"
 #include "shared.h"
+#include "steps.h"
 #include "text.h"
 #include "uuid.h"
 
@@ -681,8 +682,9 @@ static bool add_str(cJSON *o, const char *k, const char *v)
 }
 
 /* The JSON text of a record; NULL when out of memory or over the limit. */
-static char *record_text(const struct spool_id *id, const cJSON *identify, const char *form,
-                         const struct spool_state *st, const char *reason, enum spool_err *err)
+static char *record_text(const struct spool_id *id, const cJSON *identify, const cJSON *steps,
+                         const char *form, const struct spool_state *st, const char *reason,
+                         enum spool_err *err)
 {
 	cJSON *o = cJSON_CreateObject();
 	struct timespec ts = { (time_t)(id->seq / 1000000000ull), (long)(id->seq % 1000000000ull) };
@@ -705,7 +707,8 @@ static char *record_text(const struct spool_id *id, const cJSON *identify, const
 	}
 	/* A reference: the message is printed without being copied (cJSON does
 	 * not change the item it refers to). */
-	ok = ok && cJSON_AddItemReferenceToObject(o, "identify", (cJSON *)identify);
+	ok = ok && (!steps || cJSON_AddItemReferenceToObject(o, "steps", (cJSON *)steps)) &&
+	     cJSON_AddItemReferenceToObject(o, "identify", (cJSON *)identify);
 	if (ok)
 		s = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
@@ -772,7 +775,7 @@ static bool area_dir(const struct spool *sp, enum spool_area area, uint64_t uhas
 }
 
 enum spool_err spool_add(struct spool *sp, enum spool_area area, const struct spool_id *id,
-                         const cJSON *identify, const char *form_id,
+                         const cJSON *identify, const cJSON *steps, const char *form_id,
                          const struct spool_state *st, const char *reason)
 {
 	char final[SPOOL_PATH_MAX], dir[SPOOL_PATH_MAX];
@@ -786,7 +789,7 @@ enum spool_err spool_add(struct spool *sp, enum spool_area area, const struct sp
 		say(sp, "spool directory path too long");
 		return SPOOL_EIO;
 	}
-	text = record_text(id, identify, form_id, st, area == SPOOL_DEAD ? reason : NULL, &e);
+	text = record_text(id, identify, steps, form_id, st, area == SPOOL_DEAD ? reason : NULL, &e);
 	if (!text) {
 		say(sp, "%s", e == SPOOL_EINVAL ? "record larger than the spool takes" : "out of memory");
 		return e;
@@ -883,7 +886,7 @@ enum spool_err spool_read(struct spool *sp, enum spool_area area, const struct s
 {
 	char p[SPOOL_PATH_MAX], shown[SPOOL_PATH_MAX];
 	enum spool_err e;
-	cJSON *doc = NULL, *idj;
+	cJSON *doc = NULL, *idj, *stj;
 	struct spool_id check;
 	char *text = NULL;
 	size_t len = 0;
@@ -900,7 +903,8 @@ enum spool_err spool_read(struct spool *sp, enum spool_area area, const struct s
 	e = SPOOL_ECORRUPT;
 	doc = cJSON_ParseWithLength(text, len);
 	idj = cJSON_GetObjectItemCaseSensitive(doc, "identify");
-	if (!cJSON_IsObject(doc) || !get_num(doc, "version", 1, 1, &ver) ||
+	stj = cJSON_GetObjectItemCaseSensitive(doc, "steps");
+	if (!cJSON_IsObject(doc) || (stj && !cJSON_IsArray(stj)) || !get_num(doc, "version", 1, 1, &ver) ||
 	    !get_str(doc, "form", out->form, sizeof out->form) || !out->form[0] ||
 	    !get_num(doc, "attempts", 0, 1e9, &att) ||
 	    !get_num(doc, "next_attempt", 0, 1e13, &next) ||
@@ -918,6 +922,7 @@ enum spool_err spool_read(struct spool *sp, enum spool_area area, const struct s
 	out->st.attempts = (unsigned)att;
 	out->st.next_attempt = (long long)next;
 	out->identify = cJSON_DetachItemViaPointer(doc, idj);
+	out->steps = stj ? cJSON_DetachItemViaPointer(doc, stj) : NULL;
 	e = SPOOL_OK;
 out:
 	cJSON_Delete(doc);
@@ -928,7 +933,9 @@ out:
 void spool_item_free(struct spool_item *it)
 {
 	cJSON_Delete(it->identify);
+	cJSON_Delete(it->steps);
 	it->identify = NULL;
+	it->steps = NULL;
 }
 
 enum spool_err spool_mark(struct spool *sp, const struct spool_id *id, long long until)
@@ -951,11 +958,26 @@ enum spool_err spool_reschedule(struct spool *sp, struct spool_item *it)
 
 	if (!item_path(sp, SPOOL_QUEUE, &it->id, p) || !area_dir(sp, SPOOL_QUEUE, it->id.uhash, dir))
 		return SPOOL_EIO;
-	if (!(text = record_text(&it->id, it->identify, it->form, &it->st, NULL, &e)))
+	if (!(text = record_text(&it->id, it->identify, it->steps, it->form, &it->st, NULL, &e)))
 		return e;
 	/* The old version stays valid until the rename: no directory flush needed,
 	 * either version is a correct state after a crash. */
 	e = write_file(sp, text, dir, p, it->st.next_attempt > 0 ? it->st.next_attempt : 1, false);
+	cJSON_free(text);
+	return e;
+}
+
+enum spool_err spool_save(struct spool *sp, struct spool_item *it, long long mtime)
+{
+	char p[SPOOL_PATH_MAX], dir[SPOOL_PATH_MAX];
+	enum spool_err e;
+	char *text;
+
+	if (!item_path(sp, SPOOL_QUEUE, &it->id, p) || !area_dir(sp, SPOOL_QUEUE, it->id.uhash, dir))
+		return SPOOL_EIO;
+	if (!(text = record_text(&it->id, it->identify, it->steps, it->form, &it->st, NULL, &e)))
+		return e;
+	e = write_file(sp, text, dir, p, mtime > 0 ? mtime : 1, true);
 	cJSON_free(text);
 	return e;
 }
@@ -991,7 +1013,7 @@ enum spool_err spool_bury(struct spool *sp, struct spool_item *it, const char *r
 	if (!item_path(sp, SPOOL_QUEUE, &it->id, from) || !item_path(sp, SPOOL_DEAD, &it->id, to) ||
 	    !path_of(sp, dir, "dead"))
 		return SPOOL_EIO;
-	if (!(text = record_text(&it->id, it->identify, it->form, &it->st, reason, &e)))
+	if (!(text = record_text(&it->id, it->identify, it->steps, it->form, &it->st, reason, &e)))
 		return e;
 	/* dead/ first, then the queue copy goes: a crash in between leaves both,
 	 * and the queue copy is tried (and buried) again. */
@@ -1119,6 +1141,25 @@ enum spool_err spool_purge_dead(struct spool *sp, long long older_than_s, size_t
 	return e;
 }
 
+/* Its refused steps pending again; a record whose steps do not read as
+ * steps keeps them as they are (delivery buries it again, saying why). */
+static enum spool_err revive_steps(struct spool_item *it)
+{
+	struct steps st;
+	cJSON *j;
+
+	if (!it->steps || steps_from_json(it->steps, &st) != STEPS_OK)
+		return SPOOL_OK;
+	steps_revive(&st);
+	j = steps_to_json(&st);
+	steps_free(&st);
+	if (!j)
+		return SPOOL_ENOMEM;
+	cJSON_Delete(it->steps);
+	it->steps = j;
+	return SPOOL_OK;
+}
+
 /* Moves one dead submission back, under its userId's lock. */
 static enum spool_err requeue_one(struct spool *sp, const struct spool_id *id)
 {
@@ -1142,12 +1183,14 @@ static enum spool_err requeue_one(struct spool *sp, const struct spool_id *id)
 	if ((e = spool_read(sp, SPOOL_DEAD, id, &it)) != SPOOL_OK)
 		goto out_unlock;
 	memset(&it.st, 0, sizeof it.st);
+	if ((e = revive_steps(&it)) != SPOOL_OK)
+		goto out;
 	if (!item_path(sp, SPOOL_DEAD, id, from) || !item_path(sp, SPOOL_QUEUE, id, to) ||
 	    !bucket_path(sp, bucket_of(id->uhash), dir)) {
 		e = SPOOL_EIO;
 		goto out;
 	}
-	if (!(text = record_text(id, it.identify, it.form, &it.st, NULL, &e)))
+	if (!(text = record_text(id, it.identify, it.steps, it.form, &it.st, NULL, &e)))
 		goto out;
 	/* Counted before it can be seen, as spool_add() does. */
 	shared_begin(sp->dir, &h);

@@ -12,8 +12,9 @@
  * hash, MESSAGEID the identify message's UUID. Sorting by SEQ gives the order
  * of acceptance; HASH finds the submissions of one userId in one directory.
  *
- * A file holds one JSON object: the identify message and its delivery state
- * (form, attempts, next attempt, last error; dead ones also the reason). A
+ * A file holds one JSON object: the identify message, its delivery steps
+ * and how far they got (steps.h), and its delivery state (form, attempts,
+ * next attempt, last error; dead ones also the reason). A
  * waiting file's mtime is its next attempt time, so a pass can skip what is
  * not due without reading it; the content stays the truth.
  *
@@ -103,6 +104,8 @@ struct spool_item {
 	char reason[SPOOL_MAX_ERROR];  /* dead: why; else "" */
 	long long mtime;          /* the file's: next attempt, or when it died */
 	cJSON *identify;          /* owned */
+	cJSON *steps;             /* owned: the delivery steps (steps.h), or NULL
+	                             for a record written before steps existed */
 };
 
 struct spool_entry {
@@ -173,13 +176,13 @@ void spool_unlock(struct spool_lock *lk);
 int spool_user_waiting(struct spool *sp, uint64_t uhash, uint64_t seq);
 
 /*
- * Stores a submission durably: in the queue with state `st`, or (area
+ * Stores a submission durably (its delivery steps too, unless NULL): in the queue with state `st`, or (area
  * SPOOL_DEAD) in the dead area with `reason`. Returns only once the file and
  * its directory entry are on disk. SPOOL_EFULL over max-files, SPOOL_ENOSPC,
  * SPOOL_EIO; sp->why then says what failed.
  */
 enum spool_err spool_add(struct spool *sp, enum spool_area area, const struct spool_id *id,
-                         const cJSON *identify, const char *form_id,
+                         const cJSON *identify, const cJSON *steps, const char *form_id,
                          const struct spool_state *st, const char *reason);
 
 /* Reads one submission. SPOOL_ENOENT when it is gone. */
@@ -193,6 +196,10 @@ void spool_item_free(struct spool_item *it);
 enum spool_err spool_mark(struct spool *sp, const struct spool_id *id, long long until);
 /* Writes it->st back (mtime = next attempt). */
 enum spool_err spool_reschedule(struct spool *sp, struct spool_item *it);
+/* Writes it->st and it->steps back with the file's mtime set to `mtime` (an
+ * in-flight mark stays one), the folder flushed too: the durable record of a
+ * step done, so that a crash repeats at most the step after it. */
+enum spool_err spool_save(struct spool *sp, struct spool_item *it, long long mtime);
 /* Removes a delivered submission. */
 enum spool_err spool_remove(struct spool *sp, const struct spool_id *id);
 /* Moves a waiting submission to the dead area with `reason`. */
@@ -217,7 +224,8 @@ enum spool_err spool_stats(struct spool *sp, struct spool_stats *out);
 enum spool_err spool_purge_dead(struct spool *sp, long long older_than_s, size_t *n);
 
 /*
- * Puts dead submissions back in the queue with a fresh delivery state, under
+ * Puts dead submissions back in the queue with a fresh delivery state (steps
+ * refused become pending; steps done stay done), under
  * their original SEQ (so they keep their place among that userId's waiting
  * ones). `want` is a file name or a messageId; NULL takes every one. *n
  * receives how many moved; SPOOL_ENOENT when `want` matched none.

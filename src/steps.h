@@ -27,13 +27,14 @@
 
 #include <cjson/cJSON.h>
 
+#include "limits.h"
 #include "mapping.h"
 
 /* Steps of one submission: the contact, its account, its note and at most
  * MAP_MAX_LISTS lists. */
 #define STEPS_MAX        (3u + MAP_MAX_LISTS)
-#define STEPS_MAX_NAME   MAP_MAX_LIST_NAME   /* bytes of an account or list name */
-#define STEPS_MAX_REASON 512u                /* bytes of a refused step's reason */
+#define STEPS_MAX_TEXT   LIMIT_CEIL_MAX_VALUE /* bytes of a name, title or text read back */
+#define STEPS_MAX_REASON 512u                 /* bytes of a refused step's reason */
 
 enum step_kind { STEP_CONTACT = 0, STEP_ACCOUNT, STEP_LIST, STEP_NOTE };
 enum step_state { STEP_PENDING = 0, STEP_DONE, STEP_REFUSED };
@@ -60,5 +61,50 @@ enum steps_err {
 	STEPS_EINVAL,   /* JSON that is not a steps array (steps_from_json) */
 	STEPS_ENOMEM,
 };
+
+/* An empty list (all zero is one too). */
+void steps_init(struct steps *s);
+void steps_free(struct steps *s);
+
+/*
+ * Appends a pending step; `name` and `text` are copied (either may be NULL).
+ * Room for STEPS_MAX is made at the first call; STEPS_EINVAL beyond it.
+ */
+enum steps_err steps_add(struct steps *s, enum step_kind kind, const char *name,
+                         const char *text, bool create);
+
+/* Marks a step refused with `reason` (copied, cut at STEPS_MAX_REASON). */
+enum steps_err steps_refuse(struct step *st, const char *reason);
+
+/* How many steps are in each state; NULL pointers are skipped. */
+void steps_count(const struct steps *s, size_t *pending, size_t *done, size_t *refused);
+
+/* The contact step (the first); NULL when there is none. */
+struct step *steps_contact(struct steps *s);
+
+/* Refused steps become pending again (a requeue from the dead area). */
+void steps_revive(struct steps *s);
+
+/* "contact", "account", "list", "note"; and "pending", "done", "refused". */
+const char *step_kind_name(enum step_kind k);
+const char *step_state_name(enum step_state t);
+
+/*
+ * One line for an operator: each step as KIND:STATE, comma-separated
+ * ("contact:done,account:refused,list:pending"); names and texts are left
+ * out (they may be what a visitor typed). Cut to fit `size`.
+ */
+void steps_summary(const struct steps *s, char *out, size_t size);
+
+/* The steps as the spool record's "steps" array; NULL when out of memory. */
+cJSON *steps_to_json(const struct steps *s);
+
+/*
+ * The record's array back (s is initialised here): NULL (a record without
+ * steps) gives the contact step alone, pending. STEPS_EINVAL for anything
+ * but an array of at most STEPS_MAX well-formed steps whose first, and only
+ * first, is the contact step.
+ */
+enum steps_err steps_from_json(const cJSON *json, struct steps *s);
 
 #endif

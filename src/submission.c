@@ -26,6 +26,7 @@ void submission_free(struct submission *s)
 		cJSON_Delete(s->traits[i].value);
 	}
 	free(s->traits);
+	steps_free(&s->steps);
 	free(s->user_id);
 	free(s->anonymous_id);
 	free(s->email);
@@ -148,6 +149,60 @@ static const char *sub_source_name(enum sub_source src)
 	case SUB_SRC_EMAIL:  return "email";
 	}
 	return "field";
+}
+
+/* The value of the trait that came from `field`, or NULL. */
+static const cJSON *field_value(const struct submission *s, const struct map_field *field)
+{
+	for (size_t i = 0; field && i < s->n_traits; i++)
+		if (s->traits[i].field == field)
+			return s->traits[i].value;
+	return NULL;
+}
+
+/* The text of a single-valued field's trait: a string as it is, a number
+ * printed; NULL when absent, empty or nothing but spaces (*buf is freed by
+ * the caller). */
+static const char *field_text(const struct submission *s, const struct map_field *field,
+                              char **buf)
+{
+	const cJSON *v = field_value(s, field);
+	const char *t = NULL;
+
+	*buf = NULL;
+	if (cJSON_IsString(v))
+		t = v->valuestring;
+	else if (cJSON_IsNumber(v))
+		t = *buf = cJSON_PrintUnformatted(v);
+	if (!t || t[strspn(t, " \t\r\n")] == '\0')
+		return NULL;
+	return t;
+}
+
+enum sub_err submission_plan(struct submission *s, const struct map_form *form)
+{
+	char *company_buf = NULL, *note_buf = NULL;
+	const char *company = field_text(s, form->account_field, &company_buf);
+	const char *note = field_text(s, form->note_field, &note_buf);
+	enum steps_err e;
+
+	steps_free(&s->steps);
+	e = steps_add(&s->steps, STEP_CONTACT, NULL, NULL, false);
+	if (e == STEPS_OK && company)
+		e = steps_add(&s->steps, STEP_ACCOUNT, company, NULL, false);
+	for (size_t i = 0; e == STEPS_OK && i < form->n_lists; i++) {
+		const struct map_list *l = &form->lists[i];
+
+		if (!l->if_field || cJSON_IsTrue(field_value(s, l->if_field)))
+			e = steps_add(&s->steps, STEP_LIST, l->name, NULL, l->create);
+	}
+	if (e == STEPS_OK && note)
+		e = steps_add(&s->steps, STEP_NOTE, form->note_title, note, false);
+	cJSON_free(company_buf);
+	cJSON_free(note_buf);
+	/* A mapping holds at most MAP_MAX_LISTS lists, so steps_add() cannot
+	 * run out of room: memory is what can fail. */
+	return e == STEPS_OK ? SUB_OK : SUB_ENOMEM;
 }
 
 bool submission_trusted(const struct submission *s)

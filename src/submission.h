@@ -31,6 +31,7 @@
 #include <cjson/cJSON.h>
 
 #include "mapping.h"
+#include "steps.h"
 #include "uuid.h"
 
 #define SUB_MAX_TRAITS     1024u  /* traits read back from one spooled message */
@@ -67,6 +68,9 @@ struct submission {
 	struct sub_trait *traits;
 	size_t n_traits, cap_traits;
 	struct sub_context ctx;
+	struct steps steps;                  /* what delivery takes (steps.h); set by
+	                                        submission_plan, or read back from the
+	                                        spool record */
 };
 
 enum sub_err {
@@ -91,6 +95,15 @@ enum sub_err submission_add_trait(struct submission *s, const char *path,
 
 /* A checked consent box, once per trait. SUB_OK or SUB_ENOMEM. */
 enum sub_err submission_add_consent(struct submission *s, const struct map_field *box);
+
+/*
+ * The steps of a new submission of `form` (steps.h): the contact step, then
+ * an account step when the <account> field holds a name, a list step for
+ * each <list> whose if-field (if any) is true, and a note step when the
+ * <note> field holds a text; a value of nothing but spaces counts as none.
+ * Values are taken from the traits of those fields. SUB_OK or SUB_ENOMEM.
+ */
+enum sub_err submission_plan(struct submission *s, const struct map_form *form);
 
 /* True when the userId came from a signed source. */
 bool submission_trusted(const struct submission *s);

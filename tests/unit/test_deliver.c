@@ -236,7 +236,7 @@ static void test_waiting(struct app *app, const struct map_form *form)
 		msg = submission_message(sub);
 		submission_free(sub);
 		T(spool_id_of(msg, spool_seq_now(), &id) == SPOOL_OK &&
-		  spool_add(&app->spool, SPOOL_QUEUE, &id, msg, form->id, &st, NULL) == SPOOL_OK &&
+		  spool_add(&app->spool, SPOOL_QUEUE, &id, msg, NULL, form->id, &st, NULL) == SPOOL_OK &&
 		  spool_read(&app->spool, SPOOL_QUEUE, &id, &it) == SPOOL_OK, "case %zu: queued", i);
 		canned = result(cases[i].o, cases[i].calls, 0, cases[i].retry_after);
 		stub_calls = 0;
@@ -280,7 +280,7 @@ static void test_unreadable(struct app *app, const struct map_form *form)
 		cJSON_AddTrueToObject(traits, name);
 	}
 	T(spool_id_of(msg, spool_seq_now(), &id) == SPOOL_OK &&
-	  spool_add(&app->spool, SPOOL_QUEUE, &id, msg, form->id, &st, NULL) == SPOOL_OK &&
+	  spool_add(&app->spool, SPOOL_QUEUE, &id, msg, NULL, form->id, &st, NULL) == SPOOL_OK &&
 	  spool_read(&app->spool, SPOOL_QUEUE, &id, &it) == SPOOL_OK, "queued by hand");
 	stub_calls = 0;
 	T(deliver_waiting(app, form, &it, 1000, (long long)time(NULL) + 60, &dv) &&

@@ -30,7 +30,7 @@ static enum spool_err add(struct spool *sp, const char *user, unsigned n, struct
 	cJSON_AddStringToObject(m, "userId", user);
 	e = spool_id_of(m, spool_seq_now(), id);
 	if (e == SPOOL_OK)
-		e = spool_add(sp, SPOOL_QUEUE, id, m, "contact", &st, NULL);
+		e = spool_add(sp, SPOOL_QUEUE, id, m, NULL, "contact", &st, NULL);
 	cJSON_Delete(m);
 	return e;
 }

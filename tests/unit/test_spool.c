@@ -64,7 +64,7 @@ static enum spool_err add(struct spool *sp, const char *user, unsigned n, uint64
 	m = message(user, mid, first);
 	e = spool_id_of(m, seq, id);
 	if (e == SPOOL_OK)
-		e = spool_add(sp, SPOOL_QUEUE, id, m, "contact", &st, NULL);
+		e = spool_add(sp, SPOOL_QUEUE, id, m, NULL, "contact", &st, NULL);
 	cJSON_Delete(m);
 	return e;
 }
@@ -151,12 +151,12 @@ static void test_add_read(void)
 
 	m = message("u-1", "00000001-0000-4000-8000-000000000001", "Ann");
 	T(spool_id_of(m, 1000, &id) == SPOOL_OK, "id");
-	T(spool_add(&sp, SPOOL_QUEUE, &id, m, "contact", &st, NULL) == SPOOL_EIO,
+	T(spool_add(&sp, SPOOL_QUEUE, &id, m, NULL, "contact", &st, NULL) == SPOOL_EIO,
 	  "no spool directory: EIO");
 	T(strstr(sp.why, "No such file or directory") != NULL, "why: %s", sp.why);
 	T(stat(dir, &sb) != 0, "the directory is not made");
 	T(mkdir(dir, 0700) == 0, "mkdir");
-	T(spool_add(&sp, SPOOL_QUEUE, &id, m, "contact", &st, NULL) == SPOOL_OK, "add: %s", sp.why);
+	T(spool_add(&sp, SPOOL_QUEUE, &id, m, NULL, "contact", &st, NULL) == SPOOL_OK, "add: %s", sp.why);
 	snprintf(p, sizeof p, "%s/queue", dir);
 	T(stat(p, &sb) == 0 && (sb.st_mode & 0777) == 0700, "layout made 0700");
 	spool_id_name(&id, name);
