@@ -210,6 +210,10 @@ static void free_form(struct map_form *f)
 		free(f->constants[i].fm_field);
 	}
 	free(f->constants);
+	for (size_t i = 0; f->lists && i < f->n_lists; i++)
+		free(f->lists[i].name);
+	free(f->lists);
+	free(f->note_title);
 }
 
 void mapping_free(struct mapping *m)
@@ -787,6 +791,101 @@ static bool load_items(struct loader *L, const xmlNode *n, struct map_form *f,
 	return true;
 }
 
+/*
+ * The field that attribute `attr` of element n names, for a step that needs
+ * its one value (an account's name, a note's text). A field the form lacks
+ * (NULL), a checkbox or a repeated field is reported.
+ */
+static const struct map_field *value_field(struct loader *L, const struct map_form *f,
+                                           const xmlNode *n, const char *attr)
+{
+	char *name = attr_dup(L, n, attr);
+	const struct map_field *fd = name ? map_form_field(f, name) : NULL;
+
+	if (!name)
+		return NULL;   /* out of memory: the schema requires it */
+	if (!fd)
+		diag_add(L, line_of(n), "%s: %s \"%.60s\" is not a <field name> of this form",
+		         (const char *)n->name, attr, name);
+	else if (fd->type == MAP_BOOLEAN || fd->multiple)
+		diag_add(L, line_of(n), "%s: %s \"%.60s\" must name a field with a single value, "
+		         "not type=\"boolean\" or multiple=\"true\" (field at line %d)",
+		         (const char *)n->name, attr, name, fd->line);
+	free(name);
+	return fd;
+}
+
+/* <list name if-field create>: the list at lists[n_lists]. */
+static void load_list(struct loader *L, const xmlNode *n, struct map_form *f)
+{
+	struct map_list *l = &f->lists[f->n_lists++];   /* counted first, for mapping_free */
+	char *if_field;
+	size_t len;
+
+	l->line = line_of(n);
+	l->name = attr_dup(L, n, "name");
+	if (!l->name)
+		return;   /* out of memory: the schema requires it */
+	l->create = attr_bool(L, n, "create");
+	len = strlen(l->name);
+	if (len > MAP_MAX_LIST_NAME) {
+		diag_add(L, l->line, "list: name is longer than %u bytes", MAP_MAX_LIST_NAME);
+	} else if (has_ctl(l->name)) {
+		diag_add(L, l->line, "list: name holds control characters");
+	} else if (l->name[0] == ' ' || l->name[len - 1] == ' ') {
+		/* Invisible in the CRM's screens, easy to type by mistake, and
+		 * lost if the CRM trims names: the exact-name match would then
+		 * fail, and create="true" make the list again and again. */
+		diag_add(L, l->line, "list: name \"%.60s\" starts or ends with a space", l->name);
+	} else {
+		for (size_t i = 0; i + 1 < f->n_lists; i++)
+			if (f->lists[i].name && strcmp(f->lists[i].name, l->name) == 0) {
+				diag_add(L, l->line, "list \"%.60s\" is named twice in this form (first at line %d)",
+				         l->name, f->lists[i].line);
+				break;
+			}
+	}
+	if ((if_field = attr_dup(L, n, "if-field")) == NULL)
+		return;
+	l->if_field = map_form_field(f, if_field);
+	if (!l->if_field)
+		diag_add(L, l->line, "list: if-field \"%.60s\" is not a <field name> of this form", if_field);
+	else if (l->if_field->type != MAP_BOOLEAN || l->if_field->multiple)
+		diag_add(L, l->line, "list: if-field \"%.60s\" must name a type=\"boolean\" field "
+		         "without multiple=\"true\" (field at line %d)", if_field, l->if_field->line);
+	free(if_field);
+}
+
+/*
+ * The steps after the contact: <account>, <list>, <note>. They point into
+ * f->fields, so they come after every field is loaded (that array is never
+ * reallocated).
+ */
+static void load_steps(struct loader *L, const xmlNode *n, struct map_form *f)
+{
+	size_t n_lists = count_children(n, "list");
+	const xmlNode *c;
+
+	if ((c = single_child(L, n, "account", false)) != NULL)
+		f->account_field = value_field(L, f, c, "name-field");
+	if ((c = single_child(L, n, "note", false)) != NULL) {
+		f->note_field = value_field(L, f, c, "field");
+		f->note_title = attr_dup(L, c, "title");
+		if (f->note_title && (strlen(f->note_title) > MAP_MAX_NOTE_TITLE || has_ctl(f->note_title)))
+			diag_add(L, line_of(c), "note: title is longer than %u bytes or holds control characters",
+			         MAP_MAX_NOTE_TITLE);
+	}
+	if (n_lists == 0 || !within(L, n, n_lists, MAP_MAX_LISTS, "<list>"))
+		return;
+	if (!(f->lists = calloc(n_lists, sizeof *f->lists))) {
+		L->nomem = true;
+		return;
+	}
+	for (c = n->children; c && !L->nomem; c = c->next)
+		if (is_el(c, "list"))
+			load_list(L, c, f);
+}
+
 static void load_form(struct loader *L, const xmlNode *n, struct map_form *f,
                       const struct map_settings *s)
 {
@@ -817,8 +916,10 @@ static void load_form(struct loader *L, const xmlNode *n, struct map_form *f,
 		load_id(L, c, true, &f->user_id, &f->n_user_id);
 	if ((c = single_child(L, n, "anonymous-id", false)) != NULL && !L->nomem)
 		load_id(L, c, false, &f->anonymous_id, &f->n_anonymous_id);
-	if (!L->nomem && load_items(L, n, f, s) && !L->nomem)
+	if (!L->nomem && load_items(L, n, f, s) && !L->nomem) {
 		check_form(L, f);
+		load_steps(L, n, f);
+	}
 }
 
 /* ---- the document ---- */

@@ -243,7 +243,7 @@ static void test_example(void)
 		T(f->anonymous_id[1].kind == MAP_SRC_FIELD, "anon 2 kind");
 		T_STREQ(f->anonymous_id[1].name, "anonymous_id", "anon 2 name");
 	}
-	T(f->n_fields == 11, "eleven fields (%zu)", f->n_fields);
+	T(f->n_fields == 12, "twelve fields (%zu)", f->n_fields);
 	fd = map_form_field(f, "email");
 	T(fd && fd == &f->fields[0], "email field first");
 	if (fd) {
@@ -278,6 +278,18 @@ static void test_example(void)
 		T(f->constants[0].fm_field == NULL, "constant 1 no fm-field");
 		T_STREQ(f->constants[1].fm_field, "cf_lead_channel", "constant 2 fm-field");
 	}
+	T(f->account_field && f->account_field == map_form_field(f, "company"), "account: company");
+	T(f->n_lists == 3, "three lists (%zu)", f->n_lists);
+	if (f->n_lists == 3) {
+		T_STREQ(f->lists[0].name, "Website contacts", "list 1");
+		T(!f->lists[0].if_field && !f->lists[0].create, "list 1 always, not created");
+		T_STREQ(f->lists[1].name, "Newsletter", "list 2");
+		T(f->lists[1].if_field == map_form_field(f, "optin") && !f->lists[1].create,
+		  "list 2 if optin");
+		T(f->lists[2].create && !f->lists[2].if_field, "list 3 created");
+	}
+	T(f->note_field == map_form_field(f, "note"), "note: the note field");
+	T_STREQ(f->note_title, "Contact form message", "note title");
 
 	f = mapping_form(m, "newsletter");
 	T(f != NULL, "newsletter found");
@@ -294,6 +306,8 @@ static void test_example(void)
 		  fd->fm_field && strcmp(fd->fm_field, "subscription_status") == 0, "consent box");
 		fd = map_form_field(f, "email");
 		T(fd && !fd->consent && !fd->value_when_checked, "no consent by default");
+		T(!f->account_field && !f->lists && f->n_lists == 0 && !f->note_field &&
+		  !f->note_title, "no steps after the contact");
 	}
 out:
 	mapping_free(m);
@@ -349,6 +363,45 @@ static void test_defaults_and_order(void)
 		  f->user_id[1].kind == MAP_SRC_FIELD, "source order kept");
 		T(f->n_constants == 1 && strcmp(f->constants[0].value, "ACME & Co") == 0, "entity in value");
 	}
+	mapping_free(m);
+}
+
+/* <account>, <list>, <note>: in any place among the fields, pointing at the
+ * form's own fields, lists in the file's order. */
+static void test_steps(void)
+{
+	struct mapping *m = NULL;
+	const struct map_form *f;
+	const struct map_list *l;
+
+	T(mapping_load(DATA_DIR "/ok_steps.xml", &m, NULL) == MAP_OK, "steps load");
+	if (!m)
+		return;
+	f = mapping_form(m, "webinar");
+	T(f && f->n_fields == 4, "webinar: four fields");
+	if (f && f->n_fields == 4) {
+		T(f->account_field == &f->fields[1], "account: the company field");
+		T_STREQ(f->account_field->name, "company", "account field name");
+		T(f->note_field == &f->fields[3] && f->note_field->line == 10, "note: the message field");
+		T_STREQ(f->note_title, "Demo request", "note title");
+		T(f->n_lists == 3, "three lists (%zu)", f->n_lists);
+	}
+	if (f && f->n_lists == 3) {
+		l = &f->lists[0];
+		T_STREQ(l->name, "Webinar December", "list 1 name");
+		T(!l->if_field && !l->create && l->line == 8, "list 1: always, not created, line 8");
+		l = &f->lists[1];
+		T_STREQ(l->name, "Newsletter", "list 2 name");
+		T(l->if_field == &f->fields[2] && l->if_field->type == MAP_BOOLEAN && !l->create &&
+		  l->line == 11, "list 2: if optin, create=\" false \" is false, line 11");
+		l = &f->lists[2];
+		T_STREQ(l->name, "Webinar archive", "list 3 name");
+		T(!l->if_field && l->create && l->line == 13, "list 3: created, line 13");
+	}
+	f = mapping_form(m, "plain");
+	T(f && !f->account_field && f->note_field == map_form_field(f, "email"), "plain: note only");
+	T(f && f->note_title && strlen(f->note_title) == MAP_MAX_NOTE_TITLE, "a title at the cap");
+	T(f && f->n_lists == 1 && strlen(f->lists[0].name) == MAP_MAX_LIST_NAME, "a name at the cap");
 	mapping_free(m);
 }
 
@@ -628,6 +681,20 @@ static void test_counts(void)
 		}
 		mapping_free(m);
 		map_diags_free(&d);
+
+		/* Marketing lists of one form. */
+		o = (size_t)snprintf(buf, size, "<fmgate>\n");
+		o += (size_t)snprintf(buf + o, size - o, head, 0u);
+		for (unsigned i = 0; i < MAP_MAX_LISTS + extra; i++)
+			o += (size_t)snprintf(buf + o, size - o, "<list name=\"L%u\"/>", i);
+		o += (size_t)snprintf(buf + o, size - o, "</form></fmgate>\n");
+		T(mapping_load_buffer(buf, o, "mlists", &m, &d) == (extra ? MAP_EINVALID : MAP_OK),
+		  "%u <list>", MAP_MAX_LISTS + extra);
+		T(!extra || (diags_have(&d, 2, "<form> holds 101 <list>, more than 100") && d.n == 1),
+		  "<list> diag");
+		T(extra || (m && m->forms[0].n_lists == MAP_MAX_LISTS), "all <list> kept");
+		mapping_free(m);
+		map_diags_free(&d);
 		T(now_ms() - t0 < 2000, "loads at the caps are quick (%.0f ms)", now_ms() - t0);
 	}
 	free(buf);
@@ -802,6 +869,7 @@ int main(void)
 	test_samples();
 	test_example();
 	test_defaults_and_order();
+	test_steps();
 	test_rate_limits();
 	test_dtd_refused();
 	test_sizes();
