@@ -866,10 +866,12 @@ static void load_steps(struct loader *L, const xmlNode *n, struct map_form *f)
 	size_t n_lists = count_children(n, "list");
 	const xmlNode *c;
 
-	if ((c = single_child(L, n, "account", false)) != NULL)
-		f->account_field = value_field(L, f, c, "name-field");
+	if ((c = single_child(L, n, "account", false)) != NULL &&
+	    (f->account_field = value_field(L, f, c, "name-field")) != NULL)
+		f->fields[f->account_field - f->fields].feeds_step = true;
 	if ((c = single_child(L, n, "note", false)) != NULL) {
-		f->note_field = value_field(L, f, c, "field");
+		if ((f->note_field = value_field(L, f, c, "field")) != NULL)
+			f->fields[f->note_field - f->fields].feeds_step = true;
 		f->note_title = attr_dup(L, c, "title");
 		if (f->note_title && (strlen(f->note_title) > MAP_MAX_NOTE_TITLE || has_ctl(f->note_title)))
 			diag_add(L, line_of(c), "note: title is longer than %u bytes or holds control characters",

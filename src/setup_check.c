@@ -101,7 +101,7 @@ static bool builtin(const char *field)
 /* Places a trait in the order of fm_body_build(): fm-field, reserved
  * trait, label; email and name go to no field of their own. */
 static enum setup_err resolve(struct ctx *c, const char *trait, char *fm_field, int line,
-                              struct target *t)
+                              bool feeds_step, struct target *t)
 {
 	enum setup_err e = SETUP_OK;
 	const char *res;
@@ -126,9 +126,12 @@ static enum setup_err resolve(struct ctx *c, const char *trait, char *fm_field, 
 	}
 	if (strcmp(trait, "name") == 0)
 		return SETUP_OK;
-	if (!(t->f = fm_fields_by_label(c->fields, trait)))
-		e = problem(c, line, "trait \"%.60s\": no Freshmarketer field has this label "
-		            "(create the field, or set fm-field)", trait);
+	if (!(t->f = fm_fields_by_label(c->fields, trait))) {
+		/* The account's name or the note's text: it has its home there. */
+		if (!feeds_step)
+			e = problem(c, line, "trait \"%.60s\": no Freshmarketer field has this label "
+			            "(create the field, or set fm-field)", trait);
+	}
 	else if (fm_body_privileged(t->f->name))
 		e = problem(c, line, "trait \"%.60s\": its label is the privileged field %s, "
 		            "set only through fm-field", trait, t->f->name);
@@ -278,7 +281,7 @@ static enum setup_err check_form(struct ctx *c, const struct map_form *form)
 	for (size_t i = 0; i < form->n_fields; i++) {
 		const struct map_field *mf = &form->fields[i];
 
-		if ((e = resolve(c, mf->trait, mf->fm_field, mf->line, &t[i])) != SETUP_OK ||
+		if ((e = resolve(c, mf->trait, mf->fm_field, mf->line, mf->feeds_step, &t[i])) != SETUP_OK ||
 		    (t[i].field && (e = check_field_value(c, mf, &t[i])) != SETUP_OK))
 			goto out;
 	}
@@ -286,7 +289,7 @@ static enum setup_err check_form(struct ctx *c, const struct map_form *form)
 		const struct map_constant *k = &form->constants[i];
 		struct target *ti = &t[form->n_fields + i];
 
-		if ((e = resolve(c, k->trait, k->fm_field, k->line, ti)) != SETUP_OK ||
+		if ((e = resolve(c, k->trait, k->fm_field, k->line, false, ti)) != SETUP_OK ||
 		    (ti->field && (e = check_constant_value(c, k, ti)) != SETUP_OK))
 			goto out;
 	}
