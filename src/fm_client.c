@@ -96,7 +96,7 @@ void fm_deliver(struct fm_client *c, const struct submission *sub,
 	}
 	if (fm_body_needs_fields(sub) && !fm_fieldcache_ensure(&c->fc, deadline, out, false))
 		goto out;
-	fm_identity_deliver(&c->fc, sub, form, deadline, out);
+	fm_identity_deliver(&c->fc, sub, form, deadline, false, out);
 out:
 	scrub(c, out);
 	if (c && out->outcome == FM_PAUSED && out->http_status) {
