@@ -452,6 +452,16 @@ long long fm_id_of(const cJSON *id)
 	       ? (long long)id->valuedouble : 0;
 }
 
+long long fm_http_answer_id(const struct fm_http *h, const char *kind)
+{
+	cJSON *doc = fm_http_json(h);
+	long long id = fm_id_of(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(doc, kind), "id"));
+
+	cJSON_Delete(doc);
+	return id;
+}
+
 bool fm_links_read(const cJSON *contact, struct fm_links *out)
 {
 	const cJSON *list = cJSON_GetObjectItemCaseSensitive(contact, "sales_accounts"), *e;

@@ -167,6 +167,10 @@ cJSON *fm_http_json(const struct fm_http *h);
 /* An id in an answer (a positive number that fits a long long), or 0. */
 long long fm_id_of(const cJSON *id);
 
+/* The id of the object `kind` in the last answer ({"KIND":{"id":N,..}}, as a
+ * write answers with what it made), or 0. */
+long long fm_http_answer_id(const struct fm_http *h, const char *kind);
+
 /*
  * The links of `contact` (a contact object of an answer): true when it has a
  * sales_accounts array, with out->n its entries, or -1 when there are more
