@@ -9,10 +9,14 @@
 #include <string.h>
 
 #include "clock.h"
+#include "fm_account.h"
 #include "fm_body.h"
 #include "fm_fieldcache.h"
 #include "fm_identity.h"
+#include "fm_lists.h"
+#include "fm_note.h"
 #include "fm_state.h"
+#include "fm_step.h"
 #include "limits.h"
 #include "log.h"
 #include "text.h"
@@ -21,6 +25,7 @@ struct fm_client {
 	struct fm_curl *curl;         /* the transport */
 	struct fm_http http;          /* calls through it; http.st is the state */
 	struct fm_fieldcache fc;      /* the field list */
+	struct fm_lists *lists;       /* the marketing lists by name */
 	char key[LIMIT_MAX_API_KEY + 1]; /* only to keep it out of result messages */
 	char spool[LIMIT_MAX_URL];
 	unsigned timeout_ms;
@@ -42,7 +47,8 @@ struct fm_client *fm_client_new(const struct config *cfg)
 	fm_http_init(&c->http, (struct fm_transport){fm_curl_send, c->curl}, st, cfg->api_base);
 	fm_fieldcache_init(&c->fc, &c->http, cfg->fields_max_age_s ? cfg->fields_max_age_s
 	                                                            : CONFIG_DEFAULT_FIELDS_MAX_AGE);
-	if (!st || !c->curl) {
+	c->lists = fm_lists_new(&c->http, c->spool, false);
+	if (!st || !c->curl || !c->lists) {
 		fm_client_free(c);
 		c = NULL;
 	}
@@ -54,6 +60,7 @@ void fm_client_free(struct fm_client *c)
 	if (!c)
 		return;
 	fm_fieldcache_fini(&c->fc);
+	fm_lists_free(c->lists);
 	fm_state_close(c->http.st);
 	fm_curl_free(c->curl);
 	explicit_bzero(c->key, sizeof c->key);
@@ -72,12 +79,37 @@ static void scrub(const struct fm_client *c, struct fm_result *out)
 		snprintf(out->message, sizeof out->message, "(message withheld: it held the API key)");
 }
 
-void fm_deliver(struct fm_client *c, const struct submission *sub,
-                const struct map_form *form, unsigned budget_ms,
-                struct fm_result *out)
+/* Delivery is paused (the key was refused) and this is not the probe: FM_PAUSED
+ * with the seconds until the probe. */
+static bool paused(const struct fm_client *c, struct fm_result *out)
+{
+	long wait = fm_state_pause_check(c->http.st);
+
+	if (wait <= 0)
+		return false;
+	out->retry_after_s = wait;
+	fm_result_say(out, FM_PAUSED, "delivery paused: the API refused the key; next probe "
+	              "in %ld s", wait);
+	return true;
+}
+
+/* After a delivery's calls: no key in the message, and a refused key pauses
+ * every process. */
+static void finish(struct fm_client *c, struct fm_result *out)
+{
+	scrub(c, out);
+	if (c && out->outcome == FM_PAUSED && out->http_status) {
+		fm_state_key_refused(c->http.st, out->http_status, out->message);
+		if (out->retry_after_s < 0)
+			out->retry_after_s = FM_STATE_PROBE_S;
+	}
+}
+
+void fm_deliver_links(struct fm_client *c, const struct submission *sub,
+                      const struct map_form *form, unsigned budget_ms, bool want_links,
+                      struct fm_result *out)
 {
 	uint64_t deadline = (uint64_t)clock_mono_ms() + budget_ms;
-	long wait;
 
 	fm_result_start(out);
 	if (!c) {
@@ -88,22 +120,106 @@ void fm_deliver(struct fm_client *c, const struct submission *sub,
 		fm_result_say(out, FM_REJECTED, "the submission has no userId or email");
 		goto out;
 	}
-	if ((wait = fm_state_pause_check(c->http.st)) > 0) {
-		out->retry_after_s = wait;
-		fm_result_say(out, FM_PAUSED, "delivery paused: the API refused the key; next probe "
-		              "in %ld s", wait);
+	if (paused(c, out))
 		goto out;
-	}
 	if (fm_body_needs_fields(sub) && !fm_fieldcache_ensure(&c->fc, deadline, out, false))
 		goto out;
-	fm_identity_deliver(&c->fc, sub, form, deadline, out);
+	fm_identity_deliver(&c->fc, sub, form, deadline, want_links, out);
 out:
-	scrub(c, out);
-	if (c && out->outcome == FM_PAUSED && out->http_status) {
-		fm_state_key_refused(c->http.st, out->http_status, out->message);
-		if (out->retry_after_s < 0)
-			out->retry_after_s = FM_STATE_PROBE_S;
+	finish(c, out);
+}
+
+void fm_deliver(struct fm_client *c, const struct submission *sub,
+                const struct map_form *form, unsigned budget_ms,
+                struct fm_result *out)
+{
+	fm_deliver_links(c, sub, form, budget_ms, false, out);
+}
+
+void fm_step(struct fm_client *c, struct step *step, long long contact_id,
+             const struct fm_links *links, unsigned budget_ms, struct fm_result *out)
+{
+	uint64_t deadline = (uint64_t)clock_mono_ms() + budget_ms;
+	long long list_id;
+
+	fm_result_start(out);
+	if (!c) {
+		fm_result_say(out, FM_RETRY, "no Freshmarketer client");
+		goto out;
 	}
+	if (contact_id <= 0) {
+		fm_result_say(out, FM_RETRY, "no contact yet: the contact step comes first");
+		goto out;
+	}
+	if (paused(c, out))
+		goto out;
+	switch (step->kind) {
+	case STEP_ACCOUNT:
+		fm_account_step(&c->http, step->name, contact_id, links, &step->id, deadline, out);
+		break;
+	case STEP_LIST:
+		fm_lists_find(c->lists, step->name, step->create, deadline, &list_id, out);
+		if (out->outcome == FM_DELIVERED)
+			fm_lists_add(c->lists, list_id, contact_id, deadline, out);
+		break;
+	case STEP_NOTE:
+		fm_note_add(&c->http, step->name, step->text, contact_id, deadline, out);
+		break;
+	case STEP_CONTACT:
+		fm_result_say(out, FM_REJECTED, "the contact step is fm_deliver's");
+		break;
+	}
+out:
+	finish(c, out);
+}
+
+/* One call of a step, for `fmgate try`. */
+static void say_call(FILE *to, const char *call, const char *when)
+{
+	fprintf(to, "  %-48s %s%s%s\n", call, when ? "(" : "", when ? when : "", when ? ")" : "");
+}
+
+void fm_step_describe(struct fm_client *c, const struct step *step, FILE *to)
+{
+	char call[64], when[MAP_MAX_LIST_NAME + 64];
+	long long id;
+
+	switch (step->kind) {
+	case STEP_ACCOUNT:
+		if (!step->id)
+			say_call(to, "POST /sales_accounts/upsert", "the account, by its name");
+		say_call(to, "GET /contacts/{contact}?include=sales_accounts",
+		         "when the contact write did not return its links");
+		say_call(to, "PUT /contacts/{contact}?include=sales_accounts", "when not yet linked");
+		break;
+	case STEP_LIST:
+		if (c && fm_lists_known(c->lists, step->name, &id)) {
+			snprintf(call, sizeof call, "PUT /lists/%lld/add_contacts", id);
+			say_call(to, call, NULL);
+			break;
+		}
+		snprintf(when, sizeof when, "when \"%s\" is not cached", step->name);
+		say_call(to, "GET /lists?page=1..", when);
+		if (step->create)
+			say_call(to, "POST /lists", "create=\"true\", when the CRM has none");
+		say_call(to, "PUT /lists/{id}/add_contacts", NULL);
+		break;
+	case STEP_NOTE:
+		say_call(to, "POST /notes", "the note, on the contact");
+		break;
+	case STEP_CONTACT:
+		break;   /* fm_request_explain tells */
+	}
+}
+
+int fm_client_list_exists(struct fm_client *c, const char *name, struct fm_result *out)
+{
+	int r;
+
+	fm_result_start(out);
+	r = fm_lists_exists(c->lists, name, (uint64_t)clock_mono_ms() + c->timeout_ms, out);
+	scrub(c, out);
+	return r;
 }
 
 /* `fmgate try`: one line per trait, to the FILE given as ud. */
@@ -121,16 +237,24 @@ cJSON *fm_request_explain(struct fm_client *c, const struct submission *sub,
                           const struct map_form *form, FILE *to,
                           struct fm_result *out)
 {
+	struct fm_lists *ro_lists;
 	struct fm_state *ro;
 	cJSON *body = NULL;
 	char *json;
 
 	fm_result_start(out);
 	/* A dry run reads the field list if it must, and changes nothing. */
-	if (c && !c->dry && (ro = fm_state_open(c->spool, c->http.base, c->key, true))) {
-		fm_state_close(c->http.st);
-		c->http.st = ro;
-		c->dry = true;
+	if (c && !c->dry) {
+		ro = fm_state_open(c->spool, c->http.base, c->key, true);
+		if (ro && (ro_lists = fm_lists_new(&c->http, c->spool, true))) {
+			fm_state_close(c->http.st);
+			c->http.st = ro;
+			fm_lists_free(c->lists);
+			c->lists = ro_lists;
+			c->dry = true;
+		} else {
+			fm_state_close(ro);
+		}
 	}
 	if (c && fm_body_needs_fields(sub) &&
 	    !fm_fieldcache_ensure(&c->fc, (uint64_t)clock_mono_ms() + c->timeout_ms, out, false))

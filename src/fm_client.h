@@ -7,7 +7,11 @@
  *   fm_fieldcache  the field list: fetched, kept, shared; bodies built with it;
  *   fm_identity    the identity rule: which contact a message is written to;
  *   fm_state       the pause, rate-limit budget, cache and key mode shared by
- *                  every process through the spool.
+ *                  every process through the spool;
+ *   fm_account, fm_lists, fm_note
+ *                  the steps after the contact (steps.h): its account, its
+ *                  marketing lists (found by name through a shared cache),
+ *                  a note; run through the client by fm_step.h.
  *
  * fm_deliver() checks the message has a userId and an email, that delivery
  * is not paused (one probe per FM_STATE_PROBE_S while the key is refused),
@@ -47,6 +51,22 @@ void fm_client_free(struct fm_client *c);
 void fm_deliver(struct fm_client *c, const struct submission *sub,
                 const struct map_form *form, unsigned budget_ms,
                 struct fm_result *out);
+
+/*
+ * The same; with `want_links` the contact write also returns the contact's
+ * account links (out->links), which the account step then uses instead of
+ * reading the contact (fm_identity.h). fm_deliver asks for none.
+ */
+void fm_deliver_links(struct fm_client *c, const struct submission *sub,
+                      const struct map_form *form, unsigned budget_ms, bool want_links,
+                      struct fm_result *out);
+
+/*
+ * Whether the CRM has a list named `name`, asked now within the client's
+ * timeout (for `fmgate check --online`): 1 or 0; -1 with *out saying why
+ * when it cannot tell (fm_lists_exists).
+ */
+int fm_client_list_exists(struct fm_client *c, const char *name, struct fm_result *out);
 
 /*
  * The body fm_deliver would send first (the upsert keyed on external_id), for

@@ -47,6 +47,7 @@ void fm_result_start(struct fm_result *out)
 {
 	memset(out, 0, sizeof *out);
 	out->retry_after_s = -1;
+	out->links.n = -1;
 }
 
 void fm_result_say(struct fm_result *out, enum fm_outcome o, const char *fmt, ...)
@@ -445,18 +446,54 @@ static void api_message(const struct fm_http *h, long status, char *dst, size_t 
 	cJSON_Delete(doc);
 }
 
+long long fm_id_of(const cJSON *id)
+{
+	return cJSON_IsNumber(id) && id->valuedouble >= 1 && id->valuedouble < 9.2e18
+	       ? (long long)id->valuedouble : 0;
+}
+
+long long fm_http_answer_id(const struct fm_http *h, const char *kind)
+{
+	cJSON *doc = fm_http_json(h);
+	long long id = fm_id_of(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(doc, kind), "id"));
+
+	cJSON_Delete(doc);
+	return id;
+}
+
+bool fm_links_read(const cJSON *contact, struct fm_links *out)
+{
+	const cJSON *list = cJSON_GetObjectItemCaseSensitive(contact, "sales_accounts"), *e;
+	int n = 0;
+
+	out->n = -1;
+	if (!cJSON_IsArray(list))
+		return false;
+	cJSON_ArrayForEach(e, list) {
+		if ((unsigned)n == FM_MAX_LINKS ||
+		    !(out->v[n].id = fm_id_of(cJSON_GetObjectItemCaseSensitive(e, "id"))))
+			return true;
+		out->v[n++].primary = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "is_primary"));
+	}
+	out->n = n;
+	return true;
+}
+
 void fm_http_classify(const struct fm_http *h, long status, struct fm_result *out)
 {
 	cJSON *doc;
-	const cJSON *id;
+	const cJSON *contact;
+	long long id;
 
 	if (status >= 200 && status < 300) {
 		out->outcome = FM_DELIVERED;
 		out->message[0] = '\0';
 		doc = fm_http_json(h);
-		id = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(doc, "contact"), "id");
-		if (cJSON_IsNumber(id) && id->valuedouble > 0 && id->valuedouble < 9.2e18)
-			out->contact_id = (long long)id->valuedouble;
+		contact = cJSON_GetObjectItemCaseSensitive(doc, "contact");
+		if ((id = fm_id_of(cJSON_GetObjectItemCaseSensitive(contact, "id"))))
+			out->contact_id = id;
+		fm_links_read(contact, &out->links);
 		cJSON_Delete(doc);
 		return;
 	}

@@ -53,6 +53,22 @@ enum fm_outcome {
 	                     was sent; `field` names the form field (invalid_value) */
 };
 
+/* A contact's links to accounts (contact.sales_accounts), as a write that
+ * asked for them (?include=sales_accounts) or a read of the contact returned
+ * them. */
+#define FM_MAX_LINKS 64u   /* links of one contact read */
+
+struct fm_link {
+	long long id;          /* the account */
+	bool primary;          /* is_primary */
+};
+
+struct fm_links {
+	int n;                 /* -1: unknown (not in the answer, more than
+	                          FM_MAX_LINKS, or an entry without a usable id) */
+	struct fm_link v[FM_MAX_LINKS];
+};
+
 struct fm_result {
 	enum fm_outcome outcome;
 	long http_status;      /* last HTTP status, 0 when no answer */
@@ -65,11 +81,14 @@ struct fm_result {
 	char message[512];     /* the API's error message or the network error */
 	const char *field;     /* on FM_INVALID: the form field's name (owned by the
 	                          form mapping), or NULL for a constant */
+	struct fm_links links; /* on FM_DELIVERED: the contact's links, when the
+	                          write's answer gave them; n -1 otherwise */
 };
 
 const char *fm_outcome_name(enum fm_outcome o);
 
-/* An empty result: FM_DELIVERED, no status, no Retry-After, no calls. */
+/* An empty result: FM_DELIVERED, no status, no Retry-After, no calls, links
+ * unknown. */
 void fm_result_start(struct fm_result *out);
 
 /* Sets the outcome and the message (printf format). */
@@ -145,9 +164,24 @@ bool fm_http_call(struct fm_http *h, const char *method, const char *path, const
  * deletes it. */
 cJSON *fm_http_json(const struct fm_http *h);
 
+/* An id in an answer (a positive number that fits a long long), or 0. */
+long long fm_id_of(const cJSON *id);
+
+/* The id of the object `kind` in the last answer ({"KIND":{"id":N,..}}, as a
+ * write answers with what it made), or 0. */
+long long fm_http_answer_id(const struct fm_http *h, const char *kind);
+
+/*
+ * The links of `contact` (a contact object of an answer): true when it has a
+ * sales_accounts array, with out->n its entries, or -1 when there are more
+ * than FM_MAX_LINKS or one has no usable id (writing back what was read would
+ * then lose links). False, with out->n -1, when it has none.
+ */
+bool fm_links_read(const cJSON *contact, struct fm_links *out);
+
 /*
  * Sets the outcome of a write answered `status`: 2xx FM_DELIVERED (with the
- * contact's id when the answer gives it), 429 and 5xx FM_RETRY, 401 and 403
+ * contact's id and its links when the answer gives them), 429 and 5xx FM_RETRY, 401 and 403
  * FM_PAUSED, other 4xx FM_REJECTED, anything else FM_RETRY. The message is
  * the API's errors.message (an array joined with "; "), or "HTTP N".
  */

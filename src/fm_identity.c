@@ -27,6 +27,7 @@ struct who {
 	const char *uid, *email;
 	bool trusted;
 	uint64_t deadline;
+	bool want_links;         /* writes ask for the contact's account links */
 	bool refreshed;          /* the field list was fetched again once */
 };
 
@@ -97,18 +98,22 @@ static bool names_a_field(const struct who *w, const char *api_msg, const cJSON 
 	return false;
 }
 
+#define INCLUDE_LINKS "?include=sales_accounts"
+
 /* Sends one body; false when no answer came (*out says why). */
 static bool send_body(const struct who *w, enum write how, long long id,
                       const char *json, struct fm_result *out, long *status)
 {
 	char path[64];
+	const char *q = w->want_links ? INCLUDE_LINKS : "";
 
 	if (how == WRITE_PUT)
-		snprintf(path, sizeof path, "/contacts/%lld", id);
-	return fm_http_call(w->fc->http, how == WRITE_PUT ? "PUT" : "POST",
-	                    how == WRITE_UPSERT ? "/contacts/upsert"
-	                                        : how == WRITE_PUT ? path : "/contacts",
-	                    json, w->deadline, out, status);
+		snprintf(path, sizeof path, "/contacts/%lld%s", id, q);
+	else
+		snprintf(path, sizeof path, "%s%s",
+		         how == WRITE_UPSERT ? "/contacts/upsert" : "/contacts", q);
+	return fm_http_call(w->fc->http, how == WRITE_PUT ? "PUT" : "POST", path, json,
+	                    w->deadline, out, status);
 }
 
 /*
@@ -215,10 +220,7 @@ static bool lookup(struct fm_http *h, const char *field, const char *value,
 /* A contact's id, or 0. */
 static long long contact_id(const cJSON *ct)
 {
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(ct, "id");
-
-	return cJSON_IsNumber(id) && id->valuedouble >= 1 && id->valuedouble < 9.2e18
-	       ? (long long)id->valuedouble : 0;
+	return fm_id_of(cJSON_GetObjectItemCaseSensitive(ct, "id"));
 }
 
 /* An "emails" value: a string, or a list of strings or {"value": ..}. */
@@ -461,12 +463,13 @@ static void deliver_identity(struct who *w, struct fm_result *out)
 }
 
 void fm_identity_deliver(struct fm_fieldcache *fc, const struct submission *sub,
-                         const struct map_form *form, uint64_t deadline,
+                         const struct map_form *form, uint64_t deadline, bool want_links,
                          struct fm_result *out)
 {
 	struct who w = {.fc = fc, .sub = sub, .form = form,
 	                .uid = sub->user_id, .email = sub->email,
-	                .trusted = submission_trusted(sub), .deadline = deadline};
+	                .trusted = submission_trusted(sub), .deadline = deadline,
+	                .want_links = want_links};
 
 	deliver_identity(&w, out);
 }

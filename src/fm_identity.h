@@ -35,6 +35,7 @@
 #ifndef FMGATE_FM_IDENTITY_H
 #define FMGATE_FM_IDENTITY_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "fm_fieldcache.h"
@@ -46,10 +47,13 @@
  * Writes the contact of `sub` (which has a userId and an email) for
  * `form` by the rule above, within `deadline` (clock_mono_ms) for all calls
  * together, through fc's transport. Fills out's outcome, message, status and
- * contact id; out->calls counts on from what it holds.
+ * contact id; out->calls counts on from what it holds. With `want_links`
+ * every contact write asks for the contact's account links
+ * (?include=sales_accounts), so that out->links holds them for the account
+ * step (fm_account.h), which then need not read the contact again.
  */
 void fm_identity_deliver(struct fm_fieldcache *fc, const struct submission *sub,
-                         const struct map_form *form, uint64_t deadline,
+                         const struct map_form *form, uint64_t deadline, bool want_links,
                          struct fm_result *out);
 
 #endif

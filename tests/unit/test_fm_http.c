@@ -2,7 +2,8 @@
  * test_fm_http.c: the libcurl transport (fm_curl_send) reading raw answers
  * from a one-shot server on the loopback: the status, the body, Retry-After
  * in every form, the rate-limit headers (the last of repeated ones), and an
- * answer over LIMIT_MAX_UPSTREAM_BODY. Then fm_http_call on top of it.
+ * answer over LIMIT_MAX_UPSTREAM_BODY. Then fm_http_call on top of it, and
+ * the account links a write's answer carries (fm_http_classify).
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -177,9 +178,63 @@ static void test_call(struct fm_curl *k)
 	fm_state_close(st);
 }
 
+/* "{"contact":{"id":5,"sales_accounts":[n links]}}": ids 1.., the first primary. */
+static const char *answer_with_links(unsigned n)
+{
+	static char buf[8192];
+	size_t o = (size_t)snprintf(buf, sizeof buf, "{\"contact\":{\"id\":5,\"sales_accounts\":[");
+
+	for (unsigned i = 0; i < n; i++)
+		o += (size_t)snprintf(buf + o, sizeof buf - o, "%s{\"id\":%u,\"is_primary\":%s}",
+		                      i ? "," : "", i + 1, i ? "false" : "true");
+	snprintf(buf + o, sizeof buf - o, "]}}");
+	return buf;
+}
+
+static void test_links(void)
+{
+	static const struct {
+		const char *name;
+		const char *body;       /* NULL: answer_with_links(n_links) */
+		unsigned n_links;
+		int want_n;
+		long long want_id1;     /* the second link's id (0: not checked) */
+		bool want_primary0;
+	} cases[] = {
+		{"absent", "{\"contact\":{\"id\":5}}", 0, -1, 0, false},
+		{"no contact", "{\"list\":{\"id\":5}}", 0, -1, 0, false},
+		{"not JSON", "<html>", 0, -1, 0, false},
+		{"empty", "{\"contact\":{\"id\":5,\"sales_accounts\":[]}}", 0, 0, 0, false},
+		{"several", "{\"contact\":{\"id\":5,\"sales_accounts\":[{\"id\":3,\"name\":\"A\","
+		 "\"is_primary\":true},{\"id\":9,\"is_primary\":false}]}}", 0, 2, 9, true},
+		{"one without id", "{\"contact\":{\"id\":5,\"sales_accounts\":[{\"id\":3},"
+		 "{\"name\":\"B\"}]}}", 0, -1, 0, false},
+		{"as many as kept", NULL, FM_MAX_LINKS, (int)FM_MAX_LINKS, 2, true},
+		{"too many", NULL, FM_MAX_LINKS + 1, -1, 0, false},
+	};
+	struct fm_http h;
+	struct fm_result r;
+
+	fm_http_init(&h, (struct fm_transport){NULL, NULL}, NULL, "https://fm.test");
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		h.ans.body = cases[i].body ? cases[i].body : answer_with_links(cases[i].n_links);
+		h.ans.len = strlen(h.ans.body);
+		fm_result_start(&r);
+		T(r.links.n == -1, "%s: a result starts with its links unknown", cases[i].name);
+		fm_http_classify(&h, 200, &r);
+		T(r.outcome == FM_DELIVERED && r.links.n == cases[i].want_n, "links %s: n %d",
+		  cases[i].name, r.links.n);
+		if (cases[i].want_n > 1)
+			T(r.links.v[0].primary == cases[i].want_primary0 && !r.links.v[1].primary &&
+			  r.links.v[1].id == cases[i].want_id1, "links %s: the entries", cases[i].name);
+	}
+}
+
 int main(void)
 {
 	struct fm_curl *k = fm_curl_new("key");
+
+	test_links();
 
 	if (!k) {
 		T(0, "fm_curl_new");

@@ -27,6 +27,7 @@
 #define FIELDS       "GET /settings/contacts/fields"
 
 #define WRITTEN  "{\"contact\":{\"id\":5}}"
+#define LINKED   "{\"contact\":{\"id\":5,\"sales_accounts\":[{\"id\":44,\"is_primary\":true}]}}"
 #define NO_ROWS  "{\"contacts\":{\"contacts\":[]}}"
 #define ROW(x)   "{\"contacts\":{\"contacts\":[" x "]}}"
 /* the contact with our userId: with our email, another, or (a partial row) none */
@@ -190,7 +191,7 @@ static void run(const struct idcase *k)
 	if (k->emails_mode)
 		fm_state_key_mode_emails(g.st, "set by the test");
 	fm_result_start(&r);
-	fm_identity_deliver(&g.fc, &m, &form, (uint64_t)clock_mono_ms() + 3000, &r);
+	fm_identity_deliver(&g.fc, &m, &form, (uint64_t)clock_mono_ms() + 3000, false, &r);
 	T(r.outcome == k->want, "%s: %s (%s)", k->name, fm_outcome_name(r.outcome), r.message);
 	T_STREQ(canned_calls(&g.s), k->calls, "%s: the requests", k->name);
 	T(r.calls == g.s.n, "%s: %u calls counted, %zu made", k->name, r.calls, g.s.n);
@@ -219,13 +220,13 @@ static void test_429(void)
 	identify("signed", "", &m);
 	rig_open(&g, answers, "", 3600);
 	fm_result_start(&r);
-	fm_identity_deliver(&g.fc, &m, &form, (uint64_t)clock_mono_ms() + 3000, &r);
+	fm_identity_deliver(&g.fc, &m, &form, (uint64_t)clock_mono_ms() + 3000, false, &r);
 	T(r.outcome == FM_RETRY && r.http_status == 429 && r.retry_after_s == 7,
 	  "429: retry after 7 s: %s %ld %ld", fm_outcome_name(r.outcome), r.http_status,
 	  r.retry_after_s);
 	T_STREQ(r.message, "slow down", "429: the API's message");
 	fm_result_start(&r);
-	fm_identity_deliver(&g.fc, &m, &form, (uint64_t)clock_mono_ms() + 3000, &r);
+	fm_identity_deliver(&g.fc, &m, &form, (uint64_t)clock_mono_ms() + 3000, false, &r);
 	T(r.outcome == FM_RETRY && r.calls == 0 && r.retry_after_s > 5 && r.retry_after_s <= 7,
 	  "then no call until it has passed: %u calls, %ld s", r.calls, r.retry_after_s);
 	T_STREQ(canned_calls(&g.s), UPSERT, "one request in all");
@@ -244,11 +245,47 @@ static void test_no_budget(void)
 	identify("signed", "", &m);
 	rig_open(&g, answers, "", 3600);
 	fm_result_start(&r);
-	fm_identity_deliver(&g.fc, &m, &form, (uint64_t)clock_mono_ms(), &r);
+	fm_identity_deliver(&g.fc, &m, &form, (uint64_t)clock_mono_ms(), false, &r);
 	T(r.outcome == FM_RETRY && r.calls == 0 && g.s.n == 0, "budget used up: %s %u",
 	  fm_outcome_name(r.outcome), r.calls);
 	submission_free(&m);
 	rig_close(&g);
+}
+
+/* Asked for the links, every contact write carries ?include=sales_accounts
+ * (reads do not), and the result holds the links the answer gave. */
+static void test_want_links(void)
+{
+	static const struct {
+		const char *name;
+		struct canned answers[CANNED_MAX];
+		const char *calls;
+	} wl[] = {
+		{"the upsert", {ANS(201, LINKED)}, UPSERT "?include=sales_accounts"},
+		{"an adoption", {ANS(400, DUP), ANS(200, EMAIL_ROW), ANS(200, C7_NO_EXT), ANS(200, LINKED)},
+		 UPSERT "?include=sales_accounts; " LOOKUP_EMAIL "; GET /contacts/7; "
+		 "PUT /contacts/7?include=sales_accounts"},
+		{"a create", {ANS(400, DUP), ANS(200, NO_ROWS), ANS(200, NO_ROWS), ANS(201, LINKED)},
+		 UPSERT "?include=sales_accounts; " LOOKUP_EMAIL "; " LOOKUP_UID "; "
+		 "POST /contacts?include=sales_accounts"},
+	};
+	struct rig g;
+	struct fm_result r;
+	struct submission m;
+
+	identify("signed", "", &m);
+	for (size_t i = 0; i < sizeof wl / sizeof wl[0]; i++) {
+		rig_open(&g, wl[i].answers, "", 3600);
+		fm_result_start(&r);
+		fm_identity_deliver(&g.fc, &m, &form, (uint64_t)clock_mono_ms() + 3000, true, &r);
+		T(r.outcome == FM_DELIVERED, "links, %s: %s (%s)", wl[i].name,
+		  fm_outcome_name(r.outcome), r.message);
+		T_STREQ(canned_calls(&g.s), wl[i].calls, "links, %s: the requests", wl[i].name);
+		T(r.links.n == 1 && r.links.v[0].id == 44 && r.links.v[0].primary,
+		  "links, %s: the contact's links from the answer (%d)", wl[i].name, r.links.n);
+		rig_close(&g);
+	}
+	submission_free(&m);
 }
 
 int main(void)
@@ -257,5 +294,6 @@ int main(void)
 		run(&cases[i]);
 	test_429();
 	test_no_budget();
+	test_want_links();
 	T_DONE();
 }
