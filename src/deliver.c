@@ -111,9 +111,9 @@ static void refuse_step(struct step *st, const struct fm_result *r)
 
 	reason_of(r, why, sizeof why);
 	if (st->kind == STEP_LIST)
-		snprintf(kept, sizeof kept, "list \"%.255s\": %s", st->name, why);
+		snprintf(kept, sizeof kept, "list \"%.100s\": %.380s", st->name, why);
 	else
-		snprintf(kept, sizeof kept, "%s: %s", step_kind_name(st->kind), why);
+		snprintf(kept, sizeof kept, "%s: %.480s", step_kind_name(st->kind), why);
 	if (steps_refuse(st, kept) != STEPS_OK)
 		steps_refuse(st, "refused");   /* the state matters more than the words */
 }
@@ -123,8 +123,9 @@ static void refuse_step(struct step *st, const struct fm_result *r)
  * first; once it is done, the others in order, each done or refused for good
  * in turn, until one must wait (FM_RETRY, FM_PAUSED) or the budget is spent.
  * out->fm is the contact's attempt while it is not done, else the attempt
- * that stopped the run (or an untried FM_RETRY for a spent budget); calls
- * are those of the whole run. False when the record could not be written.
+ * that stopped the run (or an untried FM_RETRY for a spent budget);
+ * out->calls counts the whole run's. False when the record could not be
+ * written.
  */
 static bool run_steps(struct app *app, const struct map_form *form, struct submission *sub,
                       unsigned budget_ms, struct record *rec, struct delivery *out)
@@ -147,6 +148,7 @@ static bool run_steps(struct app *app, const struct map_form *form, struct submi
 	}
 	if (contact->state == STEP_PENDING) {
 		app->deliver(app->fm, sub, form, budget_ms, &out->fm);
+		out->calls = out->fm.calls;
 		if (out->fm.outcome != FM_DELIVERED)
 			return true;
 		contact->state = STEP_DONE;
@@ -190,12 +192,12 @@ static bool run_steps(struct app *app, const struct map_form *form, struct submi
 			/* The log says which step waits. */
 			char msg[sizeof out->fm.message];
 
-			snprintf(msg, sizeof msg, "%s: %s", step_kind_name(st->kind), r.message);
+			snprintf(msg, sizeof msg, "%s: %.480s", step_kind_name(st->kind), r.message);
 			memcpy(out->fm.message, msg, sizeof msg);
 			break;
 		}
 	}
-	out->fm.calls = calls;
+	out->calls = calls;
 	return true;
 }
 

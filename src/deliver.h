@@ -76,7 +76,8 @@ struct delivery {
 	                        app->spool.why says what failed */
 	struct fm_result fm; /* when why == DELIVER_TRIED: the contact's attempt,
 	                        or once it is done the attempt that stopped the
-	                        run; `calls` counts the whole run */
+	                        run (the rule above reads it) */
+	unsigned calls;      /* API calls of the whole run */
 	bool contact_done;   /* the contact is written (now or before): the
 	                        visitor's answer is a success whatever the other
 	                        steps gave, as long as what is left is kept */

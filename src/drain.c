@@ -100,7 +100,7 @@ static enum drain_go settle(struct drainer *d, const struct spool_item *it,
 	const struct fm_result *r = &dv->fm;
 
 	log_msg(LOG_INFO, "drain: id=%s form=%s outcome=%s http=%ld calls=%u attempts=%u%s%s",
-	        it->id.mid, it->form, fm_outcome_name(r->outcome), r->http_status, r->calls,
+	        it->id.mid, it->form, fm_outcome_name(r->outcome), r->http_status, dv->calls,
 	        it->st.attempts, r->message[0] ? " message=" : "", r->message);
 	if (!dv->spool_ok) {
 		log_msg(LOG_ERR, "drain: id=%s %s: %s", it->id.mid,

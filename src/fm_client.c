@@ -16,7 +16,6 @@
 #include "fm_lists.h"
 #include "fm_note.h"
 #include "fm_state.h"
-#include "fm_step.h"
 #include "limits.h"
 #include "log.h"
 #include "text.h"
@@ -105,9 +104,19 @@ static void finish(struct fm_client *c, struct fm_result *out)
 	}
 }
 
-void fm_deliver_links(struct fm_client *c, const struct submission *sub,
-                      const struct map_form *form, unsigned budget_ms, bool want_links,
-                      struct fm_result *out)
+/* An account step waits: the contact write then returns the contact's links,
+ * which the step uses instead of reading the contact. */
+static bool wants_links(const struct submission *sub)
+{
+	for (size_t i = 0; i < sub->steps.n; i++)
+		if (sub->steps.v[i].kind == STEP_ACCOUNT && sub->steps.v[i].state == STEP_PENDING)
+			return true;
+	return false;
+}
+
+void fm_deliver(struct fm_client *c, const struct submission *sub,
+                const struct map_form *form, unsigned budget_ms,
+                struct fm_result *out)
 {
 	uint64_t deadline = (uint64_t)clock_mono_ms() + budget_ms;
 
@@ -124,16 +133,9 @@ void fm_deliver_links(struct fm_client *c, const struct submission *sub,
 		goto out;
 	if (fm_body_needs_fields(sub) && !fm_fieldcache_ensure(&c->fc, deadline, out, false))
 		goto out;
-	fm_identity_deliver(&c->fc, sub, form, deadline, want_links, out);
+	fm_identity_deliver(&c->fc, sub, form, deadline, wants_links(sub), out);
 out:
 	finish(c, out);
-}
-
-void fm_deliver(struct fm_client *c, const struct submission *sub,
-                const struct map_form *form, unsigned budget_ms,
-                struct fm_result *out)
-{
-	fm_deliver_links(c, sub, form, budget_ms, false, out);
 }
 
 void fm_step(struct fm_client *c, struct step *step, long long contact_id,

@@ -45,21 +45,15 @@ struct fm_client *fm_client_new(const struct config *cfg);
 void fm_client_free(struct fm_client *c);
 
 /*
- * Delivers one submission (submission.h) for `form`
- * within `budget_ms` for all its API calls together. Always fills *out.
+ * Writes the contact of one submission (submission.h) for `form` (its
+ * contact step) within `budget_ms` for all its API calls together. When an
+ * account step of the submission is pending, the write also returns the
+ * contact's account links (out->links) for that step. Always fills *out.
  */
 void fm_deliver(struct fm_client *c, const struct submission *sub,
                 const struct map_form *form, unsigned budget_ms,
                 struct fm_result *out);
 
-/*
- * The same; with `want_links` the contact write also returns the contact's
- * account links (out->links), which the account step then uses instead of
- * reading the contact (fm_identity.h). fm_deliver asks for none.
- */
-void fm_deliver_links(struct fm_client *c, const struct submission *sub,
-                      const struct map_form *form, unsigned budget_ms, bool want_links,
-                      struct fm_result *out);
 
 /*
  * Whether the CRM has a list named `name`, asked now within the client's
@@ -99,6 +93,26 @@ cJSON *fm_request_explain(struct fm_client *c, const struct submission *sub,
  * call or fm_client_free().
  */
 const struct fm_fields *fm_client_fields(struct fm_client *c, struct fm_result *out);
+
+/*
+ * Runs one step after the contact (ACCOUNT, LIST or NOTE, steps.h) for the
+ * contact `contact_id` (written by the contact step), within `budget_ms`:
+ * the account upserted and linked (fm_account.h; `links`: the contact's
+ * links from its write, or NULL; step->id receives the account's id once
+ * upserted, for the spool to record), the list found or created and the
+ * contact added to it (fm_lists.h), the note added (fm_note.h; step->name is
+ * its title). Paused delivery makes no call but the probe, as fm_deliver.
+ * Always fills *out; the caller records the step done on FM_DELIVERED.
+ */
+void fm_step(struct fm_client *c, struct step *step, long long contact_id,
+             const struct fm_links *links, unsigned budget_ms, struct fm_result *out);
+
+/*
+ * The calls fm_step would make for `step`, one a line to `to`: "METHOD PATH"
+ * and when it is made. A list's id comes from the lists cached (none with c
+ * NULL); the contact's is shown as {contact}. For `fmgate try`.
+ */
+void fm_step_describe(struct fm_client *c, const struct step *step, FILE *to);
 
 /* The rate-limit headers of the answers seen so far (struct fm_ratelimit). */
 void fm_client_ratelimit(const struct fm_client *c, struct fm_ratelimit *out);

@@ -238,7 +238,7 @@ static void log_delivery(const struct delivery *dv, const struct steps *steps,
 		logl->outcome = dv->contact_done ? fm_outcome_name(FM_DELIVERED)
 		                                 : fm_outcome_name(r->outcome);
 		snprintf(logl->detail, sizeof logl->detail, "http=%ld calls=%u%s%s", r->http_status,
-		         r->calls, r->message[0] ? " message=" : "", r->message);
+		         dv->calls, r->message[0] ? " message=" : "", r->message);
 		if (steps->n > 1) {
 			char sum[256];
 

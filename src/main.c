@@ -126,8 +126,7 @@ static size_t check_lists(struct fm_client *fm, const struct mapping *m, const c
 				continue;
 			has = fm_client_list_exists(fm, f->lists[j].name, &fr);
 			if (has < 0) {
-				printf("%s: the marketing lists could not be read: %s (%s)
-", path,
+				printf("%s: the marketing lists could not be read: %s (%s)\n", path,
 				       fm_outcome_name(fr.outcome), fr.message);
 				return problems + 1;
 			}

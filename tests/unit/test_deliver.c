@@ -16,7 +16,7 @@
 
 static char dir[] = "/tmp/fmgate-deliver-XXXXXX";
 static struct fm_result canned;
-static unsigned stub_calls;
+static unsigned stub_calls, canned_sleep_ms;
 static char mids[64][37];
 static unsigned n_mids;
 
@@ -29,6 +29,36 @@ static void stub_deliver(struct fm_client *c, const struct submission *sub,
 	(void)budget_ms;
 	stub_calls++;
 	*out = canned;
+	if (canned_sleep_ms)
+		usleep(canned_sleep_ms * 1000);
+}
+
+/* Steps: each call to stub_step takes the next canned result; it records
+ * the kind it ran, whether it got the contact's links, and what the spool
+ * file said of the steps at that moment (the record of those before). */
+static struct fm_result step_script[8];
+static unsigned step_calls, step_sleep_ms;
+static char step_log[256], step_disk[8][256];
+static const char *step_user;
+static struct app *step_app;
+
+static void disk_steps(const char *user, char *out, size_t size);
+
+static void stub_step(struct fm_client *c, struct step *step, long long contact_id,
+                      const struct fm_links *links, unsigned budget_ms, struct fm_result *out)
+{
+	(void)c;
+	(void)budget_ms;
+	snprintf(step_log + strlen(step_log), sizeof step_log - strlen(step_log), "%s%s(%lld%s)",
+	         step_calls ? " " : "", step_kind_name(step->kind), contact_id,
+	         links ? ",links" : "");
+	if (step_user)
+		disk_steps(step_user, step_disk[step_calls], sizeof step_disk[0]);
+	*out = step_script[step_calls++];
+	if (step->kind == STEP_ACCOUNT && out->outcome == FM_DELIVERED)
+		step->id = 5001;
+	if (step_sleep_ms)
+		usleep(step_sleep_ms * 1000);
 }
 
 /* A submission of `user` with a fresh messageId; submission_free() it. */
@@ -73,6 +103,26 @@ static int find(struct spool *sp, const char *user, const char *mid, struct spoo
 			return area;
 	}
 	return -1;
+}
+
+/* The steps the spool file of `user` holds, as steps_summary() words, or
+ * "none" / "unreadable". */
+static void disk_steps(const char *user, char *out, size_t size)
+{
+	struct spool_item it = { 0 };
+	struct steps st;
+	int area = find(&step_app->spool, user, mids[n_mids - 1], &it);
+
+	snprintf(out, size, "none");
+	if (area >= 0) {
+		if (steps_from_json(it.steps, &st) == STEPS_OK) {
+			steps_summary(&st, out, size);
+			steps_free(&st);
+		} else {
+			snprintf(out, size, "unreadable");
+		}
+	}
+	spool_item_free(&it);
 }
 
 /* The rule of deliver.h for a new submission in sync mode. */
@@ -286,9 +336,193 @@ static void test_unreadable(struct app *app, const struct map_form *form)
 	T(deliver_waiting(app, form, &it, 1000, (long long)time(NULL) + 60, &dv) &&
 	  dv.fate == DELIVER_DEAD && dv.spool_ok && stub_calls == 0, "buried, no call");
 	T(find(&app->spool, "too-many", id.mid, &after) == SPOOL_DEAD, "in the dead area");
-	T_STREQ(after.reason, "rejected http=0 more than 1024 traits", "why");
+	T_STREQ(after.reason, "rejected http=0 more than 1024 traits, or steps that are not steps", "why");
 	spool_item_free(&after);
 	spool_item_free(&it);
+	cJSON_Delete(msg);
+}
+
+/* A submission of `user` with the contact, account, list and note steps. */
+static struct submission *planned(const char *user)
+{
+	struct submission *s = message(user);
+
+	T(steps_add(&s->steps, STEP_CONTACT, NULL, NULL, false) == STEPS_OK &&
+	  steps_add(&s->steps, STEP_ACCOUNT, "Acme", NULL, false) == STEPS_OK &&
+	  steps_add(&s->steps, STEP_LIST, "Webinar", NULL, false) == STEPS_OK &&
+	  steps_add(&s->steps, STEP_NOTE, NULL, "Hello", false) == STEPS_OK, "steps planned");
+	return s;
+}
+
+static void script(const struct fm_result *r, unsigned n)
+{
+	memset(step_script, 0, sizeof step_script);
+	memcpy(step_script, r, n * sizeof *r);
+	step_calls = 0;
+	step_log[0] = '\0';
+}
+
+/* A new submission's steps (a visitor waits): the contact first, then the
+ * others in order; a step that must wait stops the run and the rest is
+ * spooled with what is done; one refused for good is marked and the run goes
+ * on; the answer depends on the contact alone. */
+static void test_steps_new(struct app *app, struct mapping *m, const struct map_form *form)
+{
+	char sum[256];
+	struct spool_item it = { 0 };
+	struct submission *sub;
+	struct delivery dv;
+	struct fm_result ok = result(FM_DELIVERED, 1, 200, -1);
+
+	canned = ok;
+	canned.contact_id = 77;
+	canned.links.n = 0;
+
+	/* Every step goes through: nothing kept. */
+	sub = planned("steps-all");
+	script((struct fm_result[]){ ok, ok, ok }, 3);
+	deliver_new(app, m, form, sub, &dv);
+	T(dv.fate == DELIVER_SENT && dv.contact_done, "all done: sent");
+	T_STREQ(step_log, "account(77,links) list(77,links) note(77,links)",
+	        "in order, with the contact's id and its links");
+	T(dv.calls == 4, "calls of the whole run: %u", dv.calls);
+	T(find(&app->spool, "steps-all", mids[n_mids - 1], &it) == -1, "nothing kept");
+	submission_free(sub);
+
+	/* The list must wait: the note is not tried, the rest spooled. */
+	sub = planned("steps-retry");
+	script((struct fm_result[]){ ok, result(FM_RETRY, 1, 503, -1) }, 2);
+	deliver_new(app, m, form, sub, &dv);
+	T(dv.fate == DELIVER_QUEUED && dv.contact_done && dv.spool_ok, "list 503: queued");
+	T_STREQ(step_log, "account(77,links) list(77,links)", "stopped at the list");
+	T_STREQ(dv.fm.message, "list: canned retry", "the log names the step");
+	T(find(&app->spool, "steps-retry", mids[n_mids - 1], &it) == SPOOL_QUEUE, "in the queue");
+	T(it.st.attempts == 1, "an attempt counted: %u", it.st.attempts);
+	step_app = app;
+	disk_steps("steps-retry", sum, sizeof sum);
+	T_STREQ(sum, "contact:done,account:done,list:pending,note:pending", "the record");
+	{
+		const cJSON *c0 = cJSON_GetArrayItem(it.steps, 0), *c1 = cJSON_GetArrayItem(it.steps, 1);
+
+		T(cJSON_GetNumberValue(cJSON_GetObjectItem(c0, "id")) == 77, "the contact's id kept");
+		T(cJSON_GetNumberValue(cJSON_GetObjectItem(c1, "id")) == 5001, "the account's id kept");
+	}
+	spool_item_free(&it);
+	submission_free(sub);
+
+	/* The list refused for good: the note still runs; dead, the visitor
+	 * sent on. */
+	sub = planned("steps-dead");
+	script((struct fm_result[]){ ok, result(FM_REJECTED, 1, 400, -1), ok }, 3);
+	deliver_new(app, m, form, sub, &dv);
+	T(dv.fate == DELIVER_DEAD && dv.contact_done && dv.spool_ok, "list 400: dead");
+	T_STREQ(step_log, "account(77,links) list(77,links) note(77,links)", "the note ran");
+	T(find(&app->spool, "steps-dead", mids[n_mids - 1], &it) == SPOOL_DEAD, "in the dead area");
+	T_STREQ(it.reason, "steps refused; list \"Webinar\": rejected http=400 canned rejected",
+	        "the reason names the step");
+	disk_steps("steps-dead", sum, sizeof sum);
+	T_STREQ(sum, "contact:done,account:done,list:refused,note:done", "the record");
+	spool_item_free(&it);
+	submission_free(sub);
+
+	/* Held back by the shared state (paused): no attempt counted. */
+	sub = planned("steps-held");
+	script((struct fm_result[]){ result(FM_PAUSED, 0, 0, 60) }, 1);
+	deliver_new(app, m, form, sub, &dv);
+	T(dv.fate == DELIVER_QUEUED && dv.contact_done, "paused at the account: queued");
+	T(find(&app->spool, "steps-held", mids[n_mids - 1], &it) == SPOOL_QUEUE &&
+	  it.st.attempts == 0, "not an attempt");
+	spool_item_free(&it);
+	submission_free(sub);
+
+	/* The budget spent by the contact: the other steps are drain's. */
+	sub = planned("steps-budget");
+	script(NULL, 0);
+	app->config.timeout_ms = 1;
+	step_sleep_ms = 0;
+	canned_sleep_ms = 5;
+	deliver_new(app, m, form, sub, &dv);
+	canned_sleep_ms = 0;
+	app->config.timeout_ms = 1000;
+	T(dv.fate == DELIVER_QUEUED && dv.contact_done && step_calls == 0, "budget spent: queued");
+	T(find(&app->spool, "steps-budget", mids[n_mids - 1], &it) == SPOOL_QUEUE &&
+	  it.st.attempts == 0 && it.st.next_attempt == 0, "due at once, not an attempt");
+	spool_item_free(&it);
+	submission_free(sub);
+
+	/* The contact must wait: no other step runs. */
+	sub = planned("steps-contact");
+	canned = result(FM_RETRY, 1, 503, -1);
+	script(NULL, 0);
+	deliver_new(app, m, form, sub, &dv);
+	T(dv.fate == DELIVER_QUEUED && !dv.contact_done && step_calls == 0, "contact 503: queued");
+	disk_steps("steps-contact", sum, sizeof sum);
+	T_STREQ(sum, "contact:pending,account:pending,list:pending,note:pending", "all pending");
+	submission_free(sub);
+
+	/* The contact refused: the visitor is refused, the contact step marked. */
+	sub = planned("steps-rejected");
+	canned = result(FM_REJECTED, 1, 400, -1);
+	deliver_new(app, m, form, sub, &dv);
+	T(dv.fate == DELIVER_DEAD && !dv.contact_done && step_calls == 0, "contact 400: dead");
+	disk_steps("steps-rejected", sum, sizeof sum);
+	T_STREQ(sum, "contact:refused,account:pending,list:pending,note:pending", "marked");
+	submission_free(sub);
+
+	/* A write that gave no id: the other steps cannot run. */
+	sub = planned("steps-noid");
+	canned = ok;
+	canned.contact_id = 0;
+	deliver_new(app, m, form, sub, &dv);
+	T(dv.fate == DELIVER_DEAD && dv.contact_done && step_calls == 0, "no id: dead");
+	disk_steps("steps-noid", sum, sizeof sum);
+	T_STREQ(sum, "contact:done,account:refused,list:refused,note:refused", "refused");
+	submission_free(sub);
+}
+
+/* A waiting submission with the contact done: only what is pending runs,
+ * and each step's record is on disk before the next call. */
+static void test_steps_waiting(struct app *app, const struct map_form *form)
+{
+	struct spool_state st = { .attempts = 1 };
+	struct spool_item it = { 0 };
+	struct submission *sub = planned("steps-wait");
+	struct fm_result ok = result(FM_DELIVERED, 1, 200, -1);
+	cJSON *msg = submission_message(sub), *steps;
+	struct spool_id id;
+	struct delivery dv;
+	char sum[256];
+
+	sub->steps.v[0].state = STEP_DONE;
+	sub->steps.v[0].id = 88;
+	sub->steps.v[1].state = STEP_DONE;
+	steps = steps_to_json(&sub->steps);
+	submission_free(sub);
+	T(spool_id_of(msg, spool_seq_now(), &id) == SPOOL_OK &&
+	  spool_add(&app->spool, SPOOL_QUEUE, &id, msg, steps, form->id, &st, NULL) == SPOOL_OK &&
+	  spool_read(&app->spool, SPOOL_QUEUE, &id, &it) == SPOOL_OK, "queued");
+	step_app = app;
+	step_user = "steps-wait";
+	stub_calls = 0;
+	script((struct fm_result[]){ ok, result(FM_RETRY, 1, 503, -1) }, 2);
+	T(deliver_waiting(app, form, &it, 1000, (long long)time(NULL) + 60, &dv), "tried");
+	T(stub_calls == 0, "the contact is not written again");
+	T_STREQ(step_log, "list(88) note(88)", "pending steps only, no links known");
+	T_STREQ(step_disk[1], "contact:done,account:done,list:done,note:pending",
+	        "the list recorded done before the note's call");
+	T(dv.fate == DELIVER_QUEUED && dv.spool_ok, "the note waits");
+	spool_item_free(&it);
+	T(find(&app->spool, "steps-wait", id.mid, &it) == SPOOL_QUEUE && it.st.attempts == 2,
+	  "rescheduled, an attempt counted");
+	disk_steps("steps-wait", sum, sizeof sum);
+	script((struct fm_result[]){ ok }, 1);
+	T(deliver_waiting(app, form, &it, 1000, (long long)time(NULL) + 60, &dv) &&
+	  dv.fate == DELIVER_SENT && dv.spool_ok, "the note: sent");
+	T_STREQ(step_log, "note(88)", "only the note");
+	spool_item_free(&it);
+	T(find(&app->spool, "steps-wait", id.mid, &it) == -1, "removed");
+	step_user = NULL;
+	cJSON_Delete(steps);
 	cJSON_Delete(msg);
 }
 
@@ -320,6 +554,9 @@ int main(void)
 		test_untried(&app, m, form);
 		test_waiting(&app, form);
 		test_unreadable(&app, form);
+		app.step = stub_step;
+		test_steps_new(&app, m, form);
+		test_steps_waiting(&app, form);
 	}
 	app_free(&app);
 	T(t_remove_tree(dir), "temp dir removed");

@@ -3,7 +3,7 @@
  * (fm_canned.h): found, paged, missing, created, refused; the copy kept by a
  * process and the one shared through SPOOL/state/lists.json; one creation
  * when two processes want a missing list at once. Then the client's steps
- * (fm_step.h): what `try` prints, and a paused delivery. No network.
+ * (fm_client.h): what `try` prints, and a paused delivery. No network.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -20,7 +20,7 @@
 #include "fm_client.h"
 #include "fm_lists.h"
 #include "fm_state.h"
-#include "fm_step.h"
+#include "fm_client.h"
 #include "hash.h"
 #include "t.h"
 
