@@ -806,7 +806,7 @@ class State:
         """GET /lists?page=N: one page of lists in id order, with meta."""
         params = urllib.parse.parse_qs(query, keep_blank_values=True)
         page = params.get("page", ["1"])[0]
-        if not page.isdigit() or int(page) < 1:
+        if not (page.isascii() and page.isdigit()) or int(page) < 1:
             raise BadRequest("Invalid page")
         size = self.modes["lists_per_page"]
         ids = sorted(self.lists)
@@ -838,7 +838,7 @@ class State:
         if not isinstance(account, dict):
             raise BadRequest("sales_account must be an object")
         name = account.get("name")
-        if name is not None and (not isinstance(name, str) or not name):
+        if "name" in account and (not isinstance(name, str) or not name):
             raise BadRequest("Invalid value for name: expected a string")
         key = ident["name"].lower()
         for aid, held in self.accounts.items():

@@ -400,7 +400,7 @@ check "lists: page 2" 200 '{"lists": [{"id": 7003, "name": "Webinar"}, {"id": 70
 check "lists: page 3, the last" 200 '{"lists": [{"id": 7005, "name": "Fifth"}], "meta": {"total_pages": 3, "total": 5}}' \
 	-H "$auth" "$api/lists?page=3"
 check "lists: past the end" 200 '{"lists": [], "meta": {"total_pages": 3, "total": 5}}' -H "$auth" "$api/lists?page=4"
-for p in 0 -1 x ''; do
+for p in 0 -1 x '' 1.5 %C2%B2; do
 	check "lists: page [$p] refused" 400 "$(bad 400 'Invalid page')" -H "$auth" "$api/lists?page=$p"
 done
 check "lists: all held" 200 '{"lists": [{"id": 7001, "name": "Webinar", "contacts": []}, {"id": 7002, "name": "Newsletter", "contacts": []}, {"id": 7003, "name": "Webinar", "contacts": []}, {"id": 7004' \
@@ -468,6 +468,13 @@ done
 check "accounts: held" 200 '{"sales_accounts": [{"id": 5001, "name": "Acme"}, {"id": 5002, "name": "Globex"}]}' "$url/_double/accounts"
 reset_modes '{"create_status":200}'
 check "accounts: create_status 200" 200 '{"sales_account": {"id": 5001, "name": "Acme"}}' -H "$auth" -d "$acme" "$api/sales_accounts/upsert"
+check "accounts: the name sent is the new one" 200 '{"sales_account": {"id": 5001, "name": "ACME Corp"}}' -H "$auth" \
+	-d '{"unique_identifier":{"name":"acme"},"sales_account":{"name":"ACME Corp"}}' "$api/sales_accounts/upsert"
+check "accounts: renamed" 200 '{"sales_accounts": [{"id": 5001, "name": "ACME Corp"}]}' "$url/_double/accounts"
+for n in '""' 5 null; do
+	check "accounts: name $n" 400 "$(bad 400 'Invalid value for name: expected a string')" -H "$auth" \
+		-d "{\"unique_identifier\":{\"name\":\"Initech\"},\"sales_account\":{\"name\":$n}}" "$api/sales_accounts/upsert"
+done
 
 # contacts' links to accounts
 reset_modes '{}'
