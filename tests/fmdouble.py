@@ -2,7 +2,8 @@
 """fmdouble.py: a test double of the Freshmarketer (Freshworks CRM) contacts API.
 
 fmgate's real libcurl client is tested against this server over plain HTTP on
-127.0.0.1. It implements the part of the API that fmgate relies on, as this
+127.0.0.1. It implements the part of the API that fmgate relies on (contacts,
+marketing lists, sales accounts and contacts' links to them, notes), as this
 docstring describes it: by default the API as Freshworks documents it (the
 "documented picture"), strictly enough that a client sending labels instead of
 API names, the wrong container ("custom_fields") or wrong value types fails
@@ -29,7 +30,30 @@ keep-alive:
                                  {"contacts":{"contacts":[..]}}
   POST /filtered_search/contact  {"filter_rule":[{"attribute":"contact_email.email",
                                  "operator":"is_in","value":V}]} -> {"contacts":[..]}
+  GET  /lists?page=N             N >= 1, default 1 (other parameters, per_page
+                                 too, are ignored) -> {"lists":[{"id":N,"name":S}..],
+                                 "meta":{"total_pages":P,"total":T}}: the Nth page
+                                 of lists_per_page lists in id order; P is 0 when
+                                 there is no list; a page past the end: "lists":[]
+  POST /lists                    {"name":S} (documented) or {"list":{"name":S}}
+                                 -> 201 {"list":{"id":N,"name":S}}; a duplicate
+                                 name makes a second list (see list_names)
+  PUT  /lists/ID/add_contacts    {"ids":[CONTACT_ID,..]} -> 200 {"message":
+                                 "Contacts added to list"}; membership is a set
+                                 (adding a member again keeps one); all or none
+  POST /sales_accounts/upsert    {"unique_identifier":{"name":S},"sales_account":
+                                 {..}} -> 201 created / 200 updated (create_status
+                                 as for contacts), {"sales_account":{"id":N,"name":S}};
+                                 the account whose name equals S case-insensitively
+                                 is updated; sales_account's "name", when given,
+                                 becomes the name; its other keys are ignored
+  POST /notes                    {"note":{"description":S,"targetable_type":"Contact",
+                                 "targetable_id":CONTACT_ID}} -> 201 {"note":{"id":N,
+                                 "description":S,"targetable_type":"Contact",
+                                 "targetable_id":N}}; every POST makes a note
 Every API answer other than 2xx is {"errors":{"code":N,"message":["..."]}}.
+Ids count per kind from their own base, so an id sent where another kind's is
+meant finds nothing: contacts 70054866601, lists 7001, accounts 5001, notes 9001.
 
 Error texts (the "message" array holds exactly one of these):
   401 "Incorrect or missing API key"
@@ -49,7 +73,31 @@ Error texts (the "message" array holds exactly one of these):
   400 "External has already been taken"         (another contact holds the external_id)
   400 "Unsupported lookup field: F" / "Query q is required"
   400 "Unsupported filter: ATTRIBUTE OPERATOR"
-  404 "Record not found" / "No route for METHOD PATH"
+  400 "Invalid sales_accounts"                  (a contact's sales_accounts is not a
+                                                 list of objects, each with an integer
+                                                 "id" (each once) and an optional
+                                                 boolean "is_primary"; null included)
+  400 "Invalid sales account ids: 9, 7001"      (ids of no account, ascending)
+  400 "Only one primary sales account"          (more than one is_primary true)
+  400 "Invalid page"                            (GET /lists: page not an integer >= 1)
+  400 "Name can't be blank"                     (POST /lists: no name, not a string,
+                                                 or only blanks)
+  400 "Name has already been taken"             (POST /lists, list_names "unique")
+  400 "ids must be a non-empty list of contact ids"  (add_contacts body)
+  400 "Invalid contact ids: 5, 6"               (add_contacts: ids of no contact,
+                                                 ascending; nothing is added)
+  400 "unique_identifier must hold name"        (sales account upsert: no non-empty
+                                                 string "name" in it)
+  400 "sales_account must be an object"
+  400 "Invalid value for name: expected a string"  (sales_account "name" not a
+                                                 non-empty string)
+  400 "note must be an object"
+  400 "Description can't be blank"              (missing, not a string, only blanks)
+  400 "Invalid targetable_type"                 (anything but "Contact")
+  404 "Record not found"                        (an unknown contact, list (add_contacts)
+                                                 or note target; a targetable_id that
+                                                 is not an integer too)
+  404 "No route for METHOD PATH"
   411 "Length Required" (chunked bodies are not supported), 413 "Request body too large"
   429 "API rate limit exceeded"
   any injected status: "Injected fault"
@@ -64,6 +112,18 @@ subscription_types is a plain text field.
 An update merges: fields not sent stay, custom_field merges key by key, null
 clears a field. The plural "custom_fields" is ignored silently, as the real
 service does.
+Links to accounts: a contact object sent to POST /contacts/upsert, POST
+/contacts, PUT /contacts/ID (and POST /_double/contacts) may carry
+"sales_accounts":[{"id":ACCOUNT_ID,"is_primary":B},..] (is_primary false when
+left out; other keys in a link ignored): it REPLACES the contact's links, in the
+order given ([] clears them); without the key they stay. It is no field of the
+field list; the other keys are checked as before, then the links; a refused
+write changes nothing. With ?include=sales_accounts (a comma-separated list;
+other names ignored) on GET /contacts/ID, PUT /contacts/ID, POST /contacts and
+POST /contacts/upsert, the contact answered carries "sales_accounts":[{"id":N,
+"name":S,"is_primary":B}..]; without it the key is absent (also from lookup
+and filtered_search rows). DELETE /contacts/ID takes the contact out of every
+list too; its notes stay.
 
 Rate limits (per API key): an hour and a minute window (fixed windows starting
 at the first counted request; 0 = unlimited). Every authenticated API request
@@ -120,6 +180,12 @@ Modes (live-seen behaviours; each default is the documented behaviour above):
                     "email" stays the string; /_double/contacts keeps the
                     plain shape
   create_status     201 | 200: the status of an upsert that created a contact
+                    or a sales account
+  lists_per_page    25 | N >= 1: the page size of GET /lists
+  list_names        "any": a POST /lists with the name of a list held makes a
+                    second list (live behaviour unconfirmed: a client must not
+                    count on a refusal) | "unique": it is a 400 "Name has
+                    already been taken" (exact, case-sensitive match)
   live              true: shorthand for dup_message "address", lookup_rows
                     "partial", reset_format "ddmmyy", subscription "ids", radio,
                     emails_array, create_status 200 (not the lag, the 403s,
@@ -129,7 +195,9 @@ Modes (live-seen behaviours; each default is the documented behaviour above):
 one stops the double at start.
 
 Control API (no auth, not recorded, faults never apply):
-  POST /_double/reset     clears contacts, request log, faults and rate counters;
+  POST /_double/reset     clears contacts (with their links), lists, accounts,
+                          notes, request log, faults and rate counters, and
+                          restarts the ids;
                           optional body {"hour_limit":N,"minute_limit":N,
                           "retry_after":bool,"key":"...","modes":{..}}; a
                           setting or mode not given returns to its command-line
@@ -141,9 +209,18 @@ Control API (no auth, not recorded, faults never apply):
                           {"remove":"cf_x"}
                           {"update":{"name":"cf_x","label":"New label"}}
                           -> 200 {"fields":[..]}
-  GET  /_double/contacts  {"contacts":[..]} in id order
+  GET  /_double/contacts  {"contacts":[..]} in id order; each carries
+                          "sales_accounts":[{"id":N,"is_primary":B}..] (always)
   POST /_double/contacts  seeds one contact (a contact object, validated like
-                          the API, uniqueness included) -> 201 {"contact":{..}}
+                          the API, uniqueness and links included) -> 201
+                          {"contact":{..}} (shaped as in GET)
+  GET  /_double/lists     {"lists":[{"id":N,"name":S,"contacts":[ids ascending]}..]}
+                          in id order
+  POST /_double/lists     {"name":S}: seeds a list, checked like POST /lists
+                          -> 201 {"list":{"id":N,"name":S,"contacts":[]}}
+  GET  /_double/accounts  {"sales_accounts":[{"id":N,"name":S}..]} in id order
+  GET  /_double/notes     {"notes":[{"id","description","targetable_type",
+                          "targetable_id"}..]} in id order
   GET  /_double/requests  {"requests":[{"method","path","query","headers"
                           (lower-cased names),"body" (parsed JSON or null),"raw",
                           "conn":"ip:port","status"(0 = connection reset),
@@ -160,7 +237,9 @@ Control API (no auth, not recorded, faults never apply):
                           count defaults to 1; -1 = until reset/clear. Faults queue
                           in order; the head applies to the next API request.
                           An optional "path" (e.g. "/contacts/upsert") makes a
-                          fault wait for a request whose path ends with it.
+                          fault wait for a request whose path ends with it, an
+                          optional "method" ("GET", "POST", "PUT" or "DELETE")
+                          for a request with that method (both: both must fit).
 """
 
 import argparse
@@ -258,6 +337,8 @@ MODE_DEFAULTS = {
     "unknown_type": False,
     "emails_array": False,
     "create_status": 201,
+    "lists_per_page": 25,
+    "list_names": "any",
 }
 MODE_CHOICES = {
     "dup_message": ("documented", "address", "dutch"),
@@ -266,8 +347,10 @@ MODE_CHOICES = {
     "reset_format": ("seconds", "ddmmyy", "unix", "far", "garbage"),
     "subscription": ("text", "ids"),
     "create_status": (201, 200),
+    "list_names": ("any", "unique"),
 }
 MODE_COUNTS = ("lookup_lag_ms", "lookup_403_every")         # non-negative integers
+MODE_SIZES = ("lists_per_page",)                             # positive integers
 MODE_FLAGS = ("radio", "unknown_type", "emails_array")       # true or false
 # "live": true stands for these
 LIVE_MODES = {
@@ -329,6 +412,9 @@ def resolve_modes(spec, base):
         if name in MODE_COUNTS:
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise BadRequest("mode %s must be a non-negative integer" % name)
+        elif name in MODE_SIZES:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise BadRequest("mode %s must be a positive integer" % name)
         elif name in MODE_FLAGS:
             if not isinstance(value, bool):
                 raise BadRequest("mode %s must be true or false" % name)
@@ -471,6 +557,56 @@ def validate_contact(contact, fields, by_id=()):
     return builtins, custom
 
 
+def is_id(value):
+    """An integer id in JSON (true and false are not ids)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def split_links(contact):
+    """(contact object without its "sales_accounts" key, whether it had one,
+    that key's value): the links are no field of the field list."""
+    if not isinstance(contact, dict) or "sales_accounts" not in contact:
+        return contact, False, None
+    rest = dict(contact)
+    return rest, True, rest.pop("sales_accounts")
+
+
+def validate_links(links, accounts):
+    """Checks a contact's "sales_accounts" value against the accounts held;
+    returns the links to store, [{"id": N, "is_primary": B}] in the order given."""
+    if not isinstance(links, list):
+        raise BadRequest("Invalid sales_accounts")
+    out = []
+    for link in links:
+        if (not isinstance(link, dict) or not is_id(link.get("id"))
+                or not isinstance(link.get("is_primary", False), bool)
+                or any(link["id"] == o["id"] for o in out)):
+            raise BadRequest("Invalid sales_accounts")
+        out.append({"id": link["id"], "is_primary": link.get("is_primary", False)})
+    unknown = sorted({o["id"] for o in out if o["id"] not in accounts})
+    if unknown:
+        raise BadRequest("Invalid sales account ids: %s"
+                         % ", ".join(str(i) for i in unknown))
+    if sum(1 for o in out if o["is_primary"]) > 1:
+        raise BadRequest("Only one primary sales account")
+    return out
+
+
+def list_name(body):
+    """The name in a POST /lists body, {"list": {"name": S}} or {"name": S}."""
+    inner = body.get("list") if isinstance(body.get("list"), dict) else body
+    name = inner.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise BadRequest("Name can't be blank")
+    return name
+
+
+def includes(query):
+    """The names in ?include=a,b (several include parameters add up)."""
+    params = urllib.parse.parse_qs(query, keep_blank_values=True)
+    return set(",".join(params.get("include", [])).split(","))
+
+
 def norm_email(value):
     return value.lower() if isinstance(value, str) else None
 
@@ -517,10 +653,19 @@ class State:
                       else set())
         self.lookups = 0             # /lookup and /filtered_search requests (403 mode)
         # id -> {"fields": {..}, "custom": {..}, "email_id": N,
-        #        "written": monotonic time of the last API write}
+        #        "written": monotonic time of the last API write,
+        #        "links": [{"id": account id, "is_primary": B}]}
         self.contacts = {}
         self.next_id = 70054866601
         self.next_email_id = 70000400001
+        # Each kind counts from its own base, so an id of one kind sent where
+        # another is meant finds nothing.
+        self.lists = {}              # id -> {"name": S, "contacts": set of ids}
+        self.next_list_id = 7001
+        self.accounts = {}           # id -> {"name": S}
+        self.next_account_id = 5001
+        self.notes = {}              # id -> the note as answered
+        self.next_note_id = 9001
         self.requests = collections.deque(maxlen=MAX_LOGGED_REQUESTS)
         self.faults = collections.deque()
         self.fields = mode_fields(modes)
@@ -577,7 +722,7 @@ class State:
             self.check_unique(builtins, None)
             cid = self.next_id
             self.next_id += 1
-            self.contacts[cid] = {"fields": {}, "custom": {},
+            self.contacts[cid] = {"fields": {}, "custom": {}, "links": [],
                                   "email_id": self.next_email_id}
             self.next_email_id += 1
         else:
@@ -608,10 +753,22 @@ class State:
         out["custom_field"] = dict(c["custom"])
         return out
 
-    def render_api(self, cid, row=False):
-        """A contact as an API answer carries it under the modes; row: a row of
-        /lookup or /filtered_search (lookup_rows "partial" trims it)."""
+    def render_control(self, cid):
+        """A contact as /_double/contacts shows it: links always, bare."""
         out = self.render(cid)
+        out["sales_accounts"] = [dict(link) for link in self.contacts[cid]["links"]]
+        return out
+
+    def render_api(self, cid, row=False, include=()):
+        """A contact as an API answer carries it under the modes; row: a row of
+        /lookup or /filtered_search (lookup_rows "partial" trims it); include:
+        the names of ?include (only "sales_accounts" adds anything)."""
+        out = self.render(cid)
+        if "sales_accounts" in include:
+            out["sales_accounts"] = [
+                {"id": link["id"], "name": self.accounts[link["id"]]["name"],
+                 "is_primary": link["is_primary"]}
+                for link in self.contacts[cid]["links"]]
         if row and self.modes["lookup_rows"] == "partial":
             first = out.get("first_name")
             last = out.get("last_name")
@@ -631,6 +788,87 @@ class State:
         lag = self.modes["lookup_lag_ms"]
         written = self.contacts[cid].get("written")
         return lag <= 0 or written is None or time.monotonic() - written >= lag / 1000.0
+
+    # -- lists, accounts, notes -------------------------------------------------
+
+    def add_list(self, body):
+        """Creates a list from a POST /lists body; returns its id."""
+        name = list_name(body)
+        if (self.modes["list_names"] == "unique"
+                and any(lst["name"] == name for lst in self.lists.values())):
+            raise BadRequest("Name has already been taken")
+        lid = self.next_list_id
+        self.next_list_id += 1
+        self.lists[lid] = {"name": name, "contacts": set()}
+        return lid
+
+    def list_page(self, query):
+        """GET /lists?page=N: one page of lists in id order, with meta."""
+        params = urllib.parse.parse_qs(query, keep_blank_values=True)
+        page = params.get("page", ["1"])[0]
+        if not (page.isascii() and page.isdigit()) or int(page) < 1:
+            raise BadRequest("Invalid page")
+        size = self.modes["lists_per_page"]
+        ids = sorted(self.lists)
+        start = (int(page) - 1) * size
+        return {"lists": [{"id": lid, "name": self.lists[lid]["name"]}
+                          for lid in ids[start:start + size]],
+                "meta": {"total_pages": -(-len(ids) // size), "total": len(ids)}}
+
+    def add_to_list(self, lid, body):
+        """PUT /lists/ID/add_contacts: all the ids join the list, or none."""
+        if lid not in self.lists:
+            raise BadRequest("Record not found", 404)
+        ids = body.get("ids")
+        if not isinstance(ids, list) or not ids or not all(is_id(i) for i in ids):
+            raise BadRequest("ids must be a non-empty list of contact ids")
+        unknown = sorted({i for i in ids if i not in self.contacts})
+        if unknown:
+            raise BadRequest("Invalid contact ids: %s"
+                             % ", ".join(str(i) for i in unknown))
+        self.lists[lid]["contacts"].update(ids)
+
+    def upsert_account(self, body):
+        """POST /sales_accounts/upsert; returns (created, id)."""
+        ident = body.get("unique_identifier")
+        if (not isinstance(ident, dict) or not isinstance(ident.get("name"), str)
+                or not ident["name"]):
+            raise BadRequest("unique_identifier must hold name")
+        account = body.get("sales_account")
+        if not isinstance(account, dict):
+            raise BadRequest("sales_account must be an object")
+        name = account.get("name")
+        if "name" in account and (not isinstance(name, str) or not name):
+            raise BadRequest("Invalid value for name: expected a string")
+        key = ident["name"].lower()
+        for aid, held in self.accounts.items():
+            if held["name"].lower() == key:
+                # an update: the name sent, if any, is the new one
+                held["name"] = name or held["name"]
+                return False, aid
+        aid = self.next_account_id
+        self.next_account_id += 1
+        self.accounts[aid] = {"name": name or ident["name"]}
+        return True, aid
+
+    def add_note(self, body):
+        """POST /notes; returns the note made (never merged with another)."""
+        note = body.get("note")
+        if not isinstance(note, dict):
+            raise BadRequest("note must be an object")
+        text = note.get("description")
+        if not isinstance(text, str) or not text.strip():
+            raise BadRequest("Description can't be blank")
+        if note.get("targetable_type") != "Contact":
+            raise BadRequest("Invalid targetable_type")
+        target = note.get("targetable_id")
+        if not is_id(target) or target not in self.contacts:
+            raise BadRequest("Record not found", 404)
+        nid = self.next_note_id
+        self.next_note_id += 1
+        self.notes[nid] = {"id": nid, "description": text,
+                           "targetable_type": "Contact", "targetable_id": target}
+        return self.notes[nid]
 
     # -- field list ------------------------------------------------------------
 
@@ -705,12 +943,14 @@ class State:
 
     # -- faults --------------------------------------------------------------
 
-    def take_fault(self, path):
+    def take_fault(self, method, path):
         """The fault that applies to this API request, or None."""
         if not self.faults:
             return None
         fault = self.faults[0]
         if fault.get("path") and not path.endswith(fault["path"]):
+            return None
+        if fault.get("method") and method != fault["method"]:
             return None
         if fault["count"] > 0:
             fault["count"] -= 1
@@ -733,6 +973,11 @@ def parse_fault(body):
         if not isinstance(path, str) or not path.startswith("/"):
             raise BadRequest("path must start with /")
         fault["path"] = path
+    method = body.get("method")
+    if method is not None:
+        if method not in ("GET", "POST", "PUT", "DELETE"):
+            raise BadRequest("method must be one of: GET, POST, PUT, DELETE")
+        fault["method"] = method
     if kind == "status":
         status = body.get("status")
         if not isinstance(status, int) or not 100 <= status <= 599:
@@ -860,12 +1105,25 @@ class Handler(BaseHTTPRequestHandler):
                 elif route == ("GET", "/_double/modes"):
                     self.send_json(200, {"modes": state.modes})
                 elif route == ("GET", "/_double/contacts"):
-                    self.send_json(200, {"contacts": [state.render(cid)
+                    self.send_json(200, {"contacts": [state.render_control(cid)
                                                       for cid in sorted(state.contacts)]})
                 elif route == ("POST", "/_double/contacts"):
-                    builtins, custom = validate_contact(body, state.fields, state.by_id)
-                    cid = state.save(None, builtins, custom, indexed=True)
-                    self.send_json(201, {"contact": state.render(cid)})
+                    cid = self.write_contact(None, body, indexed=True)
+                    self.send_json(201, {"contact": state.render_control(cid)})
+                elif route == ("GET", "/_double/lists"):
+                    self.send_json(200, {"lists": [self.control_list(lid)
+                                                   for lid in sorted(state.lists)]})
+                elif route == ("POST", "/_double/lists"):
+                    if not isinstance(body, dict):
+                        raise BadRequest("Name can't be blank")
+                    self.send_json(201, {"list": self.control_list(state.add_list(body))})
+                elif route == ("GET", "/_double/accounts"):
+                    self.send_json(200, {"sales_accounts": [
+                        {"id": aid, "name": state.accounts[aid]["name"]}
+                        for aid in sorted(state.accounts)]})
+                elif route == ("GET", "/_double/notes"):
+                    self.send_json(200, {"notes": [state.notes[nid]
+                                                   for nid in sorted(state.notes)]})
                 elif route == ("POST", "/_double/fields"):
                     state.change_fields(body)
                     self.send_json(200, {"fields": state.fields})
@@ -883,6 +1141,10 @@ class Handler(BaseHTTPRequestHandler):
         except BadRequest as e:
             self.send_error_envelope(e.status, str(e))
 
+    def control_list(self, lid):
+        lst = self.server.state.lists[lid]
+        return {"id": lid, "name": lst["name"], "contacts": sorted(lst["contacts"])}
+
     # -- API ---------------------------------------------------------------------
 
     def api(self, url, raw):
@@ -898,7 +1160,7 @@ class Handler(BaseHTTPRequestHandler):
             pass
         with state.lock:
             state.requests.append(entry)
-            fault = state.take_fault(entry["path"])
+            fault = state.take_fault(self.command, entry["path"])
             generation = state.generation
         if fault is not None:
             entry["fault"] = fault["kind"]
@@ -969,27 +1231,42 @@ class Handler(BaseHTTPRequestHandler):
         state = self.server.state
         cmd = self.command
         parts = path.strip("/").split("/")
+        include = includes(query)
         if cmd == "POST" and path == "/contacts/upsert":
-            return self.upsert(body)
+            return self.upsert(body, include)
         if cmd == "POST" and path == "/contacts":
-            builtins, custom = validate_contact(body.get("contact"), state.fields,
-                                                state.by_id)
-            cid = state.save(None, builtins, custom)
-            return 201, {"contact": state.render_api(cid)}
+            cid = self.write_contact(None, body.get("contact"))
+            return 201, {"contact": state.render_api(cid, include=include)}
         if len(parts) == 2 and parts[0] == "contacts" and parts[1].isdigit():
             cid = int(parts[1])
             if cid not in state.contacts:
                 raise BadRequest("Record not found", 404)
             if cmd == "GET":
-                return 200, {"contact": state.render_api(cid)}
+                return 200, {"contact": state.render_api(cid, include=include)}
             if cmd == "PUT":
-                builtins, custom = validate_contact(body.get("contact"), state.fields,
-                                                    state.by_id)
-                state.save(cid, builtins, custom)
-                return 200, {"contact": state.render_api(cid)}
+                self.write_contact(cid, body.get("contact"))
+                return 200, {"contact": state.render_api(cid, include=include)}
             if cmd == "DELETE":
                 del state.contacts[cid]
+                for lst in state.lists.values():
+                    lst["contacts"].discard(cid)
                 return 200, {"ok": True}
+        if cmd == "GET" and path == "/lists":
+            return 200, state.list_page(query)
+        if cmd == "POST" and path == "/lists":
+            lid = state.add_list(body)
+            return 201, {"list": {"id": lid, "name": state.lists[lid]["name"]}}
+        if (cmd == "PUT" and len(parts) == 3 and parts[0] == "lists"
+                and parts[1].isdigit() and parts[2] == "add_contacts"):
+            state.add_to_list(int(parts[1]), body)
+            return 200, {"message": "Contacts added to list"}
+        if cmd == "POST" and path == "/sales_accounts/upsert":
+            created, aid = state.upsert_account(body)
+            account = {"id": aid, "name": state.accounts[aid]["name"]}
+            return (state.modes["create_status"] if created else 200,
+                    {"sales_account": account})
+        if cmd == "POST" and path == "/notes":
+            return 201, {"note": state.add_note(body)}
         if cmd == "GET" and path == "/settings/contacts/fields":
             return 200, {"fields": state.fields}
         if cmd == "GET" and path == "/lookup":
@@ -1000,7 +1277,26 @@ class Handler(BaseHTTPRequestHandler):
             return self.filtered_search(body)
         raise BadRequest("No route for %s %s" % (cmd, API_PREFIX + path), 404)
 
-    def upsert(self, body):
+    def write_contact(self, cid, contact, indexed=False, ident=None):
+        """Validates a contact object (its fields, then its links) and creates
+        (cid None) or updates contact cid; the links given replace the held
+        ones. ident: the upsert's (key, value), set on a created contact.
+        Returns the contact's id."""
+        state = self.server.state
+        fields, linked, links = split_links(contact)
+        builtins, custom = validate_contact(fields, state.fields, state.by_id)
+        if linked:
+            links = validate_links(links, state.accounts)
+        if cid is None and ident is not None:
+            # a created contact carries its identifier even when the contact
+            # object does not repeat it
+            builtins.setdefault(*ident)
+        cid = state.save(cid, builtins, custom, indexed)
+        if linked:
+            state.contacts[cid]["links"] = links
+        return cid
+
+    def upsert(self, body, include):
         state = self.server.state
         ident = body.get("unique_identifier")
         if (not isinstance(ident, dict) or len(ident) != 1
@@ -1012,16 +1308,10 @@ class Handler(BaseHTTPRequestHandler):
         (key, value), = ident.items()
         if key == "external_id" and state.modes["external_id_key"] == "refused":
             raise BadRequest(state.message(MSG_BAD_IDENTIFIER))
-        builtins, custom = validate_contact(body.get("contact"), state.fields, state.by_id)
-        cid = state.find(key, value)
-        if cid is None:
-            # a created contact carries its identifier even when the contact
-            # object does not repeat it
-            builtins.setdefault(key, value)
-            cid = state.save(None, builtins, custom)
-            return state.modes["create_status"], {"contact": state.render_api(cid)}
-        state.save(cid, builtins, custom)
-        return 200, {"contact": state.render_api(cid)}
+        found = state.find(key, value)
+        cid = self.write_contact(found, body.get("contact"), ident=(key, value))
+        status = state.modes["create_status"] if found is None else 200
+        return status, {"contact": state.render_api(cid, include=include)}
 
     def lookup_forbidden(self):
         """lookup_403_every N: every Nth search since the reset is a 403."""

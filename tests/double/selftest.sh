@@ -148,7 +148,7 @@ reset_modes() { curl -s -o /dev/null -d "{\"modes\":$1}" "$url/_double/reset"; }
 ann='{"unique_identifier":{"emails":"ann@example.com"},"contact":{"first_name":"Ann","last_name":"Lee","external_id":"u-42","job_title":"CEO","custom_field":{"cf_industry":"Music"}}}'
 lookup_ann="$api/lookup?q=ann%40example.com&f=email&entities=contact"
 search_ann='{"filter_rule":[{"attribute":"contact_email.email","operator":"is_in","value":"ann@example.com"}]}'
-defaults='{"modes": {"dup_message": "documented", "lookup_rows": "full", "lookup_lag_ms": 0, "lookup_403_every": 0, "external_id_key": "accepted", "reset_format": "seconds", "subscription": "text", "radio": false, "unknown_type": false, "emails_array": false, "create_status": 201}}'
+defaults='{"modes": {"dup_message": "documented", "lookup_rows": "full", "lookup_lag_ms": 0, "lookup_403_every": 0, "external_id_key": "accepted", "reset_format": "seconds", "subscription": "text", "radio": false, "unknown_type": false, "emails_array": false, "create_status": 201, "lists_per_page": 25, "list_names": "any"}}'
 
 check "modes: defaults" 200 "$defaults" "$url/_double/modes"
 check "modes: unknown name" 400 'Unknown mode: nope' -d '{"modes":{"nope":1}}' "$url/_double/reset"
@@ -336,13 +336,13 @@ check "create_status 200: POST /contacts keeps 201" 201 '"bob@example.com"' -H "
 
 # live
 reset_modes '{"live":true}'
-check "live: expands" 200 '{"modes": {"dup_message": "address", "lookup_rows": "partial", "lookup_lag_ms": 0, "lookup_403_every": 0, "external_id_key": "accepted", "reset_format": "ddmmyy", "subscription": "ids", "radio": true, "unknown_type": false, "emails_array": true, "create_status": 200}}' \
+check "live: expands" 200 '{"modes": {"dup_message": "address", "lookup_rows": "partial", "lookup_lag_ms": 0, "lookup_403_every": 0, "external_id_key": "accepted", "reset_format": "ddmmyy", "subscription": "ids", "radio": true, "unknown_type": false, "emails_array": true, "create_status": 200, "lists_per_page": 25, "list_names": "any"}}' \
 	"$url/_double/modes"
 check "live: created with 200" 200 '"emails": [{"id": ' -H "$auth" -d "$ann" "$api/contacts/upsert"
 check "live: address message" 400 'ann@example.com already exists.' -H "$auth" \
 	-d '{"contact":{"emails":"ann@example.com"}}' "$api/contacts"
 reset_modes '{"live":true,"create_status":201,"lookup_lag_ms":50,"radio":false}'
-check "live: others win" 200 '"lookup_lag_ms": 50, "lookup_403_every": 0, "external_id_key": "accepted", "reset_format": "ddmmyy", "subscription": "ids", "radio": false, "unknown_type": false, "emails_array": true, "create_status": 201}' \
+check "live: others win" 200 '"lookup_lag_ms": 50, "lookup_403_every": 0, "external_id_key": "accepted", "reset_format": "ddmmyy", "subscription": "ids", "radio": false, "unknown_type": false, "emails_array": true, "create_status": 201, "lists_per_page": 25, "list_names": "any"}' \
 	"$url/_double/modes"
 reset_modes '{"live":false,"lookup_rows":"partial"}'
 check "live false" 200 '{"modes": {"dup_message": "documented", "lookup_rows": "partial", "lookup_lag_ms": 0' "$url/_double/modes"
@@ -360,6 +360,257 @@ check "reset: documented message" 400 'Email has already been taken' -H "$auth" 
 check "reset: full rows" 200 '"custom_field": {"cf_industry": "Music"}' -H "$auth" "$lookup_ann"
 check "reset: empty modes too" 200 '{"ok": true}' -d '{"modes":{}}' "$url/_double/reset"
 check "reset: still the defaults" 200 "$defaults" "$url/_double/modes"
+
+# --- issue 13: lists, accounts and their links, notes --------------------------
+bad() { printf '{"errors": {"code": %s, "message": ["%s"]}}' "$1" "$2"; }
+# count NAME WANT FRAGMENT: the last answer holds the fragment WANT times
+count() {
+	n=$(grep -oF -- "$3" "$dir/body" | wc -l)
+	if [ "$n" -eq "$2" ]; then
+		pass=$((pass + 1))
+	else
+		fail=$((fail + 1)); echo "not ok: $1: $n times $3 (want $2): $(cat "$dir/body")"
+	fi
+}
+check "modes: bad page size" 400 'mode lists_per_page must be a positive integer' \
+	-d '{"modes":{"lists_per_page":0}}' "$url/_double/reset"
+check "modes: bad list_names" 400 'mode list_names must be one of: any, unique' \
+	-d '{"modes":{"list_names":"Unique"}}' "$url/_double/reset"
+
+# lists: creating, names, paging (2 a page)
+reset_modes '{"lists_per_page":2}'
+check "lists: none" 200 '{"lists": [], "meta": {"total_pages": 0, "total": 0}}' -H "$auth" "$api/lists"
+check "lists: no key" 401 'Incorrect or missing API key' "$api/lists"
+check "lists: create" 201 '{"list": {"id": 7001, "name": "Webinar"}}' -H "$auth" -d '{"name":"Webinar"}' "$api/lists"
+check "lists: create, wrapped" 201 '{"list": {"id": 7002, "name": "Newsletter"}}' -H "$auth" \
+	-d '{"list":{"name":"Newsletter"}}' "$api/lists"
+check "lists: a duplicate name makes a second list" 201 '{"list": {"id": 7003, "name": "Webinar"}}' -H "$auth" \
+	-d '{"name":"Webinar"}' "$api/lists"
+for body in '{}' '{"name":""}' '{"name":"  "}' '{"name":5}' '{"name":null}' '{"list":{"name":""}}' '{"list":{}}'; do
+	check "lists: blank name $body" 400 "$(bad 400 "Name can't be blank")" -H "$auth" -d "$body" "$api/lists"
+done
+check "lists: seed" 201 '{"list": {"id": 7004, "name": "Archive", "contacts": []}}' -d '{"name":"Archive"}' "$url/_double/lists"
+check "lists: seed, blank" 400 "Name can't be blank" -d '{}' "$url/_double/lists"
+check "lists: create a 5th" 201 '"id": 7005' -H "$auth" -d '{"name":"Fifth"}' "$api/lists"
+page1='{"lists": [{"id": 7001, "name": "Webinar"}, {"id": 7002, "name": "Newsletter"}], "meta": {"total_pages": 3, "total": 5}}'
+check "lists: page 1 by default" 200 "$page1" -H "$auth" "$api/lists"
+check "lists: page 1" 200 "$page1" -H "$auth" "$api/lists?page=1"
+check "lists: page 2" 200 '{"lists": [{"id": 7003, "name": "Webinar"}, {"id": 7004, "name": "Archive"}], "meta": {"total_pages": 3, "total": 5}}' \
+	-H "$auth" "$api/lists?page=2"
+check "lists: page 3, the last" 200 '{"lists": [{"id": 7005, "name": "Fifth"}], "meta": {"total_pages": 3, "total": 5}}' \
+	-H "$auth" "$api/lists?page=3"
+check "lists: past the end" 200 '{"lists": [], "meta": {"total_pages": 3, "total": 5}}' -H "$auth" "$api/lists?page=4"
+for p in 0 -1 x '' 1.5 %C2%B2; do
+	check "lists: page [$p] refused" 400 "$(bad 400 'Invalid page')" -H "$auth" "$api/lists?page=$p"
+done
+check "lists: all held" 200 '{"lists": [{"id": 7001, "name": "Webinar", "contacts": []}, {"id": 7002, "name": "Newsletter", "contacts": []}, {"id": 7003, "name": "Webinar", "contacts": []}, {"id": 7004' \
+	"$url/_double/lists"
+
+# add_contacts: membership is a set, all or nothing
+c1=70054866601 c2=70054866602
+check "add: contact 1" 201 "\"id\": $c1" -H "$auth" -d "$ann" "$api/contacts/upsert"
+check "add: contact 2" 201 "\"id\": $c2" -H "$auth" -d '{"contact":{"emails":"bob@example.com"}}' "$api/contacts"
+check "add: one" 200 '{"message": "Contacts added to list"}' -H "$auth" -X PUT -d "{\"ids\":[$c1]}" "$api/lists/7001/add_contacts"
+check "add: again, with another twice" 200 '{"message": "Contacts added to list"}' -H "$auth" -X PUT \
+	-d "{\"ids\":[$c2,$c1,$c2]}" "$api/lists/7001/add_contacts"
+check "add: held once each" 200 "{\"id\": 7001, \"name\": \"Webinar\", \"contacts\": [$c1, $c2]}, {\"id\": 7002, \"name\": \"Newsletter\", \"contacts\": []}" \
+	"$url/_double/lists"
+check "add: unknown list" 404 "$(bad 404 'Record not found')" -H "$auth" -X PUT -d "{\"ids\":[$c1]}" "$api/lists/7999/add_contacts"
+check "add: an account id is no list" 404 'Record not found' -H "$auth" -X PUT -d "{\"ids\":[$c1]}" "$api/lists/5001/add_contacts"
+for body in '{}' '{"ids":[]}' '{"ids":"1"}' "{\"ids\":$c1}" "{\"ids\":[\"$c1\"]}" '{"ids":[true]}' '{"ids":[1.5]}' '{"ids":[null]}'; do
+	check "add: bad body $body" 400 "$(bad 400 'ids must be a non-empty list of contact ids')" -H "$auth" -X PUT \
+		-d "$body" "$api/lists/7002/add_contacts"
+done
+check "add: unknown contacts" 400 "$(bad 400 'Invalid contact ids: 5, 6')" -H "$auth" -X PUT \
+	-d "{\"ids\":[6,$c1,5,6]}" "$api/lists/7002/add_contacts"
+check "add: a list id is no contact" 400 'Invalid contact ids: 7001' -H "$auth" -X PUT \
+	-d '{"ids":[7001]}' "$api/lists/7002/add_contacts"
+check "add: nothing added on a refusal" 200 '{"id": 7002, "name": "Newsletter", "contacts": []}' "$url/_double/lists"
+check "add: not a GET" 404 'No route for GET /crm/sales/api/lists/7001/add_contacts' -H "$auth" "$api/lists/7001/add_contacts"
+check "add: a deleted contact leaves" 200 '"ok": true' -H "$auth" -X DELETE "$api/contacts/$c2"
+check "add: gone from the list" 200 "{\"id\": 7001, \"name\": \"Webinar\", \"contacts\": [$c1]}" "$url/_double/lists"
+
+# list_names "unique"
+reset_modes '{"list_names":"unique"}'
+check "unique: create" 201 '{"list": {"id": 7001, "name": "Webinar"}}' -H "$auth" -d '{"name":"Webinar"}' "$api/lists"
+check "unique: duplicate refused" 400 "$(bad 400 'Name has already been taken')" -H "$auth" -d '{"list":{"name":"Webinar"}}' "$api/lists"
+check "unique: seeding refused too" 400 'Name has already been taken' -d '{"name":"Webinar"}' "$url/_double/lists"
+check "unique: case counts" 201 '{"list": {"id": 7002, "name": "webinar"}}' -H "$auth" -d '{"name":"webinar"}' "$api/lists"
+check "unique: two held" 200 '{"lists": [{"id": 7001, "name": "Webinar", "contacts": []}, {"id": 7002, "name": "webinar", "contacts": []}]}' \
+	"$url/_double/lists"
+
+# the default page size: 25
+reset_modes '{}'
+i=0
+while [ $i -lt 26 ]; do curl -s -o /dev/null -d "{\"name\":\"L$i\"}" "$url/_double/lists"; i=$((i + 1)); done
+check "lists: 25 a page by default" 200 '"meta": {"total_pages": 2, "total": 26}' -H "$auth" "$api/lists"
+count "lists: 25 on page 1" 25 '"name"'
+check "lists: 1 on page 2" 200 '{"lists": [{"id": 7026, "name": "L25"}], "meta": {"total_pages": 2, "total": 26}}' -H "$auth" "$api/lists?page=2"
+
+# accounts
+reset_modes '{}'
+acme='{"unique_identifier":{"name":"Acme"},"sales_account":{"name":"Acme","website":"acme.example"}}'
+check "accounts: create" 201 '{"sales_account": {"id": 5001, "name": "Acme"}}' -H "$auth" -d "$acme" "$api/sales_accounts/upsert"
+check "accounts: update" 200 '{"sales_account": {"id": 5001, "name": "Acme"}}' -H "$auth" -d "$acme" "$api/sales_accounts/upsert"
+check "accounts: found whatever the case" 200 '{"sales_account": {"id": 5001, "name": "Acme"}}' -H "$auth" \
+	-d '{"unique_identifier":{"name":"ACME"},"sales_account":{}}' "$api/sales_accounts/upsert"
+check "accounts: another" 201 '{"sales_account": {"id": 5002, "name": "Globex"}}' -H "$auth" \
+	-d '{"unique_identifier":{"name":"Globex"},"sales_account":{"name":"Globex"}}' "$api/sales_accounts/upsert"
+for body in '{"sales_account":{"name":"X"}}' '{"unique_identifier":"X","sales_account":{}}' \
+	'{"unique_identifier":{"name":""},"sales_account":{}}' '{"unique_identifier":{"name":5},"sales_account":{}}' \
+	'{"unique_identifier":{"emails":"X"},"sales_account":{}}'; do
+	check "accounts: identifier $body" 400 "$(bad 400 'unique_identifier must hold name')" -H "$auth" -d "$body" "$api/sales_accounts/upsert"
+done
+for body in '{"unique_identifier":{"name":"Initech"}}' '{"unique_identifier":{"name":"Initech"},"sales_account":"Initech"}' \
+	'{"unique_identifier":{"name":"Initech"},"sales_account":[]}'; do
+	check "accounts: account $body" 400 "$(bad 400 'sales_account must be an object')" -H "$auth" -d "$body" "$api/sales_accounts/upsert"
+done
+check "accounts: held" 200 '{"sales_accounts": [{"id": 5001, "name": "Acme"}, {"id": 5002, "name": "Globex"}]}' "$url/_double/accounts"
+reset_modes '{"create_status":200}'
+check "accounts: create_status 200" 200 '{"sales_account": {"id": 5001, "name": "Acme"}}' -H "$auth" -d "$acme" "$api/sales_accounts/upsert"
+check "accounts: the name sent is the new one" 200 '{"sales_account": {"id": 5001, "name": "ACME Corp"}}' -H "$auth" \
+	-d '{"unique_identifier":{"name":"acme"},"sales_account":{"name":"ACME Corp"}}' "$api/sales_accounts/upsert"
+check "accounts: renamed" 200 '{"sales_accounts": [{"id": 5001, "name": "ACME Corp"}]}' "$url/_double/accounts"
+for n in '""' 5 null; do
+	check "accounts: name $n" 400 "$(bad 400 'Invalid value for name: expected a string')" -H "$auth" \
+		-d "{\"unique_identifier\":{\"name\":\"Initech\"},\"sales_account\":{\"name\":$n}}" "$api/sales_accounts/upsert"
+done
+
+# contacts' links to accounts
+reset_modes '{}'
+curl -s -o /dev/null -H "$auth" -d "$acme" "$api/sales_accounts/upsert"
+curl -s -o /dev/null -H "$auth" -d '{"unique_identifier":{"name":"Globex"},"sales_account":{}}' "$api/sales_accounts/upsert"
+check "links: none yet" 201 "\"id\": $c1" -H "$auth" -d "$ann" "$api/contacts/upsert"
+absent "links: no include, no key" '"sales_accounts"'
+check "links: always in the control API" 200 '"custom_field": {"cf_industry": "Music"}, "sales_accounts": []}' "$url/_double/contacts"
+check "links: none, included" 200 '"sales_accounts": []' -H "$auth" "$api/contacts/$c1?include=sales_accounts"
+check "links: upsert sets" 200 '"job_title": "CFO", "custom_field": {"cf_industry": "Music"}, "sales_accounts": [{"id": 5001, "name": "Acme", "is_primary": true}]}' \
+	-H "$auth" -d '{"unique_identifier":{"emails":"ann@example.com"},"contact":{"job_title":"CFO","sales_accounts":[{"id":5001,"is_primary":true}]}}' \
+	"$api/contacts/upsert?include=sales_accounts"
+check "links: held" 200 '"sales_accounts": [{"id": 5001, "is_primary": true}]}' "$url/_double/contacts"
+check "links: GET without include" 200 '"job_title": "CFO"' -H "$auth" "$api/contacts/$c1"
+absent "links: absent without include" '"sales_accounts"'
+check "links: GET, include among others" 200 '"sales_accounts": [{"id": 5001, "name": "Acme", "is_primary": true}]' \
+	-H "$auth" "$api/contacts/$c1?include=owner,sales_accounts,nonsense"
+check "links: GET, other includes only" 200 '"job_title": "CFO"' -H "$auth" "$api/contacts/$c1?include=owner,notes"
+absent "links: absent with other includes" '"sales_accounts"'
+check "links: PUT replaces" 200 '"sales_accounts": [{"id": 5002, "name": "Globex", "is_primary": true}, {"id": 5001, "name": "Acme", "is_primary": false}]}' \
+	-H "$auth" -X PUT -d '{"contact":{"sales_accounts":[{"id":5002,"is_primary":true},{"id":5001,"is_primary":false}]}}' \
+	"$api/contacts/$c1?include=sales_accounts"
+check "links: PUT replaces (one left)" 200 '"sales_accounts": [{"id": 5002, "name": "Globex", "is_primary": false}]}' \
+	-H "$auth" -X PUT -d '{"contact":{"sales_accounts":[{"id":5002}]}}' "$api/contacts/$c1?include=sales_accounts"
+check "links: PUT without them keeps them" 200 '"city": "Ghent", "custom_field": {"cf_industry": "Music"}, "sales_accounts": [{"id": 5002, "name": "Globex", "is_primary": false}]}' \
+	-H "$auth" -X PUT -d '{"contact":{"city":"Ghent"}}' "$api/contacts/$c1?include=sales_accounts"
+check "links: the upsert without them keeps them" 200 '"sales_accounts": [{"id": 5002, "name": "Globex", "is_primary": false}]}' \
+	-H "$auth" -d "$ann" "$api/contacts/upsert?include=sales_accounts"
+check "links: PUT without include" 200 '"city": "Ghent"' -H "$auth" -X PUT -d '{"contact":{"sales_accounts":[]}}' "$api/contacts/$c1"
+absent "links: PUT answer without include" '"sales_accounts"'
+check "links: an empty list clears" 200 '"sales_accounts": []}' -H "$auth" "$api/contacts/$c1?include=sales_accounts"
+check "links: POST /contacts" 201 '"sales_accounts": [{"id": 5001, "name": "Acme", "is_primary": false}, {"id": 5002, "name": "Globex", "is_primary": true}]}' \
+	-H "$auth" -d '{"contact":{"emails":"carol@example.com","sales_accounts":[{"id":5001,"is_primary":false},{"id":5002,"is_primary":true}]}}' \
+	"$api/contacts?include=sales_accounts"
+check "links: upsert creating" 201 '"sales_accounts": [{"id": 5001, "name": "Acme", "is_primary": true}]}' \
+	-H "$auth" -d '{"unique_identifier":{"emails":"dan@example.com"},"contact":{"sales_accounts":[{"id":5001,"is_primary":true}]}}' \
+	"$api/contacts/upsert?include=sales_accounts"
+check "links: upsert without include" 200 '"dan@example.com"' -H "$auth" \
+	-d '{"unique_identifier":{"emails":"dan@example.com"},"contact":{"sales_accounts":[{"id":5002,"is_primary":true}]}}' \
+	"$api/contacts/upsert"
+absent "links: upsert answer without include" '"sales_accounts"'
+check "links: POST /contacts without include" 201 '"eve@example.com"' -H "$auth" \
+	-d '{"contact":{"emails":"eve@example.com","sales_accounts":[{"id":5002,"is_primary":true}]}}' "$api/contacts"
+absent "links: POST answer without include" '"sales_accounts"'
+for links in '{"id":5001}' '[5001]' '[{"id":"5001"}]' '[{"id":true}]' '[{"is_primary":true}]' '[{"id":5001,"is_primary":"yes"}]' \
+	'[{"id":5001},{"id":5001,"is_primary":true}]' 'null' '"Acme"'; do
+	check "links: malformed $links" 400 "$(bad 400 'Invalid sales_accounts')" -H "$auth" -X PUT \
+		-d "{\"contact\":{\"sales_accounts\":$links}}" "$api/contacts/$c1"
+done
+check "links: unknown account" 400 "$(bad 400 'Invalid sales account ids: 9')" -H "$auth" -X PUT \
+	-d '{"contact":{"sales_accounts":[{"id":9,"is_primary":true}]}}' "$api/contacts/$c1"
+check "links: unknown accounts (a list id too)" 400 'Invalid sales account ids: 9, 7001' -H "$auth" \
+	-d '{"contact":{"emails":"x@example.com","sales_accounts":[{"id":7001},{"id":5001},{"id":9}]}}' "$api/contacts"
+check "links: two primaries" 400 "$(bad 400 'Only one primary sales account')" -H "$auth" \
+	-d '{"unique_identifier":{"emails":"ann@example.com"},"contact":{"job_title":"COO","sales_accounts":[{"id":5001,"is_primary":true},{"id":5002,"is_primary":true}]}}' \
+	"$api/contacts/upsert"
+check "links: a refusal changes nothing" 200 '"job_title": "CEO", "city": "Ghent", "custom_field": {"cf_industry": "Music"}, "sales_accounts": []}' \
+	-H "$auth" "$api/contacts/$c1?include=sales_accounts"
+check "links: nobody created on a refusal" 200 '"contacts"' "$url/_double/contacts"
+absent "links: no x@example.com" 'x@example.com'
+check "links: other keys still strict" 400 "$(bad 400 'Unknown attribute: sales_account')" -H "$auth" -X PUT \
+	-d '{"contact":{"sales_accounts":[],"sales_account":{"id":5001}}}' "$api/contacts/$c1"
+check "links: no field of the field list" 200 '"fields"' -H "$auth" "$api/settings/contacts/fields"
+absent "links: not in the fields" 'sales_account'
+check "links: seeding" 201 '"emails": "seed@example.com", "external_id": null, "custom_field": {}, "sales_accounts": [{"id": 5002, "is_primary": false}]}' \
+	-d '{"emails":"seed@example.com","sales_accounts":[{"id":5002,"is_primary":false}]}' "$url/_double/contacts"
+
+# notes: every POST makes one
+note="{\"note\":{\"description\":\"Call me\",\"targetable_type\":\"Contact\",\"targetable_id\":$c1}}"
+check "notes: create" 201 "{\"note\": {\"id\": 9001, \"description\": \"Call me\", \"targetable_type\": \"Contact\", \"targetable_id\": $c1}}" \
+	-H "$auth" -d "$note" "$api/notes"
+check "notes: the same again makes another" 201 "{\"note\": {\"id\": 9002, \"description\": \"Call me\"" -H "$auth" -d "$note" "$api/notes"
+for d in '' '"description":"",' '"description":"  ",' '"description":5,' '"description":null,'; do
+	check "notes: blank [$d]" 400 "$(bad 400 "Description can't be blank")" -H "$auth" \
+		-d "{\"note\":{$d\"targetable_type\":\"Contact\",\"targetable_id\":$c1}}" "$api/notes"
+done
+for t in '"contact"' '"SalesAccount"' 'null' '5'; do
+	check "notes: type $t" 400 "$(bad 400 'Invalid targetable_type')" -H "$auth" \
+		-d "{\"note\":{\"description\":\"x\",\"targetable_type\":$t,\"targetable_id\":$c1}}" "$api/notes"
+done
+check "notes: no type" 400 'Invalid targetable_type' -H "$auth" -d "{\"note\":{\"description\":\"x\",\"targetable_id\":$c1}}" "$api/notes"
+for id in 1 5001 "\"$c1\"" null; do
+	check "notes: target $id" 404 "$(bad 404 'Record not found')" -H "$auth" \
+		-d "{\"note\":{\"description\":\"x\",\"targetable_type\":\"Contact\",\"targetable_id\":$id}}" "$api/notes"
+done
+check "notes: not wrapped" 400 "$(bad 400 'note must be an object')" -H "$auth" \
+	-d "{\"description\":\"x\",\"targetable_type\":\"Contact\",\"targetable_id\":$c1}" "$api/notes"
+check "notes: held" 200 "{\"notes\": [{\"id\": 9001, \"description\": \"Call me\", \"targetable_type\": \"Contact\", \"targetable_id\": $c1}, {\"id\": 9002, \"description\": \"Call me\", \"targetable_type\": \"Contact\", \"targetable_id\": $c1}]}" \
+	"$url/_double/notes"
+count "notes: only those two" 2 '"id": '
+
+# a fault filtered on method and path
+check "fault: method" 200 '"queued": 1' -d '{"kind":"status","status":503,"path":"/lists","method":"POST"}' "$url/_double/fault"
+check "fault: GET passes" 200 '"meta"' -H "$auth" "$api/lists"
+check "fault: POST /notes passes" 201 '"note"' -H "$auth" -d "$note" "$api/notes"
+check "fault: POST /lists fails" 503 "$(bad 503 'Injected fault')" -H "$auth" -d '{"name":"Webinar"}' "$api/lists"
+check "fault: nothing made" 200 '{"lists": []}' "$url/_double/lists"
+check "fault: then works" 201 '{"list": {"id": 7001, "name": "Webinar"}}' -H "$auth" -d '{"name":"Webinar"}' "$api/lists"
+check "fault: method alone" 200 '"queued": 1' -d '{"kind":"status","status":502,"method":"PUT","count":2}' "$url/_double/fault"
+check "fault: other method passes" 200 '"CEO"' -H "$auth" "$api/contacts/$c1"
+check "fault: PUT 1 fails" 502 'Injected fault' -H "$auth" -X PUT -d "{\"ids\":[$c1]}" "$api/lists/7001/add_contacts"
+check "fault: PUT 2 fails" 502 'Injected fault' -H "$auth" -X PUT -d '{"contact":{}}' "$api/contacts/$c1"
+check "fault: PUT passes after" 200 'Contacts added to list' -H "$auth" -X PUT -d "{\"ids\":[$c1]}" "$api/lists/7001/add_contacts"
+for m in PATCH post 5; do
+	check "fault: method $m refused" 400 'method must be one of: GET, POST, PUT, DELETE' \
+		-d "{\"kind\":\"status\",\"status\":503,\"method\":\"$m\"}" "$url/_double/fault"
+done
+check "fault: none queued" 200 '"queued": 0' -d '{"kind":"clear"}' "$url/_double/fault"
+
+# rate counting
+curl -s -o /dev/null -d '{"minute_limit":1}' "$url/_double/reset"
+check "limit: lists count" 200 '"meta"' -H "$auth" "$api/lists"
+check "limit: accounts count" 429 'API rate limit exceeded' -H "$auth" -d "$acme" "$api/sales_accounts/upsert"
+
+# a reset clears them all and restarts the ids
+curl -s -o /dev/null -X POST "$url/_double/reset"
+curl -s -o /dev/null -H "$auth" -d "$acme" "$api/sales_accounts/upsert"
+curl -s -o /dev/null -H "$auth" -d '{"name":"Webinar"}' "$api/lists"
+curl -s -o /dev/null -H "$auth" -d '{"contact":{"emails":"ann@example.com","sales_accounts":[{"id":5001,"is_primary":true}]}}' "$api/contacts"
+curl -s -o /dev/null -H "$auth" -X PUT -d "{\"ids\":[$c1]}" "$api/lists/7001/add_contacts"
+curl -s -o /dev/null -H "$auth" -d "$note" "$api/notes"
+check "reset: before, a link" 200 '"sales_accounts": [{"id": 5001, "is_primary": true}]' "$url/_double/contacts"
+check "reset: before, a member" 200 "\"contacts\": [$c1]" "$url/_double/lists"
+check "reset: before, a note" 200 '"id": 9001' "$url/_double/notes"
+check "reset: clear" 200 '{"ok": true}' -X POST "$url/_double/reset"
+check "reset: no lists" 200 '{"lists": []}' "$url/_double/lists"
+check "reset: no accounts" 200 '{"sales_accounts": []}' "$url/_double/accounts"
+check "reset: no notes" 200 '{"notes": []}' "$url/_double/notes"
+check "reset: no contacts" 200 '{"contacts": []}' "$url/_double/contacts"
+check "reset: list ids restart" 201 '{"list": {"id": 7001, "name": "Webinar"}}' -H "$auth" -d '{"name":"Webinar"}' "$api/lists"
+check "reset: account ids restart" 201 '{"sales_account": {"id": 5001, "name": "Acme"}}' -H "$auth" -d "$acme" "$api/sales_accounts/upsert"
+check "reset: a new contact has no links" 201 '"sales_accounts": []' -H "$auth" -d '{"contact":{"emails":"ann@example.com"}}' \
+	"$api/contacts?include=sales_accounts"
+check "reset: note ids restart" 201 '"id": 9001' -H "$auth" -d "$note" "$api/notes"
+check "reset: no member" 200 '{"lists": [{"id": 7001, "name": "Webinar", "contacts": []}]}' "$url/_double/lists"
+curl -s -o /dev/null -X POST "$url/_double/reset"
 
 # --modes gives the defaults a reset returns to
 /usr/bin/python3 tests/fmdouble.py --port 0 --port-file "$dir/port2" --key k1 \
