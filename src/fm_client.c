@@ -178,7 +178,10 @@ out:
 /* One call of a step, for `fmgate try`. */
 static void say_call(FILE *to, const char *call, const char *when)
 {
-	fprintf(to, "  %-48s %s%s%s\n", call, when ? "(" : "", when ? when : "", when ? ")" : "");
+	if (when)
+		fprintf(to, "  %-48s (%s)\n", call, when);
+	else
+		fprintf(to, "  %s\n", call);
 }
 
 void fm_step_describe(struct fm_client *c, const struct step *step, FILE *to)

@@ -109,13 +109,6 @@ static bool copy_add_json(struct copy *c, const cJSON *lists)
 	return true;
 }
 
-static bool fresh(const struct copy *c)
-{
-	time_t now = time(NULL);
-
-	return c->fetched_at && c->fetched_at <= now && now - c->fetched_at < FM_LISTS_FRESH_S;
-}
-
 /* ---- the shared file ------------------------------------------------------- */
 
 static bool same_file(const struct fm_lists *l, const struct stat *sb)
@@ -392,7 +385,10 @@ void fm_lists_find(struct fm_lists *l, const char *name, bool may_create, uint64
 	}
 	if (fm_lists_known(l, name, id))
 		goto found;
-	if (!fresh(&l->copy) && !fetch(l, true, deadline, out))
+	/* Not in a copy: the CRM is asked, however recent the copy (the
+	 * operator who just created a missing list and requeued its step
+	 * must not be told it is missing again). */
+	if (!fetch(l, true, deadline, out))
 		goto out;
 	if (copy_find(&l->copy, name, id))
 		goto found;

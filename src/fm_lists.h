@@ -10,8 +10,9 @@
  * meta.total_pages, at most FM_LISTS_MAX_PAGES pages and FM_LISTS_MAX lists
  * (a CRM with more is read in part: a name missing from a partial copy is
  * refused, never created). A name known from a copy is used without a call;
- * a name missing from a copy fetched less than FM_LISTS_FRESH_S ago is
- * missing (no call), else every page is fetched again.
+ * a name missing from it fetches every page again (a list just created in
+ * the CRM is found at once; a form naming a list the CRM lacks costs that
+ * fetch per submission, and `fmgate check --online` reports it).
  *
  * A list missing from the CRM is refused (FM_REJECTED: the operator creates
  * it and requeues the step), unless the step may create it. Creating takes
@@ -44,8 +45,6 @@
 
 #define FM_LISTS_MAX_PAGES 100     /* pages of GET /lists read */
 #define FM_LISTS_MAX       10000u  /* lists kept in a copy */
-#define FM_LISTS_FRESH_S   60      /* a name missing from a copy younger than
-                                      this is missing: no fetch */
 
 struct fm_lists;
 

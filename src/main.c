@@ -403,10 +403,10 @@ static void try_calls(struct fm_client *fm, const struct submission *sub, bool l
 {
 	printf("\ncalls, in order:\n");
 	if (!submission_trusted(sub))
-		printf("GET /lookup?f=external_id&entities=contact&q={userId} (the userId is not "
-		       "signed: its contact is read first)\n");
-	printf("POST /contacts/upsert%s (the request above)\n",
-	       links ? "?include=sales_accounts" : "");
+		printf("  %-48s (the userId is not signed: its contact is read first)\n",
+		       "GET /lookup?f=external_id&entities=contact&q=..");
+	printf("  %-48s (the request above)\n",
+	       links ? "POST /contacts/upsert?include=sales_accounts" : "POST /contacts/upsert");
 	for (size_t i = 1; i < sub->steps.n; i++)
 		fm_step_describe(fm, &sub->steps.v[i], stdout);
 }

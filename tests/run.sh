@@ -16,7 +16,7 @@ BUILD=${BUILD:-build}
 export FMGATE_BIN="$PWD/$BUILD/fmgate"
 export FMGATE_WRAP=${FMGATE_WRAP:-}
 SUITES=${SUITES:-double unit cgi fcgi spool live e2e attack browser install}
-LIVE_SUITES="cgi/04-deliver cgi/06-fidelity cgi/08-signed cgi/10-setup spool/01-retry spool/02-order spool/03-watch"
+LIVE_SUITES="cgi/04-deliver cgi/06-fidelity cgi/08-signed cgi/10-setup spool/01-retry spool/02-order spool/03-watch spool/06-steps"
 SUITE_TIMEOUT=${SUITE_TIMEOUT:-600}
 . tests/lib.sh
 

@@ -129,7 +129,8 @@ def with_javascript(d):
     email.clear()
     email.send_keys("js-contact@example.com")
     expect("typing clears aria-invalid", email.get_attribute("aria-invalid"), None)
-    fill(d, "contact-form", {"phone": "+49 30 1234567", "sector": "Software", "size": "25"})
+    fill(d, "contact-form", {"phone": "+49 30 1234567", "sector": "Software", "size": "25",
+                             "company": "Acme Demo", "message": "Call me on Monday"})
     submit(d, "contact-form")
     if wait(d, "JS contact form lands on the thank-you page",
             lambda d: urlsplit(d.current_url).path == "/thanks.html"):
@@ -143,6 +144,14 @@ def with_javascript(d):
             lambda d: path_of(d) == "/thanks.html?form=newsletter"):
         report("on the list" in d.find_element(By.ID, "done").text,
                "the newsletter's own thank-you sentence", d.find_element(By.ID, "done").text)
+
+    # The webinar: its list, and the newsletter's for a ticked box.
+    d.get(SITE + "/#webinar")
+    fill(d, "webinar-form", {"email": "js-webinar@example.com", "first": "Wen"})
+    d.find_element(By.CSS_SELECTOR, "#webinar-form [name=optin]").click()
+    submit(d, "webinar-form")
+    wait(d, "JS webinar form lands on its thank-you page",
+         lambda d: path_of(d) == "/thanks.html?form=webinar")
 
     # The error page shows the query as text: markup in it stays inert.
     attack = '<img src=x onerror="document.title=\'pwned\'">'

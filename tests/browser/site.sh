@@ -88,7 +88,20 @@ expect_eq "plain contact: industry" "$(double_contact nojs-contact@example.com c
 expect_eq "plain newsletter: subscribed" "$(double_contact nojs-news@example.com custom_field.cf_newsletter)" "true"
 expect_eq "nothing from the unlisted origin" "$(double_contact blocked@example.com emails)" "NONE"
 expect_eq "nothing from a refused post" "$(double_contact nojs-bad@example.com emails)" "NONE"
-expect_eq "one upsert per accepted submission" "$(double_upserts)" 5
+expect_eq "one upsert per accepted submission" "$(double_upserts)" 6
+# The demo request's company and message; the webinar's lists.
+js_contact=$(double_contact js-contact@example.com id)
+js_webinar=$(double_contact js-webinar@example.com id)
+expect_eq "JS contact: the company is its account" \
+	"$(double_get accounts | jq -c '[.sales_accounts[].name]'),$(double_contact js-contact@example.com sales_accounts | jq -c '[.[].is_primary]')" \
+	'["Acme Demo"],[true]'
+expect_eq "JS contact: the message is a note" \
+	"$(double_get notes | jq -r --argjson c "$js_contact" '.notes[] | select(.targetable_id == $c) | .description')" \
+	"$(printf 'Demo request\n\nCall me on Monday')"
+expect_eq "JS webinar: in the webinar's list and, ticked, the newsletter's" \
+	"$(double_get lists | jq -c --argjson c "$js_webinar" '[.lists[] | select(.contacts | index($c)) | .name]')" \
+	'["Webinar December","Newsletter"]'
+
 
 # The access log shows how each form was sent: fetch in JSON mode (200/422)
 # with JavaScript, a plain post answered 303 without.
