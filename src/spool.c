@@ -950,7 +950,10 @@ enum spool_err spool_mark(struct spool *sp, const struct spool_id *id, long long
 	return SPOOL_OK;
 }
 
-enum spool_err spool_reschedule(struct spool *sp, struct spool_item *it)
+/* Writes a waiting record over its file, with that mtime; the folder is
+ * flushed too when sync_dir. */
+static enum spool_err rewrite(struct spool *sp, struct spool_item *it, long long mtime,
+                              bool sync_dir)
 {
 	char p[SPOOL_PATH_MAX], dir[SPOOL_PATH_MAX];
 	enum spool_err e;
@@ -960,26 +963,22 @@ enum spool_err spool_reschedule(struct spool *sp, struct spool_item *it)
 		return SPOOL_EIO;
 	if (!(text = record_text(&it->id, it->identify, it->steps, it->form, &it->st, NULL, &e)))
 		return e;
-	/* The old version stays valid until the rename: no directory flush needed,
-	 * either version is a correct state after a crash. */
-	e = write_file(sp, text, dir, p, it->st.next_attempt > 0 ? it->st.next_attempt : 1, false);
+	e = write_file(sp, text, dir, p, mtime > 0 ? mtime : 1, sync_dir);
 	cJSON_free(text);
 	return e;
 }
 
+enum spool_err spool_reschedule(struct spool *sp, struct spool_item *it)
+{
+	/* The old version stays valid until the rename: no directory flush
+	 * needed, either version is a correct state after a crash (the steps
+	 * it records were flushed by spool_save as each was done). */
+	return rewrite(sp, it, it->st.next_attempt, false);
+}
+
 enum spool_err spool_save(struct spool *sp, struct spool_item *it, long long mtime)
 {
-	char p[SPOOL_PATH_MAX], dir[SPOOL_PATH_MAX];
-	enum spool_err e;
-	char *text;
-
-	if (!item_path(sp, SPOOL_QUEUE, &it->id, p) || !area_dir(sp, SPOOL_QUEUE, it->id.uhash, dir))
-		return SPOOL_EIO;
-	if (!(text = record_text(&it->id, it->identify, it->steps, it->form, &it->st, NULL, &e)))
-		return e;
-	e = write_file(sp, text, dir, p, mtime > 0 ? mtime : 1, true);
-	cJSON_free(text);
-	return e;
+	return rewrite(sp, it, mtime, true);
 }
 
 enum spool_err spool_remove(struct spool *sp, const struct spool_id *id)

@@ -357,7 +357,8 @@ static struct submission *planned(const char *user)
 static void script(const struct fm_result *r, unsigned n)
 {
 	memset(step_script, 0, sizeof step_script);
-	memcpy(step_script, r, n * sizeof *r);
+	if (n)
+		memcpy(step_script, r, n * sizeof *r);
 	step_calls = 0;
 	step_log[0] = '\0';
 }
