@@ -118,6 +118,14 @@ static void refuse_step(struct step *st, const struct fm_result *r)
 		steps_refuse(st, "refused");   /* the state matters more than the words */
 }
 
+static bool has_pending(const struct steps *steps)
+{
+	size_t pending;
+
+	steps_count(steps, &pending, NULL, NULL);
+	return pending > 0;
+}
+
 /*
  * Runs the steps of `sub` that are pending, within budget_ms: the contact
  * first; once it is done, the others in order, each done or refused for good
@@ -146,16 +154,27 @@ static bool run_steps(struct app *app, const struct map_form *form, struct submi
 		}
 		contact = steps_contact(&sub->steps);
 	}
-	if (contact->state == STEP_PENDING) {
+	if (contact->state != STEP_DONE) {
 		app->deliver(app->fm, sub, form, budget_ms, &out->fm);
 		out->calls = out->fm.calls;
 		if (out->fm.outcome != FM_DELIVERED)
 			return true;
 		contact->state = STEP_DONE;
+		if (out->fm.contact_id <= 0 && has_pending(&sub->steps)) {
+			/* Nothing to hang the other steps on: written again later
+			 * (the same values, the same contact). */
+			contact->state = STEP_PENDING;
+			out->fm.outcome = FM_RETRY;
+			snprintf(out->fm.message, sizeof out->fm.message,
+			         "the contact's write gave no id");
+			return true;
+		}
 		contact->id = out->fm.contact_id;
 		links = &out->fm.links;
 		calls = out->fm.calls;
-		if (!record_steps(rec, &sub->steps))
+		/* Recorded only when a step follows: a contact alone is removed
+		 * next, and a crash before that repeats its upsert. */
+		if (has_pending(&sub->steps) && !record_steps(rec, &sub->steps))
 			return false;
 	}
 	out->contact_done = true;
@@ -173,12 +192,7 @@ static bool run_steps(struct app *app, const struct map_form *form, struct submi
 			fm_result_say(&out->fm, FM_RETRY, "the delivery budget was spent before this step");
 			break;
 		}
-		if (contact->id <= 0) {
-			fm_result_start(&r);
-			fm_result_say(&r, FM_REJECTED, "the contact's write gave no id");
-		} else {
-			app->step(app->fm, st, contact->id, links, (unsigned)left, &r);
-		}
+		app->step(app->fm, st, contact->id, links, (unsigned)left, &r);
 		calls += r.calls;
 		out->fm = r;
 		if (r.outcome == FM_DELIVERED)

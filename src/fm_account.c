@@ -76,7 +76,11 @@ static bool read_links(struct fm_http *h, long long contact, uint64_t deadline,
 		goto out;
 	}
 	if (!fm_links_read(ct, have)) {
-		have->n = 0;   /* no member: no links */
+		/* Without the member the links are unknown, and a write would
+		 * replace them: refused, never guessed. */
+		fm_result_say(out, FM_REJECTED, "contact %lld: the CRM did not return its linked "
+		              "accounts (sales_accounts), which a link would replace", contact);
+		goto out;
 	} else if (have->n < 0) {
 		if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(ct, "sales_accounts")) >
 		    (int)FM_MAX_LINKS)

@@ -10,6 +10,8 @@
  * it asked for them, else GET /contacts/ID?include=sales_accounts) and sent
  * back with the new one; the new link is primary only when the contact had
  * none. A contact already linked to the account is left alone (no write).
+ * A read that does not return the member (the CRM ignoring the include)
+ * leaves the links unknown: the step is refused rather than risk unlinking.
  *
  * What can repeat: a crash between the upsert and the record of its id
  * repeats the upsert, which is harmless (keyed on the same name, it finds the

@@ -171,6 +171,11 @@ void fm_step(struct fm_client *c, struct step *step, long long contact_id,
 		fm_result_say(out, FM_REJECTED, "the contact step is fm_deliver's");
 		break;
 	}
+	/* A 403 here is this call's permission (a plan or a role without
+	 * accounts, lists or notes), not the key's: the contact went through
+	 * with the same key. It refuses the step; only a 401 pauses. */
+	if (out->outcome == FM_PAUSED && out->http_status == 403)
+		out->outcome = FM_REJECTED;
 out:
 	finish(c, out);
 }

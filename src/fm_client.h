@@ -102,6 +102,8 @@ const struct fm_fields *fm_client_fields(struct fm_client *c, struct fm_result *
  * upserted, for the spool to record), the list found or created and the
  * contact added to it (fm_lists.h), the note added (fm_note.h; step->name is
  * its title). Paused delivery makes no call but the probe, as fm_deliver.
+ * A 403 refuses the step (FM_REJECTED): a permission of the account's, not
+ * a refused key; a 401 pauses delivery as for the contact.
  * Always fills *out; the caller records the step done on FM_DELIVERED.
  */
 void fm_step(struct fm_client *c, struct step *step, long long contact_id,

@@ -32,13 +32,15 @@
 struct entry {
 	long long id;
 	char *name;
+	bool made;             /* created by fmgate and not yet seen in a fetch: kept
+	                          across fetches, since the CRM's list of lists may
+	                          lag behind a creation */
 };
 
 /* One copy of the account's lists. */
 struct copy {
 	struct entry *v;
 	size_t n, cap;
-	time_t fetched_at;     /* when fetched from the API; 0: to be fetched again */
 	bool complete;         /* every list of the CRM is in it */
 };
 
@@ -50,6 +52,7 @@ struct fm_lists {
 	struct copy copy;
 	bool file_seen;        /* the shared file as last read or written */
 	struct stat file;
+	bool checked;          /* fetched whole for fm_lists_exists */
 };
 
 /* ---- a copy --------------------------------------------------------------- */
@@ -74,7 +77,7 @@ static bool copy_find(const struct copy *c, const char *name, long long *id)
 }
 
 /* Adds a list; false when out of memory or full (the copy is then partial). */
-static bool copy_add(struct copy *c, long long id, const char *name)
+static bool copy_add(struct copy *c, long long id, const char *name, bool made)
 {
 	struct entry *v;
 	char *s;
@@ -86,7 +89,7 @@ static bool copy_add(struct copy *c, long long id, const char *name)
 	}
 	if (!(s = strdup(name)))
 		return false;
-	c->v[c->n++] = (struct entry){id, s};
+	c->v[c->n++] = (struct entry){id, s, made};
 	return true;
 }
 
@@ -103,9 +106,29 @@ static bool copy_add_json(struct copy *c, const cJSON *lists)
 		if (!(id = fm_id_of(cJSON_GetObjectItemCaseSensitive(e, "id"))) ||
 		    !cJSON_IsString(name) || strlen(name->valuestring) > MAP_MAX_LIST_NAME)
 			continue;
-		if (!copy_add(c, id, name->valuestring))
+		if (!copy_add(c, id, name->valuestring,
+		              cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(e, "made"))))
 			return false;
 	}
+	return true;
+}
+
+static bool copy_has_id(const struct copy *c, long long id)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].id == id)
+			return true;
+	return false;
+}
+
+/* The lists `old` made that a fetch into `c` did not show yet, carried
+ * over; false when out of memory or full. */
+static bool copy_keep_made(struct copy *c, const struct copy *old)
+{
+	for (size_t i = 0; i < old->n; i++)
+		if (old->v[i].made && !copy_has_id(c, old->v[i].id) &&
+		    !copy_add(c, old->v[i].id, old->v[i].name, true))
+			return false;
 	return true;
 }
 
@@ -130,7 +153,7 @@ static void take_file(struct fm_lists *l)
 {
 	struct copy c = {0};
 	cJSON *doc = NULL;
-	const cJSON *acct, *at, *done;
+	const cJSON *acct, *done;
 	struct stat sb;
 	char *s = NULL;
 	size_t len;
@@ -145,13 +168,10 @@ static void take_file(struct fm_lists *l)
 	    !(doc = cJSON_ParseWithLength(s, len)))
 		goto out;
 	acct = cJSON_GetObjectItemCaseSensitive(doc, "account");
-	at = cJSON_GetObjectItemCaseSensitive(doc, "fetched_at");
 	done = cJSON_GetObjectItemCaseSensitive(doc, "complete");
 	if (!cJSON_IsString(acct) || strcmp(acct->valuestring, l->account) != 0 ||
-	    !cJSON_IsNumber(at) || at->valuedouble < 0 || at->valuedouble > 1e12 ||
 	    !copy_add_json(&c, cJSON_GetObjectItemCaseSensitive(doc, "lists")))
 		goto out;
-	c.fetched_at = (time_t)at->valuedouble;
 	c.complete = cJSON_IsTrue(done);
 	copy_free(&l->copy);
 	l->copy = c;
@@ -174,13 +194,13 @@ static void write_file(struct fm_lists *l)
 		return;
 	doc = cJSON_CreateObject();
 	ok = cJSON_AddStringToObject(doc, "account", l->account) &&
-	     cJSON_AddNumberToObject(doc, "fetched_at", (double)l->copy.fetched_at) &&
 	     cJSON_AddBoolToObject(doc, "complete", l->copy.complete) &&
 	     (list = cJSON_AddArrayToObject(doc, "lists")) != NULL;
 	for (size_t i = 0; ok && i < l->copy.n; i++)
 		ok = (item = cJSON_CreateObject()) != NULL && cJSON_AddItemToArray(list, item) &&
 		     cJSON_AddNumberToObject(item, "id", (double)l->copy.v[i].id) &&
-		     cJSON_AddStringToObject(item, "name", l->copy.v[i].name);
+		     cJSON_AddStringToObject(item, "name", l->copy.v[i].name) &&
+		     (!l->copy.v[i].made || cJSON_AddTrueToObject(item, "made"));
 	if (ok && (json = cJSON_PrintUnformatted(doc)) &&
 	    (e = statedir_write(l->sd, FILE_NAME, json, strlen(json), STATEDIR_REPLACE)) ==
 	    STATEDIR_OK)
@@ -196,12 +216,14 @@ static void write_file(struct fm_lists *l)
 
 /*
  * Every page of GET /lists into this process's copy (and, when `share`, the
- * shared file). False with *out filled when a page could not be had: the
- * copy is then unchanged.
+ * shared file), the lists this copy made and the fetch did not show kept.
+ * Pages are read up to meta.total_pages, or, without it, up to an empty
+ * page. False with *out filled when a page could not be had: the copy is
+ * then unchanged.
  */
 static bool fetch(struct fm_lists *l, bool share, uint64_t deadline, struct fm_result *out)
 {
-	struct copy c = {.fetched_at = time(NULL)};
+	struct copy c = {0};
 	cJSON *doc = NULL;
 	const cJSON *lists, *total;
 	char path[64];
@@ -229,12 +251,16 @@ static bool fetch(struct fm_lists *l, bool share, uint64_t deadline, struct fm_r
 		}
 		total = cJSON_GetObjectItemCaseSensitive(
 			cJSON_GetObjectItemCaseSensitive(doc, "meta"), "total_pages");
-		/* No meta: one page. An empty page ends a count that was wrong. */
-		if (!cJSON_IsNumber(total) || total->valuedouble <= page ||
+		/* An empty page ends the lists, whatever a count said. */
+		if ((cJSON_IsNumber(total) && total->valuedouble <= page) ||
 		    cJSON_GetArraySize(lists) == 0) {
 			c.complete = true;
 			break;
 		}
+	}
+	if (!copy_keep_made(&c, &l->copy)) {
+		fm_result_say(out, FM_RETRY, "out of memory");
+		goto out;
 	}
 	if (!c.complete)
 		log_msg(LOG_WARN, "the CRM has more marketing lists than fmgate reads (%d pages, %u "
@@ -321,9 +347,9 @@ static bool create(struct fm_lists *l, const char *name, uint64_t deadline,
 		goto out;
 	}
 	log_msg(LOG_INFO, "Freshmarketer marketing list \"%s\" created (id %lld)", name, *id);
-	if (!copy_add(&l->copy, *id, name))
-		l->copy.fetched_at = 0;   /* not kept: the next miss fetches it */
-	write_file(l);
+	/* Not kept (no memory): the next miss fetches the lists and finds it. */
+	if (copy_add(&l->copy, *id, name, true))
+		write_file(l);
 	ok = true;
 out:
 	cJSON_Delete(body);
@@ -396,9 +422,15 @@ void fm_lists_find(struct fm_lists *l, const char *name, bool may_create, uint64
 		missing(l, name, out);
 		goto out;
 	}
-	/* Under the lock, the CRM is asked again: another process may have
-	 * created the list since this one looked. */
-	if (!lock(l, deadline, out, &fd) || !fetch(l, true, deadline, out))
+	/* Under the lock, another process may have created the list since this
+	 * one looked: the shared file says so first (the CRM's list of lists
+	 * may lag behind), then the CRM is asked again. */
+	if (!lock(l, deadline, out, &fd))
+		goto out;
+	take_file(l);
+	if (copy_find(&l->copy, name, id))
+		goto found;
+	if (!fetch(l, true, deadline, out))
 		goto out;
 	if (copy_find(&l->copy, name, id))
 		goto found;
@@ -443,7 +475,6 @@ void fm_lists_add(struct fm_lists *l, long long list_id, long long contact_id, u
 			l->copy.v[i--] = l->copy.v[--l->copy.n];
 		}
 	}
-	l->copy.fetched_at = 0;
 	write_file(l);
 	fm_result_say(out, FM_RETRY, "list %lld not found (deleted?): it is looked for again on "
 	              "the next try", list_id);
@@ -457,8 +488,10 @@ int fm_lists_exists(struct fm_lists *l, const char *name, uint64_t deadline,
 {
 	long long id;
 
-	if (!fetch(l, false, deadline, out))
+	/* One fetch serves every name a check asks about. */
+	if (!l->checked && !fetch(l, false, deadline, out))
 		return -1;
+	l->checked = true;
 	if (copy_find(&l->copy, name, &id))
 		return 1;
 	if (l->copy.complete)

@@ -395,8 +395,6 @@ static char *try_body(const char *file, size_t max, size_t *len)
 	return body;
 }
 
-/* `try`, once the post is accepted: the request it would send, with `strict`
- * the verdict on traits left out. 0, or 1 when refused (or strict finds one). */
 /* Every call the submission makes, in order, when the contact's email is
  * nobody else's (docs/freshmarketer.md has the calls of the other cases). */
 static void try_calls(struct fm_client *fm, const struct submission *sub, bool links)
@@ -411,6 +409,9 @@ static void try_calls(struct fm_client *fm, const struct submission *sub, bool l
 		fm_step_describe(fm, &sub->steps.v[i], stdout);
 }
 
+/* `try`, once the post is accepted: the request it would send and every call,
+ * with `strict` the verdict on traits left out. 0, or 1 when refused (or
+ * strict finds one). */
 static int try_request(const struct map_settings *settings, const struct map_form *form,
                        const struct submission *sub, bool strict)
 {

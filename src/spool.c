@@ -1142,7 +1142,7 @@ enum spool_err spool_purge_dead(struct spool *sp, long long older_than_s, size_t
 
 /* Its refused steps pending again; a record whose steps do not read as
  * steps keeps them as they are (delivery buries it again, saying why). */
-static enum spool_err revive_steps(struct spool_item *it)
+static enum spool_err revive_steps(struct spool *sp, struct spool_item *it)
 {
 	struct steps st;
 	cJSON *j;
@@ -1152,8 +1152,10 @@ static enum spool_err revive_steps(struct spool_item *it)
 	steps_revive(&st);
 	j = steps_to_json(&st);
 	steps_free(&st);
-	if (!j)
+	if (!j) {
+		say(sp, "out of memory for the steps of %s", it->id.mid);
 		return SPOOL_ENOMEM;
+	}
 	cJSON_Delete(it->steps);
 	it->steps = j;
 	return SPOOL_OK;
@@ -1182,7 +1184,7 @@ static enum spool_err requeue_one(struct spool *sp, const struct spool_id *id)
 	if ((e = spool_read(sp, SPOOL_DEAD, id, &it)) != SPOOL_OK)
 		goto out_unlock;
 	memset(&it.st, 0, sizeof it.st);
-	if ((e = revive_steps(&it)) != SPOOL_OK)
+	if ((e = revive_steps(sp, &it)) != SPOOL_OK)
 		goto out;
 	if (!item_path(sp, SPOOL_DEAD, id, from) || !item_path(sp, SPOOL_QUEUE, id, to) ||
 	    !bucket_path(sp, bucket_of(id->uhash), dir)) {

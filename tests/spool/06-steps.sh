@@ -151,6 +151,14 @@ expect_eq "account 422: visitor sent on" "$CGI_STATUS" 303
 expect_match "account 422: dead, the rest done" "$CGI_ERR" 'steps=contact:done,account:refused,list:done,note:done .*spool=dead'
 expect_eq "account 422: list and note done" "$(members_of "Webinar December"),$(notes_of "$(cid_of gus)")" "$(cid_of gus),1"
 
+# a 403 to a step is that step's permission: refused, delivery not paused
+double_post fault '{"kind":"status","status":403,"count":1,"path":"/notes"}'
+post demo "email=hap%40example.com&uid=hap&message=Forbidden"
+expect_match "note 403: the step refused, dead" "$CGI_ERR" 'steps=contact:done,list:done,note:refused .*spool=dead'
+expect_eq "note 403: delivery not paused" "$(status_of paused)" no
+post demo "email=ian%40example.com&uid=ian&message=After"
+expect_match "note 403: the next one delivered" "$CGI_ERR" 'outcome=delivered .*steps=contact:done,list:done,note:done( |$)'
+
 # --- create="true" under concurrency: one list, everybody in it
 double_reset; spool_reset
 pids=()

@@ -470,14 +470,17 @@ static void test_steps_new(struct app *app, struct mapping *m, const struct map_
 	T_STREQ(sum, "contact:refused,account:pending,list:pending,note:pending", "marked");
 	submission_free(sub);
 
-	/* A write that gave no id: the other steps cannot run. */
+	/* A write that gave no id: written again later, nothing else runs. */
 	sub = planned("steps-noid");
 	canned = ok;
 	canned.contact_id = 0;
 	deliver_new(app, m, form, sub, &dv);
-	T(dv.fate == DELIVER_DEAD && dv.contact_done && step_calls == 0, "no id: dead");
+	T(dv.fate == DELIVER_QUEUED && !dv.contact_done && step_calls == 0, "no id: queued");
 	disk_steps("steps-noid", sum, sizeof sum);
-	T_STREQ(sum, "contact:done,account:refused,list:refused,note:refused", "refused");
+	T_STREQ(sum, "contact:pending,account:pending,list:pending,note:pending", "all pending");
+	T(find(&app->spool, "steps-noid", mids[n_mids - 1], &it) == SPOOL_QUEUE &&
+	  it.st.attempts == 1, "an attempt counted");
+	spool_item_free(&it);
 	submission_free(sub);
 }
 
