@@ -44,6 +44,8 @@ static struct app *step_app;
 
 static void disk_steps(const char *user, char *out, size_t size);
 
+static char sabotage[700];   /* a folder to replace by a file during a step */
+
 static void stub_step(struct fm_client *c, struct step *step, long long contact_id,
                       const struct fm_links *links, unsigned budget_ms, struct fm_result *out)
 {
@@ -59,6 +61,12 @@ static void stub_step(struct fm_client *c, struct step *step, long long contact_
 		step->id = 5001;
 	if (step_sleep_ms)
 		usleep(step_sleep_ms * 1000);
+	if (sabotage[0]) {
+		char moved[720];
+
+		snprintf(moved, sizeof moved, "%s.x", sabotage);
+		T(rename(sabotage, moved) == 0 && t_write(sabotage, "", 0600), "sabotaged");
+	}
 }
 
 /* A submission of `user` with a fresh messageId; submission_free() it. */
@@ -530,6 +538,48 @@ static void test_steps_waiting(struct app *app, const struct map_form *form)
 	cJSON_Delete(msg);
 }
 
+/* A step done whose record cannot be written: the run stops there, the
+ * file keeps its in-flight mark and what it said before; the step is the one
+ * that repeats. */
+static void test_steps_unrecorded(struct app *app, const struct map_form *form)
+{
+	struct spool_state st = { 0 };
+	struct spool_item it = { 0 };
+	struct submission *sub = planned("steps-unrec");
+	struct fm_result ok = result(FM_DELIVERED, 1, 200, -1);
+	cJSON *msg = submission_message(sub), *steps;
+	long long mark = (long long)time(NULL) + 60;
+	char moved[720], sum[256];
+	struct spool_id id;
+	struct delivery dv;
+
+	sub->steps.v[0].state = STEP_DONE;
+	sub->steps.v[0].id = 88;
+	steps = steps_to_json(&sub->steps);
+	submission_free(sub);
+	T(spool_id_of(msg, spool_seq_now(), &id) == SPOOL_OK &&
+	  spool_add(&app->spool, SPOOL_QUEUE, &id, msg, steps, form->id, &st, NULL) == SPOOL_OK &&
+	  spool_read(&app->spool, SPOOL_QUEUE, &id, &it) == SPOOL_OK, "queued");
+	snprintf(sabotage, sizeof sabotage, "%s/queue/%02x", dir, (unsigned)(id.uhash >> 56));
+	snprintf(moved, sizeof moved, "%s.x", sabotage);
+	script((struct fm_result[]){ ok, ok, ok }, 3);
+	T(deliver_waiting(app, form, &it, 1000, mark, &dv), "tried");
+	T(unlink(sabotage) == 0 && rename(moved, sabotage) == 0, "restored");
+	sabotage[0] = '\0';
+	T_STREQ(step_log, "account(88)", "the run stopped after the step it could not record");
+	T(dv.fate == DELIVER_QUEUED && !dv.spool_ok, "queued, the spool's failure said");
+	spool_item_free(&it);
+	T(find(&app->spool, "steps-unrec", id.mid, &it) == SPOOL_QUEUE && it.mtime == mark,
+	  "still marked in flight");
+	step_app = app;
+	disk_steps("steps-unrec", sum, sizeof sum);
+	T_STREQ(sum, "contact:done,account:pending,list:pending,note:pending",
+	        "the record as it was: the account step is the one to repeat");
+	spool_item_free(&it);
+	cJSON_Delete(steps);
+	cJSON_Delete(msg);
+}
+
 int main(void)
 {
 	char path[600], keyp[640], text[1024];
@@ -561,6 +611,7 @@ int main(void)
 		app.step = stub_step;
 		test_steps_new(&app, m, form);
 		test_steps_waiting(&app, form);
+		test_steps_unrecorded(&app, form);
 	}
 	app_free(&app);
 	T(t_remove_tree(dir), "temp dir removed");
