@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+
 static const char *const kind_names[] = { "contact", "account", "list", "note" };
 static const char *const state_names[] = { "pending", "done", "refused" };
 
@@ -54,8 +56,12 @@ enum steps_err steps_add(struct steps *s, enum step_kind kind, const char *name,
 
 	if (s->n >= STEPS_MAX)
 		return STEPS_EINVAL;
-	if (!s->v && !(s->v = calloc(STEPS_MAX, sizeof *s->v)))
-		return STEPS_ENOMEM;
+	if (s->n == s->cap) {
+		/* Most submissions have one step or a few. */
+		if (!(st = buf_grow_array(s->v, &s->cap, sizeof *s->v, 4, STEPS_MAX)))
+			return STEPS_ENOMEM;
+		s->v = st;
+	}
 	st = &s->v[s->n];
 	memset(st, 0, sizeof *st);
 	st->kind = kind;

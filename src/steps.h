@@ -53,7 +53,7 @@ struct step {
 
 struct steps {
 	struct step *v;
-	size_t n;
+	size_t n, cap;
 };
 
 enum steps_err {
@@ -68,7 +68,7 @@ void steps_free(struct steps *s);
 
 /*
  * Appends a pending step; `name` and `text` are copied (either may be NULL).
- * Room for STEPS_MAX is made at the first call; STEPS_EINVAL beyond it.
+ * STEPS_EINVAL beyond STEPS_MAX steps.
  */
 enum steps_err steps_add(struct steps *s, enum step_kind kind, const char *name,
                          const char *text, bool create);
