@@ -118,16 +118,9 @@ static void refuse_step(struct step *st, const struct fm_result *r)
 		steps_refuse(st, "refused");   /* the state matters more than the words */
 }
 
-static bool has_pending(const struct steps *steps)
-{
-	size_t pending;
-
-	steps_count(steps, &pending, NULL, NULL);
-	return pending > 0;
-}
-
 /*
- * Runs the steps of `sub` that are pending, within budget_ms: the contact
+ * Runs the steps of `sub` (planned, or read back: the contact step first)
+ * that are pending, within budget_ms: the contact
  * first; once it is done, the others in order, each done or refused for good
  * in turn, until one must wait (FM_RETRY, FM_PAUSED) or the budget is spent.
  * out->fm is the contact's attempt while it is not done, else the attempt
@@ -143,38 +136,28 @@ static bool run_steps(struct app *app, const struct map_form *form, struct submi
 	const struct fm_links *links = NULL;
 	unsigned calls = 0;
 
-	if (!contact) {
-		/* A submission nobody planned (a test's, a fuzzer's): the contact
-		 * step alone. */
-		if (steps_add(&sub->steps, STEP_CONTACT, NULL, NULL, false) != STEPS_OK) {
-			fm_result_start(&out->fm);
-			out->fm.retry_after_s = -1;
-			fm_result_say(&out->fm, FM_RETRY, "out of memory");
-			return true;
-		}
-		contact = steps_contact(&sub->steps);
-	}
+	bool more = steps_pending_after_contact(&sub->steps);
+
 	if (contact->state != STEP_DONE) {
 		app->deliver(app->fm, sub, form, budget_ms, &out->fm);
 		out->calls = out->fm.calls;
 		if (out->fm.outcome != FM_DELIVERED)
 			return true;
-		contact->state = STEP_DONE;
-		if (out->fm.contact_id <= 0 && has_pending(&sub->steps)) {
+		if (out->fm.contact_id <= 0 && more) {
 			/* Nothing to hang the other steps on: written again later
 			 * (the same values, the same contact). */
-			contact->state = STEP_PENDING;
 			out->fm.outcome = FM_RETRY;
 			snprintf(out->fm.message, sizeof out->fm.message,
 			         "the contact's write gave no id");
 			return true;
 		}
+		contact->state = STEP_DONE;
 		contact->id = out->fm.contact_id;
 		links = &out->fm.links;
 		calls = out->fm.calls;
 		/* Recorded only when a step follows: a contact alone is removed
 		 * next, and a crash before that repeats its upsert. */
-		if (has_pending(&sub->steps) && !record_steps(rec, &sub->steps))
+		if (more && !record_steps(rec, &sub->steps))
 			return false;
 	}
 	out->contact_done = true;
@@ -188,7 +171,6 @@ static bool run_steps(struct app *app, const struct map_form *form, struct submi
 			continue;
 		if (left <= 0) {
 			fm_result_start(&out->fm);
-			out->fm.retry_after_s = -1;
 			fm_result_say(&out->fm, FM_RETRY, "the delivery budget was spent before this step");
 			break;
 		}

@@ -86,8 +86,9 @@ struct delivery {
 
 const char *deliver_why_name(enum deliver_why w);
 
-/* A new, valid submission of `form`: queued or tried as above (its steps'
- * states move on). The app must be ready (app_ready). */
+/* A new, valid submission of `form` with its steps planned
+ * (submission_plan): queued or tried as above (its steps' states move on).
+ * The app must be ready (app_ready). */
 void deliver_new(struct app *app, const struct mapping *m, const struct map_form *form,
                  struct submission *sub, struct delivery *out);
 

@@ -10,7 +10,6 @@
 
 #include <cjson/cJSON.h>
 
-#define INCLUDE_LINKS "?include=sales_accounts"
 
 static void too_many(struct fm_result *out)
 {
@@ -61,7 +60,7 @@ static bool read_links(struct fm_http *h, long long contact, uint64_t deadline,
 	bool ok = false;
 	long status;
 
-	snprintf(path, sizeof path, "/contacts/%lld" INCLUDE_LINKS, contact);
+	snprintf(path, sizeof path, "/contacts/%lld" FM_INCLUDE_LINKS, contact);
 	if (!fm_http_call(h, "GET", path, NULL, deadline, out, &status))
 		goto out;
 	if (status == 404) {
@@ -153,7 +152,7 @@ void fm_account_step(struct fm_http *h, const char *name, long long contact_id,
 		fm_result_say(out, FM_RETRY, "out of memory");
 		goto out;
 	}
-	snprintf(path, sizeof path, "/contacts/%lld" INCLUDE_LINKS, contact_id);
+	snprintf(path, sizeof path, "/contacts/%lld" FM_INCLUDE_LINKS, contact_id);
 	if (!fm_http_call(h, "PUT", path, json, deadline, out, &status))
 		goto out;
 	fm_http_classify(h, status, out);

@@ -104,16 +104,6 @@ static void finish(struct fm_client *c, struct fm_result *out)
 	}
 }
 
-/* An account step waits: the contact write then returns the contact's links,
- * which the step uses instead of reading the contact. */
-static bool wants_links(const struct submission *sub)
-{
-	for (size_t i = 0; i < sub->steps.n; i++)
-		if (sub->steps.v[i].kind == STEP_ACCOUNT && sub->steps.v[i].state == STEP_PENDING)
-			return true;
-	return false;
-}
-
 void fm_deliver(struct fm_client *c, const struct submission *sub,
                 const struct map_form *form, unsigned budget_ms,
                 struct fm_result *out)
@@ -133,7 +123,10 @@ void fm_deliver(struct fm_client *c, const struct submission *sub,
 		goto out;
 	if (fm_body_needs_fields(sub) && !fm_fieldcache_ensure(&c->fc, deadline, out, false))
 		goto out;
-	fm_identity_deliver(&c->fc, sub, form, deadline, wants_links(sub), out);
+	/* An account step waits: the contact write then returns the contact's
+	 * links, which the step uses instead of reading the contact. */
+	fm_identity_deliver(&c->fc, sub, form, deadline,
+	                    steps_pending_kind(&sub->steps, STEP_ACCOUNT), out);
 out:
 	finish(c, out);
 }
@@ -198,9 +191,9 @@ void fm_step_describe(struct fm_client *c, const struct step *step, FILE *to)
 	case STEP_ACCOUNT:
 		if (!step->id)
 			say_call(to, "POST /sales_accounts/upsert", "the account, by its name");
-		say_call(to, "GET /contacts/{contact}?include=sales_accounts",
+		say_call(to, "GET /contacts/{contact}" FM_INCLUDE_LINKS,
 		         "when the contact write did not return its links");
-		say_call(to, "PUT /contacts/{contact}?include=sales_accounts", "when not yet linked");
+		say_call(to, "PUT /contacts/{contact}" FM_INCLUDE_LINKS, "when not yet linked");
 		break;
 	case STEP_LIST:
 		if (c && fm_lists_known(c->lists, step->name, &id)) {

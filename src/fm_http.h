@@ -63,6 +63,9 @@ struct fm_link {
 	bool primary;          /* is_primary */
 };
 
+/* The query that makes a contact's read or write return its links. */
+#define FM_INCLUDE_LINKS "?include=sales_accounts"
+
 struct fm_links {
 	int n;                 /* -1: unknown (not in the answer, more than
 	                          FM_MAX_LINKS, or an entry without a usable id) */

@@ -98,14 +98,12 @@ static bool names_a_field(const struct who *w, const char *api_msg, const cJSON 
 	return false;
 }
 
-#define INCLUDE_LINKS "?include=sales_accounts"
-
 /* Sends one body; false when no answer came (*out says why). */
 static bool send_body(const struct who *w, enum write how, long long id,
                       const char *json, struct fm_result *out, long *status)
 {
 	char path[64];
-	const char *q = w->want_links ? INCLUDE_LINKS : "";
+	const char *q = w->want_links ? FM_INCLUDE_LINKS : "";
 
 	if (how == WRITE_PUT)
 		snprintf(path, sizeof path, "/contacts/%lld%s", id, q);

@@ -404,7 +404,7 @@ static void try_calls(struct fm_client *fm, const struct submission *sub, bool l
 		printf("  %-48s (the userId is not signed: its contact is read first)\n",
 		       "GET /lookup?f=external_id&entities=contact&q=..");
 	printf("  %-48s (the request above)\n",
-	       links ? "POST /contacts/upsert?include=sales_accounts" : "POST /contacts/upsert");
+	       links ? "POST /contacts/upsert" FM_INCLUDE_LINKS : "POST /contacts/upsert");
 	for (size_t i = 1; i < sub->steps.n; i++)
 		fm_step_describe(fm, &sub->steps.v[i], stdout);
 }
@@ -422,10 +422,7 @@ static int try_request(const struct map_settings *settings, const struct map_for
 	cJSON *req = NULL;
 	char why[256];
 	int rc = 1;
-	bool links = false;
-
-	for (size_t i = 1; i < sub->steps.n; i++)
-		links = links || sub->steps.v[i].kind == STEP_ACCOUNT;
+	bool links = steps_pending_kind(&sub->steps, STEP_ACCOUNT);
 
 	if (config_resolve(settings, &cfg, why, sizeof why) == CONFIG_OK) {
 		keep_off_spool(&cfg);
@@ -445,7 +442,7 @@ static int try_request(const struct map_settings *settings, const struct map_for
 	}
 	printf("\nrequest:\nPOST %s/contacts/upsert%s\n"
 	       "Authorization: Token token=(hidden)\nContent-Type: application/json\n\n",
-	       fm ? cfg.api_base : "{API base}", links ? "?include=sales_accounts" : "");
+	       fm ? cfg.api_base : "{API base}", links ? FM_INCLUDE_LINKS : "");
 	print_json("", req);
 	try_calls(fm, sub, links);
 	rc = st.checked ? strict_verdict(&st) : 0;

@@ -106,6 +106,22 @@ void steps_count(const struct steps *s, size_t *pending, size_t *done, size_t *r
 		*refused = n[STEP_REFUSED];
 }
 
+bool steps_pending_kind(const struct steps *s, enum step_kind kind)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i].kind == kind && s->v[i].state == STEP_PENDING)
+			return true;
+	return false;
+}
+
+bool steps_pending_after_contact(const struct steps *s)
+{
+	for (size_t i = 1; i < s->n; i++)
+		if (s->v[i].state == STEP_PENDING)
+			return true;
+	return false;
+}
+
 struct step *steps_contact(struct steps *s)
 {
 	return s->n > 0 && s->v[0].kind == STEP_CONTACT ? &s->v[0] : NULL;

@@ -79,6 +79,12 @@ enum steps_err steps_refuse(struct step *st, const char *reason);
 /* How many steps are in each state; NULL pointers are skipped. */
 void steps_count(const struct steps *s, size_t *pending, size_t *done, size_t *refused);
 
+/* Whether a step of `kind` is pending. */
+bool steps_pending_kind(const struct steps *s, enum step_kind kind);
+
+/* Whether a step other than the contact is pending. */
+bool steps_pending_after_contact(const struct steps *s);
+
 /* The contact step (the first); NULL when there is none. */
 struct step *steps_contact(struct steps *s);
 

@@ -111,10 +111,16 @@ static void test_json(void)
 	T(back.v[0].id == 4242 && back.v[1].id == 5001, "ids kept");
 	T(back.v[2].create && strcmp(back.v[2].reason, "list \"Webinar\": gone") == 0, "list kept");
 	T(back.v[3].name == NULL && strcmp(back.v[3].text, "Hello \"there\"") == 0, "note kept");
+	T(steps_pending_kind(&back, STEP_ACCOUNT) && !steps_pending_kind(&back, STEP_LIST) &&
+	  !steps_pending_kind(&back, STEP_CONTACT), "pending by kind: the refused list is not");
+	T(steps_pending_after_contact(&back), "something pending after the contact");
 	steps_revive(&back);
 	T_STREQ(summary(&back), "contact:done,account:pending,list:pending,note:pending",
 	        "a requeue: refused is pending, done stays done");
 	T(back.v[2].reason == NULL, "reason gone");
+	back.v[1].state = back.v[2].state = back.v[3].state = STEP_DONE;
+	back.v[0].state = STEP_PENDING;
+	T(!steps_pending_after_contact(&back), "only the contact pending: nothing after it");
 	steps_free(&back);
 	cJSON_free(text);
 	cJSON_Delete(j);
