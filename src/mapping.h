@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "limits.h"
+#include "secret.h"
 #include "url.h"
 #include "sign.h"
 
@@ -45,6 +46,11 @@
 #define MAP_MAX_LISTS          100u        /* <list> elements in one form */
 #define MAP_MAX_LIST_NAME      255u        /* bytes of a <list name> */
 #define MAP_MAX_NOTE_TITLE     255u        /* bytes of a <note title> */
+#define MAP_MAX_DESTS          16u         /* <notify>, <webhook>, <forward> in one form */
+#define MAP_MAX_DEST_NAME      32u         /* bytes of a destination's name */
+#define MAP_MAX_RECIPIENTS     20u         /* addresses in one <notify to> */
+#define MAP_MAX_SUBJECT        255u        /* bytes of a <notify subject> template */
+#define MAP_MAX_SECRET         4096u       /* bytes of a secret file (password, secret, key) */
 
 enum map_type {
 	MAP_TEXT = 0,   /* default */
@@ -103,6 +109,51 @@ struct map_list {
 	int line;
 };
 
+/* The destinations of a form besides Freshmarketer (docs/destinations.md). */
+enum map_dest_kind { MAP_DEST_NOTIFY = 0, MAP_DEST_WEBHOOK, MAP_DEST_FORWARD };
+
+/* <notify>, <webhook> or <forward> in a form. */
+struct map_dest {
+	enum map_dest_kind kind;
+	char *name;             /* name=".." or the kind's ("notify", "webhook",
+	                           "forward"); unique in the form; [a-z0-9-], at
+	                           most MAP_MAX_DEST_NAME bytes; never "freshmarketer" */
+	/* MAP_DEST_NOTIFY */
+	char **to;              /* addr-specs (local@domain), validated at load */
+	size_t n_to;
+	char *subject;          /* template: {trait} is replaced by the trait's
+	                           value (control characters removed) */
+	bool reply_to_visitor;  /* Reply-To: the submission's validated email */
+	/* MAP_DEST_WEBHOOK */
+	char *url;              /* https, or http to a loopback host */
+	char *secret_file;
+	struct secret secret;   /* read when the mapping loads */
+	/* MAP_DEST_FORWARD: to="segment", the settings' <segment> */
+	int line;
+};
+
+/* <smtp> in the settings: the mail server <notify> sends through. */
+struct map_smtp {
+	char *url;              /* smtps://host[:port], smtp://host[:port] (STARTTLS
+	                           required unless the host is a loopback address);
+	                           NULL: no <smtp> */
+	char *user;             /* or NULL: no login */
+	char *password_file;    /* or NULL */
+	struct secret password; /* read when the mapping loads */
+	char *from;             /* the From header as written ("Name <addr>") */
+	char *from_addr;        /* its addr-spec: the envelope sender */
+	int line;
+};
+
+/* <segment> in the settings: Segment's (or RudderStack's) HTTP Tracking API. */
+struct map_segment {
+	char *endpoint;         /* ".../v1" without the trailing slash; https, or
+	                           http to a loopback host; NULL: no <segment> */
+	char *write_key_file;
+	struct secret write_key; /* read when the mapping loads */
+	int line;
+};
+
 /* Submission rate limits (<rate-limit>); a count of 0 means no limit. */
 struct map_rate {
 	unsigned per_ip;       /* submissions to the form from one client address */
@@ -132,6 +183,10 @@ struct map_form {
 	size_t n_lists;
 	const struct map_field *note_field;    /* <note field>, or NULL */
 	char *note_title;      /* <note title>, or NULL */
+	struct map_dest *dests; /* <notify>, <webhook>, <forward>, in the file's order */
+	size_t n_dests;
+	bool context_ip;       /* context.ip kept in the identify message: its own
+	                          <context ip>, else the settings' (default false) */
 	int line;
 };
 
@@ -152,6 +207,9 @@ struct map_settings {
 	struct map_rate rate;   /* <rate-limit> for forms without their own */
 	char **trusted_proxies; /* IP addresses, as written */
 	size_t n_trusted_proxies;
+	struct map_smtp smtp;   /* <smtp>; url NULL when absent */
+	struct map_segment segment; /* <segment>; endpoint NULL when absent */
+	bool context_ip;        /* <context ip="true"> in the settings */
 };
 
 struct mapping {
@@ -207,6 +265,12 @@ const struct map_form *mapping_form(const struct mapping *m, const char *id);
 
 /* The mapped field with this form-field name, or NULL. */
 const struct map_field *map_form_field(const struct map_form *f, const char *name);
+
+/* The form's destination with this name, or NULL. */
+const struct map_dest *map_form_dest(const struct map_form *f, const char *name);
+
+/* "notify", "webhook", "forward". */
+const char *map_dest_kind_name(enum map_dest_kind k);
 
 /* Name of a type as written in the mapping ("text", "email", ...). */
 const char *map_type_name(enum map_type t);

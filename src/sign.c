@@ -1,63 +1,35 @@
 /* sign.c: HMAC-SHA256 signed userIds. */
 #include "sign.h"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+
+#include "secret.h"
 
 #define SIGN_HEX (2 * HMAC_SHA256_SIZE)   /* hex digits of a signature */
 
 enum sign_err sign_key_load(const char *path, struct sign_key *k)
 {
-	unsigned char buf[SIGN_KEY_MAX + 1];
-	enum sign_err e = SIGN_OK;
-	struct stat st;
-	ssize_t n = 0;
-	int fd;
+	struct secret sec;
+	enum secret_err se = secret_load(path, SIGN_KEY_MIN, SIGN_KEY_MAX, &sec);
 
 	memset(k, 0, sizeof *k);
-	/* O_NONBLOCK: a FIFO named as the key must not hang the loader. */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		e = SIGN_EOPEN;
-		goto out;
+	switch (se) {
+	case SECRET_OK:     break;
+	case SECRET_EOPEN:  return SIGN_EOPEN;
+	case SECRET_EMODE:  return SIGN_EMODE;
+	case SECRET_ESIZE:  return SIGN_ESIZE;
+	case SECRET_ENOMEM: return SIGN_ENOMEM;
 	}
-	if (st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) {
-		e = SIGN_EMODE;
-		goto out;
-	}
-	n = read(fd, buf, sizeof buf);
-	if (n < 0) {
-		e = SIGN_EOPEN;
-		goto out;
-	}
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
-	                 buf[n - 1] == '\t'))
-		n--;
-	if (n < SIGN_KEY_MIN || n > SIGN_KEY_MAX) {
-		e = SIGN_ESIZE;
-		goto out;
-	}
-	k->bytes = malloc((size_t)n);
-	if (!k->bytes) {
-		e = SIGN_ENOMEM;
-		goto out;
-	}
-	memcpy(k->bytes, buf, (size_t)n);
-	k->len = (size_t)n;
+	k->bytes = (unsigned char *)sec.bytes;   /* taken: wiped by sign_key_free */
+	k->len = sec.len;
 	/* Prepared once: a worker verifies many signatures under one key. */
 	if (hmac_key_set(&k->mac, k->bytes, k->len) != HMAC_OK) {
 		sign_key_free(k);
-		e = SIGN_ENOMEM;
+		return SIGN_ENOMEM;
 	}
-out:
-	OPENSSL_cleanse(buf, sizeof buf);
-	if (fd >= 0)
-		close(fd);
-	return e;
+	return SIGN_OK;
 }
 
 void sign_key_free(struct sign_key *k)

@@ -1,0 +1,83 @@
+/* secret.c: secrets read from files that only their owner may read. */
+#include "secret.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#define SECRET_READ_MAX 65536u  /* the largest max a caller may ask */
+
+enum secret_err secret_load(const char *path, size_t min, size_t max, struct secret *s)
+{
+	static char buf[SECRET_READ_MAX + 1];
+	enum secret_err e = SECRET_OK;
+	struct stat st;
+	ssize_t n = 0;
+	size_t len;
+	int fd;
+
+	memset(s, 0, sizeof *s);
+	if (max > SECRET_READ_MAX)
+		max = SECRET_READ_MAX;
+	/* O_NONBLOCK: a FIFO named as the secret must not hang the loader. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		e = SECRET_EOPEN;
+		goto out;
+	}
+	if (st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) {
+		e = SECRET_EMODE;
+		goto out;
+	}
+	n = read(fd, buf, max + 1);
+	if (n < 0) {
+		n = 0;
+		e = SECRET_EOPEN;
+		goto out;
+	}
+	len = (size_t)n;
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
+	                   buf[len - 1] == '\t'))
+		len--;
+	if (len < min || len > max) {
+		e = SECRET_ESIZE;
+		goto out;
+	}
+	if (!(s->bytes = malloc(len + 1))) {
+		e = SECRET_ENOMEM;
+		goto out;
+	}
+	memcpy(s->bytes, buf, len);
+	s->bytes[len] = '\0';
+	s->len = len;
+out:
+	OPENSSL_cleanse(buf, (size_t)n);
+	if (fd >= 0)
+		close(fd);
+	return e;
+}
+
+void secret_free(struct secret *s)
+{
+	if (s->bytes)
+		OPENSSL_cleanse(s->bytes, s->len);
+	free(s->bytes);
+	s->bytes = NULL;
+	s->len = 0;
+}
+
+const char *secret_strerror(enum secret_err e)
+{
+	switch (e) {
+	case SECRET_OK:     return "ok";
+	case SECRET_EOPEN:  return "cannot be opened as a regular file (missing, unreadable, or a link)";
+	case SECRET_EMODE:  return "group or others may read or write it (chmod 600)";
+	case SECRET_ESIZE:  return "empty, too short or too long";
+	case SECRET_ENOMEM: return "out of memory";
+	}
+	return "?";
+}
