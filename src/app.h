@@ -31,6 +31,11 @@ typedef void (*step_fn)(struct fm_client *c, struct step *step, long long contac
                         const struct fm_links *links, unsigned budget_ms,
                         struct fm_result *out);
 
+/* One destination besides Freshmarketer (dest_send in dest.h). */
+typedef void (*dest_fn)(const struct map_settings *s, const struct map_form *form,
+                        const struct map_dest *d, const cJSON *identify, unsigned budget_ms,
+                        struct fm_result *out);
+
 struct app {
 	struct mapping_holder mapping;
 	unsigned long config_gen;         /* the mapping generation config is of; 0: none */
@@ -43,6 +48,7 @@ struct app {
 	struct throttle *throttle;        /* <rate-limit> budgets; opened at first use */
 	deliver_fn deliver;               /* fm_deliver; fuzzers put a stub here */
 	step_fn step;                     /* fm_step; the same */
+	dest_fn send;                     /* dest_send; the same */
 };
 
 /* Loads the mapping (a failure is logged; requests then get 503 until a good

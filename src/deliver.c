@@ -247,19 +247,32 @@ static void conclude(struct delivery *out, struct steps *steps, bool visitor, ti
 	refused_reason(steps, out->reason, sizeof out->reason);
 }
 
-/* Stores a new submission as its identify message, printed only now; spool_ok
- * says whether it went. */
+/* A new submission's identify message, printed the first time a file needs
+ * it (a submission delivered at once and going nowhere else needs none). */
+struct printed {
+	const struct submission *sub;
+	cJSON *msg;              /* owned; NULL until printed, or out of memory */
+};
+
+static const cJSON *message_of(struct printed *p)
+{
+	if (!p->msg)
+		p->msg = submission_message(p->sub);
+	return p->msg;
+}
+
+/* Stores a new submission for Freshmarketer; spool_ok says whether it went. */
 static void keep_new(struct app *app, enum spool_area area, const struct spool_id *id,
-                     const struct submission *sub, const struct map_form *form,
+                     struct printed *pm, const struct map_form *form,
                      const struct spool_state *st, struct delivery *out)
 {
-	cJSON *msg = submission_message(sub);
-	cJSON *steps = steps_to_json(&sub->steps);
-	enum spool_err e = msg && steps ? spool_add(&app->spool, area, id, msg, steps, form->id,
-	                                            st, area == SPOOL_DEAD ? out->reason : NULL)
-	                                : SPOOL_ENOMEM;
+	const struct submission *sub = pm->sub;
+	const cJSON *msg = message_of(pm);
+	cJSON *steps = msg ? steps_to_json(&sub->steps) : NULL;
+	enum spool_err e = steps ? spool_add(&app->spool, area, id, msg, steps, form->id, st,
+	                                     area == SPOOL_DEAD ? out->reason : NULL)
+	                         : SPOOL_ENOMEM;
 
-	cJSON_Delete(msg);
 	cJSON_Delete(steps);
 	out->spool_ok = e == SPOOL_OK;
 	if (!out->spool_ok)
@@ -267,21 +280,51 @@ static void keep_new(struct app *app, enum spool_area area, const struct spool_i
 		        e == SPOOL_ENOMEM ? "no memory for the message" : app->spool.why, id->mid);
 }
 
+/* One untried file per other destination of the form, each under its own
+ * HASH (spool.h); false when one could not be written (logged). Those
+ * written stay: each is delivered on its own. */
+static bool keep_dests(struct app *app, const struct map_form *form, struct printed *pm,
+                       uint64_t seq, struct delivery *out)
+{
+	static const struct spool_state fresh = { 0 };
+	const struct submission *sub = pm->sub;
+	const cJSON *msg = message_of(pm);
+
+	for (size_t i = 0; i < form->n_dests; i++) {
+		const struct map_dest *d = &form->dests[i];
+		struct spool_id id = { .seq = seq, .uhash = spool_dest_hash(sub->user_id, d->name) };
+		enum spool_err e;
+
+		memcpy(id.mid, sub->message_id, sizeof id.mid);
+		snprintf(id.dest, sizeof id.dest, "%s", d->name);
+		e = msg ? spool_add(&app->spool, SPOOL_QUEUE, &id, msg, NULL, form->id, &fresh, NULL)
+		        : SPOOL_ENOMEM;
+		if (e != SPOOL_OK) {
+			log_msg(LOG_ERR, "spool %s: %s (%s): id=%s to=%s", app->spool.dir,
+			        spool_strerror(e), e == SPOOL_ENOMEM ? "no memory for the message"
+			                                            : app->spool.why, id.mid, d->name);
+			return false;
+		}
+		out->dests++;
+	}
+	return true;
+}
+
 static void queue_untried(struct app *app, enum deliver_why why, const struct spool_id *id,
-                          const struct submission *sub, const struct map_form *form,
+                          struct printed *pm, const struct map_form *form,
                           struct delivery *out)
 {
 	const struct spool_state st = { 0 };
 
 	out->fate = DELIVER_QUEUED;
 	out->why = why;
-	keep_new(app, SPOOL_QUEUE, id, sub, form, &st, out);
+	keep_new(app, SPOOL_QUEUE, id, pm, form, &st, out);
 }
 
 /* sync mode, holding the userId's lock (or none when the spool is
  * unwritable): tried now, unless an earlier one of the userId waits. */
 static void try_new(struct app *app, const struct map_form *form, struct submission *sub,
-                    const struct spool_id *id, struct delivery *out)
+                    struct printed *pm, const struct spool_id *id, struct delivery *out)
 {
 	struct spool_state st = { 0 };
 	int waiting = spool_user_waiting(&app->spool, id->uhash, UINT64_MAX);
@@ -289,7 +332,7 @@ static void try_new(struct app *app, const struct map_form *form, struct submiss
 
 	if (waiting != 0) {
 		if (waiting > 0) {
-			queue_untried(app, DELIVER_BEHIND, id, sub, form, out);
+			queue_untried(app, DELIVER_BEHIND, id, pm, form, out);
 			return;
 		}
 		log_msg(LOG_ERR, "spool %s: %s: id=%s", app->spool.dir, app->spool.why, id->mid);
@@ -301,10 +344,10 @@ static void try_new(struct app *app, const struct map_form *form, struct submiss
 	out->spool_ok = true;
 	switch (out->fate) {
 	case DELIVER_DEAD:
-		keep_new(app, SPOOL_DEAD, id, sub, form, &st, out);
+		keep_new(app, SPOOL_DEAD, id, pm, form, &st, out);
 		break;
 	case DELIVER_QUEUED:
-		keep_new(app, SPOOL_QUEUE, id, sub, form, &st, out);
+		keep_new(app, SPOOL_QUEUE, id, pm, form, &st, out);
 		break;
 	case DELIVER_SENT:
 	case DELIVER_FIX:
@@ -313,53 +356,66 @@ static void try_new(struct app *app, const struct map_form *form, struct submiss
 	}
 }
 
-void deliver_new(struct app *app, const struct mapping *m, const struct map_form *form,
-                 struct submission *sub, struct delivery *out)
+/* Freshmarketer's part of a new submission: queued or tried. */
+static void deliver_crm(struct app *app, const struct mapping *m, const struct map_form *form,
+                        struct submission *sub, struct printed *pm, struct spool_id *id,
+                        struct delivery *out)
 {
 	struct spool_lock lk = { -1 };
-	struct spool_id id = { .uhash = spool_user_hash(sub->user_id) };
 	enum spool_err e;
 
-	memset(out, 0, sizeof *out);
-	memcpy(id.mid, sub->message_id, sizeof id.mid);
 	if (m->settings.delivery_mode == MAP_DELIVERY_ASYNC) {
-		id.seq = spool_seq_now();
-		queue_untried(app, DELIVER_ASYNC, &id, sub, form, out);
+		id->seq = spool_seq_now();
+		queue_untried(app, DELIVER_ASYNC, id, pm, form, out);
 		return;
 	}
-	e = spool_lock_user(&app->spool, id.uhash, &lk);
+	e = spool_lock_user(&app->spool, id->uhash, &lk);
 	/* Taken after the lock: a later submission of this userId that finds the
 	 * lock held gets a later SEQ, so it never passes this one. */
-	id.seq = spool_seq_now();
+	id->seq = spool_seq_now();
 	if (e == SPOOL_EBUSY) {
-		queue_untried(app, DELIVER_BUSY, &id, sub, form, out);
+		queue_untried(app, DELIVER_BUSY, id, pm, form, out);
 	} else {
 		if (e != SPOOL_OK)
 			log_msg(LOG_WARN, "spool %s: %s", app->spool.dir, app->spool.why);
-		try_new(app, form, sub, &id, out);
+		try_new(app, form, sub, pm, id, out);
 	}
 	spool_unlock(&lk);
 }
 
-bool deliver_waiting(struct app *app, const struct map_form *form, struct spool_item *it,
-                     unsigned budget_ms, long long inflight_until, struct delivery *out)
+void deliver_new(struct app *app, const struct mapping *m, const struct map_form *form,
+                 struct submission *sub, struct delivery *out)
 {
-	struct spool *sp = &app->spool;
-	struct record rec = { sp, it, inflight_until };
-	struct spool_state st = it->st;
-	enum spool_err e = SPOOL_OK;
-	struct submission sub;
-	enum sub_err se;
-	bool held, recorded = true;
+	struct spool_id id = { .uhash = spool_user_hash(sub->user_id) };
+	struct printed pm = { sub, NULL };
 
 	memset(out, 0, sizeof *out);
-	if (spool_mark(sp, &it->id, inflight_until) != SPOOL_OK)
-		return false;
-	se = submission_from_message(it->identify, form, &sub);
+	memcpy(id.mid, sub->message_id, sizeof id.mid);
+	deliver_crm(app, m, form, sub, &pm, &id, out);
+	out->refused = out->fate == DELIVER_DEAD && out->fm.outcome == FM_REJECTED &&
+	               !out->contact_done;
+	/* What the visitor is told went through goes everywhere else too. */
+	if (form->n_dests > 0 && !out->refused && out->spool_ok &&
+	    (out->fate == DELIVER_SENT || out->fate == DELIVER_QUEUED || out->fate == DELIVER_DEAD))
+		out->spool_ok = keep_dests(app, form, &pm, id.seq, out);
+	cJSON_Delete(pm.msg);
+}
+
+/* Freshmarketer's attempt at a waiting submission: its pending steps run,
+ * the fate decided, and the record's steps updated for the dead area. False
+ * when a step's record could not be written. */
+static bool attempt_crm(struct app *app, const struct map_form *form, struct spool_item *it,
+                        unsigned budget_ms, struct record *rec, struct spool_state *st,
+                        bool *held, struct delivery *out)
+{
+	struct submission sub;
+	enum sub_err se = submission_from_message(it->identify, form, &sub);
+	bool recorded = true;
+
 	if (se == SUB_OK && steps_from_json(it->steps, &sub.steps) != STEPS_OK)
 		se = SUB_EINVAL;
 	if (se == SUB_OK) {
-		recorded = run_steps(app, form, &sub, budget_ms, &rec, out);
+		recorded = run_steps(app, form, &sub, budget_ms, rec, out);
 	} else {
 		/* Read whole and named right by the spool, yet more traits than
 		 * a mapping gives or steps that do not read as steps (a file
@@ -374,24 +430,64 @@ bool deliver_waiting(struct app *app, const struct map_form *form, struct spool_
 			         "more than %u traits, or steps that are not steps", SUB_MAX_TRAITS);
 		}
 	}
-	if (!recorded) {
+	if (recorded) {
+		conclude(out, &sub.steps, false, time(NULL), st, held);
+		if (se == SUB_OK && out->fate == DELIVER_DEAD) {
+			cJSON *j = steps_to_json(&sub.steps);
+
+			if (j) {
+				cJSON_Delete(it->steps);
+				it->steps = j;
+			}
+		}
+	}
+	submission_free(&sub);
+	return recorded;
+}
+
+/* Another destination's attempt: one call, decided by the rule of deliver.h;
+ * a destination the form no longer has is refused for good. */
+static void attempt_dest(struct app *app, const struct mapping *m, const struct map_form *form,
+                         const struct spool_item *it, unsigned budget_ms,
+                         struct spool_state *st, bool *held, struct delivery *out)
+{
+	const struct map_dest *d = map_form_dest(form, it->id.dest);
+
+	if (d) {
+		app->send(&m->settings, form, d, it->identify, budget_ms, &out->fm);
+	} else {
+		fm_result_start(&out->fm);
+		fm_result_say(&out->fm, FM_REJECTED, "the form has no destination named \"%s\" now",
+		              it->id.dest);
+	}
+	out->calls = out->fm.calls;
+	if (out->fm.outcome == FM_DELIVERED)
+		out->contact_done = true;   /* nothing of the contact is asked here */
+	decide(out, false, time(NULL), st, held);
+}
+
+bool deliver_waiting(struct app *app, const struct mapping *m, const struct map_form *form,
+                     struct spool_item *it, unsigned budget_ms, long long inflight_until,
+                     struct delivery *out)
+{
+	struct spool *sp = &app->spool;
+	struct record rec = { sp, it, inflight_until };
+	struct spool_state st = it->st;
+	enum spool_err e = SPOOL_OK;
+	bool held = false;
+
+	memset(out, 0, sizeof *out);
+	if (spool_mark(sp, &it->id, inflight_until) != SPOOL_OK)
+		return false;
+	if (it->id.dest[0]) {
+		attempt_dest(app, m, form, it, budget_ms, &st, &held, out);
+	} else if (!attempt_crm(app, form, it, budget_ms, &rec, &st, &held, out)) {
 		/* The record on disk is older than the run: it stays marked in
 		 * flight, and is tried again when the mark runs out. */
-		submission_free(&sub);
 		out->fate = DELIVER_QUEUED;
 		out->spool_ok = false;
 		return true;
 	}
-	conclude(out, &sub.steps, false, time(NULL), &st, &held);
-	if (se == SUB_OK && out->fate == DELIVER_DEAD) {
-		cJSON *j = steps_to_json(&sub.steps);
-
-		if (j) {
-			cJSON_Delete(it->steps);
-			it->steps = j;
-		}
-	}
-	submission_free(&sub);
 	switch (out->fate) {
 	case DELIVER_SENT:
 		/* Left in place it would be delivered again: its steps are all

@@ -37,6 +37,15 @@
  * within the budget. A waiting submission's record is rewritten durably
  * after each step that moved on, so a crash repeats at most one step.
  *
+ * Other destinations (<notify>, <webhook>, <forward>): a submission whose
+ * visitor is told it went through (SENT, QUEUED, DEAD but for a refusal of
+ * the contact itself) gets one spool file per destination of its form,
+ * untried, written before the answer: `fmgate drain` delivers each on its
+ * own (spool.h), so the visitor never waits for them and one failing never
+ * holds back another. A destination's attempt follows the rule above
+ * (FM_DELIVERED removes it, FM_REJECTED buries it, FM_RETRY reschedules it;
+ * the same backoff); a destination the form no longer has is buried.
+ *
  * Ownership: nothing is allocated; `fm.field` points into the form mapping.
  */
 #ifndef FMGATE_DELIVER_H
@@ -72,8 +81,9 @@ struct delivery {
 	enum deliver_fate fate;
 	enum deliver_why why;
 	bool spool_ok;       /* the fate's spool action went through (for SENT
-	                        from the queue: the file is gone); on false,
-	                        app->spool.why says what failed */
+	                        from the queue: the file is gone; for a new one,
+	                        the other destinations' files are written too);
+	                        on false, app->spool.why says what failed */
 	struct fm_result fm; /* when why == DELIVER_TRIED: the contact's attempt,
 	                        or once it is done the attempt that stopped the
 	                        run (the rule above reads it) */
@@ -81,6 +91,9 @@ struct delivery {
 	bool contact_done;   /* the contact is written (now or before): the
 	                        visitor's answer is a success whatever the other
 	                        steps gave, as long as what is left is kept */
+	bool refused;        /* DEAD because the contact itself was refused for
+	                        good: the visitor is told so */
+	size_t dests;        /* files written for the other destinations */
 	char reason[SPOOL_MAX_ERROR]; /* DEAD: kept as its reason */
 };
 
@@ -93,7 +106,8 @@ void deliver_new(struct app *app, const struct mapping *m, const struct map_form
                  struct submission *sub, struct delivery *out);
 
 /*
- * A waiting submission whose userId's lock the caller holds: marked in
+ * A waiting submission whose userId's lock the caller holds (a file of
+ * another destination: its lock, spool.h): marked in
  * flight until inflight_until (unix seconds; if this process dies mid-call
  * others wait that long), read back as a submission with its steps (one with
  * more than SUB_MAX_TRAITS traits or steps that do not read is FM_REJECTED:
@@ -101,7 +115,8 @@ void deliver_new(struct app *app, const struct mapping *m, const struct map_form
  * removed, buried or rescheduled (it->st updated). False when it could not be marked (nothing
  * was tried; app->spool.why says why).
  */
-bool deliver_waiting(struct app *app, const struct map_form *form, struct spool_item *it,
-                     unsigned budget_ms, long long inflight_until, struct delivery *out);
+bool deliver_waiting(struct app *app, const struct mapping *m, const struct map_form *form,
+                     struct spool_item *it, unsigned budget_ms, long long inflight_until,
+                     struct delivery *out);
 
 #endif

@@ -21,13 +21,27 @@
 
 #define NEVER INT64_MAX
 
+/* The pace of one destination: after failures, a hold. */
+struct pace {
+	int64_t hold_until;     /* ms: no delivery before this */
+	unsigned failures;      /* failures in a row */
+	bool throttled;         /* the hold is throttling, not a failure */
+};
+
+/* Another destination's pace, by form and name: each is held on its own. */
+struct dest_pace {
+	char form[LIMIT_MAX_FORM_ID + 1];
+	char dest[MAP_MAX_DEST_NAME + 1];
+	struct pace p;
+};
+
 struct drainer {
 	struct app app;
 	const struct mapping *m;
 	bool now, watch;
-	int64_t hold_until;     /* ms: no delivery before this */
-	unsigned failures;      /* Freshmarketer failures in a row */
-	bool throttled;         /* the hold is throttling, not a failure */
+	struct pace crm;        /* Freshmarketer's */
+	struct dest_pace dests[DRAIN_MAX_PACES];
+	size_t n_dests;
 	int64_t next_due;       /* ms: when the earliest thing not due falls due */
 	bool left;              /* something due stayed waiting */
 	bool broken;            /* a spool file could not be handled */
@@ -50,36 +64,61 @@ static bool stop_pending(void)
 	return sigpending(&s) == 0 && (sigismember(&s, SIGTERM) || sigismember(&s, SIGINT));
 }
 
-static void hold(struct drainer *d, int64_t ms, bool throttled)
+static void hold(struct pace *p, int64_t ms, bool throttled)
 {
 	int64_t until = clock_wall_ms() + ms;
 
-	if (until > d->hold_until)
-		d->hold_until = until;
-	d->throttled = throttled;
+	if (until > p->hold_until)
+		p->hold_until = until;
+	p->throttled = throttled;
 }
 
-static bool holding(const struct drainer *d)
+static bool holding(const struct pace *p)
 {
-	return clock_wall_ms() < d->hold_until;
+	return clock_wall_ms() < p->hold_until;
 }
 
-/* What to do after Freshmarketer could not take a submission now. */
-static void after_retry(struct drainer *d, const struct fm_result *r)
+/* The pace of a file's destination: Freshmarketer's, or the form's
+ * destination's (a full table gives up the entry whose hold ended first). */
+static struct pace *pace_of(struct drainer *d, const struct spool_item *it)
+{
+	struct dest_pace *dp = NULL;
+
+	if (!it->id.dest[0])
+		return &d->crm;
+	for (size_t i = 0; i < d->n_dests; i++)
+		if (strcmp(d->dests[i].dest, it->id.dest) == 0 && strcmp(d->dests[i].form, it->form) == 0)
+			return &d->dests[i].p;
+	if (d->n_dests < DRAIN_MAX_PACES) {
+		dp = &d->dests[d->n_dests++];
+	} else {
+		dp = &d->dests[0];
+		for (size_t i = 1; i < d->n_dests; i++)
+			if (d->dests[i].p.hold_until < dp->p.hold_until)
+				dp = &d->dests[i];
+	}
+	memset(dp, 0, sizeof *dp);
+	snprintf(dp->form, sizeof dp->form, "%s", it->form);
+	snprintf(dp->dest, sizeof dp->dest, "%s", it->id.dest);
+	return &dp->p;
+}
+
+/* What to do after a destination could not take a submission now. */
+static void after_retry(struct pace *p, const struct fm_result *r)
 {
 	if (r->calls == 0 || r->http_status == 429) {
 		/* Throttled: the shared rate-limit state (fm_deliver) knows how long. */
 		long s = r->retry_after_s > 0 ? r->retry_after_s : 1;
-		hold(d, (int64_t)s * 1000, true);
+		hold(p, (int64_t)s * 1000, true);
 		return;
 	}
-	d->failures++;
+	p->failures++;
 	if (r->retry_after_s >= 0) {
-		hold(d, (int64_t)r->retry_after_s * 1000, false);
+		hold(p, (int64_t)r->retry_after_s * 1000, false);
 	} else {
-		unsigned sh = d->failures > 7 ? 6 : d->failures - 1;
+		unsigned sh = p->failures > 7 ? 6 : p->failures - 1;
 		long s = 1L << sh;
-		hold(d, (int64_t)(s > DRAIN_HOLD_MAX_S ? DRAIN_HOLD_MAX_S : s) * 1000, false);
+		hold(p, (int64_t)(s > DRAIN_HOLD_MAX_S ? DRAIN_HOLD_MAX_S : s) * 1000, false);
 	}
 }
 
@@ -95,12 +134,13 @@ static void bury(struct drainer *d, struct spool_item *it, const char *reason)
 
 /* The run's pace after one attempt (deliver.h did the spool's part). */
 static enum drain_go settle(struct drainer *d, const struct spool_item *it,
-                        const struct delivery *dv)
+                            struct pace *p, const struct delivery *dv)
 {
 	const struct fm_result *r = &dv->fm;
 
-	log_msg(LOG_INFO, "drain: id=%s form=%s outcome=%s http=%ld calls=%u attempts=%u%s%s",
-	        it->id.mid, it->form, fm_outcome_name(r->outcome), r->http_status, dv->calls,
+	log_msg(LOG_INFO, "drain: id=%s form=%s%s%s outcome=%s http=%ld calls=%u attempts=%u%s%s",
+	        it->id.mid, it->form, it->id.dest[0] ? " to=" : "", it->id.dest,
+	        fm_outcome_name(r->outcome), r->http_status, dv->calls,
 	        it->st.attempts, r->message[0] ? " message=" : "", r->message);
 	if (!dv->spool_ok) {
 		log_msg(LOG_ERR, "drain: id=%s %s: %s", it->id.mid,
@@ -113,18 +153,18 @@ static enum drain_go settle(struct drainer *d, const struct spool_item *it,
 	}
 	switch (dv->fate) {
 	case DELIVER_SENT:
-		d->failures = 0;
+		p->failures = 0;
 		d->delivered++;
 		return dv->spool_ok ? DRAIN_NEXT : DRAIN_STOP;
 	case DELIVER_DEAD:
-		d->failures = 0;
+		p->failures = 0;
 		return DRAIN_NEXT;
 	case DELIVER_QUEUED:
 		d->left = true;
 		if (r->outcome == FM_PAUSED)
-			hold(d, DRAIN_PAUSED_CHECK_S * 1000, false);
+			hold(p, DRAIN_PAUSED_CHECK_S * 1000, false);
 		else
-			after_retry(d, r);
+			after_retry(p, r);
 		break;
 	case DELIVER_FIX:
 	case DELIVER_LOST:
@@ -141,6 +181,7 @@ static enum drain_go deliver_one(struct drainer *d, const struct spool_id *id)
 	char reason[SPOOL_MAX_ERROR];
 	struct spool_item it;
 	struct delivery dv;
+	struct pace *p;
 	int64_t now = clock_wall_ms();
 	enum drain_go step = DRAIN_STOP;
 	enum spool_err e = spool_read(sp, SPOOL_QUEUE, id, &it);
@@ -169,8 +210,10 @@ static enum drain_go deliver_one(struct drainer *d, const struct spool_id *id)
 		due_at(d, (it.st.next_attempt > it.mtime ? it.st.next_attempt : it.mtime) * 1000);
 		goto out;
 	}
-	if (holding(d)) {
+	p = pace_of(d, &it);
+	if (holding(p)) {
 		d->left = true;
+		due_at(d, p->hold_until);
 		goto out;
 	}
 	if (!(form = mapping_form(d->m, it.form))) {
@@ -179,7 +222,7 @@ static enum drain_go deliver_one(struct drainer *d, const struct spool_id *id)
 		step = DRAIN_NEXT;
 		goto out;
 	}
-	if (!deliver_waiting(&d->app, form, &it,
+	if (!deliver_waiting(&d->app, d->m, form, &it,
 	                     d->app.config.timeout_ms > DRAIN_BUDGET_MS ? d->app.config.timeout_ms
 	                                                                : DRAIN_BUDGET_MS,
 	                     now / 1000 + DRAIN_INFLIGHT_S, &dv)) {
@@ -187,7 +230,7 @@ static enum drain_go deliver_one(struct drainer *d, const struct spool_id *id)
 		log_msg(LOG_ERR, "drain: id=%s: %s", id->mid, sp->why);
 		goto out;
 	}
-	step = settle(d, &it, &dv);
+	step = settle(d, &it, p, &dv);
 out:
 	spool_item_free(&it);
 	return step;
@@ -273,9 +316,11 @@ static void pass(struct drainer *d)
 			due_at(d, l.v[i].mtime * 1000);
 			continue;
 		}
-		if (holding(d)) {
+		/* Freshmarketer held: its files wait, the others' go on. */
+		if (!l.v[i].id.dest[0] && holding(&d->crm)) {
 			d->left = true;
-			break;
+			due_at(d, d->crm.hold_until);
+			continue;
 		}
 		deliver_user(d, l.v[i].id.uhash);
 	}
@@ -311,8 +356,8 @@ static int run_once(struct drainer *d)
 		pass(d);
 		if (stop_pending())
 			break;
-		wait = d->hold_until - clock_wall_ms();
-		if (d->left && d->throttled && wait > 0 && wait <= DRAIN_WAIT_MAX_S * 1000) {
+		wait = d->crm.hold_until - clock_wall_ms();
+		if (d->left && d->crm.throttled && wait > 0 && wait <= DRAIN_WAIT_MAX_S * 1000) {
 			struct timespec slice = { 0, 0 };
 
 			/* In slices, so that a SIGTERM is seen within a second. */
@@ -376,7 +421,7 @@ static enum events on_events(struct drainer *d, int fd, bool deliver)
 				ev_out = ev_out == EV_GONE ? EV_GONE : EV_PASS;
 			else if (ev_out == EV_DONE && ev->len && spool_id_parse(ev->name, &id) &&
 			         !stop_pending()) {
-				if (holding(d))
+				if (!id.dest[0] && holding(&d->crm))
 					ev_out = EV_PASS;   /* the pass after the hold takes it */
 				else
 					deliver_user(d, id.uhash);
@@ -415,7 +460,7 @@ static int run_watch(struct drainer *d)
 			maintain(d);
 			next_maint = now + DRAIN_PASS_MAX_S * 1000;
 		}
-		if (ok && now >= next_pass && !holding(d)) {
+		if (ok && now >= next_pass) {
 			d->next_due = now + DRAIN_PASS_MAX_S * 1000;
 			pass(d);
 			next_pass = d->next_due;
@@ -423,8 +468,6 @@ static int run_watch(struct drainer *d)
 		if (!ok)
 			next_pass = now + DRAIN_PAUSED_CHECK_S * 1000;
 		wake = next_pass;
-		if (holding(d) && d->hold_until > wake)
-			wake = d->hold_until;
 		now = clock_wall_ms();
 		if (poll(pf, 2, wake <= now ? 0 : (int)(wake - now > 60000 ? 60000 : wake - now)) < 0 &&
 		    errno != EINTR) {

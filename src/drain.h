@@ -11,13 +11,15 @@
  * DRAIN_INFLIGHT_S, so that when a drain is killed mid-call, the others wait
  * for that call to be over before sending the submission again.
  *
- * Pacing: a failure of Freshmarketer itself (network, 5xx, 401/403) stops a
- * one-shot run (exit 1: the timer tries again) and holds the watcher for a
- * growing pause (1 s doubling to DRAIN_HOLD_MAX_S, or Retry-After). A
- * throttled call (429, or the shared rate-limit state holding calls back) is
- * waited out: by the watcher always, by a one-shot run when the wait is at
- * most DRAIN_WAIT_MAX_S. Waiting submissions older than max-age-days go to
- * the dead area.
+ * Pacing: a failure of Freshmarketer itself (network, 5xx, 401/403) holds
+ * its deliveries for a growing pause (1 s doubling to DRAIN_HOLD_MAX_S, or
+ * Retry-After); a one-shot run then ends with exit 1 (the timer tries
+ * again). A throttled call (429, or the shared rate-limit state holding calls
+ * back) is waited out: by the watcher always, by a one-shot run when the wait
+ * is at most DRAIN_WAIT_MAX_S. Every other destination of a form (deliver.h)
+ * is paced the same way on its own, so one that fails never holds back
+ * Freshmarketer or another. Waiting submissions older than max-age-days go
+ * to the dead area.
  *
  * The watcher watches every queue bucket with inotify and delivers a new file
  * as soon as it appears; a full pass runs when something falls due, at least
@@ -37,6 +39,7 @@
 #define DRAIN_BUSY_RETRY_MS  1000    /* a userId another process holds: look again */
 #define DRAIN_PAUSED_CHECK_S 5       /* while paused (bad key), ask fm_deliver again */
 #define DRAIN_TMP_STALE_S    3600    /* unfinished writes older than this go */
+#define DRAIN_MAX_PACES      64      /* other destinations paced apart */
 
 struct drain_opts {
 	bool now;      /* also what waits for its backoff */

@@ -250,7 +250,10 @@ static void log_delivery(const struct delivery *dv, const struct steps *steps,
 		logl->outcome = "queued";
 		snprintf(logl->detail, sizeof logl->detail, "why=%s", deliver_why_name(dv->why));
 	}
-	if (dv->fate != DELIVER_DEAD && dv->fate != DELIVER_QUEUED)
+	len = strlen(logl->detail);
+	if (dv->dests > 0)
+		snprintf(logl->detail + len, sizeof logl->detail - len, " dests=%zu", dv->dests);
+	if (dv->fate != DELIVER_DEAD && dv->fate != DELIVER_QUEUED && dv->spool_ok)
 		return;
 	len = strlen(logl->detail);
 	snprintf(logl->detail + len, sizeof logl->detail - len, " spool=%s",
@@ -279,8 +282,12 @@ static void deliver_and_answer(struct app *app, const struct mapping *m,
 	log_delivery(&dv, &sub->steps, logl);
 	switch (dv.fate) {
 	case DELIVER_SENT:
-		answer_success(res, json, success, logl->id);
-		return;
+		/* Not kept for the other destinations: not a success either. */
+		if (dv.spool_ok) {
+			answer_success(res, json, success, logl->id);
+			return;
+		}
+		break;
 	case DELIVER_FIX: {
 		/* The CRM field's type refused a value: the visitor can fix it. */
 		const struct field_error inv = { "invalid_value", dv.fm.field };
@@ -294,7 +301,7 @@ static void deliver_and_answer(struct app *app, const struct mapping *m,
 		 * userId is. Only a failure to keep it is a failure then. A
 		 * contact written whose other steps were refused is a success
 		 * for the visitor: what is left is the operator's. */
-		if (dv.fm.outcome == FM_REJECTED && !dv.contact_done) {
+		if (dv.refused) {
 			answer_errors(res, json, form, &rejected, 1);
 			return;
 		}

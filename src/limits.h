@@ -33,6 +33,7 @@
 #define LIMIT_MAX_ERRORS         32u      /* field errors reported for one submission */
 #define LIMIT_MAX_MAPPING_FILE   (4u * 1024u * 1024u)  /* bytes of the mapping file */
 #define LIMIT_MAX_API_KEY        256u     /* bytes of an API key */
+#define LIMIT_MAX_EMAIL          254u     /* bytes of an address fmgate mails to or from (RFC 5321 path) */
 #define LIMIT_MAX_UPSTREAM_BODY  (1024u * 1024u)       /* bytes of a Freshmarketer answer */
 #define LIMIT_MAX_TRAIT_DEPTH    4u       /* dots in a trait name + 1 */
 

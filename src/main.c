@@ -43,7 +43,7 @@ static int usage(FILE *to)
 	      "       fmgate drain [--now | --watch]\n"
 	      "       fmgate status [--dead]\n"
 	      "       fmgate purge --dead [--older-than DAYS]\n"
-	      "       fmgate requeue --dead [ID...]\n"
+	      "       fmgate requeue --dead [--to DESTINATION] [ID...]\n"
 	      "       fmgate --version\n"
 	      "Every verb takes --config MAPPING (default: $FMGATE_CONFIG, else "
 	      CONFIG_DEFAULT_MAPPING ").\n", to);
@@ -612,8 +612,13 @@ static int list_dead(struct spool *sp)
 			printf("%s (unreadable: %s)\n", l.v[i].id.mid, sp->why);
 			continue;
 		}
-		printf("%s form=%s attempts=%u steps=%s reason=%s\n", it.id.mid, it.form,
-		       it.st.attempts, steps_line(it.steps, sum, sizeof sum), it.reason);
+		if (it.id.dest[0])
+			printf("%s form=%s to=%s attempts=%u reason=%s\n", it.id.mid, it.form,
+			       it.id.dest, it.st.attempts, it.reason);
+		else
+			printf("%s form=%s to=%s attempts=%u steps=%s reason=%s\n", it.id.mid,
+			       it.form, MAP_CRM_NAME, it.st.attempts,
+			       steps_line(it.steps, sum, sizeof sum), it.reason);
 		spool_item_free(&it);
 	}
 	spool_list_free(&l);
@@ -660,6 +665,11 @@ static int cmd_status(int argc, char **argv)
 	paused = fm_state_paused(sp.dir);
 	printf("spool: %s\nwaiting: %zu\nin flight: %zu\ndead: %zu\noldest: %lld s\npaused: %s\n",
 	       sp.dir, st.waiting, st.in_flight, st.dead, st.oldest_s, paused ? "yes" : "no");
+	/* Each destination on its own line: one failing shows apart. */
+	for (size_t i = 0; i < st.n_dests; i++)
+		printf("to %s: waiting %zu, dead %zu\n",
+		       st.by_dest[i].dest[0] ? st.by_dest[i].dest : MAP_CRM_NAME,
+		       st.by_dest[i].waiting, st.by_dest[i].dead);
 	print_key_mode(sp.dir);
 	if (dead && list_dead(&sp) != 0)
 		return 2;
@@ -694,11 +704,12 @@ static int cmd_purge(int argc, char **argv)
 
 static int cmd_requeue(int argc, char **argv)
 {
-	const char *config = NULL;
+	const char *config = NULL, *to = NULL;
 	bool dead = false;
 	const struct cli_opt opts[] = {
 		{ "--config", &config, NULL },
 		{ "--dead", NULL, &dead },
+		{ "--to", &to, NULL },
 	};
 	char **ids = calloc((size_t)argc, sizeof *ids);
 	struct spool sp;
@@ -718,11 +729,11 @@ static int cmd_requeue(int argc, char **argv)
 	rc = 0;
 	/* Without IDs one round takes every dead submission (want NULL). */
 	for (size_t i = 0; i < (n_ids ? n_ids : 1); i++) {
-		enum spool_err e = spool_requeue_dead(&sp, n_ids ? ids[i] : NULL, &n);
+		enum spool_err e = spool_requeue_dead(&sp, n_ids ? ids[i] : NULL, to, &n);
 
 		total += n;
 		if (e == SPOOL_ENOENT) {
-			fprintf(stderr, "fmgate requeue: no dead submission %s\n", ids[i]);
+			fprintf(stderr, "fmgate requeue: %s\n", sp.why);
 			rc = rc ? rc : 1;
 		} else if (e != SPOOL_OK) {
 			fprintf(stderr, "fmgate requeue: %s\n", sp.why);

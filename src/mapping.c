@@ -22,6 +22,7 @@
 #include <libxml/xmlerror.h>
 
 #include "buf.h"
+#include "fieldtype.h"
 #include "log.h"
 #include "text.h"
 #include "url.h"
@@ -214,6 +215,17 @@ static void free_form(struct map_form *f)
 		free(f->lists[i].name);
 	free(f->lists);
 	free(f->note_title);
+	for (size_t i = 0; f->dests && i < f->n_dests; i++) {
+		struct map_dest *d = &f->dests[i];
+
+		free(d->name);
+		free_strings(d->to, d->n_to);
+		free(d->subject);
+		free(d->url);
+		free(d->secret_file);
+		secret_free(&d->secret);
+	}
+	free(f->dests);
 }
 
 void mapping_free(struct mapping *m)
@@ -226,6 +238,15 @@ void mapping_free(struct mapping *m)
 	free(m->settings.fm_api_key_file);
 	free(m->settings.spool_dir);
 	free_strings(m->settings.trusted_proxies, m->settings.n_trusted_proxies);
+	free(m->settings.smtp.url);
+	free(m->settings.smtp.user);
+	free(m->settings.smtp.password_file);
+	secret_free(&m->settings.smtp.password);
+	free(m->settings.smtp.from);
+	free(m->settings.smtp.from_addr);
+	free(m->settings.segment.endpoint);
+	free(m->settings.segment.write_key_file);
+	secret_free(&m->settings.segment.write_key);
 	for (size_t i = 0; m->forms && i < m->n_forms; i++)
 		free_form(&m->forms[i]);
 	free(m->forms);
@@ -252,6 +273,24 @@ const struct map_field *map_form_field(const struct map_form *f, const char *nam
 		if (strcmp(f->fields[i].name, name) == 0)
 			return &f->fields[i];
 	return NULL;
+}
+
+const struct map_dest *map_form_dest(const struct map_form *f, const char *name)
+{
+	for (size_t i = 0; f && name && i < f->n_dests; i++)
+		if (strcmp(f->dests[i].name, name) == 0)
+			return &f->dests[i];
+	return NULL;
+}
+
+const char *map_dest_kind_name(enum map_dest_kind k)
+{
+	switch (k) {
+	case MAP_DEST_NOTIFY:  return "notify";
+	case MAP_DEST_WEBHOOK: return "webhook";
+	case MAP_DEST_FORWARD: return "forward";
+	}
+	return "?";
 }
 
 /* ---- tree helpers ---- */
@@ -473,6 +512,123 @@ static void load_rate(struct loader *L, const xmlNode *n, struct map_rate *out)
 	                                     MAP_MAX_RATE_WINDOW, MAP_DEFAULT_RATE_WINDOW);
 }
 
+/*
+ * A secret file named by attribute `attr` of n (an absolute path, kept in
+ * *path) read into *out now, so that `check` reports a bad file and no
+ * request reads it.
+ */
+static void load_secret(struct loader *L, const xmlNode *n, const char *attr, size_t min,
+                        char **path, struct secret *out)
+{
+	enum secret_err e;
+
+	if (!(*path = attr_dup(L, n, attr)))
+		return;
+	if ((*path)[0] != '/') {
+		diag_add(L, line_of(n), "%s: %s must be an absolute path", (const char *)n->name, attr);
+		return;
+	}
+	e = secret_load(*path, min, MAP_MAX_SECRET, out);
+	if (e == SECRET_ENOMEM)
+		L->nomem = true;
+	else if (e != SECRET_OK)
+		diag_add(L, line_of(n), "%s: %s %.200s: %s%s", (const char *)n->name, attr, *path,
+		         secret_strerror(e), e == SECRET_ESIZE && min > 1 ? " (at least 16 bytes)" : "");
+}
+
+/* Why addr is not an address fmgate sends to or from, or NULL. */
+static const char *addr_problem(const char *addr)
+{
+	size_t len = strlen(addr);
+
+	/* ft_email_valid is the form's rule (WHATWG): no space, quote, angle
+	 * bracket or control character can pass it into a header. */
+	if (len == 0 || len > LIMIT_MAX_EMAIL || !ft_email_valid(addr, len))
+		return "is not an email address (local@domain)";
+	return NULL;
+}
+
+/* The host part of an smtp(s) URL as an https URL, for url.h's grammar;
+ * false when the scheme is neither. */
+static bool smtp_as_https(const char *url, char *out, size_t size)
+{
+	const char *rest = NULL;
+	int n;
+
+	if (strncmp(url, "smtps://", 8) == 0)
+		rest = url + 8;
+	else if (strncmp(url, "smtp://", 7) == 0)
+		rest = url + 7;
+	if (!rest)
+		return false;
+	n = snprintf(out, size, "https://%s", rest);
+	return n > 0 && (size_t)n < size;
+}
+
+/* <smtp url user password-file from>. */
+static void load_smtp(struct loader *L, const xmlNode *n, struct map_smtp *out)
+{
+	char as_https[LIMIT_MAX_URL + 16];
+	const char *why, *lt, *gt;
+	int line = line_of(n);
+
+	out->line = line;
+	out->url = attr_dup(L, n, "url");
+	out->user = attr_dup(L, n, "user");
+	out->from = attr_dup(L, n, "from");
+	if (!out->url || !out->from)
+		return;
+	if (!smtp_as_https(out->url, as_https, sizeof as_https))
+		diag_add(L, line, "smtp: url must start with smtps:// or smtp://");
+	else if ((why = url_problem(L, as_https, URL_API_BASE, NULL)) != NULL)
+		diag_add(L, line, "smtp: url %s", why);
+	if (out->user && (has_ctl(out->user) || strlen(out->user) > MAP_MAX_NAME))
+		diag_add(L, line, "smtp: user holds control characters or is too long");
+	if (xmlHasProp(n, (const xmlChar *)"password-file")) {
+		if (!out->user)
+			diag_add(L, line, "smtp: password-file needs a user");
+		load_secret(L, n, "password-file", 1, &out->password_file, &out->password);
+	}
+	/* "Name <addr>" or "addr"; the name is the operator's, but a header all
+	 * the same. */
+	if (has_ctl(out->from) || strlen(out->from) > MAP_MAX_SUBJECT) {
+		diag_add(L, line, "smtp: from holds control characters or is longer than %u bytes",
+		         MAP_MAX_SUBJECT);
+		return;
+	}
+	lt = strrchr(out->from, '<');
+	gt = lt ? strchr(lt, '>') : NULL;
+	if (lt && (!gt || gt[1] != '\0')) {
+		diag_add(L, line, "smtp: from must be \"Name <address>\" or \"address\"");
+		return;
+	}
+	out->from_addr = lt ? strndup(lt + 1, (size_t)(gt - lt - 1)) : strdup(out->from);
+	if (!out->from_addr)
+		L->nomem = true;
+	else if ((why = addr_problem(out->from_addr)) != NULL)
+		diag_add(L, line, "smtp: from address \"%.60s\" %s", out->from_addr, why);
+}
+
+/* <segment write-key-file endpoint>. */
+static void load_segment(struct loader *L, const xmlNode *n, struct map_segment *out)
+{
+	const char *why;
+	size_t len;
+
+	out->line = line_of(n);
+	load_secret(L, n, "write-key-file", 1, &out->write_key_file, &out->write_key);
+	out->endpoint = attr_dup(L, n, "endpoint");
+	if (!out->endpoint && !L->nomem)
+		out->endpoint = dup_or_flag(L, MAP_SEGMENT_ENDPOINT);
+	if (!out->endpoint)
+		return;
+	len = strlen(out->endpoint);
+	if (len > 0 && out->endpoint[len - 1] == '/')
+		out->endpoint[len - 1] = '\0';   /* "{endpoint}/identify" either way */
+	if ((why = url_problem(L, out->endpoint, URL_API_BASE, NULL)) != NULL)
+		diag_add(L, out->line, "segment: endpoint %s", why);
+}
+
 static void load_settings(struct loader *L, const xmlNode *s, struct map_settings *out)
 {
 	const xmlNode *n;
@@ -521,6 +677,12 @@ static void load_settings(struct loader *L, const xmlNode *s, struct map_setting
 	}
 	if ((n = single_child(L, s, "rate-limit", false)) != NULL)
 		load_rate(L, n, &out->rate);
+	if ((n = single_child(L, s, "context", false)) != NULL)
+		out->context_ip = attr_bool(L, n, "ip");
+	if ((n = single_child(L, s, "smtp", false)) != NULL)
+		load_smtp(L, n, &out->smtp);
+	if ((n = single_child(L, s, "segment", false)) != NULL)
+		load_segment(L, n, &out->segment);
 	out->n_trusted_proxies = 0;
 	np = count_children(s, "trusted-proxy");
 	if (np == 0 || !within(L, s, np, MAP_MAX_LIST, "<trusted-proxy>"))
@@ -888,6 +1050,131 @@ static void load_steps(struct loader *L, const xmlNode *n, struct map_form *f)
 			load_list(L, c, f);
 }
 
+/* Why a subject template is not one, or NULL: each {trait} must name a
+ * trait of the form's fields or constants. */
+static const char *subject_problem(const struct map_form *f, const char *t, char *bad,
+                                   size_t badsize)
+{
+	if (strlen(t) > MAP_MAX_SUBJECT || has_ctl(t))
+		return "is longer than 255 bytes or holds control characters";
+	for (const char *p = strchr(t, '{'); p; p = strchr(p + 1, '{')) {
+		const char *end = strchr(p, '}');
+		size_t len = end ? (size_t)(end - p - 1) : 0;
+		bool known = false;
+
+		if (!end || len == 0)
+			return "has a '{' without a trait name and '}' after it";
+		for (size_t i = 0; i < f->n_fields && !known; i++)
+			known = strlen(f->fields[i].trait) == len && memcmp(f->fields[i].trait, p + 1, len) == 0;
+		for (size_t i = 0; i < f->n_constants && !known; i++)
+			known = strlen(f->constants[i].trait) == len &&
+			        memcmp(f->constants[i].trait, p + 1, len) == 0;
+		if (!known) {
+			snprintf(bad, badsize, "names {%.*s}, which is no trait of this form",
+			         (int)(len > 60 ? 60 : len), p + 1);
+			return bad;
+		}
+	}
+	return NULL;
+}
+
+/* <notify to subject reply-to-visitor>'s own attributes. */
+static void load_notify(struct loader *L, const xmlNode *n, struct map_form *f,
+                        struct map_dest *d)
+{
+	char *to = attr_dup(L, n, "to"), *save = NULL, bad[128];
+	const char *why;
+
+	d->reply_to_visitor = attr_bool(L, n, "reply-to-visitor");
+	d->subject = attr_dup(L, n, "subject");
+	if (d->subject && (why = subject_problem(f, d->subject, bad, sizeof bad)) != NULL)
+		diag_add(L, d->line, "notify: subject %s", why);
+	if (!to)
+		return;
+	if (!(d->to = calloc(MAP_MAX_RECIPIENTS, sizeof *d->to))) {
+		L->nomem = true;
+		free(to);
+		return;
+	}
+	for (char *a = strtok_r(to, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+		text_trim(a);
+		if (d->n_to == MAP_MAX_RECIPIENTS) {
+			diag_add(L, d->line, "notify: more than %u addresses in to", MAP_MAX_RECIPIENTS);
+			break;
+		}
+		if ((why = addr_problem(a)) != NULL)
+			diag_add(L, d->line, "notify: to \"%.60s\" %s", a, why);
+		else if (!(d->to[d->n_to++] = strdup(a)))
+			L->nomem = true;
+	}
+	if (d->n_to == 0 && !L->nomem)
+		diag_add(L, d->line, "notify: to names no address");
+	free(to);
+}
+
+/* One destination element of the form, at f->dests[f->n_dests]. */
+static void load_dest(struct loader *L, const xmlNode *n, struct map_form *f,
+                      const struct map_settings *s)
+{
+	struct map_dest *d = &f->dests[f->n_dests++];   /* counted first, for mapping_free */
+	const char *why;
+
+	d->line = line_of(n);
+	d->kind = is_el(n, "notify") ? MAP_DEST_NOTIFY : is_el(n, "webhook") ? MAP_DEST_WEBHOOK
+	                                                                     : MAP_DEST_FORWARD;
+	d->name = attr_dup(L, n, "name");
+	if (!d->name && !L->nomem)
+		d->name = dup_or_flag(L, map_dest_kind_name(d->kind));
+	if (!d->name)
+		return;
+	if (strcmp(d->name, MAP_CRM_NAME) == 0)
+		diag_add(L, d->line, "%s: the name \"%s\" is Freshmarketer's", (const char *)n->name,
+		         d->name);
+	for (size_t i = 0; i + 1 < f->n_dests; i++)
+		if (strcmp(f->dests[i].name, d->name) == 0) {
+			diag_add(L, d->line, "%s: a destination named \"%s\" is already in this form "
+			         "(line %d): give each a name=\"...\"", (const char *)n->name, d->name,
+			         f->dests[i].line);
+			break;
+		}
+	switch (d->kind) {
+	case MAP_DEST_NOTIFY:
+		if (!s->smtp.url)
+			diag_add(L, d->line, "notify needs an <smtp> in the settings");
+		load_notify(L, n, f, d);
+		break;
+	case MAP_DEST_WEBHOOK:
+		if ((d->url = attr_dup(L, n, "url")) != NULL &&
+		    (why = url_problem(L, d->url, URL_API_BASE, NULL)) != NULL)
+			diag_add(L, d->line, "webhook: url %s", why);
+		/* As long as a signing key: the receiver's only proof. */
+		load_secret(L, n, "secret-file", SIGN_KEY_MIN, &d->secret_file, &d->secret);
+		break;
+	case MAP_DEST_FORWARD:
+		if (!s->segment.endpoint)
+			diag_add(L, d->line, "forward to=\"segment\" needs a <segment> in the settings");
+		break;
+	}
+}
+
+/* <notify>, <webhook>, <forward>: after the fields, which a subject names. */
+static void load_dests(struct loader *L, const xmlNode *n, struct map_form *f,
+                       const struct map_settings *s)
+{
+	size_t nd = count_children(n, "notify") + count_children(n, "webhook") +
+	            count_children(n, "forward");
+
+	if (nd == 0 || !within(L, n, nd, MAP_MAX_DESTS, "destinations"))
+		return;
+	if (!(f->dests = calloc(nd, sizeof *f->dests))) {
+		L->nomem = true;
+		return;
+	}
+	for (const xmlNode *c = n->children; c && !L->nomem; c = c->next)
+		if (is_el(c, "notify") || is_el(c, "webhook") || is_el(c, "forward"))
+			load_dest(L, c, f, s);
+}
+
 static void load_form(struct loader *L, const xmlNode *n, struct map_form *f,
                       const struct map_settings *s)
 {
@@ -918,9 +1205,14 @@ static void load_form(struct loader *L, const xmlNode *n, struct map_form *f,
 		load_id(L, c, true, &f->user_id, &f->n_user_id);
 	if ((c = single_child(L, n, "anonymous-id", false)) != NULL && !L->nomem)
 		load_id(L, c, false, &f->anonymous_id, &f->n_anonymous_id);
+	f->context_ip = s->context_ip;
+	if ((c = single_child(L, n, "context", false)) != NULL && xmlHasProp(c, (const xmlChar *)"ip"))
+		f->context_ip = attr_bool(L, c, "ip");
 	if (!L->nomem && load_items(L, n, f, s) && !L->nomem) {
 		check_form(L, f);
 		load_steps(L, n, f);
+		if (!L->nomem)
+			load_dests(L, n, f, s);
 	}
 }
 

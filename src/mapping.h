@@ -51,6 +51,8 @@
 #define MAP_MAX_RECIPIENTS     20u         /* addresses in one <notify to> */
 #define MAP_MAX_SUBJECT        255u        /* bytes of a <notify subject> template */
 #define MAP_MAX_SECRET         4096u       /* bytes of a secret file (password, secret, key) */
+#define MAP_CRM_NAME           "freshmarketer" /* the contact's destination, by name */
+#define MAP_SEGMENT_ENDPOINT   "https://api.segment.io/v1" /* <segment endpoint> when absent */
 
 enum map_type {
 	MAP_TEXT = 0,   /* default */

@@ -162,6 +162,17 @@ uint64_t spool_user_hash(const char *user_id)
 	return hash_fnv1a(HASH_FNV_INIT, user_id, strlen(user_id));
 }
 
+uint64_t spool_dest_hash(const char *user_id, const char *dest)
+{
+	uint64_t h = spool_user_hash(user_id);
+
+	if (!dest || !dest[0])
+		return h;
+	/* A NUL between: no userId and name can run into another pair. */
+	h = hash_fnv1a(h, "", 1);
+	return hash_fnv1a(h, dest, strlen(dest));
+}
+
 uint64_t spool_seq_now(void)
 {
 	struct timespec ts;
@@ -172,12 +183,27 @@ uint64_t spool_seq_now(void)
 
 void spool_id_name(const struct spool_id *id, char *out)
 {
-	snprintf(out, SPOOL_NAME_SIZE, "%020llu-%016llx-%s", (unsigned long long)id->seq,
-	         (unsigned long long)id->uhash, id->mid);
+	snprintf(out, SPOOL_NAME_SIZE, "%020llu-%016llx-%s%s%s", (unsigned long long)id->seq,
+	         (unsigned long long)id->uhash, id->mid, id->dest[0] ? "." : "", id->dest);
 }
 
-/* A UUID as uuid_v4() writes it: 36 characters, lower-case hex and dashes. */
-static bool mid_valid(const char *s)
+/* A destination's name as the mapping allows it: [a-z0-9][a-z0-9-]*, at
+ * most MAP_MAX_DEST_NAME bytes. */
+static bool dest_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > MAP_MAX_DEST_NAME || s[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* The 36 characters of a UUID as uuid_v4() writes them: lower-case hex and
+ * dashes. */
+static bool mid_valid36(const char *s)
 {
 	for (size_t i = 0; i < 36; i++) {
 		bool dash = i == 8 || i == 13 || i == 18 || i == 23;
@@ -186,7 +212,13 @@ static bool mid_valid(const char *s)
 		if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
 			return false;
 	}
-	return s[36] == '\0';
+	return true;
+}
+
+/* The same, and nothing after. */
+static bool mid_valid(const char *s)
+{
+	return mid_valid36(s) && s[36] == '\0';
 }
 
 bool spool_id_parse(const char *name, struct spool_id *out)
@@ -194,7 +226,10 @@ bool spool_id_parse(const char *name, struct spool_id *out)
 	uint64_t seq = 0, h = 0;
 	size_t i;
 
-	if (strlen(name) != SPOOL_NAME_SIZE - 1 || name[20] != '-' || name[37] != '-')
+	size_t len = strlen(name);
+
+	if (len < 74 || (len > 74 && (name[74] != '.' || !dest_valid(name + 75))) ||
+	    name[20] != '-' || name[37] != '-')
 		return false;
 	for (i = 0; i < 20; i++) {
 		if (name[i] < '0' || name[i] > '9')
@@ -215,15 +250,21 @@ bool spool_id_parse(const char *name, struct spool_id *out)
 			return false;
 		h = h << 4 | v;
 	}
-	if (!mid_valid(name + 38))
+	if (!mid_valid36(name + 38))
 		return false;
 	out->seq = seq;
 	out->uhash = h;
-	memcpy(out->mid, name + 38, 37);
+	memcpy(out->mid, name + 38, 36);
+	out->mid[36] = '\0';
+	if (len > 74)
+		memcpy(out->dest, name + 75, len - 75 + 1);
+	else
+		out->dest[0] = '\0';
 	return true;
 }
 
-enum spool_err spool_id_of(const cJSON *identify, uint64_t seq, struct spool_id *out)
+enum spool_err spool_id_of(const cJSON *identify, uint64_t seq, const char *dest,
+                           struct spool_id *out)
 {
 	const cJSON *uid = cJSON_GetObjectItemCaseSensitive(identify, "userId");
 	const cJSON *mid = cJSON_GetObjectItemCaseSensitive(identify, "messageId");
@@ -231,9 +272,12 @@ enum spool_err spool_id_of(const cJSON *identify, uint64_t seq, struct spool_id 
 	if (!cJSON_IsString(uid) || !uid->valuestring[0] || !cJSON_IsString(mid) ||
 	    strlen(mid->valuestring) != 36 || !mid_valid(mid->valuestring))
 		return SPOOL_EINVAL;
+	if (dest && dest[0] && !dest_valid(dest))
+		return SPOOL_EINVAL;
 	out->seq = seq;
-	out->uhash = spool_user_hash(uid->valuestring);
+	out->uhash = spool_dest_hash(uid->valuestring, dest);
 	memcpy(out->mid, mid->valuestring, 37);
+	snprintf(out->dest, sizeof out->dest, "%s", dest ? dest : "");
 	return SPOOL_OK;
 }
 
@@ -914,7 +958,7 @@ enum spool_err spool_read(struct spool *sp, enum spool_area area, const struct s
 		goto out;
 	}
 	/* The name must belong to the message inside. */
-	if (spool_id_of(idj, id->seq, &check) != SPOOL_OK || check.uhash != id->uhash ||
+	if (spool_id_of(idj, id->seq, id->dest, &check) != SPOOL_OK || check.uhash != id->uhash ||
 	    strcmp(check.mid, id->mid) != 0) {
 		say(sp, "%s: the name does not match the message", shown);
 		goto out;
@@ -1087,10 +1131,30 @@ static size_t count_in_flight(struct spool *sp, const struct spool_list *q)
 	return n;
 }
 
+/* Counts one file of `dest` in the table of out (the waiting or the dead
+ * column); names beyond the table are left out. */
+static void count_dest(struct spool_stats *out, const char *dest, bool dead)
+{
+	size_t i;
+
+	for (i = 0; i < out->n_dests; i++)
+		if (strcmp(out->by_dest[i].dest, dest) == 0)
+			break;
+	if (i == out->n_dests) {
+		if (i == SPOOL_STATS_DESTS)
+			return;
+		snprintf(out->by_dest[i].dest, sizeof out->by_dest[i].dest, "%s", dest);
+		out->n_dests++;
+	}
+	if (dead)
+		out->by_dest[i].dead++;
+	else
+		out->by_dest[i].waiting++;
+}
+
 enum spool_err spool_stats(struct spool *sp, struct spool_stats *out)
 {
-	struct spool_list q = { 0 };
-	char p[SPOOL_PATH_MAX];
+	struct spool_list q = { 0 }, d = { 0 };
 	enum spool_err e;
 	struct stat st;
 
@@ -1101,9 +1165,16 @@ enum spool_err spool_stats(struct spool *sp, struct spool_stats *out)
 	}
 	if ((e = spool_list(sp, SPOOL_QUEUE, -1, false, &q)) != SPOOL_OK)
 		return e;
-	if (!path_of(sp, p, "dead") || (e = count_files(sp, p, &out->dead, NULL)) != SPOOL_OK)
+	if ((e = spool_list(sp, SPOOL_DEAD, -1, false, &d)) != SPOOL_OK)
 		goto out;
 	out->waiting = q.n;
+	out->dead = d.n;
+	/* Freshmarketer first, even when nothing of it waits. */
+	out->n_dests = 1;
+	for (size_t i = 0; i < q.n; i++)
+		count_dest(out, q.v[i].id.dest, false);
+	for (size_t i = 0; i < d.n; i++)
+		count_dest(out, d.v[i].id.dest, true);
 	if (q.n) {
 		uint64_t now = spool_seq_now();
 		out->oldest_s = now > q.v[0].id.seq ? (long long)((now - q.v[0].id.seq) / 1000000000ull) : 0;
@@ -1111,6 +1182,7 @@ enum spool_err spool_stats(struct spool *sp, struct spool_stats *out)
 	out->in_flight = count_in_flight(sp, &q);
 out:
 	spool_list_free(&q);
+	spool_list_free(&d);
 	return e;
 }
 
@@ -1212,7 +1284,8 @@ out_unlock:
 	return e;
 }
 
-enum spool_err spool_requeue_dead(struct spool *sp, const char *want, size_t *n)
+enum spool_err spool_requeue_dead(struct spool *sp, const char *want, const char *dest,
+                                  size_t *n)
 {
 	struct spool_list l;
 	enum spool_err e;
@@ -1226,6 +1299,9 @@ enum spool_err spool_requeue_dead(struct spool *sp, const char *want, size_t *n)
 		spool_id_name(&l.v[i].id, name);
 		if (want && strcmp(want, name) != 0 && strcmp(want, l.v[i].id.mid) != 0)
 			continue;
+		if (dest && strcmp(dest, l.v[i].id.dest) != 0 &&
+		    !(strcmp(dest, MAP_CRM_NAME) == 0 && !l.v[i].id.dest[0]))
+			continue;
 		e = requeue_one(sp, &l.v[i].id);
 		if (e == SPOOL_OK)
 			(*n)++;
@@ -1233,8 +1309,9 @@ enum spool_err spool_requeue_dead(struct spool *sp, const char *want, size_t *n)
 			e = SPOOL_OK;  /* purged or requeued by someone else meanwhile */
 	}
 	spool_list_free(&l);
-	if (e == SPOOL_OK && want && *n == 0) {
-		say(sp, "no dead submission %s", want);
+	if (e == SPOOL_OK && (want || dest) && *n == 0) {
+		say(sp, "no dead submission%s%s%s%s", want ? " " : "", want ? want : "",
+		    dest ? " for " : "", dest ? dest : "");
 		e = SPOOL_ENOENT;
 	}
 	return e;

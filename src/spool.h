@@ -11,6 +11,12 @@
  * nanoseconds since the epoch (20 digits), HASH 16 hex digits of the userId's
  * hash, MESSAGEID the identify message's UUID. Sorting by SEQ gives the order
  * of acceptance; HASH finds the submissions of one userId in one directory.
+ * That file is the submission's delivery to Freshmarketer. Its delivery to
+ * another destination of the form (<notify>, <webhook>, <forward>) is a file
+ * of its own, NAME.DEST (DEST the destination's name), whose HASH is that of
+ * the userId and DEST together (spool_dest_hash): each destination has its
+ * own files, lock, order and schedule, so that one failing never holds back,
+ * delays or repeats another.
  *
  * A file holds one JSON object: the identify message, its delivery steps
  * and how far they got (steps.h), and its delivery state (form, attempts,
@@ -49,7 +55,7 @@
 #define SPOOL_DEFAULT_MAX_FILES    100000u
 #define SPOOL_DEFAULT_MAX_AGE_DAYS 14u
 #define SPOOL_BUCKETS              256u
-#define SPOOL_NAME_SIZE            75u     /* 20 + 1 + 16 + 1 + 36 + NUL */
+#define SPOOL_NAME_SIZE            (75u + 1u + MAP_MAX_DEST_NAME) /* 20-16-36[.DEST] NUL */
 #define SPOOL_MAX_ERROR            512u    /* bytes of a last error or reason */
 /* The largest record written or read: an identify message built from the
  * largest body a mapping may allow, with JSON escaping. */
@@ -87,6 +93,8 @@ struct spool_id {
 	uint64_t seq;             /* accepted, ns since the epoch */
 	uint64_t uhash;           /* spool_user_hash(userId) */
 	char mid[37];             /* messageId */
+	char dest[MAP_MAX_DEST_NAME + 1]; /* "" for Freshmarketer, else the
+	                             destination's name */
 };
 
 /* The delivery state kept with a submission. */
@@ -119,11 +127,22 @@ struct spool_list {
 	bool truncated;           /* more than SPOOL_MAX_LIST entries */
 };
 
+#define SPOOL_STATS_DESTS 64u     /* destination names counted apart */
+
+/* Files of one destination ("" for Freshmarketer). */
+struct spool_dest_count {
+	char dest[MAP_MAX_DEST_NAME + 1];
+	size_t waiting, dead;
+};
+
 struct spool_stats {
 	size_t waiting;           /* in queue/, in flight included */
 	size_t in_flight;
 	size_t dead;
 	long long oldest_s;       /* age of the oldest waiting one; 0 when none */
+	struct spool_dest_count by_dest[SPOOL_STATS_DESTS]; /* in order of first
+	                             sight; names beyond the table are not shown */
+	size_t n_dests;
 };
 
 struct spool_lock {
@@ -147,14 +166,19 @@ enum spool_err spool_prepare(struct spool *sp);
 /* FNV-1a, 64 bits (hash.h): stable across processes and versions, as the
  * file names that carry it must be. */
 uint64_t spool_user_hash(const char *user_id);
+/* The HASH of a userId's files for destination `dest` ("" or NULL: the
+ * userId's own, spool_user_hash). */
+uint64_t spool_dest_hash(const char *user_id, const char *dest);
 /* Now, as a SEQ: nanoseconds since the epoch. */
 uint64_t spool_seq_now(void);
 /* The file name of an id; out holds SPOOL_NAME_SIZE bytes. */
 void spool_id_name(const struct spool_id *id, char *out);
 /* Parses a file name; false for anything else (editor leftovers, tmp files). */
 bool spool_id_parse(const char *name, struct spool_id *out);
-/* Fills an id from an identify message: its userId and messageId. */
-enum spool_err spool_id_of(const cJSON *identify, uint64_t seq, struct spool_id *out);
+/* Fills an id from an identify message (its userId and messageId) for
+ * destination `dest` ("" or NULL: Freshmarketer). */
+enum spool_err spool_id_of(const cJSON *identify, uint64_t seq, const char *dest,
+                           struct spool_id *out);
 
 /*
  * Takes the lock of a userId without waiting: SPOOL_OK (release it with
@@ -227,10 +251,13 @@ enum spool_err spool_purge_dead(struct spool *sp, long long older_than_s, size_t
  * Puts dead submissions back in the queue with a fresh delivery state (steps
  * refused become pending; steps done stay done), under
  * their original SEQ (so they keep their place among that userId's waiting
- * ones). `want` is a file name or a messageId; NULL takes every one. *n
- * receives how many moved; SPOOL_ENOENT when `want` matched none.
+ * ones). `want` is a file name or a messageId (every destination of it);
+ * NULL takes every one. `dest` (when not NULL) keeps only that
+ * destination's ("freshmarketer" or "": the contact's). *n receives how many
+ * moved; SPOOL_ENOENT when nothing matched.
  */
-enum spool_err spool_requeue_dead(struct spool *sp, const char *want, size_t *n);
+enum spool_err spool_requeue_dead(struct spool *sp, const char *want, const char *dest,
+                                  size_t *n);
 
 /* Counts queue/ and dead/ again and stores the count; *n receives it. */
 enum spool_err spool_recount(struct spool *sp, size_t *n);

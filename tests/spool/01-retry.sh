@@ -117,7 +117,7 @@ fmg status --dead >"$TEST_SPOOL.out" 2>/dev/null
 expect_eq "dead: status exit 1" "$?" 1
 expect_match "dead: counted" "$(cat "$TEST_SPOOL.out")" 'dead: 1'
 expect_match "status --dead lists the reason" "$(cat "$TEST_SPOOL.out")" \
-	'^[0-9a-f-]{36} form=contact attempts=1 steps=contact:refused reason=rejected http=422 Injected fault$'
+	'^[0-9a-f-]{36} form=contact to=freshmarketer attempts=1 steps=contact:refused reason=rejected http=422 Injected fault$'
 expect_eq "rejected: no contact" "$(double_contact rej emails)" "NONE"
 
 fmg status --bogus >/dev/null 2>&1

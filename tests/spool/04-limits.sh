@@ -114,7 +114,7 @@ cgi "$(body d2)"
 expect_eq "two rejected" "$(status_of dead)" 2
 fmg status >/dev/null 2>&1
 expect_eq "status: dead ones, exit 1" "$?" 1
-id1=$(fmg status --dead 2>/dev/null | awk 'NR > 7 { print $1 }' | head -n 1)
+id1=$(fmg status --dead 2>/dev/null | awk 'length($1) == 36 && $1 ~ /^[0-9a-f-]+$/ { print $1 }' | head -n 1)
 expect_match "status --dead names them" "$id1" '^[0-9a-f-]{36}$'
 fmg requeue --dead 00000000-0000-4000-8000-000000000000 >/dev/null 2>&1
 expect_eq "requeue of an unknown id: exit 1" "$?" 1

@@ -133,7 +133,7 @@ check "missing list: the contact is written" test "$fay" != NONE
 fmg status --dead >"$TEST_SPOOL.out" 2>/dev/null
 expect_eq "status: exit 1 with a dead one" "$?" 1
 expect_match "status --dead: the steps and the reason" "$(cat "$TEST_SPOOL.out")" \
-	'form=missing attempts=0 steps=contact:done,list:refused,note:done reason=steps refused; list "Missing list": rejected'
+	'form=missing to=freshmarketer attempts=0 steps=contact:done,list:refused,note:done reason=steps refused; list "Missing list": rejected'
 double_post lists '{"name":"Missing list"}'
 fmg requeue --dead >/dev/null 2>&1
 expect_eq "requeue: back in the queue" "$(status_of waiting),$(status_of dead)" "1,0"

@@ -69,6 +69,25 @@ static void stub_step(struct fm_client *c, struct step *step, long long contact_
 	}
 }
 
+/* Other destinations: each call to stub_send takes the next canned result
+ * and logs the destination's name. */
+static struct fm_result send_script[8];
+static unsigned send_calls;
+static char send_log[256];
+
+static void stub_send(const struct map_settings *s, const struct map_form *form,
+                      const struct map_dest *d, const cJSON *identify, unsigned budget_ms,
+                      struct fm_result *out)
+{
+	(void)s;
+	(void)form;
+	(void)budget_ms;
+	T(cJSON_IsObject(identify), "send: the identify message given");
+	snprintf(send_log + strlen(send_log), sizeof send_log - strlen(send_log), "%s%s",
+	         send_calls ? " " : "", d->name);
+	*out = send_script[send_calls++ % 8];
+}
+
 /* A submission of `user` with a fresh messageId; submission_free() it. */
 static struct submission *message(const char *user)
 {
@@ -132,6 +151,163 @@ static void disk_steps(const char *user, char *out, size_t size)
 		}
 	}
 	spool_item_free(&it);
+}
+
+static int by_text(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* The files of the messageId `mid`: "AREA:DEST" (DEST "-" for
+ * Freshmarketer), space-separated, sorted. */
+static void files_of(struct spool *sp, const char *mid, char *out, size_t size)
+{
+	char found[8][48];
+	size_t n = 0;
+
+	out[0] = '\0';
+	for (int area = SPOOL_QUEUE; area <= SPOOL_DEAD; area++) {
+		struct spool_list l;
+
+		if (spool_list(sp, (enum spool_area)area, -1, false, &l) != SPOOL_OK)
+			return;
+		for (size_t i = 0; i < l.n && n < 8; i++)
+			if (strcmp(l.v[i].id.mid, mid) == 0)
+				snprintf(found[n++], sizeof found[0], "%s:%s",
+				         area == SPOOL_QUEUE ? "queue" : "dead",
+				         l.v[i].id.dest[0] ? l.v[i].id.dest : "-");
+		spool_list_free(&l);
+	}
+	qsort(found, n, sizeof found[0], by_text);
+	for (size_t i = 0; i < n; i++)
+		snprintf(out + strlen(out), size - strlen(out), "%s%s", i ? " " : "", found[i]);
+}
+
+/*
+ * A form with two other destinations: what the visitor is told went
+ * through gets one untried file per destination, under its own hash; what
+ * is refused or to be fixed gets none; each file is then delivered alone:
+ * delivered removed, retried rescheduled, refused buried, a destination
+ * the form lost buried, the contact never written again.
+ */
+static void test_dests(struct app *app, const struct mapping *m, const struct map_form *form)
+{
+	static const struct {
+		enum fm_outcome contact;
+		const char *files;     /* after deliver_new */
+		size_t dests;
+	} news[] = {
+		{ FM_DELIVERED, "queue:hook queue:two", 2 },
+		{ FM_RETRY, "queue:- queue:hook queue:two", 2 },
+		{ FM_CONFLICT, "dead:- queue:hook queue:two", 2 },
+		{ FM_REJECTED, "dead:-", 0 },
+		{ FM_INVALID, "", 0 },
+	};
+	struct submission *sub;
+	struct delivery dv;
+	char files[256];
+
+	for (size_t i = 0; i < sizeof news / sizeof news[0]; i++) {
+		char user[32];
+
+		snprintf(user, sizeof user, "dest-new-%zu", i);
+		sub = message(user);
+		canned = result(news[i].contact, 1, news[i].contact == FM_DELIVERED ? 200 : 400, -1);
+		send_calls = 0;
+		deliver_new(app, m, form, sub, &dv);
+		files_of(&app->spool, sub->message_id, files, sizeof files);
+		T(strcmp(files, news[i].files) == 0 && dv.dests == news[i].dests && send_calls == 0,
+		  "new %zu (%s): files [%s], want [%s]; dests %zu; nothing sent before the answer", i,
+		  fm_outcome_name(news[i].contact), files, news[i].files, dv.dests);
+		T(dv.spool_ok && dv.refused == (news[i].contact == FM_REJECTED),
+		  "new %zu: kept, refused %d", i, dv.refused);
+		if (i == 0) {
+			/* Each destination's file is its own userId for locks and order. */
+			struct spool_list l;
+			bool own = true;
+
+			T(spool_list(&app->spool, SPOOL_QUEUE, -1, false, &l) == SPOOL_OK, "listed");
+			for (size_t j = 0; j < l.n; j++)
+				if (strcmp(l.v[j].id.mid, sub->message_id) == 0)
+					own = own && l.v[j].id.uhash == spool_dest_hash(user, l.v[j].id.dest) &&
+					      l.v[j].id.uhash != spool_user_hash(user);
+			spool_list_free(&l);
+			T(own, "a destination's file has the hash of userId and name");
+		}
+		submission_free(sub);
+	}
+
+	/* The first one's files delivered one by one (drain's part). */
+	{
+		static const struct {
+			enum fm_outcome o;
+			long http;
+			enum deliver_fate fate;
+			const char *files;
+		} waits[] = {
+			{ FM_RETRY, 503, DELIVER_QUEUED, "queue:hook queue:two" },
+			{ FM_REJECTED, 410, DELIVER_DEAD, "dead:hook queue:two" },
+			{ FM_DELIVERED, 200, DELIVER_SENT, "dead:hook" },
+		};
+		const char *mid = mids[n_mids - 5];
+		const char *order[] = { "hook", "hook", "two" };
+
+		stub_calls = 0;
+		for (size_t i = 0; i < sizeof waits / sizeof waits[0]; i++) {
+			struct spool_item it = { 0 };
+			struct spool_id id = { .seq = 0 };
+			struct spool_list l;
+			unsigned before;
+
+			T(spool_list(&app->spool, SPOOL_QUEUE, -1, false, &l) == SPOOL_OK, "listed");
+			for (size_t j = 0; j < l.n; j++)
+				if (strcmp(l.v[j].id.mid, mid) == 0 && strcmp(l.v[j].id.dest, order[i]) == 0)
+					id = l.v[j].id;
+			spool_list_free(&l);
+			T(id.seq && spool_read(&app->spool, SPOOL_QUEUE, &id, &it) == SPOOL_OK,
+			  "wait %zu: read %s", i, order[i]);
+			before = it.st.attempts;
+			send_script[0] = result(waits[i].o, 1, waits[i].http, -1);
+			send_calls = 0;
+			send_log[0] = '\0';
+			T(deliver_waiting(app, m, form, &it, 1000, (long long)time(NULL) + 60, &dv),
+			  "wait %zu: tried", i);
+			files_of(&app->spool, mid, files, sizeof files);
+			T(dv.fate == waits[i].fate && strcmp(send_log, order[i]) == 0 &&
+			  strcmp(files, waits[i].files) == 0,
+			  "wait %zu: fate %d, sent to [%s], files [%s] want [%s]", i, dv.fate, send_log,
+			  files, waits[i].files);
+			if (waits[i].o == FM_RETRY)
+				T(it.st.attempts == before + 1 && it.st.next_attempt > (long long)time(NULL),
+				  "wait %zu: an attempt counted, backoff", i);
+			if (waits[i].o == FM_REJECTED)
+				T(strstr(dv.reason, "rejected http=410") != NULL, "wait %zu: reason [%s]", i,
+				  dv.reason);
+			spool_item_free(&it);
+		}
+		T(stub_calls == 0, "the contact is never written by a destination's delivery");
+	}
+
+	/* A file of a destination the form no longer has: buried, no call. */
+	{
+		struct submission *lost = message("dest-lost");
+		struct spool_state st = { 0 };
+		cJSON *msg = submission_message(lost);
+		struct spool_item it = { 0 };
+		struct spool_id id;
+
+		submission_free(lost);
+		T(spool_id_of(msg, spool_seq_now(), "gone", &id) == SPOOL_OK &&
+		  spool_add(&app->spool, SPOOL_QUEUE, &id, msg, NULL, form->id, &st, NULL) == SPOOL_OK &&
+		  spool_read(&app->spool, SPOOL_QUEUE, &id, &it) == SPOOL_OK, "a file for \"gone\"");
+		send_calls = 0;
+		T(deliver_waiting(app, m, form, &it, 1000, (long long)time(NULL) + 60, &dv) &&
+		  dv.fate == DELIVER_DEAD && send_calls == 0 &&
+		  strstr(dv.reason, "no destination named \"gone\"") != NULL,
+		  "a lost destination: dead without a call [%s]", dv.reason);
+		spool_item_free(&it);
+		cJSON_Delete(msg);
+	}
 }
 
 /* The rule of deliver.h for a new submission in sync mode. */
@@ -294,12 +470,12 @@ static void test_waiting(struct app *app, const struct map_form *form)
 		sub = message(user);
 		msg = submission_message(sub);
 		submission_free(sub);
-		T(spool_id_of(msg, spool_seq_now(), &id) == SPOOL_OK &&
+		T(spool_id_of(msg, spool_seq_now(), NULL, &id) == SPOOL_OK &&
 		  spool_add(&app->spool, SPOOL_QUEUE, &id, msg, NULL, form->id, &st, NULL) == SPOOL_OK &&
 		  spool_read(&app->spool, SPOOL_QUEUE, &id, &it) == SPOOL_OK, "case %zu: queued", i);
 		canned = result(cases[i].o, cases[i].calls, 0, cases[i].retry_after);
 		stub_calls = 0;
-		T(deliver_waiting(app, form, &it, 1000, (long long)time(NULL) + 60, &dv), "case %zu: tried", i);
+		T(deliver_waiting(app, app_current(app), form, &it, 1000, (long long)time(NULL) + 60, &dv), "case %zu: tried", i);
 		T(stub_calls == 1 && dv.fate == cases[i].fate && dv.spool_ok,
 		  "case %zu: fate %d, want %d", i, dv.fate, cases[i].fate);
 		area = find(&app->spool, user, id.mid, &after);
@@ -338,11 +514,11 @@ static void test_unreadable(struct app *app, const struct map_form *form)
 		snprintf(name, sizeof name, "t%u", i);
 		cJSON_AddTrueToObject(traits, name);
 	}
-	T(spool_id_of(msg, spool_seq_now(), &id) == SPOOL_OK &&
+	T(spool_id_of(msg, spool_seq_now(), NULL, &id) == SPOOL_OK &&
 	  spool_add(&app->spool, SPOOL_QUEUE, &id, msg, NULL, form->id, &st, NULL) == SPOOL_OK &&
 	  spool_read(&app->spool, SPOOL_QUEUE, &id, &it) == SPOOL_OK, "queued by hand");
 	stub_calls = 0;
-	T(deliver_waiting(app, form, &it, 1000, (long long)time(NULL) + 60, &dv) &&
+	T(deliver_waiting(app, app_current(app), form, &it, 1000, (long long)time(NULL) + 60, &dv) &&
 	  dv.fate == DELIVER_DEAD && dv.spool_ok && stub_calls == 0, "buried, no call");
 	T(find(&app->spool, "too-many", id.mid, &after) == SPOOL_DEAD, "in the dead area");
 	T_STREQ(after.reason, "rejected http=0 more than 1024 traits, or steps that are not steps", "why");
@@ -511,14 +687,14 @@ static void test_steps_waiting(struct app *app, const struct map_form *form)
 	sub->steps.v[1].state = STEP_DONE;
 	steps = steps_to_json(&sub->steps);
 	submission_free(sub);
-	T(spool_id_of(msg, spool_seq_now(), &id) == SPOOL_OK &&
+	T(spool_id_of(msg, spool_seq_now(), NULL, &id) == SPOOL_OK &&
 	  spool_add(&app->spool, SPOOL_QUEUE, &id, msg, steps, form->id, &st, NULL) == SPOOL_OK &&
 	  spool_read(&app->spool, SPOOL_QUEUE, &id, &it) == SPOOL_OK, "queued");
 	step_app = app;
 	step_user = "steps-wait";
 	stub_calls = 0;
 	script((struct fm_result[]){ ok, result(FM_RETRY, 1, 503, -1) }, 2);
-	T(deliver_waiting(app, form, &it, 1000, (long long)time(NULL) + 60, &dv), "tried");
+	T(deliver_waiting(app, app_current(app), form, &it, 1000, (long long)time(NULL) + 60, &dv), "tried");
 	T(stub_calls == 0, "the contact is not written again");
 	T_STREQ(step_log, "list(88) note(88)", "pending steps only, no links known");
 	T_STREQ(step_disk[1], "contact:done,account:done,list:done,note:pending",
@@ -529,7 +705,7 @@ static void test_steps_waiting(struct app *app, const struct map_form *form)
 	  "rescheduled, an attempt counted");
 	disk_steps("steps-wait", sum, sizeof sum);
 	script((struct fm_result[]){ ok }, 1);
-	T(deliver_waiting(app, form, &it, 1000, (long long)time(NULL) + 60, &dv) &&
+	T(deliver_waiting(app, app_current(app), form, &it, 1000, (long long)time(NULL) + 60, &dv) &&
 	  dv.fate == DELIVER_SENT && dv.spool_ok, "the note: sent");
 	T_STREQ(step_log, "note(88)", "only the note");
 	spool_item_free(&it);
@@ -558,13 +734,13 @@ static void test_steps_unrecorded(struct app *app, const struct map_form *form)
 	sub->steps.v[0].id = 88;
 	steps = steps_to_json(&sub->steps);
 	submission_free(sub);
-	T(spool_id_of(msg, spool_seq_now(), &id) == SPOOL_OK &&
+	T(spool_id_of(msg, spool_seq_now(), NULL, &id) == SPOOL_OK &&
 	  spool_add(&app->spool, SPOOL_QUEUE, &id, msg, steps, form->id, &st, NULL) == SPOOL_OK &&
 	  spool_read(&app->spool, SPOOL_QUEUE, &id, &it) == SPOOL_OK, "queued");
 	snprintf(sabotage, sizeof sabotage, "%s/queue/%02x", dir, (unsigned)(id.uhash >> 56));
 	snprintf(moved, sizeof moved, "%s.x", sabotage);
 	script((struct fm_result[]){ ok, ok, ok }, 3);
-	T(deliver_waiting(app, form, &it, 1000, mark, &dv), "tried");
+	T(deliver_waiting(app, app_current(app), form, &it, 1000, mark, &dv), "tried");
 	T(unlink(sabotage) == 0 && rename(moved, sabotage) == 0, "restored");
 	sabotage[0] = '\0';
 	T_STREQ(step_log, "account(88)", "the run stopped after the step it could not record");
@@ -583,7 +759,7 @@ static void test_steps_unrecorded(struct app *app, const struct map_form *form)
 
 int main(void)
 {
-	char path[600], keyp[640], text[1024];
+	char path[600], keyp[640], text[4096];
 	const struct map_form *form;
 	struct app app;
 	struct mapping *m;
@@ -596,9 +772,14 @@ int main(void)
 	         "<fmgate>\n<settings><freshmarketer api-base=\"http://127.0.0.1:9/api\" "
 	         "api-key-file=\"%s\"/><spool dir=\"%s\"/></settings>\n"
 	         "<form id=\"f\"><redirect success=\"/\"/><user-id><from-email/></user-id>\n"
-	         "<field name=\"email\" trait=\"email\" type=\"email\"/></form>\n</fmgate>\n",
-	         keyp, dir);
-	T(t_write(keyp, "test-key\n", 0600) && t_write(path, text, 0644), "files written");
+	         "<field name=\"email\" trait=\"email\" type=\"email\"/></form>\n"
+	         "<form id=\"d\"><redirect success=\"/\"/><user-id><from-email/></user-id>\n"
+	         "<field name=\"email\" trait=\"email\" type=\"email\"/>\n"
+	         "<webhook name=\"hook\" url=\"http://127.0.0.1:9/h\" secret-file=\"%s\"/>\n"
+	         "<webhook name=\"two\" url=\"http://127.0.0.1:9/t\" secret-file=\"%s\"/></form>\n"
+	         "</fmgate>\n",
+	         keyp, dir, keyp, keyp);
+	T(t_write(keyp, "test-key-of-16-bytes\n", 0600) && t_write(path, text, 0644), "files written");
 	T(app_init(&app, path) == 0, "app");
 	m = (struct mapping *)app_current(&app);
 	form = m ? mapping_form(m, "f") : NULL;
@@ -613,6 +794,8 @@ int main(void)
 		test_steps_new(&app, m, form);
 		test_steps_waiting(&app, form);
 		test_steps_unrecorded(&app, form);
+		app.send = stub_send;
+		test_dests(&app, m, mapping_form(m, "d"));
 	}
 	app_free(&app);
 	T(t_remove_tree(dir), "temp dir removed");

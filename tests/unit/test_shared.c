@@ -28,7 +28,7 @@ static enum spool_err add(struct spool *sp, const char *user, unsigned n, struct
 	cJSON_AddStringToObject(m, "type", "identify");
 	cJSON_AddStringToObject(m, "messageId", mid);
 	cJSON_AddStringToObject(m, "userId", user);
-	e = spool_id_of(m, spool_seq_now(), id);
+	e = spool_id_of(m, spool_seq_now(), NULL, id);
 	if (e == SPOOL_OK)
 		e = spool_add(sp, SPOOL_QUEUE, id, m, NULL, "contact", &st, NULL);
 	cJSON_Delete(m);
@@ -42,6 +42,7 @@ static void by_hand(const char *user, unsigned n, struct spool_id *id)
 
 	id->seq = 1;
 	id->uhash = spool_user_hash(user);
+	id->dest[0] = '\0';
 	snprintf(id->mid, sizeof id->mid, "%08x-0000-4000-8000-%012x", n, n);
 	spool_id_name(id, name);
 	snprintf(cmd, sizeof cmd, "echo '{}' > '%s/queue/%02x/%s'", root,

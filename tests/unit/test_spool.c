@@ -62,7 +62,7 @@ static enum spool_err add(struct spool *sp, const char *user, unsigned n, uint64
 
 	mid_of(n, mid);
 	m = message(user, mid, first);
-	e = spool_id_of(m, seq, id);
+	e = spool_id_of(m, seq, NULL, id);
 	if (e == SPOOL_OK)
 		e = spool_add(sp, SPOOL_QUEUE, id, m, NULL, "contact", &st, NULL);
 	cJSON_Delete(m);
@@ -85,9 +85,41 @@ static void test_names(void)
 	spool_id_name(&id, name);
 	T_STREQ(name, "01764337000123456789-ab00000000000001-0123abcd-0000-4000-8000-0000000000ff",
 	        "file name");
-	T(strlen(name) == SPOOL_NAME_SIZE - 1, "name length");
+	T(strlen(name) == 74, "name length");
 	T(spool_id_parse(name, &back) && back.seq == id.seq && back.uhash == id.uhash &&
-	  strcmp(back.mid, id.mid) == 0, "name round trip");
+	  strcmp(back.mid, id.mid) == 0 && back.dest[0] == '\0', "name round trip");
+
+	/* Another destination's file: NAME.DEST, its hash that of userId and
+	 * name together. */
+	memcpy(id.dest, "sales-1", 8);
+	spool_id_name(&id, name);
+	T_STREQ(name, "01764337000123456789-ab00000000000001-0123abcd-0000-4000-8000-0000000000ff"
+	        ".sales-1", "a destination's file name");
+	T(spool_id_parse(name, &back) && back.uhash == id.uhash && strcmp(back.dest, "sales-1") == 0,
+	  "a destination's name round trip");
+	memcpy(id.dest, "abcdefghijklmnopqrstuvwxyz012345", 33);   /* MAP_MAX_DEST_NAME bytes */
+	spool_id_name(&id, name);
+	T(strlen(name) == SPOOL_NAME_SIZE - 1 && spool_id_parse(name, &back) &&
+	  strcmp(back.dest, id.dest) == 0, "the longest destination name fits");
+	{
+		static const char *const bad[] = { ".", ".Sales", ".-x", ".a b", ".a.b",
+		                                   ".abcdefghijklmnopqrstuvwxyz0123456", "x" };
+
+		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+			char b[SPOOL_NAME_SIZE + 8];
+
+			snprintf(b, sizeof b, "01764337000123456789-ab00000000000001-"
+			         "0123abcd-0000-4000-8000-0000000000ff%s", bad[i]);
+			T(!spool_id_parse(b, &back), "destination suffix \"%s\" refused", bad[i]);
+		}
+	}
+	T(spool_dest_hash("u-1", "") == spool_user_hash("u-1") &&
+	  spool_dest_hash("u-1", NULL) == spool_user_hash("u-1"), "no destination: the userId's hash");
+	T(spool_dest_hash("u-1", "hook") != spool_user_hash("u-1") &&
+	  spool_dest_hash("u-1", "hook") != spool_dest_hash("u-1", "two") &&
+	  spool_dest_hash("u-1", "hook") != spool_dest_hash("u-2", "hook"),
+	  "each destination and userId its own hash");
+	id.dest[0] = '\0';
 
 	T(!spool_id_parse("", &back), "empty name refused");
 	T(!spool_id_parse("1234.tmp", &back), "short name refused");
@@ -103,17 +135,17 @@ static void test_names(void)
 	                  &back), "seq over 64 bits refused");
 
 	m = message("u-1", "0123abcd-0000-4000-8000-0000000000ff", "Ann");
-	T(spool_id_of(m, 5, &back) == SPOOL_OK && back.seq == 5 &&
+	T(spool_id_of(m, 5, NULL, &back) == SPOOL_OK && back.seq == 5 &&
 	  back.uhash == spool_user_hash("u-1"), "id of a message");
 	cJSON_Delete(m);
 	m = message(NULL, "0123abcd-0000-4000-8000-0000000000ff", "Ann");
-	T(spool_id_of(m, 5, &back) == SPOOL_EINVAL, "no userId: refused");
+	T(spool_id_of(m, 5, NULL, &back) == SPOOL_EINVAL, "no userId: refused");
 	cJSON_Delete(m);
 	m = message("", "0123abcd-0000-4000-8000-0000000000ff", "Ann");
-	T(spool_id_of(m, 5, &back) == SPOOL_EINVAL, "empty userId: refused");
+	T(spool_id_of(m, 5, NULL, &back) == SPOOL_EINVAL, "empty userId: refused");
 	cJSON_Delete(m);
 	m = message("u-1", "../../etc/passwd-0000-4000-8000-0000", "Ann");
-	T(spool_id_of(m, 5, &back) == SPOOL_EINVAL, "messageId that is not a UUID: refused");
+	T(spool_id_of(m, 5, NULL, &back) == SPOOL_EINVAL, "messageId that is not a UUID: refused");
 	cJSON_Delete(m);
 }
 
@@ -150,7 +182,7 @@ static void test_add_read(void)
 	  "a spool never written to has nothing waiting");
 
 	m = message("u-1", "00000001-0000-4000-8000-000000000001", "Ann");
-	T(spool_id_of(m, 1000, &id) == SPOOL_OK, "id");
+	T(spool_id_of(m, 1000, NULL, &id) == SPOOL_OK, "id");
 	T(spool_add(&sp, SPOOL_QUEUE, &id, m, NULL, "contact", &st, NULL) == SPOOL_EIO,
 	  "no spool directory: EIO");
 	T(strstr(sp.why, "No such file or directory") != NULL, "why: %s", sp.why);
@@ -378,24 +410,61 @@ static void test_lifecycle(void)
 	T(spool_stats(&sp, &s) == SPOOL_OK && s.waiting == 1 && s.dead == 1, "stats: 1 waiting, 1 dead");
 
 	/* requeue */
-	T(spool_requeue_dead(&sp, "ffffffff-0000-4000-8000-000000000000", &n) == SPOOL_ENOENT && n == 0,
+	T(spool_requeue_dead(&sp, "ffffffff-0000-4000-8000-000000000000", NULL, &n) == SPOOL_ENOENT && n == 0,
 	  "requeue of an unknown id: none");
-	T(spool_requeue_dead(&sp, id.mid, &n) == SPOOL_OK && n == 1, "requeue by messageId");
+	T(spool_requeue_dead(&sp, id.mid, NULL, &n) == SPOOL_OK && n == 1, "requeue by messageId");
 	T(stat(p, &sb) == 0, "back in the queue under its name");
 	T(spool_read(&sp, SPOOL_QUEUE, &id, &it) == SPOOL_OK && it.st.attempts == 0 &&
 	  it.st.next_attempt == 0 && it.reason[0] == '\0', "with a fresh state");
 	T(spool_bury(&sp, &it, "again") == SPOOL_OK, "bury again");
 	spool_item_free(&it);
 	spool_id_name(&id, name);
-	T(spool_requeue_dead(&sp, name, &n) == SPOOL_OK && n == 1, "requeue by file name");
+	T(spool_requeue_dead(&sp, name, NULL, &n) == SPOOL_OK && n == 1, "requeue by file name");
 	T(spool_read(&sp, SPOOL_QUEUE, &id, &it) == SPOOL_OK, "read");
 	T(spool_bury(&sp, &it, "again") == SPOOL_OK, "bury again");
 	spool_item_free(&it);
 	T(spool_read(&sp, SPOOL_QUEUE, &id3, &it) == SPOOL_OK, "read 3");
 	T(spool_bury(&sp, &it, "three") == SPOOL_OK, "bury 3");
 	spool_item_free(&it);
-	T(spool_requeue_dead(&sp, NULL, &n) == SPOOL_OK && n == 2, "requeue all");
+	T(spool_requeue_dead(&sp, NULL, NULL, &n) == SPOOL_OK && n == 2, "requeue all");
 	T(spool_stats(&sp, &s) == SPOOL_OK && s.waiting == 2 && s.dead == 0, "both waiting");
+
+	/* Another destination of message 1, dead beside its contact: counted
+	 * apart, and requeued alone by name. */
+	{
+		struct spool_state fresh = { 0 };
+		struct spool_id hid;
+		char mid[37];
+		cJSON *m;
+
+		mid_of(1, mid);
+		m = message("u-a", mid, "Ann");
+		T(spool_id_of(m, id.seq, "hook", &hid) == SPOOL_OK && strcmp(hid.dest, "hook") == 0 &&
+		  spool_add(&sp, SPOOL_DEAD, &hid, m, NULL, "contact", &fresh, "rejected http=410") ==
+		  SPOOL_OK, "a webhook's dead file");
+		T(spool_id_of(m, 1, "Bad name", &hid) == SPOOL_EINVAL, "a name that is no destination's");
+		cJSON_Delete(m);
+		T(spool_read(&sp, SPOOL_QUEUE, &id, &it) == SPOOL_OK && spool_bury(&sp, &it, "c") == SPOOL_OK,
+		  "its contact dead too");
+		spool_item_free(&it);
+		T(spool_stats(&sp, &s) == SPOOL_OK && s.dead == 2 && s.n_dests == 2 &&
+		  s.by_dest[0].dest[0] == '\0' && s.by_dest[0].waiting == 1 && s.by_dest[0].dead == 1 &&
+		  strcmp(s.by_dest[1].dest, "hook") == 0 && s.by_dest[1].waiting == 0 &&
+		  s.by_dest[1].dead == 1, "stats by destination");
+		T(spool_requeue_dead(&sp, NULL, "two", &n) == SPOOL_ENOENT && n == 0,
+		  "requeue --to a name with nothing dead: none");
+		T(spool_requeue_dead(&sp, id.mid, "hook", &n) == SPOOL_OK && n == 1,
+		  "requeue of one destination");
+		T(spool_stats(&sp, &s) == SPOOL_OK && s.by_dest[0].dead == 1 && s.by_dest[1].dead == 0 &&
+		  s.by_dest[1].waiting == 1, "the contact stays dead");
+		T(spool_read(&sp, SPOOL_QUEUE, &hid, &it) == SPOOL_OK && spool_bury(&sp, &it, "h") ==
+		  SPOOL_OK, "bury the webhook's again");
+		spool_item_free(&it);
+		T(spool_requeue_dead(&sp, NULL, "freshmarketer", &n) == SPOOL_OK && n == 1 &&
+		  spool_stats(&sp, &s) == SPOOL_OK && s.by_dest[1].dead == 1 && s.by_dest[0].dead == 0,
+		  "requeue --to freshmarketer: the contact's alone");
+		T(spool_purge_dead(&sp, 0, &n) == SPOOL_OK && n == 1, "purge the webhook's");
+	}
 
 	/* purge */
 	T(spool_read(&sp, SPOOL_QUEUE, &id, &it) == SPOOL_OK && spool_bury(&sp, &it, "x") == SPOOL_OK,
