@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "dest.h"
 #include "log.h"
 
 int app_init(struct app *app, const char *mapping_path)
@@ -10,6 +11,7 @@ int app_init(struct app *app, const char *mapping_path)
 	memset(app, 0, sizeof *app);
 	app->deliver = fm_deliver;
 	app->step = fm_step;
+	app->send = dest_send;
 	app->config_err = CONFIG_ENOBASE;
 	if (mapping_holder_init(&app->mapping, mapping_path) == MAP_ENOMEM)
 		return -1;

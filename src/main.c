@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "config.h"
 #include "drain.h"
+#include "dest.h"
 #include "fields_print.h"
 #include "fm_client.h"
 #include "fm_body.h"
@@ -412,8 +413,21 @@ static void try_calls(struct fm_client *fm, const struct submission *sub, bool l
 /* `try`, once the post is accepted: the request it would send and every call,
  * with `strict` the verdict on traits left out. 0, or 1 when refused (or
  * strict finds one). */
+/* `try`: each other destination's request, secrets hidden. */
+static void try_dests(const struct map_settings *settings, const struct map_form *form,
+                      const cJSON *msg)
+{
+	for (size_t i = 0; i < form->n_dests; i++) {
+		const struct map_dest *d = &form->dests[i];
+
+		printf("\nto %s (%s), on its own after the answer:\n", d->name,
+		       map_dest_kind_name(d->kind));
+		dest_describe(settings, form, d, msg, stdout);
+	}
+}
+
 static int try_request(const struct map_settings *settings, const struct map_form *form,
-                       const struct submission *sub, bool strict)
+                       const struct submission *sub, const cJSON *msg, bool strict)
 {
 	struct strict_found st = { 0 };
 	struct config cfg = { 0 };
@@ -445,6 +459,7 @@ static int try_request(const struct map_settings *settings, const struct map_for
 	       fm ? cfg.api_base : "{API base}", links ? FM_INCLUDE_LINKS : "");
 	print_json("", req);
 	try_calls(fm, sub, links);
+	try_dests(settings, form, msg);
 	rc = st.checked ? strict_verdict(&st) : 0;
 out:
 	cJSON_Delete(req);
@@ -505,7 +520,7 @@ static int cmd_try(int argc, char **argv)
 		goto out;
 	}
 	print_json("identify message:", msg);
-	rc = try_request(&m->settings, form, &idr.sub, strict);
+	rc = try_request(&m->settings, form, &idr.sub, msg, strict);
 out:
 	cJSON_Delete(msg);
 	id_result_free(&idr);

@@ -17,6 +17,7 @@
 
 #include "mapping.h"
 #include "t.h"
+#include "tfiles.h"
 
 #define DATA_DIR "tests/data/mappings"
 #define EXAMPLE  "docs/forms.example.xml"
@@ -403,6 +404,95 @@ static void test_steps(void)
 	T(f && f->note_title && strlen(f->note_title) == MAP_MAX_NOTE_TITLE, "a title at the cap");
 	T(f && f->n_lists == 1 && strlen(f->lists[0].name) == MAP_MAX_LIST_NAME, "a name at the cap");
 	mapping_free(m);
+}
+
+/* The destinations with their secrets read at load, the context flag, and
+ * secret files that must be refused. */
+static void test_dests(void)
+{
+	char dir[] = "/tmp/fmgate-mapdests-XXXXXX", pw[64], wk[64], hook[64], text[4096];
+	struct map_diags d = { 0 };
+	struct mapping *m = NULL;
+	const struct map_form *f;
+#define DESTS_FMT \
+		"<fmgate><settings>\n" \
+		"<smtp url=\"smtps://mail.example.com:465\" user=\"forms@example.com\" " \
+		"password-file=\"%s\" from=\"Website &lt;forms@example.com&gt;\"/>\n" \
+		"<segment write-key-file=\"%s\" endpoint=\"http://127.0.0.1:9/v1/\"/>\n" \
+		"<context ip=\"true\"/></settings>\n" \
+		"<form id=\"a\"><redirect success=\"/\"/><user-id><from-email/></user-id>\n" \
+		"<field name=\"email\" trait=\"email\" type=\"email\"/>\n" \
+		"<notify to=\" sales@example.com ,boss@example.com\" subject=\"From {email}\" " \
+		"reply-to-visitor=\"true\"/>\n" \
+		"<webhook name=\"sheet-2\" url=\"https://hooks.example.com/x\" secret-file=\"%s\"/>\n" \
+		"<forward to=\"segment\"/></form>\n" \
+		"<form id=\"b\"><redirect success=\"/\"/><user-id><from-email/></user-id>\n" \
+		"<field name=\"email\" trait=\"email\" type=\"email\"/><context ip=\"false\"/></form>\n" \
+		"</fmgate>\n"
+
+	T(mkdtemp(dir) != NULL, "temp dir");
+	snprintf(pw, sizeof pw, "%s/pw", dir);
+	snprintf(wk, sizeof wk, "%s/wk", dir);
+	snprintf(hook, sizeof hook, "%s/hook", dir);
+	T(t_write(pw, "p4ss\n", 0600) && t_write(wk, "wk_123 \n", 0400) &&
+	  t_write(hook, "0123456789abcdef-hook\n", 0600), "secret files");
+	snprintf(text, sizeof text, DESTS_FMT, pw, wk, hook);
+	T(mapping_load_buffer(text, strlen(text), "dests", &m, &d) == MAP_OK, "dests load");
+	if (d.n)
+		dump_diags("dests", &d);
+	map_diags_free(&d);
+	if (!m)
+		goto out;
+	T_STREQ(m->settings.smtp.url, "smtps://mail.example.com:465", "smtp url");
+	T_STREQ(m->settings.smtp.from_addr, "forms@example.com", "smtp from address");
+	T(m->settings.smtp.password.len == 4 && strcmp(m->settings.smtp.password.bytes, "p4ss") == 0,
+	  "smtp password read, trailing newline cut");
+	T_STREQ(m->settings.segment.endpoint, "http://127.0.0.1:9/v1", "endpoint without its slash");
+	T(strcmp(m->settings.segment.write_key.bytes, "wk_123") == 0, "write key read");
+	f = mapping_form(m, "a");
+	T(f && f->context_ip, "a: context ip from the settings");
+	T(f && f->n_dests == 3, "a: three destinations");
+	if (f && f->n_dests == 3) {
+		const struct map_dest *n = &f->dests[0], *w = &f->dests[1], *g = &f->dests[2];
+
+		T(n->kind == MAP_DEST_NOTIFY && strcmp(n->name, "notify") == 0 && n->n_to == 2 &&
+		  strcmp(n->to[0], "sales@example.com") == 0 && strcmp(n->to[1], "boss@example.com") == 0 &&
+		  n->reply_to_visitor && strcmp(n->subject, "From {email}") == 0, "notify as written");
+		T(w->kind == MAP_DEST_WEBHOOK && strcmp(w->name, "sheet-2") == 0 &&
+		  strcmp(w->secret.bytes, "0123456789abcdef-hook") == 0, "webhook with its secret");
+		T(g->kind == MAP_DEST_FORWARD && strcmp(g->name, "forward") == 0, "forward");
+		T(map_form_dest(f, "sheet-2") == w && !map_form_dest(f, "nope"), "found by name");
+	}
+	f = mapping_form(m, "b");
+	T(f && !f->context_ip && f->n_dests == 0, "b: its own context ip=false");
+	mapping_free(m);
+	m = NULL;
+
+	/* Secrets others may read, or too short, are refused. */
+	T(chmod(pw, 0640) == 0, "chmod");
+	T(mapping_load_buffer(text, strlen(text), "dests", &m, &d) == MAP_EINVALID &&
+	  diags_have(&d, 2, "group or others may read or write it"), "a password others may read");
+	map_diags_free(&d);
+	T(chmod(pw, 0600) == 0 && t_write(hook, "short\n", 0600), "a short webhook secret");
+	T(mapping_load_buffer(text, strlen(text), "dests", &m, &d) == MAP_EINVALID &&
+	  diags_have(&d, 8, "at least 16 bytes"), "a webhook secret under 16 bytes");
+	map_diags_free(&d);
+	T(t_write(pw, " \n", 0600), "an empty password");
+	T(mapping_load_buffer(text, strlen(text), "dests", &m, &d) == MAP_EINVALID &&
+	  diags_have(&d, 2, "empty"), "an empty password refused");
+	map_diags_free(&d);
+	/* No <context>: no ip. */
+	{
+		const char *plain = "<fmgate><form id=\"a\"><redirect success=\"/\"/><user-id>"
+		                    "<from-email/></user-id><field name=\"email\" trait=\"email\" "
+		                    "type=\"email\"/></form></fmgate>";
+
+		T(mapping_load_buffer(plain, strlen(plain), "plain", &m, NULL) == MAP_OK && m &&
+		  !m->forms[0].context_ip, "context ip is off by default");
+		mapping_free(m);
+	}
+out:
+	T(t_remove_tree(dir), "temp dir removed");
 }
 
 static void test_rate_limits(void)
@@ -870,6 +960,7 @@ int main(void)
 	test_example();
 	test_defaults_and_order();
 	test_steps();
+	test_dests();
 	test_rate_limits();
 	test_dtd_refused();
 	test_sizes();
