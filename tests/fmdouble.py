@@ -196,8 +196,8 @@ one stops the double at start.
 
 Control API (no auth, not recorded, faults never apply):
   POST /_double/reset     clears contacts (with their links), lists, accounts,
-                          notes, request log, faults and rate counters, and
-                          restarts the ids;
+                          notes, request log, faults and rate counters, the
+                          stand-ins' records and settings, and restarts the ids;
                           optional body {"hour_limit":N,"minute_limit":N,
                           "retry_after":bool,"key":"...","modes":{..}}; a
                           setting or mode not given returns to its command-line
@@ -240,12 +240,55 @@ Control API (no auth, not recorded, faults never apply):
                           fault wait for a request whose path ends with it, an
                           optional "method" ("GET", "POST", "PUT" or "DELETE")
                           for a request with that method (both: both must fit).
+                          A fault with a path that a stand-in's path (below) ends
+                          with (e.g. "/_hooks/crm", "/v1/identify") applies to that
+                          stand-in too; a fault without a path only to API requests.
+  POST /_double/hooks     configures webhook receivers by NAME, merged into what is
+                          set: {"secrets":{NAME:S},"status":{NAME:N},"delay_ms":
+                          {NAME:MS},"retry_after":{NAME:S}}; null for a NAME forgets
+                          its setting -> 200 {"ok":true}
+  GET  /_double/hooks     {"hooks":[..]}: every webhook request received, in order
+  POST /_double/segment   configures the Segment stand-in, merged: {"write_key":S|null,
+                          "status":N|null,"delay_ms":MS} -> 200 {"ok":true}
+  GET  /_double/segment   {"messages":[..],"refused":[{"status":N,"error":S}..]}
+
+Stand-ins beside the API, for fmgate's other destinations (not in
+/_double/requests, not rate-limited, no API key):
+  POST /_hooks/NAME       a webhook receiver (NAME: letters, digits, "-", "_", ".").
+                          Records {"name","timestamp" (X-Fmgate-Timestamp),
+                          "signature" (X-Fmgate-Signature),"content_type",
+                          "user_agent","body" (parsed JSON or null),"raw",
+                          "verified","status" (0 until answered or when a reset
+                          fault dropped it),"fault"}; "verified" is true when the
+                          signature is "sha256=" + hex HMAC-SHA256 of TIMESTAMP "."
+                          RAW BODY under the secret set for NAME (false without
+                          one). Every request is recorded, repeats of a messageId
+                          too. After delay_ms[NAME] it answers status[NAME]
+                          (default 200) with {"ok":true} for a 2xx, {"ok":false}
+                          otherwise, and Retry-After: retry_after[NAME] when set.
+  POST /v1/identify       Segment's HTTP Tracking API (endpoint
+                          http://127.0.0.1:PORT/v1). After delay_ms: 401
+                          {"success":false} unless Authorization is Basic
+                          base64(WRITE_KEY + ":") for the write key set (none set:
+                          every request is refused); 400 {"success":false} for a
+                          body over 32768 bytes, or one that is not a JSON object;
+                          the status set, if any, with {"success":false}; else 200
+                          {"success":true} and the message is recorded. The live
+                          Segment API answers 200 {"success":true} even to an
+                          unknown write key (keys are checked downstream and the
+                          events dropped; only an empty or malformed key gets a
+                          400), while RudderStack's data plane answers 401: the
+                          double refuses as RudderStack does, so that a refused
+                          forward can be tested. Its 400 bodies are not known.
 """
 
 import argparse
+import base64
 import collections
 import copy
 import datetime
+import hashlib
+import hmac
 import json
 import math
 import os
@@ -261,6 +304,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 API_PREFIX = "/crm/sales/api"
 MAX_BODY = 1024 * 1024          # bytes of one request body we accept
 MAX_LOGGED_REQUESTS = 10000     # request log entries kept (oldest dropped)
+HOOK_PREFIX = "/_hooks/"        # webhook receivers: /_hooks/NAME
+SEGMENT_IDENTIFY = "/v1/identify"
+SEGMENT_MAX_BODY = 32 * 1024    # Segment's limit for one call
+HOOK_SETTINGS = ("secrets", "status", "delay_ms", "retry_after")
 
 # ---------------------------------------------------------------------------
 # The field list. Built-ins first (default=True), then configurable cf_* ones.
@@ -671,6 +718,12 @@ class State:
         self.fields = mode_fields(modes)
         # key -> {"hour": [start, count], "minute": [start, count]}
         self.windows = {}
+        # the stand-ins: webhook receivers and Segment's tracking API
+        self.hooks = []              # every webhook request, as recorded
+        self.hook_conf = {name: {} for name in HOOK_SETTINGS}   # setting -> NAME -> value
+        self.segment_conf = {"write_key": None, "status": None, "delay_ms": 0}
+        self.segment_messages = []
+        self.segment_refused = []
 
     # -- contacts ----------------------------------------------------------
 
@@ -943,11 +996,14 @@ class State:
 
     # -- faults --------------------------------------------------------------
 
-    def take_fault(self, method, path):
-        """The fault that applies to this API request, or None."""
+    def take_fault(self, method, path, standin=False):
+        """The fault that applies to this request, or None. standin: a request
+        to a stand-in, which only a fault naming its path applies to."""
         if not self.faults:
             return None
         fault = self.faults[0]
+        if standin and not fault.get("path"):
+            return None
         if fault.get("path") and not path.endswith(fault["path"]):
             return None
         if fault.get("method") and method != fault["method"]:
@@ -957,6 +1013,67 @@ class State:
             if fault["count"] == 0:
                 self.faults.popleft()
         return fault
+
+
+def is_count(value):
+    """A non-negative JSON integer (true and false are not)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def change_hooks(conf, body):
+    """Merges a /_double/hooks body into conf (setting -> NAME -> value); all
+    or nothing. Raises BadRequest."""
+    if not isinstance(body, dict) or not body:
+        raise BadRequest("hooks takes an object of: " + ", ".join(HOOK_SETTINGS))
+    for setting, names in body.items():
+        if setting not in HOOK_SETTINGS:
+            raise BadRequest("unknown hooks setting: %s" % setting)
+        if not isinstance(names, dict):
+            raise BadRequest("%s must map names to values" % setting)
+        for name, value in names.items():
+            if value is None:
+                continue
+            if setting == "secrets":
+                ok = isinstance(value, str) and value != ""
+            elif setting == "status":
+                ok = is_count(value) and 200 <= value <= 599
+            else:
+                ok = is_count(value)
+            if not ok:
+                raise BadRequest("bad %s for %s" % (setting, name))
+    for setting, names in body.items():
+        for name, value in names.items():
+            if value is None:
+                conf[setting].pop(name, None)
+            else:
+                conf[setting][name] = value
+
+
+def change_segment(conf, body):
+    """Merges a /_double/segment body into conf; all or nothing."""
+    if not isinstance(body, dict) or not body:
+        raise BadRequest("segment takes an object of: write_key, status, delay_ms")
+    for name, value in body.items():
+        if name == "write_key":
+            ok = value is None or (isinstance(value, str) and value != "")
+        elif name == "status":
+            ok = value is None or (is_count(value) and 200 <= value <= 599)
+        elif name == "delay_ms":
+            ok = is_count(value)
+        else:
+            raise BadRequest("unknown segment setting: %s" % name)
+        if not ok:
+            raise BadRequest("bad %s" % name)
+    conf.update(body)
+
+
+def hook_verified(secret, timestamp, signature, raw):
+    """Whether signature is "sha256=" + hex HMAC-SHA256 of TIMESTAMP "." raw
+    under secret."""
+    if secret is None or timestamp is None or signature is None:
+        return False
+    mac = hmac.new(secret.encode(), timestamp.encode() + b"." + raw, hashlib.sha256)
+    return hmac.compare_digest("sha256=" + mac.hexdigest(), signature)
 
 
 def parse_fault(body):
@@ -1082,6 +1199,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         if url.path.startswith("/_double/"):
             self.control(url, raw)
+        elif self.command == "POST" and (url.path.startswith(HOOK_PREFIX)
+                                         or url.path == SEGMENT_IDENTIFY):
+            self.standin(url, raw)
         else:
             self.api(url, raw)
 
@@ -1129,6 +1249,17 @@ class Handler(BaseHTTPRequestHandler):
                     self.send_json(200, {"fields": state.fields})
                 elif route == ("GET", "/_double/requests"):
                     self.send_json(200, {"requests": list(state.requests)})
+                elif route == ("POST", "/_double/hooks"):
+                    change_hooks(state.hook_conf, body)
+                    self.send_json(200, {"ok": True})
+                elif route == ("GET", "/_double/hooks"):
+                    self.send_json(200, {"hooks": state.hooks})
+                elif route == ("POST", "/_double/segment"):
+                    change_segment(state.segment_conf, body)
+                    self.send_json(200, {"ok": True})
+                elif route == ("GET", "/_double/segment"):
+                    self.send_json(200, {"messages": state.segment_messages,
+                                         "refused": state.segment_refused})
                 elif route == ("POST", "/_double/fault"):
                     if isinstance(body, dict) and body.get("kind") == "clear":
                         state.faults.clear()
@@ -1162,35 +1293,130 @@ class Handler(BaseHTTPRequestHandler):
             state.requests.append(entry)
             fault = state.take_fault(self.command, entry["path"])
             generation = state.generation
-        if fault is not None:
-            entry["fault"] = fault["kind"]
-            if fault["kind"] == "delay":
-                time.sleep(fault["ms"] / 1000.0)   # then answer normally
-                with state.lock:
-                    stale = state.generation != generation
-                if stale:   # reset while it slept: drop it unanswered
-                    self.close_connection = True
-                    return
-            elif fault["kind"] == "reset":
-                # SO_LINGER 0 makes close() send RST instead of FIN
-                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
-                                           struct.pack("ii", 1, 0))
-                self.close_connection = True
-                self.connection.close()
-                return
-            elif fault["kind"] == "status":
-                headers = [("Location", fault["location"])] if "location" in fault else []
-                entry["status"] = self.send_error_envelope(fault["status"], "Injected fault",
-                                                           headers)
-                return
-            elif fault["kind"] == "429":
-                headers = []
-                if fault["retry_after"] is not None:
-                    headers.append(("Retry-After", str(fault["retry_after"])))
-                entry["status"] = self.send_error_envelope(429, "API rate limit exceeded",
-                                                           headers)
-                return
+        if fault is not None and self.apply_fault(fault, generation, entry):
+            return
         entry["status"] = self.api_answer(url, raw)
+
+    def apply_fault(self, fault, generation, entry):
+        """Applies a fault taken for this request, noted in entry ("fault",
+        "status"): True when it answered or dropped the request, False when the
+        request goes on (after a delay)."""
+        state = self.server.state
+        entry["fault"] = fault["kind"]
+        if fault["kind"] == "delay":
+            time.sleep(fault["ms"] / 1000.0)   # then answer normally
+            return self.stale(generation)
+        if fault["kind"] == "reset":
+            # SO_LINGER 0 makes close() send RST instead of FIN
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+            return True
+        if fault["kind"] == "status":
+            headers = [("Location", fault["location"])] if "location" in fault else []
+            entry["status"] = self.send_error_envelope(fault["status"], "Injected fault",
+                                                       headers)
+            return True
+        if fault["kind"] == "429":
+            headers = []
+            if fault["retry_after"] is not None:
+                headers.append(("Retry-After", str(fault["retry_after"])))
+            entry["status"] = self.send_error_envelope(429, "API rate limit exceeded",
+                                                       headers)
+            return True
+        return False
+
+    def stale(self, generation):
+        """After a sleep: True (and the connection dropped unanswered) when a
+        reset came meanwhile."""
+        with self.server.state.lock:
+            stale = self.server.state.generation != generation
+        if stale:
+            self.close_connection = True
+        return stale
+
+    # -- stand-ins: webhook receivers, Segment's tracking API ----------------------
+
+    def standin(self, url, raw):
+        if url.path.startswith(HOOK_PREFIX):
+            name = url.path[len(HOOK_PREFIX):]
+            if not name or not all(c.isascii() and (c.isalnum() or c in "-_.")
+                                   for c in name):
+                self.send_error_envelope(404, "No route for %s %s" % (self.command, url.path))
+                return
+            self.hook(name, raw)
+        else:
+            self.segment_identify(raw)
+
+    def hook(self, name, raw):
+        state = self.server.state
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = None
+        entry = {"name": name,
+                 "timestamp": self.headers.get("X-Fmgate-Timestamp"),
+                 "signature": self.headers.get("X-Fmgate-Signature"),
+                 "content_type": self.headers.get("Content-Type"),
+                 "user_agent": self.headers.get("User-Agent"),
+                 "body": body, "raw": raw.decode("utf-8", "replace"),
+                 "verified": False, "status": 0, "fault": None}
+        with state.lock:
+            entry["verified"] = hook_verified(state.hook_conf["secrets"].get(name),
+                                              entry["timestamp"], entry["signature"], raw)
+            state.hooks.append(entry)
+            fault = state.take_fault(self.command, HOOK_PREFIX + name, standin=True)
+            generation = state.generation
+            delay = state.hook_conf["delay_ms"].get(name, 0)
+            status = state.hook_conf["status"].get(name, 200)
+            retry_after = state.hook_conf["retry_after"].get(name)
+        if fault is not None and self.apply_fault(fault, generation, entry):
+            return
+        if delay:
+            time.sleep(delay / 1000.0)
+            if self.stale(generation):
+                return
+        headers = [] if retry_after is None else [("Retry-After", str(retry_after))]
+        entry["status"] = self.send_json(status, {"ok": 200 <= status < 300}, headers)
+
+    def segment_identify(self, raw):
+        state = self.server.state
+        with state.lock:
+            fault = state.take_fault(self.command, SEGMENT_IDENTIFY, standin=True)
+            generation = state.generation
+            conf = dict(state.segment_conf)
+        if fault is not None and self.apply_fault(fault, generation, {}):
+            return
+        if conf["delay_ms"]:
+            time.sleep(conf["delay_ms"] / 1000.0)
+            if self.stale(generation):
+                return
+        want = None
+        if conf["write_key"] is not None:
+            want = "Basic " + base64.b64encode((conf["write_key"] + ":").encode()).decode()
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            message = None
+        if want is None or not hmac.compare_digest(
+                self.headers.get("Authorization", "").encode(), want.encode()):
+            status, error = 401, "wrong or missing write key"
+        elif len(raw) > SEGMENT_MAX_BODY:
+            status, error = 400, "body over %d bytes" % SEGMENT_MAX_BODY
+        elif not isinstance(message, dict):
+            status, error = 400, "not a JSON object"
+        elif conf["status"] is not None and not 200 <= conf["status"] < 300:
+            status, error = conf["status"], "status set"
+        else:
+            status, error = conf["status"] or 200, None
+        with state.lock:
+            if state.generation == generation:
+                if error is None:
+                    state.segment_messages.append(message)
+                else:
+                    state.segment_refused.append({"status": status, "error": error})
+        self.send_json(status, {"success": error is None})
 
     def api_answer(self, url, raw):
         """Authenticates, counts, routes; returns the status sent."""

@@ -612,6 +612,110 @@ check "reset: note ids restart" 201 '"id": 9001' -H "$auth" -d "$note" "$api/not
 check "reset: no member" 200 '{"lists": [{"id": 7001, "name": "Webinar", "contacts": []}]}' "$url/_double/lists"
 curl -s -o /dev/null -X POST "$url/_double/reset"
 
+# --- stand-ins: webhook receivers ------------------------------------------------
+# The signature of 1700000000.{"a":1} under hook-secret-1, computed with
+# printf '%s' '1700000000.{"a":1}' | openssl dgst -sha256 -hmac hook-secret-1
+sig=sha256=0a35054582bf30f4c2fe1b0a920b1f5cdd7df1355e8d538236dfa8c2ad7c65d1
+hook() { # hook NAME WANT_STATUS WANT_FRAGMENT SIGNATURE [curl-args...]
+	n=$1 w=$2 f=$3 sg=$4
+	shift 4
+	check "hooks: $n" "$w" "$f" -H "$ct" -H 'X-Fmgate-Timestamp: 1700000000' \
+		-H "X-Fmgate-Signature: $sg" -d '{"a":1}' "$@" "$url/_hooks/$n"
+}
+check "hooks: secret set" 200 '{"ok": true}' -d '{"secrets":{"crm":"hook-secret-1"}}' "$url/_double/hooks"
+hook crm 200 '{"ok": true}' "$sig"
+hook crm 200 '{"ok": true}' "sha256=$(printf '%064d' 0)"
+hook other 200 '{"ok": true}' "$sig"
+check "hooks: recorded" 200 '"name": "crm", "timestamp": "1700000000", "signature": "sha256=0a35' "$url/_double/hooks"
+count "hooks: three recorded" 3 '"raw": "{\"a\":1}"'
+count "hooks: the signed one verifies" 1 '"verified": true'
+count "hooks: a wrong signature, or no secret, does not" 2 '"verified": false'
+check "hooks: the body parsed" 200 '"content_type": "application/json", "user_agent": "curl/' "$url/_double/hooks"
+check "hooks: status set" 200 '{"ok": true}' -d '{"status":{"crm":500},"retry_after":{"crm":7}}' "$url/_double/hooks"
+hook crm 500 '{"ok": false}' "$sig" -D "$dir/h"
+header_is "hooks: Retry-After" Retry-After '7'
+hook other 200 '{"ok": true}' "$sig"
+check "hooks: null forgets" 200 '{"ok": true}' -d '{"status":{"crm":null},"retry_after":{"crm":null}}' "$url/_double/hooks"
+hook crm 200 '{"ok": true}' "$sig" -D "$dir/h"
+grep -qi '^retry-after' "$dir/h" && { fail=$((fail + 1)); echo "not ok: hooks: Retry-After forgotten"; } || pass=$((pass + 1))
+check "hooks: 2xx set" 200 '{"ok": true}' -d '{"status":{"crm":202}}' "$url/_double/hooks"
+hook crm 202 '{"ok": true}' "$sig"
+for b in '{"status":{"crm":"500"}}' '{"status":{"crm":99}}' '{"delay_ms":{"crm":-1}}' \
+	'{"secrets":{"crm":""}}' '{"nope":{}}' '{"status":[]}' '[]'; do
+	check "hooks: bad setting $b" 400 '"code": 400' -d "$b" "$url/_double/hooks"
+done
+check "hooks: one bad setting" 400 'bad status for x' -d '{"status":{"crm":404,"x":"y"}}' "$url/_double/hooks"
+hook crm 202 '{"ok": true}' "$sig"
+check "hooks: a bad name" 404 'No route' -d '{}' "$url/_hooks/a/b"
+check "hooks: no name" 404 'No route' -d '{}' "$url/_hooks/"
+# repeats of a messageId are each recorded
+curl -s -o /dev/null -X POST "$url/_double/reset"
+for i in 1 2; do
+	check "hooks: repeat $i" 200 '{"ok": true}' -d '{"messageId":"m-dup"}' "$url/_hooks/crm"
+done
+check "hooks: repeats listed" 200 '"hooks"' "$url/_double/hooks"
+count "hooks: both repeats" 2 '"body": {"messageId": "m-dup"}'
+# a slow receiver
+check "hooks: delay set" 200 '{"ok": true}' -d '{"delay_ms":{"slow":1500}}' "$url/_double/hooks"
+check "hooks: slow answers late" 000 '' --max-time 0.5 -d '{}' "$url/_hooks/slow"
+check "hooks: others not slowed" 200 '{"ok": true}' --max-time 0.5 -d '{}' "$url/_hooks/crm"
+# faults: only one naming the stand-in's path applies to it
+check "hooks: fault with a path" 200 '"queued": 1' -d '{"kind":"status","status":503,"path":"/_hooks/crm"}' "$url/_double/fault"
+check "hooks: another hook passes" 200 '{"ok": true}' -d '{}' "$url/_hooks/other"
+check "hooks: the fault applies" 503 'Injected fault' -d '{}' "$url/_hooks/crm"
+check "hooks: fault without a path" 200 '"queued": 1' -d '{"kind":"status","status":502}' "$url/_double/fault"
+check "hooks: not to a hook" 200 '{"ok": true}' -d '{}' "$url/_hooks/crm"
+check "hooks: to the API" 502 'Injected fault' -H "$auth" "$api/settings/contacts/fields"
+check "hooks: fault reset" 200 '"queued": 1' -d '{"kind":"reset","path":"/_hooks/crm"}' "$url/_double/fault"
+check "hooks: reset served" 000 '' -d '{}' "$url/_hooks/crm"
+check "hooks: a faulted request recorded" 200 '"status": 503, "fault": "status"' "$url/_double/hooks"
+check "hooks: a reset one recorded" 200 '"status": 0, "fault": "reset"' "$url/_double/hooks"
+
+# --- stand-ins: Segment's tracking API ------------------------------------------------
+seg="$url/v1/identify"
+check "segment: no write key set" 401 '{"success": false}' -u 'wk1:' -H "$ct" -d '{"userId":"u1"}' "$seg"
+check "segment: key set" 200 '{"ok": true}' -d '{"write_key":"wk1"}' "$url/_double/segment"
+check "segment: accepted" 200 '{"success": true}' -u 'wk1:' -H "$ct" -d '{"userId":"u1","messageId":"s-1"}' "$seg"
+check "segment: no auth" 401 '{"success": false}' -H "$ct" -d '{"userId":"u2"}' "$seg"
+check "segment: wrong key" 401 '{"success": false}' -u 'wk2:' -H "$ct" -d '{"userId":"u2"}' "$seg"
+check "segment: a password" 401 '{"success": false}' -u 'wk1:x' -H "$ct" -d '{"userId":"u2"}' "$seg"
+check "segment: no colon" 401 '{"success": false}' -H "Authorization: Basic $(printf wk1 | base64)" \
+	-H "$ct" -d '{"userId":"u2"}' "$seg"
+check "segment: invalid JSON" 400 '{"success": false}' -u 'wk1:' -H "$ct" -d '{"userId":' "$seg"
+check "segment: not an object" 400 '{"success": false}' -u 'wk1:' -H "$ct" -d '[1]' "$seg"
+# {"p":"x..."}: 8 bytes around the x's
+{ printf '{"p":"'; head -c 32760 /dev/zero | tr '\0' x; printf '"}'; } >"$dir/32k"
+check "segment: 32768 bytes" 200 '{"success": true}' -u 'wk1:' -H "$ct" --data-binary @"$dir/32k" "$seg"
+sed 's/^{"p":"/{"p":"x/' "$dir/32k" >"$dir/32k.over"
+check "segment: 32769 bytes" 400 '{"success": false}' -u 'wk1:' -H "$ct" --data-binary @"$dir/32k.over" "$seg"
+check "segment: status set" 200 '{"ok": true}' -d '{"status":503}' "$url/_double/segment"
+check "segment: status served" 503 '{"success": false}' -u 'wk1:' -H "$ct" -d '{"userId":"u3"}' "$seg"
+check "segment: status cleared" 200 '{"ok": true}' -d '{"status":null}' "$url/_double/segment"
+check "segment: accepted again" 200 '{"success": true}' -u 'wk1:' -H "$ct" -d '{"userId":"u4"}' "$seg"
+check "segment: recorded" 200 '{"messages": [{"userId": "u1", "messageId": "s-1"}, {"p": "xxx' "$url/_double/segment"
+count "segment: only the accepted" 2 '"userId": "u'
+absent "segment: refused not among them" '"userId": "u2"'
+count "segment: refusals listed" 5 '{"status": 401, "error": "wrong or missing write key"}'
+count "segment: 400s listed" 3 '{"status": 400'
+for b in '{"write_key":""}' '{"status":"500"}' '{"delay_ms":null}' '{"key":"x"}' '[]'; do
+	check "segment: bad setting $b" 400 '"code": 400' -d "$b" "$url/_double/segment"
+done
+check "segment: delay set" 200 '{"ok": true}' -d '{"delay_ms":1500}' "$url/_double/segment"
+check "segment: slow" 000 '' --max-time 0.5 -u 'wk1:' -H "$ct" -d '{"userId":"u5"}' "$seg"
+curl -s -o /dev/null -d '{"delay_ms":0}' "$url/_double/segment"
+check "segment: fault" 200 '"queued": 1' -d '{"kind":"reset","path":"/v1/identify"}' "$url/_double/fault"
+check "segment: fault served" 000 '' -u 'wk1:' -H "$ct" -d '{"userId":"u6"}' "$seg"
+check "segment: GET is no stand-in" 401 'Incorrect or missing API key' "$seg"
+
+# a reset clears the stand-ins: records and settings
+check "stand-ins: reset" 200 '{"ok": true}' -X POST "$url/_double/reset"
+check "stand-ins: no hooks" 200 '{"hooks": []}' "$url/_double/hooks"
+check "stand-ins: no segment messages" 200 '{"messages": [], "refused": []}' "$url/_double/segment"
+check "stand-ins: write key forgotten" 401 '{"success": false}' -u 'wk1:' -H "$ct" -d '{"userId":"u1"}' "$seg"
+hook crm 200 '{"ok": true}' "$sig"
+check "stand-ins: secret forgotten" 200 '"verified": false' "$url/_double/hooks"
+curl -s -o /dev/null -X POST "$url/_double/reset"
+
 # --modes gives the defaults a reset returns to
 /usr/bin/python3 tests/fmdouble.py --port 0 --port-file "$dir/port2" --key k1 \
 	--modes '{"live":true,"radio":false,"lookup_403_every":3}' &
