@@ -43,7 +43,7 @@ void dest_send(const struct map_settings *s, const struct map_form *form,
 		dest_webhook_send(d, body, strlen(body), budget_ms, out);
 	else
 		dest_forward_send(&s->segment, body, strlen(body), budget_ms, out);
-	free(body);
+	cJSON_free(body);
 }
 
 void dest_describe(const struct map_settings *s, const struct map_form *form,
@@ -68,5 +68,5 @@ void dest_describe(const struct map_settings *s, const struct map_form *form,
 		dest_webhook_describe(d, body, to);
 	else
 		dest_forward_describe(&s->segment, body, to);
-	free(body);
+	cJSON_free(body);
 }

@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,10 +37,16 @@ struct dest_pace {
 	struct pace p;
 };
 
+/* Which files a process delivers: a one-shot run all of them; the service
+ * splits Freshmarketer's from the other destinations' (run_watch). */
+enum lane { LANE_ALL = 0, LANE_CRM, LANE_OTHERS };
+
 struct drainer {
 	struct app app;
 	const struct mapping *m;
 	bool now, watch;
+	enum lane lane;
+	pid_t child;            /* LANE_CRM: the process of LANE_OTHERS */
 	struct pace crm;        /* Freshmarketer's */
 	struct dest_pace dests[DRAIN_MAX_PACES];
 	size_t n_dests;
@@ -49,6 +57,11 @@ struct drainer {
 };
 
 enum drain_go { DRAIN_NEXT, DRAIN_STOP };
+
+static bool in_lane(const struct drainer *d, const struct spool_id *id)
+{
+	return d->lane == LANE_ALL || (d->lane == LANE_CRM) == !id->dest[0];
+}
 
 static void due_at(struct drainer *d, int64_t ms)
 {
@@ -261,7 +274,7 @@ static void deliver_user(struct drainer *d, uint64_t uhash)
 		d->broken = true;
 	} else {
 		for (size_t i = 0; i < l.n; i++) {
-			if (l.v[i].id.uhash != uhash)
+			if (l.v[i].id.uhash != uhash || !in_lane(d, &l.v[i].id))
 				continue;
 			if (stop_pending() || deliver_one(d, &l.v[i].id) == DRAIN_STOP)
 				break;
@@ -310,6 +323,8 @@ static void pass(struct drainer *d)
 	if (heads > 1)
 		qsort(l.v, heads, sizeof *l.v, by_seq);
 	for (size_t i = 0; i < heads && !stop_pending(); i++) {
+		if (!in_lane(d, &l.v[i].id))
+			continue;
 		/* The mtime is the next attempt (or an in-flight mark): what is not
 		 * due is skipped without opening it. */
 		if (!d->now && l.v[i].mtime * 1000 > now) {
@@ -420,7 +435,7 @@ static enum events on_events(struct drainer *d, int fd, bool deliver)
 			else if (ev->mask & IN_Q_OVERFLOW)
 				ev_out = ev_out == EV_GONE ? EV_GONE : EV_PASS;
 			else if (ev_out == EV_DONE && ev->len && spool_id_parse(ev->name, &id) &&
-			         !stop_pending()) {
+			         in_lane(d, &id) && !stop_pending()) {
 				if (!id.dest[0] && holding(&d->crm))
 					ev_out = EV_PASS;   /* the pass after the hold takes it */
 				else
@@ -431,6 +446,52 @@ static enum events on_events(struct drainer *d, int fd, bool deliver)
 	return ev_out;
 }
 
+/*
+ * The service in two processes: Freshmarketer's files here, the other
+ * destinations' in a child, so that a slow or failing destination never
+ * holds back a contact (the destinations are paced apart among themselves).
+ * The child ends with its parent (PR_SET_PDEATHSIG): a killed service
+ * leaves no half behind. Without fork one process takes both.
+ */
+static void split(struct drainer *d)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	if (pid < 0) {
+		log_msg(LOG_WARN, "drain: fork: %s; one process delivers every destination",
+		        strerror(errno));
+		return;
+	}
+	if (pid > 0) {
+		d->lane = LANE_CRM;
+		d->child = pid;
+		return;
+	}
+	d->lane = LANE_OTHERS;
+	/* SIGTERM is blocked here: it waits in the signalfd like a stop. */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+		raise(SIGTERM);
+}
+
+/* The child's end, once the parent stops: asked, then waited for. */
+static int join(struct drainer *d, int rc)
+{
+	int st;
+
+	if (d->child <= 0)
+		return rc;
+	kill(d->child, SIGTERM);
+	while (waitpid(d->child, &st, 0) < 0 && errno == EINTR)
+		continue;
+	d->child = 0;
+	return rc ? rc : (WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+}
+
+static const char *lane_name(enum lane l)
+{
+	return l == LANE_CRM ? " (" MAP_CRM_NAME ")" : l == LANE_OTHERS ? " (other destinations)" : "";
+}
+
 static int run_watch(struct drainer *d)
 {
 	struct pollfd pf[2];
@@ -438,16 +499,17 @@ static int run_watch(struct drainer *d)
 	int64_t next_pass = 0, next_maint = 0;
 	int ifd, sfd, rc = 0;
 
+	split(d);
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	if ((ifd = watch_buckets(d)) < 0)
-		return 2;
+		return join(d, 2);
 	if ((sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
 		close(ifd);
-		return 2;
+		return join(d, 2);
 	}
-	log_msg(LOG_INFO, "drain: watching %s", d->app.spool.dir);
+	log_msg(LOG_INFO, "drain: watching %s%s", d->app.spool.dir, lane_name(d->lane));
 	pf[0].fd = sfd;
 	pf[0].events = POLLIN;
 	pf[1].fd = ifd;
@@ -456,7 +518,7 @@ static int run_watch(struct drainer *d)
 		int64_t now = clock_wall_ms(), wake;
 		bool ok = ready(d);
 
-		if (ok && now >= next_maint) {
+		if (ok && now >= next_maint && d->lane != LANE_OTHERS) {
 			maintain(d);
 			next_maint = now + DRAIN_PASS_MAX_S * 1000;
 		}
@@ -494,10 +556,10 @@ static int run_watch(struct drainer *d)
 		if (stop_pending())
 			break;
 	}
-	log_msg(LOG_INFO, "drain: stopped; %zu delivered", d->delivered);
+	log_msg(LOG_INFO, "drain: stopped; %zu delivered%s", d->delivered, lane_name(d->lane));
 	close(sfd);
 	close(ifd);
-	return rc;
+	return join(d, rc);
 }
 
 int drain_run(const struct drain_opts *o, const char *mapping_path)
