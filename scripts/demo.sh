@@ -11,21 +11,33 @@ make -C "$top" -s || exit 1
 
 dir=$(mktemp -d /tmp/fmgate-demo.XXXXXX)
 chmod 755 "$dir"
-# The newsletter form allows the demo's own origin: follow PORT.
-sed "s#<allow-origin>http://\(localhost\|127.0.0.1\):8080</allow-origin>#<allow-origin>http://\1:$port</allow-origin>#" \
-	"$top/www/forms.xml" >"$dir/forms.xml"
-chmod 644 "$dir/forms.xml"
 double_pid=
 drain_pid=
+mail_pid=
 cleanup() {
 	[ -n "$drain_pid" ] && kill "$drain_pid" 2>/dev/null && wait "$drain_pid" 2>/dev/null
 	"$top/scripts/apache-local.sh" stop "$dir"
 	[ -n "$double_pid" ] && kill "$double_pid" 2>/dev/null && wait "$double_pid" 2>/dev/null
+	[ -n "$mail_pid" ] && kill "$mail_pid" 2>/dev/null && wait "$mail_pid" 2>/dev/null
 	rm -rf "$dir"
 	echo "demo stopped"
 }
 trap cleanup EXIT
 trap 'exit 0' INT TERM
+
+# The mail catcher: the demo request's notification mails land in $dir/mail.
+mkdir "$dir/mail"
+/usr/bin/python3 "$top/tests/smtpd.py" --port 0 --port-file "$dir/mail.port" --dir "$dir/mail" \
+	>"$dir/mail.log" 2>&1 &
+mail_pid=$!
+for _ in $(seq 1 100); do [ -s "$dir/mail.port" ] && break; sleep 0.1; done
+[ -s "$dir/mail.port" ] || { echo "the mail catcher did not start"; exit 1; }
+# The newsletter form allows the demo's own origin: follow PORT; the mails go
+# to the catcher.
+sed -e "s#<allow-origin>http://\(localhost\|127.0.0.1\):8080</allow-origin>#<allow-origin>http://\1:$port</allow-origin>#" \
+	-e "s#smtp://127.0.0.1:2525#smtp://127.0.0.1:$(cat "$dir/mail.port")#" \
+	"$top/www/forms.xml" >"$dir/forms.xml"
+chmod 644 "$dir/forms.xml"
 
 if [ -n "${FM_DOMAIN:-}" ] && [ -n "${FM_API_KEY:-}" ]; then
 	env=(FM_DOMAIN="$FM_DOMAIN" FM_API_KEY="$FM_API_KEY")
@@ -61,6 +73,7 @@ See the contacts it holds:   curl -s $double/_double/contacts
 and the requests it got:     curl -s $double/_double/requests
 MSG
 cat <<MSG
+Mails to the sales team:     ls $dir/mail   (each NNNN.eml, as sent)
 fmgate's log lines:          tail -f $dir/error.log $dir/drain.log
 What waits in the spool:     FMGATE_SPOOL=$dir/spool $top/build/fmgate status
 Press Ctrl-C to stop.

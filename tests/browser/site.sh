@@ -20,8 +20,14 @@ chmod 755 "$dir"
 artefacts="$(dirname "$FMGATE_BIN")/artefacts"
 mkdir -p "$artefacts"
 rm -f "$artefacts"/*.png
-epid=
-trap '"$top/scripts/apache-local.sh" stop "$dir"; [ -n "$epid" ] && kill "$epid" 2>/dev/null; double_stop; rm -rf "$dir"' EXIT
+epid= mpid=
+trap '"$top/scripts/apache-local.sh" stop "$dir"; [ -n "$epid" ] && kill "$epid" 2>/dev/null; [ -n "$mpid" ] && kill "$mpid" 2>/dev/null; double_stop; rm -rf "$dir"' EXIT
+# The demo's mail catcher, as scripts/demo.sh runs it.
+mkdir "$dir/mail"
+/usr/bin/python3 "$top/tests/smtpd.py" --port 0 --port-file "$dir/mail.port" --dir "$dir/mail" \
+	>"$dir/mail.log" 2>&1 &
+mpid=$!
+check "the mail catcher is up" wait_for test -s "$dir/mail.port"
 double_reset
 port=$(free_port) || exit 1
 eport=$(free_port) || exit 1
@@ -32,6 +38,7 @@ unlisted="http://localhost:$eport"
 # The demo's mapping with this run's ports, and the second origin listed for
 # the newsletter form (the embed snippet posts to it).
 sed -e "s|http://localhost:8080|http://localhost:$port|" -e "s|http://127.0.0.1:8080|$site|" \
+	-e "s|smtp://127.0.0.1:2525|smtp://127.0.0.1:$(cat "$dir/mail.port")|" \
 	-e "s|^\(\s*\)<allow-origin>http://localhost:$port</allow-origin>|&\n\1<allow-origin>$embed</allow-origin>|" \
 	"$top/www/forms.xml" >"$dir/forms.xml"
 chmod 644 "$dir/forms.xml"
@@ -102,6 +109,16 @@ expect_eq "JS webinar: in the webinar's list and, ticked, the newsletter's" \
 	"$(double_get lists | jq -c --argjson c "$js_webinar" '[.lists[] | select(.contacts | index($c)) | .name]')" \
 	'["Webinar December","Newsletter"]'
 
+# The demo request's notification mail, once the delivery service ran (as
+# the demo's drain --watch does).
+FMGATE_CONFIG="$dir/forms.xml" FMGATE_SPOOL="$dir/spool" FM_API_BASE="$FMDOUBLE_URL/crm/sales/api" \
+	FM_API_KEY="$FMDOUBLE_KEY" "$FMGATE_BIN" drain --now 2>"$dir/drain.log"
+check "drain delivered the mails" test "$?" -eq 0
+subjects=$(cat "$dir/mail"/*.eml 2>/dev/null | tr -d '\r' | sed -n 's/^Subject: //p' | sort | tr '\n' '|')
+expect_match "a mail per demo request, to sales" "$subjects" '^Demo request from Jo ?\|Demo request from Nora ?\|$'
+expect_eq "the mail answers the visitor" \
+	"$(cat "$dir/mail"/*.eml | tr -d '\r' | sed -n 's/^Reply-To: //p' | sort | tr '\n' ' ')" \
+	"js-contact@example.com nojs-contact@example.com "
 
 # The access log shows how each form was sent: fetch in JSON mode (200/422)
 # with JavaScript, a plain post answered 303 without.
