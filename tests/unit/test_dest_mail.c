@@ -284,7 +284,7 @@ static void test_unreachable(const struct submission *s)
 }
 
 /* Last: the server keeps the mail it answers late, after the test moved on
- * (a repeat when the mail is retried: docs/destinations.md says so). */
+ * (the mail comes twice once retried, as any delivery in flight can). */
 static void test_slow(const struct submission *s)
 {
 	struct fm_result r;

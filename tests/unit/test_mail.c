@@ -30,7 +30,8 @@ static struct map_form form = { .id = "demo", .fields = fields, .n_fields = N_FI
                                 .constants = constants, .n_constants = 1 };
 
 static char *to_list[] = { "sales@example.com", "boss@example.org" };
-static struct map_smtp smtp = { .url = "smtp://127.0.0.1:2525", .from = "Website <forms@example.com>",
+static struct map_smtp smtp = { .url = "smtp://127.0.0.1:2525",
+                                .from = "Website <forms@example.com>",
                                 .from_addr = "forms@example.com" };
 
 static struct map_dest notify(const char *subject, bool reply_to)
