@@ -125,11 +125,11 @@ void dest_mail_send(const struct map_smtp *smtp, const struct map_dest *d,
 	CURL *h = NULL;
 	curl_socket_t fd;
 	CURLcode cc;
-	long code = 0;
+	long code = 0,
+	     connect_ms = budget_ms < LIMIT_CONNECT_TIMEOUT_MS ? budget_ms : LIMIT_CONNECT_TIMEOUT_MS;
 	bool ok;
 
 	fm_result_start(out);
-	buf_init(&msg, MAIL_MAX_MESSAGE);
 	if ((me = mail_compose(smtp, d, sub, form, &msg)) != MAIL_OK) {
 		fm_result_say(out, me == MAIL_ENOMEM ? FM_RETRY : FM_REJECTED, "%s",
 		              mail_strerror(me));
@@ -165,9 +165,7 @@ void dest_mail_send(const struct map_smtp *smtp, const struct map_dest *d,
 	     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK &&
 	     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
 	     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)budget_ms) == CURLE_OK &&
-	     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-	                      (long)(budget_ms < LIMIT_CONNECT_TIMEOUT_MS ? budget_ms
-	                                                                  : LIMIT_CONNECT_TIMEOUT_MS)) == CURLE_OK &&
+	     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) == CURLE_OK &&
 	     /* Bounds the wait for the answer to QUIT, which libcurl sends when
 	      * the handle goes, past the budget (its default: two minutes). */
 	     curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT,

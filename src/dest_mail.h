@@ -9,7 +9,10 @@
  * login is <smtp user> and its password file). The envelope: MAIL
  * FROM:<from_addr>, RCPT TO:<..> for each <notify to>; every recipient must
  * be accepted. The whole exchange is bounded by the budget, the connection
- * also by LIMIT_CONNECT_TIMEOUT_MS; no signals.
+ * also by LIMIT_CONNECT_TIMEOUT_MS; no signals. Only the goodbye (QUIT)
+ * after a mail was taken may wait past it, for the budget again rounded up
+ * to whole seconds (libcurl's unit there); a server that failed to answer
+ * in time is not waited for.
  *
  * The outcome (struct fm_result, fm_http.h), retry_after_s always -1:
  *   FM_DELIVERED  the server took the mail

@@ -255,6 +255,7 @@ static void test_unreachable(const struct submission *s)
 	struct map_smtp other = smtp;
 	struct fm_result r;
 	char u[64];
+	int starttls = 0;
 
 	snprintf(u, sizeof u, "smtp://127.0.0.1:%u", closed_port());
 	other.url = u;
@@ -262,12 +263,19 @@ static void test_unreachable(const struct submission *s)
 	T(r.outcome == FM_RETRY && r.calls == 1 && r.http_status == 0 && r.message[0],
 	  "nobody listening: %s %s", fm_outcome_name(r.outcome), r.message);
 
-	/* Off loopback, smtp:// needs STARTTLS, which smtpd.py does not offer:
-	 * the IPv4-mapped address reaches it without being a loopback name. */
-	snprintf(u, sizeof u, "smtp://[::ffff:127.0.0.1]:%s", strrchr(url, ':') + 1);
-	dest_mail_send(&other, &dest, s, &form, 5000, &r);
-	T(r.outcome == FM_RETRY && r.calls == 1 && strstr(r.message, "STARTTLS"),
-	  "no STARTTLS off loopback: not sent: %s", r.message);
+	/* Off loopback, smtp:// needs STARTTLS, which smtpd.py does not offer.
+	 * Two names reach it without being loopback names to dest_mail: the
+	 * IPv4-mapped address (where the host has IPv6 sockets) and a name
+	 * under .localhost (which libcurl resolves to loopback itself); at
+	 * least one must get as far as STARTTLS. */
+	for (int i = 0; i < 2; i++) {
+		snprintf(u, sizeof u, "smtp://%s:%s", i ? "fmgate-test.localhost" : "[::ffff:127.0.0.1]",
+		         strrchr(url, ':') + 1);
+		dest_mail_send(&other, &dest, s, &form, 5000, &r);
+		T(r.outcome == FM_RETRY && r.calls == 1, "%s: not sent: %s", u, r.message);
+		starttls += strstr(r.message, "STARTTLS") != NULL;
+	}
+	T(starttls > 0, "off loopback, STARTTLS is required");
 	T(!has_mail("0002.json"), "nothing kept");
 	snprintf(u, sizeof u, "smtp://localhost:%s", strrchr(url, ':') + 1);
 	dest_mail_send(&other, &dest, s, &form, 5000, &r);
@@ -276,7 +284,7 @@ static void test_unreachable(const struct submission *s)
 }
 
 /* Last: the server keeps the mail it answers late, after the test moved on
- * (a repeat when the mail is retried: docs/destinations.md says so). */
+ * (the mail comes twice once retried, as any delivery in flight can). */
 static void test_slow(const struct submission *s)
 {
 	struct fm_result r;

@@ -30,7 +30,8 @@ static struct map_form form = { .id = "demo", .fields = fields, .n_fields = N_FI
                                 .constants = constants, .n_constants = 1 };
 
 static char *to_list[] = { "sales@example.com", "boss@example.org" };
-static struct map_smtp smtp = { .url = "smtp://127.0.0.1:2525", .from = "Website <forms@example.com>",
+static struct map_smtp smtp = { .url = "smtp://127.0.0.1:2525",
+                                .from = "Website <forms@example.com>",
                                 .from_addr = "forms@example.com" };
 
 static struct map_dest notify(const char *subject, bool reply_to)
@@ -242,6 +243,30 @@ static void test_plain(void)
 	submission_free(&s);
 }
 
+/* Many recipients: folded between addresses, lines within MAIL_FOLD_AT. */
+static void test_many_to(void)
+{
+	static char addrs[MAP_MAX_RECIPIENTS][40], *list[MAP_MAX_RECIPIENTS];
+	char want[MAP_MAX_RECIPIENTS * 42] = "";
+	struct map_dest d = notify("x", false);
+	struct submission s;
+	struct mail m;
+
+	for (size_t i = 0; i < MAP_MAX_RECIPIENTS; i++) {
+		snprintf(addrs[i], sizeof addrs[i], "sales-team-%02zu@example.com", i);
+		list[i] = addrs[i];
+		snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s", i ? ", " : "",
+		         addrs[i]);
+	}
+	d.to = list;
+	d.n_to = MAP_MAX_RECIPIENTS;
+	fresh(&s, "Ann");
+	T(compose(&d, &s, &m) && m.ok, "composes");
+	T_STREQ(header(&m, "To"), want, "every recipient");
+	T(longest_line(m.head) <= MAIL_FOLD_AT, "folded: longest line %zu", longest_line(m.head));
+	submission_free(&s);
+}
+
 static void test_subject_template(void)
 {
 	static const struct { const char *tpl, *want; } cases[] = {
@@ -435,10 +460,13 @@ static void body_check(const struct mail *m, const char *want, const char *what)
 {
 	bool clean = true;
 
-	for (const char *p = m->body; *p; p = strstr(p, "\r\n") + 2)
-		if (*p == '.' || strncmp(p, "From ", 5) == 0)
+	for (const char *p = m->body; *p; p = strstr(p, "\r\n") + 2) {
+		size_t n = strcspn(p, "\r");
+
+		if (*p == '.' || strncmp(p, "From ", 5) == 0 || (n && p[n - 1] == ' '))
 			clean = false;
-	T(clean, "%s: no line opens with '.' or \"From \"", what);
+	}
+	T(clean, "%s: no line opens with '.' or \"From \", none ends with a space", what);
 	T(longest_line(m->body) <= MAIL_QP_LINE, "%s: longest line %zu", what,
 	  longest_line(m->body));
 	T_STREQ(qp_decode(m->body), want, "%s: decodes back", what);
@@ -511,6 +539,7 @@ static void test_no_id_no_time(void)
 int main(void)
 {
 	test_plain();
+	test_many_to();
 	test_subject_template();
 	test_subject_encoded();
 	test_injection();
