@@ -426,6 +426,14 @@ static bool attr_bool(struct loader *L, const xmlNode *n, const char *name)
 
 /* ---- syntax checks of values ---- */
 
+static bool has_high(const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p > 0x7e)
+			return true;
+	return false;
+}
+
 static bool has_ctl(const char *s)
 {
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
@@ -591,9 +599,10 @@ static void load_smtp(struct loader *L, const xmlNode *n, struct map_smtp *out)
 	}
 	/* "Name <addr>" or "addr"; the name is the operator's, but a header all
 	 * the same. */
-	if (has_ctl(out->from) || strlen(out->from) > MAP_MAX_SUBJECT) {
-		diag_add(L, line, "smtp: from holds control characters or is longer than %u bytes",
-		         MAP_MAX_SUBJECT);
+	if (has_ctl(out->from) || has_high(out->from) || strlen(out->from) > MAP_MAX_SUBJECT) {
+		/* Raw UTF-8 in a header would need SMTPUTF8 of every relay. */
+		diag_add(L, line, "smtp: from holds control characters or non-ASCII letters, or is "
+		         "longer than %u bytes", MAP_MAX_SUBJECT);
 		return;
 	}
 	lt = strrchr(out->from, '<');
