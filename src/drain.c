@@ -38,15 +38,26 @@ struct dest_pace {
 };
 
 /* Which files a process delivers: a one-shot run all of them; the service
- * splits Freshmarketer's from the other destinations' (run_watch). */
-enum lane { LANE_ALL = 0, LANE_CRM, LANE_OTHERS };
+ * gives each destination a process of its own (split). */
+enum lane {
+	LANE_ALL = 0,   /* every file */
+	LANE_CRM,       /* Freshmarketer's */
+	LANE_DEST,      /* those of the destination named lane_dest */
+	LANE_REST,      /* those of destinations named in no lane (new names) */
+};
+
+typedef char dest_name[MAP_MAX_DEST_NAME + 1];
 
 struct drainer {
 	struct app app;
 	const struct mapping *m;
 	bool now, watch;
 	enum lane lane;
-	pid_t child;            /* LANE_CRM: the process of LANE_OTHERS */
+	dest_name lanes[DRAIN_MAX_LANES];  /* the destinations with a lane (split) */
+	size_t n_lanes;
+	const char *lane_dest;  /* LANE_DEST: one of lanes */
+	pid_t children[DRAIN_MAX_LANES + 1]; /* LANE_CRM: the other lanes' processes */
+	size_t n_children;
 	struct pace crm;        /* Freshmarketer's */
 	struct dest_pace dests[DRAIN_MAX_PACES];
 	size_t n_dests;
@@ -60,7 +71,21 @@ enum drain_go { DRAIN_NEXT, DRAIN_STOP };
 
 static bool in_lane(const struct drainer *d, const struct spool_id *id)
 {
-	return d->lane == LANE_ALL || (d->lane == LANE_CRM) == !id->dest[0];
+	bool named = false;
+
+	switch (d->lane) {
+	case LANE_ALL:
+		return true;
+	case LANE_CRM:
+		return !id->dest[0];
+	case LANE_DEST:
+		return strcmp(id->dest, d->lane_dest) == 0;
+	case LANE_REST:
+		for (size_t i = 0; i < d->n_lanes && !named; i++)
+			named = strcmp(id->dest, d->lanes[i]) == 0;
+		return id->dest[0] && !named;
+	}
+	return false;
 }
 
 static void due_at(struct drainer *d, int64_t ms)
@@ -446,54 +471,90 @@ static enum events on_events(struct drainer *d, int fd, bool deliver)
 	return ev_out;
 }
 
+/* The names of the destinations of the mapping's forms, each once, at most
+ * DRAIN_MAX_LANES: each gets a lane. */
+static void lane_names(struct drainer *d)
+{
+	d->n_lanes = 0;
+	for (size_t f = 0; d->m && f < d->m->n_forms; f++)
+		for (size_t i = 0; i < d->m->forms[f].n_dests; i++) {
+			const char *name = d->m->forms[f].dests[i].name;
+			bool seen = false;
+
+			for (size_t j = 0; j < d->n_lanes && !seen; j++)
+				seen = strcmp(d->lanes[j], name) == 0;
+			if (!seen && d->n_lanes < DRAIN_MAX_LANES)
+				snprintf(d->lanes[d->n_lanes++], sizeof d->lanes[0], "%s", name);
+		}
+}
+
 /*
- * The service in two processes: Freshmarketer's files here, the other
- * destinations' in a child, so that a slow or failing destination never
- * holds back a contact (the destinations are paced apart among themselves).
- * The child ends with its parent (PR_SET_PDEATHSIG): a killed service
- * leaves no half behind. Without fork one process takes both.
+ * The service in processes: Freshmarketer's files here, each destination's
+ * (by name, as the mapping names them now) in a child of its own, and those
+ * of names that come later in one more: a slow or failing destination never
+ * holds back a contact or another destination. Each child ends with its
+ * parent (PR_SET_PDEATHSIG): a killed service leaves nothing behind. A lane
+ * that cannot be forked stays this process's.
  */
 static void split(struct drainer *d)
 {
-	pid_t parent = getpid(), pid = fork();
+	pid_t parent = getpid();
 
-	if (pid < 0) {
-		log_msg(LOG_WARN, "drain: fork: %s; one process delivers every destination",
-		        strerror(errno));
-		return;
+	lane_names(d);
+	for (size_t i = 0; i <= d->n_lanes; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0) {
+			log_msg(LOG_WARN, "drain: fork: %s; this process delivers every file left",
+			        strerror(errno));
+			return;   /* LANE_ALL still: it takes what no child does */
+		}
+		if (pid == 0) {
+			d->lane = i < d->n_lanes ? LANE_DEST : LANE_REST;
+			d->lane_dest = i < d->n_lanes ? d->lanes[i] : NULL;
+			d->n_children = 0;
+			/* SIGTERM is blocked here: it waits in the signalfd like a stop. */
+			if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
+				raise(SIGTERM);
+			return;
+		}
+		d->children[d->n_children++] = pid;
 	}
-	if (pid > 0) {
-		d->lane = LANE_CRM;
-		d->child = pid;
-		return;
-	}
-	d->lane = LANE_OTHERS;
-	/* SIGTERM is blocked here: it waits in the signalfd like a stop. */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != parent)
-		raise(SIGTERM);
+	d->lane = LANE_CRM;
 }
 
-/* The child's end, once the parent stops: asked, then waited for. */
+/* The children's end, once the parent stops: asked, then waited for. */
 static int join(struct drainer *d, int rc)
 {
-	int st;
+	for (size_t i = 0; i < d->n_children; i++)
+		kill(d->children[i], SIGTERM);
+	for (size_t i = 0; i < d->n_children; i++) {
+		int st;
 
-	if (d->child <= 0)
-		return rc;
-	kill(d->child, SIGTERM);
-	while (waitpid(d->child, &st, 0) < 0 && errno == EINTR)
-		continue;
-	d->child = 0;
-	return rc ? rc : (WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+		while (waitpid(d->children[i], &st, 0) < 0 && errno == EINTR)
+			continue;
+		if (!rc && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+			rc = 1;
+	}
+	d->n_children = 0;
+	return rc;
 }
 
-static const char *lane_name(enum lane l)
+/* " (freshmarketer)", " (webhook)"... for the log; "" for a lone process. */
+static const char *lane_name(const struct drainer *d, char *buf, size_t size)
 {
-	return l == LANE_CRM ? " (" MAP_CRM_NAME ")" : l == LANE_OTHERS ? " (other destinations)" : "";
+	switch (d->lane) {
+	case LANE_ALL:  return "";
+	case LANE_CRM:  return " (" MAP_CRM_NAME ")";
+	case LANE_DEST: snprintf(buf, size, " (%s)", d->lane_dest); return buf;
+	case LANE_REST: return " (destinations named later)";
+	}
+	return "";
 }
 
 static int run_watch(struct drainer *d)
 {
+	char lane[MAP_MAX_DEST_NAME + 8];
 	struct pollfd pf[2];
 	sigset_t sigs;
 	int64_t next_pass = 0, next_maint = 0;
@@ -509,7 +570,8 @@ static int run_watch(struct drainer *d)
 		close(ifd);
 		return join(d, 2);
 	}
-	log_msg(LOG_INFO, "drain: watching %s%s", d->app.spool.dir, lane_name(d->lane));
+	log_msg(LOG_INFO, "drain: watching %s%s", d->app.spool.dir,
+	        lane_name(d, lane, sizeof lane));
 	pf[0].fd = sfd;
 	pf[0].events = POLLIN;
 	pf[1].fd = ifd;
@@ -518,7 +580,7 @@ static int run_watch(struct drainer *d)
 		int64_t now = clock_wall_ms(), wake;
 		bool ok = ready(d);
 
-		if (ok && now >= next_maint && d->lane != LANE_OTHERS) {
+		if (ok && now >= next_maint && (d->lane == LANE_CRM || d->lane == LANE_ALL)) {
 			maintain(d);
 			next_maint = now + DRAIN_PASS_MAX_S * 1000;
 		}
@@ -556,7 +618,8 @@ static int run_watch(struct drainer *d)
 		if (stop_pending())
 			break;
 	}
-	log_msg(LOG_INFO, "drain: stopped; %zu delivered%s", d->delivered, lane_name(d->lane));
+	log_msg(LOG_INFO, "drain: stopped; %zu delivered%s", d->delivered,
+	        lane_name(d, lane, sizeof lane));
 	close(sfd);
 	close(ifd);
 	return join(d, rc);

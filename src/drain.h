@@ -21,7 +21,11 @@
  * Freshmarketer or another. Waiting submissions older than max-age-days go
  * to the dead area.
  *
- * The watcher watches every queue bucket with inotify and delivers a new file
+ * The watcher runs a process per destination: Freshmarketer's, one for each
+ * destination name of the mapping's forms (at most DRAIN_MAX_LANES), and one
+ * for names that come with a later version of the mapping; each delivers
+ * only its own files, so a slow destination holds back no other. Each
+ * watches every queue bucket with inotify and delivers a new file
  * as soon as it appears; a full pass runs when something falls due, at least
  * every DRAIN_PASS_MAX_S, and DRAIN_BUSY_RETRY_MS after finding a userId held
  * by another process. SIGTERM or SIGINT stop it after the current delivery.
@@ -40,6 +44,7 @@
 #define DRAIN_PAUSED_CHECK_S 5       /* while paused (bad key), ask fm_deliver again */
 #define DRAIN_TMP_STALE_S    3600    /* unfinished writes older than this go */
 #define DRAIN_MAX_PACES      64      /* other destinations paced apart */
+#define DRAIN_MAX_LANES      32      /* destinations with a process of their own */
 
 struct drain_opts {
 	bool now;      /* also what waits for its backoff */

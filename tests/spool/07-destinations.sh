@@ -146,13 +146,17 @@ drain_now
 expect_eq "requeued: delivered, nothing else repeated" "$(hooks),$(mails),$(forwards),$(double_upserts)" "3,1,1,1"
 expect_eq "requeued: nothing waits or is dead" "$(status_line waiting),$(status_line dead)" "0,0"
 
-# --- a slow destination beside a working one: a contact never waits for it
+# --- a slow destination beside working ones: a contact or a mail never waits for it
 setup_double
 MAPPING="$W/async.xml"
-double_post hooks '{"delay_ms":{"hook":4000}}'
+double_post hooks '{"delay_ms":{"hook":3000}}'
 FMG_LOG="$W/watch.log" fmg_start drain --watch
-wait_for grep -q 'watching.*(other destinations)' "$W/watch.log"
-child=$(pgrep -P "$FMG_PID")
+lanes_up() { [ "$(grep -c 'drain: watching' "$W/watch.log")" -eq 5 ]; }
+check "the service: a process per destination, and one for names to come" wait_for lanes_up
+for l in freshmarketer notify webhook forward "destinations named later"; do
+	check "a process for $l" grep -q "drain: watching .* ($l)" "$W/watch.log"
+done
+children=$(pgrep -P "$FMG_PID" | tr '\n' ' ')
 post "uid=dan&email=dan%40example.com&first=Dan"
 expect_match "async: queued" "$CGI_ERR" 'outcome=queued .*dests=3'
 hook_in_flight() {
@@ -164,14 +168,21 @@ check "slow webhook: in its call" wait_for hook_in_flight
 post "uid=dee&email=dee%40example.com&first=Dee"
 contact_in() { [ "$(double_contact dee first_name)" = Dee ]; }
 check "slow webhook: a later contact delivered meanwhile" wait_for contact_in
+mailed() { [ "$(mails)" -ge 2 ] && [ "$(forwards)" -ge 2 ]; }
+check "slow webhook: the later mail and forward delivered meanwhile" wait_for mailed
 expect_eq "slow webhook: still in its call then" "$(answered)" 0
-hook_in() { [ "$(hooks)" -ge 2 ]; }
+hook_in() { [ "$(answered)" -ge 2 ]; }
 check "slow webhook: delivered in the end" wait_for hook_in
-mail_in() { [ "$(mails)" -ge 2 ] && [ "$(forwards)" -ge 2 ]; }
-check "slow webhook: mails and forwards delivered" wait_for mail_in
 kill -TERM "$FMG_PID"; wait "$FMG_PID" 2>/dev/null; FMG_PID=
-gone() { ! kill -0 "$child" 2>/dev/null; }
-check "the service stopped its other process too" wait_for gone
+gone() { for c in $children; do kill -0 "$c" 2>/dev/null && return 1; done; return 0; }
+check "the service stopped its other processes too ($children)" wait_for gone
+# A service killed outright leaves none of them behind either.
+: >"$W/watch.log"
+FMG_LOG="$W/watch.log" fmg_start drain --watch
+check "restarted" wait_for lanes_up
+children=$(pgrep -P "$FMG_PID" | tr '\n' ' ')
+kill -9 "$FMG_PID"; wait "$FMG_PID" 2>/dev/null; FMG_PID=
+check "killed: its other processes end with it ($children)" wait_for gone
 double_post hooks '{"delay_ms":{"hook":null}}'
 
 # --- a crash between destinations: only the one in flight repeats
