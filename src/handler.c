@@ -521,6 +521,7 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 	ctx.user_agent = req->user_agent;
 	ctx.page_url = req->referer;
 	ctx.cookie_header = req->cookie;
+	ctx.accept_language = req->accept_language;
 	switch (identify_build(form, &m->settings.limits, &pairs, &ctx, &idr)) {
 	case ID_OK:
 		logl.id = idr.sub.message_id;

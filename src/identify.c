@@ -12,6 +12,18 @@
  *   so the visitor is asked to fix the one thing they can.
  * - context.campaign is taken from the page URL when the form's utm_* fields
  *   yield nothing (absent, empty, repeated or over the cap).
+ * - `_page`, `_title` and `_referrer` count only when sent once, and not
+ *   marked too_long by the parser; `_page` and `_referrer` are then held to
+ *   LIMIT_MAX_URL bytes of valid UTF-8 (a longer one is dropped, not cut).
+ *   The Referer is kept as sent (valid UTF-8, LIMIT_MAX_URL), even when it
+ *   is no http(s) URL; it then gives no page.path or page.search.
+ * - The title's control characters are C0, DEL and C1 (Unicode's Cc); it is
+ *   cut after the cleaning, then trimmed again.
+ * - Accept-Language: a range is a tag ([A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*,
+ *   at most ID_MAX_LOCALE bytes), kept in the case it was sent, followed by
+ *   nothing or one ";q=" weight (RFC 9110, 12.4.2); a range with anything
+ *   else is skipped, not the whole header. A header over LIMIT_MAX_HEADER
+ *   bytes gives nothing.
  * - A form without an email field (a mapping `fmgate check` refuses) gives
  *   missing_email with no field name.
  * - A checked consent box (<field consent="..">) is recorded in
@@ -29,6 +41,7 @@
 #include "fieldtype.h"
 #include "sign.h"
 #include "text.h"
+#include "url.h"
 #include "uuid.h"
 
 /* Caps on what identify keeps from the request outside the mapped fields. */
@@ -53,6 +66,7 @@ struct build {
 	size_t max_value;                    /* the default max-length */
 	const struct map_field *email_field; /* NULL only in a bad mapping */
 	bool email_error;                    /* some error concerns the email */
+	bool keep_ip;                        /* the form's <context ip="true"> */
 };
 
 /* The form fields of context.campaign, in enum sub_utm's order. */
@@ -387,24 +401,231 @@ static bool campaign_empty(char *const campaign[SUB_UTM_N])
 	return true;
 }
 
-/* The context: ip, userAgent, page, campaign. False when out of memory. */
+/* Whether s is an http(s) URL by url.h's URL_SOURCE rules; *nomem when
+ * that could not be told. */
+static bool is_http_url(const char *s, bool *nomem)
+{
+	enum url_err e = url_parse(s, URL_SOURCE, NULL);
+
+	if (e == URL_ENOMEM)
+		*nomem = true;
+	return e == URL_OK;
+}
+
+/* context.page.path and .search of x->page_url, an http(s) URL (so that
+ * "://" is in it). False when out of memory. */
+static bool page_parts(struct sub_context *x)
+{
+	const char *p = strstr(x->page_url, "://") + 3;
+	size_t path_len, search_len;
+
+	p += strcspn(p, "/?#");    /* past the authority */
+	path_len = strcspn(p, "?#");
+	x->page_path = path_len > 0 ? strndup(p, path_len) : strdup("/");
+	if (x->page_path == NULL)
+		return false;
+	p += path_len;
+	if (*p != '?')
+		return true;
+	search_len = strcspn(p, "#");
+	/* A bare '?' is no query: the browser's location.search is "" then. */
+	if (search_len < 2)
+		return true;
+	x->page_search = strndup(p, search_len);
+	return x->page_search != NULL;
+}
+
+/* context.page.url: `_page` when it is an http(s) URL, else the Referer;
+ * then its path and search. False when out of memory. */
+static bool read_page_url(const struct build *b, const struct id_context *ctx,
+                          struct sub_context *x)
+{
+	bool parsed = false, nomem = false;
+	struct span sp;
+
+	/* The page's own location.href beats the Referer, which the browser's
+	 * referrer policy cuts to the origin on a cross-origin post. */
+	if (single_value(b->pairs, "_page", LIMIT_MAX_URL, &sp)) {
+		if ((x->page_url = span_dup(sp)) == NULL)
+			return false;
+		parsed = is_http_url(x->page_url, &nomem);
+		if (!parsed) {
+			free(x->page_url);
+			x->page_url = NULL;
+		}
+	}
+	if (x->page_url == NULL && ctx != NULL && !nomem) {
+		if (!ctx_copy(&x->page_url, ctx->page_url, LIMIT_MAX_URL))
+			return false;
+		parsed = x->page_url != NULL && is_http_url(x->page_url, &nomem);
+	}
+	return !nomem && (!parsed || page_parts(x));
+}
+
+/* True for a byte that starts a control character of valid UTF-8 text at
+ * s[0]: C0, DEL, or C1 (U+0080..U+009F, encoded C2 80..C2 9F). */
+static bool is_control(const char *s)
+{
+	unsigned char c = (unsigned char)s[0];
+
+	return c < 0x20 || c == 0x7f || (c == 0xc2 && (unsigned char)s[1] < 0xa0);
+}
+
+/* The byte length of the UTF-8 character that starts with c. */
+static size_t utf8_len(unsigned char c)
+{
+	return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+}
+
+/* context.page.title from `_title` (see identify.h). False when out of
+ * memory. */
+static bool read_title(const struct form_pairs *pairs, char **out)
+{
+	const struct form_pair *p;
+	char buf[ID_MAX_TITLE + 1];
+	struct span sp;
+	size_t i, len, n = 0;
+
+	if (form_count(pairs, "_title") != 1 || (p = form_get(pairs, "_title")) == NULL ||
+	    p->too_long)
+		return true;
+	sp = trim_span(p->value, p->value_len);
+	if (!text_utf8_valid(sp.s, sp.len))
+		return true;
+	for (i = 0; i < sp.len; i += len) {
+		len = utf8_len((unsigned char)sp.s[i]);
+		if (is_control(sp.s + i))
+			continue;
+		if (n + len > ID_MAX_TITLE)
+			break;
+		memcpy(buf + n, sp.s + i, len);
+		n += len;
+	}
+	sp = trim_span(buf, n);
+	if (sp.len > 0 && (*out = span_dup(sp)) == NULL)
+		return false;
+	return true;
+}
+
+static bool is_alpha(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static const char *skip_ows(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t'))
+		p++;
+	return p;
+}
+
+/* True when s[0..n) is a language tag: [A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*,
+ * at most ID_MAX_LOCALE bytes. */
+static bool locale_tag(const char *s, size_t n)
+{
+	size_t i, run = 0;
+	bool first = true;
+
+	if (n == 0 || n > ID_MAX_LOCALE)
+		return false;
+	for (i = 0; i < n; i++) {
+		if (s[i] == '-') {
+			if (run == 0)
+				return false;
+			first = false;
+			run = 0;
+		} else if (!(is_alpha(s[i]) || (!first && is_digit(s[i]))) || ++run > 8) {
+			return false;
+		}
+	}
+	return run > 0;
+}
+
+/* The weight of what follows a range, p..end: nothing (1000), or one
+ * ";q=" qvalue (RFC 9110: "0" ["." 0*3DIGIT] / "1" ["." 0*3"0"]) in
+ * thousandths; -1 when it is anything else. */
+static int range_weight(const char *p, const char *end)
+{
+	int w, scale = 100;
+
+	p = skip_ows(p, end);
+	if (p == end)
+		return 1000;
+	if (*p != ';')
+		return -1;
+	p = skip_ows(p + 1, end);
+	if (end - p < 3 || (p[0] != 'q' && p[0] != 'Q') || p[1] != '=' ||
+	    (p[2] != '0' && p[2] != '1'))
+		return -1;
+	w = p[2] == '1' ? 1000 : 0;
+	p += 3;
+	if (p < end && *p == '.') {
+		for (p++; p < end && is_digit(*p) && scale > 0; p++, scale /= 10) {
+			if (w == 1000 && *p != '0')
+				return -1;
+			w += (*p - '0') * scale;
+		}
+	}
+	return skip_ows(p, end) == end ? w : -1;
+}
+
+/* context.locale from an Accept-Language header (see identify.h). False when
+ * out of memory. */
+static bool read_locale(const char *header, char **out)
+{
+	const char *p, *end, *elem, *elem_end, *tag_end;
+	struct span best = { NULL, 0 };
+	int best_w = 0, w;
+
+	if (header == NULL || strnlen(header, LIMIT_MAX_HEADER + 1) > LIMIT_MAX_HEADER)
+		return true;
+	end = header + strlen(header);
+	for (p = header; p < end; p = elem_end + 1) {
+		elem = skip_ows(p, end);
+		elem_end = elem + strcspn(elem, ",");
+		for (tag_end = elem; tag_end < elem_end && (is_alpha(*tag_end) ||
+		     is_digit(*tag_end) || *tag_end == '-'); tag_end++)
+			;
+		if (!locale_tag(elem, (size_t)(tag_end - elem)))
+			continue;
+		w = range_weight(tag_end, elem_end);
+		/* Strictly more: the first of equal weights wins, q=0 never. */
+		if (w > best_w) {
+			best_w = w;
+			best.s = elem;
+			best.len = (size_t)(tag_end - elem);
+		}
+	}
+	if (best.s != NULL && (*out = span_dup(best)) == NULL)
+		return false;
+	return true;
+}
+
+/* The context: ip, userAgent, locale, page, campaign. False when out of
+ * memory. */
 static bool read_context(const struct build *b, const struct id_context *ctx)
 {
 	struct sub_context *x = &b->sub->ctx;
-	const char *url = ctx != NULL ? ctx->page_url : NULL;
-	bool url_ok = ctx_string(url, LIMIT_MAX_URL);
 	struct span sp;
 
-	if (ctx != NULL && (!ctx_copy(&x->ip, ctx->ip, ID_MAX_IP) ||
+	if (ctx != NULL && ((b->keep_ip && !ctx_copy(&x->ip, ctx->ip, ID_MAX_IP)) ||
 	                    !ctx_copy(&x->user_agent, ctx->user_agent, LIMIT_MAX_HEADER) ||
-	                    !ctx_copy(&x->page_url, url, LIMIT_MAX_URL)))
+	                    !read_locale(ctx->accept_language, &x->locale)))
+		return false;
+	if (!read_page_url(b, ctx, x) || !read_title(b->pairs, &x->page_title))
 		return false;
 	if (single_value(b->pairs, "_referrer", LIMIT_MAX_URL, &sp) &&
 	    (x->referrer = span_dup(sp)) == NULL)
 		return false;
 	if (!campaign_from_pairs(x->campaign, b->pairs))
 		return false;
-	return !campaign_empty(x->campaign) || !url_ok || campaign_from_url(x->campaign, url);
+	return !campaign_empty(x->campaign) || x->page_url == NULL ||
+	       campaign_from_url(x->campaign, x->page_url);
 }
 
 /*
@@ -451,6 +672,7 @@ enum id_err identify_build(const struct map_form *form,
 	b.max_value = lim != NULL && lim->max_value > 0 ? lim->max_value
 	                                                : LIMIT_DEFAULT_MAX_VALUE;
 	b.email_field = find_email_field(form);
+	b.keep_ip = form->context_ip;
 
 	for (i = 0; i < form->n_fields; i++) {
 		if (!apply_field(&b, &form->fields[i]))

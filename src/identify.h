@@ -17,12 +17,26 @@
  * anything else (or more than once) is invalid_user_id, and no later source
  * is tried. context.fmgate.userIdSource says where the userId came from:
  * "signed" (the only source a visitor cannot forge: fm_client.h trusts
- * it), "field", "cookie" or "email". context.campaign comes
- * from utm_source/medium/campaign/term/content fields (utm_campaign ->
- * "name"), else from the same parameters in the query of ctx->page_url. The fields `_next`, `_referrer` and the honeypot are
- * never traits; `_referrer` (set by the page's script) becomes
- * context.page.referrer. A checked consent box (<field consent="..">) adds
- * context.consent.TRAIT = {"text", "field", "timestamp" (the message's)}.
+ * it), "field", "cookie" or "email". A checked consent box (<field
+ * consent="..">) adds context.consent.TRAIT = {"text", "field", "timestamp"
+ * (the message's)}.
+ *
+ * The rest of the context (each member absent when nothing qualifies):
+ * - ip: ctx->ip, only when form->context_ip (it is personal data);
+ * - userAgent: ctx->user_agent;
+ * - locale: the language range of ctx->accept_language with the highest q
+ *   (the first of equals; q=0 never), "*" and malformed ranges skipped;
+ * - page.url: the `_page` field (the page's location.href) when it is an
+ *   http(s) URL by url.h's URL_SOURCE rules, else ctx->page_url (the
+ *   Referer); page.path and page.search: the path ("/" when empty) and the
+ *   query with its '?' (when not empty) of page.url, when page.url is such
+ *   a URL; page.title: the `_title` field (document.title), control
+ *   characters removed, cut to ID_MAX_TITLE bytes; page.referrer: the
+ *   `_referrer` field (document.referrer);
+ * - campaign: the utm_source/medium/campaign/term/content fields
+ *   (utm_campaign -> "name"), else the same parameters in page.url's query.
+ * The fields `_next`, `_page`, `_referrer`, `_title` and the honeypot are
+ * read by fmgate itself, never traits (the mapping refuses them as fields).
  *
  * Ownership: on ID_OK the caller owns out->sub (id_result_free); on any
  * other result it is empty. Error entries point to strings owned by the form mapping
@@ -44,7 +58,12 @@ struct id_context {
 	const char *user_agent;
 	const char *page_url;      /* the Referer: the page that posted the form */
 	const char *cookie_header; /* HTTP_COOKIE */
+	const char *accept_language; /* HTTP_ACCEPT_LANGUAGE */
 };
+
+#define ID_MAX_TITLE  512u  /* bytes of context.page.title, cut at a character */
+#define ID_MAX_LOCALE 35u   /* bytes of context.locale: the tag length RFC 5646
+                               (4.4.1) asks every implementation to take */
 
 enum id_code {
 	ID_MISSING_EMAIL = 0,

@@ -89,6 +89,7 @@ enum req_err request_init(struct request *r, req_param_fn param, void *ctx)
 		{ offsetof(struct request, referer), "HTTP_REFERER" },
 		{ offsetof(struct request, cookie), "HTTP_COOKIE" },
 		{ offsetof(struct request, accept), "HTTP_ACCEPT" },
+		{ offsetof(struct request, accept_language), "HTTP_ACCEPT_LANGUAGE" },
 		{ offsetof(struct request, user_agent), "HTTP_USER_AGENT" },
 		{ offsetof(struct request, remote_addr), "REMOTE_ADDR" },
 		{ offsetof(struct request, forwarded_for), "HTTP_X_FORWARDED_FOR" },
@@ -243,6 +244,7 @@ void request_free(struct request *r)
 	free(r->referer);
 	free(r->cookie);
 	free(r->accept);
+	free(r->accept_language);
 	free(r->user_agent);
 	free(r->remote_addr);
 	free(r->forwarded_for);

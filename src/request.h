@@ -37,6 +37,7 @@ struct request {
 	char *referer;         /* HTTP_REFERER */
 	char *cookie;          /* HTTP_COOKIE */
 	char *accept;          /* HTTP_ACCEPT */
+	char *accept_language; /* HTTP_ACCEPT_LANGUAGE */
 	char *user_agent;
 	char *remote_addr;
 	char *forwarded_for;   /* HTTP_X_FORWARDED_FOR */

@@ -32,7 +32,11 @@ void submission_free(struct submission *s)
 	free(s->email);
 	free(s->ctx.ip);
 	free(s->ctx.user_agent);
+	free(s->ctx.locale);
 	free(s->ctx.page_url);
+	free(s->ctx.page_path);
+	free(s->ctx.page_search);
+	free(s->ctx.page_title);
 	free(s->ctx.referrer);
 	for (int i = 0; i < SUB_UTM_N; i++)
 		free(s->ctx.campaign[i]);
@@ -264,19 +268,32 @@ static bool add_if_filled(cJSON *parent, const char *key, cJSON *obj)
 	return true;
 }
 
-/* context: ip, userAgent, page, campaign, library, consent, fmgate. */
+/* context.page, members in the order of Segment's spec; NULL when out of
+ * memory. */
+static cJSON *page_object(const struct sub_context *x)
+{
+	cJSON *page = cJSON_CreateObject();
+
+	if (page && (!add_opt(page, "path", x->page_path) ||
+	             !add_opt(page, "referrer", x->referrer) ||
+	             !add_opt(page, "search", x->page_search) ||
+	             !add_opt(page, "title", x->page_title) || !add_opt(page, "url", x->page_url))) {
+		cJSON_Delete(page);
+		return NULL;
+	}
+	return page;
+}
+
+/* context: ip, userAgent, locale, page, campaign, library, consent, fmgate. */
 static bool add_context(cJSON *msg, const struct submission *s)
 {
 	const struct sub_context *x = &s->ctx;
 	cJSON *c = cJSON_AddObjectToObject(msg, "context"), *page, *camp, *lib, *own, *consent;
 
-	if (!c || !add_opt(c, "ip", x->ip) || !add_opt(c, "userAgent", x->user_agent))
+	if (!c || !add_opt(c, "ip", x->ip) || !add_opt(c, "userAgent", x->user_agent) ||
+	    !add_opt(c, "locale", x->locale))
 		return false;
-	page = cJSON_CreateObject();
-	if (page && (!add_opt(page, "url", x->page_url) || !add_opt(page, "referrer", x->referrer))) {
-		cJSON_Delete(page);
-		return false;
-	}
+	page = page_object(x);
 	if (!add_if_filled(c, "page", page))
 		return false;
 	camp = cJSON_CreateObject();

@@ -52,7 +52,9 @@ enum sub_utm { SUB_UTM_SOURCE = 0, SUB_UTM_MEDIUM, SUB_UTM_NAME, SUB_UTM_TERM,
                SUB_UTM_CONTENT, SUB_UTM_N };
 
 struct sub_context {
-	char *ip, *user_agent, *page_url, *referrer;  /* or NULL */
+	char *ip, *user_agent, *locale;               /* or NULL */
+	char *page_url, *page_path, *page_search;     /* or NULL */
+	char *page_title, *referrer;                  /* or NULL */
 	char *campaign[SUB_UTM_N];                    /* or NULL */
 	const struct map_field **consent;             /* checked consent boxes */
 	size_t n_consent;

@@ -212,12 +212,12 @@ static void test_sample(void)
 		P("topics", "a"), P("topics", "  "), P("topics", "b"), P("size", "42"),
 		P("website", "x"), P("_next", "/n"), P("utm_source", "news"),
 		P("utm_campaign", "spring"), P("_referrer", "https://google.com/"),
-		P("unmapped", "zzz"), P("uid", "u1"),
+		P("unmapped", "zzz"), P("uid", "u1"), P("_title", "Contact us"),
 	};
 	struct id_context ctx = {
 		"203.0.113.5", "Mozilla/5.0",
 		"https://www.example.com/contact.html?utm_source=ignored",
-		"ajs_user_id=u2; ajs_anonymous_id=%22anon-1%22",
+		"ajs_user_id=u2; ajs_anonymous_id=%22anon-1%22", "fr-BE, fr;q=0.9, en;q=0.5",
 	};
 	struct id_result r;
 	char ts0[UUID_TS_SIZE], ts1[UUID_TS_SIZE];
@@ -233,6 +233,7 @@ static void test_sample(void)
 	form.n_constants = NP(sample_consts);
 	form.anonymous_id = src_anon;
 	form.n_anonymous_id = NP(src_anon);
+	form.context_ip = true;
 
 	T(uuid_timestamp(ts0), "timestamp before");
 	e = run(&form, pairs, NP(pairs), &ctx, &r);
@@ -248,8 +249,10 @@ static void test_sample(void)
 	           "\"Industry\":\"Software\",\"Newsletter\":true,\"Topics\":[\"a\",\"b\"],"
 	           "\"Employees\":42,\"Signup Source\":\"Website form\"},"
 	           "\"context\":{\"ip\":\"203.0.113.5\",\"userAgent\":\"Mozilla/5.0\","
-	           "\"page\":{\"url\":\"https://www.example.com/contact.html?utm_source=ignored\","
-	           "\"referrer\":\"https://google.com/\"},"
+	           "\"locale\":\"fr-BE\",\"page\":{\"path\":\"/contact.html\","
+	           "\"referrer\":\"https://google.com/\",\"search\":\"?utm_source=ignored\","
+	           "\"title\":\"Contact us\","
+	           "\"url\":\"https://www.example.com/contact.html?utm_source=ignored\"},"
 	           "\"campaign\":{\"source\":\"news\",\"name\":\"spring\"}," LIB OWN("email") "},"
 	           INTEG "}", "sample message");
 	free(s);
@@ -689,8 +692,8 @@ static void test_user_id(void)
 {
 	struct map_form form = mkform(email_only, NP(email_only));
 	struct id_context ctx = { NULL, NULL, NULL,
-	                          "other=1; ajs_user_id=%22abc%22; ajs_anonymous_id=anon-9" };
-	struct id_context no_cookie = { NULL, NULL, NULL, "other=1" };
+	                          "other=1; ajs_user_id=%22abc%22; ajs_anonymous_id=anon-9", NULL };
+	struct id_context no_cookie = { NULL, NULL, NULL, "other=1", NULL };
 	char uid256[300], uid257[300];
 	struct id_result r;
 
@@ -764,7 +767,7 @@ static void test_campaign(void)
 	struct map_form form = mkform(email_only, NP(email_only));
 	struct id_context ctx = { NULL, NULL,
 	                          "https://s.example/p?a=1&utm_medium=b+c&utm_source=q"
-	                          "&utm_campaign=%C3%A9t%C3%A9#utm_term=no", NULL };
+	                          "&utm_campaign=%C3%A9t%C3%A9#utm_term=no", NULL, NULL };
 	char big[400], url[400];
 	struct id_result r;
 
@@ -815,10 +818,10 @@ static void test_campaign(void)
 	}
 	{
 		struct form_pair p[] = { P("email", "a@b") };
-		struct id_context c2 = { NULL, NULL, "https://s/p?utm_source=%zz&utm_medium=m", NULL };
-		struct id_context c3 = { NULL, NULL, "https://s/p#x?utm_source=s", NULL };
-		struct id_context c4 = { NULL, NULL, "https://s/p?utm_source=&utm_medium=m&utm_medium=n", NULL };
-		struct id_context c5 = { NULL, NULL, url, NULL };
+		struct id_context c2 = { NULL, NULL, "https://s/p?utm_source=%zz&utm_medium=m", NULL, NULL };
+		struct id_context c3 = { NULL, NULL, "https://s/p#x?utm_source=s", NULL, NULL };
+		struct id_context c4 = { NULL, NULL, "https://s/p?utm_source=&utm_medium=m&utm_medium=n", NULL, NULL };
+		struct id_context c5 = { NULL, NULL, url, NULL, NULL };
 
 		CAMP(p, &c2, NULL, "malformed query: no campaign");
 		CAMP(p, &c3, NULL, "'?' in the fragment: no campaign");
@@ -835,20 +838,22 @@ static void test_context(void)
 	struct form_pair p[] = { P("email", "a@b"), P("_referrer", " https://r.example/ ") };
 	struct form_pair p_only[] = { P("email", "a@b") };
 	static char url[LIMIT_MAX_URL + 2];
-	struct id_context ctx = { "::1", "UA \xc3\xa9", url, NULL };
+	struct id_context ctx = { "::1", "UA \xc3\xa9", url, NULL, NULL };
 	struct id_result r;
 	size_t n;
 
+	form.context_ip = true;
 	n = (size_t)snprintf(url, sizeof url, "https://example.com/");
 	memset(url + n, 'a', LIMIT_MAX_URL - n);
 	url[LIMIT_MAX_URL] = '\0';
 	T(run(&form, p, NP(p), &ctx, &r) == ID_OK, "context accepted");
 	{
-		char *want = malloc(LIMIT_MAX_URL + 200);
+		char *want = malloc(2 * LIMIT_MAX_URL + 200);
 
-		snprintf(want, LIMIT_MAX_URL + 200,
-		         "{\"ip\":\"::1\",\"userAgent\":\"UA \xc3\xa9\",\"page\":{\"url\":\"%s\","
-		         "\"referrer\":\"https://r.example/\"}," LIB OWN("email") "}", url);
+		snprintf(want, 2 * LIMIT_MAX_URL + 200,
+		         "{\"ip\":\"::1\",\"userAgent\":\"UA \xc3\xa9\",\"page\":{\"path\":\"%s\","
+		         "\"referrer\":\"https://r.example/\",\"url\":\"%s\"}," LIB OWN("email") "}",
+		         url + strlen("https://example.com"), url);
 		check_part(msg_of(&r), "context", want, "2048-byte page URL kept");
 		free(want);
 	}
@@ -862,11 +867,11 @@ static void test_context(void)
 	id_result_free(&r);
 
 	{
-		struct id_context bad = { "", "\xff\xfe", "https://x/\xc3", NULL };
+		struct id_context bad = { "", "\xff\xfe", "https://x/\xc3", NULL, "\xff" };
 
 		T(run(&form, p_only, NP(p_only), &bad, &r) == ID_OK, "bad context accepted");
 		check_part(msg_of(&r), "context", "{" LIB OWN("email") "}",
-		           "empty ip, invalid UTF-8 agent and URL omitted, no empty page");
+		           "empty ip, invalid UTF-8 agent and URL, bad locale omitted, no empty page");
 		id_result_free(&r);
 	}
 	T(run(&form, p_only, NP(p_only), NULL, &r) == ID_OK, "NULL context");
@@ -880,6 +885,328 @@ static void test_context(void)
 		check_part(msg_of(&r), "context", "{" LIB OWN("email") "}", "repeated _referrer dropped");
 		id_result_free(&r);
 	}
+}
+
+/* context.ip only when the form asks for it (<context ip="true">). */
+static void test_ip(void)
+{
+	struct map_form form = mkform(email_only, NP(email_only));
+	struct form_pair p[] = { P("email", "a@b") };
+	struct id_context ctx = { "203.0.113.9", "UA", NULL, NULL, NULL };
+	struct id_result r;
+	char *s;
+
+	T(run(&form, p, NP(p), &ctx, &r) == ID_OK, "no flag: accepted");
+	check_part(msg_of(&r), "context.ip", NULL, "no flag: no context.ip");
+	check_part(msg_of(&r), "context.userAgent", "\"UA\"", "no flag: the rest of the context");
+	s = cJSON_PrintUnformatted(msg_of(&r));
+	T(s != NULL && strstr(s, "203.0.113.9") == NULL, "no flag: the address nowhere in the message");
+	free(s);
+	id_result_free(&r);
+
+	form.context_ip = true;
+	T(run(&form, p, NP(p), &ctx, &r) == ID_OK, "flag: accepted");
+	check_part(msg_of(&r), "context.ip", "\"203.0.113.9\"", "flag: context.ip kept");
+	id_result_free(&r);
+	{
+		static char long_ip[80];
+
+		memset(long_ip, '1', 65);
+		ctx.ip = long_ip;
+		T(run(&form, p, NP(p), &ctx, &r) == ID_OK, "flag, 65-byte ip: accepted");
+		check_part(msg_of(&r), "context.ip", NULL, "flag: an ip over 64 bytes dropped");
+		id_result_free(&r);
+	}
+}
+
+/* context.page.url from `_page` or the Referer, and its path and search. */
+static void test_page(void)
+{
+	struct map_form form = mkform(email_only, NP(email_only));
+	struct id_context ctx = { NULL, NULL, "https://ref.example/from?utm_source=ref", NULL, NULL };
+	struct id_context no_ref = { NULL, NULL, NULL, NULL, NULL };
+	static char big[LIMIT_MAX_URL + 2];
+	struct id_result r;
+	size_t i, n;
+
+#define PAGE(pairs, c, want, what) do { \
+	T(run(&form, pairs, NP(pairs), c, &r) == ID_OK, "%s: accepted", what); \
+	check_part(msg_of(&r), "context.page", want, what); \
+	id_result_free(&r); \
+} while (0)
+	{
+		struct form_pair p[] = { P("email", "a@b"),
+		                         P("_page", " https://www.example.com/pricing/?plan=pro&utm_source=pg#faq ") };
+
+		PAGE(p, &ctx, "{\"path\":\"/pricing/\",\"search\":\"?plan=pro&utm_source=pg\","
+		              "\"url\":\"https://www.example.com/pricing/?plan=pro&utm_source=pg#faq\"}",
+		     "_page over the Referer, trimmed");
+		T(run(&form, p, NP(p), &ctx, &r) == ID_OK, "campaign: accepted");
+		check_part(msg_of(&r), "context.campaign", "{\"source\":\"pg\"}",
+		           "the campaign from _page's query, not the Referer's");
+		id_result_free(&r);
+	}
+	{
+		struct form_pair p[] = { P("email", "a@b") };
+
+		PAGE(p, &ctx, "{\"path\":\"/from\",\"search\":\"?utm_source=ref\","
+		              "\"url\":\"https://ref.example/from?utm_source=ref\"}", "no _page: the Referer");
+	}
+	n = (size_t)snprintf(big, sizeof big, "https://example.com/");
+	memset(big + n, 'a', LIMIT_MAX_URL + 1 - n);
+	big[LIMIT_MAX_URL + 1] = '\0';
+	{
+		static const char *const bad[] = {
+			"javascript:alert(1)", "/relative/path", "//www.example.com/x", "ftp://x.example/",
+			"https://user@www.example.com/", "https:/www.example.com/", "https://exa mple.com/",
+			"https://www.example.com/a\\b", "https://127.1/", "https://x.example/\xff",
+			"https://x.example/a\tb", "data:text/html,x", "   ",
+		};
+		const char *fallback = "{\"path\":\"/from\",\"search\":\"?utm_source=ref\","
+		                       "\"url\":\"https://ref.example/from?utm_source=ref\"}";
+
+		for (i = 0; i < NP(bad); i++) {
+			struct form_pair p[] = { P("email", "a@b"), { (char *)"_page", (char *)bad[i],
+			                         strlen(bad[i]), false } };
+			char what[80];
+
+			snprintf(what, sizeof what, "bad _page %zu falls back", i);
+			PAGE(p, &ctx, fallback, what);
+			T(run(&form, p, NP(p), &ctx, &r) == ID_OK, "%s: accepted", what);
+			check_part(msg_of(&r), "context.campaign", "{\"source\":\"ref\"}",
+			           "and the campaign is the Referer's");
+			id_result_free(&r);
+		}
+		{
+			struct form_pair p[] = { P("email", "a@b"), { (char *)"_page", big,
+			                         LIMIT_MAX_URL + 1, false } };
+			PAGE(p, &ctx, fallback, "2049-byte _page falls back");
+		}
+		{
+			struct form_pair p[] = { P("email", "a@b"), P("_page", "https://a.example/1"),
+			                         P("_page", "https://a.example/2") };
+			PAGE(p, &ctx, fallback, "repeated _page falls back");
+		}
+		{
+			struct form_pair p[] = { P("email", "a@b"), PLONG("_page") };
+			PAGE(p, &ctx, fallback, "too_long _page falls back");
+		}
+		{
+			struct form_pair p[] = { P("email", "a@b"), P("_page", "javascript:alert(1)") };
+			PAGE(p, &no_ref, NULL, "bad _page, no Referer: no page");
+		}
+	}
+	big[LIMIT_MAX_URL] = '\0';
+	{
+		struct form_pair p[] = { P("email", "a@b"), { (char *)"_page", big, LIMIT_MAX_URL, false } };
+
+		char *want = malloc(LIMIT_MAX_URL + 8);
+
+		snprintf(want, LIMIT_MAX_URL + 8, "\"%s\"", big + strlen("https://example.com"));
+		T(run(&form, p, NP(p), &ctx, &r) == ID_OK, "2048-byte _page: accepted");
+		check_part(msg_of(&r), "context.page.path", want, "2048-byte _page kept");
+		free(want);
+		id_result_free(&r);
+	}
+	{
+		static const struct { const char *url, *want; } split[] = {
+			{ "https://h.example", "{\"path\":\"/\",\"url\":\"https://h.example\"}" },
+			{ "https://h.example?x=1", "{\"path\":\"/\",\"search\":\"?x=1\","
+			  "\"url\":\"https://h.example?x=1\"}" },
+			{ "https://h.example#f?no", "{\"path\":\"/\",\"url\":\"https://h.example#f?no\"}" },
+			{ "https://h.example/a/b?", "{\"path\":\"/a/b\",\"url\":\"https://h.example/a/b?\"}" },
+			{ "https://h.example/a/b?#x", "{\"path\":\"/a/b\",\"url\":\"https://h.example/a/b?#x\"}" },
+			{ "https://h.example:8443/a%20b?q=1&r=?#f?g", "{\"path\":\"/a%20b\",\"search\":"
+			  "\"?q=1&r=?\",\"url\":\"https://h.example:8443/a%20b?q=1&r=?#f?g\"}" },
+			{ "HTTP://H.EXAMPLE/X/", "{\"path\":\"/X/\",\"url\":\"HTTP://H.EXAMPLE/X/\"}" },
+			{ "https://h.example/caf\xc3\xa9?q=\xc3\xa9", "{\"path\":\"/caf\xc3\xa9\",\"search\":"
+			  "\"?q=\xc3\xa9\",\"url\":\"https://h.example/caf\xc3\xa9?q=\xc3\xa9\"}" },
+			{ "https://h.example//x", "{\"path\":\"//x\",\"url\":\"https://h.example//x\"}" },
+		};
+
+		for (i = 0; i < NP(split); i++) {
+			struct form_pair p[] = { P("email", "a@b"), { (char *)"_page", (char *)split[i].url,
+			                         strlen(split[i].url), false } };
+			struct form_pair q[] = { P("email", "a@b") };
+			struct id_context c = { NULL, NULL, split[i].url, NULL, NULL };
+
+			PAGE(p, &no_ref, split[i].want, split[i].url);
+			PAGE(q, &c, split[i].want, "the same from the Referer");
+		}
+	}
+	{
+		struct form_pair p[] = { P("email", "a@b") };
+		struct id_context c = { NULL, NULL, "android-app://com.example.app/", NULL, NULL };
+
+		PAGE(p, &c, "{\"url\":\"android-app://com.example.app/\"}",
+		     "a Referer that is no http(s) URL: kept, no path or search");
+	}
+#undef PAGE
+}
+/* context.page.title from `_title`: cleaned, cut at a character. */
+static void test_title(void)
+{
+	struct map_form form = mkform(email_only, NP(email_only));
+	static char v[1200], want[1200];
+	struct id_result r;
+	size_t i;
+
+#define TITLE(pairs, want, what) do { \
+	T(run(&form, pairs, NP(pairs), NULL, &r) == ID_OK, "%s: accepted", what); \
+	check_part(msg_of(&r), "context.page.title", want, what); \
+	id_result_free(&r); \
+} while (0)
+#define ONE(val, len) { P("email", "a@b"), { (char *)"_title", (val), (len), false } }
+	{
+		struct form_pair p[] = { P("email", "a@b"), P("_title", "  Pricing \xe2\x80\x94 Acme \n") };
+		TITLE(p, "\"Pricing \xe2\x80\x94 Acme\"", "trimmed, UTF-8 kept");
+	}
+	{
+		/* Tab, CR, LF, DEL, U+0085 (C1) go; U+00A0 and U+202E are no controls. */
+		struct form_pair p[] = { P("email", "a@b"),
+		                         P("_title", "A\tB\r\nC\x7f\xc2\x85" "D\xc2\xa0" "E\xe2\x80\xae\x1b[1m") };
+		TITLE(p, "\"ABCD\xc2\xa0" "E\xe2\x80\xae[1m\"", "control characters removed");
+	}
+	{
+		struct form_pair p[] = { P("email", "a@b"), P("_title", "\x01 \x02\xc2\x9f ") };
+		TITLE(p, NULL, "nothing but controls and spaces: no title");
+	}
+	{
+		struct form_pair p[] = { P("email", "a@b"), P("_title", "Caf\xc3") };
+		TITLE(p, NULL, "invalid UTF-8: no title");
+	}
+	{
+		struct form_pair p[] = { P("email", "a@b"), P("_title", "a"), P("_title", "b") };
+		TITLE(p, NULL, "sent twice: no title");
+	}
+	{
+		struct form_pair p[] = { P("email", "a@b"), PLONG("_title") };
+		TITLE(p, NULL, "too_long for the parser: no title");
+	}
+	memset(v, 'x', 600);
+	memset(want, 0, sizeof want);
+	want[0] = '"';
+	memset(want + 1, 'x', ID_MAX_TITLE);
+	want[ID_MAX_TITLE + 1] = '"';
+	{
+		struct form_pair p[] = ONE(v, 600);
+		TITLE(p, want, "600 bytes cut to 512");
+	}
+	{
+		struct form_pair p[] = ONE(v, ID_MAX_TITLE);
+		TITLE(p, want, "512 bytes kept whole");
+	}
+	/* 511 bytes, then a 2-byte character that does not fit. */
+	memcpy(v + ID_MAX_TITLE - 1, "\xc3\xa9zz", 4);
+	want[ID_MAX_TITLE] = '"';
+	want[ID_MAX_TITLE + 1] = '\0';
+	{
+		struct form_pair p[] = ONE(v, 600);
+		TITLE(p, want, "cut before a character that would cross 512");
+	}
+	/* 510 bytes and the character: exactly 512. */
+	memcpy(v + ID_MAX_TITLE - 2, "\xc3\xa9zz", 4);
+	snprintf(want + ID_MAX_TITLE - 1, 8, "\xc3\xa9\"");
+	{
+		struct form_pair p[] = ONE(v, 600);
+		TITLE(p, want, "a character ending at 512 kept");
+	}
+	/* Controls do not count towards the cap: 1 of every 2 bytes is one. */
+	for (i = 0; i < 1100; i++)
+		v[i] = i % 2 ? '\x01' : 'y';
+	memset(want, 0, sizeof want);
+	want[0] = '"';
+	memset(want + 1, 'y', 550);
+	want[551] = '"';
+	{
+		struct form_pair p[] = ONE(v, 1100);
+		T(run(&form, p, NP(p), NULL, &r) == ID_OK, "controls: accepted");
+		{
+			char *got = part(msg_of(&r), "context.page.title");
+
+			T(got != NULL && strlen(got) == ID_MAX_TITLE + 2 && strspn(got + 1, "y") == ID_MAX_TITLE,
+			  "512 bytes of text once the controls are gone (got %zu)", got ? strlen(got) : 0);
+			free(got);
+		}
+		id_result_free(&r);
+	}
+	/* A space at the cut is trimmed. */
+	memset(v, 'x', 600);
+	v[ID_MAX_TITLE - 1] = ' ';
+	memset(want, 0, sizeof want);
+	want[0] = '"';
+	memset(want + 1, 'x', ID_MAX_TITLE - 1);
+	want[ID_MAX_TITLE] = '"';
+	{
+		struct form_pair p[] = ONE(v, 600);
+		TITLE(p, want, "a space at the cut trimmed");
+	}
+#undef ONE
+#undef TITLE
+}
+
+/* context.locale from Accept-Language. */
+static void test_locale(void)
+{
+	struct map_form form = mkform(email_only, NP(email_only));
+	struct form_pair p[] = { P("email", "a@b") };
+	static const struct { const char *header, *want; } cases[] = {
+		{ "en-US,en;q=0.9", "\"en-US\"" },
+		{ "da, en-gb;q=0.8, en;q=0.7", "\"da\"" },
+		{ "fr;q=0.5, de-CH;q=0.8, en;q=0.8", "\"de-CH\"" },
+		{ "de;q=0.8,en;q=0.80", "\"de\"" },
+		{ "en;q=0.7,fr;q=1", "\"fr\"" },
+		{ "*;q=1, nl;q=0.2", "\"nl\"" },
+		{ "*", NULL },
+		{ "en;q=0, fr;q=0.001", "\"fr\"" },
+		{ "en;q=0", NULL },
+		{ "en;q=0.", NULL },
+		{ "  zh-Hant-TW ; Q=1.000 ", "\"zh-Hant-TW\"" },
+		{ "en;q=1.5, fr;q=0.1", "\"fr\"" },
+		{ "en;q=1.001, fr;q=0.1", "\"fr\"" },
+		{ "en;q=0.1234, de;q=0.1", "\"de\"" },
+		{ "en;q=, de;q=0.1", "\"de\"" },
+		{ "en;q=-1, de;q=0.1", "\"de\"" },
+		{ "en;level=1, es;q=0.1", "\"es\"" },
+		{ "en;q=0.9;q=0.8, es;q=0.1", "\"es\"" },
+		{ "en q=0.9, es;q=0.1", "\"es\"" },
+		{ "en_US, pt-BR;q=0.1", "\"pt-BR\"" },
+		{ "123, x-9;q=0.1", "\"x-9\"" },
+		{ "abcdefghi, it;q=0.1", "\"it\"" },
+		{ "en-abcdefghi, it;q=0.1", "\"it\"" },
+		{ "en--US, en-, -en, it;q=0.1", "\"it\"" },
+		{ "abcdefgh-abcdefgh-abcdefgh-abcd-abc", "\"abcdefgh-abcdefgh-abcdefgh-abcd-abc\"" },
+		{ "abcdefgh-abcdefgh-abcdefgh-abcd-abcd, it;q=0.1", "\"it\"" },
+		{ "", NULL },
+		{ ",, ,\t,", NULL },
+		{ ", ,en", "\"en\"" },
+		{ "\xff\xfe, <script>, \"en\"", NULL },
+		{ "en\r\nX-Evil: 1", NULL },
+	};
+	static char big[LIMIT_MAX_HEADER + 2];
+	struct id_context ctx = { NULL, NULL, NULL, NULL, NULL };
+	struct id_result r;
+	size_t i;
+
+	for (i = 0; i < NP(cases); i++) {
+		ctx.accept_language = cases[i].header;
+		T(run(&form, p, NP(p), &ctx, &r) == ID_OK, "[%s]: accepted", cases[i].header);
+		check_part(msg_of(&r), "context.locale", cases[i].want, cases[i].header);
+		id_result_free(&r);
+	}
+	/* The header's cap: 8192 bytes are read, 8193 are not. */
+	memset(big, ' ', sizeof big - 1);
+	memcpy(big + LIMIT_MAX_HEADER - 2, "nl", 2);
+	big[LIMIT_MAX_HEADER] = '\0';
+	ctx.accept_language = big;
+	T(run(&form, p, NP(p), &ctx, &r) == ID_OK, "8192 bytes: accepted");
+	check_part(msg_of(&r), "context.locale", "\"nl\"", "an 8192-byte header read");
+	id_result_free(&r);
+	big[LIMIT_MAX_HEADER] = ' ';
+	big[LIMIT_MAX_HEADER + 1] = '\0';
+	T(run(&form, p, NP(p), &ctx, &r) == ID_OK, "8193 bytes: accepted");
+	check_part(msg_of(&r), "context.locale", NULL, "an 8193-byte header ignored");
+	id_result_free(&r);
 }
 
 /* A checked consent box keeps its text and time in context.consent. */
@@ -969,8 +1296,8 @@ static void test_trust(void)
 		{ .kind = MAP_SRC_EMAIL },
 	};
 	struct map_form form = mkform(email_only, NP(email_only));
-	struct id_context ctx = { NULL, NULL, NULL, "ajs_user_id=c-1" };
-	struct id_context no_cookie = { NULL, NULL, NULL, NULL };
+	struct id_context ctx = { NULL, NULL, NULL, "ajs_user_id=c-1", NULL };
+	struct id_context no_cookie = { NULL, NULL, NULL, NULL, NULL };
 	struct id_result r;
 
 	/* Prepared as sign_key_load() prepares a key read from its file. */
@@ -1037,6 +1364,10 @@ int main(void)
 	test_trust();
 	test_campaign();
 	test_context();
+	test_ip();
+	test_page();
+	test_title();
+	test_locale();
 	test_only_mapped();
 	test_consent();
 	free_messages();

@@ -156,7 +156,28 @@ int main(void)
 		T(r.referer == NULL && r.cookie == NULL && r.referer_oversized && !r.origin_oversized,
 		  "oversized Referer and Cookie dropped, the Referer flagged");
 		request_free(&r);
+		const char *kv3[] = { "HTTP_ACCEPT_LANGUAGE", big, NULL };
+		struct env e3 = { kv3 };
+		request_init(&r, param, &e3);
+		T(r.accept_language == NULL, "oversized Accept-Language dropped");
+		request_free(&r);
+		big[LIMIT_MAX_HEADER] = '\0';
+		request_init(&r, param, &e3);
+		T(r.accept_language && strlen(r.accept_language) == LIMIT_MAX_HEADER,
+		  "Accept-Language of 8192 bytes kept");
+		request_free(&r);
 		free(big);
+	}
+
+	/* Accept-Language, read for context.locale (identify.c parses it) */
+	{
+		const char *kv[] = { "HTTP_ACCEPT_LANGUAGE", "en-US,en;q=0.9", "HTTP_ACCEPT", "text/html", NULL };
+		struct env e = { kv };
+		request_init(&r, param, &e);
+		T_STREQ(r.accept_language, "en-US,en;q=0.9", "Accept-Language copied as sent");
+		T_STREQ(r.accept, "text/html", "not mistaken for Accept");
+		request_free(&r);
+		T(r.accept_language == NULL, "request_free clears it");
 	}
 
 	char *proxies[] = { "10.0.0.1", "::1" };

@@ -101,7 +101,12 @@ static void fresh(struct submission *s)
 	submission_add_trait(s, "n", NULL, &constants[0], str("5"), 5);
 	s->ctx.ip = strdup("192.0.2.1");
 	s->ctx.user_agent = strdup("UA/1");
-	s->ctx.page_url = strdup("https://example.com/p");
+	s->ctx.locale = strdup("nl-BE");
+	s->ctx.page_url = strdup("https://example.com/p?q=1");
+	s->ctx.page_path = strdup("/p");
+	s->ctx.page_search = strdup("?q=1");
+	s->ctx.page_title = strdup("P");
+	s->ctx.referrer = strdup("https://r.example/");
 	s->ctx.campaign[SUB_UTM_SOURCE] = strdup("news");
 	s->ctx.campaign[SUB_UTM_NAME] = strdup("spring");
 	submission_add_consent(s, &fields[2]);
@@ -113,8 +118,9 @@ static const char want_msg[] =
 	"\"userId\":\"u-1\",\"anonymousId\":\"a-1\","
 	"\"traits\":{\"email\":\"a@b.c\",\"address\":{\"city\":\"Gent\",\"street\":\"Kouter 1\"},"
 	"\"ok\":true,\"n\":\"5\"},"
-	"\"context\":{\"ip\":\"192.0.2.1\",\"userAgent\":\"UA/1\","
-	"\"page\":{\"url\":\"https://example.com/p\"},"
+	"\"context\":{\"ip\":\"192.0.2.1\",\"userAgent\":\"UA/1\",\"locale\":\"nl-BE\","
+	"\"page\":{\"path\":\"/p\",\"referrer\":\"https://r.example/\",\"search\":\"?q=1\","
+	"\"title\":\"P\",\"url\":\"https://example.com/p?q=1\"},"
 	"\"campaign\":{\"source\":\"news\",\"name\":\"spring\"},"
 	"\"library\":{\"name\":\"fmgate\",\"version\":\"" FMGATE_VERSION "\"},"
 	"\"consent\":{\"ok\":{\"text\":\"Yes, mail me\",\"field\":\"box\",\"timestamp\":\"" TS "\"}},"
@@ -147,7 +153,10 @@ static void test_message(void)
 	  submission_trait(&back, "n")->field == NULL, "constant found by trait");
 	T(submission_trait(&back, "address.street")->field == NULL &&
 	  submission_trait(&back, "address.street")->constant == NULL, "unmapped: neither");
-	T(back.ctx.ip == NULL && back.ctx.n_consent == 0, "no context read back");
+	T(back.ctx.ip == NULL && back.ctx.user_agent == NULL && back.ctx.locale == NULL &&
+	  back.ctx.page_url == NULL && back.ctx.page_path == NULL && back.ctx.page_search == NULL &&
+	  back.ctx.page_title == NULL && back.ctx.referrer == NULL && back.ctx.n_consent == 0,
+	  "no context read back");
 	again = submission_message(&back);
 	text2 = printed(cJSON_GetObjectItemCaseSensitive(again, "traits"));
 	free(text);
