@@ -476,6 +476,17 @@ static const char *name_problem(const char *name, bool cookie)
 	return NULL;
 }
 
+/* A form field fmgate reads itself (identify.h): never a trait. */
+static bool reserved_name(const char *name)
+{
+	static const char *const reserved[] = { "_next", "_referrer", "_page", "_title" };
+
+	for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
+		if (strcmp(name, reserved[i]) == 0)
+			return true;
+	return false;
+}
+
 /* Why `t` is not a trait name, or NULL. */
 static const char *trait_problem(const char *t)
 {
@@ -851,7 +862,7 @@ static void load_field(struct loader *L, const xmlNode *n, struct map_form *f,
 		         fd->name, fd->max_length, s->limits.max_value);
 	if ((why = name_problem(fd->name, false)) != NULL)
 		diag_add(L, fd->line, "field name %s", why);
-	if (strcmp(fd->name, "_next") == 0 || strcmp(fd->name, "_referrer") == 0)
+	if (reserved_name(fd->name))
 		diag_add(L, fd->line, "field name \"%s\" is reserved by fmgate", fd->name);
 	if ((prev = field_among(f, idx, fd->name)) != NULL)
 		diag_add(L, fd->line, "field \"%.60s\" is mapped twice (first at line %d)",
