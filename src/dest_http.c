@@ -138,16 +138,6 @@ static size_t on_answer(char *p, size_t size, size_t n, void *ud)
 	return len;
 }
 
-static bool add_header(struct curl_slist **list, const char *h)
-{
-	struct curl_slist *n = curl_slist_append(*list, h);
-
-	if (!n)
-		return false;
-	*list = n;
-	return true;
-}
-
 /* The Authorization header is a secret: every entry is wiped. */
 static void headers_free(struct curl_slist *list)
 {
@@ -158,8 +148,8 @@ static void headers_free(struct curl_slist *list)
 
 static bool json_headers(struct curl_slist **list)
 {
-	return add_header(list, "Content-Type: application/json") &&
-	       add_header(list, "Expect:"); /* no 100-continue round trip */
+	return fm_http_add_header(list, "Content-Type: application/json") &&
+	       fm_http_add_header(list, "Expect:"); /* no 100-continue round trip */
 }
 
 static long retry_after(CURL *h)
@@ -299,8 +289,8 @@ void dest_webhook_send(const struct map_dest *d, const char *body, size_t len,
 	}
 	snprintf(ts_line, sizeof ts_line, "X-Fmgate-Timestamp: %lld", ts);
 	snprintf(sig_line, sizeof sig_line, "X-Fmgate-Signature: %s", sig);
-	if (!json_headers(&headers) || !add_header(&headers, ts_line) ||
-	    !add_header(&headers, sig_line)) {
+	if (!json_headers(&headers) || !fm_http_add_header(&headers, ts_line) ||
+	    !fm_http_add_header(&headers, sig_line)) {
 		fm_result_say(out, FM_RETRY, "out of memory");
 		goto out;
 	}
@@ -341,7 +331,7 @@ void dest_forward_send(const struct map_segment *sg, const char *body, size_t le
 	masks[0] = (struct mask){key->bytes, key->len};
 	masks[1] = (struct mask){b64, n > 0 ? (size_t)n : 0};
 	ulen = strlen(sg->endpoint) + sizeof "/identify";
-	if (!(url = malloc(ulen)) || !json_headers(&headers) || !add_header(&headers, line)) {
+	if (!(url = malloc(ulen)) || !json_headers(&headers) || !fm_http_add_header(&headers, line)) {
 		fm_result_say(out, FM_RETRY, "out of memory");
 		goto out;
 	}

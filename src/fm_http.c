@@ -124,7 +124,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
 	return len;
 }
 
-static bool add_header(struct curl_slist **list, const char *h)
+bool fm_http_add_header(struct curl_slist **list, const char *h)
 {
 	struct curl_slist *n = curl_slist_append(*list, h);
 
@@ -145,10 +145,10 @@ struct fm_curl *fm_curl_new(const char *api_key)
 	if (global_rc != CURLE_OK || !(k = calloc(1, sizeof *k)))
 		goto out;
 	ok = (k->h = curl_easy_init()) != NULL &&
-	     add_header(&k->headers, auth) &&
-	     add_header(&k->headers, "Content-Type: application/json") &&
-	     add_header(&k->headers, "Accept: application/json") &&
-	     add_header(&k->headers, "Expect:") && /* no 100-continue round trip */
+	     fm_http_add_header(&k->headers, auth) &&
+	     fm_http_add_header(&k->headers, "Content-Type: application/json") &&
+	     fm_http_add_header(&k->headers, "Accept: application/json") &&
+	     fm_http_add_header(&k->headers, "Expect:") && /* no 100-continue round trip */
 	     curl_easy_setopt(k->h, CURLOPT_HTTPHEADER, k->headers) == CURLE_OK &&
 	     curl_easy_setopt(k->h, CURLOPT_USERAGENT, "fmgate/" FMGATE_VERSION) == CURLE_OK &&
 	     curl_easy_setopt(k->h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&

@@ -133,6 +133,12 @@ struct fm_transport {
 	void *ctx;
 };
 
+struct curl_slist;
+
+/* Appends header line `h` to *list (libcurl copies it); false when out of
+ * memory, *list then unchanged. For every libcurl request fmgate builds. */
+bool fm_http_add_header(struct curl_slist **list, const char *h);
+
 /* The libcurl transport, sending `api_key` as the token. NULL when out of
  * memory or libcurl cannot be initialised. */
 struct fm_curl *fm_curl_new(const char *api_key);
