@@ -9,6 +9,8 @@
 #include "fm_state.h"
 #include "log.h"
 
+#define DELIVER_HOLD_MARGIN_S 30  /* a held file's hold beyond the attempt's budget */
+
 const char *deliver_why_name(enum deliver_why w)
 {
 	switch (w) {
@@ -280,34 +282,77 @@ static void keep_new(struct app *app, enum spool_area area, const struct spool_i
 		        e == SPOOL_ENOMEM ? "no memory for the message" : app->spool.why, id->mid);
 }
 
-/* One untried file per other destination of the form, each under its own
- * HASH (spool.h); false when one could not be written (logged). Those
- * written stay: each is delivered on its own. */
-static bool keep_dests(struct app *app, const struct map_form *form, struct printed *pm,
-                       uint64_t seq, struct delivery *out)
+/* The files of a new submission's other destinations, held (spool_add_held)
+ * until its fate is known. */
+struct held {
+	struct spool_id ids[MAP_MAX_DESTS];
+	size_t n;
+};
+
+/* Drops the held files: the visitor is not told the submission went. A file
+ * whose lock another process holds (a `drain --now` took it) stays. */
+static void drop_dests(struct app *app, struct held *h)
 {
-	static const struct spool_state fresh = { 0 };
+	for (size_t i = 0; i < h->n; i++) {
+		struct spool_lock lk = { -1 };
+		enum spool_err e = spool_lock_user(&app->spool, h->ids[i].uhash, &lk);
+
+		if (e == SPOOL_OK)
+			e = spool_remove(&app->spool, &h->ids[i]);
+		spool_unlock(&lk);
+		if (e != SPOOL_OK && e != SPOOL_ENOENT)
+			log_msg(LOG_ERR, "spool %s: id=%s to=%s not dropped: %s", app->spool.dir,
+			        h->ids[i].mid, h->ids[i].dest, app->spool.why);
+	}
+	h->n = 0;
+}
+
+/*
+ * One file per other destination of the form, each under its own HASH
+ * (spool.h), held until `until`: written before Freshmarketer is asked, so
+ * that a full spool refuses the post before the contact is written, and a
+ * crash after the contact loses none of them. False when one could not be
+ * written (logged; those written are dropped).
+ */
+static bool hold_dests(struct app *app, const struct map_form *form, struct printed *pm,
+                       long long until, struct held *h)
+{
 	const struct submission *sub = pm->sub;
 	const cJSON *msg = message_of(pm);
+	uint64_t seq = spool_seq_now();
 
+	h->n = 0;
 	for (size_t i = 0; i < form->n_dests; i++) {
 		const struct map_dest *d = &form->dests[i];
-		struct spool_id id = { .seq = seq, .uhash = spool_dest_hash(sub->user_id, d->name) };
+		struct spool_id *id = &h->ids[h->n];
 		enum spool_err e;
 
-		memcpy(id.mid, sub->message_id, sizeof id.mid);
-		snprintf(id.dest, sizeof id.dest, "%s", d->name);
-		e = msg ? spool_add(&app->spool, SPOOL_QUEUE, &id, msg, NULL, form->id, &fresh, NULL)
-		        : SPOOL_ENOMEM;
+		memset(id, 0, sizeof *id);
+		id->seq = seq;
+		id->uhash = spool_dest_hash(sub->user_id, d->name);
+		memcpy(id->mid, sub->message_id, sizeof id->mid);
+		snprintf(id->dest, sizeof id->dest, "%s", d->name);
+		e = msg ? spool_add_held(&app->spool, id, msg, form->id, until) : SPOOL_ENOMEM;
 		if (e != SPOOL_OK) {
 			log_msg(LOG_ERR, "spool %s: %s (%s): id=%s to=%s", app->spool.dir,
 			        spool_strerror(e), e == SPOOL_ENOMEM ? "no memory for the message"
-			                                            : app->spool.why, id.mid, d->name);
+			                                            : app->spool.why, id->mid, d->name);
+			drop_dests(app, h);
 			return false;
 		}
-		out->dests++;
+		h->n++;
 	}
 	return true;
+}
+
+/* Makes the held files due now: the visitor is told the submission went. A
+ * file that cannot be released is due when its hold ends. */
+static void release_dests(struct app *app, const struct held *h)
+{
+	for (size_t i = 0; i < h->n; i++)
+		if (spool_mark(&app->spool, &h->ids[i], (long long)time(NULL)) != SPOOL_OK)
+			log_msg(LOG_WARN, "spool %s: id=%s to=%s due only when its hold ends: %s",
+			        app->spool.dir, h->ids[i].mid, h->ids[i].dest, app->spool.why);
 }
 
 static void queue_untried(struct app *app, enum deliver_why why, const struct spool_id *id,
@@ -388,16 +433,30 @@ void deliver_new(struct app *app, const struct mapping *m, const struct map_form
 {
 	struct spool_id id = { .uhash = spool_user_hash(sub->user_id) };
 	struct printed pm = { sub, NULL };
+	struct held held = { .n = 0 };
+	/* Longer than the attempt below can last: a hold never ends while its
+	 * worker still decides. */
+	long long until = (long long)time(NULL) + app->config.timeout_ms / 1000 + 1 +
+	                  DELIVER_HOLD_MARGIN_S;
 
 	memset(out, 0, sizeof *out);
 	memcpy(id.mid, sub->message_id, sizeof id.mid);
+	if (form->n_dests > 0 && !hold_dests(app, form, &pm, until, &held)) {
+		out->fate = DELIVER_LOST;
+		cJSON_Delete(pm.msg);
+		return;
+	}
 	deliver_crm(app, m, form, sub, &pm, &id, out);
 	out->refused = out->fate == DELIVER_DEAD && out->fm.outcome == FM_REJECTED &&
 	               !out->contact_done;
 	/* What the visitor is told went through goes everywhere else too. */
-	if (form->n_dests > 0 && !out->refused && out->spool_ok &&
-	    (out->fate == DELIVER_SENT || out->fate == DELIVER_QUEUED || out->fate == DELIVER_DEAD))
-		out->spool_ok = keep_dests(app, form, &pm, id.seq, out);
+	if (!out->refused && out->spool_ok &&
+	    (out->fate == DELIVER_SENT || out->fate == DELIVER_QUEUED || out->fate == DELIVER_DEAD)) {
+		release_dests(app, &held);
+		out->dests = held.n;
+	} else {
+		drop_dests(app, &held);
+	}
 	cJSON_Delete(pm.msg);
 }
 

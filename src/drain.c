@@ -429,7 +429,8 @@ static int watch_buckets(struct drainer *d)
 		int n = snprintf(p, sizeof p, "%s/queue/%02x", d->app.spool.dir, b);
 
 		if (n < 0 || (size_t)n >= sizeof p ||
-		    inotify_add_watch(fd, p, IN_MOVED_TO | IN_ONLYDIR) < 0) {
+		    /* IN_ATTRIB: a held file released (spool_mark: its times made now). */
+		    inotify_add_watch(fd, p, IN_MOVED_TO | IN_ATTRIB | IN_ONLYDIR) < 0) {
 			log_msg(LOG_ERR, "drain: cannot watch %s: %s", p, strerror(errno));
 			close(fd);
 			return -1;
@@ -439,6 +440,22 @@ static int watch_buckets(struct drainer *d)
 }
 
 enum events { EV_DONE, EV_PASS, EV_GONE };
+
+/* A file that appeared or changed (a mark, a release): delivered now when
+ * due, else remembered for when it is; gone, nothing. */
+static void on_file(struct drainer *d, const struct spool_id *id, enum events *ev)
+{
+	long long mtime;
+
+	if (spool_mtime(&d->app.spool, id, &mtime) != SPOOL_OK)
+		return;   /* delivered or moved meanwhile; an error shows in the pass */
+	if (!d->now && mtime * 1000 > clock_wall_ms())
+		due_at(d, mtime * 1000);
+	else if (!id->dest[0] && holding(&d->crm))
+		*ev = EV_PASS;   /* the pass after the hold takes it */
+	else
+		deliver_user(d, id->uhash);
+}
 
 /* Reads what inotify reported and, with `deliver`, delivers the userIds of
  * new files. EV_PASS when a full pass is needed instead (events lost, a hold,
@@ -460,12 +477,8 @@ static enum events on_events(struct drainer *d, int fd, bool deliver)
 			else if (ev->mask & IN_Q_OVERFLOW)
 				ev_out = ev_out == EV_GONE ? EV_GONE : EV_PASS;
 			else if (ev_out == EV_DONE && ev->len && spool_id_parse(ev->name, &id) &&
-			         in_lane(d, &id) && !stop_pending()) {
-				if (!id.dest[0] && holding(&d->crm))
-					ev_out = EV_PASS;   /* the pass after the hold takes it */
-				else
-					deliver_user(d, id.uhash);
-			}
+			         in_lane(d, &id) && !stop_pending())
+				on_file(d, &id, &ev_out);
 		}
 	}
 	return ev_out;
@@ -523,17 +536,51 @@ static void split(struct drainer *d)
 	d->lane = LANE_CRM;
 }
 
+/* The name of the lane of children[i], for the log. */
+static const char *child_lane(const struct drainer *d, size_t i)
+{
+	return i < d->n_lanes ? d->lanes[i] : "destinations named later";
+}
+
+/*
+ * Whether a lane's process ended on its own (crashed, killed, could not
+ * watch): reaped and logged. Its files would wait with nobody to deliver
+ * them, so the whole service stops, to be restarted whole (systemd's
+ * Restart=always).
+ */
+static bool lane_ended(struct drainer *d)
+{
+	bool ended = false;
+
+	for (size_t i = 0; i < d->n_children; i++) {
+		int st;
+
+		if (d->children[i] <= 0 || waitpid(d->children[i], &st, WNOHANG) != d->children[i])
+			continue;
+		d->children[i] = 0;
+		ended = true;
+		log_msg(LOG_ERR, "drain: the process of %s ended (%s %d); stopping the service",
+		        child_lane(d, i), WIFSIGNALED(st) ? "signal" : "exit",
+		        WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	}
+	return ended;
+}
+
 /* The children's end, once the parent stops: asked, then waited for. */
 static int join(struct drainer *d, int rc)
 {
 	for (size_t i = 0; i < d->n_children; i++)
-		kill(d->children[i], SIGTERM);
+		if (d->children[i] > 0)
+			kill(d->children[i], SIGTERM);
 	for (size_t i = 0; i < d->n_children; i++) {
 		int st;
+		pid_t r;
 
-		while (waitpid(d->children[i], &st, 0) < 0 && errno == EINTR)
+		if (d->children[i] <= 0)
 			continue;
-		if (!rc && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		while ((r = waitpid(d->children[i], &st, 0)) < 0 && errno == EINTR)
+			continue;
+		if (!rc && (r < 0 || !(WIFEXITED(st) && WEXITSTATUS(st) == 0)))
 			rc = 1;
 	}
 	d->n_children = 0;
@@ -564,6 +611,7 @@ static int run_watch(struct drainer *d)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGCHLD);
 	if ((ifd = watch_buckets(d)) < 0)
 		return join(d, 2);
 	if ((sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK)) < 0) {
@@ -598,8 +646,19 @@ static int run_watch(struct drainer *d)
 			rc = 1;
 			break;
 		}
-		if (pf[0].revents & POLLIN)
-			break;
+		if (pf[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			bool stop = false;
+
+			while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+				stop = stop || si.ssi_signo != SIGCHLD;
+			if (lane_ended(d)) {
+				rc = 1;
+				break;
+			}
+			if (stop)
+				break;
+		}
 		if (pf[1].revents & POLLIN) {
 			enum events ev;
 
@@ -640,6 +699,7 @@ int drain_run(const struct drain_opts *o, const char *mapping_path)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGCHLD);   /* a lane's end, read from the watcher's signalfd */
 	sigprocmask(SIG_BLOCK, &sigs, &old);
 	if (!ready(&d)) {
 		fprintf(stderr, "fmgate drain: %s\n",

@@ -818,9 +818,10 @@ static bool area_dir(const struct spool *sp, enum spool_area area, uint64_t uhas
 	                          : bucket_path(sp, bucket_of(uhash), out);
 }
 
-enum spool_err spool_add(struct spool *sp, enum spool_area area, const struct spool_id *id,
-                         const cJSON *identify, const cJSON *steps, const char *form_id,
-                         const struct spool_state *st, const char *reason)
+/* spool_add with the file's mtime given: its next attempt, or a hold. */
+static enum spool_err add(struct spool *sp, enum spool_area area, const struct spool_id *id,
+                          const cJSON *identify, const cJSON *steps, const char *form_id,
+                          const struct spool_state *st, const char *reason, long long mtime)
 {
 	char final[SPOOL_PATH_MAX], dir[SPOOL_PATH_MAX];
 	struct shared_hold h;
@@ -845,13 +846,28 @@ enum spool_err spool_add(struct spool *sp, enum spool_area area, const struct sp
 		shared_begin(sp->dir, &h);
 		shared_count(&h, id->uhash, 1);
 	}
-	e = write_file(sp, text, dir, final, area == SPOOL_QUEUE ? st->next_attempt : 0, true);
+	e = write_file(sp, text, dir, final, area == SPOOL_QUEUE ? mtime : 0, true);
 	if (area == SPOOL_QUEUE)
 		shared_end(&h);
 	cJSON_free(text);
 	if (e == SPOOL_OK)
 		count_adjust(sp, 1);
 	return e;
+}
+
+enum spool_err spool_add(struct spool *sp, enum spool_area area, const struct spool_id *id,
+                         const cJSON *identify, const cJSON *steps, const char *form_id,
+                         const struct spool_state *st, const char *reason)
+{
+	return add(sp, area, id, identify, steps, form_id, st, reason, st->next_attempt);
+}
+
+enum spool_err spool_add_held(struct spool *sp, const struct spool_id *id, const cJSON *identify,
+                              const char *form_id, long long until)
+{
+	static const struct spool_state fresh = { 0 };
+
+	return add(sp, SPOOL_QUEUE, id, identify, NULL, form_id, &fresh, NULL, until);
 }
 
 static bool get_str(const cJSON *o, const char *k, char *dst, size_t size)
@@ -982,10 +998,25 @@ void spool_item_free(struct spool_item *it)
 	it->steps = NULL;
 }
 
+enum spool_err spool_mtime(struct spool *sp, const struct spool_id *id, long long *mtime)
+{
+	char p[SPOOL_PATH_MAX];
+	struct stat st;
+
+	if (!item_path(sp, SPOOL_QUEUE, id, p))
+		return SPOOL_EIO;
+	if (lstat(p, &st) != 0)
+		return errno == ENOENT ? SPOOL_ENOENT : sys_fail(sp, "lstat", p);
+	*mtime = (long long)st.st_mtime;
+	return SPOOL_OK;
+}
+
 enum spool_err spool_mark(struct spool *sp, const struct spool_id *id, long long until)
 {
 	char p[SPOOL_PATH_MAX];
-	struct timespec t[2] = { { 0, UTIME_OMIT }, { (time_t)until, 0 } };
+	/* Both times: the kernel reports a change of both as IN_ATTRIB, which
+	 * the watcher listens for (of the mtime alone, as IN_MODIFY). */
+	struct timespec t[2] = { { (time_t)until, 0 }, { (time_t)until, 0 } };
 
 	if (!item_path(sp, SPOOL_QUEUE, id, p))
 		return SPOOL_EIO;

@@ -209,6 +209,20 @@ enum spool_err spool_add(struct spool *sp, enum spool_area area, const struct sp
                          const cJSON *identify, const cJSON *steps, const char *form_id,
                          const struct spool_state *st, const char *reason);
 
+/*
+ * Stores a waiting submission (fresh state, no steps) that is not due before
+ * `until` (its mtime, like an in-flight mark): a destination's file written
+ * before the outcome that decides whether it goes at all is known.
+ * spool_mark(.., now) releases it; spool_remove (under its lock) drops it; a
+ * writer that dies meanwhile leaves it due at `until`. Errors as spool_add.
+ */
+enum spool_err spool_add_held(struct spool *sp, const struct spool_id *id, const cJSON *identify,
+                              const char *form_id, long long until);
+
+/* A waiting file's mtime (its next attempt, or a mark). SPOOL_ENOENT when it
+ * is gone. */
+enum spool_err spool_mtime(struct spool *sp, const struct spool_id *id, long long *mtime);
+
 /* Reads one submission. SPOOL_ENOENT when it is gone. */
 enum spool_err spool_read(struct spool *sp, enum spool_area area, const struct spool_id *id,
                           struct spool_item *out);

@@ -14,7 +14,7 @@ cleanup() {
 	[ -n "$FMG_PID" ] && kill -9 "$FMG_PID" 2>/dev/null
 	[ -n "$SMTPD_PID" ] && kill "$SMTPD_PID" 2>/dev/null && wait "$SMTPD_PID" 2>/dev/null
 	double_stop
-	rm -rf "$W"
+	[ -n "${KEEP:-}" ] || rm -rf "$W"
 }
 trap cleanup EXIT
 
@@ -177,7 +177,7 @@ kill -TERM "$FMG_PID"; wait "$FMG_PID" 2>/dev/null; FMG_PID=
 gone() { for c in $children; do kill -0 "$c" 2>/dev/null && return 1; done; return 0; }
 check "the service stopped its other processes too ($children)" wait_for gone
 # A service killed outright leaves none of them behind either.
-: >"$W/watch.log"
+cp "$W/watch.log" "$W/watch1.log"; : >"$W/watch.log"
 FMG_LOG="$W/watch.log" fmg_start drain --watch
 check "restarted" wait_for lanes_up
 children=$(pgrep -P "$FMG_PID" | tr '\n' ' ')

@@ -20,13 +20,35 @@ static unsigned stub_calls, canned_sleep_ms;
 static char mids[64][37];
 static unsigned n_mids;
 
+/* While Freshmarketer is asked: how many of the submission's other
+ * destinations' files exist, and how many of them are held (not yet due). */
+static struct app *hold_app;
+static size_t held_files, held_due;
+
+static void count_held(const char *mid)
+{
+	struct spool_list l;
+	long long now = (long long)time(NULL);
+
+	held_files = held_due = 0;
+	if (spool_list(&hold_app->spool, SPOOL_QUEUE, -1, true, &l) != SPOOL_OK)
+		return;
+	for (size_t i = 0; i < l.n; i++)
+		if (strcmp(l.v[i].id.mid, mid) == 0 && l.v[i].id.dest[0]) {
+			held_files++;
+			held_due += l.v[i].mtime <= now;
+		}
+	spool_list_free(&l);
+}
+
 static void stub_deliver(struct fm_client *c, const struct submission *sub,
                          const struct map_form *form, unsigned budget_ms, struct fm_result *out)
 {
 	(void)c;
-	(void)sub;
 	(void)form;
 	(void)budget_ms;
+	if (hold_app)
+		count_held(sub->message_id);
 	stub_calls++;
 	*out = canned;
 	if (canned_sleep_ms)
@@ -158,6 +180,13 @@ static int by_text(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
+static void count_held_after(struct app *app, const char *mid)
+{
+	hold_app = app;
+	count_held(mid);
+	hold_app = NULL;
+}
+
 /* The files of the messageId `mid`: "AREA:DEST" (DEST "-" for
  * Freshmarketer), space-separated, sorted. */
 static void files_of(struct spool *sp, const char *mid, char *out, size_t size)
@@ -214,7 +243,14 @@ static void test_dests(struct app *app, const struct mapping *m, const struct ma
 		sub = message(user);
 		canned = result(news[i].contact, 1, news[i].contact == FM_DELIVERED ? 200 : 400, -1);
 		send_calls = 0;
+		hold_app = app;
 		deliver_new(app, m, form, sub, &dv);
+		hold_app = NULL;
+		T(held_files == 2 && held_due == 0,
+		  "new %zu: both files written, held, before Freshmarketer is asked (%zu, %zu due)", i,
+		  held_files, held_due);
+		count_held_after(app, sub->message_id);
+		T(held_due == held_files, "new %zu: every file kept is due once answered", i);
 		files_of(&app->spool, sub->message_id, files, sizeof files);
 		T(strcmp(files, news[i].files) == 0 && dv.dests == news[i].dests && send_calls == 0,
 		  "new %zu (%s): files [%s], want [%s]; dests %zu; nothing sent before the answer", i,
@@ -286,6 +322,23 @@ static void test_dests(struct app *app, const struct mapping *m, const struct ma
 			spool_item_free(&it);
 		}
 		T(stub_calls == 0, "the contact is never written by a destination's delivery");
+	}
+
+	/* A spool without room for the destinations' files: nothing is asked of
+	 * Freshmarketer, nothing is kept, the visitor is told to come back. */
+	{
+		size_t max = app->spool.max_files;
+		struct submission *full = message("dest-full");
+
+		app->spool.max_files = 1;
+		stub_calls = 0;
+		deliver_new(app, m, form, full, &dv);
+		files_of(&app->spool, full->message_id, files, sizeof files);
+		T(dv.fate == DELIVER_LOST && stub_calls == 0 && files[0] == '\0' && dv.dests == 0,
+		  "a full spool: lost before any call (fate %d, %u calls, files [%s])", dv.fate,
+		  stub_calls, files);
+		app->spool.max_files = max;
+		submission_free(full);
 	}
 
 	/* A file of a destination the form no longer has: buried, no call. */
