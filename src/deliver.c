@@ -41,8 +41,8 @@ static void reason_of(const struct fm_result *r, char *dst, size_t size)
  * schedule is the shared state's, not this submission's: a waiting one then
  * keeps its own.
  */
-static void decide(struct delivery *out, bool visitor, time_t now, struct spool_state *st,
-                   bool *held)
+static void decide(struct delivery *out, bool visitor, bool gated, time_t now,
+                   struct spool_state *st, bool *held)
 {
 	const struct fm_result *r = &out->fm;
 
@@ -69,8 +69,8 @@ static void decide(struct delivery *out, bool visitor, time_t now, struct spool_
 	out->fate = DELIVER_QUEUED;
 	reason_of(r, st->last_error, sizeof st->last_error);
 	/* A call that failed counts as an attempt; a call the shared state held
-	 * back (rate limit, paused key) does not. */
-	if (r->calls > 0 && r->outcome == FM_RETRY) {
+	 * back (rate limit, paused key: Freshmarketer's, `gated`) does not. */
+	if ((r->calls > 0 || !gated) && r->outcome == FM_RETRY) {
 		st->attempts++;
 		st->next_attempt = (long long)now + fm_backoff_s(st->attempts, r->retry_after_s);
 	} else {
@@ -231,14 +231,14 @@ static void conclude(struct delivery *out, struct steps *steps, bool visitor, ti
 
 	*held = false;
 	if (!out->contact_done) {
-		decide(out, visitor, now, st, held);
+		decide(out, visitor, true, now, st, held);
 		if (out->fate == DELIVER_DEAD && steps_contact(steps))
 			refuse_step(steps_contact(steps), &out->fm);
 		return;
 	}
 	steps_count(steps, &pending, NULL, &refused);
 	if (pending > 0) {
-		decide(out, false, now, st, held);
+		decide(out, false, true, now, st, held);
 		return;
 	}
 	if (refused == 0) {
@@ -520,9 +520,9 @@ static void attempt_dest(struct app *app, const struct mapping *m, const struct 
 		              it->id.dest);
 	}
 	out->calls = out->fm.calls;
-	if (out->fm.outcome == FM_DELIVERED)
-		out->contact_done = true;   /* nothing of the contact is asked here */
-	decide(out, false, time(NULL), st, held);
+	/* No shared gate holds a destination back: a try that made no call
+	 * (a setup error) is an attempt too, with its backoff. */
+	decide(out, false, false, time(NULL), st, held);
 }
 
 bool deliver_waiting(struct app *app, const struct mapping *m, const struct map_form *form,

@@ -30,9 +30,8 @@ struct pace {
 	bool throttled;         /* the hold is throttling, not a failure */
 };
 
-/* Another destination's pace, by form and name: each is held on its own. */
+/* Another destination's pace, by name: each is held on its own. */
 struct dest_pace {
-	char form[LIMIT_MAX_FORM_ID + 1];
 	char dest[MAP_MAX_DEST_NAME + 1];
 	struct pace p;
 };
@@ -116,16 +115,16 @@ static bool holding(const struct pace *p)
 	return clock_wall_ms() < p->hold_until;
 }
 
-/* The pace of a file's destination: Freshmarketer's, or the form's
- * destination's (a full table gives up the entry whose hold ended first). */
-static struct pace *pace_of(struct drainer *d, const struct spool_item *it)
+/* The pace of the destination `dest` ("": Freshmarketer's); a full table
+ * gives up the entry whose hold ended first. */
+static struct pace *pace_of(struct drainer *d, const char *dest)
 {
-	struct dest_pace *dp = NULL;
+	struct dest_pace *dp;
 
-	if (!it->id.dest[0])
+	if (!dest[0])
 		return &d->crm;
 	for (size_t i = 0; i < d->n_dests; i++)
-		if (strcmp(d->dests[i].dest, it->id.dest) == 0 && strcmp(d->dests[i].form, it->form) == 0)
+		if (strcmp(d->dests[i].dest, dest) == 0)
 			return &d->dests[i].p;
 	if (d->n_dests < DRAIN_MAX_PACES) {
 		dp = &d->dests[d->n_dests++];
@@ -136,16 +135,17 @@ static struct pace *pace_of(struct drainer *d, const struct spool_item *it)
 				dp = &d->dests[i];
 	}
 	memset(dp, 0, sizeof *dp);
-	snprintf(dp->form, sizeof dp->form, "%s", it->form);
-	snprintf(dp->dest, sizeof dp->dest, "%s", it->id.dest);
+	snprintf(dp->dest, sizeof dp->dest, "%s", dest);
 	return &dp->p;
 }
 
-/* What to do after a destination could not take a submission now. */
-static void after_retry(struct pace *p, const struct fm_result *r)
+/* What to do after a destination (`crm`: Freshmarketer) could not take a
+ * submission now. */
+static void after_retry(struct pace *p, const struct fm_result *r, bool crm)
 {
-	if (r->calls == 0 || r->http_status == 429) {
-		/* Throttled: the shared rate-limit state (fm_deliver) knows how long. */
+	if ((crm && r->calls == 0) || r->http_status == 429) {
+		/* Throttled: the shared rate-limit state (fm_deliver) or the
+		 * answer's Retry-After knows how long. */
 		long s = r->retry_after_s > 0 ? r->retry_after_s : 1;
 		hold(p, (int64_t)s * 1000, true);
 		return;
@@ -202,7 +202,7 @@ static enum drain_go settle(struct drainer *d, const struct spool_item *it,
 		if (r->outcome == FM_PAUSED)
 			hold(p, DRAIN_PAUSED_CHECK_S * 1000, false);
 		else
-			after_retry(p, r);
+			after_retry(p, r, !it->id.dest[0]);
 		break;
 	case DELIVER_FIX:
 	case DELIVER_LOST:
@@ -248,7 +248,7 @@ static enum drain_go deliver_one(struct drainer *d, const struct spool_id *id)
 		due_at(d, (it.st.next_attempt > it.mtime ? it.st.next_attempt : it.mtime) * 1000);
 		goto out;
 	}
-	p = pace_of(d, &it);
+	p = pace_of(d, it.id.dest);
 	if (holding(p)) {
 		d->left = true;
 		due_at(d, p->hold_until);
@@ -356,10 +356,10 @@ static void pass(struct drainer *d)
 			due_at(d, l.v[i].mtime * 1000);
 			continue;
 		}
-		/* Freshmarketer held: its files wait, the others' go on. */
-		if (!l.v[i].id.dest[0] && holding(&d->crm)) {
+		/* A destination held: its files wait, the others' go on. */
+		if (holding(pace_of(d, l.v[i].id.dest))) {
 			d->left = true;
-			due_at(d, d->crm.hold_until);
+			due_at(d, pace_of(d, l.v[i].id.dest)->hold_until);
 			continue;
 		}
 		deliver_user(d, l.v[i].id.uhash);
@@ -451,7 +451,7 @@ static void on_file(struct drainer *d, const struct spool_id *id, enum events *e
 		return;   /* delivered or moved meanwhile; an error shows in the pass */
 	if (!d->now && mtime * 1000 > clock_wall_ms())
 		due_at(d, mtime * 1000);
-	else if (!id->dest[0] && holding(&d->crm))
+	else if (holding(pace_of(d, id->dest)))
 		*ev = EV_PASS;   /* the pass after the hold takes it */
 	else
 		deliver_user(d, id->uhash);

@@ -277,16 +277,20 @@ static void test_dests(struct app *app, const struct mapping *m, const struct ma
 	{
 		static const struct {
 			enum fm_outcome o;
+			unsigned calls;
 			long http;
 			enum deliver_fate fate;
 			const char *files;
 		} waits[] = {
-			{ FM_RETRY, 503, DELIVER_QUEUED, "queue:hook queue:two" },
-			{ FM_REJECTED, 410, DELIVER_DEAD, "dead:hook queue:two" },
-			{ FM_DELIVERED, 200, DELIVER_SENT, "dead:hook" },
+			{ FM_RETRY, 1, 503, DELIVER_QUEUED, "queue:hook queue:two" },
+			/* No call made (a setup error): an attempt all the same, no
+			 * shared gate holds a destination back. */
+			{ FM_RETRY, 0, 0, DELIVER_QUEUED, "queue:hook queue:two" },
+			{ FM_REJECTED, 1, 410, DELIVER_DEAD, "dead:hook queue:two" },
+			{ FM_DELIVERED, 1, 200, DELIVER_SENT, "dead:hook" },
 		};
 		const char *mid = mids[n_mids - 5];
-		const char *order[] = { "hook", "hook", "two" };
+		const char *order[] = { "hook", "hook", "hook", "two" };
 
 		stub_calls = 0;
 		for (size_t i = 0; i < sizeof waits / sizeof waits[0]; i++) {
@@ -303,7 +307,7 @@ static void test_dests(struct app *app, const struct mapping *m, const struct ma
 			T(id.seq && spool_read(&app->spool, SPOOL_QUEUE, &id, &it) == SPOOL_OK,
 			  "wait %zu: read %s", i, order[i]);
 			before = it.st.attempts;
-			send_script[0] = result(waits[i].o, 1, waits[i].http, -1);
+			send_script[0] = result(waits[i].o, waits[i].calls, waits[i].http, -1);
 			send_calls = 0;
 			send_log[0] = '\0';
 			T(deliver_waiting(app, m, form, &it, 1000, (long long)time(NULL) + 60, &dv),
