@@ -24,25 +24,6 @@ struct smtp_url {
 	bool plain_ok;              /* smtp:// to a loopback host */
 };
 
-/* True when h is 127.x.x.x in four plain decimal octets. */
-static bool host_127(const char *h)
-{
-	long long v;
-	char part[4];
-	size_t n;
-
-	for (int i = 0; i < 4; i++, h += n + 1) {
-		n = strcspn(h, ".");
-		if (n == 0 || n > 3 || (i < 3 ? h[n] != '.' : h[n] != '\0'))
-			return false;
-		memcpy(part, h, n);
-		part[n] = '\0';
-		if (!text_parse_ll(part, 0, 255, &v) || (i == 0 && v != 127))
-			return false;
-	}
-	return true;
-}
-
 /* Reads url; false when it is not smtp:// or smtps:// with a host, or has
  * user info. libcurl's reading is the one that counts: it connects. */
 static bool smtp_url_read(const char *url, struct smtp_url *u)
@@ -63,8 +44,9 @@ static bool smtp_url_read(const char *url, struct smtp_url *u)
 	if (snprintf(u->shown, sizeof u->shown, "%s://%s%s%s", tls ? "smtps" : "smtp", host,
 	             port ? ":" : "", port ? port : "") >= (int)sizeof u->shown)
 		goto out;
-	u->plain_ok = !tls && (text_ieq(host, "localhost") || strcmp(host, "[::1]") == 0 ||
-	                       host_127(host));
+	/* libcurl gives the host as written: compared in lower case. */
+	text_ascii_lower(host);
+	u->plain_ok = !tls && url_host_loopback(host);
 	ok = true;
 out:
 	curl_free(scheme);
@@ -158,7 +140,12 @@ void dest_mail_send(const struct map_smtp *smtp, const struct map_dest *d,
 	up.left = msg.len;
 	ok = (h = curl_easy_init()) != NULL &&
 	     curl_easy_setopt(h, CURLOPT_URL, smtp->url) == CURLE_OK &&
+#if LIBCURL_VERSION_NUM >= 0x075500
 	     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps") == CURLE_OK &&
+#else
+	     curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_SMTP | CURLPROTO_SMTPS)) ==
+	     CURLE_OK &&
+#endif
 	     curl_easy_setopt(h, CURLOPT_USE_SSL,
 	                      u.plain_ok ? (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL) == CURLE_OK &&
 	     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&

@@ -462,21 +462,6 @@ static bool read_page_url(const struct build *b, const struct id_context *ctx,
 	return !nomem && (!parsed || page_parts(x));
 }
 
-/* True for a byte that starts a control character of valid UTF-8 text at
- * s[0]: C0, DEL, or C1 (U+0080..U+009F, encoded C2 80..C2 9F). */
-static bool is_control(const char *s)
-{
-	unsigned char c = (unsigned char)s[0];
-
-	return c < 0x20 || c == 0x7f || (c == 0xc2 && (unsigned char)s[1] < 0xa0);
-}
-
-/* The byte length of the UTF-8 character that starts with c. */
-static size_t utf8_len(unsigned char c)
-{
-	return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-}
-
 /* context.page.title from `_title` (see identify.h). False when out of
  * memory. */
 static bool read_title(const struct form_pairs *pairs, char **out)
@@ -485,6 +470,7 @@ static bool read_title(const struct form_pairs *pairs, char **out)
 	char buf[ID_MAX_TITLE + 1];
 	struct span sp;
 	size_t i, len, n = 0;
+	uint32_t c;
 
 	if (form_count(pairs, "_title") != 1 || (p = form_get(pairs, "_title")) == NULL ||
 	    p->too_long)
@@ -493,8 +479,8 @@ static bool read_title(const struct form_pairs *pairs, char **out)
 	if (!text_utf8_valid(sp.s, sp.len))
 		return true;
 	for (i = 0; i < sp.len; i += len) {
-		len = utf8_len((unsigned char)sp.s[i]);
-		if (is_control(sp.s + i))
+		len = text_utf8_next(sp.s + i, sp.len - i, &c);   /* valid: never 0 */
+		if (text_is_control(c))
 			continue;
 		if (n + len > ID_MAX_TITLE)
 			break;

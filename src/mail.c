@@ -20,56 +20,16 @@
 
 /* ---- characters ------------------------------------------------------------ */
 
-/* The length of the well-formed UTF-8 sequence at s[0..n) with *cp its code
- * point, or 0 when there is none (RFC 3629: no overlong forms, surrogates,
- * or code points past U+10FFFF). */
-static size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	size_t len;
-	uint32_t c, min;
 
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2, c = s[0] & 0x1f, min = 0x80;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3, c = s[0] & 0x0f, min = 0x800;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4, c = s[0] & 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return len;
-}
-
-/* C0, DEL, C1, and the line and paragraph separators, which some mail
- * programs and terminals take as line ends. */
-static bool is_control(uint32_t c)
-{
-	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029;
-}
 
 /* True when s is not well-formed UTF-8 or holds a control character. */
 static bool has_control(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	size_t n = strlen(s), len;
 	uint32_t c;
 
 	for (size_t i = 0; i < n; i += len)
-		if (!(len = utf8_seq(p + i, n - i, &c)) || is_control(c))
+		if (!(len = text_utf8_next(s + i, n - i, &c)) || text_is_control(c))
 			return true;
 	return false;
 }
@@ -154,13 +114,12 @@ struct subject {
  * whole characters only, up to MAIL_MAX_SUBJECT bytes. */
 static void subject_add(struct subject *sj, const char *s, size_t n)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	size_t len;
 	uint32_t c;
 
 	for (size_t i = 0; i < n && !sj->full; i += len ? len : 1) {
-		len = utf8_seq(p + i, n - i, &c);
-		if (!len || is_control(c))
+		len = text_utf8_next(s + i, n - i, &c);
+		if (!len || text_is_control(c))
 			continue;
 		if (len > MAIL_MAX_SUBJECT - sj->len) {
 			sj->full = true;
@@ -272,7 +231,7 @@ static enum buf_err subject_put_encoded(struct buf *b, const char *s, size_t n)
 
 		for (take = 0; i + take < n; take += len) {
 			/* s is well-formed (subject_add): a 0 would be a bug, not a loop */
-			if (!(len = utf8_seq((const unsigned char *)s + i + take, n - i - take, &c)))
+			if (!(len = text_utf8_next(s + i + take, n - i - take, &c)))
 				len = 1;
 			if (take + len > max)
 				break;

@@ -9,10 +9,19 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* True when s[0..len) is well-formed UTF-8: no overlong forms, no surrogates,
  * nothing above U+10FFFF. An embedded NUL byte counts as invalid. */
 bool text_utf8_valid(const char *s, size_t len);
+
+/* The character s[0..n) starts with: its length in bytes, and its code point
+ * in *cp; 0 when s starts with ill-formed UTF-8 (or n is 0). */
+size_t text_utf8_next(const char *s, size_t n, uint32_t *cp);
+
+/* A control character where text is shown: C0, DEL, C1, and U+2028/U+2029,
+ * which some programs take as line ends. */
+bool text_is_control(uint32_t c);
 
 /*
  * Percent-decodes src[0..len) into dst (which must hold len + 1 bytes; the

@@ -196,7 +196,7 @@ static bool is_loopback_v4(const char *h)
 	return *p == '\0';
 }
 
-static bool is_loopback(const char *host)
+bool url_host_loopback(const char *host)
 {
 	return strcmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
 	       is_loopback_v4(host);
@@ -241,7 +241,7 @@ enum url_err url_parse(const char *s, enum url_rules rules, struct url *out)
 	text_ascii_lower(u.host);
 	u.wildcard = a.wildcard;
 	u.port = a.port == (u.https ? 443u : 80u) ? 0 : a.port;
-	if (rules == URL_API_BASE && !u.https && !is_loopback(u.host))
+	if (rules == URL_API_BASE && !u.https && !url_host_loopback(u.host))
 		return URL_EPLAIN;
 done:
 	if (out)

@@ -63,6 +63,10 @@ struct url {
 	unsigned port;                /* 0 when none or the scheme's default */
 };
 
+/* Whether a host as struct url keeps it (lower case) is a loopback one:
+ * localhost, [::1] or 127.x.x.x in four plain decimal octets. */
+bool url_host_loopback(const char *host);
+
 enum url_err {
 	URL_OK = 0,
 	URL_ELONG,       /* over LIMIT_MAX_URL bytes */
