@@ -98,7 +98,7 @@ void dest_mail_send(const struct map_smtp *smtp, const struct map_dest *d,
                     const struct submission *sub, const struct map_form *form,
                     unsigned budget_ms, struct fm_result *out)
 {
-	char errbuf[CURL_ERROR_SIZE] = "", from[MAIL_MAX_ADDR + 3], rcpt_one[MAIL_MAX_ADDR + 3];
+	char errbuf[CURL_ERROR_SIZE] = "", from[LIMIT_MAX_EMAIL + 3], rcpt_one[LIMIT_MAX_EMAIL + 3];
 	struct curl_slist *rcpt = NULL, *more;
 	struct smtp_url u;
 	struct upload up;

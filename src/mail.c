@@ -34,15 +34,12 @@ static bool has_control(const char *s)
 	return false;
 }
 
-/* A plain addr-spec, local@domain: 3 to MAIL_MAX_ADDR bytes of printable
- * ASCII, one '@' with something on each side, and nothing that means more
- * than an address in a header. */
-static bool addr_plain(const char *a)
+bool mail_addr_ok(const char *a)
 {
 	size_t n = a ? strlen(a) : 0;
 	const char *at;
 
-	if (n < 3 || n > MAIL_MAX_ADDR)
+	if (n < 3 || n > LIMIT_MAX_EMAIL)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (a[i] <= 0x20 || a[i] >= 0x7f || strchr("<>,;:\"\\()[]", a[i]))
@@ -439,10 +436,10 @@ enum mail_err mail_compose(const struct map_smtp *smtp, const struct map_dest *d
 	buf_init(out, MAIL_MAX_MESSAGE);
 	buf_init(&text, MAIL_MAX_MESSAGE);
 	if (d->kind != MAP_DEST_NOTIFY || !form || d->n_to == 0 || !smtp->from ||
-	    !smtp->from[0] || has_control(smtp->from) || !addr_plain(smtp->from_addr))
+	    !smtp->from[0] || has_control(smtp->from) || !mail_addr_ok(smtp->from_addr))
 		goto out;
 	for (size_t i = 0; i < d->n_to; i++)
-		if (!addr_plain(d->to[i]))
+		if (!mail_addr_ok(d->to[i]))
 			goto out;
 	if (!id_plain(id)) {
 		err = MAIL_ENOMEM;    /* getrandom refused: the only way uuid_v4 fails */
@@ -452,7 +449,7 @@ enum mail_err mail_compose(const struct map_smtp *smtp, const struct map_dest *d
 	}
 	if ((err = subject_fill(&sj, d->subject, sub, form)) != MAIL_OK)
 		goto out;
-	reply_to = d->reply_to_visitor && addr_plain(sub->email);
+	reply_to = d->reply_to_visitor && mail_addr_ok(sub->email);
 
 	if ((e = date_header(out, ts)) != BUF_OK ||
 	    (e = buf_printf(out, "From: %s\r\n", smtp->from)) != BUF_OK ||

@@ -55,7 +55,6 @@
 #include "submission.h"
 
 #define MAIL_MAX_SUBJECT  400u  /* bytes of a subject once filled in */
-#define MAIL_MAX_ADDR     254u  /* bytes of an addr-spec (RFC 5321's path, less <>) */
 #define MAIL_FOLD_AT      78u   /* characters after which a plain header line is
                                    folded where it can be (RFC 5322 2.1.1) */
 #define MAIL_EWORD_MAX    75u   /* characters of an encoded-word (RFC 2047 2) */
@@ -81,5 +80,13 @@ enum mail_err mail_compose(const struct map_smtp *smtp, const struct map_dest *d
                            struct buf *out);
 
 const char *mail_strerror(enum mail_err e);
+
+/*
+ * A plain addr-spec, local@domain: 3 to LIMIT_MAX_EMAIL bytes of printable
+ * ASCII, one '@' with something on each side, and nothing that means more
+ * than an address in a header (no space, <>,;:"\()[]). The rule for every
+ * address fmgate puts in a mail: the mapping's, and the visitor's Reply-To.
+ */
+bool mail_addr_ok(const char *a);
 
 #endif

@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "fieldtype.h"
 #include "log.h"
+#include "mail.h"
 #include "text.h"
 #include "url.h"
 
@@ -550,9 +551,12 @@ static void load_secret(struct loader *L, const xmlNode *n, const char *attr, si
 	e = secret_load(*path, min, MAP_MAX_SECRET, out);
 	if (e == SECRET_ENOMEM)
 		L->nomem = true;
+	else if (e == SECRET_ESIZE)
+		diag_add(L, line_of(n), "%s: %s %.200s: %s (at least %zu bytes)", (const char *)n->name,
+		         attr, *path, secret_strerror(e), min);
 	else if (e != SECRET_OK)
-		diag_add(L, line_of(n), "%s: %s %.200s: %s%s", (const char *)n->name, attr, *path,
-		         secret_strerror(e), e == SECRET_ESIZE && min > 1 ? " (at least 16 bytes)" : "");
+		diag_add(L, line_of(n), "%s: %s %.200s: %s", (const char *)n->name, attr, *path,
+		         secret_strerror(e));
 }
 
 /* Why addr is not an address fmgate sends to or from, or NULL. */
@@ -560,9 +564,9 @@ static const char *addr_problem(const char *addr)
 {
 	size_t len = strlen(addr);
 
-	/* ft_email_valid is the form's rule (WHATWG): no space, quote, angle
-	 * bracket or control character can pass it into a header. */
-	if (len == 0 || len > LIMIT_MAX_EMAIL || !ft_email_valid(addr, len))
+	/* The form's rule (WHATWG), and the mail's (nothing but an address in
+	 * a header). */
+	if (len == 0 || len > LIMIT_MAX_EMAIL || !ft_email_valid(addr, len) || !mail_addr_ok(addr))
 		return "is not an email address (local@domain)";
 	return NULL;
 }
@@ -620,6 +624,13 @@ static void load_smtp(struct loader *L, const xmlNode *n, struct map_smtp *out)
 	gt = lt ? strchr(lt, '>') : NULL;
 	if (lt && (!gt || gt[1] != '\0')) {
 		diag_add(L, line, "smtp: from must be \"Name <address>\" or \"address\"");
+		return;
+	}
+	/* A name with these would need quoting: "Acme, Inc <a@b>" reads as two
+	 * mailboxes to a mail program. */
+	if (lt && strcspn(out->from, ",;:@\"()[]\\<>") < (size_t)(lt - out->from)) {
+		diag_add(L, line, "smtp: from's name holds one of , ; : @ \" ( ) [ ] \\ < >: "
+		         "write the name without them");
 		return;
 	}
 	out->from_addr = lt ? strndup(lt + 1, (size_t)(gt - lt - 1)) : strdup(out->from);
@@ -1075,8 +1086,11 @@ static void load_steps(struct loader *L, const xmlNode *n, struct map_form *f)
 static const char *subject_problem(const struct map_form *f, const char *t, char *bad,
                                    size_t badsize)
 {
-	if (strlen(t) > MAP_MAX_SUBJECT || has_ctl(t))
-		return "is longer than 255 bytes or holds control characters";
+	if (strlen(t) > MAP_MAX_SUBJECT || has_ctl(t)) {
+		snprintf(bad, badsize, "is longer than %u bytes or holds control characters",
+		         MAP_MAX_SUBJECT);
+		return bad;
+	}
 	for (const char *p = strchr(t, '{'); p; p = strchr(p + 1, '{')) {
 		const char *end = strchr(p, '}');
 		size_t len = end ? (size_t)(end - p - 1) : 0;
