@@ -44,7 +44,8 @@
 #define DRAIN_PAUSED_CHECK_S 5       /* while paused (bad key), ask fm_deliver again */
 #define DRAIN_TMP_STALE_S    3600    /* unfinished writes older than this go */
 #define DRAIN_MAX_PACES      64      /* other destinations paced apart */
-#define DRAIN_MAX_LANES      32      /* destinations with a process of their own */
+#define DRAIN_MAX_LANES      8       /* destination names with a process of their own
+                                        (each watches every bucket: 256 inotify watches) */
 
 struct drain_opts {
 	bool now;      /* also what waits for its backoff */

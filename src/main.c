@@ -410,9 +410,6 @@ static void try_calls(struct fm_client *fm, const struct submission *sub, bool l
 		fm_step_describe(fm, &sub->steps.v[i], stdout);
 }
 
-/* `try`, once the post is accepted: the request it would send and every call,
- * with `strict` the verdict on traits left out. 0, or 1 when refused (or
- * strict finds one). */
 /* `try`: each other destination's request, secrets hidden. */
 static void try_dests(const struct map_settings *settings, const struct map_form *form,
                       const cJSON *msg)
@@ -426,6 +423,9 @@ static void try_dests(const struct map_settings *settings, const struct map_form
 	}
 }
 
+/* `try`, once the post is accepted: the request it would send and every call,
+ * with `strict` the verdict on traits left out. 0, or 1 when refused (or
+ * strict finds one). */
 static int try_request(const struct map_settings *settings, const struct map_form *form,
                        const struct submission *sub, const cJSON *msg, bool strict)
 {

@@ -183,6 +183,19 @@ check "restarted" wait_for lanes_up
 children=$(pgrep -P "$FMG_PID" | tr '\n' ' ')
 kill -9 "$FMG_PID"; wait "$FMG_PID" 2>/dev/null; FMG_PID=
 check "killed: its other processes end with it ($children)" wait_for gone
+# A lane that ends on its own stops the whole service (to be restarted whole).
+: >"$W/watch.log"
+FMG_LOG="$W/watch.log" fmg_start drain --watch
+check "started again" wait_for lanes_up
+children=$(pgrep -P "$FMG_PID" | tr '\n' ' ')
+kill -9 "${children%% *}"
+stopped() { ! kill -0 "$FMG_PID" 2>/dev/null; }
+check "a lane killed: the service stops" wait_for stopped
+wait "$FMG_PID"
+expect_eq "a lane killed: exit 1" "$?" 1
+FMG_PID=
+expect_match "a lane killed: logged" "$(cat "$W/watch.log")" 'drain: the process of [a-z ]+ ended \(signal 9\); stopping the service'
+check "a lane killed: the others end too" wait_for gone
 double_post hooks '{"delay_ms":{"hook":null}}'
 
 # --- a crash between destinations: only the one in flight repeats
@@ -210,7 +223,7 @@ setup_double
 MAPPING="$W/sync.xml"
 double_post fault '{"kind":"status","status":422,"count":1,"path":"/contacts/upsert"}'
 post "uid=gus&email=gus%40example.com&first=Gus"
-expect_match "refused contact: the visitor is told" "$(header Location)" 'error='
+expect_match "refused contact: the visitor is told" "$(header Location)" 'error=rejected'
 expect_eq "refused contact: no file for another destination" "$(find "$TEST_SPOOL/queue" -type f | wc -l)" 0
 double_post fault '{"kind":"clear"}'
 

@@ -76,6 +76,9 @@ static void test_names(void)
 	cJSON *m;
 
 	T(spool_user_hash("") == 0xcbf29ce484222325ull, "FNV-1a of the empty string");
+	/* Waiting files carry it in their names: it may never change. */
+	T(spool_dest_hash("u-1", "hook") == 0xcbe16c1bd2bd2541ull,
+	  "a destination's hash: FNV-1a of userId, NUL, name");
 	T(spool_user_hash("a") == 0xaf63dc4c8601ec8cull, "FNV-1a of \"a\"");
 	T(spool_user_hash("u-1") != spool_user_hash("u-2"), "different userIds differ");
 
