@@ -37,12 +37,15 @@
  * within the budget. A waiting submission's record is rewritten durably
  * after each step that moved on, so a crash repeats at most one step.
  *
- * Other destinations (<notify>, <webhook>, <forward>): a submission whose
- * visitor is told it went through (SENT, QUEUED, DEAD but for a refusal of
- * the contact itself) gets one spool file per destination of its form,
- * untried, written before the answer: `fmgate drain` delivers each on its
- * own (spool.h), so the visitor never waits for them and one failing never
- * holds back another. A destination's attempt follows the rule above
+ * Other destinations (<notify>, <webhook>, <forward>): a new submission
+ * first gets one spool file per destination of its form, untried and held
+ * (spool_add_held) until after its attempt; no room for them is DELIVER_LOST
+ * before Freshmarketer is asked. When its visitor is told it went through
+ * (SENT, QUEUED, DEAD but for a refusal of the contact itself) they are
+ * released, else dropped: `fmgate drain` delivers each on its own (spool.h),
+ * so the visitor never waits for them, one failing never holds back
+ * another, and a crash after the contact loses none (a held file falls due
+ * when its hold ends). A destination's attempt follows the rule above
  * (FM_DELIVERED removes it, FM_REJECTED buries it, FM_RETRY reschedules it;
  * the same backoff); a destination the form no longer has is buried.
  *
