@@ -11,21 +11,16 @@
 
 enum sign_err sign_key_load(const char *path, struct sign_key *k)
 {
-	struct secret sec;
-	enum secret_err se = secret_load(path, SIGN_KEY_MIN, SIGN_KEY_MAX, &sec);
-
 	memset(k, 0, sizeof *k);
-	switch (se) {
+	switch (secret_load(path, SIGN_KEY_MIN, SIGN_KEY_MAX, &k->key)) {
 	case SECRET_OK:     break;
 	case SECRET_EOPEN:  return SIGN_EOPEN;
 	case SECRET_EMODE:  return SIGN_EMODE;
 	case SECRET_ESIZE:  return SIGN_ESIZE;
 	case SECRET_ENOMEM: return SIGN_ENOMEM;
 	}
-	k->bytes = (unsigned char *)sec.bytes;   /* taken: wiped by sign_key_free */
-	k->len = sec.len;
 	/* Prepared once: a worker verifies many signatures under one key. */
-	if (hmac_key_set(&k->mac, k->bytes, k->len) != HMAC_OK) {
+	if (hmac_key_set(&k->mac, k->key.bytes, k->key.len) != HMAC_OK) {
 		sign_key_free(k);
 		return SIGN_ENOMEM;
 	}
@@ -34,11 +29,7 @@ enum sign_err sign_key_load(const char *path, struct sign_key *k)
 
 void sign_key_free(struct sign_key *k)
 {
-	if (k->bytes)
-		OPENSSL_cleanse(k->bytes, k->len);
-	free(k->bytes);
-	k->bytes = NULL;
-	k->len = 0;
+	secret_free(&k->key);
 	hmac_key_free(&k->mac);
 }
 

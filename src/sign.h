@@ -6,7 +6,7 @@
  * issues it (PHP: hash_hmac('sha256', $id, $key)). Anything else counts as no
  * userId from that field.
  *
- * Ownership: a sign_key holds its own copy of the key and, once loaded, the
+ * Ownership: a sign_key holds its own copy of the key (a struct secret) and, once loaded, the
  * key prepared for HMAC (hmac.h); sign_key_free() wipes and releases both. A
  * zeroed sign_key is empty and verifies nothing.
  */
@@ -17,14 +17,14 @@
 #include <stddef.h>
 
 #include "hmac.h"
+#include "secret.h"
 
 #define SIGN_KEY_MIN 16     /* bytes: shorter keys are refused */
 #define SIGN_KEY_MAX 1024
 
 struct sign_key {
-	unsigned char *bytes;
-	size_t len;
-	struct hmac_key mac;   /* bytes, prepared */
+	struct secret key;     /* the file's bytes (secret.h) */
+	struct hmac_key mac;   /* them, prepared */
 };
 
 enum sign_err {

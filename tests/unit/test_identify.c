@@ -1284,13 +1284,13 @@ static void test_only_mapped(void)
 /* Where the userId came from, and a signed field that does not verify. */
 static void test_trust(void)
 {
-	static unsigned char secret[] = "0123456789abcdef-secret";
+	static char secret[] = "0123456789abcdef-secret";
 	/* HMAC-SHA256("u-42") under the secret above (python3 hmac) */
 	static const char good[] =
 		"u-42.eaaeb5676423703dfe60bb16f05e45efd06e11ef9628f7b9698b6276ab8ce4e4";
 	struct map_source srcs[] = {
 		{ .kind = MAP_SRC_FIELD, .name = (char *)"sid", .signed_with = (char *)"/k",
-		  .key = { secret, sizeof secret - 1 } },
+		  .key = { { secret, sizeof secret - 1 }, { 0 } } },
 		{ .kind = MAP_SRC_FIELD, .name = (char *)"uid" },
 		{ .kind = MAP_SRC_COOKIE, .name = (char *)"ajs_user_id" },
 		{ .kind = MAP_SRC_EMAIL },

@@ -44,7 +44,7 @@ int main(void)
 	T(sign_key_load(keyfile("short", "short\n", 0600), &k) == SIGN_ESIZE, "short key refused");
 	T(sign_key_load("/nonexistent/key", &k) == SIGN_EOPEN, "missing key");
 	T(sign_key_load(dir, &k) == SIGN_EOPEN, "a directory is no key");
-	T(sign_key_load(keyfile("k600", "0123456789abcdef-secret\n", 0600), &k) == SIGN_OK && k.len == 23,
+	T(sign_key_load(keyfile("k600", "0123456789abcdef-secret\n", 0600), &k) == SIGN_OK && k.key.len == 23,
 	  "private key loaded, trailing newline removed");
 
 	/* the expected signature, computed independently */
@@ -83,11 +83,11 @@ int main(void)
 
 		memset(big, 'q', 100);
 		big[100] = '\0';
-		T(sign_key_load(keyfile("long", big, 0600), &k) == SIGN_OK && k.len == 100, "a long key");
+		T(sign_key_load(keyfile("long", big, 0600), &k) == SIGN_OK && k.key.len == 100, "a long key");
 		T(ok(&k, "u-7.84ade1ef89903ffc786efbc2404666572396a2adb49185cc65891fc8d2d0ba94", 3), "a signature under a key longer than a block");
 		sign_key_free(&k);
 	}
-	T(k.bytes == NULL && !ok(&k, good, 4), "no key, nothing verifies");
+	T(k.key.bytes == NULL && !ok(&k, good, 4), "no key, nothing verifies");
 	{
 		char cmd[300];
 		snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
