@@ -94,22 +94,88 @@ static void classify(CURLcode cc, long code, const char *why, const struct secre
 		fm_result_say(out, out->outcome, "%s: failed", head);
 }
 
+/* What one exchange needs besides the handle: the envelope and the mail. */
+struct exchange {
+	char errbuf[CURL_ERROR_SIZE];
+	char from[LIMIT_MAX_EMAIL + 3];   /* <addr> */
+	struct curl_slist *rcpt;          /* <addr> each */
+	struct upload up;
+};
+
+/* The envelope: mail_compose checked from_addr and each recipient, so they
+ * fit. False when out of memory. */
+static bool envelope(const struct map_smtp *smtp, const struct map_dest *d, struct exchange *x)
+{
+	char one[LIMIT_MAX_EMAIL + 3];
+	struct curl_slist *more;
+
+	snprintf(x->from, sizeof x->from, "<%s>", smtp->from_addr);
+	for (size_t i = 0; i < d->n_to; i++) {
+		snprintf(one, sizeof one, "<%s>", d->to[i]);
+		if (!(more = curl_slist_append(x->rcpt, one)))
+			return false;
+		x->rcpt = more;
+	}
+	return true;
+}
+
+/* A handle set up for the exchange within budget_ms; NULL when libcurl
+ * refuses an option (or out of memory). */
+static CURL *smtp_handle(const struct map_smtp *smtp, const struct smtp_url *u,
+                         unsigned budget_ms, struct exchange *x)
+{
+	long connect_ms = budget_ms < LIMIT_CONNECT_TIMEOUT_MS ? budget_ms : LIMIT_CONNECT_TIMEOUT_MS;
+	CURL *h = curl_easy_init();
+	bool ok = h != NULL &&
+	     curl_easy_setopt(h, CURLOPT_URL, smtp->url) == CURLE_OK &&
+#if LIBCURL_VERSION_NUM >= 0x075500
+	     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps") == CURLE_OK &&
+#else
+	     curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_SMTP | CURLPROTO_SMTPS)) ==
+	     CURLE_OK &&
+#endif
+	     curl_easy_setopt(h, CURLOPT_USE_SSL,
+	                      u->plain_ok ? (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL) == CURLE_OK &&
+	     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
+	     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK &&
+	     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+	     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)budget_ms) == CURLE_OK &&
+	     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) == CURLE_OK &&
+	     /* Bounds the wait for the answer to QUIT, which libcurl sends when
+	      * the handle goes, past the budget (its default: two minutes). */
+	     curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT,
+	                      (long)(budget_ms / 1000 + 1)) == CURLE_OK &&
+	     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf) == CURLE_OK &&
+	     curl_easy_setopt(h, CURLOPT_MAIL_FROM, x->from) == CURLE_OK &&
+	     curl_easy_setopt(h, CURLOPT_MAIL_RCPT, x->rcpt) == CURLE_OK &&
+	     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L) == CURLE_OK &&
+	     curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read) == CURLE_OK &&
+	     curl_easy_setopt(h, CURLOPT_READDATA, &x->up) == CURLE_OK &&
+	     curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)x->up.left) == CURLE_OK &&
+	     (!smtp->user ||
+	      (curl_easy_setopt(h, CURLOPT_USERNAME, smtp->user) == CURLE_OK &&
+	       curl_easy_setopt(h, CURLOPT_PASSWORD,
+	                        smtp->password.bytes ? smtp->password.bytes : "") == CURLE_OK));
+
+	if (!ok) {
+		curl_easy_cleanup(h);
+		return NULL;
+	}
+	return h;
+}
+
 void dest_mail_send(const struct map_smtp *smtp, const struct map_dest *d,
                     const struct submission *sub, const struct map_form *form,
                     unsigned budget_ms, struct fm_result *out)
 {
-	char errbuf[CURL_ERROR_SIZE] = "", from[LIMIT_MAX_EMAIL + 3], rcpt_one[LIMIT_MAX_EMAIL + 3];
-	struct curl_slist *rcpt = NULL, *more;
+	struct exchange x = { .errbuf = "", .rcpt = NULL };
 	struct smtp_url u;
-	struct upload up;
 	struct buf msg;
 	enum mail_err me;
 	CURL *h = NULL;
 	curl_socket_t fd;
 	CURLcode cc;
-	long code = 0,
-	     connect_ms = budget_ms < LIMIT_CONNECT_TIMEOUT_MS ? budget_ms : LIMIT_CONNECT_TIMEOUT_MS;
-	bool ok;
+	long code = 0;
 
 	fm_result_start(out);
 	if ((me = mail_compose(smtp, d, sub, form, &msg)) != MAIL_OK) {
@@ -126,56 +192,20 @@ void dest_mail_send(const struct map_smtp *smtp, const struct map_dest *d,
 		fm_result_say(out, FM_RETRY, "delivery budget used up before the mail");
 		goto out;
 	}
-	/* mail_compose checked from_addr and each recipient: they fit. */
-	snprintf(from, sizeof from, "<%s>", smtp->from_addr);
-	for (size_t i = 0; i < d->n_to; i++) {
-		snprintf(rcpt_one, sizeof rcpt_one, "<%s>", d->to[i]);
-		if (!(more = curl_slist_append(rcpt, rcpt_one))) {
-			fm_result_say(out, FM_RETRY, "out of memory");
-			goto out;
-		}
-		rcpt = more;
+	if (!envelope(smtp, d, &x)) {
+		fm_result_say(out, FM_RETRY, "out of memory");
+		goto out;
 	}
-	up.p = msg.p;
-	up.left = msg.len;
-	ok = (h = curl_easy_init()) != NULL &&
-	     curl_easy_setopt(h, CURLOPT_URL, smtp->url) == CURLE_OK &&
-#if LIBCURL_VERSION_NUM >= 0x075500
-	     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "smtp,smtps") == CURLE_OK &&
-#else
-	     curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_SMTP | CURLPROTO_SMTPS)) ==
-	     CURLE_OK &&
-#endif
-	     curl_easy_setopt(h, CURLOPT_USE_SSL,
-	                      u.plain_ok ? (long)CURLUSESSL_NONE : (long)CURLUSESSL_ALL) == CURLE_OK &&
-	     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
-	     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK &&
-	     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-	     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)budget_ms) == CURLE_OK &&
-	     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) == CURLE_OK &&
-	     /* Bounds the wait for the answer to QUIT, which libcurl sends when
-	      * the handle goes, past the budget (its default: two minutes). */
-	     curl_easy_setopt(h, CURLOPT_SERVER_RESPONSE_TIMEOUT,
-	                      (long)(budget_ms / 1000 + 1)) == CURLE_OK &&
-	     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) == CURLE_OK &&
-	     curl_easy_setopt(h, CURLOPT_MAIL_FROM, from) == CURLE_OK &&
-	     curl_easy_setopt(h, CURLOPT_MAIL_RCPT, rcpt) == CURLE_OK &&
-	     curl_easy_setopt(h, CURLOPT_UPLOAD, 1L) == CURLE_OK &&
-	     curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read) == CURLE_OK &&
-	     curl_easy_setopt(h, CURLOPT_READDATA, &up) == CURLE_OK &&
-	     curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)msg.len) == CURLE_OK &&
-	     (!smtp->user ||
-	      (curl_easy_setopt(h, CURLOPT_USERNAME, smtp->user) == CURLE_OK &&
-	       curl_easy_setopt(h, CURLOPT_PASSWORD,
-	                        smtp->password.bytes ? smtp->password.bytes : "") == CURLE_OK));
-	if (!ok) {
+	x.up.p = msg.p;
+	x.up.left = msg.len;
+	if (!(h = smtp_handle(smtp, &u, budget_ms, &x))) {
 		fm_result_say(out, FM_RETRY, "cannot set up the SMTP connection");
 		goto out;
 	}
 	out->calls = 1;
 	cc = curl_easy_perform(h);
 	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-	classify(cc, code, errbuf[0] ? errbuf : curl_easy_strerror(cc), &smtp->password, out);
+	classify(cc, code, x.errbuf[0] ? x.errbuf : curl_easy_strerror(cc), &smtp->password, out);
 	/* A server that did not answer in time would also keep QUIT waiting:
 	 * it gets no goodbye. (libcurl keeps the connection of an exchange
 	 * that failed while finishing, as one whose answer timed out after
@@ -185,7 +215,7 @@ void dest_mail_send(const struct map_smtp *smtp, const struct map_dest *d,
 		shutdown(fd, SHUT_RDWR);
 out:
 	curl_easy_cleanup(h);
-	curl_slist_free_all(rcpt);
+	curl_slist_free_all(x.rcpt);
 	buf_free(&msg);
 }
 

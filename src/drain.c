@@ -329,6 +329,7 @@ static int by_seq(const void *a, const void *b)
 static void pass(struct drainer *d)
 {
 	struct spool_list l;
+	struct pace *p;
 	int64_t now = clock_wall_ms();
 	size_t heads = 0;
 
@@ -357,9 +358,10 @@ static void pass(struct drainer *d)
 			continue;
 		}
 		/* A destination held: its files wait, the others' go on. */
-		if (holding(pace_of(d, l.v[i].id.dest))) {
+		p = pace_of(d, l.v[i].id.dest);
+		if (holding(p)) {
 			d->left = true;
-			due_at(d, pace_of(d, l.v[i].id.dest)->hold_until);
+			due_at(d, p->hold_until);
 			continue;
 		}
 		deliver_user(d, l.v[i].id.uhash);
@@ -599,6 +601,22 @@ static const char *lane_name(const struct drainer *d, char *buf, size_t size)
 	return "";
 }
 
+/* What the signalfd says: true to stop (SIGTERM, SIGINT, or a lane that
+ * ended: *rc 1 then). */
+static bool on_signals(struct drainer *d, int sfd, int *rc)
+{
+	struct signalfd_siginfo si;
+	bool stop = false;
+
+	while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
+		stop = stop || si.ssi_signo != SIGCHLD;
+	if (lane_ended(d)) {
+		*rc = 1;
+		return true;
+	}
+	return stop;
+}
+
 static int run_watch(struct drainer *d)
 {
 	char lane[MAP_MAX_DEST_NAME + 8];
@@ -646,19 +664,8 @@ static int run_watch(struct drainer *d)
 			rc = 1;
 			break;
 		}
-		if (pf[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			bool stop = false;
-
-			while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si)
-				stop = stop || si.ssi_signo != SIGCHLD;
-			if (lane_ended(d)) {
-				rc = 1;
-				break;
-			}
-			if (stop)
-				break;
-		}
+		if ((pf[0].revents & POLLIN) && on_signals(d, sfd, &rc))
+			break;
 		if (pf[1].revents & POLLIN) {
 			enum events ev;
 
