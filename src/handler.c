@@ -40,11 +40,45 @@ static void set_header(struct response *res, const char *name, const char *value
 		        e == RESP_EUNSAFE ? "unsafe value" : "no room");
 }
 
-/* A small page (HTML) or object (JSON) for a status without field errors. */
-static void answer_status(struct response *res, bool json, const struct refusal *rf)
+/*
+ * The one choice between a redirect and a page for a refusal: an HTML client
+ * posting to a form with a failure URL is sent there (303, error=CODE and the
+ * field errors: response_failure_url), unless the refusal is about where the
+ * request went, not what it held: a foreign origin (403) must not be sent on
+ * to the form's site, and a 404 or 405 is no form post. Headers set after
+ * (Retry-After) go with the 303. False when the caller answers with its page
+ * or JSON.
+ */
+static bool answer_redirect(struct response *res, bool json, const struct map_form *form,
+                            int status, const char *code, const struct field_error *errs,
+                            size_t n)
+{
+	struct buf u;
+	enum buf_err e;
+
+	if (json || !form || !form->failure_url || status == 403 || status == 404 || status == 405)
+		return false;
+	buf_init(&u, LIMIT_MAX_URL * 4);
+	e = response_failure_url(&u, form->failure_url, code, errs, n);
+	if (e == BUF_OK) {
+		res->status = 303;
+		set_header(res, "Location", buf_str(&u));
+	} else {
+		log_msg(LOG_ERR, "failure URL of form %s not built: the page instead", form->id);
+	}
+	buf_free(&u);
+	return e == BUF_OK;
+}
+
+/* A refusal without field errors: the failure URL, a small page (HTML) or
+ * an object (JSON). form is NULL when no form is known. */
+static void answer_status(struct response *res, bool json, const struct map_form *form,
+                          const struct refusal *rf)
 {
 	enum buf_err e;
 
+	if (answer_redirect(res, json, form, rf->status, rf->code, NULL, 0))
+		return;
 	res->status = rf->status;
 	if (json) {
 		cJSON *o = cJSON_CreateObject();
@@ -87,35 +121,7 @@ static void answer_success(struct response *res, bool json, const char *url, con
 	set_header(res, "Location", url);
 }
 
-/* The failure URL with ?error=CODE[&field=NAME] inserted before any fragment.
- * Only the code and the mapping's own field name go in: never a value. */
-static enum buf_err failure_url(struct buf *u, const char *base, const char *code,
-                                const char *field)
-{
-	size_t head = strcspn(base, "#");
-	enum buf_err e = buf_add(u, base, head);
-
-	if (e == BUF_OK)
-		e = buf_adds(u, strchr(base, '?') && strchr(base, '?') < base + head ? "&error=" : "?error=");
-	if (e == BUF_OK)
-		e = esc_url_component(u, code);
-	if (e == BUF_OK && field) {
-		e = buf_adds(u, "&field=");
-		if (e == BUF_OK)
-			e = esc_url_component(u, field);
-	}
-	if (e == BUF_OK)
-		e = buf_adds(u, base + head);
-	return e;
-}
-
-/* An error the visitor can act on: a docs/behaviour.md code and the field it concerns. */
-struct field_error {
-	const char *code;
-	const char *field;    /* the mapping's field name, or NULL */
-};
-
-/* Field errors: JSON 422, 303 to the failure URL, or a 422 page. */
+/* Field errors: JSON 422 with them all, the failure URL, or a 422 page. */
 static void answer_errors(struct response *res, bool json, const struct map_form *form,
                           const struct field_error *errs, size_t n)
 {
@@ -145,17 +151,8 @@ static void answer_errors(struct response *res, bool json, const struct map_form
 		cJSON_free(s);
 		return;
 	}
-	if (form->failure_url) {
-		struct buf u;
-
-		buf_init(&u, LIMIT_MAX_URL * 4);
-		e = failure_url(&u, form->failure_url, errs[0].code, errs[0].field);
-		res->status = e == BUF_OK ? 303 : 500;
-		if (e == BUF_OK)
-			set_header(res, "Location", buf_str(&u));
-		buf_free(&u);
+	if (answer_redirect(res, json, form, 422, errs[0].code, errs, n))
 		return;
-	}
 	res->status = 422;
 	e = buf_adds(&res->body, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"
 	             "<title>Please check the form</title></head><body>\n"
@@ -274,7 +271,7 @@ static void deliver_and_answer(struct app *app, const struct mapping *m,
 	if (!app_ready(app)) {
 		logl->outcome = "unavailable";
 		snprintf(logl->detail, sizeof logl->detail, "reason=not-configured");
-		answer_status(res, json, &unavailable);
+		answer_status(res, json, form, &unavailable);
 		set_header(res, "Retry-After", "60");
 		return;
 	}
@@ -316,7 +313,7 @@ static void deliver_and_answer(struct app *app, const struct mapping *m,
 		break;
 	}
 	/* Neither delivered nor stored: never reported as a success. */
-	answer_status(res, json, &unavailable);
+	answer_status(res, json, form, &unavailable);
 	set_header(res, "Retry-After", "60");
 }
 
@@ -342,7 +339,7 @@ static bool check_route(const struct map_form *form, const struct request *req, 
 	struct url from;
 
 	if (!form) {
-		answer_status(res, json, &not_found);
+		answer_status(res, json, NULL, &not_found);
 		return false;
 	}
 	/* Without an allow list every origin is welcome: nothing to read. */
@@ -364,12 +361,12 @@ static bool check_route(const struct map_form *form, const struct request *req, 
 		return false;
 	}
 	if (!req->method || strcmp(req->method, "POST") != 0) {
-		answer_status(res, json, &not_allowed);
+		answer_status(res, json, form, &not_allowed);
 		set_header(res, "Allow", "POST");
 		return false;
 	}
 	if (!allowed) {
-		answer_status(res, json, &forbidden);
+		answer_status(res, json, form, &forbidden);
 		return false;
 	}
 	return true;
@@ -440,7 +437,7 @@ static bool check_rate(struct app *app, const struct mapping *m, const struct ma
 		return true;
 	logl->outcome = "rate_limited";
 	snprintf(logl->detail, sizeof logl->detail, "retry_after=%ld", wait);
-	answer_status(res, json, &limited);
+	answer_status(res, json, form, &limited);
 	snprintf(retry, sizeof retry, "%ld", wait);
 	set_header(res, "Retry-After", retry);
 	return false;
@@ -490,7 +487,7 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 
 	if (!m) {
 		logl.outcome = "unavailable";
-		answer_status(res, json, &unconfigured);
+		answer_status(res, json, NULL, &unconfigured);
 		goto out;
 	}
 	form = req->form_id ? mapping_form(m, req->form_id) : NULL;
@@ -538,7 +535,7 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 	}
 	goto out;
 refuse:
-	answer_status(res, json, rf);
+	answer_status(res, json, form, rf);
 out:
 	log_msg(LOG_INFO, "form=%s outcome=%s status=%d ms=%ld id=%s email=%s %s",
 	        form ? form->id : "-", logl.outcome, res->status, (long)(clock_mono_ms() - t0), logl.id,

@@ -1,6 +1,7 @@
 /* response.c: an HTTP answer, and its CGI serialisation. */
 #include "response.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +61,63 @@ const char *response_reason(int status)
 	case 503: return "Service Unavailable";
 	}
 	return "Unknown";
+}
+
+/* Appends errs[i] to the errors list in u when the URL then stays within
+ * LIMIT_MAX_URL with `tail` bytes still to come. *fits is false when not. */
+static enum buf_err errors_entry(struct buf *u, const struct field_error *err, bool first,
+                                 size_t tail, bool *fits)
+{
+	struct buf raw, enc;
+	enum buf_err e;
+
+	buf_init(&raw, LIMIT_MAX_URL);
+	buf_init(&enc, LIMIT_MAX_URL * 3);
+	e = buf_adds(&raw, first ? "" : ",");
+	if (e == BUF_OK)
+		e = buf_adds(&raw, err->code);
+	if (e == BUF_OK && err->field) {
+		e = buf_adds(&raw, ":");
+		if (e == BUF_OK)
+			e = esc_url_component(&raw, err->field);
+	}
+	if (e == BUF_OK)
+		e = buf_adds(&enc, first ? "&errors=" : "");
+	if (e == BUF_OK)
+		e = esc_url_component(&enc, buf_str(&raw));
+	/* An entry too long for a buffer is one that cannot fit the URL either. */
+	*fits = e == BUF_OK && u->len + enc.len + tail <= LIMIT_MAX_URL;
+	if (e == BUF_EFULL)
+		e = BUF_OK;
+	if (*fits)
+		e = buf_add(u, buf_str(&enc), enc.len);
+	buf_free(&raw);
+	buf_free(&enc);
+	return e;
+}
+
+enum buf_err response_failure_url(struct buf *u, const char *base, const char *code,
+                                  const struct field_error *errs, size_t n)
+{
+	size_t head = strcspn(base, "#"), tail = strlen(base + head);
+	const char *q = memchr(base, '?', head);
+	bool fits = true;
+	enum buf_err e = buf_add(u, base, head);
+
+	if (e == BUF_OK)
+		e = buf_adds(u, q ? "&error=" : "?error=");
+	if (e == BUF_OK)
+		e = esc_url_component(u, code);
+	if (e == BUF_OK && n > 0 && errs[0].field) {
+		e = buf_adds(u, "&field=");
+		if (e == BUF_OK)
+			e = esc_url_component(u, errs[0].field);
+	}
+	for (size_t i = 0; e == BUF_OK && fits && i < n; i++)
+		e = errors_entry(u, &errs[i], i == 0, tail, &fits);
+	if (e == BUF_OK)
+		e = buf_adds(u, base + head);
+	return e;
 }
 
 enum resp_err response_serialise(const struct response *r, struct buf *out)

@@ -15,6 +15,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "limits.h"
 
 #define RESP_MAX_HEADERS 12
 #define RESP_MAX_BODY    (64u * 1024u)
@@ -50,6 +51,27 @@ enum resp_err response_header(struct response *r, const char *name, const char *
 
 /* The reason phrase of a status code ("See Other"). */
 const char *response_reason(int status);
+
+/* An error the visitor can act on: a docs/behaviour.md code and the field it concerns. */
+struct field_error {
+	const char *code;
+	const char *field;    /* the mapping's field name, or NULL */
+};
+
+/*
+ * The failure URL of a refused post: `base` (the mapping's failure URL) with
+ * error=CODE, then field=NAME when errs[0] names a field, then, when n > 0,
+ * errors=LIST, inserted before any fragment (after base's own query, joined
+ * with "&"). LIST is each error in order, "CODE" or "CODE:FIELD" with FIELD
+ * percent-encoded, joined by ","; the whole LIST is percent-encoded again as
+ * a query value, so neither a "," nor a ":" in a field name can split it.
+ * Entries that would make the URL longer than LIMIT_MAX_URL are left off from
+ * the first that does not fit (the list is a prefix, maybe empty, and then
+ * absent). Only codes and the mapping's field names go in: never a value.
+ * Appends to u (its max must hold LIMIT_MAX_URL and the base).
+ */
+enum buf_err response_failure_url(struct buf *u, const char *base, const char *code,
+                                  const struct field_error *errs, size_t n);
 
 /* The CGI/FastCGI form of the answer: "Status: 303 See Other\r\n", the headers,
  * Content-Type and Content-Length when there is a body, a blank line, the body.

@@ -60,7 +60,7 @@ for v in '%0D%0A' '%0A' '%0D' '%0D%0A%0D%0A' '%E5%98%8A%E5%98%8D' '%C2%85' '%E2%
 	acgi "name $v" "$OKB&${v}X-Injected%3A+1=1"
 	acgi "failure redirect $v" "uid=u-1&first=${v}X-Injected"
 	expect_eq "refusal with line breaks in values: the failure URL as is" "$(header Location)" \
-		"https://www.example.com/contact.html?error=missing_email&field=email"
+		"https://www.example.com/contact.html?error=missing_email&field=email&errors=missing_email%3Aemail"
 done
 
 # Upstream too: the API requests carry no planted header.

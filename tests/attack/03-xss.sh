@@ -35,8 +35,10 @@ expect_eq "JSON 422 names the fields exactly" \
 	"$(printf '%s' "$CGI_BODY" | jq -c '[.errors[] | [.field, .code]]')" \
 	"$(jq -cn --arg a "$NAME1" --arg b "$NAME2" '[["email","invalid_email"],[$a,"missing_field"],[$b,"invalid_value"]]')"
 
-# Every other HTML answer, each with the marker in the request.
-acgi "400" "email=$S%zz"
+# Every other HTML answer, each with the marker in the request. A refusal of
+# a post to a form with a failure URL is a 303 there (no page): the pages of
+# 400, 413, 415 and 503 are those of the forms without one (bare, priv).
+acgi "400" "email=$S%zz" PATH_INFO=/bare
 expect_eq "400 page" "$CGI_STATUS" 400
 html_page "400 page"
 acgi "403" "email=$S" HTTP_ORIGIN="https://evil.example/$S"
@@ -52,15 +54,19 @@ expect_eq "404 page for a well-formed unknown id" "$CGI_STATUS" 404
 acgi "405" "email=$S" REQUEST_METHOD="<script>XSSMARK</script>"
 expect_eq "405 page" "$CGI_STATUS" 405
 html_page "405 page"
-acgi "413" "email=$S&first=$(printf 'a%.0s' $(seq 4100))"
+acgi "413" "email=$S&first=$(printf 'a%.0s' $(seq 4100))" PATH_INFO=/bare
 expect_eq "413 page" "$CGI_STATUS" 413
-acgi "415" "email=$S" CONTENT_TYPE="text/html<script>XSSMARK</script>"
+acgi "415" "email=$S" CONTENT_TYPE="text/html<script>XSSMARK</script>" PATH_INFO=/bare
 expect_eq "415 page" "$CGI_STATUS" 415
 html_page "415 page"
 acgi "415 file" "$(printf -- '--B\r\nContent-Disposition: form-data; name="f"; filename="<script>XSSMARK</script>.html"\r\n\r\nx\r\n--B--')" \
-	CONTENT_TYPE='multipart/form-data; boundary=B'
+	CONTENT_TYPE='multipart/form-data; boundary=B' PATH_INFO=/bare
 expect_eq "415 page for a file" "$CGI_STATUS" 415
-acgi "503" "email=a%40example.com&uid=u-1&first=$S" FM_API_BASE=
+acgi "415 redirect" "email=$S" CONTENT_TYPE="text/html<script>XSSMARK</script>"
+expect_eq "415 of a form with a failure URL: the code in the URL, no page" \
+	"$CGI_STATUS $(header Location) [$CGI_BODY]" \
+	"303 https://www.example.com/contact.html?error=unsupported_media_type []"
+acgi "503" "email=a%40example.com&uid=u-1&owner=$S" FM_API_BASE= PATH_INFO=/priv
 expect_eq "503 page (delivery not configured)" "$CGI_STATUS" 503
 html_page "503 page"
 

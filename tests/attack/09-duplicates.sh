@@ -10,7 +10,7 @@ double_reset
 FAILURE="https://www.example.com/contact.html"
 MARKS=(victim)
 refused() { # DESC CODE FIELD: the failure redirect, and nothing sent
-	expect_eq "$1" "$CGI_STATUS $(header Location)" "303 $FAILURE?error=$2&field=$3"
+	expect_eq "$1" "$CGI_STATUS $(header Location)" "303 $FAILURE?error=$2&field=$3&errors=$2%3A$3"
 }
 
 acgi "email twice" "email=a%40example.com&email=victim%40example.com&uid=u-dup"
@@ -67,10 +67,10 @@ expect_eq "multiple field: a list" "$(double_contact u-list tags)" '["a","b"]'
 # Multipart and Content-Type parameters named twice.
 acgi "name= twice in a part" "$(printf -- '--B\r\nContent-Disposition: form-data; name="email"; name="victim"\r\n\r\na@example.com\r\n--B--')" \
 	CONTENT_TYPE='multipart/form-data; boundary=B'
-expect_eq "a part naming itself twice: 400" "$CGI_STATUS" 400
+expect_refused "a part naming itself twice: malformed_body (400)" malformed_body
 acgi "two dispositions" "$(printf -- '--B\r\nContent-Disposition: form-data; name="email"\r\nContent-Disposition: form-data; name="victim"\r\n\r\na@example.com\r\n--B--')" \
 	CONTENT_TYPE='multipart/form-data; boundary=B'
-expect_eq "a part with two Content-Dispositions: 400" "$CGI_STATUS" 400
+expect_refused "a part with two Content-Dispositions: malformed_body (400)" malformed_body
 acgi "boundary twice" "--B--" CONTENT_TYPE='multipart/form-data; boundary=B; boundary=victim'
-expect_eq "a Content-Type naming the boundary twice: 400" "$CGI_STATUS" 400
+expect_refused "a Content-Type naming the boundary twice: malformed_body (400)" malformed_body
 attack_done

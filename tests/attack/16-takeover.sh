@@ -82,10 +82,10 @@ for modes in '{}' '{"live":true}' '{"live":true,"external_id_key":"refused","dup
 	acgi "$tag: forged signature" "email=mallory%40example.com&uid=victim%40example.com.$(sig someone-else)&first=Mallory" \
 		PATH_INFO=/member HTTP_COOKIE="ajs_user_id=victim%40example.com"
 	expect_eq "$tag: (c) refused" "$CGI_STATUS $(header Location)" \
-		"303 https://www.example.com/contact.html?error=invalid_user_id&field=uid"
+		"303 https://www.example.com/contact.html?error=invalid_user_id&field=uid&errors=invalid_user_id%3Auid"
 	acgi "$tag: unsigned value" "email=victim%40example.com&uid=victim%40example.com&first=Mallory" PATH_INFO=/member
 	expect_eq "$tag: (c) an unsigned value is refused too" "$(header Location)" \
-		"https://www.example.com/contact.html?error=invalid_user_id&field=uid"
+		"https://www.example.com/contact.html?error=invalid_user_id&field=uid&errors=invalid_user_id%3Auid"
 	expect_eq "$tag: (c) the victim's name unchanged" "$(double_contact victim@example.com first_name)" "Victoria"
 
 	# the site's own signed id may change its contact's email

@@ -75,6 +75,14 @@ expect_delivered() {
 	expect_eq "$1" "$CGI_STATUS $(header Location)" "303 ${2:-https://www.example.com/thanks.html}"
 }
 
+# expect_refused DESCRIPTION CODE: the last answer is a refusal of a post to
+# the contact form, which has a failure URL: a 303 there with error=CODE and
+# nothing else (CODE an extended regex: body_too_large|malformed_body).
+expect_refused() {
+	expect_match "$1" "$CGI_STATUS $(header Location)" \
+		"^303 https://www\.example\.com/contact\.html\?error=($2)\$"
+}
+
 # lacks STRING FILE: true when FILE does not hold STRING (for `check`).
 lacks() { ! grep -qF -- "$1" "$2"; }
 

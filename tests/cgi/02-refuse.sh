@@ -1,7 +1,8 @@
 #!/bin/bash
 # Refusals with the error codes of docs/behaviour.md: 303 to the failure URL with
-# error and field, JSON 422, or a 422 page when the form has no failure URL.
-# Nothing is sent.
+# error, field and errors, JSON 422, or a 422 page when the form has no failure
+# URL. Nothing is sent. (Every kind of refusal, and the errors list in detail:
+# 14-answers.sh.)
 . "$(dirname "$0")/../lib.sh"
 MAPPING="$(dirname "$0")/forms.xml"
 double_start || exit 1
@@ -13,9 +14,9 @@ refuse() { # refuse DESC BODY CODE FIELD
 	cgi "$2"
 	expect_eq "$1: 303" "$CGI_STATUS" 303
 	if [ -n "$4" ]; then
-		expect_eq "$1: location" "$(header Location)" "$FAIL&error=$3&field=$4#form"
+		expect_eq "$1: location" "$(header Location)" "$FAIL&error=$3&field=$4&errors=$3%3A$4#form"
 	else
-		expect_eq "$1: location" "$(header Location)" "$FAIL&error=$3#form"
+		expect_eq "$1: location" "$(header Location)" "$FAIL&error=$3&errors=$3#form"
 	fi
 }
 refuse "missing email" "uid=u-1&company=Acme&first=Ann" missing_email email

@@ -91,7 +91,8 @@ expect_eq "CRM unreachable: success" "$CGI_STATUS" 303
 expect_match "CRM unreachable: spooled" "$CGI_ERR" 'outcome=retry .*spool=queue'
 expect_eq "seven waiting now" "$(waiting)" 7
 cgi "$(body u-7)" FM_API_BASE=http://crm.example.com/crm/sales/api
-expect_eq "plain http to a non-loopback host refused: 503" "$CGI_STATUS" 503
+expect_eq "plain http to a non-loopback host refused: unavailable (503)" \
+	"$CGI_STATUS $(header Location)" "303 $FAIL&error=unavailable#form"
 expect_eq "not configured: Retry-After" "$(header Retry-After)" "60"
 expect_match "plain http: logged" "$CGI_ERR" 'not-configured'
 
@@ -99,7 +100,8 @@ expect_match "plain http: logged" "$CGI_ERR" 'not-configured'
 double_reset
 double_post fault '{"kind":"status","status":503,"count":-1}'
 cgi "$(body u-8)" FMGATE_SPOOL="$TEST_SPOOL/queue/00/../../../nowhere/spool"
-expect_eq "unusable spool, CRM down: 503" "$CGI_STATUS" 503
+expect_eq "unusable spool, CRM down: unavailable (503)" \
+	"$CGI_STATUS $(header Location)" "303 $FAIL&error=unavailable#form"
 expect_eq "unusable spool: Retry-After" "$(header Retry-After)" "60"
 expect_match "unusable spool: logged" "$CGI_ERR" 'error: spool .*nowhere.*: the spool cannot be written'
 printf 'x' >"$TEST_SPOOL.file"
@@ -117,7 +119,7 @@ double_reset
 double_post fault '{"kind":"status","status":422,"count":1,"path":"/contacts/upsert"}'
 cgi "$(body u-20)"
 expect_eq "final 4xx: 303" "$CGI_STATUS" 303
-expect_eq "final 4xx: error=rejected" "$(header Location)" "$FAIL&error=rejected#form"
+expect_eq "final 4xx: error=rejected&errors=rejected" "$(header Location)" "$FAIL&error=rejected&errors=rejected#form"
 expect_match "final 4xx: kept in the dead area" "$CGI_ERR" 'outcome=rejected .*spool=dead'
 id=$(id_of "$CGI_ERR")
 expect_match "final 4xx: dead with the API's message" \

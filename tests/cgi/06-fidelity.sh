@@ -106,7 +106,7 @@ expect_eq "400 naming a field: sent to the renamed field" "$(custom l-6 cf_area)
 post "email=l7%40example.com&uid=l-7&region=South"
 expect_eq "the refreshed list is shared: lookup, upsert" "$CALLS" 2
 post "email=l8%40example.com&uid=l-8&gone=x" PATH_INFO=/broken
-expect_eq "still names a field after the refresh: rejected" "$(location)" "/again?error=rejected"
+expect_eq "still names a field after the refresh: rejected" "$(location)" "/again?error=rejected&errors=rejected"
 expect_eq "still names a field: the same body is not sent twice" "$CALLS" 3
 expect_match "rejection logged with the API's message" "$CGI_ERR" 'Unknown custom field: cf_gone'
 
@@ -129,7 +129,7 @@ for bad in "size=1e3:size" "born=01%2F02%2F2024:born" "sector=Jazz:sector" \
 	   "interests=pricing&interests=gossip:interests" "news=maybe:news" \
 	   "notes=01234567890123456789012345678901234567890:notes"; do
 	post "email=t2%40example.com&uid=t-2&${bad%%:*}"
-	expect_eq "refused by the field's type: ${bad%%:*}" "$(location)" "$FAIL?error=invalid_value&field=${bad##*:}"
+	expect_eq "refused by the field's type: ${bad%%:*}" "$(location)" "$FAIL?error=invalid_value&field=${bad##*:}&errors=invalid_value%3A${bad##*:}"
 done
 expect_eq "a refused value: nothing sent" "$(upserts_now)" "$n"
 expect_eq "a refused value: no contact" "$(double_contact t-2 emails)" "NONE"
@@ -241,7 +241,7 @@ post "email=e3%40example.com&uid=e-3"
 expect_match "timeout: retried later" "$CGI_ERR" 'outcome=retry .*http=0'
 double_post fault '{"kind":"status","status":422,"count":1,"path":"/contacts/upsert"}'
 post "email=e4%40example.com&uid=e-4"
-expect_eq "other 4xx: final" "$(location)" "$FAIL?error=rejected"
+expect_eq "other 4xx: final" "$(location)" "$FAIL?error=rejected&errors=rejected"
 expect_match "other 4xx: logged with the API's message" "$CGI_ERR" 'outcome=rejected .*message=Injected fault'
 
 # ---- no usable SPOOL/state: each process works from memory --------------------------------

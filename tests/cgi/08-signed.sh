@@ -33,21 +33,21 @@ cgi "email=s1%40example.com&uid=member-7.$(sig member-7)" PATH_INFO=/strict
 expect_eq "signed userId accepted" "$(header Location)" "/ok"
 expect_eq "the contact carries the id without its signature" "$(double_contact member-7 emails)" "s1@example.com"
 cgi "email=s2%40example.com&uid=member-8.$(sig member-7)" PATH_INFO=/strict
-expect_eq "a signature of another id: refused" "$(header Location)" "/bad?error=invalid_user_id&field=uid"
+expect_eq "a signature of another id: refused" "$(header Location)" "/bad?error=invalid_user_id&field=uid&errors=invalid_user_id%3Auid"
 cgi "email=s2%40example.com&uid=member-8" PATH_INFO=/strict
-expect_eq "unsigned: refused" "$(header Location)" "/bad?error=invalid_user_id&field=uid"
+expect_eq "unsigned: refused" "$(header Location)" "/bad?error=invalid_user_id&field=uid&errors=invalid_user_id%3Auid"
 cgi "email=s2%40example.com&uid=member-8.$(sig member-8 | tr 0-9a-f 1-9a-f0)" PATH_INFO=/strict
-expect_eq "forged signature: refused" "$(header Location)" "/bad?error=invalid_user_id&field=uid"
+expect_eq "forged signature: refused" "$(header Location)" "/bad?error=invalid_user_id&field=uid&errors=invalid_user_id%3Auid"
 cgi "email=s2%40example.com&uid=member-8.$(sig member-8)&uid=member-8.$(sig member-8)" PATH_INFO=/strict
-expect_eq "sent twice: refused" "$(header Location)" "/bad?error=invalid_user_id&field=uid"
+expect_eq "sent twice: refused" "$(header Location)" "/bad?error=invalid_user_id&field=uid&errors=invalid_user_id%3Auid"
 cgi "email=s2%40example.com&uid=member-8" PATH_INFO=/strict HTTP_ACCEPT=application/json
 expect_eq "JSON: 422 invalid_user_id" "$CGI_BODY" '{"ok":false,"errors":[{"field":"uid","code":"invalid_user_id"}]}'
 cgi "email=s2%40example.com&uid=" PATH_INFO=/strict
-expect_eq "empty: no userId at all" "$(header Location)" "/bad?error=missing_user_id"
+expect_eq "empty: no userId at all" "$(header Location)" "/bad?error=missing_user_id&errors=missing_user_id"
 expect_eq "nothing refused reached the CRM" "$(double_contact member-8 emails)" "NONE"
 # (c) a bad signature never falls through to a weaker source
 cgi "email=s3%40example.com&uid=admin" PATH_INFO=/fallback
-expect_eq "unsigned value: refused, no fall-through" "$(header Location)" "/bad?error=invalid_user_id&field=uid"
+expect_eq "unsigned value: refused, no fall-through" "$(header Location)" "/bad?error=invalid_user_id&field=uid&errors=invalid_user_id%3Auid"
 expect_eq "and never becomes the userId" "$(double_contact admin emails)" "NONE"
 expect_eq "nor does the email" "$(double_contact s3@example.com emails)" "NONE"
 cgi "email=s3%40example.com" PATH_INFO=/fallback

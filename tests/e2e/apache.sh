@@ -29,7 +29,7 @@ out=$(curl -s -H 'Accept: application/json' --data 'email=json%40example.com' "$
 expect_match "Apache: JSON mode" "$out" '^\{"ok":true,"id":"[0-9a-f-]{36}"\}$'
 
 out=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' --data 'email=nope' "$base/forms/contact")
-expect_eq "Apache: invalid email to the failure URL" "$out" "303 https://www.example.com/contact.html?lang=en&error=invalid_email&field=email#form"
+expect_eq "Apache: invalid email to the failure URL" "$out" "303 https://www.example.com/contact.html?lang=en&error=invalid_email&field=email&errors=invalid_email%3Aemail#form"
 
 expect_eq "Apache: unknown form 404" "$(curl -s -o /dev/null -w '%{http_code}' --data x=1 "$base/forms/nosuch")" 404
 expect_eq "Apache: GET 405" "$(curl -s -o /dev/null -w '%{http_code}' "$base/forms/contact")" 405

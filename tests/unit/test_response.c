@@ -1,5 +1,6 @@
 /* Bounded buffers, escaping per context, answers and their serialisation
  * (buf.c, escape.c, response.c, log.c). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,117 @@
 #include "log.h"
 #include "response.h"
 #include "t.h"
+
+/* Percent-decodes s[0..n) into out (a query value: + is a space). */
+static void unescape(const char *s, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+
+		if (s[i] == '%' && i + 2 < n && sscanf(s + i + 1, "%2x", &v) == 1) {
+			*out++ = (char)v;
+			i += 2;
+		} else {
+			*out++ = s[i] == '+' ? ' ' : s[i];
+		}
+	}
+	*out = '\0';
+}
+
+/* The errors parameter of url, decoded once, as a browser's URLSearchParams
+ * would: into out ("" when absent). */
+static void errors_param(const char *url, char *out)
+{
+	const char *p = strstr(url, "&errors=");
+	size_t n;
+
+	*out = '\0';
+	if (!p)
+		return;
+	p += strlen("&errors=");
+	n = strcspn(p, "&#");
+	unescape(p, n, out);
+}
+
+/* response_failure_url: the parameters, their place, their escaping, and
+ * the errors list cut at LIMIT_MAX_URL. */
+static void failure_urls(void)
+{
+	static const struct field_error errs[] = {
+		{ "invalid_value", "a,b:c&d#e \xc3\xa9" },
+		{ "missing_email", "email" },
+		{ "captcha", NULL },
+	};
+	char list[LIMIT_MAX_URL * 3], field[512];
+	char base[LIMIT_MAX_URL + 1];
+	struct buf u;
+	const char *colon;
+
+	buf_init(&u, LIMIT_MAX_URL * 4);
+	T(response_failure_url(&u, "https://x.example/f", "rate_limited", NULL, 0) == BUF_OK, "no field errors");
+	T_STREQ(buf_str(&u), "https://x.example/f?error=rate_limited", "error only, ? added");
+	buf_free(&u);
+	T(response_failure_url(&u, "https://x.example/f#a?b", "body_too_large", NULL, 0) == BUF_OK, "? in the fragment");
+	T_STREQ(buf_str(&u), "https://x.example/f?error=body_too_large#a?b", "a ? in the fragment is not a query");
+	buf_free(&u);
+	T(response_failure_url(&u, "/f?lang=de&x=1#form", errs[0].code, errs, 3) == BUF_OK, "three errors");
+	T_STREQ(buf_str(&u), "/f?lang=de&x=1&error=invalid_value&field=a%2Cb%3Ac%26d%23e%20%C3%A9"
+	        "&errors=invalid_value%3Aa%252Cb%253Ac%2526d%2523e%2520%25C3%25A9%2Cmissing_email%3Aemail%2Ccaptcha#form",
+	        "error, field, errors before the fragment, after the query");
+	errors_param(buf_str(&u), list);
+	T_STREQ(list, "invalid_value:a%2Cb%3Ac%26d%23e%20%C3%A9,missing_email:email,captcha", "the list, decoded once");
+	colon = strchr(list, ':');
+	unescape(colon + 1, strcspn(colon + 1, ","), field);
+	T_STREQ(field, errs[0].field, "the first field name, decoded again");
+	buf_free(&u);
+	T(response_failure_url(&u, "/f", "captcha", errs + 2, 1) == BUF_OK, "a field-less error");
+	T_STREQ(buf_str(&u), "/f?error=captcha&errors=captcha", "no field parameter");
+	buf_free(&u);
+
+	/* A base that leaves room for exactly the first entry (and the fragment). */
+	{
+		const char *tail = "&error=missing_email&field=email&errors=missing_email%3Aemail#f";
+		size_t fill = LIMIT_MAX_URL - strlen(tail) - strlen("/?q=");
+
+		memcpy(base, "/?q=", 4);
+		memset(base + 4, 'p', fill);
+		strcpy(base + 4 + fill, "#f");
+		T(response_failure_url(&u, base, "missing_email", errs + 1, 2) == BUF_OK, "at the limit");
+		T(u.len == LIMIT_MAX_URL, "an entry that ends the URL at LIMIT_MAX_URL fits (%zu)", u.len);
+		T(strcmp(buf_str(&u) + u.len - strlen(tail), tail) == 0, "the second entry is left off");
+		buf_free(&u);
+		base[4] = '\0';
+		memset(base + 4, 'p', fill + 1);
+		strcpy(base + 5 + fill, "#f");
+		T(response_failure_url(&u, base, "missing_email", errs + 1, 2) == BUF_OK, "one over");
+		T(strstr(buf_str(&u), "&errors=") == NULL, "no room for the first entry: no errors parameter");
+		T(strstr(buf_str(&u), "&error=missing_email&field=email#f") != NULL, "error and field all the same");
+		buf_free(&u);
+	}
+	/* Many errors: a prefix of them, within the limit. */
+	{
+		struct field_error many[LIMIT_MAX_ERRORS];
+		char names[LIMIT_MAX_ERRORS][80];
+		size_t kept = 0;
+
+		for (size_t i = 0; i < LIMIT_MAX_ERRORS; i++) {
+			snprintf(names[i], sizeof names[i], "field_%02zu_%060zu", i, i);
+			many[i] = (struct field_error){ "missing_field", names[i] };
+		}
+		T(response_failure_url(&u, "https://x.example/contact.html#form", "missing_field", many,
+		                       LIMIT_MAX_ERRORS) == BUF_OK, "32 errors");
+		T(u.len <= LIMIT_MAX_URL, "within the limit (%zu)", u.len);
+		errors_param(buf_str(&u), list);
+		for (const char *p = list; *p; p += strcspn(p, ","), p += *p == ',') {
+			T(strncmp(p, "missing_field:", 14) == 0 && strncmp(p + 14, names[kept], strlen(names[kept])) == 0,
+			  "entry %zu in order", kept);
+			kept++;
+		}
+		T(kept > 10 && kept < LIMIT_MAX_ERRORS, "a prefix is kept (%zu)", kept);
+		T(strcmp(buf_str(&u) + u.len - 5, "#form") == 0, "the fragment is kept");
+		buf_free(&u);
+	}
+}
 
 int main(void)
 {
@@ -78,5 +190,6 @@ int main(void)
 		log_format(line, sizeof line, LOG_ERR, longmsg);
 		T(strlen(line) < sizeof line && line[strlen(line) - 1] == '\n', "long escaped message cut, still one line");
 	}
+	failure_urls();
 	T_DONE();
 }
