@@ -1,7 +1,8 @@
 #!/bin/bash
 # What bounds the spool, and what an operator does with it: max-files and a
 # full, read-only or unwritable spool give the visitor a 503 (never a false
-# success); max-age-days moves old submissions to the dead area; status exit
+# success; to an HTML client of a form with a failure URL, a 303 there with
+# error=unavailable, so every 303 here is checked for its Location); max-age-days moves old submissions to the dead area; status exit
 # codes; purge; requeue puts dead submissions back.
 . "$(dirname "$0")/../lib.sh"
 double_start || exit 1
@@ -21,6 +22,10 @@ body() { echo "email=$1%40example.com&uid=$1&company=Acme&first=${2:-F}"; }
 status_of() { fmg status 2>/dev/null | sed -n "s/^$1: //p"; }
 crm_down() { double_post fault '{"kind":"status","status":503,"count":-1,"path":"/contacts/upsert"}'; }
 crm_up() { double_post fault '{"kind":"clear"}'; }
+# The last answer: the success redirect, or the refusal's (a 503 for JSON).
+SUCCESS="https://www.example.com/thanks.html"
+UNAVAILABLE="https://www.example.com/contact.html?lang=en&error=unavailable#form"
+answered() { expect_eq "$1" "$CGI_STATUS $(header Location)" "303 $2"; }
 
 # --- max-files
 double_reset
@@ -28,18 +33,18 @@ crm_down
 for u in m1 m2 m3; do cgi "$(body $u)"; done
 expect_eq "three spooled" "$(status_of waiting)" 3
 cgi "$(body m4)"
-expect_eq "over max-files: 503" "$CGI_STATUS" 503
+answered "over max-files: unavailable (503)" "$UNAVAILABLE"
 expect_eq "over max-files: Retry-After" "$(header Retry-After)" 60
 expect_match "over max-files: logged" "$CGI_ERR" 'error: spool .*max-files.*spool holds 3 files, max-files is 3'
-expect_match "over max-files: request line says so" "$CGI_ERR" 'outcome=retry status=503 .*spool=failed'
+expect_match "over max-files: request line says so" "$CGI_ERR" 'outcome=retry status=303 .*spool=failed'
 crm_up
 cgi "$(body m4)"
-expect_eq "full spool, CRM up: delivered all the same" "$CGI_STATUS" 303
+answered "full spool, CRM up: delivered all the same" "$SUCCESS"
 fmg drain --now 2>/dev/null
 expect_eq "drained: room again" "$(status_of waiting)" 0
 crm_down
 cgi "$(body m5)"
-expect_eq "room again: spooled" "$CGI_STATUS" 303
+answered "room again: spooled" "$SUCCESS"
 crm_up
 fmg drain --now 2>/dev/null
 
@@ -56,11 +61,11 @@ else
 	other=
 fi
 FMGATE_WRAP="$other $FMGATE_WRAP" cgi "$(body w1)"
-expect_eq "unwritable spool, CRM down: 503" "$CGI_STATUS" 503
+answered "unwritable spool, CRM down: unavailable (503)" "$UNAVAILABLE"
 expect_match "unwritable spool: logged" "$CGI_ERR" 'error: spool .*: the spool cannot be written or read \(create .*Permission denied\)'
 crm_up
 FMGATE_WRAP="$other $FMGATE_WRAP" cgi "$(body w2)"
-expect_eq "unwritable spool, CRM up: delivered, 303" "$CGI_STATUS" 303
+answered "unwritable spool, CRM up: delivered, 303" "$SUCCESS"
 expect_eq "unwritable spool, CRM up: contact" "$(double_contact w2 emails)" "w2@example.com"
 chmod -R u+w "$TEST_SPOOL"
 
@@ -70,14 +75,14 @@ if mount -t tmpfs -o size=256k,mode=0700 fmgate-test "$tmp/full" 2>/dev/null; th
 	MOUNTS="$tmp/full $MOUNTS"
 	crm_down
 	cgi "$(body f1)" FMGATE_SPOOL="$tmp/full"
-	expect_eq "tmpfs spool: works" "$CGI_STATUS" 303
+	answered "tmpfs spool: works" "$SUCCESS"
 	dd if=/dev/zero of="$tmp/full/filler" bs=4k 2>/dev/null
 	cgi "$(body f2)" FMGATE_SPOOL="$tmp/full"
-	expect_eq "disk full: 503" "$CGI_STATUS" 503
+	answered "disk full: unavailable (503)" "$UNAVAILABLE"
 	expect_match "disk full: logged" "$CGI_ERR" 'error: spool .*: no space left for the spool'
 	rm -f "$tmp/full/filler"
 	cgi "$(body f2)" FMGATE_SPOOL="$tmp/full"
-	expect_eq "space again: spooled" "$CGI_STATUS" 303
+	answered "space again: spooled" "$SUCCESS"
 	umount "$tmp/full"
 	crm_up
 else
@@ -89,11 +94,11 @@ if mount -t tmpfs -o size=256k,mode=0700 fmgate-test "$tmp/ro" 2>/dev/null; then
 	mount -o remount,ro "$tmp/ro"
 	crm_down
 	cgi "$(body r1)" FMGATE_SPOOL="$tmp/ro"
-	expect_eq "read-only spool: 503" "$CGI_STATUS" 503
+	answered "read-only spool: unavailable (503)" "$UNAVAILABLE"
 	expect_match "read-only spool: logged" "$CGI_ERR" 'Read-only file system'
 	crm_up
 	cgi "$(body r2)" FMGATE_SPOOL="$tmp/ro"
-	expect_eq "read-only spool, CRM up: delivered" "$CGI_STATUS" 303
+	answered "read-only spool, CRM up: delivered" "$SUCCESS"
 	umount "$tmp/ro"
 else
 	echo "skipped: read-only file system (cannot mount a tmpfs here)"
