@@ -34,7 +34,7 @@ static bool is_local_char(unsigned char c)
 
 bool ft_email_valid(const char *s, size_t len)
 {
-	size_t i = 0, start;
+	size_t i = 0, start, labels = 0;
 
 	if (s == NULL || len == 0 || len > FT_MAX_EMAIL)
 		return false;
@@ -60,8 +60,11 @@ bool ft_email_valid(const char *s, size_t len)
 		if (i == start || i - start > FT_MAX_EMAIL_LABEL ||
 		    s[start] == '-' || s[i - 1] == '-')
 			return false;
+		labels++;
+		/* A dot in the domain, as Freshworks requires: a@b would be
+		 * accepted here and refused by the CRM later. */
 		if (i == len)
-			return true;
+			return labels >= 2;
 		i++;
 	}
 }

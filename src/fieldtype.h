@@ -11,8 +11,10 @@
  *   text     any valid UTF-8; a JSON string of the same bytes.
  *   email    the WHATWG "valid e-mail address" grammar (local part of atext
  *            and '.', '@', dot-separated labels of letters, digits and '-',
- *            1-63 bytes, no '-' at either end), at most FT_MAX_EMAIL bytes;
- *            a JSON string, ASCII lower-cased.
+ *            1-63 bytes, no '-' at either end) with at least two labels
+ *            (a dot in the domain, as Freshworks requires: not a@b nor
+ *            user@localhost), at most FT_MAX_EMAIL bytes; a JSON string,
+ *            ASCII lower-cased.
  *   number   strict decimal: optional '-', digits, optional '.' and digits;
  *            no '+', exponent, hex, inf or nan; at most FT_MAX_NUMBER bytes;
  *            a JSON number.

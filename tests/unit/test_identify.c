@@ -281,7 +281,7 @@ static void test_uuid(void)
 	static char ids[256][UUID_STR_SIZE];
 	struct id_result r1, r2;
 	struct map_form form = mkform(email_only, NP(email_only));
-	struct form_pair pairs[] = { P("email", "a@b") };
+	struct form_pair pairs[] = { P("email", "a@b.example") };
 	bool fmt = true, uniq = true, v4 = true;
 	size_t i, j;
 
@@ -407,50 +407,50 @@ static void test_errors(void)
 		check_one_error(e, &r, ID_INVALID_EMAIL, "email", "invalid email, cookie userId");
 	}
 	{ /* missing_user_id when the email is fine */
-		struct form_pair p[] = { P("email", "a@b"), P("first", "J") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("first", "J") };
 		e = run(&cookie_form, p, NP(p), NULL, &r);
 		check_one_error(e, &r, ID_MISSING_USER_ID, NULL, "no cookie");
 	}
 	{ /* missing_user_id with no sources at all */
 		struct map_form f = form;
-		struct form_pair p[] = { P("email", "a@b"), P("first", "J") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("first", "J") };
 		f.user_id = NULL;
 		f.n_user_id = 0;
 		e = run(&f, p, NP(p), NULL, &r);
 		check_one_error(e, &r, ID_MISSING_USER_ID, NULL, "no sources");
 	}
 	{ /* missing_field */
-		struct form_pair p[] = { P("email", "a@b"), P("first", "  ") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("first", "  ") };
 		e = run(&form, p, NP(p), NULL, &r);
 		check_one_error(e, &r, ID_MISSING_FIELD, "first", "blank required");
 	}
 	{ /* invalid_value: a wrong type */
-		struct form_pair p[] = { P("email", "a@b"), P("first", "J"), P("size", "many") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("first", "J"), P("size", "many") };
 		e = run(&form, p, NP(p), NULL, &r);
 		check_one_error(e, &r, ID_INVALID_VALUE, "size", "bad number");
 	}
 	{ /* invalid_value: a repeated single field, even with empty copies */
-		struct form_pair p[] = { P("email", "a@b"), P("first", "J"), P("first", "") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("first", "J"), P("first", "") };
 		e = run(&form, p, NP(p), NULL, &r);
 		check_one_error(e, &r, ID_INVALID_VALUE, "first", "repeated field");
 	}
 	{ /* a repeated email is invalid_value for the email: no missing_user_id */
-		struct form_pair p[] = { P("email", "a@b"), P("first", "J"), P("email", "c@d") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("first", "J"), P("email", "c@d") };
 		e = run(&form, p, NP(p), NULL, &r);
 		check_one_error(e, &r, ID_INVALID_VALUE, "email", "repeated email");
 	}
 	{ /* too_long: marked by the parser */
-		struct form_pair p[] = { P("email", "a@b"), P("first", "J"), PLONG("nick") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("first", "J"), PLONG("nick") };
 		e = run(&form, p, NP(p), NULL, &r);
 		check_one_error(e, &r, ID_TOO_LONG, "nick", "parser too_long");
 	}
 	{ /* too_long: the field's max-length (5), counted after trimming */
-		struct form_pair p[] = { P("email", "a@b"), P("first", "J"), P("last", "123456") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("first", "J"), P("last", "123456") };
 		e = run(&form, p, NP(p), NULL, &r);
 		check_one_error(e, &r, ID_TOO_LONG, "last", "max-length");
 	}
 	{
-		struct form_pair p[] = { P("email", "a@b"), P("first", "J"), P("last", "  12345 \n") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("first", "J"), P("last", "  12345 \n") };
 		e = run(&form, p, NP(p), NULL, &r);
 		T(e == ID_OK, "5 bytes after trimming fit max-length 5");
 		check_part(msg_of(&r), "traits.lastName", "\"12345\"", "trimmed");
@@ -458,7 +458,7 @@ static void test_errors(void)
 	}
 	{ /* too_long: max-length 0 is the form's max-value */
 		static const struct form_limits small = { 65536, 100, 10 };
-		struct form_pair p[] = { P("email", "a@b"), P("first", "J"), P("nick", "12345678901") };
+		struct form_pair p[] = { P("email", "a@b.c"), P("first", "J"), P("nick", "12345678901") };
 		struct form_pairs fp = { p, NP(p), NP(p) };
 		e = identify_build(&form, &small, &fp, NULL, &r);
 		check_one_error(e, &r, ID_TOO_LONG, "nick", "max-value");
@@ -468,17 +468,24 @@ static void test_errors(void)
 		T(e == ID_OK, "10 bytes fit max-value 10");
 		id_result_free(&r);
 	}
-	{ /* a max-length above max-value does not loosen it */
-		static const struct form_limits small = { 65536, 100, 4 };
-		struct form_pair p[] = { P("email", "a@b"), P("first", "J"), P("last", "12345") };
+	{ /* a max-length above max-value does not loosen it (an email is 5
+	   * bytes at least: a max-value of 5, a max-length of 10) */
+		static const struct form_limits small = { 65536, 100, 5 };
+		struct map_field f[] = {
+			FIELD("email", "email", MAP_EMAIL, false, false, 0),
+			FIELD("first", "firstName", MAP_TEXT, true, false, 0),
+			FIELD("last", "lastName", MAP_TEXT, false, false, 10),
+		};
+		struct map_form ff = mkform(f, NP(f));
+		struct form_pair p[] = { P("email", "a@b.c"), P("first", "J"), P("last", "123456") };
 		struct form_pairs fp = { p, NP(p), NP(p) };
-		e = identify_build(&form, &small, &fp, NULL, &r);
+		e = identify_build(&ff, &small, &fp, NULL, &r);
 		check_one_error(e, &r, ID_TOO_LONG, "last", "max-length over max-value");
 	}
 	{ /* too_long on the email field comes before its syntax */
 		struct map_field f[] = { FIELD("email", "email", MAP_EMAIL, true, false, 4) };
 		struct map_form ff = mkform(f, NP(f));
-		struct form_pair p[] = { P("email", "ab@cd") };
+		struct form_pair p[] = { P("email", "ab@cd.example") };
 		e = run(&ff, p, NP(p), NULL, &r);
 		check_one_error(e, &r, ID_TOO_LONG, "email", "long email");
 	}
@@ -496,7 +503,7 @@ static void test_errors(void)
 		}
 	}
 	{ /* field errors and missing_user_id together */
-		struct form_pair p[] = { P("email", "a@b"), P("size", "x") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("size", "x") };
 		e = run(&cookie_form, p, NP(p), NULL, &r);
 		T(e == ID_EREFUSED && r.n_errors == 3, "three errors (got %zu)", r.n_errors);
 		T(r.n_errors == 3 && r.errors[0].code == ID_MISSING_FIELD &&
@@ -519,7 +526,7 @@ static void test_error_cap(void)
 	static char names[40][8];
 	static struct map_field f[41];
 	struct map_form form;
-	struct form_pair p[] = { P("email", "a@b") };
+	struct form_pair p[] = { P("email", "a@b.example") };
 	struct id_result r;
 	size_t i;
 
@@ -559,7 +566,7 @@ static void test_types(void)
 		id_result_free(&r);
 	}
 	{
-		struct form_pair p[] = { P("email", "a@b"), P("b", "maybe"), P("n", "0x1F"),
+		struct form_pair p[] = { P("email", "a@b.example"), P("b", "maybe"), P("n", "0x1F"),
 		                         P("d", "2023-02-29"), P("ph", "1234") };
 		T(run(&form, p, NP(p), NULL, &r) == ID_EREFUSED && r.n_errors == 4, "four bad");
 		T(has_error(&r, ID_INVALID_VALUE, "b") && has_error(&r, ID_INVALID_VALUE, "n") &&
@@ -567,34 +574,34 @@ static void test_types(void)
 		  "each invalid_value");
 	}
 	{
-		struct form_pair p[] = { P("email", "a@b"), P("d", "2024-13-01") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("d", "2024-13-01") };
 		check_one_error(run(&form, p, NP(p), NULL, &r), &r, ID_INVALID_VALUE, "d", "month 13");
 	}
 	{ /* an optional field sent empty is left out, not an error */
-		struct form_pair p[] = { P("email", "a@b"), P("b", ""), P("n", " ") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("b", ""), P("n", " ") };
 		T(run(&form, p, NP(p), NULL, &r) == ID_OK, "empty optional fields");
-		check_part(msg_of(&r), "traits", "{\"email\":\"a@b\"}", "no empty traits");
+		check_part(msg_of(&r), "traits", "{\"email\":\"a@b.example\"}", "no empty traits");
 		id_result_free(&r);
 	}
 	{ /* the email field is checked as an email whatever its type, and single */
 		struct map_field g[] = { FIELD("mail", "email", MAP_TEXT, false, true, 0) };
 		struct map_form gf = mkform(g, NP(g));
 		struct form_pair p1[] = { P("mail", "Not An Email") };
-		struct form_pair p2[] = { P("mail", "a@b"), P("mail", "c@d") };
-		struct form_pair p3[] = { P("mail", "X@Y") };
+		struct form_pair p2[] = { P("mail", "a@b.example"), P("mail", "c@d") };
+		struct form_pair p3[] = { P("mail", "X@Y.example") };
 
 		check_one_error(run(&gf, p1, NP(p1), NULL, &r), &r, ID_INVALID_EMAIL, "mail",
 		                "text-typed email field");
 		check_one_error(run(&gf, p2, NP(p2), NULL, &r), &r, ID_INVALID_VALUE, "mail",
 		                "multiple email field");
 		T(run(&gf, p3, NP(p3), NULL, &r) == ID_OK, "text-typed email accepted");
-		check_part(msg_of(&r), "traits.email", "\"x@y\"", "lower-cased, a string");
+		check_part(msg_of(&r), "traits.email", "\"x@y.example\"", "lower-cased, a string");
 		id_result_free(&r);
 	}
 	{ /* a form without an email field (a bad mapping) */
 		struct map_field g[] = { FIELD("name", "name", MAP_TEXT, false, false, 0) };
 		struct map_form gf = mkform(g, NP(g));
-		struct form_pair p[] = { P("name", "x"), P("email", "a@b") };
+		struct form_pair p[] = { P("name", "x"), P("email", "a@b.example") };
 
 		check_one_error(run(&gf, p, NP(p), NULL, &r), &r, ID_MISSING_EMAIL, NULL,
 		                "no email field");
@@ -627,7 +634,7 @@ static void test_nested(void)
 	};
 	struct map_form form = mkform(f, NP(f));
 	struct form_pair p[] = {
-		P("email", "a@b"), P("city", "Paris"), P("street", "1 rue X"), P("d4", "deep"),
+		P("email", "a@b.example"), P("city", "Paris"), P("street", "1 rue X"), P("d4", "deep"),
 		P("d5", "deeper"), P("x", "leaf"), P("xy", "under leaf"), P("pq", "obj"),
 		P("p", "over obj"), P("e1", "1"), P("e2", "2"), P("e3", "3"), P("e4", "4"),
 		P("dup", "Lyon"),
@@ -638,7 +645,7 @@ static void test_nested(void)
 	form.n_constants = NP(c);
 	T(run(&form, p, NP(p), NULL, &r) == ID_OK, "nested accepted");
 	check_part(msg_of(&r), "traits",
-	           "{\"email\":\"a@b\",\"address\":{\"city\":\"Paris\",\"street\":\"1 rue X\"},"
+	           "{\"email\":\"a@b.example\",\"address\":{\"city\":\"Paris\",\"street\":\"1 rue X\"},"
 	           "\"a\":{\"b\":{\"c\":{\"d\":\"deep\"}}},\"x\":\"leaf\",\"p\":{\"q\":\"obj\"},"
 	           "\"meta\":{\"source\":\"web\"},\"Plan\":\"\"}",
 	           "nested traits, first wins");
@@ -657,32 +664,32 @@ static void test_multiple(void)
 	struct id_result r;
 
 	{
-		struct form_pair p[] = { P("t", " b "), P("email", "a@b"), P("t", ""), P("r", "x"),
+		struct form_pair p[] = { P("t", " b "), P("email", "a@b.example"), P("t", ""), P("r", "x"),
 		                         P("t", "a"), P("n", "1"), P("n", "2.5"), P("t", "b") };
 		T(run(&form, p, NP(p), NULL, &r) == ID_OK, "lists accepted");
 		check_part(msg_of(&r), "traits",
-		           "{\"email\":\"a@b\",\"Topics\":[\"b\",\"a\",\"b\"],\"Nums\":[1,2.5],"
+		           "{\"email\":\"a@b.example\",\"Topics\":[\"b\",\"a\",\"b\"],\"Nums\":[1,2.5],"
 		           "\"Req\":[\"x\"]}", "lists in order, empties skipped");
 		id_result_free(&r);
 	}
 	{ /* an all-empty list is absent */
-		struct form_pair p[] = { P("email", "a@b"), P("t", ""), P("t", " "), P("r", "y") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("t", ""), P("t", " "), P("r", "y") };
 		T(run(&form, p, NP(p), NULL, &r) == ID_OK, "empty list accepted");
-		check_part(msg_of(&r), "traits", "{\"email\":\"a@b\",\"Req\":[\"y\"]}", "no Topics");
+		check_part(msg_of(&r), "traits", "{\"email\":\"a@b.example\",\"Req\":[\"y\"]}", "no Topics");
 		id_result_free(&r);
 	}
 	{
-		struct form_pair p[] = { P("email", "a@b"), P("r", ""), P("r", "") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("r", ""), P("r", "") };
 		check_one_error(run(&form, p, NP(p), NULL, &r), &r, ID_MISSING_FIELD, "r",
 		                "required list empty");
 	}
 	{
-		struct form_pair p[] = { P("email", "a@b"), P("r", "x"), P("n", "1"), P("n", "two") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("r", "x"), P("n", "1"), P("n", "two") };
 		check_one_error(run(&form, p, NP(p), NULL, &r), &r, ID_INVALID_VALUE, "n",
 		                "one bad element");
 	}
 	{
-		struct form_pair p[] = { P("email", "a@b"), P("r", "x"), P("r", "long") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("r", "x"), P("r", "long") };
 		check_one_error(run(&form, p, NP(p), NULL, &r), &r, ID_TOO_LONG, "r",
 		                "one long element");
 	}
@@ -720,30 +727,30 @@ static void test_user_id(void)
 		UID(p, NULL, "\"mail@x.y\"", "no context");
 	}
 	{
-		struct form_pair p[] = { P("email", "m@x"), P("uid", " ") };
+		struct form_pair p[] = { P("email", "m@x.example"), P("uid", " ") };
 		UID(p, &ctx, "\"abc\"", "empty field skipped");
 	}
 	{
-		struct form_pair p[] = { P("email", "m@x"), P("uid", "a"), P("uid", "b") };
+		struct form_pair p[] = { P("email", "m@x.example"), P("uid", "a"), P("uid", "b") };
 		UID(p, &ctx, "\"abc\"", "repeated field skipped");
 	}
 	{
-		struct form_pair p[] = { P("email", "m@x"), PLONG("uid") };
+		struct form_pair p[] = { P("email", "m@x.example"), PLONG("uid") };
 		UID(p, &ctx, "\"abc\"", "too_long field skipped");
 	}
 	{
-		struct form_pair p[] = { P("email", "m@x"), { (char *)"uid", uid257, 257, false } };
-		UID(p, &no_cookie, "\"m@x\"", "257-byte field skipped");
+		struct form_pair p[] = { P("email", "m@x.example"), { (char *)"uid", uid257, 257, false } };
+		UID(p, &no_cookie, "\"m@x.example\"", "257-byte field skipped");
 	}
 	{
-		struct form_pair p[] = { P("email", "m@x"), { (char *)"uid", uid256, 256, false } };
+		struct form_pair p[] = { P("email", "m@x.example"), { (char *)"uid", uid256, 256, false } };
 		char want[300];
 
 		snprintf(want, sizeof want, "\"%.256s\"", uid256);
 		UID(p, &no_cookie, want, "256-byte field kept");
 	}
 	{ /* anonymousId: present from the cookie, absent without a source */
-		struct form_pair p[] = { P("email", "m@x") };
+		struct form_pair p[] = { P("email", "m@x.example") };
 		form.anonymous_id = src_anon;
 		form.n_anonymous_id = NP(src_anon);
 		T(run(&form, p, NP(p), &ctx, &r) == ID_OK, "anonymousId");
@@ -754,7 +761,7 @@ static void test_user_id(void)
 		id_result_free(&r);
 	}
 	{
-		struct form_pair p[] = { P("email", "m@x"), P("anon", "a-1") };
+		struct form_pair p[] = { P("email", "m@x.example"), P("anon", "a-1") };
 		T(run(&form, p, NP(p), &ctx, &r) == ID_OK, "anonymousId from field");
 		check_part(msg_of(&r), "anonymousId", "\"a-1\"", "field before cookie");
 		id_result_free(&r);
@@ -777,47 +784,47 @@ static void test_campaign(void)
 	id_result_free(&r); \
 } while (0)
 	{
-		struct form_pair p[] = { P("utm_content", "e"), P("email", "a@b"),
+		struct form_pair p[] = { P("utm_content", "e"), P("email", "a@b.example"),
 		                         P("utm_term", " d "), P("utm_campaign", "c"),
 		                         P("utm_medium", "b"), P("utm_source", "a") };
 		CAMP(p, &ctx, "{\"source\":\"a\",\"medium\":\"b\",\"name\":\"c\",\"term\":\"d\","
 		              "\"content\":\"e\"}", "all five from fields, in order");
 	}
 	{
-		struct form_pair p[] = { P("email", "a@b"), P("utm_medium", "m") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("utm_medium", "m") };
 		CAMP(p, &ctx, "{\"medium\":\"m\"}", "fields win over the page URL");
 	}
 	{
-		struct form_pair p[] = { P("email", "a@b") };
+		struct form_pair p[] = { P("email", "a@b.example") };
 		CAMP(p, &ctx, "{\"source\":\"q\",\"medium\":\"b c\",\"name\":\"\xc3\xa9t\xc3\xa9\"}",
 		     "from the page URL query, decoded, not the fragment");
 	}
 	{
-		struct form_pair p[] = { P("email", "a@b"), P("utm_source", " "), P("utm_term", "") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("utm_source", " "), P("utm_term", "") };
 		CAMP(p, &ctx, "{\"source\":\"q\",\"medium\":\"b c\",\"name\":\"\xc3\xa9t\xc3\xa9\"}",
 		     "empty utm fields fall back to the URL");
 	}
 	memset(big, 'v', 257);
 	big[257] = '\0';
 	{
-		struct form_pair p[] = { P("email", "a@b"), { (char *)"utm_source", big, 257, false },
+		struct form_pair p[] = { P("email", "a@b.example"), { (char *)"utm_source", big, 257, false },
 		                         P("utm_medium", "m") };
 		CAMP(p, &ctx, "{\"medium\":\"m\"}", "257-byte utm field dropped");
 	}
 	{
-		struct form_pair p[] = { P("email", "a@b"), { (char *)"utm_source", big, 256, false } };
+		struct form_pair p[] = { P("email", "a@b.example"), { (char *)"utm_source", big, 256, false } };
 		char want[400];
 
 		snprintf(want, sizeof want, "{\"source\":\"%.256s\"}", big);
 		CAMP(p, &ctx, want, "256-byte utm field kept");
 	}
 	{
-		struct form_pair p[] = { P("email", "a@b"), P("utm_source", "x"), P("utm_source", "y"),
+		struct form_pair p[] = { P("email", "a@b.example"), P("utm_source", "x"), P("utm_source", "y"),
 		                         PLONG("utm_term"), P("utm_content", "k") };
 		CAMP(p, &ctx, "{\"content\":\"k\"}", "repeated or too_long utm fields dropped");
 	}
 	{
-		struct form_pair p[] = { P("email", "a@b") };
+		struct form_pair p[] = { P("email", "a@b.example") };
 		struct id_context c2 = { NULL, NULL, "https://s/p?utm_source=%zz&utm_medium=m", NULL, NULL };
 		struct id_context c3 = { NULL, NULL, "https://s/p#x?utm_source=s", NULL, NULL };
 		struct id_context c4 = { NULL, NULL, "https://s/p?utm_source=&utm_medium=m&utm_medium=n", NULL, NULL };
@@ -835,8 +842,8 @@ static void test_campaign(void)
 static void test_context(void)
 {
 	struct map_form form = mkform(email_only, NP(email_only));
-	struct form_pair p[] = { P("email", "a@b"), P("_referrer", " https://r.example/ ") };
-	struct form_pair p_only[] = { P("email", "a@b") };
+	struct form_pair p[] = { P("email", "a@b.example"), P("_referrer", " https://r.example/ ") };
+	struct form_pair p_only[] = { P("email", "a@b.example") };
 	static char url[LIMIT_MAX_URL + 2];
 	struct id_context ctx = { "::1", "UA \xc3\xa9", url, NULL, NULL };
 	struct id_result r;
@@ -879,7 +886,7 @@ static void test_context(void)
 	check_part(msg_of(&r), "integrations", "{\"Freshmarketer\":true}", "integrations");
 	id_result_free(&r);
 	{
-		struct form_pair q[] = { P("email", "a@b"), P("_referrer", "x"), P("_referrer", "y") };
+		struct form_pair q[] = { P("email", "a@b.example"), P("_referrer", "x"), P("_referrer", "y") };
 
 		T(run(&form, q, NP(q), NULL, &r) == ID_OK, "two referrers");
 		check_part(msg_of(&r), "context", "{" LIB OWN("email") "}", "repeated _referrer dropped");
@@ -891,7 +898,7 @@ static void test_context(void)
 static void test_ip(void)
 {
 	struct map_form form = mkform(email_only, NP(email_only));
-	struct form_pair p[] = { P("email", "a@b") };
+	struct form_pair p[] = { P("email", "a@b.example") };
 	struct id_context ctx = { "203.0.113.9", "UA", NULL, NULL, NULL };
 	struct id_result r;
 	char *s;
@@ -935,7 +942,7 @@ static void test_page(void)
 	id_result_free(&r); \
 } while (0)
 	{
-		struct form_pair p[] = { P("email", "a@b"),
+		struct form_pair p[] = { P("email", "a@b.example"),
 		                         P("_page", " https://www.example.com/pricing/?plan=pro&utm_source=pg#faq ") };
 
 		PAGE(p, &ctx, "{\"path\":\"/pricing/\",\"search\":\"?plan=pro&utm_source=pg\","
@@ -947,7 +954,7 @@ static void test_page(void)
 		id_result_free(&r);
 	}
 	{
-		struct form_pair p[] = { P("email", "a@b") };
+		struct form_pair p[] = { P("email", "a@b.example") };
 
 		PAGE(p, &ctx, "{\"path\":\"/from\",\"search\":\"?utm_source=ref\","
 		              "\"url\":\"https://ref.example/from?utm_source=ref\"}", "no _page: the Referer");
@@ -966,7 +973,7 @@ static void test_page(void)
 		                       "\"url\":\"https://ref.example/from?utm_source=ref\"}";
 
 		for (i = 0; i < NP(bad); i++) {
-			struct form_pair p[] = { P("email", "a@b"), { (char *)"_page", (char *)bad[i],
+			struct form_pair p[] = { P("email", "a@b.example"), { (char *)"_page", (char *)bad[i],
 			                         strlen(bad[i]), false } };
 			char what[80];
 
@@ -978,27 +985,27 @@ static void test_page(void)
 			id_result_free(&r);
 		}
 		{
-			struct form_pair p[] = { P("email", "a@b"), { (char *)"_page", big,
+			struct form_pair p[] = { P("email", "a@b.example"), { (char *)"_page", big,
 			                         LIMIT_MAX_URL + 1, false } };
 			PAGE(p, &ctx, fallback, "2049-byte _page falls back");
 		}
 		{
-			struct form_pair p[] = { P("email", "a@b"), P("_page", "https://a.example/1"),
+			struct form_pair p[] = { P("email", "a@b.example"), P("_page", "https://a.example/1"),
 			                         P("_page", "https://a.example/2") };
 			PAGE(p, &ctx, fallback, "repeated _page falls back");
 		}
 		{
-			struct form_pair p[] = { P("email", "a@b"), PLONG("_page") };
+			struct form_pair p[] = { P("email", "a@b.example"), PLONG("_page") };
 			PAGE(p, &ctx, fallback, "too_long _page falls back");
 		}
 		{
-			struct form_pair p[] = { P("email", "a@b"), P("_page", "javascript:alert(1)") };
+			struct form_pair p[] = { P("email", "a@b.example"), P("_page", "javascript:alert(1)") };
 			PAGE(p, &no_ref, NULL, "bad _page, no Referer: no page");
 		}
 	}
 	big[LIMIT_MAX_URL] = '\0';
 	{
-		struct form_pair p[] = { P("email", "a@b"), { (char *)"_page", big, LIMIT_MAX_URL, false } };
+		struct form_pair p[] = { P("email", "a@b.example"), { (char *)"_page", big, LIMIT_MAX_URL, false } };
 
 		char *want = malloc(LIMIT_MAX_URL + 8);
 
@@ -1025,9 +1032,9 @@ static void test_page(void)
 		};
 
 		for (i = 0; i < NP(split); i++) {
-			struct form_pair p[] = { P("email", "a@b"), { (char *)"_page", (char *)split[i].url,
+			struct form_pair p[] = { P("email", "a@b.example"), { (char *)"_page", (char *)split[i].url,
 			                         strlen(split[i].url), false } };
-			struct form_pair q[] = { P("email", "a@b") };
+			struct form_pair q[] = { P("email", "a@b.example") };
 			struct id_context c = { NULL, NULL, split[i].url, NULL, NULL };
 
 			PAGE(p, &no_ref, split[i].want, split[i].url);
@@ -1035,7 +1042,7 @@ static void test_page(void)
 		}
 	}
 	{
-		struct form_pair p[] = { P("email", "a@b") };
+		struct form_pair p[] = { P("email", "a@b.example") };
 		struct id_context c = { NULL, NULL, "android-app://com.example.app/", NULL, NULL };
 
 		PAGE(p, &c, "{\"url\":\"android-app://com.example.app/\"}",
@@ -1056,31 +1063,31 @@ static void test_title(void)
 	check_part(msg_of(&r), "context.page.title", want, what); \
 	id_result_free(&r); \
 } while (0)
-#define ONE(val, len) { P("email", "a@b"), { (char *)"_title", (val), (len), false } }
+#define ONE(val, len) { P("email", "a@b.example"), { (char *)"_title", (val), (len), false } }
 	{
-		struct form_pair p[] = { P("email", "a@b"), P("_title", "  Pricing \xe2\x80\x94 Acme \n") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("_title", "  Pricing \xe2\x80\x94 Acme \n") };
 		TITLE(p, "\"Pricing \xe2\x80\x94 Acme\"", "trimmed, UTF-8 kept");
 	}
 	{
 		/* Tab, CR, LF, DEL, U+0085 (C1) go; U+00A0 and U+202E are no controls. */
-		struct form_pair p[] = { P("email", "a@b"),
+		struct form_pair p[] = { P("email", "a@b.example"),
 		                         P("_title", "A\tB\r\nC\x7f\xc2\x85" "D\xc2\xa0" "E\xe2\x80\xae\x1b[1m") };
 		TITLE(p, "\"ABCD\xc2\xa0" "E\xe2\x80\xae[1m\"", "control characters removed");
 	}
 	{
-		struct form_pair p[] = { P("email", "a@b"), P("_title", "\x01 \x02\xc2\x9f ") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("_title", "\x01 \x02\xc2\x9f ") };
 		TITLE(p, NULL, "nothing but controls and spaces: no title");
 	}
 	{
-		struct form_pair p[] = { P("email", "a@b"), P("_title", "Caf\xc3") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("_title", "Caf\xc3") };
 		TITLE(p, NULL, "invalid UTF-8: no title");
 	}
 	{
-		struct form_pair p[] = { P("email", "a@b"), P("_title", "a"), P("_title", "b") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("_title", "a"), P("_title", "b") };
 		TITLE(p, NULL, "sent twice: no title");
 	}
 	{
-		struct form_pair p[] = { P("email", "a@b"), PLONG("_title") };
+		struct form_pair p[] = { P("email", "a@b.example"), PLONG("_title") };
 		TITLE(p, NULL, "too_long for the parser: no title");
 	}
 	memset(v, 'x', 600);
@@ -1149,7 +1156,7 @@ static void test_title(void)
 static void test_locale(void)
 {
 	struct map_form form = mkform(email_only, NP(email_only));
-	struct form_pair p[] = { P("email", "a@b") };
+	struct form_pair p[] = { P("email", "a@b.example") };
 	static const struct { const char *header, *want; } cases[] = {
 		{ "en-US,en;q=0.9", "\"en-US\"" },
 		{ "da, en-gb;q=0.8, en;q=0.7", "\"da\"" },
@@ -1219,10 +1226,10 @@ static void test_consent(void)
 		FIELD("plain", "Plain", MAP_BOOLEAN, false, false, 0),
 	};
 	struct map_form form;
-	struct form_pair yes[] = { P("email", "a@b"), P("optin", "on"), P("terms", "yes"),
+	struct form_pair yes[] = { P("email", "a@b.example"), P("optin", "on"), P("terms", "yes"),
 	                           P("plain", "1") };
-	struct form_pair no[] = { P("email", "a@b"), P("optin", "off") };
-	struct form_pair absent[] = { P("email", "a@b") };
+	struct form_pair no[] = { P("email", "a@b.example"), P("optin", "off") };
+	struct form_pair absent[] = { P("email", "a@b.example") };
 	struct id_result r;
 	const cJSON *ts;
 	char *want;
@@ -1261,17 +1268,17 @@ static void test_only_mapped(void)
 	};
 	struct map_form form = mkform(email_only, NP(email_only));
 	struct map_form mapped = mkform(f, NP(f));
-	struct form_pair p[] = { P("email", "a@b"), P("_next", "/thanks"), P("website", "spam"),
+	struct form_pair p[] = { P("email", "a@b.example"), P("_next", "/thanks"), P("website", "spam"),
 	                         P("_referrer", "https://r/"), P("utm_source", "s"),
 	                         P("firstName", "J"), P("traits", "x") };
 	struct id_result r;
 
 	form.honeypot = (char *)"website";
 	T(run(&form, p, NP(p), NULL, &r) == ID_OK, "unmapped accepted");
-	check_part(msg_of(&r), "traits", "{\"email\":\"a@b\"}", "unmapped fields dropped");
+	check_part(msg_of(&r), "traits", "{\"email\":\"a@b.example\"}", "unmapped fields dropped");
 	id_result_free(&r);
 	T(run(&mapped, p, NP(p), NULL, &r) == ID_OK, "mapped utm accepted");
-	check_part(msg_of(&r), "traits", "{\"email\":\"a@b\",\"Source\":\"s\"}", "mapped utm_source");
+	check_part(msg_of(&r), "traits", "{\"email\":\"a@b.example\",\"Source\":\"s\"}", "mapped utm_source");
 	check_part(msg_of(&r), "context.campaign", "{\"source\":\"s\"}", "and still the campaign");
 	id_result_free(&r);
 
@@ -1311,37 +1318,37 @@ static void test_trust(void)
 	id_result_free(&r); \
 } while (0)
 	{
-		struct form_pair p[] = { P("email", "m@x"), P("sid", good), P("uid", "f-1") };
+		struct form_pair p[] = { P("email", "m@x.example"), P("sid", good), P("uid", "f-1") };
 		SOURCE(p, &ctx, "\"u-42\"", "\"signed\"", "signed");
 	}
 	{
-		struct form_pair p[] = { P("email", "m@x"), P("uid", "f-1") };
+		struct form_pair p[] = { P("email", "m@x.example"), P("uid", "f-1") };
 		SOURCE(p, &ctx, "\"f-1\"", "\"field\"", "plain field");
 	}
 	{
-		struct form_pair p[] = { P("email", "m@x"), P("sid", "  ") };
+		struct form_pair p[] = { P("email", "m@x.example"), P("sid", "  ") };
 		SOURCE(p, &ctx, "\"c-1\"", "\"cookie\"", "blank signed field: absent");
-		SOURCE(p, &no_cookie, "\"m@x\"", "\"email\"", "email");
+		SOURCE(p, &no_cookie, "\"m@x.example\"", "\"email\"", "email");
 	}
 #undef SOURCE
 	{
-		struct form_pair p[] = { P("email", "m@x"), P("sid", "u-42"), P("uid", "f-1") };
+		struct form_pair p[] = { P("email", "m@x.example"), P("sid", "u-42"), P("uid", "f-1") };
 		check_one_error(run(&form, p, NP(p), &ctx, &r), &r, ID_INVALID_USER_ID, "sid",
 		                "unsigned value in a signed field: no fall-through");
 	}
 	{
-		struct form_pair p[] = { P("email", "m@x"),
+		struct form_pair p[] = { P("email", "m@x.example"),
 		                         P("sid", "u-43.eaaeb5676423703dfe60bb16f05e45efd06e11ef9628f7b9698b6276ab8ce4e4") };
 		check_one_error(run(&form, p, NP(p), &ctx, &r), &r, ID_INVALID_USER_ID, "sid",
 		                "another id's signature");
 	}
 	{
-		struct form_pair p[] = { P("email", "m@x"), P("sid", good), P("sid", good) };
+		struct form_pair p[] = { P("email", "m@x.example"), P("sid", good), P("sid", good) };
 		check_one_error(run(&form, p, NP(p), &ctx, &r), &r, ID_INVALID_USER_ID, "sid",
 		                "signed field sent twice");
 	}
 	{
-		struct form_pair p[] = { P("email", "m@x"), PLONG("sid") };
+		struct form_pair p[] = { P("email", "m@x.example"), PLONG("sid") };
 		check_one_error(run(&form, p, NP(p), &ctx, &r), &r, ID_INVALID_USER_ID, "sid",
 		                "signed field too long");
 	}
