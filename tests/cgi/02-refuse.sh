@@ -23,6 +23,8 @@ refuse "missing email" "uid=u-1&company=Acme&first=Ann" missing_email email
 refuse "empty email" "email=+++&uid=u-1&company=Acme" missing_email email
 refuse "invalid email" "email=ann%40&uid=u-1&company=Acme" invalid_email email
 refuse "email with a space" "email=a+b%40example.com&uid=u-1&company=Acme" invalid_email email
+refuse "no dot in the domain (a@b)" "email=a%40b&uid=u-1&company=Acme" invalid_email email
+refuse "no dot in the domain (localhost)" "email=ann%40localhost&uid=u-1&company=Acme" invalid_email email
 refuse "missing required field" "email=a%40example.com&uid=u-1" missing_field company
 refuse "number of the wrong type" "email=a%40example.com&uid=u-1&company=Acme&size=12abc" invalid_value size
 refuse "boolean of the wrong type" "email=a%40example.com&uid=u-1&company=Acme&optin=maybe" invalid_value optin

@@ -96,6 +96,23 @@ static void failure_urls(void)
 		T(strstr(buf_str(&u), "&error=missing_email&field=email#f") != NULL, "error and field all the same");
 		buf_free(&u);
 	}
+	/* A list is a prefix: after an entry that does not fit, a shorter one
+	 * that would is left off too (the list keeps the form's order). */
+	{
+		static char huge[LIMIT_MAX_FIELD_NAME + 1];
+		struct field_error three[3] = {
+			{ "missing_field", "first" }, { "too_long", huge }, { "captcha", NULL },
+		};
+
+		memset(huge, 'h', LIMIT_MAX_FIELD_NAME);
+		memset(base, 'p', LIMIT_MAX_URL - 200);
+		base[0] = '/';
+		base[LIMIT_MAX_URL - 200] = '\0';
+		T(response_failure_url(&u, base, "missing_field", three, 3) == BUF_OK, "prefix");
+		errors_param(buf_str(&u), list);
+		T_STREQ(list, "missing_field:first", "only the entries before the first that does not fit");
+		buf_free(&u);
+	}
 	/* Many errors: a prefix of them, within the limit. */
 	{
 		struct field_error many[LIMIT_MAX_ERRORS];
