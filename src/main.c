@@ -218,8 +218,10 @@ static int cmd_check(int argc, char **argv)
 	path = n ? operand[0] : mapping_path(config);
 	e = mapping_load(path, &m, &diags);
 	map_diags_print(&diags, path, stdout);
-	if (e == MAP_OK)
+	if (e == MAP_OK) {
+		setup_check_timeouts(m, path, stdout);
 		printf("%s: valid, %zu form%s\n", path, m->n_forms, m->n_forms == 1 ? "" : "s");
+	}
 	else if (diags.n == 0)
 		printf("%s: %s\n", path, map_strerror(e));
 	rc = e == MAP_OK ? 0 : 1;

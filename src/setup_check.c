@@ -11,6 +11,7 @@
 #include <cjson/cJSON.h>
 
 #include "fields_print.h"
+#include "limits.h"
 #include "fm_body.h"
 
 /* One problem of a form, printed once the form is done, in line order. */
@@ -313,6 +314,48 @@ enum setup_err setup_check_forms(const struct mapping *m, const char *file,
 	free(c.v);
 	*problems = c.printed;
 	return e;
+}
+
+/* Where a web server stops waiting for fmgate's answer by default
+ * (docs/deploy.md, "Timeouts"). Apache is not here: the FcgidIOTimeout
+ * apache-conf/fmgate.conf ships exceeds the longest post any mapping allows,
+ * which the assertion below keeps true. */
+static const struct server_timeout {
+	const char *server;
+	const char *setting;
+	unsigned seconds;
+} server_timeouts[] = {
+	{ "nginx", "fastcgi_read_timeout", 60 },
+	{ "lighttpd", "server.max-write-idle", 360 },
+};
+
+_Static_assert(LIMIT_CEIL_READ_TIMEOUT_MS + MAP_MAX_TIMEOUT_MS + SETUP_CAPTCHA_BUDGET_MS <
+               SETUP_APACHE_IO_TIMEOUT_S * 1000u,
+               "apache-conf/fmgate.conf's FcgidIOTimeout must exceed the longest post");
+
+size_t setup_check_timeouts(const struct mapping *m, const char *file, FILE *to)
+{
+	const struct map_settings *s = &m->settings;
+	bool sync = s->delivery_mode == MAP_DELIVERY_SYNC;
+	unsigned long long worst = (unsigned long long)s->read_timeout_ms + SETUP_CAPTCHA_BUDGET_MS +
+	                           (sync ? s->timeout_ms : 0);
+	size_t n = 0;
+
+	for (size_t i = 0; i < sizeof server_timeouts / sizeof server_timeouts[0]; i++) {
+		const struct server_timeout *t = &server_timeouts[i];
+
+		if (worst <= t->seconds * 1000ull)
+			continue;
+		fprintf(to, "%s: warning: a post may take %llu ms (read-timeout-ms %u", file,
+		        worst, s->read_timeout_ms);
+		if (sync)
+			fprintf(to, " + timeout-ms %u", s->timeout_ms);
+		fprintf(to, " + %u for a CAPTCHA check), longer than %s waits by default "
+		        "(%s %u s): raise it (docs/deploy.md, Timeouts)\n", SETUP_CAPTCHA_BUDGET_MS,
+		        t->server, t->setting, t->seconds);
+		n++;
+	}
+	return n;
 }
 
 size_t setup_check_key_file(const char *key_file, FILE *to)

@@ -2,6 +2,8 @@
  * setup_check.h: what `fmgate check --online` checks beyond the mapping file
  * itself: the API key file, and every form against the account's field list,
  * so that a trait left out or a value refused shows before the first post.
+ * And what plain `fmgate check` warns about: a post that may take longer than
+ * a web server waits (setup_check_timeouts).
  *
  * Each problem is one line on `to`, "FILE:LINE: message" (FILE the mapping,
  * LINE its <field> or <constant>), or "KEYFILE: message" for the key file.
@@ -40,6 +42,13 @@
 
 #define SETUP_MAX_MESSAGE 1024u  /* bytes of one problem line */
 
+/* A CAPTCHA verification's share of a post's time (its provider's timeout). */
+#define SETUP_CAPTCHA_BUDGET_MS 5000u
+/* The FcgidIOTimeout apache-conf/fmgate.conf ships, in seconds: above the
+ * longest post any mapping allows (LIMIT_CEIL_READ_TIMEOUT_MS +
+ * MAP_MAX_TIMEOUT_MS + SETUP_CAPTCHA_BUDGET_MS, 365 s). */
+#define SETUP_APACHE_IO_TIMEOUT_S 370u
+
 enum setup_err {
 	SETUP_OK = 0,
 	SETUP_ENOMEM,
@@ -59,6 +68,18 @@ size_t setup_check_key_file(const char *key_file, FILE *to);
 enum setup_err setup_check_forms(const struct mapping *m, const char *file,
                                  const struct fm_fields *fields, FILE *to,
                                  size_t *problems);
+
+/*
+ * The longest a post may keep the web server waiting under `m`: its
+ * read-timeout-ms, plus timeout-ms in sync mode (async answers once the post
+ * is spooled), plus SETUP_CAPTCHA_BUDGET_MS. One line "FILE: warning: ..." on
+ * `to` for each documented server timeout it exceeds: nginx's default
+ * fastcgi_read_timeout (60 s), lighttpd's default server.max-write-idle
+ * (360 s); apache-conf/fmgate.conf's FcgidIOTimeout exceeds every mapping's
+ * (SETUP_APACHE_IO_TIMEOUT_S, asserted in setup_check.c). Warnings only: the
+ * caller's verdict is unchanged. Returns the lines printed.
+ */
+size_t setup_check_timeouts(const struct mapping *m, const char *file, FILE *to);
 
 const char *setup_strerror(enum setup_err e);
 

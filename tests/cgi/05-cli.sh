@@ -17,6 +17,23 @@ out=$(run check "$MAPPING"); rc=$?
 expect_eq "check on a valid mapping exits 0" "$rc" 0
 out=$(FMGATE_CONFIG="$MAPPING" run check); rc=$?
 expect_eq "check reads FMGATE_CONFIG" "$rc" 0
+expect_eq "a mapping within every server's timeout: no warning" "$(run check "$MAPPING")" \
+	"$MAPPING: valid, 2 forms"
+
+# A post that may outlast a web server's wait: a warning, the verdict unchanged.
+sed 's#<delivery mode="sync" timeout-ms="2000"/>#<delivery mode="sync" timeout-ms="60000"/>#' \
+	"$MAPPING" >"$tmp/slow.xml"
+out=$(run check "$tmp/slow.xml"); rc=$?
+expect_eq "slow mapping: still valid, exit 0" "$rc" 0
+expect_eq "slow mapping: one warning (nginx), then the verdict" "$out" \
+	"$tmp/slow.xml: warning: a post may take 75000 ms (read-timeout-ms 10000 + timeout-ms 60000 + 5000 for a CAPTCHA check), longer than nginx waits by default (fastcgi_read_timeout 60 s): raise it (docs/deploy.md, Timeouts)
+$tmp/slow.xml: valid, 2 forms"
+# The shipped Apache configuration waits longer than any mapping can ask:
+# read-timeout-ms 300 s + timeout-ms 60 s + 5 s.
+io=$(sed -n 's/^FcgidIOTimeout \([0-9]*\)$/\1/p' "$(dirname "$0")/../../apache-conf/fmgate.conf")
+check "apache-conf's FcgidIOTimeout ($io s) above 365 s" test "${io:-0}" -gt 365
+busy=$(sed -n 's/^FcgidBusyTimeout \([0-9]*\)$/\1/p' "$(dirname "$0")/../../apache-conf/fmgate.conf")
+check "apache-conf's FcgidBusyTimeout ($busy s) above 365 s" test "${busy:-0}" -gt 365
 
 cat >"$tmp/bad.xml" <<'XML'
 <fmgate>

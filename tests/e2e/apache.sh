@@ -29,7 +29,7 @@ out=$(curl -s -H 'Accept: application/json' --data 'email=json%40example.com' "$
 expect_match "Apache: JSON mode" "$out" '^\{"ok":true,"id":"[0-9a-f-]{36}"\}$'
 
 out=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' --data 'email=nope' "$base/forms/contact")
-expect_eq "Apache: invalid email to the failure URL" "$out" "303 https://www.example.com/contact.html?lang=en&error=invalid_email&field=email&errors=invalid_email%3Aemail#form"
+expect_eq "Apache: invalid email to the failure URL" "$out" "303 https://www.example.com/contact.html?lang=en&error=invalid_email&field=email&errors=invalid_email%3Aemail%2Cmissing_field%3Acompany#form"
 
 expect_eq "Apache: unknown form 404" "$(curl -s -o /dev/null -w '%{http_code}' --data x=1 "$base/forms/nosuch")" 404
 expect_eq "Apache: GET 405" "$(curl -s -o /dev/null -w '%{http_code}' "$base/forms/contact")" 405
@@ -38,7 +38,11 @@ big=$(head -c 6000 /dev/zero | tr '\0' a)
 # fmgate's own 413 (its JSON word): mod_fcgid would answer 500 past FcgidMaxRequestLen.
 out=$(curl -s -w ' %{http_code}' -H 'Accept: application/json' --data "x=$big" "$base/forms/contact")
 expect_eq "Apache: body over max-body 413 from fmgate" "$out" '{"ok":false,"error":"body_too_large"} 413'
-expect_eq "Apache: the same as a page" "$(curl -s -o /dev/null -w '%{http_code}' --data "x=$big" "$base/forms/contact")" 413
+expect_eq "Apache: the same from a browser: to the failure URL" \
+	"$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' --data "x=$big" "$base/forms/contact")" \
+	"303 https://www.example.com/contact.html?lang=en&error=body_too_large#form"
+expect_eq "Apache: the same as a page for a form without a failure URL" \
+	"$(curl -s -o /dev/null -w '%{http_code}' --data "x=$big" "$base/forms/bare")" 413
 
 # several requests in a row are served by kept-alive workers: the double sees
 # few connections (one per worker process mod_fcgid started)

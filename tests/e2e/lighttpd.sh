@@ -77,7 +77,7 @@ out=$(curl -s -H 'Accept: application/json' --data 'email=json%40example.com' "$
 expect_match "lighttpd: JSON mode" "$out" '^\{"ok":true,"id":"[0-9a-f-]{36}"\}$'
 out=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' --data 'email=nope' "$base/forms/contact")
 expect_eq "lighttpd: invalid email to the failure URL" "$out" \
-	"303 https://www.example.com/contact.html?lang=en&error=invalid_email&field=email&errors=invalid_email%3Aemail#form"
+	"303 https://www.example.com/contact.html?lang=en&error=invalid_email&field=email&errors=invalid_email%3Aemail%2Cmissing_field%3Acompany#form"
 
 # The form id comes from the last segment of REQUEST_URI (lighttpd sets no PATH_INFO).
 expect_eq "lighttpd: unknown form 404" "$(curl -s -o /dev/null -w '%{http_code}' --data x=1 "$base/forms/nosuch")" 404

@@ -100,7 +100,7 @@ expect_match "nginx: CORS header passed on" "$(tr -d '\r' <"$dir/h")" \
 	'Access-Control-Allow-Origin: https://shop\.example\.org'
 out=$(curl -s -o /dev/null -w '%{http_code} %{redirect_url}' --data 'email=nope' "$base/forms/contact")
 expect_eq "nginx: invalid email to the failure URL" "$out" \
-	"303 https://www.example.com/contact.html?lang=en&error=invalid_email&field=email&errors=invalid_email%3Aemail#form"
+	"303 https://www.example.com/contact.html?lang=en&error=invalid_email&field=email&errors=invalid_email%3Aemail%2Cmissing_field%3Acompany#form"
 
 # The form id comes from PATH_INFO as fastcgi_split_path_info cuts it.
 expect_eq "nginx: unknown form 404" "$(curl -s -o /dev/null -w '%{http_code}' --data x=1 "$base/forms/nosuch")" 404

@@ -214,10 +214,55 @@ static void test_key_file(void)
 	rmdir(dir);
 }
 
+/* setup_check_timeouts for these <settings>: the warnings' count and text. */
+static void timeouts(const char *settings, size_t want_n, const char *want_text)
+{
+	char xml[1024];
+	struct mapping *m = NULL;
+	char *out = NULL;
+	size_t len = 0, n = 0;
+	FILE *f;
+
+	snprintf(xml, sizeof xml, "<fmgate><settings>%s</settings><form id=\"f\">"
+	         "<redirect success=\"/t\"/><user-id><from-email/></user-id>"
+	         "<field name=\"email\" trait=\"email\" type=\"email\"/></form></fmgate>", settings);
+	T(mapping_load_buffer(xml, strlen(xml), "t.xml", &m, NULL) == MAP_OK, "%s: loads", settings);
+	f = open_memstream(&out, &len);
+	if (m && f)
+		n = setup_check_timeouts(m, "t.xml", f);
+	if (f)
+		fclose(f);
+	T(n == want_n, "%s: %zu warnings (got %zu: %s)", settings, want_n, n, out ? out : "");
+	if (want_text)
+		T(out && strstr(out, want_text), "%s: says \"%s\" (%s)", settings, want_text, out ? out : "");
+	else
+		T(out && !*out, "%s: prints nothing (%s)", settings, out ? out : "");
+	free(out);
+	mapping_free(m);
+}
+
+static void test_timeouts(void)
+{
+	timeouts("", 0, NULL);
+	/* 5 + 50 + 5 s is nginx's 60 s exactly: it still answers in time. */
+	timeouts("<delivery timeout-ms=\"50000\"/><limits read-timeout-ms=\"5000\"/>", 0, NULL);
+	timeouts("<delivery timeout-ms=\"50000\"/><limits read-timeout-ms=\"5001\"/>", 1,
+	         "t.xml: warning: a post may take 60001 ms (read-timeout-ms 5001 + timeout-ms 50000 + 5000 "
+	         "for a CAPTCHA check), longer than nginx waits by default (fastcgi_read_timeout 60 s): "
+	         "raise it (docs/deploy.md, Timeouts)\n");
+	timeouts("<delivery timeout-ms=\"60000\"/><limits read-timeout-ms=\"300000\"/>", 2,
+	         "longer than lighttpd waits by default (server.max-write-idle 360 s)");
+	/* async answers once the post is spooled: timeout-ms is not waited for. */
+	timeouts("<delivery mode=\"async\" timeout-ms=\"60000\"/>", 0, NULL);
+	timeouts("<delivery mode=\"async\" timeout-ms=\"60000\"/><limits read-timeout-ms=\"56000\"/>", 1,
+	         "61000 ms (read-timeout-ms 56000 + 5000 for a CAPTCHA check), longer than nginx");
+}
+
 int main(void)
 {
 	test_forms();
 	test_escaped();
 	test_key_file();
+	test_timeouts();
 	T_DONE();
 }
