@@ -11,7 +11,10 @@
  * submission is delivered or safely in the spool; a final refusal is
  * error=rejected (the submission kept in the spool's dead area); a spool that
  * cannot take it is a 503. The status is chosen here, at the top; the stages
- * below only report their own errors.
+ * below only report their own errors. An HTML client posting to a form with
+ * a failure URL gets every refusal but 403, 404 and 405 as a 303 there
+ * (error=CODE, and field and errors for field errors: response_failure_url);
+ * JSON clients and forms without one get the status.
  *
  * A conflict (the email or userId is another contact's) gets the usual
  * success: any other answer would tell whose contact an email is.
