@@ -29,7 +29,7 @@ start)
 		echo "PidFile $dir/httpd.pid"
 		echo "ErrorLog $dir/error.log"
 		echo "LogLevel warn"
-		for m in mpm_event authz_core authz_host alias mime dir; do
+		for m in mpm_event authz_core authz_host alias mime dir negotiation; do
 			echo "LoadModule ${m}_module $mods/mod_$m.so"
 		done
 		echo "LoadModule fcgid_module $mods/mod_fcgid.so"
@@ -39,7 +39,17 @@ start)
 		echo "DocumentRoot $docroot"
 		echo "<Directory $docroot>"
 		echo "  Require all granted"
+		# A page in several languages (error.html.en, error.html.de...) is
+		# asked for as error.html: Apache picks the variant by the browser's
+		# Accept-Language, English when it names none of them.
+		echo "  Options +MultiViews"
 		echo "</Directory>"
+		echo "AddLanguage en .en"
+		echo "AddLanguage de .de"
+		echo "AddLanguage fr .fr"
+		echo "AddLanguage es .es"
+		echo "LanguagePriority en de fr es"
+		echo "ForceLanguagePriority Prefer Fallback"
 		echo "<Directory $(dirname "$bin")>"
 		echo "  Require all granted"
 		echo "</Directory>"
