@@ -512,10 +512,10 @@ def main():
                     run(d, javascript, lang)
                 else:
                     run(d)
-            except Exception:
+            except Exception as e:
                 failed = True
                 report(False, "%s (%s, JS %s)" % (run.__name__, lang, javascript),
-                       traceback.format_exc().strip().splitlines()[-1])
+                       type(e).__name__ + ": " + (str(e).strip().splitlines() or [""])[0])
                 traceback.print_exc()
             finally:
                 if d is not None:
