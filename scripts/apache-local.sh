@@ -29,7 +29,7 @@ start)
 		echo "PidFile $dir/httpd.pid"
 		echo "ErrorLog $dir/error.log"
 		echo "LogLevel warn"
-		for m in mpm_event authz_core authz_host alias mime dir; do
+		for m in mpm_event authz_core authz_host alias mime dir negotiation rewrite; do
 			echo "LoadModule ${m}_module $mods/mod_$m.so"
 		done
 		echo "LoadModule fcgid_module $mods/mod_fcgid.so"
@@ -39,7 +39,20 @@ start)
 		echo "DocumentRoot $docroot"
 		echo "<Directory $docroot>"
 		echo "  Require all granted"
+		# A page in several languages (the demo's error.html, error.de.html...)
+		# is answered by its type map (error.var) when one stands beside it:
+		# Apache picks the page the browser's Accept-Language prefers,
+		# English when it names none of them. Other servers serve the
+		# English error.html as it is.
+		echo "  RewriteEngine On"
+		echo "  RewriteCond %{ENV:REDIRECT_STATUS} ^\$"
+		echo "  RewriteCond %{REQUEST_FILENAME} ^(.*)\\.html\$"
+		echo "  RewriteCond %1.var -f"
+		echo "  RewriteRule ^ %1.var [NS,L]"
 		echo "</Directory>"
+		echo "AddHandler type-map .var"
+		echo "LanguagePriority en de fr es"
+		echo "ForceLanguagePriority Prefer Fallback"
 		echo "<Directory $(dirname "$bin")>"
 		echo "  Require all granted"
 		echo "</Directory>"

@@ -50,6 +50,14 @@ else
 	for _ in $(seq 1 100); do [ -s "$dir/double.port" ] && break; sleep 0.1; done
 	[ -s "$dir/double.port" ] || { echo "the test double did not start"; exit 1; }
 	double="http://127.0.0.1:$(cat "$dir/double.port")"
+	# The text fields the demo's forms fill with the campaign and the referrer
+	# (a real account needs them too: see README.md).
+	for f in "cf_utm_source:UTM source" "cf_utm_medium:UTM medium" "cf_utm_campaign:UTM campaign" \
+		"cf_utm_term:UTM term" "cf_utm_content:UTM content" "cf_referrer:Referrer"; do
+		curl -sf -o /dev/null -X POST -H 'Content-Type: application/json' \
+			-d "{\"add\":{\"name\":\"${f%%:*}\",\"label\":\"${f#*:}\",\"type\":\"text\"}}" \
+			"$double/_double/fields" || { echo "the test double refused the field ${f#*:}"; exit 1; }
+	done
 	env=(FM_API_BASE="$double/crm/sales/api" FM_API_KEY="$key")
 	where="the local Freshmarketer test double at $double"
 fi

@@ -1,10 +1,14 @@
 #!/bin/bash
 # The visitor's side in a real browser: headless Chromium (Selenium, Debian's
 # packages) against Apache with mod_fcgid serving www/ and fmgate, as the demo
-# runs it. Both forms with and without JavaScript, the inline error for a bad
-# email, the error page, utm_* and the referrer in hidden fields, and the embed
-# snippet of docs/embed.md on a second origin (CORS). Screenshots go to
-# BUILD/artefacts/. tests/browser/drive.py does the clicking.
+# runs it. The three forms with and without JavaScript, the page's own checks
+# and the server's field errors, the thank-you and error pages per form and per
+# language (Apache's content negotiation), utm_* and the referrer in hidden
+# fields and in the CRM, the embed snippet of docs/embed.md on a second origin
+# (CORS), and a refusal of each kind a browser can make (field errors, 413,
+# 415, 429, 503) in English and German, with and without JavaScript, sent
+# from the keyboard at 375 px. Screenshots go to BUILD/artefacts/.
+# tests/browser/drive.py does the clicking.
 . "$(dirname "$0")/../lib.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
 for f in /usr/bin/chromium /usr/bin/chromedriver /usr/lib/python3/dist-packages/selenium; do
@@ -29,20 +33,35 @@ mkdir "$dir/mail"
 mpid=$!
 check "the mail catcher is up" wait_for test -s "$dir/mail.port"
 double_reset
+# The CRM's text fields for the campaign and the referrer (www/forms.xml).
+for f in "cf_utm_source:UTM source" "cf_utm_medium:UTM medium" "cf_utm_campaign:UTM campaign" \
+	"cf_utm_term:UTM term" "cf_utm_content:UTM content" "cf_referrer:Referrer"; do
+	double_post fields "{\"add\":{\"name\":\"${f%%:*}\",\"label\":\"${f#*:}\",\"type\":\"text\"}}" ||
+		not_ok "the double takes the field ${f#*:}"
+done
 port=$(free_port) || exit 1
 eport=$(free_port) || exit 1
 site="http://127.0.0.1:$port"
 embed="http://127.0.0.1:$eport"
 unlisted="http://localhost:$eport"
 
-# The demo's mapping with this run's ports, and the second origin listed for
-# the newsletter form (the embed snippet posts to it).
+# The demo's mapping with this run's ports, the second origin listed for the
+# newsletter form (the embed snippet posts to it), and a rate-limited form
+# for the second origin's limited.html (one post per hour: site.sh spends it).
 sed -e "s|http://localhost:8080|http://localhost:$port|" -e "s|http://127.0.0.1:8080|$site|" \
 	-e "s|smtp://127.0.0.1:2525|smtp://127.0.0.1:$(cat "$dir/mail.port")|" \
 	-e "s|^\(\s*\)<allow-origin>http://localhost:$port</allow-origin>|&\n\1<allow-origin>$embed</allow-origin>|" \
+	-e "s|^</fmgate>|  <form id=\"limited\">\n\
+    <redirect success=\"$site/thanks.html#newsletter\" failure=\"$site/error.html#newsletter\"/>\n\
+    <allow-origin>$embed</allow-origin>\n\
+    <rate-limit per-ip=\"1\" window=\"3600\"/>\n\
+    <user-id><from-email/></user-id>\n\
+    <field name=\"email\" trait=\"email\" type=\"email\" required=\"true\"/>\n\
+  </form>\n&|" \
 	"$top/www/forms.xml" >"$dir/forms.xml"
 chmod 644 "$dir/forms.xml"
 check "the test mapping lists the second origin" grep -q "<allow-origin>$embed</allow-origin>" "$dir/forms.xml"
+check "the test mapping has the rate-limited form" grep -q '<rate-limit per-ip="1" window="3600"/>' "$dir/forms.xml"
 check "the test mapping is valid" "$FMGATE_BIN" check "$dir/forms.xml" >/dev/null
 
 # The second origin: the snippet of docs/embed.md pointed at this fmgate, and
@@ -62,6 +81,25 @@ check "the snippet now points at this fmgate" grep -q "$site/forms/newsletter" "
 printf '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>From</title></head><body>%s</body></html>\n' \
 	"<a id=\"to-site\" href=\"$site/?utm_source=news&amp;utm_medium=email&amp;utm_campaign=spring\">Example Co.</a>" \
 	>"$dir/embed/from.html"
+# Refusals a plain form can make: a body over max-body (413) and a body sent
+# as text/plain (415), both to the demo request; the rate-limited form, with
+# fmgate-forms.js (429).
+{
+	echo '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Big</title></head><body>'
+	echo "<form id=\"big\" method=\"post\" action=\"$site/forms/contact\">"
+	echo '<input name="email" value="big@example.com" aria-label="Email"><textarea name="message" aria-label="Message">'
+	head -c 70000 /dev/zero | tr '\0' x
+	echo '</textarea><button type="submit">Send</button></form></body></html>'
+} >"$dir/embed/big.html"
+printf '%s\n' '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Plain</title></head><body>' \
+	"<form id=\"plain\" method=\"post\" enctype=\"text/plain\" action=\"$site/forms/contact\">" \
+	'<input name="email" value="plain@example.com" aria-label="Email"><button type="submit">Send</button></form>' \
+	'</body></html>' >"$dir/embed/plain.html"
+printf '%s\n' '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Limited</title></head><body>' \
+	"<form id=\"limited\" method=\"post\" action=\"$site/forms/limited\" data-fmgate>" \
+	'<label for="limited-email">Email</label><input id="limited-email" name="email" type="email" required>' \
+	'<button type="submit">Send</button><p data-fmgate-status aria-live="polite"></p></form>' \
+	"<script src=\"$site/fmgate-forms.js\" defer></script></body></html>" >"$dir/embed/limited.html"
 /usr/bin/python3 -m http.server --bind 127.0.0.1 --directory "$dir/embed" "$eport" >"$dir/embed.log" 2>&1 &
 epid=$!
 
@@ -69,9 +107,14 @@ epid=$!
 	FM_API_BASE="$FMDOUBLE_URL/crm/sales/api" FM_API_KEY="$FMDOUBLE_KEY" || exit 1
 check "the site is up" wait_for curl -sf -o /dev/null "$site/"
 check "the second origin is up" wait_for curl -sf -o /dev/null "$embed/index.html"
+# Spend the limited form's budget with a refused post (no contact made).
+curl -s -o /dev/null -H "Origin: $embed" --data 'email=spent' "$site/forms/limited"
+expect_eq "the limited form's budget is spent" \
+	"$(curl -s -o /dev/null -w '%{http_code}' -H "Origin: $embed" -H 'Accept: application/json' \
+		--data 'email=spent' "$site/forms/limited")" 429
 
 # Each line of the driver is one check.
-/usr/bin/python3 "$top/tests/browser/drive.py" "$site" "$embed" "$unlisted" "$artefacts" \
+/usr/bin/python3 "$top/tests/browser/drive.py" "$site" "$embed" "$unlisted" "$artefacts" "$dir/spool" "$FMDOUBLE_URL" \
 	>"$dir/drive.out" 2>"$dir/drive.err"
 rc=$?
 while IFS= read -r line; do
@@ -96,6 +139,15 @@ expect_eq "plain newsletter: subscribed" "$(double_contact nojs-news@example.com
 expect_eq "nothing from the unlisted origin" "$(double_contact blocked@example.com emails)" "NONE"
 expect_eq "nothing from a refused post" "$(double_contact nojs-bad@example.com emails)" "NONE"
 expect_eq "one upsert per accepted submission" "$(double_upserts)" 6
+# The campaign and the referrer reach the CRM (www/forms.xml maps them).
+expect_eq "JS contact: the campaign in the CRM" \
+	"$(for f in utm_source utm_medium utm_campaign; do double_contact js-contact@example.com custom_field.cf_$f; done | tr '\n' ' ')" \
+	"news email spring "
+expect_eq "JS contact: the referrer in the CRM" "$(double_contact js-contact@example.com custom_field.cf_referrer)" "$embed/"
+expect_eq "JS newsletter: the visit's campaign in the CRM" \
+	"$(double_contact js-news@example.com custom_field.cf_utm_campaign)" "spring"
+expect_eq "nothing from a refusal" \
+	"$(double_get contacts | jq '[.contacts[] | select(.emails | tostring | test("r-(js|nojs)-|big@|plain@|spent"))] | length')" 0
 # The demo request's company and message; the webinar's lists.
 js_contact=$(double_contact js-contact@example.com id)
 js_webinar=$(double_contact js-webinar@example.com id)
@@ -123,12 +175,20 @@ expect_eq "the mail answers the visitor" \
 # The access log shows how each form was sent: fetch in JSON mode (200/422)
 # with JavaScript, a plain post answered 303 without.
 log=$(grep 'POST /forms/' "$dir/access.log")
-count() { printf '%s\n' "$log" | grep -c "POST /forms/$1 HTTP/1.1\" $2 "; }
-expect_eq "contact: one 422 and one 200 from fetch" "$(count contact 422) $(count contact 200)" "1 1"
-expect_eq "contact: two plain posts answered 303" "$(count contact 303)" 2
-expect_eq "newsletter: two 200s (site and embed), one 303" "$(count newsletter 200) $(count newsletter 303)" "2 1"
+count() { printf '%s\n' "$log" | grep -cE "POST /forms/$1 HTTP/1.1\" ($2) "; }
+# With JavaScript a refused field never leaves the page: a@b is not posted.
+expect_eq "contact: three 422s and one 200 from fetch" "$(count contact 422) $(count contact 200)" "3 1"
+# Branch-free totals: a 303 where a refusal goes to the failure URL.
+expect_eq "contact: 14 other answers (plain posts, 413 and 415)" "$(count contact '303|413|415')" 14
+expect_eq "newsletter: two 200s (site and embed)" "$(count newsletter 200)" 2
+expect_eq "newsletter: one plain post and four 503s" "$(count newsletter '303|503')" 5
 expect_eq "newsletter: the unlisted origin got 403" "$(count newsletter 403)" 1
-for png in js-contact-error js-thanks error-page embed-done nojs-thanks nojs-error; do
+expect_eq "limited: all six posts refused" "$(count limited '303|429')" 6
+expect_eq "not one 404 (the icon is there)" "$(grep -c '" 404 ' "$dir/access.log")" 0
+check "the icon is asked for and served" grep -q 'GET /favicon.svg HTTP/1.1" 200 ' "$dir/access.log"
+for png in js-contact-error js-thanks error-page embed-done nojs-thanks nojs-thanks-newsletter nojs-error \
+	js-en-fields js-de-fields nojs-en-fields nojs-de-fields js-en-error-page js-de-error-page \
+	js-en-429 js-de-429 js-en-503 js-de-503; do
 	check "screenshot $png.png saved" test -s "$artefacts/$png.png"
 done
 done_testing
