@@ -84,16 +84,17 @@ const char *captcha_token(const struct map_captcha *c, const struct form_pairs *
 	const char *name = map_captcha_field(c->provider);
 	const struct form_pair *p = name ? form_get(pairs, name) : NULL;
 
-	if (!p || p->value_len == 0) {
-		say(out, CAPTCHA_REJECTED, "no token");
-		return NULL;
-	}
-	if (form_count(pairs, name) != 1) {
+	if (p && form_count(pairs, name) != 1) {
 		say(out, CAPTCHA_REJECTED, "token sent more than once");
 		return NULL;
 	}
-	if (p->too_long || p->value_len > CAPTCHA_MAX_TOKEN) {
+	/* A pair the parser found too long holds "": test that first. */
+	if (p && (p->too_long || p->value_len > CAPTCHA_MAX_TOKEN)) {
 		say(out, CAPTCHA_REJECTED, "token too long");
+		return NULL;
+	}
+	if (!p || p->value_len == 0) {
+		say(out, CAPTCHA_REJECTED, "no token");
 		return NULL;
 	}
 	/* Every provider's tokens are printable ASCII (base64url, '.', '_', '-'). */
