@@ -303,7 +303,7 @@ static void post(const struct map_captcha *c, const char *url, const char *body,
 		out->verdict = CAPTCHA_UNAVAILABLE;
 	} else if (cc != CURLE_OK) {
 		out->verdict = CAPTCHA_UNAVAILABLE;
-		snprintf(out->why, sizeof out->why, "%s", err[0] ? err : curl_easy_strerror(cc));
+		snprintf(out->why, sizeof out->why, "%.150s", err[0] ? err : curl_easy_strerror(cc));
 	} else {
 		captcha_judge(c, status, a->buf, a->len, out);
 	}
