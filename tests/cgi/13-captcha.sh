@@ -8,11 +8,13 @@
 # on-unavailable="accept", delivered with context.captcha unverified; the
 # token and the secret never in the contact, the message, the spool, the log
 # or the answer; `check` refuses a secret file others may read or write and a
-# mapped token field; FMGATE_CAPTCHA_URL only to a loopback host.
+# mapped token field; FMGATE_CAPTCHA_URL only to a loopback host; the call
+# from a sandboxed `fmgate serve` worker.
 . "$(dirname "$0")/../lib.sh"
 double_start || exit 1
 W=$(mktemp -d /tmp/fmgate-captcha.XXXXXX)
-trap 'double_stop; rm -rf "$W"' EXIT
+SERVE_PID=
+trap '[ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null; double_stop; rm -rf "$W"' EXIT
 chmod 700 "$W"
 SECRET='cap-secret-Vq93xk' HOOK='hook-secret-Kx0123456789'
 (umask 077; printf '%s\n' "$SECRET" >"$W/secret"; printf '%s\n' "$HOOK" >"$W/hook")
@@ -237,6 +239,30 @@ post ts "email=env%40example.com&cf-turnstile-response=pass_env" \
 	FMGATE_CAPTCHA_URL="http://localhost:${FMDOUBLE_URL##*:}/_captcha/turnstile"
 expect_eq "localhost is loopback" "$CGI_STATUS" 200
 expect_no_match "no complaint then" "$CGI_ERR" 'FMGATE_CAPTCHA_URL'
+
+# ---- FastCGI: a sandboxed worker of `fmgate serve` makes the call too -------------------------
+setup
+port=$(free_port)
+mkdir -p "$W/fspool"
+FMGATE_CONFIG="$MAPPING" FMGATE_SPOOL="$W/fspool" FM_API_BASE="$FMDOUBLE_URL/crm/sales/api" \
+	FM_API_KEY="$FMDOUBLE_KEY" FMGATE_CAPTCHA_URL="$FMDOUBLE_URL/_captcha/recaptcha" \
+	$FMGATE_WRAP "$FMGATE_BIN" serve --listen "127.0.0.1:$port" --workers 1 2>"$W/serve.log" &
+SERVE_PID=$!
+check "serve listens" wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+fcgi() {
+	printf '%s' "$1" | env -i PATH="$PATH" REQUEST_METHOD=POST HTTP_ACCEPT=application/json \
+		CONTENT_TYPE=application/x-www-form-urlencoded CONTENT_LENGTH=${#1} \
+		PATH_INFO=/rc REMOTE_ADDR=192.0.2.44 SCRIPT_NAME=/forms \
+		cgi-fcgi -bind -connect "127.0.0.1:$port" | tr -d '\r'
+}
+out=$(fcgi "email=f%40example.com&g-recaptcha-response=pass-0.9_fcgi")
+expect_match "fcgi: verified and delivered" "$out" '"ok":true'
+expect_eq "fcgi: the call made, with the address" "$(last_call .remoteip)" '"192.0.2.44"'
+out=$(fcgi "email=f%40example.com&g-recaptcha-response=pass-0.9_fcgi")
+expect_match "fcgi: a reused token refused" "$out" '"code":"captcha"'
+kill -TERM "$SERVE_PID"; wait "$SERVE_PID"
+SERVE_PID=
+expect_no_match "fcgi: no token in the log" "$(cat "$W/serve.log")" 'pass-0\.9_fcgi'
 
 # ---- never the secret, never a token ------------------------------------------------------------
 check "the secret is in no answer and no log line" bash -c '! grep -qF "$2" "$1"' _ "$LOG" "$SECRET"
