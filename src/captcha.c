@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -261,7 +262,7 @@ static void post(const struct map_captcha *c, const char *url, const char *body,
 	char err[CURL_ERROR_SIZE] = "";
 	struct curl_slist *headers = NULL;
 	struct answer *a = NULL;
-	bool plain = strncmp(url, "http:", 5) == 0;
+	bool plain = strncasecmp(url, "http:", 5) == 0;
 	CURL *h = NULL;
 	CURLcode cc;
 	long status = 0;

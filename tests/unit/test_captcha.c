@@ -279,18 +279,21 @@ static struct server serve_once(const char *answer, size_t answer_len)
 	return s;
 }
 
+/* The request the server received, into req ("" when none came: the child
+ * writes it to the pipe before it answers, so it is there once the call is
+ * over, and stopping the child first never waits for a call not made). */
 static void server_done(struct server *s, char *req, size_t size)
 {
 	size_t got = 0;
 	ssize_t r;
 	int st;
 
+	kill(s->pid, SIGTERM);
+	waitpid(s->pid, &st, 0);
 	while (got < size - 1 && (r = read(s->pipe, req + got, size - 1 - got)) > 0)
 		got += (size_t)r;
 	req[got] = '\0';
 	close(s->pipe);
-	kill(s->pid, SIGTERM);
-	waitpid(s->pid, &st, 0);
 }
 
 static void check_body(const char *body, const char *ip, struct captcha_result *r)
@@ -331,6 +334,13 @@ static void test_call(void)
 	server_done(&s, req, sizeof req);
 	T(r.verdict == CAPTCHA_VERIFIED && strstr(req, "remoteip") == NULL, "no address: no remoteip");
 
+	s = serve_once(ok, strlen(ok));
+	memcpy(s.url, "HTTP", 4);   /* the scheme in any case */
+	setenv(CAPTCHA_URL_ENV, s.url, 1);
+	check_body("g-recaptcha-response=t2b", NULL, &r);
+	server_done(&s, req, sizeof req);
+	T(r.verdict == CAPTCHA_VERIFIED, "HTTP:// in capitals (%s)", r.why);
+
 	/* an answer over the limit is no answer */
 	n = snprintf(big, sizeof big, "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n{\"success\":true,\"x\":\"",
 	             CAPTCHA_MAX_ANSWER + 100);
@@ -356,6 +366,7 @@ static void test_call(void)
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
+	alarm(60);   /* a call that never ends fails the test instead of hanging it */
 	test_judge();
 	test_tokens();
 	test_url();
