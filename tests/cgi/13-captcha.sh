@@ -136,6 +136,13 @@ for f in ts hc rc; do
 		"^$FAIL\\?error=captcha(&|$)"
 	expect_no_match "$f html: no field named" "$(header Location)" 'field='
 
+	# without a failure URL: the 422 page names the problem
+	sed "s| failure=\"$FAIL\"||" "$MAPPING" >"$W/nofail.xml"
+	cgi "email=$f%40example.com" PATH_INFO="/$f" \
+		FMGATE_CONFIG="$W/nofail.xml" FMGATE_CAPTCHA_URL="$FMDOUBLE_URL/_captcha/${PROVIDER[$f]}"
+	expect_eq "$f html, no failure URL: 422" "$CGI_STATUS" 422
+	expect_match "$f html, no failure URL: the page says captcha" "$CGI_BODY" '<li>captcha</li>'
+
 	# ---- field errors and the honeypot spend no token -----------------------------
 	n=$(calls)
 	post $f "first=NoEmail&${FIELD[$f]}=$(pass $f fe$f)"
