@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "captcha.h"
 #include "clock.h"
 #include "deliver.h"
 #include "escape.h"
@@ -22,6 +23,7 @@ struct logline {
 	const char *id;         /* messageId, or "-" */
 	char email[REDACT_HEX_SIZE]; /* keyed hash of the email, or "-" */
 	char detail[600];
+	const char *captcha;    /* captcha_verdict_name(), or NULL: no <captcha> */
 };
 
 /* Why a request was refused before identify, for the log and the page. */
@@ -467,6 +469,50 @@ static void answer_invalid(struct response *res, bool json, const struct map_for
 	answer_errors(res, json, form, errs, idr->n_errors);
 }
 
+/*
+ * The form's <captcha>: verified after the fields (a refused form must not
+ * spend the single-use token) and before anything is delivered or spooled.
+ * True, with context.captcha set, to go on; false with the answer: the
+ * field-less error `captcha`, or 503 unless the form accepts submissions
+ * its provider could not verify.
+ */
+static bool check_captcha(const struct map_form *form, const struct form_pairs *pairs,
+                          const char *ip, bool json, struct submission *sub,
+                          struct response *res, struct logline *logl)
+{
+	static const struct refusal unavailable = { 503, "unavailable",
+		"The form cannot be sent right now. Please try again later." };
+	static const struct field_error captcha = { "captcha", NULL };
+	const struct map_captcha *c = &form->captcha;
+	struct captcha_result r;
+	bool ok;
+
+	if (c->provider == MAP_CAPTCHA_NONE)
+		return true;
+	captcha_check(c, pairs, ip, &r);
+	logl->captcha = captcha_verdict_name(r.verdict);
+	ok = r.verdict == CAPTCHA_VERIFIED;
+	if (ok || (r.verdict == CAPTCHA_UNAVAILABLE && c->accept_unavailable)) {
+		sub->ctx.captcha = (struct sub_captcha){ map_captcha_name(c->provider), ok,
+		                                         ok && r.has_score, r.score };
+		if (!ok)
+			log_msg(LOG_WARN, "form=%s captcha unavailable (%s): accepted unverified",
+			        form->id, r.why);
+		return true;
+	}
+	logl->id = "-";    /* no message was made */
+	snprintf(logl->detail, sizeof logl->detail, "error=captcha field=- why=\"%s\"", r.why);
+	if (r.verdict == CAPTCHA_REJECTED) {
+		logl->outcome = "invalid";
+		answer_errors(res, json, form, &captcha, 1);
+		return false;
+	}
+	logl->outcome = "unavailable";
+	answer_status(res, json, form, &unavailable);
+	set_header(res, "Retry-After", "60");
+	return false;
+}
+
 void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *rd_ctx,
                     struct response *res)
 {
@@ -523,8 +569,9 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 	case ID_OK:
 		logl.id = idr.sub.message_id;
 		redact_email(&app->logkey, idr.sub.email, logl.email);
-		deliver_and_answer(app, m, form, &idr.sub, json, success_target(form, &pairs),
-		                   res, &logl);
+		if (check_captcha(form, &pairs, ctx.ip, json, &idr.sub, res, &logl))
+			deliver_and_answer(app, m, form, &idr.sub, json,
+			                   success_target(form, &pairs), res, &logl);
 		break;
 	case ID_EREFUSED:
 		answer_invalid(res, json, form, &idr, &logl);
@@ -537,9 +584,10 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 refuse:
 	answer_status(res, json, form, rf);
 out:
-	log_msg(LOG_INFO, "form=%s outcome=%s status=%d ms=%ld id=%s email=%s %s",
+	log_msg(LOG_INFO, "form=%s outcome=%s status=%d ms=%ld id=%s email=%s %s%s%s",
 	        form ? form->id : "-", logl.outcome, res->status, (long)(clock_mono_ms() - t0), logl.id,
-	        logl.email, logl.detail);
+	        logl.email, logl.detail, logl.captcha ? " captcha=" : "",
+	        logl.captcha ? logl.captcha : "");
 	id_result_free(&idr);
 	form_pairs_free(&pairs);
 }

@@ -227,6 +227,8 @@ static void free_form(struct map_form *f)
 		secret_free(&d->secret);
 	}
 	free(f->dests);
+	free(f->captcha.secret_file);
+	secret_free(&f->captcha.secret);
 }
 
 void mapping_free(struct mapping *m)
@@ -292,6 +294,28 @@ const char *map_dest_kind_name(enum map_dest_kind k)
 	case MAP_DEST_FORWARD: return "forward";
 	}
 	return "?";
+}
+
+/* Indexed by enum map_captcha_provider. */
+static const struct {
+	const char *name, *field;
+} captcha_providers[] = {
+	[MAP_CAPTCHA_NONE] = { NULL, NULL },
+	[MAP_CAPTCHA_TURNSTILE] = { "turnstile", "cf-turnstile-response" },
+	[MAP_CAPTCHA_HCAPTCHA] = { "hcaptcha", "h-captcha-response" },
+	[MAP_CAPTCHA_RECAPTCHA] = { "recaptcha", "g-recaptcha-response" },
+};
+
+const char *map_captcha_name(enum map_captcha_provider p)
+{
+	return (size_t)p < sizeof captcha_providers / sizeof captcha_providers[0]
+	       ? captcha_providers[p].name : NULL;
+}
+
+const char *map_captcha_field(enum map_captcha_provider p)
+{
+	return (size_t)p < sizeof captcha_providers / sizeof captcha_providers[0]
+	       ? captcha_providers[p].field : NULL;
 }
 
 /* ---- tree helpers ---- */
@@ -1191,6 +1215,84 @@ static void load_dest(struct loader *L, const xmlNode *n, struct map_form *f,
 	}
 }
 
+/* A min-score: "0" or "1", then at most 6 decimals, at most 1. Counted in
+ * millionths, so that "0.3" is the double a JSON reader makes of 0.3. False
+ * when it is anything else. */
+static bool parse_score(const char *v, double *out)
+{
+	long micro = 0, unit = 100000;
+	size_t i = 1;
+
+	if (v[0] != '0' && v[0] != '1')
+		return false;
+	if (v[1] == '.') {
+		for (i = 2; v[i] >= '0' && v[i] <= '9' && i < 8; i++, unit /= 10)
+			micro += (v[i] - '0') * unit;
+		if (i == 2)
+			return false;
+	}
+	micro += (v[0] - '0') * 1000000L;
+	if (v[i] != '\0' || micro > 1000000L)
+		return false;
+	*out = (double)micro / 1e6;
+	return true;
+}
+
+/*
+ * <captcha provider secret-file [min-score] [on-unavailable]/>. min-score
+ * only for reCAPTCHA: Turnstile returns no score, and hCaptcha Enterprise's
+ * is a risk score (higher is worse), which a minimum would turn upside down.
+ */
+static void load_captcha(struct loader *L, const xmlNode *n, struct map_captcha *c)
+{
+	char *prov = attr_dup(L, n, "provider"), *score = attr_dup(L, n, "min-score");
+	char *unav = attr_dup(L, n, "on-unavailable");
+
+	c->line = line_of(n);
+	c->min_score = MAP_NO_MIN_SCORE;
+	for (size_t i = 1; prov && i < sizeof captcha_providers / sizeof captcha_providers[0]; i++)
+		if (strcmp(text_trim(prov), captcha_providers[i].name) == 0)
+			c->provider = (enum map_captcha_provider)i;
+	if (prov && c->provider == MAP_CAPTCHA_NONE)
+		diag_add(L, c->line, "captcha: provider must be turnstile, hcaptcha or recaptcha");
+	if (score && !parse_score(text_trim(score), &c->min_score))
+		diag_add(L, c->line, "captcha: min-score must be a number from 0 to 1");
+	else if (score && c->provider != MAP_CAPTCHA_RECAPTCHA && c->provider != MAP_CAPTCHA_NONE)
+		diag_add(L, c->line, "captcha: min-score is for provider=\"recaptcha\" (v3) only: "
+		         "%s returns no score to hold it against", map_captcha_name(c->provider));
+	c->accept_unavailable = unav && strcmp(text_trim(unav), "accept") == 0;
+	/* As any secret: a file others can neither read nor write. */
+	load_secret(L, n, "secret-file", 1, &c->secret_file, &c->secret);
+	free(prov);
+	free(score);
+	free(unav);
+}
+
+/* The captcha's token field is fmgate's: never a trait, the honeypot or a
+ * userId, so that the single-use token goes nowhere but to the provider. */
+static void check_captcha_field(struct loader *L, const struct map_form *f)
+{
+	const char *tok = map_captcha_field(f->captcha.provider);
+	const struct map_field *fd;
+
+	if (!tok)
+		return;
+	if ((fd = map_form_field(f, tok)) != NULL)
+		diag_add(L, fd->line, "field \"%s\" holds the %s token: it is read by fmgate, "
+		         "never mapped", tok, map_captcha_name(f->captcha.provider));
+	if (f->honeypot && strcmp(f->honeypot, tok) == 0)
+		diag_add(L, f->line, "honeypot \"%s\" is the %s token field", tok,
+		         map_captcha_name(f->captcha.provider));
+	for (size_t i = 0; i < f->n_user_id + f->n_anonymous_id; i++) {
+		const struct map_source *src = i < f->n_user_id ? &f->user_id[i]
+		                                                : &f->anonymous_id[i - f->n_user_id];
+
+		if (src->kind == MAP_SRC_FIELD && src->name && strcmp(src->name, tok) == 0)
+			diag_add(L, f->line, "from-field \"%s\" is the %s token field", tok,
+			         map_captcha_name(f->captcha.provider));
+	}
+}
+
 /* <notify>, <webhook>, <forward>: after the fields, which a subject names. */
 static void load_dests(struct loader *L, const xmlNode *n, struct map_form *f,
                        const struct map_settings *s)
@@ -1242,8 +1344,11 @@ static void load_form(struct loader *L, const xmlNode *n, struct map_form *f,
 	f->context_ip = s->context_ip;
 	if ((c = single_child(L, n, "context", false)) != NULL && xmlHasProp(c, (const xmlChar *)"ip"))
 		f->context_ip = attr_bool(L, c, "ip");
+	if ((c = single_child(L, n, "captcha", false)) != NULL && !L->nomem)
+		load_captcha(L, c, &f->captcha);
 	if (!L->nomem && load_items(L, n, f, s) && !L->nomem) {
 		check_form(L, f);
+		check_captcha_field(L, f);
 		load_steps(L, n, f);
 		if (!L->nomem)
 			load_dests(L, n, f, s);

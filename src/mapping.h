@@ -53,6 +53,7 @@
 #define MAP_MAX_SECRET         4096u       /* bytes of a secret file (password, secret, key) */
 #define MAP_CRM_NAME           "freshmarketer" /* the contact's destination, by name */
 #define MAP_SEGMENT_ENDPOINT   "https://api.segment.io/v1" /* <segment endpoint> when absent */
+#define MAP_NO_MIN_SCORE       (-1.0)      /* <captcha> without min-score: no score is checked */
 
 enum map_type {
 	MAP_TEXT = 0,   /* default */
@@ -156,6 +157,25 @@ struct map_segment {
 	int line;
 };
 
+/* The CAPTCHA providers of <captcha provider=".."> (captcha.h verifies). */
+enum map_captcha_provider {
+	MAP_CAPTCHA_NONE = 0,   /* the form has no <captcha> */
+	MAP_CAPTCHA_TURNSTILE,  /* Cloudflare Turnstile */
+	MAP_CAPTCHA_HCAPTCHA,
+	MAP_CAPTCHA_RECAPTCHA,  /* Google reCAPTCHA v2 or v3 */
+};
+
+/* <captcha> in a form (docs/captcha.md). */
+struct map_captcha {
+	enum map_captcha_provider provider;
+	char *secret_file;
+	struct secret secret;   /* read when the mapping loads */
+	double min_score;       /* 0..1, reCAPTCHA only; MAP_NO_MIN_SCORE: none */
+	bool accept_unavailable; /* on-unavailable="accept": deliver unverified when
+	                           the provider cannot answer; default refuse (503) */
+	int line;
+};
+
 /* Submission rate limits (<rate-limit>); a count of 0 means no limit. */
 struct map_rate {
 	unsigned per_ip;       /* submissions to the form from one client address */
@@ -189,6 +209,9 @@ struct map_form {
 	size_t n_dests;
 	bool context_ip;       /* context.ip kept in the identify message: its own
 	                          <context ip>, else the settings' (default false) */
+	struct map_captcha captcha; /* provider MAP_CAPTCHA_NONE: no <captcha>. Its
+	                          token field (map_captcha_field) is neither a
+	                          <field>, the honeypot nor a userId source */
 	int line;
 };
 
@@ -273,6 +296,13 @@ const struct map_dest *map_form_dest(const struct map_form *f, const char *name)
 
 /* "notify", "webhook", "forward". */
 const char *map_dest_kind_name(enum map_dest_kind k);
+
+/* "turnstile", "hcaptcha", "recaptcha" (NULL for MAP_CAPTCHA_NONE). */
+const char *map_captcha_name(enum map_captcha_provider p);
+
+/* The form field the provider's widget puts its token in: cf-turnstile-response,
+ * h-captcha-response, g-recaptcha-response (NULL for MAP_CAPTCHA_NONE). */
+const char *map_captcha_field(enum map_captcha_provider p);
 
 /* Name of a type as written in the mapping ("text", "email", ...). */
 const char *map_type_name(enum map_type t);

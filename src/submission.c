@@ -284,7 +284,21 @@ static cJSON *page_object(const struct sub_context *x)
 	return page;
 }
 
-/* context: ip, userAgent, locale, page, campaign, library, consent, fmgate. */
+/* context.captcha: {"provider", "verified"[, "score"]}, when the form has one. */
+static bool add_captcha(cJSON *c, const struct sub_captcha *k)
+{
+	cJSON *o;
+
+	if (!k->provider)
+		return true;
+	return (o = cJSON_AddObjectToObject(c, "captcha")) != NULL &&
+	       cJSON_AddStringToObject(o, "provider", k->provider) &&
+	       cJSON_AddBoolToObject(o, "verified", k->verified) &&
+	       (!k->has_score || cJSON_AddNumberToObject(o, "score", k->score));
+}
+
+/* context: ip, userAgent, locale, page, campaign, library, consent, captcha,
+ * fmgate. */
 static bool add_context(cJSON *msg, const struct submission *s)
 {
 	const struct sub_context *x = &s->ctx;
@@ -322,6 +336,8 @@ static bool add_context(cJSON *msg, const struct submission *s)
 				return false;
 		}
 	}
+	if (!add_captcha(c, &x->captcha))
+		return false;
 	own = cJSON_AddObjectToObject(c, "fmgate");
 	return own && cJSON_AddStringToObject(own, "userIdSource", sub_source_name(s->source));
 }

@@ -51,6 +51,16 @@ struct sub_trait {
 enum sub_utm { SUB_UTM_SOURCE = 0, SUB_UTM_MEDIUM, SUB_UTM_NAME, SUB_UTM_TERM,
                SUB_UTM_CONTENT, SUB_UTM_N };
 
+/* context.captcha: how the form's CAPTCHA went (captcha.h); provider NULL
+ * when the form has none. */
+struct sub_captcha {
+	const char *provider;    /* map_captcha_name()'s static string, or NULL */
+	bool verified;           /* false: the provider was unavailable and the
+	                            form accepts unverified submissions then */
+	bool has_score;
+	double score;            /* as the provider gave it, 0..1 */
+};
+
 struct sub_context {
 	char *ip, *user_agent, *locale;               /* or NULL */
 	char *page_url, *page_path, *page_search;     /* or NULL */
@@ -58,6 +68,7 @@ struct sub_context {
 	char *campaign[SUB_UTM_N];                    /* or NULL */
 	const struct map_field **consent;             /* checked consent boxes */
 	size_t n_consent;
+	struct sub_captcha captcha;
 };
 
 struct submission {

@@ -251,6 +251,11 @@ Control API (no auth, not recorded, faults never apply):
   POST /_double/segment   configures the Segment stand-in, merged: {"write_key":S|null,
                           "status":N|null,"delay_ms":MS} -> 200 {"ok":true}
   GET  /_double/segment   {"messages":[..],"refused":[{"status":N,"error":S}..]}
+  POST /_double/captcha   configures the CAPTCHA stand-ins, merged: {"secret":S|null,
+                          "mode":"normal"|"down"|"slow"|"500"|"garbage",
+                          "slow_ms":MS} -> 200 {"ok":true}
+  GET  /_double/captcha   {"requests":[..],"mode":M}: every siteverify request
+                          received, in order (see /_captcha/ below)
 
 Stand-ins beside the API, for fmgate's other destinations (not in
 /_double/requests, not rate-limited, no API key):
@@ -280,6 +285,29 @@ Stand-ins beside the API, for fmgate's other destinations (not in
                           400), while RudderStack's data plane answers 401: the
                           double refuses as RudderStack does, so that a refused
                           forward can be tested. Its 400 bodies are not known.
+  POST /_captcha/PROVIDER siteverify of Cloudflare Turnstile (PROVIDER "turnstile"),
+                          hCaptcha ("hcaptcha") and Google reCAPTCHA ("recaptcha"):
+                          an application/x-www-form-urlencoded body of secret,
+                          response (the token) and remoteip. Records {"provider",
+                          "content_type","secret_present","secret_ok","token",
+                          "remoteip" (null when absent),"answer" (null when none)}.
+                          By mode: "down" closes the connection unanswered (RST);
+                          "slow" sleeps slow_ms (default 6000) first; "500" answers
+                          500 {"success":false}; "garbage" answers 200 with a body
+                          that is no JSON; "normal" (the default) answers 200 as the
+                          provider does: success false with error-codes
+                          ["missing-input-secret"] or ["invalid-input-secret"] unless
+                          the secret is the one set (none set: every secret is
+                          refused), ["missing-input-response"] for no token,
+                          ["timeout-or-duplicate"] for a token this provider saw
+                          before (tokens are single-use), success true for a token
+                          "pass", "pass-SCORE" or either followed by "_TAG" (TAG:
+                          letters and digits, to make tokens unique), and
+                          ["invalid-input-response"] for any other. A success
+                          carries challenge_ts and hostname ("localhost"), and with
+                          "pass-SCORE" a "score" (reCAPTCHA, hCaptcha Enterprise;
+                          Turnstile never returns one) and, for reCAPTCHA, "action"
+                          "submit". A body that is not form-encoded: 400.
 """
 
 import argparse
@@ -307,6 +335,10 @@ MAX_LOGGED_REQUESTS = 10000     # request log entries kept (oldest dropped)
 HOOK_PREFIX = "/_hooks/"        # webhook receivers: /_hooks/NAME
 SEGMENT_IDENTIFY = "/v1/identify"
 SEGMENT_MAX_BODY = 32 * 1024    # Segment's limit for one call
+CAPTCHA_PREFIX = "/_captcha/"   # siteverify stand-ins: /_captcha/PROVIDER
+CAPTCHA_PROVIDERS = ("turnstile", "hcaptcha", "recaptcha")
+CAPTCHA_MODES = ("normal", "down", "slow", "500", "garbage")
+CAPTCHA_SLOW_MS = 6000          # past fmgate's CAPTCHA_TIMEOUT_MS (5000)
 HOOK_SETTINGS = ("secrets", "status", "delay_ms", "retry_after")
 
 # ---------------------------------------------------------------------------
@@ -724,6 +756,10 @@ class State:
         self.segment_conf = {"write_key": None, "status": None, "delay_ms": 0}
         self.segment_messages = []
         self.segment_refused = []
+        # the CAPTCHA stand-ins: settings, requests, tokens seen per provider
+        self.captcha_conf = {"secret": None, "mode": "normal", "slow_ms": CAPTCHA_SLOW_MS}
+        self.captcha_requests = []
+        self.captcha_seen = {name: set() for name in CAPTCHA_PROVIDERS}
 
     # -- contacts ----------------------------------------------------------
 
@@ -1067,6 +1103,75 @@ def change_segment(conf, body):
     conf.update(body)
 
 
+def change_captcha(conf, body):
+    """Merges a /_double/captcha body into conf; all or nothing."""
+    if not isinstance(body, dict) or not body:
+        raise BadRequest("captcha takes an object of: secret, mode, slow_ms")
+    for name, value in body.items():
+        if name == "secret":
+            ok = value is None or (isinstance(value, str) and value != "")
+        elif name == "mode":
+            ok = value in CAPTCHA_MODES
+        elif name == "slow_ms":
+            ok = is_count(value)
+        else:
+            raise BadRequest("unknown captcha setting: %s" % name)
+        if not ok:
+            raise BadRequest("bad %s" % name)
+    conf.update(body)
+
+
+def captcha_token_score(token):
+    """(passes, score or None) of a stand-in token (see the docstring)."""
+    base = token.split("_", 1)
+    if len(base) == 2 and not (base[1].isascii() and base[1].isalnum()):
+        return False, None
+    base = base[0]
+    if base == "pass":
+        return True, None
+    if base.startswith("pass-"):
+        try:
+            score = float(base[5:])
+        except ValueError:
+            return False, None
+        if 0 <= score <= 1:
+            return True, score
+    return False, None
+
+
+def captcha_answer(provider, conf, seen, form):
+    """The siteverify answer of provider to a parsed form body; notes the
+    token in seen."""
+    secret = form.get("secret", [""])[0]
+    token = form.get("response", [""])[0]
+    if not secret:
+        return {"success": False, "error-codes": ["missing-input-secret"]}
+    if conf["secret"] is None or not hmac.compare_digest(secret.encode(),
+                                                         conf["secret"].encode()):
+        return {"success": False, "error-codes": ["invalid-input-secret"]}
+    if not token:
+        return {"success": False, "error-codes": ["missing-input-response"]}
+    if token in seen:
+        return {"success": False, "error-codes": ["timeout-or-duplicate"]}
+    seen.add(token)
+    passes, score = captcha_token_score(token)
+    if not passes:
+        return {"success": False, "error-codes": ["invalid-input-response"]}
+    answer = {"success": True,
+              "challenge_ts": datetime.datetime.now(datetime.timezone.utc)
+              .strftime("%Y-%m-%dT%H:%M:%SZ"),
+              "hostname": "localhost"}
+    if provider == "turnstile":
+        answer.update({"error-codes": [], "action": "", "cdata": ""})
+    elif provider == "hcaptcha":
+        answer["credit"] = False
+    if score is not None and provider != "turnstile":
+        answer["score"] = score
+        if provider == "recaptcha":
+            answer["action"] = "submit"
+    return answer
+
+
 def hook_verified(secret, timestamp, signature, raw):
     """Whether signature is "sha256=" + hex HMAC-SHA256 of TIMESTAMP "." raw
     under secret."""
@@ -1199,6 +1304,8 @@ class Handler(BaseHTTPRequestHandler):
             return
         if url.path.startswith("/_double/"):
             self.control(url, raw)
+        elif self.command == "POST" and url.path.startswith(CAPTCHA_PREFIX):
+            self.captcha(url.path[len(CAPTCHA_PREFIX):], raw)
         elif self.command == "POST" and (url.path.startswith(HOOK_PREFIX)
                                          or url.path == SEGMENT_IDENTIFY):
             self.standin(url, raw)
@@ -1260,6 +1367,12 @@ class Handler(BaseHTTPRequestHandler):
                 elif route == ("GET", "/_double/segment"):
                     self.send_json(200, {"messages": state.segment_messages,
                                          "refused": state.segment_refused})
+                elif route == ("POST", "/_double/captcha"):
+                    change_captcha(state.captcha_conf, body)
+                    self.send_json(200, {"ok": True})
+                elif route == ("GET", "/_double/captcha"):
+                    self.send_json(200, {"requests": state.captcha_requests,
+                                         "mode": state.captcha_conf["mode"]})
                 elif route == ("POST", "/_double/fault"):
                     if isinstance(body, dict) and body.get("kind") == "clear":
                         state.faults.clear()
@@ -1417,6 +1530,60 @@ class Handler(BaseHTTPRequestHandler):
                 else:
                     state.segment_refused.append({"status": status, "error": error})
         self.send_json(status, {"success": error is None})
+
+    def captcha(self, provider, raw):
+        state = self.server.state
+        if provider not in CAPTCHA_PROVIDERS:
+            self.send_error_envelope(404, "No route for %s %s%s"
+                                     % (self.command, CAPTCHA_PREFIX, provider))
+            return
+        ctype = self.headers.get("Content-Type", "")
+        try:
+            form = urllib.parse.parse_qs(raw.decode("utf-8"), keep_blank_values=True,
+                                         strict_parsing=False)
+        except UnicodeDecodeError:
+            form = None
+        entry = {"provider": provider, "content_type": ctype,
+                 "secret_present": bool(form and form.get("secret", [""])[0]),
+                 "secret_ok": False,
+                 "token": form.get("response", [None])[0] if form else None,
+                 "remoteip": form.get("remoteip", [None])[0] if form else None,
+                 "answer": None}
+        with state.lock:
+            conf = dict(state.captcha_conf)
+            generation = state.generation
+            state.captcha_requests.append(entry)
+            entry["secret_ok"] = bool(
+                form and conf["secret"] is not None and
+                form.get("secret", [""])[0] == conf["secret"])
+        if conf["mode"] == "down":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+            return
+        if conf["mode"] == "slow":
+            time.sleep(conf["slow_ms"] / 1000.0)
+            if self.stale(generation):
+                return
+        if conf["mode"] == "500":
+            self.send_json(500, {"success": False})
+            return
+        if conf["mode"] == "garbage":
+            data = b"<html><body>Service temporarily unavailable</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        if form is None or not ctype.lower().startswith("application/x-www-form-urlencoded"):
+            self.send_json(400, {"success": False, "error-codes": ["bad-request"]})
+            return
+        with state.lock:
+            answer = captcha_answer(provider, conf, state.captcha_seen[provider], form)
+            entry["answer"] = answer
+        self.send_json(200, answer)
 
     def api_answer(self, url, raw):
         """Authenticates, counts, routes; returns the status sent."""

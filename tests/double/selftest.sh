@@ -707,9 +707,52 @@ check "segment: fault" 200 '"queued": 1' -d '{"kind":"reset","path":"/v1/identif
 check "segment: fault served" 000 '' -u 'wk1:' -H "$ct" -d '{"userId":"u6"}' "$seg"
 check "segment: GET is no stand-in" 401 'Incorrect or missing API key' "$seg"
 
+# the CAPTCHA stand-ins: siteverify of Turnstile, hCaptcha, reCAPTCHA
+cap="$url/_captcha"
+fct='Content-Type: application/x-www-form-urlencoded'
+check "captcha: no secret set" 200 '"invalid-input-secret"' -H "$fct" -d 'secret=s1&response=pass' "$cap/turnstile"
+check "captcha: secret set" 200 '{"ok": true}' -d '{"secret":"s1"}' "$url/_double/captcha"
+check "captcha: no secret sent" 200 '"missing-input-secret"' -H "$fct" -d 'response=pass' "$cap/turnstile"
+check "captcha: wrong secret" 200 '"invalid-input-secret"' -H "$fct" -d 'secret=s2&response=pass' "$cap/hcaptcha"
+check "captcha: no token" 200 '"missing-input-response"' -H "$fct" -d 'secret=s1&response=' "$cap/recaptcha"
+for p in turnstile hcaptcha recaptcha; do
+	check "captcha $p: pass" 200 '{"success": true' -H "$fct" -d 'secret=s1&response=pass&remoteip=192.0.2.7' "$cap/$p"
+	check "captcha $p: reused" 200 '"timeout-or-duplicate"' -H "$fct" -d 'secret=s1&response=pass' "$cap/$p"
+	check "captcha $p: fail" 200 '"invalid-input-response"' -H "$fct" -d 'secret=s1&response=fail' "$cap/$p"
+	check "captcha $p: a tagged pass" 200 '{"success": true' -H "$fct" -d 'secret=s1&response=pass_a1' "$cap/$p"
+	check "captcha $p: a bad tag" 200 '"invalid-input-response"' -H "$fct" -d 'secret=s1&response=pass_a-1' "$cap/$p"
+done
+check "captcha recaptcha: a score" 200 '"score": 0.3, "action": "submit"' -H "$fct" -d 'secret=s1&response=pass-0.3' "$cap/recaptcha"
+check "captcha hcaptcha: a score" 200 '"credit": false, "score": 0.7}' -H "$fct" -d 'secret=s1&response=pass-0.7_x' "$cap/hcaptcha"
+check "captcha turnstile: never a score" 200 '"error-codes": [], "action": "", "cdata": ""}' -H "$fct" -d 'secret=s1&response=pass-0.3' "$cap/turnstile"
+absent "captcha turnstile: no score field" '"score"'
+check "captcha: a score over 1 fails" 200 '"invalid-input-response"' -H "$fct" -d 'secret=s1&response=pass-1.5' "$cap/recaptcha"
+check "captcha: JSON body refused" 400 '"bad-request"' -H "$ct" -d '{"secret":"s1","response":"pass_j"}' "$cap/recaptcha"
+check "captcha: unknown provider" 404 'No route for POST /_captcha/friendly' -H "$fct" -d 'secret=s1' "$cap/friendly"
+check "captcha: recorded" 200 '{"provider": "turnstile", "content_type": "application/x-www-form-urlencoded", "secret_present": true, "secret_ok": true, "token": "pass", "remoteip": "192.0.2.7", "answer": {"success": true' "$url/_double/captcha"
+count "captcha: each request recorded" 24 '"provider": '
+count "captcha: secret absent noted" 2 '"secret_present": false'
+absent "captcha: the secret itself is not recorded" '"s1"'
+check "captcha: mode 500" 200 '{"ok": true}' -d '{"mode":"500"}' "$url/_double/captcha"
+check "captcha: 500 served" 500 '{"success": false}' -H "$fct" -d 'secret=s1&response=pass_m1' "$cap/hcaptcha"
+curl -s -o /dev/null -d '{"mode":"garbage"}' "$url/_double/captcha"
+check "captcha: garbage served" 200 '<html>' -H "$fct" -d 'secret=s1&response=pass_m2' "$cap/hcaptcha"
+curl -s -o /dev/null -d '{"mode":"down"}' "$url/_double/captcha"
+check "captcha: down" 000 '' -H "$fct" -d 'secret=s1&response=pass_m3' "$cap/turnstile"
+curl -s -o /dev/null -d '{"mode":"slow","slow_ms":1500}' "$url/_double/captcha"
+check "captcha: slow" 000 '' --max-time 0.5 -H "$fct" -d 'secret=s1&response=pass_m4' "$cap/recaptcha"
+for b in '{"mode":"off"}' '{"secret":""}' '{"slow_ms":-1}' '{"key":"x"}' '[]'; do
+	check "captcha: bad setting $b" 400 '"code": 400' -d "$b" "$url/_double/captcha"
+done
+check "captcha: still slow after a bad setting" 200 '"mode": "slow"' "$url/_double/captcha"
+
 # a reset clears the stand-ins: records and settings
 check "stand-ins: reset" 200 '{"ok": true}' -X POST "$url/_double/reset"
 check "stand-ins: no hooks" 200 '{"hooks": []}' "$url/_double/hooks"
+check "stand-ins: no siteverify requests, mode normal" 200 '{"requests": [], "mode": "normal"}' "$url/_double/captcha"
+check "stand-ins: the secret forgotten" 200 '"invalid-input-secret"' -H "$fct" -d 'secret=s1&response=pass_r' "$cap/recaptcha"
+check "stand-ins: tokens forgotten" 200 '{"ok": true}' -d '{"secret":"s1"}' "$url/_double/captcha"
+check "stand-ins: a token used before the reset passes" 200 '{"success": true' -H "$fct" -d 'secret=s1&response=pass' "$cap/recaptcha"
 check "stand-ins: no segment messages" 200 '{"messages": [], "refused": []}' "$url/_double/segment"
 check "stand-ins: write key forgotten" 401 '{"success": false}' -u 'wk1:' -H "$ct" -d '{"userId":"u1"}' "$seg"
 hook crm 200 '{"ok": true}' "$sig"

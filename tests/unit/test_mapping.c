@@ -495,6 +495,56 @@ out:
 	T(t_remove_tree(dir), "temp dir removed");
 }
 
+/* <captcha>: its attributes and secret as loaded, the defaults, the names. */
+static void test_captcha(void)
+{
+	char dir[] = "/tmp/fmgate-mapcaptcha-XXXXXX", secret[64], text[2048];
+	struct map_diags d = { 0 };
+	struct mapping *m = NULL;
+	const struct map_form *f;
+#define CAPTCHA_FMT \
+		"<fmgate><form id=\"a\"><redirect success=\"/\"/><user-id><from-email/></user-id>\n" \
+		"<field name=\"email\" trait=\"email\" type=\"email\"/>\n" \
+		"<captcha provider=\"recaptcha\" secret-file=\"%s\" min-score=\"0.3\" " \
+		"on-unavailable=\"accept\"/></form>\n" \
+		"<form id=\"b\"><redirect success=\"/\"/><user-id><from-email/></user-id>\n" \
+		"<field name=\"email\" trait=\"email\" type=\"email\"/>\n" \
+		"<captcha provider=\"turnstile\" secret-file=\"%s\" on-unavailable=\"refuse\"/></form>\n" \
+		"<form id=\"c\"><redirect success=\"/\"/><user-id><from-email/></user-id>\n" \
+		"<field name=\"email\" trait=\"email\" type=\"email\"/></form></fmgate>\n"
+
+	T(mkdtemp(dir) != NULL, "temp dir");
+	snprintf(secret, sizeof secret, "%s/secret", dir);
+	T(t_write(secret, "0x4AAAAAAA-secret \n", 0600), "secret file");
+	snprintf(text, sizeof text, CAPTCHA_FMT, secret, secret);
+	T(mapping_load_buffer(text, strlen(text), "captcha", &m, &d) == MAP_OK, "captcha loads");
+	if (d.n)
+		dump_diags("captcha", &d);
+	map_diags_free(&d);
+	f = m ? mapping_form(m, "a") : NULL;
+	T(f && f->captcha.provider == MAP_CAPTCHA_RECAPTCHA && f->captcha.accept_unavailable &&
+	  f->captcha.min_score == 0.3 && f->captcha.line == 3, "a: recaptcha as written");
+	T(f && strcmp(f->captcha.secret.bytes, "0x4AAAAAAA-secret") == 0 &&
+	  strcmp(f->captcha.secret_file, secret) == 0, "a: the secret read, trailing space cut");
+	f = m ? mapping_form(m, "b") : NULL;
+	T(f && f->captcha.provider == MAP_CAPTCHA_TURNSTILE && !f->captcha.accept_unavailable &&
+	  f->captcha.min_score == MAP_NO_MIN_SCORE, "b: turnstile, refusing, no min-score");
+	f = m ? mapping_form(m, "c") : NULL;
+	T(f && f->captcha.provider == MAP_CAPTCHA_NONE && !f->captcha.secret.bytes, "c: no captcha");
+	mapping_free(m);
+	m = NULL;
+	T(chmod(secret, 0604) == 0 && mapping_load_buffer(text, strlen(text), "captcha", &m, &d) ==
+	  MAP_EINVALID && diags_have(&d, 3, "group or others") && diags_have(&d, 6, "group or others"),
+	  "a secret others may read: refused on each captcha's line");
+	map_diags_free(&d);
+	T_STREQ(map_captcha_name(MAP_CAPTCHA_HCAPTCHA), "hcaptcha", "name");
+	T_STREQ(map_captcha_field(MAP_CAPTCHA_TURNSTILE), "cf-turnstile-response", "turnstile field");
+	T_STREQ(map_captcha_field(MAP_CAPTCHA_HCAPTCHA), "h-captcha-response", "hcaptcha field");
+	T_STREQ(map_captcha_field(MAP_CAPTCHA_RECAPTCHA), "g-recaptcha-response", "recaptcha field");
+	T(!map_captcha_name(MAP_CAPTCHA_NONE) && !map_captcha_field(MAP_CAPTCHA_NONE), "none: NULL");
+	T(t_remove_tree(dir), "temp dir removed");
+}
+
 static void test_rate_limits(void)
 {
 	struct mapping *m = NULL;
@@ -961,6 +1011,7 @@ int main(void)
 	test_defaults_and_order();
 	test_steps();
 	test_dests();
+	test_captcha();
 	test_rate_limits();
 	test_dtd_refused();
 	test_sizes();

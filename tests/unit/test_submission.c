@@ -170,6 +170,36 @@ static void test_message(void)
 	cJSON_Delete(msg);
 }
 
+/* context.captcha: after consent, before fmgate; a score only when given. */
+static void test_captcha_context(void)
+{
+	struct submission s;
+	cJSON *msg;
+	char *text;
+
+	fresh(&s);
+	msg = submission_message(&s);
+	T(!cJSON_HasObjectItem(cJSON_GetObjectItemCaseSensitive(msg, "context"), "captcha"),
+	  "no captcha: no context.captcha");
+	cJSON_Delete(msg);
+	s.ctx.captcha = (struct sub_captcha){ "recaptcha", true, true, 0.9 };
+	msg = submission_message(&s);
+	text = printed(cJSON_GetObjectItemCaseSensitive(msg, "context"));
+	T(text && strstr(text, "\"timestamp\":\"" TS "\"}},\"captcha\":{\"provider\":\"recaptcha\","
+	                  "\"verified\":true,\"score\":0.9},\"fmgate\":") != NULL,
+	  "verified, with its score: %s", text ? text : "(null)");
+	free(text);
+	cJSON_Delete(msg);
+	s.ctx.captcha = (struct sub_captcha){ "turnstile", false, false, 0 };
+	msg = submission_message(&s);
+	text = printed(cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(msg, "context"), "captcha"));
+	T_STREQ(text, "{\"provider\":\"turnstile\",\"verified\":false}", "unverified, no score");
+	free(text);
+	cJSON_Delete(msg);
+	submission_free(&s);
+}
+
 static void test_read_back(void)
 {
 	static const struct {
@@ -222,6 +252,7 @@ int main(void)
 {
 	test_traits();
 	test_message();
+	test_captcha_context();
 	test_read_back();
 	T_DONE();
 }
