@@ -29,7 +29,7 @@
 #define NP(a) (sizeof(a) / sizeof((a)[0]))
 
 #define FIELD(n, t, ty, req, mul, max) \
-	{ (char *)(n), (char *)(t), (ty), (req), (mul), (max), NULL, NULL, NULL, false, 0 }
+	{ (char *)(n), (char *)(t), (ty), (req), (mul), (max), NULL, NULL, NULL, false, 0, NULL }
 
 static const struct form_limits lim = { 65536, 100, 4000 };
 
