@@ -673,6 +673,7 @@ enum id_err identify_build(const struct map_form *form,
 	b.pairs = pairs != NULL ? pairs : &no_pairs;
 	b.out = out;
 	b.sub = &out->sub;
+	b.sub->form_id = form->id;
 	b.n_traits = form->n_fields + form->n_constants;
 	b.max_value = lim != NULL && lim->max_value > 0 ? lim->max_value
 	                                                : LIMIT_DEFAULT_MAX_VALUE;
