@@ -221,8 +221,8 @@ static enum consent_err list_parts(struct consent_ledger *l, struct part **out, 
 
 /*
  * Opens the month's first part with room for `len` more bytes (made when
- * missing: *made tells), for appending; *size receives its size. The caller
- * holds the lock.
+ * missing: *made tells), for appending (and reading: torn() looks at its
+ * last byte); *size receives its size. The caller holds the lock.
  */
 static int open_part(struct consent_ledger *l, time_t now, size_t len, char *path,
                      bool *made, off_t *size)
@@ -242,10 +242,10 @@ static int open_part(struct consent_ledger *l, time_t now, size_t len, char *pat
 		if (!path_in(l, name, path))
 			break;
 		*made = false;
-		fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+		fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
 		if (fd < 0 && errno == ENOENT) {
 			*made = true;
-			fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+			fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 			          0600);
 		}
 		if (fd < 0) {
