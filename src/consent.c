@@ -475,7 +475,9 @@ static enum line_kind read_line(const struct chunk *c, cJSON **out)
 	cJSON *j;
 
 	*out = NULL;
-	if (!c->first || !c->last || strlen(c->buf) != c->n || !(j = cJSON_Parse(c->buf)))
+	/* Nothing may follow the object: a line with more is no record. */
+	if (!c->first || !c->last || strlen(c->buf) != c->n ||
+	    !(j = cJSON_ParseWithOpts(c->buf, NULL, true)))
 		return LINE_BAD;
 	*out = j;
 	if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(j, "void")) &&

@@ -98,10 +98,10 @@ if command -v strace >/dev/null; then
 		REQUEST_METHOD=POST CONTENT_TYPE=application/x-www-form-urlencoded \
 		CONTENT_LENGTH=${#body} PATH_INFO=/news REMOTE_ADDR=127.0.0.1 \
 		GATEWAY_INTERFACE=CGI/1.1 SERVER_PROTOCOL=HTTP/1.1 \
-		strace -f -e trace=fdatasync,write,connect -o "$W/strace" "$FMGATE_BIN" >/dev/null 2>&1
-	first_sync=$(grep -n 'fdatasync' "$W/strace" | head -n 1 | cut -d: -f1)
+		strace -f -y -e trace=fdatasync,write,connect -o "$W/strace" "$FMGATE_BIN" >/dev/null 2>&1
+	first_sync=$(grep -n 'fdatasync(.*/consent/.*\.jsonl>' "$W/strace" | head -n 1 | cut -d: -f1)
 	first_connect=$(grep -n 'connect(' "$W/strace" | grep -v 'AF_UNIX' | head -n 1 | cut -d: -f1)
-	answer=$(grep -n 'write(1, "Status: 303' "$W/strace" | head -n 1 | cut -d: -f1)
+	answer=$(grep -n 'write(1[<,].*Status: 303' "$W/strace" | head -n 1 | cut -d: -f1)
 	check "the ledger is flushed before the CRM is asked" \
 		test -n "$first_sync" -a -n "$first_connect" -a "${first_sync:-0}" -lt "${first_connect:-0}"
 	check "and before the visitor is answered" \

@@ -141,6 +141,18 @@ static void test_torn(struct consent_ledger *l)
 	T(consent_give(l, &s) == CONSENT_OK, "appended after a torn line");
 	n = find(l, "carl@example.com", &bad);
 	T(n == 1 && bad == 1, "the record reads; the torn one is bad (%zu, %zu)", n, bad);
+	/* A record with more after it, short or over the limit, is no record. */
+	f = fopen(path, "a");
+	fputs("{\"time\":\"t\",\"form\":\"f\",\"userId\":\"u\",\"email\":\"carl@example.com\","
+	      "\"text\":\"x\",\"field\":\"f\",\"trait\":\"t\",\"messageId\":\"m\"} more\n", f);
+	fputs("{\"time\":\"t\",\"form\":\"f\",\"userId\":\"u\",\"email\":\"carl@example.com\","
+	      "\"text\":\"x\",\"field\":\"f\",\"trait\":\"t\",\"messageId\":\"m\"}", f);
+	for (int i = 0; i < (int)CONSENT_MAX_RECORD; i++)
+		putc(' ', f);
+	fputs("x\n", f);
+	fclose(f);
+	n = find(l, "carl@example.com", &bad);
+	T(n == 1 && bad == 3, "trailing text, a line over the limit: bad (%zu, %zu)", n, bad);
 }
 
 static void test_limits(struct consent_ledger *l)
@@ -187,7 +199,7 @@ static void test_concurrent(struct consent_ledger *l)
 	}
 	T(ok == PROCS, "every appender succeeded");
 	T(find(l, "many@example.com", &bad) == PROCS * EACH * 2, "every record whole");
-	T(bad == 1, "no line torn but the one made on purpose (got %zu)", bad);
+	T(bad == 3, "no bad line but those made on purpose (got %zu)", bad);
 }
 
 static void test_forget(struct consent_ledger *l)
