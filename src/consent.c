@@ -673,6 +673,7 @@ static enum consent_err forget_in(struct consent_ledger *l, const char *name, co
 	char path[SPOOL_PATH_MAX], tmp[SPOOL_PATH_MAX], tname[64];
 	struct rewrite r = { l, email, fn, ud, -1, tmp, false, 0, 0, 0 };
 	enum consent_err e;
+	struct stat st;
 
 	/* A dot first: no reader takes it for a ledger file. */
 	snprintf(tname, sizeof tname, ".forget.%ld", (long)getpid());
@@ -681,10 +682,15 @@ static enum consent_err forget_in(struct consent_ledger *l, const char *name, co
 		return CONSENT_EIO;
 	}
 	unlink(tmp);   /* left by a killed run of this pid */
+	if (stat(path, &st) != 0)
+		return errno == ENOENT ? CONSENT_OK : sys_fail(l, "stat", path);
 	r.out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (r.out < 0)
 		return sys_fail(l, "create", tmp);
-	e = each_chunk(l, path, copy_line, &r);
+	/* Run by root, the rewrite must stay the workers' to append to. */
+	e = fchown(r.out, st.st_uid, st.st_gid) == 0 ? CONSENT_OK : sys_fail(l, "chown", tmp);
+	if (e == CONSENT_OK)
+		e = each_chunk(l, path, copy_line, &r);
 	e = settle(&r, path, e);
 	*n += r.records;
 	return e;

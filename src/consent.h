@@ -29,7 +29,8 @@
  * off again (ftruncate), and a line left torn by a crash is ended before the
  * next one. consent_forget() rewrites each file that held the email's lines
  * (a temporary file, fdatasync, rename, directory fsync) under the same
- * lock appenders take, so no append is lost to a rename.
+ * lock appenders take, so no append is lost to a rename; the new file keeps
+ * the old one's owner and group (a root run leaves it the workers').
  *
  * Ownership: struct consent_ledger holds only its directory and the text of
  * its last error; it owns no descriptor. Records given to a callback belong
