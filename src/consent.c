@@ -184,9 +184,10 @@ static enum consent_err list_parts(struct consent_ledger *l, struct part **out, 
 	if (!d)
 		return errno == ENOENT ? CONSENT_OK : sys_fail(l, "opendir", l->dir);
 	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
 		unsigned long long key;
 
-		if (!part_parse(de->d_name, &key) || strlen(de->d_name) >= sizeof v->name)
+		if (!part_parse(de->d_name, &key) || len >= sizeof v->name)
 			continue;
 		if (*n == CONSENT_MAX_FILES) {
 			say(l, "%s: more than %u ledger files", l->dir, CONSENT_MAX_FILES);
@@ -207,7 +208,7 @@ static enum consent_err list_parts(struct consent_ledger *l, struct part **out, 
 			cap = cap ? cap * 2 : 16;
 		}
 		v[*n].key = key;
-		snprintf(v[*n].name, sizeof v[*n].name, "%s", de->d_name);
+		memcpy(v[*n].name, de->d_name, len + 1);
 		(*n)++;
 	}
 	closedir(d);
