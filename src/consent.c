@@ -301,13 +301,14 @@ static enum consent_err append(struct consent_ledger *l, const char *text, size_
 		e = sys_fail(l, "write", path);
 	else if (fdatasync(fd) != 0)
 		e = sys_fail(l, "fdatasync", path);
-	/* A record not on disk must not be read later as given. */
+	else if (made && fsync_dir(l->dir) != 0)
+		e = sys_fail(l, "fsync", l->dir);
+	/* A record not known to be on disk must not be read later as given:
+	 * the submission is refused. */
 	if (e != CONSENT_OK && ftruncate(fd, size) == 0)
 		fdatasync(fd);
 	if (close(fd) != 0 && e == CONSENT_OK)
 		e = sys_fail(l, "close", path);
-	if (e == CONSENT_OK && made && fsync_dir(l->dir) != 0)
-		e = sys_fail(l, "fsync", l->dir);
 out:
 	drop_lock(lk);
 	return e;
@@ -323,16 +324,14 @@ static bool add_line(struct consent_ledger *l, cJSON *rec, char **buf, size_t *l
 	char *nb;
 
 	*e = CONSENT_ENOMEM;
-	say(l, "out of memory");
-	if (!line)
-		return false;
-	if (n + 1 > CONSENT_MAX_RECORD) {
+	if (line && n + 1 > CONSENT_MAX_RECORD) {
 		*e = CONSENT_ETOOBIG;
 		say(l, "a record of %zu bytes is over %u", n + 1, CONSENT_MAX_RECORD);
 		cJSON_free(line);
 		return false;
 	}
-	if (!(nb = realloc(*buf, *len + n + 2))) {
+	if (!line || !(nb = realloc(*buf, *len + n + 2))) {
+		say(l, "out of memory");
 		cJSON_free(line);
 		return false;
 	}
