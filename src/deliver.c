@@ -468,7 +468,7 @@ static void void_consent(struct consent_ledger *l, const struct submission *sub)
 void deliver_new(struct app *app, const struct mapping *m, const struct map_form *form,
                  struct submission *sub, struct delivery *out)
 {
-	struct consent_ledger ledger;
+	struct consent_ledger ledger = { .dir = "" };
 	struct spool_id id = { .uhash = spool_user_hash(sub->user_id) };
 	struct printed pm = { sub, NULL };
 	struct held held = { .n = 0 };
