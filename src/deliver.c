@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "clock.h"
+#include "consent.h"
 #include "fm_state.h"
 #include "log.h"
 
@@ -428,9 +429,46 @@ static void deliver_crm(struct app *app, const struct mapping *m, const struct m
 	spool_unlock(&lk);
 }
 
+/* The consent boxes checked in a new submission, in the ledger before
+ * anything else is written or sent: a consent that cannot be kept refuses
+ * the post. False when the ledger could not be written (logged). */
+static bool give_consent(struct app *app, const struct submission *sub,
+                         struct consent_ledger *l)
+{
+	enum consent_err e;
+
+	if (sub->ctx.n_consent == 0)
+		return true;
+	if (!consent_init(l, app->spool.dir)) {
+		log_msg(LOG_ERR, "consent ledger: no spool directory, or its path is too long: id=%s",
+		        sub->message_id);
+		return false;
+	}
+	e = consent_give(l, sub);
+	if (e != CONSENT_OK)
+		log_msg(LOG_ERR, "consent ledger %s: %s (%s): id=%s", l->dir, consent_strerror(e),
+		        l->why, sub->message_id);
+	return e == CONSENT_OK;
+}
+
+/* The visitor is not told the submission went: its consent records stop
+ * counting. A void that cannot be written leaves records of a consent the
+ * visitor did give. */
+static void void_consent(struct consent_ledger *l, const struct submission *sub)
+{
+	enum consent_err e;
+
+	if (sub->ctx.n_consent == 0)
+		return;
+	if ((e = consent_void(l, sub, time(NULL))) != CONSENT_OK)
+		log_msg(LOG_WARN, "consent ledger %s: id=%s not voided: %s (%s)", l->dir,
+		        sub->message_id, consent_strerror(e), l->why);
+}
+
 void deliver_new(struct app *app, const struct mapping *m, const struct map_form *form,
                  struct submission *sub, struct delivery *out)
 {
+	struct consent_ledger ledger = { .dir = "" };
 	struct spool_id id = { .uhash = spool_user_hash(sub->user_id) };
 	struct printed pm = { sub, NULL };
 	struct held held = { .n = 0 };
@@ -441,8 +479,13 @@ void deliver_new(struct app *app, const struct mapping *m, const struct map_form
 
 	memset(out, 0, sizeof *out);
 	memcpy(id.mid, sub->message_id, sizeof id.mid);
+	if (!give_consent(app, sub, &ledger)) {
+		out->fate = DELIVER_LOST;
+		return;
+	}
 	if (form->n_dests > 0 && !hold_dests(app, form, &pm, until, &held)) {
 		out->fate = DELIVER_LOST;
+		void_consent(&ledger, sub);
 		cJSON_Delete(pm.msg);
 		return;
 	}
@@ -456,6 +499,7 @@ void deliver_new(struct app *app, const struct mapping *m, const struct map_form
 		out->dests = held.n;
 	} else {
 		drop_dests(app, &held);
+		void_consent(&ledger, sub);
 	}
 	cJSON_Delete(pm.msg);
 }

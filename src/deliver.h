@@ -49,6 +49,12 @@
  * (FM_DELIVERED removes it, FM_REJECTED buries it, FM_RETRY reschedules it;
  * the same backoff); a destination the form no longer has is buried.
  *
+ * Consent (consent.h): the records of a new submission's checked consent
+ * boxes are appended to the ledger before anything else is written or sent;
+ * a ledger that cannot be written is DELIVER_LOST (nothing was kept or
+ * sent). When the visitor is not told the submission went (the dests'
+ * rule above), a void line makes those records stop counting.
+ *
  * Ownership: nothing is allocated; `fm.field` points into the form mapping.
  */
 #ifndef FMGATE_DELIVER_H

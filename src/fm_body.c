@@ -419,6 +419,7 @@ static enum conv convert(const struct fmf_field *f, const char *name, const cJSO
 /* ---- placing traits ------------------------------------------------------ */
 
 struct build {
+	const struct submission *sub;
 	const struct fm_fields *fields;
 	struct fmb_report *rep;
 	cJSON *contact;
@@ -561,10 +562,72 @@ static void pass_label(struct build *b, const struct sub_trait *t)
 		place(b, t, f->name, f, FMB_SET_LABEL);
 }
 
+/* Cuts s after `max` UTF-8 characters (0: no limit). */
+static void utf8_cut(char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; max && *s; s++)
+		if (((unsigned char)*s & 0xc0) != 0x80 && n++ == max) {
+			*s = '\0';
+			return;
+		}
+}
+
+/* A consent record: "2026-12-03T04:05:06Z, form FORM: TEXT". */
+#define FMB_MAX_RECORD (64u + LIMIT_MAX_FORM_ID + MAP_MAX_CONSENT)
+
+/* A checked box with consent-record="LABEL": its record goes to the field
+ * with that label, as if it were a trait of its own. */
+static bool wants_record(const struct sub_trait *t)
+{
+	return t->field && t->field->consent_record && t->field->consent &&
+	       cJSON_IsTrue(t->value);
+}
+
+/*
+ * The record line of a checked consent box, in the text field labelled by
+ * its consent-record: when (the message's time, to the second), on which
+ * form, and the text agreed to. Found and refused like a label match.
+ */
+static void pass_record(struct build *b, const struct sub_trait *t)
+{
+	const struct map_field *mf = t->field;
+	const char *ts = b->sub->timestamp, *form = b->sub->form_id ? b->sub->form_id : "?";
+	char path[SUB_MAX_TRAIT_PATH], line[FMB_MAX_RECORD];
+	struct sub_trait rec = { path, NULL, NULL, NULL };
+	const struct fmf_field *f;
+
+	if (!wants_record(t))
+		return;
+	snprintf(path, sizeof path, "%.400s (consent record)", t->path);
+	if (!b->fields) {
+		note(b, FMB_DROP_NO_LIST, path, NULL, NULL);
+	} else if (!(f = fm_fields_by_label(b->fields, mf->consent_record))) {
+		note(b, FMB_DROP_NO_FIELD, path, NULL, NULL);
+	} else if (IN_LIST(privileged, f->name)) {
+		note(b, FMB_DROP_PRIVILEGED, path, f->name, NULL);
+	} else {
+		/* uuid.h's time has milliseconds: a record says the second. */
+		snprintf(line, sizeof line, "%.19s%s, form %s: %s", ts, strlen(ts) > 19 ? "Z" : "",
+		         form, mf->consent);
+		/* A short field gets the start of the record rather than
+		 * refusing every consent given. */
+		utf8_cut(line, f->max_length);
+		if (!(rec.value = cJSON_CreateString(line))) {
+			b->nomem = true;
+			return;
+		}
+		place(b, &rec, f->name, f, FMB_SET_LABEL);
+		cJSON_Delete(rec.value);
+	}
+}
+
 static void pass_needs(struct build *b, const struct sub_trait *t)
 {
 	const char *field = override_for(t);
 
+	b->needs_fields |= wants_record(t);
 	if (same(t->path, "email"))
 		return;
 	if (field)
@@ -661,7 +724,7 @@ enum fmb_err fm_body_build(const struct submission *sub, const struct fm_fields 
                               enum fmb_key key, struct fmb_report *rep, cJSON **out)
 {
 	const char *uid = sub->user_id, *email = sub->email;
-	struct build b = {.fields = fields, .rep = rep};
+	struct build b = {.sub = sub, .fields = fields, .rep = rep};
 	cJSON *root = NULL, *ident;
 	enum fmb_err err = FMB_ENOIDENT;
 
@@ -680,6 +743,7 @@ enum fmb_err fm_body_build(const struct submission *sub, const struct fm_fields 
 		goto fail;
 	each_trait(&b, sub, pass_explicit);
 	each_trait(&b, sub, pass_label);
+	each_trait(&b, sub, pass_record);
 	split_name(&b);
 	if (b.nomem)
 		goto fail;

@@ -45,6 +45,11 @@
  * A <field> with value-when-checked (a boolean, typically a consent box)
  * sends that text, converted by its field's type, when the box is checked,
  * and nothing when it is not: an unchecked box never unsubscribes anyone.
+ * A checked consent box with consent-record="LABEL" also writes one line to
+ * the field with that label, found (and refused) as a label match is: "TIME,
+ * form FORM: TEXT" (TIME the message's, to the second, UTC; FORM the
+ * submission's form_id; TEXT the consent text), cut to the field's
+ * max_length rather than refused; an unchecked box writes nothing there. The field list is then needed.
  *
  * Ownership: fm_body_build() gives the caller a new cJSON (cJSON_Delete).
  */

@@ -30,6 +30,8 @@
  *   context.consent, an object keyed by the field's trait:
  *   {"text": the consent text, "field": the form field, "timestamp": the
  *   message's timestamp}. An unchecked box records nothing.
+ * - A required boolean needs a true value: one that converts to false is
+ *   missing_field, as an absent one (a consent box must be agreed to).
  */
 #include "identify.h"
 
@@ -159,6 +161,23 @@ static size_t field_max(const struct build *b, const struct map_field *f)
 	return b->max_value;
 }
 
+/* A required box left unchecked: a required boolean holds no true value
+ * (one sent as false, "no", "0", "off"). For a consent box required must
+ * mean agreed, so it is refused as if it were missing. */
+static bool declined(const struct map_field *f, const cJSON *value)
+{
+	const cJSON *v;
+
+	if (!f->required || f->type != MAP_BOOLEAN)
+		return false;
+	if (!cJSON_IsArray(value))
+		return !cJSON_IsTrue(value);
+	cJSON_ArrayForEach(v, value)
+		if (cJSON_IsTrue(v))
+			return false;
+	return true;
+}
+
 /* One mapped field: its trait, or an error. False only when out of memory. */
 static bool apply_field(struct build *b, const struct map_field *f)
 {
@@ -216,7 +235,7 @@ static bool apply_field(struct build *b, const struct map_field *f)
 			goto out;
 		}
 	}
-	if (value == NULL || (multiple && value->child == NULL)) {
+	if (value == NULL || (multiple && value->child == NULL) || declined(f, value)) {
 		if (is_email)
 			field_error(b, f, ID_MISSING_EMAIL);
 		else if (f->required)
@@ -654,6 +673,7 @@ enum id_err identify_build(const struct map_form *form,
 	b.pairs = pairs != NULL ? pairs : &no_pairs;
 	b.out = out;
 	b.sub = &out->sub;
+	b.sub->form_id = form->id;
 	b.n_traits = form->n_fields + form->n_constants;
 	b.max_value = lim != NULL && lim->max_value > 0 ? lim->max_value
 	                                                : LIMIT_DEFAULT_MAX_VALUE;

@@ -19,7 +19,8 @@
  * "signed" (the only source a visitor cannot forge: fm_client.h trusts
  * it), "field", "cookie" or "email". A checked consent box (<field
  * consent="..">) adds context.consent.TRAIT = {"text", "field", "timestamp"
- * (the message's)}.
+ * (the message's)}. A required="true" boolean needs a true value: a false
+ * one ("false", "no", "0", "off") is missing_field, as an absent one.
  *
  * The rest of the context (each member absent when nothing qualifies):
  * - ip: ctx->ip, only when form->context_ip (it is personal data);

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "consent.h"
 #include "drain.h"
 #include "dest.h"
 #include "fields_print.h"
@@ -45,6 +46,8 @@ static int usage(FILE *to)
 	      "       fmgate status [--dead]\n"
 	      "       fmgate purge --dead [--older-than DAYS]\n"
 	      "       fmgate requeue --dead [--to DESTINATION] [ID...]\n"
+	      "       fmgate consent EMAIL\n"
+	      "       fmgate forget EMAIL\n"
 	      "       fmgate --version\n"
 	      "Every verb takes --config MAPPING (default: $FMGATE_CONFIG, else "
 	      CONFIG_DEFAULT_MAPPING ").\n", to);
@@ -763,6 +766,137 @@ out:
 	return rc;
 }
 
+/* A ledger or spool string on a terminal: control characters as '?'. */
+static void put_clean(const char *s)
+{
+	for (; *s; s++)
+		putchar((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
+}
+
+static const char *member(const cJSON *r, const char *k)
+{
+	return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, k));
+}
+
+/* One consent record on one line, the text last (it may hold anything). */
+static void print_record(void *ud, const cJSON *r)
+{
+	static const char *const keys[] = { "form", "field", "trait", "userId", "email",
+	                                     "messageId" };
+
+	(void)ud;
+	put_clean(member(r, "time"));
+	for (size_t i = 0; i < COUNT(keys); i++) {
+		printf(" %s=", keys[i]);
+		put_clean(member(r, keys[i]));
+	}
+	fputs(" text=\"", stdout);
+	put_clean(member(r, "text"));
+	fputs("\"\n", stdout);
+}
+
+/* The EMAIL operand of consent and forget, and the ledger of the spool. */
+static bool person_args(int argc, char **argv, const char **email, struct spool *sp,
+                        struct consent_ledger *l)
+{
+	const char *config = NULL;
+	const struct cli_opt opts[] = { { "--config", &config, NULL } };
+	char *ops[1];
+	size_t n;
+
+	if (!parse_opts(argc, argv, opts, COUNT(opts), ops, 1, &n) || n != 1 || !ops[0][0]) {
+		usage(stderr);
+		return false;
+	}
+	*email = ops[0];
+	if (!cli_spool(mapping_path(config), sp))
+		return false;
+	if (!consent_init(l, sp->dir)) {
+		fprintf(stderr, "fmgate %s: the spool directory path is too long\n", argv[0]);
+		return false;
+	}
+	return true;
+}
+
+/* `consent EMAIL`: that person's consent records. 0: some, 1: none, 2: the
+ * ledger could not be read. */
+static int cmd_consent(int argc, char **argv)
+{
+	struct consent_ledger l;
+	const char *email;
+	enum consent_err e;
+	struct spool sp;
+	size_t n, bad;
+
+	if (!person_args(argc, argv, &email, &sp, &l))
+		return 2;
+	e = consent_find(&l, email, print_record, NULL, &n, &bad);
+	if (e != CONSENT_OK) {
+		fprintf(stderr, "fmgate consent: %s: %s\n", consent_strerror(e), l.why);
+		return 2;
+	}
+	if (bad)
+		fprintf(stderr, "fmgate consent: %zu line%s of %s do not read as records\n", bad,
+		        bad == 1 ? "" : "s", l.dir);
+	if (n == 0)
+		fprintf(stderr, "fmgate consent: no consent records for that email\n");
+	return n ? 0 : 1;
+}
+
+/* A removed record: its ids only. */
+static void print_removed(void *ud, const cJSON *r)
+{
+	(void)ud;
+	fputs("removed consent record ", stdout);
+	put_clean(member(r, "messageId"));
+	fputs(" form=", stdout);
+	put_clean(member(r, "form"));
+	fputs(" field=", stdout);
+	put_clean(member(r, "field"));
+	putchar('\n');
+}
+
+static void print_forgotten(void *ud, enum spool_area area, const struct spool_id *id)
+{
+	(void)ud;
+	printf("removed %s submission %s to=%s\n", area == SPOOL_DEAD ? "dead" : "waiting",
+	       id->mid, id->dest[0] ? id->dest : MAP_CRM_NAME);
+}
+
+/* `forget EMAIL`: an erasure request: that person's waiting and dead
+ * submissions and consent records. 0: some removed, 1: nothing held, 2:
+ * something could not be removed (what was is said). */
+static int cmd_forget(int argc, char **argv)
+{
+	size_t files = 0, busy = 0, records = 0;
+	struct consent_ledger l;
+	enum spool_err se;
+	enum consent_err ce;
+	const char *email;
+	struct spool sp;
+	int rc = 0;
+
+	if (!person_args(argc, argv, &email, &sp, &l))
+		return 2;
+	if ((se = spool_forget(&sp, email, print_forgotten, NULL, &files, &busy)) != SPOOL_OK) {
+		fprintf(stderr, "fmgate forget: spool: %s (%s)\n", spool_strerror(se), sp.why);
+		rc = 2;
+	}
+	if (busy) {
+		fprintf(stderr, "fmgate forget: %zu submission file%s stayed: being delivered; "
+		        "run forget again\n", busy, busy == 1 ? "" : "s");
+		rc = 2;
+	}
+	ce = consent_forget(&l, email, print_removed, NULL, &records);
+	if (ce != CONSENT_OK) {
+		fprintf(stderr, "fmgate forget: consent ledger: %s (%s)\n", consent_strerror(ce), l.why);
+		rc = 2;
+	}
+	printf("forgot %zu submission file%s and %zu consent record%s\n", files,
+	       files == 1 ? "" : "s", records, records == 1 ? "" : "s");
+	return rc ? rc : files + records ? 0 : 1;
+}
+
 static const struct verb {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -775,6 +909,8 @@ static const struct verb {
 	{ "status", cmd_status },
 	{ "purge", cmd_purge },
 	{ "requeue", cmd_requeue },
+	{ "consent", cmd_consent },
+	{ "forget", cmd_forget },
 	{ "--version", cmd_version },
 	{ "version", cmd_version },
 	{ "--help", cmd_help },

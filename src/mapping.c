@@ -204,6 +204,7 @@ static void free_form(struct map_form *f)
 		free(f->fields[i].fm_field);
 		free(f->fields[i].consent);
 		free(f->fields[i].value_when_checked);
+		free(f->fields[i].consent_record);
 	}
 	free(f->fields);
 	for (size_t i = 0; f->constants && i < f->n_constants; i++) {
@@ -848,9 +849,10 @@ static const struct map_field *field_among(const struct map_form *f, size_t n, c
 /* consent and value-when-checked describe a single checkbox. */
 static void check_checkbox_attrs(struct loader *L, const struct map_field *fd)
 {
-	const char *attr = fd->consent ? "consent" : "value-when-checked";
+	const char *attr = fd->consent ? "consent" : fd->value_when_checked ? "value-when-checked"
+	                                                                    : "consent-record";
 
-	if (!fd->consent && !fd->value_when_checked)
+	if (!fd->consent && !fd->value_when_checked && !fd->consent_record)
 		return;
 	if (fd->type != MAP_BOOLEAN || fd->multiple)
 		diag_add(L, fd->line, "field \"%.60s\": %s needs type=\"boolean\" and no multiple=\"true\"",
@@ -862,6 +864,16 @@ static void check_checkbox_attrs(struct loader *L, const struct map_field *fd)
 	    (strlen(fd->value_when_checked) > MAP_MAX_NAME || has_ctl(fd->value_when_checked)))
 		diag_add(L, fd->line, "field \"%.60s\": value-when-checked is longer than %u bytes "
 		         "or holds control characters", fd->name, MAP_MAX_NAME);
+	if (!fd->consent_record)
+		return;
+	/* The record says what was agreed to: without a consent text there is
+	 * nothing to write. */
+	if (!fd->consent)
+		diag_add(L, fd->line, "field \"%.60s\": consent-record needs consent=\"..\" on the "
+		         "same field", fd->name);
+	if (strlen(fd->consent_record) > MAP_MAX_NAME || has_ctl(fd->consent_record))
+		diag_add(L, fd->line, "field \"%.60s\": consent-record is longer than %u bytes or "
+		         "holds control characters", fd->name, MAP_MAX_NAME);
 }
 
 static void load_field(struct loader *L, const xmlNode *n, struct map_form *f,
@@ -879,6 +891,7 @@ static void load_field(struct loader *L, const xmlNode *n, struct map_form *f,
 	fd->fm_field = attr_dup(L, n, "fm-field");
 	fd->consent = attr_dup(L, n, "consent");
 	fd->value_when_checked = attr_dup(L, n, "value-when-checked");
+	fd->consent_record = attr_dup(L, n, "consent-record");
 	if (!fd->name || !fd->trait)
 		return;   /* out of memory: the schema requires both */
 	fd->required = attr_bool(L, n, "required");

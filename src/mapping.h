@@ -94,6 +94,9 @@ struct map_field {
 	bool feeds_step;   /* named by the form's <account name-field> or <note
 	                      field>: its value has a home besides the contact */
 	int line;
+	char *consent_record; /* consent-record="LABEL" (a consent box only): the
+	                      label of the contact's text field that gets "TIME,
+	                      form FORM: TEXT" when the box is checked; or NULL */
 };
 
 struct map_constant {

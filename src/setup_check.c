@@ -271,6 +271,29 @@ static enum setup_err check_clashes(struct ctx *c, const struct target *t, size_
 	return e;
 }
 
+/* A consent-record label must name a text field a record may be written to
+ * (a delivery leaves the record out otherwise, fm_body.h). */
+static enum setup_err check_record(struct ctx *c, const struct map_field *mf)
+{
+	const struct fmf_field *f;
+
+	if (!mf->consent_record)
+		return SETUP_OK;
+	if (!(f = fm_fields_by_label(c->fields, mf->consent_record)))
+		return problem(c, mf->line, "field \"%.60s\": consent-record \"%.60s\": no "
+		               "Freshmarketer field has this label (create a text field)", mf->name,
+		               mf->consent_record);
+	if (fm_body_privileged(f->name) || is_identity(f->name))
+		return problem(c, mf->line, "field \"%.60s\": consent-record \"%.60s\" is the label "
+		               "of %s, which a record may not set", mf->name, mf->consent_record,
+		               f->name);
+	if (f->type != FMF_TEXT)
+		return problem(c, mf->line, "field \"%.60s\": consent-record \"%.60s\": field %s "
+		               "(%s) is not a text field", mf->name, mf->consent_record, f->name,
+		               f->type_name);
+	return SETUP_OK;
+}
+
 static enum setup_err check_form(struct ctx *c, const struct map_form *form)
 {
 	size_t n = form->n_fields + form->n_constants;
@@ -283,7 +306,8 @@ static enum setup_err check_form(struct ctx *c, const struct map_form *form)
 		const struct map_field *mf = &form->fields[i];
 
 		if ((e = resolve(c, mf->trait, mf->fm_field, mf->line, mf->feeds_step, &t[i])) != SETUP_OK ||
-		    (t[i].field && (e = check_field_value(c, mf, &t[i])) != SETUP_OK))
+		    (t[i].field && (e = check_field_value(c, mf, &t[i])) != SETUP_OK) ||
+		    (e = check_record(c, mf)) != SETUP_OK)
 			goto out;
 	}
 	for (size_t i = 0; i < form->n_constants; i++) {

@@ -26,7 +26,9 @@
  *      phone    not into checkbox or date
  *    and multiple="true" not into a single-valued field (number, checkbox,
  *    dropdown, date);
- *  - two traits of a form must not reach one field (only one would be sent).
+ *  - two traits of a form must not reach one field (only one would be sent);
+ *  - a consent-record must be the label of a text field that is neither
+ *    privileged nor an identity field.
  *
  * Ownership: nothing is kept; the caller owns the mapping, the list and the
  * stream.

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -1344,6 +1345,80 @@ enum spool_err spool_requeue_dead(struct spool *sp, const char *want, const char
 		say(sp, "no dead submission%s%s%s%s", want ? " " : "", want ? want : "",
 		    dest ? " for " : "", dest ? dest : "");
 		e = SPOOL_ENOENT;
+	}
+	return e;
+}
+
+/* ---- forgetting a person ------------------------------------------------------ */
+
+/* Whether a file's identify message carries `email` (ignoring ASCII case). */
+static bool carries(const struct spool_item *it, const char *email)
+{
+	const cJSON *traits = cJSON_GetObjectItemCaseSensitive(it->identify, "traits");
+	const char *e = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(traits, "email"));
+
+	return e && strcasecmp(e, email) == 0;
+}
+
+/* Removes one file found to carry the email, under its userId's lock: a
+ * delivery in progress is waited for, briefly. SPOOL_ENOENT when it went
+ * meanwhile, SPOOL_EBUSY when the lock stayed held. */
+static enum spool_err forget_one(struct spool *sp, enum spool_area area, const struct spool_id *id)
+{
+	char p[SPOOL_PATH_MAX];
+	struct spool_lock lk;
+	enum spool_err e;
+
+	for (int i = 0; (e = spool_lock_user(sp, id->uhash, &lk)) == SPOOL_EBUSY && i < 50; i++)
+		usleep(100000);
+	if (e != SPOOL_OK)
+		return e;
+	if (area == SPOOL_QUEUE) {
+		e = spool_remove(sp, id);
+	} else if (!item_path(sp, SPOOL_DEAD, id, p)) {
+		e = SPOOL_EIO;
+	} else if (unlink(p) != 0) {
+		e = errno == ENOENT ? SPOOL_ENOENT : sys_fail(sp, "unlink", p);
+	} else {
+		count_adjust(sp, -1);
+	}
+	spool_unlock(&lk);
+	return e;
+}
+
+enum spool_err spool_forget(struct spool *sp, const char *email, spool_forget_fn *fn, void *ud,
+                            size_t *n, size_t *busy)
+{
+	enum spool_err e = SPOOL_OK;
+
+	*n = *busy = 0;
+	for (int a = SPOOL_QUEUE; a <= SPOOL_DEAD && e == SPOOL_OK; a++) {
+		struct spool_list l;
+
+		if ((e = spool_list(sp, (enum spool_area)a, -1, false, &l)) != SPOOL_OK)
+			break;
+		for (size_t i = 0; i < l.n && e == SPOOL_OK; i++) {
+			struct spool_item it;
+			bool match;
+
+			if (spool_read(sp, (enum spool_area)a, &l.v[i].id, &it) != SPOOL_OK)
+				continue;   /* gone meanwhile, or not a record: nobody's */
+			match = carries(&it, email);
+			spool_item_free(&it);
+			if (!match)
+				continue;
+			e = forget_one(sp, (enum spool_area)a, &l.v[i].id);
+			if (e == SPOOL_OK) {
+				(*n)++;
+				fn(ud, (enum spool_area)a, &l.v[i].id);
+			} else if (e == SPOOL_EBUSY) {
+				(*busy)++;
+				e = SPOOL_OK;
+			} else if (e == SPOOL_ENOENT) {
+				e = SPOOL_OK;   /* delivered or purged meanwhile */
+			}
+		}
+		spool_list_free(&l);
 	}
 	return e;
 }

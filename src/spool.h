@@ -273,6 +273,21 @@ enum spool_err spool_purge_dead(struct spool *sp, long long older_than_s, size_t
 enum spool_err spool_requeue_dead(struct spool *sp, const char *want, const char *dest,
                                   size_t *n);
 
+/* A file spool_forget removed: only its id, never its content. */
+typedef void spool_forget_fn(void *ud, enum spool_area area, const struct spool_id *id);
+
+/*
+ * An erasure request: removes the waiting and dead files (the contact's and
+ * other destinations', NAME and NAME.DEST) whose identify message's
+ * traits.email is `email` (ignoring ASCII case), each under its userId's
+ * lock (a delivery in progress is waited for up to 5 s); fn is called for
+ * each file removed. *n receives how many; *busy how many stayed because
+ * their lock stayed held (run it again). A file that does not read is
+ * nobody's: it stays.
+ */
+enum spool_err spool_forget(struct spool *sp, const char *email, spool_forget_fn *fn, void *ud,
+                            size_t *n, size_t *busy);
+
 /* Counts queue/ and dead/ again and stores the count; *n receives it. */
 enum spool_err spool_recount(struct spool *sp, size_t *n);
 

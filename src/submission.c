@@ -458,6 +458,7 @@ enum sub_err submission_from_message(const cJSON *msg, const struct map_form *fo
 	submission_init(out);
 	if (!cJSON_IsObject(msg))
 		goto fail;
+	out->form_id = form ? form->id : NULL;
 	if (mid && strlen(mid) == UUID_STR_SIZE - 1)
 		memcpy(out->message_id, mid, UUID_STR_SIZE);
 	if (ts && strlen(ts) < sizeof out->timestamp)

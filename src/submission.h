@@ -74,6 +74,8 @@ struct sub_context {
 struct submission {
 	char message_id[UUID_STR_SIZE];
 	char timestamp[UUID_TS_SIZE];
+	const char *form_id;                 /* the form's id (the mapping's), or
+	                                        NULL when read back without a form */
 	char *user_id;                       /* NULL only when read back without one */
 	enum sub_source source;
 	char *anonymous_id;                  /* or NULL */
@@ -128,7 +130,8 @@ cJSON *submission_message(const struct submission *s);
 /*
  * A spooled message back as a submission (out is initialised here). Each
  * trait's <field> or <constant> is looked up by name in `form` (NULL: none),
- * which may have changed since the message was written. What the message
+ * which may have changed since the message was written; form_id is its id.
+ * What the message
  * lacks stays empty: a userId or email that is absent, empty or not a string
  * is NULL (delivery refuses such a submission), a messageId that is not a
  * UUID is "". A userIdSource that is absent or unknown is SUB_SRC_FIELD:

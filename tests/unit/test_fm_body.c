@@ -543,6 +543,56 @@ static void test_override_privileged(const struct fm_fields *f)
 	T(!b && last_err == FMB_EINVALID, "no list: a dropdown label cannot convert");
 }
 
+/* A checked consent box with consent-record: one line in the labelled text
+ * field; nothing when unchecked; refused like a label match. */
+static void test_consent_record(const struct fm_fields *f)
+{
+	struct map_field fields[] = {
+		{.name = "e", .trait = "email"},
+		{.name = "optin", .trait = "agreed", .type = MAP_BOOLEAN,
+		 .consent = "I agree to the \"terms\"", .consent_record = "signup source"},
+	};
+	struct map_form form = {.id = "newsletter", .fields = fields, .n_fields = 2};
+	const char *yes = "{\"userId\":\"u\",\"timestamp\":\"2026-12-03T04:05:06.789Z\","
+	                  "\"traits\":{\"email\":\"a@b.c\",\"agreed\":true}}";
+	struct submission sub;
+	cJSON *b;
+
+	b = build(yes, &form, f, FMB_KEY_EXTERNAL_ID);
+	T_STREQ(cstr(b, "cf_signup_source"),
+	        "2026-12-03T04:05:06Z, form newsletter: I agree to the \"terms\"",
+	        "the record: time to the second, form, text");
+	T(noted(FMB_SET_LABEL, "agreed (consent record)", "cf_signup_source"), "noted");
+	cJSON_Delete(b);
+	b = build("{\"userId\":\"u\",\"timestamp\":\"2026-12-03T04:05:06.789Z\","
+	          "\"traits\":{\"email\":\"a@b.c\",\"agreed\":false}}", &form, f,
+	          FMB_KEY_EXTERNAL_ID);
+	T(b && !cfield(b, "cf_signup_source"), "unchecked: no record");
+	cJSON_Delete(b);
+	fields[1].fm_field = "job_title";   /* the box itself needs no list */
+	sub_of(yes, &form, &sub);
+	T(fm_body_needs_fields(&sub), "a record needs the field list");
+	submission_free(&sub);
+	fields[1].fm_field = NULL;
+	fields[1].consent_record = "Notes";
+	b = build(yes, &form, f, FMB_KEY_EXTERNAL_ID);
+	T_STREQ(cstr(b, "cf_notes"), "2026-12-03", "held to the field's max_length");
+	cJSON_Delete(b);
+	fields[1].consent_record = "Owner";
+	b = build(yes, &form, f, FMB_KEY_EXTERNAL_ID);
+	T(b && !cfield(b, "owner_id") && noted(FMB_DROP_PRIVILEGED, "agreed (consent record)",
+	  "owner_id"), "a privileged field's label: left out");
+	cJSON_Delete(b);
+	fields[1].consent_record = "No such label";
+	b = build(yes, &form, f, FMB_KEY_EXTERNAL_ID);
+	T(b && noted(FMB_DROP_NO_FIELD, "agreed (consent record)", NULL), "no field: left out");
+	cJSON_Delete(b);
+	fields[1].consent_record = "Signup Source";
+	b = build(yes, &form, NULL, FMB_KEY_EXTERNAL_ID);
+	T(b && noted(FMB_DROP_NO_LIST, "agreed (consent record)", NULL), "no list: left out");
+	cJSON_Delete(b);
+}
+
 static void test_needs_fields(void)
 {
 	struct map_field fields[] = {
@@ -668,6 +718,7 @@ int main(void)
 	test_conversions(f);
 	test_invalid_report(f);
 	test_checked(f);
+	test_consent_record(f);
 	test_override_privileged(f);
 	test_needs_fields();
 	test_keys();

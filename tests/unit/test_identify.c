@@ -29,7 +29,7 @@
 #define NP(a) (sizeof(a) / sizeof((a)[0]))
 
 #define FIELD(n, t, ty, req, mul, max) \
-	{ (char *)(n), (char *)(t), (ty), (req), (mul), (max), NULL, NULL, NULL, false, 0 }
+	{ (char *)(n), (char *)(t), (ty), (req), (mul), (max), NULL, NULL, NULL, false, 0, NULL }
 
 static const struct form_limits lim = { 65536, 100, 4000 };
 
@@ -1259,6 +1259,63 @@ static void test_consent(void)
 	id_result_free(&r);
 }
 
+/* A required box must be checked: every false spelling is missing_field,
+ * an unrequired box may say no, a list needs one true element. */
+static void test_required_boolean(void)
+{
+	struct map_field f[] = {
+		FIELD("email", "email", MAP_EMAIL, true, false, 0),
+		FIELD("agree", "agreed", MAP_BOOLEAN, true, false, 0),
+		FIELD("maybe", "maybe", MAP_BOOLEAN, false, false, 0),
+		FIELD("any", "any", MAP_BOOLEAN, false, true, 0),
+	};
+	static const char *const nos[] = { "false", "no", "0", "off", "FALSE", " No " };
+	static const char *const yeses[] = { "true", "yes", "1", "on" };
+	struct map_form form;
+	struct id_result r;
+
+	f[1].consent = (char *)"I agree";
+	form = mkform(f, NP(f));
+	for (size_t i = 0; i < NP(nos); i++) {
+		struct form_pair p[] = { P("email", "a@b"),
+		                         { (char *)"agree", (char *)nos[i], strlen(nos[i]), false } };
+
+		check_one_error(run(&form, p, NP(p), NULL, &r), &r, ID_MISSING_FIELD, "agree",
+		                nos[i]);
+	}
+	for (size_t i = 0; i < NP(yeses); i++) {
+		struct form_pair p[] = { P("email", "a@b"),
+		                         { (char *)"agree", (char *)yeses[i], strlen(yeses[i]), false } };
+
+		T(run(&form, p, NP(p), NULL, &r) == ID_OK, "%s", yeses[i]);
+		check_part(msg_of(&r), "traits.agreed", "true", "agreed");
+		id_result_free(&r);
+	}
+	{
+		struct form_pair p[] = { P("email", "a@b"), P("agree", "on"), P("maybe", "no") };
+
+		T(run(&form, p, NP(p), NULL, &r) == ID_OK, "an unrequired box may say no");
+		check_part(msg_of(&r), "traits.maybe", "false", "and says it");
+		id_result_free(&r);
+	}
+	f[3].required = true;
+	form = mkform(f, NP(f));
+	{
+		struct form_pair p[] = { P("email", "a@b"), P("agree", "on"), P("any", "no"),
+		                         P("any", "off") };
+
+		check_one_error(run(&form, p, NP(p), NULL, &r), &r, ID_MISSING_FIELD, "any",
+		                "a required list of noes");
+	}
+	{
+		struct form_pair p[] = { P("email", "a@b"), P("agree", "on"), P("any", "no"),
+		                         P("any", "yes") };
+
+		T(run(&form, p, NP(p), NULL, &r) == ID_OK, "a required list with one yes");
+		id_result_free(&r);
+	}
+}
+
 /* Special fields become traits only when mapped. */
 static void test_only_mapped(void)
 {
@@ -1377,6 +1434,7 @@ int main(void)
 	test_locale();
 	test_only_mapped();
 	test_consent();
+	test_required_boolean();
 	free_messages();
 	T_DONE();
 }

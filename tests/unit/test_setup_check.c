@@ -31,6 +31,8 @@ static const char fields_json[] =
 	"{\"name\":\"cf_score\",\"label\":\"Score\",\"type\":\"number\"},"
 	"{\"name\":\"cf_newsletter\",\"label\":\"Newsletter\",\"type\":\"checkbox\"},"
 	"{\"name\":\"cf_consent\",\"label\":\"Consent\",\"type\":\"checkbox\"},"
+	"{\"name\":\"cf_agree3\",\"label\":\"Agree3\",\"type\":\"checkbox\"},"
+	"{\"name\":\"cf_agree4\",\"label\":\"Agree4\",\"type\":\"checkbox\"},"
 	"{\"name\":\"cf_birthday\",\"label\":\"Birthday\",\"type\":\"date\"},"
 	"{\"name\":\"cf_signup_source\",\"label\":\"Signup Source\",\"type\":\"text\"}"
 	"]}";
@@ -74,6 +76,19 @@ static const char mapping_xml[] =
 	"<field name=\"n\" trait=\"Employees\" type=\"number\"/>\n"                        /* 33 */
 	"<field name=\"ok\" trait=\"Newsletter\" type=\"boolean\"/>\n"                     /* 34 */
 	"<constant trait=\"Score\" value=\"12.5\"/>\n"                                     /* 35 */
+	"</form>\n"                                                                        /* 36 */
+	"<form id=\"records\">\n"                                                          /* 37 */
+	"<redirect success=\"/ok\"/>\n"                                                    /* 38 */
+	"<user-id><from-email/></user-id>\n"                                               /* 39 */
+	"<field name=\"email\" trait=\"email\" type=\"email\"/>\n"                         /* 40 */
+	"<field name=\"r1\" trait=\"Newsletter\" type=\"boolean\" consent=\"Yes\""
+	" consent-record=\"signup source\"/>\n"                                            /* 41 */
+	"<field name=\"r2\" trait=\"Consent\" type=\"boolean\" consent=\"Yes\""
+	" consent-record=\"No such field\"/>\n"                                            /* 42 */
+	"<field name=\"r3\" trait=\"Agree3\" type=\"boolean\" consent=\"Yes\""
+	" consent-record=\"Owner\"/>\n"                                                    /* 43 */
+	"<field name=\"r4\" trait=\"Agree4\" type=\"boolean\" consent=\"Yes\""
+	" consent-record=\"Birthday\"/>\n"                                                 /* 44 */
 	"</form>\n"
 	"</fmgate>\n";
 
@@ -98,6 +113,12 @@ static const char *const want[] = {
 	"first_name: only one is sent",
 	"m.xml:26: constant \"Score\": value \"lots\" does not fit field cf_score, which takes a "
 	"number",
+	"m.xml:42: field \"r2\": consent-record \"No such field\": no Freshmarketer field has this "
+	"label (create a text field)",
+	"m.xml:43: field \"r3\": consent-record \"Owner\" is the label of owner_id, which a record "
+	"may not set",
+	"m.xml:44: field \"r4\": consent-record \"Birthday\": field cf_birthday (date) is not a text "
+	"field",
 };
 
 static void test_forms(void)

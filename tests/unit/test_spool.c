@@ -599,6 +599,66 @@ static void test_tmp(void)
 	T(access(p, F_OK) == 0, "the new one stays");
 }
 
+/* What spool_forget said it removed: "AREA MID.DEST" lines. */
+static char forgotten[1024];
+
+static void note_forgotten(void *ud, enum spool_area area, const struct spool_id *id)
+{
+	size_t o = strlen(forgotten);
+
+	(void)ud;
+	snprintf(forgotten + o, sizeof forgotten - o, "%s %s.%s\n",
+	         area == SPOOL_DEAD ? "dead" : "queue", id->mid, id->dest);
+}
+
+/* An erasure request: that email's files in both areas and of every
+ * destination go, nobody else's. */
+static void test_forget(void)
+{
+	struct spool_state st = { 0 };
+	struct spool_id a1, a2, hook, b1;
+	char dir[300], mid[37];
+	struct spool sp;
+	size_t n, busy;
+	cJSON *m, *traits;
+
+	snprintf(dir, sizeof dir, "%s/forget", root);
+	mkdir(dir, 0700);
+	spool_init(&sp, dir, 0, 0);
+	T(add(&sp, "u-1", 1, spool_seq_now(), "One", &a1) == SPOOL_OK, "a's waiting");
+	mid_of(2, mid);
+	m = message("u-1", mid, "Two");
+	T(spool_id_of(m, spool_seq_now(), NULL, &a2) == SPOOL_OK &&
+	  spool_add(&sp, SPOOL_DEAD, &a2, m, NULL, "contact", &st, "rejected") == SPOOL_OK, "a's dead");
+	T(spool_id_of(m, spool_seq_now(), "hook", &hook) == SPOOL_OK &&
+	  spool_add_held(&sp, &hook, m, "contact", 0) == SPOOL_OK, "a's hook file");
+	cJSON_Delete(m);
+	mid_of(3, mid);
+	m = message("u-2", mid, "Three");
+	traits = cJSON_GetObjectItemCaseSensitive(m, "traits");
+	cJSON_ReplaceItemInObject(traits, "email", cJSON_CreateString("b@example.com"));
+	T(spool_id_of(m, spool_seq_now(), NULL, &b1) == SPOOL_OK &&
+	  spool_add(&sp, SPOOL_QUEUE, &b1, m, NULL, "contact", &st, NULL) == SPOOL_OK, "b's waiting");
+	cJSON_Delete(m);
+	forgotten[0] = '\0';
+	T(spool_forget(&sp, "A@Example.COM", note_forgotten, NULL, &n, &busy) == SPOOL_OK &&
+	  n == 3 && busy == 0, "three of a's files, ignoring case (got %zu)", n);
+	T(strstr(forgotten, "queue 00000001-0000-4000-8000-000000000001.\n") &&
+	  strstr(forgotten, "queue 00000002-0000-4000-8000-000000000002.hook\n") &&
+	  strstr(forgotten, "dead 00000002-0000-4000-8000-000000000002.\n") &&
+	  !strstr(forgotten, "00000003"), "each named, b's not");
+	{
+		struct spool_item it;
+
+		T(spool_read(&sp, SPOOL_QUEUE, &a1, &it) == SPOOL_ENOENT, "a's waiting gone");
+		T(spool_read(&sp, SPOOL_DEAD, &a2, &it) == SPOOL_ENOENT, "a's dead gone");
+		T(spool_read(&sp, SPOOL_QUEUE, &b1, &it) == SPOOL_OK, "b's stays");
+		spool_item_free(&it);
+	}
+	T(spool_forget(&sp, "a@example.com", note_forgotten, NULL, &n, &busy) == SPOOL_OK && n == 0,
+	  "again: nothing");
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -616,6 +676,7 @@ int main(void)
 	test_limits();
 	test_unwritable();
 	test_tmp();
+	test_forget();
 	T(strcmp(spool_strerror(SPOOL_EFULL), "the spool holds max-files files") == 0, "strerror");
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
 	if (system(cmd) != 0)
