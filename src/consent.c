@@ -38,18 +38,6 @@ static enum consent_err sys_fail(struct consent_ledger *l, const char *op, const
 	return e == ENOSPC || e == EDQUOT ? CONSENT_ENOSPC : CONSENT_EIO;
 }
 
-static int fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 /* dir/name into out; false when it does not fit. */
 static bool path_in(const struct consent_ledger *l, const char *name, char *out)
 {
@@ -85,7 +73,7 @@ static int take_lock(struct consent_ledger *l, int op, bool create)
 			snprintf(parent, sizeof parent, "%s", l->dir);
 			if ((slash = strrchr(parent, '/')))
 				*slash = '\0';
-			if (fsync_dir(parent) != 0) {
+			if (io_fsync_dir(parent) != 0) {
 				sys_fail(l, "fsync", parent);
 				return -1;
 			}
@@ -301,7 +289,7 @@ static enum consent_err append(struct consent_ledger *l, const char *text, size_
 		e = sys_fail(l, "write", path);
 	else if (fdatasync(fd) != 0)
 		e = sys_fail(l, "fdatasync", path);
-	else if (made && fsync_dir(l->dir) != 0)
+	else if (made && io_fsync_dir(l->dir) != 0)
 		e = sys_fail(l, "fsync", l->dir);
 	/* A record not known to be on disk must not be read later as given:
 	 * the submission is refused. */
@@ -663,7 +651,7 @@ static enum consent_err settle(struct rewrite *r, const char *path, enum consent
 		unlink(r->tmp);
 		return e;
 	}
-	return fsync_dir(r->l->dir) == 0 ? CONSENT_OK : sys_fail(r->l, "fsync", r->l->dir);
+	return io_fsync_dir(r->l->dir) == 0 ? CONSENT_OK : sys_fail(r->l, "fsync", r->l->dir);
 }
 
 /* One ledger file without the email's lines; *n grows by the records gone. */

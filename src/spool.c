@@ -120,18 +120,6 @@ static bool item_path(const struct spool *sp, enum spool_area area, const struct
 }
 
 
-static int fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 static long long now_s(void)
 {
 	return (long long)time(NULL);
@@ -330,7 +318,7 @@ enum spool_err spool_prepare(struct spool *sp)
 	if (fd < 0)
 		return sys_fail(sp, "create", p);
 	close(fd);
-	if (fsync_dir(sp->dir) != 0)
+	if (io_fsync_dir(sp->dir) != 0)
 		return sys_fail(sp, "fsync", sp->dir);
 	sp->prepared = true;
 	return SPOOL_OK;
@@ -807,7 +795,7 @@ static enum spool_err write_file(struct spool *sp, const char *text, const char 
 		unlink(tmp);
 		return e;
 	}
-	if (sync_dir && fsync_dir(dir) != 0)
+	if (sync_dir && io_fsync_dir(dir) != 0)
 		return sys_fail(sp, "fsync", dir);
 	return SPOOL_OK;
 }
@@ -1127,7 +1115,7 @@ enum spool_err spool_quarantine(struct spool *sp, const struct spool_id *id)
 	shared_end(&h);
 	if (e != SPOOL_OK)
 		return e;
-	if (fsync_dir(dir) != 0)
+	if (io_fsync_dir(dir) != 0)
 		return sys_fail(sp, "fsync", dir);
 	return SPOOL_OK;
 }
