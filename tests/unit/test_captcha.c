@@ -20,6 +20,7 @@
 
 #include "captcha.h"
 #include "t.h"
+#include "tserve.h"
 
 static char secret_bytes[] = "s3cr+t&=x";
 
@@ -222,80 +223,6 @@ static void test_url(void)
 
 /* ---- the call, against a one-shot server ------------------------------------------- */
 
-struct server {
-	pid_t pid;
-	char url[64];
-	int pipe;
-};
-
-/* Answers one request with `answer` after reading it (headers and
- * Content-Length bytes), which it writes to a pipe. */
-static struct server serve_once(const char *answer, size_t answer_len)
-{
-	struct server s = {.pid = -1};
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t al = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), c, p[2];
-	static char buf[65536];
-
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 1) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &al) != 0 || pipe(p) != 0) {
-		printf("cannot listen\n");
-		exit(2);
-	}
-	snprintf(s.url, sizeof s.url, "http://127.0.0.1:%u/siteverify", ntohs(a.sin_port));
-	if ((s.pid = fork()) == 0) {
-		size_t got = 0;
-		ssize_t r;
-		char *end, *cl;
-
-		close(p[0]);
-		if ((c = accept(fd, NULL, NULL)) >= 0) {
-			while (got < sizeof buf - 1 && (r = read(c, buf + got, sizeof buf - 1 - got)) > 0) {
-				got += (size_t)r;
-				buf[got] = '\0';
-				if ((end = strstr(buf, "\r\n\r\n")) != NULL) {
-					cl = strcasestr(buf, "\r\nContent-Length:");
-					if (got >= (size_t)(end + 4 - buf) +
-					           (cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0))
-						break;
-				}
-			}
-			if (write(p[1], buf, got) < 0)
-				_exit(1);
-			for (size_t off = 0; off < answer_len; ) {
-				r = write(c, answer + off, answer_len - off);
-				if (r <= 0)
-					break;
-				off += (size_t)r;
-			}
-			close(c);
-		}
-		_exit(0);
-	}
-	close(fd);
-	close(p[1]);
-	s.pipe = p[0];
-	return s;
-}
-
-/* The request the server received, into req ("" when none came: the child
- * writes it to the pipe before it answers, so it is there once the call is
- * over, and stopping the child first never waits for a call not made). */
-static void server_done(struct server *s, char *req, size_t size)
-{
-	size_t got = 0;
-	ssize_t r;
-	int st;
-
-	kill(s->pid, SIGTERM);
-	waitpid(s->pid, &st, 0);
-	while (got < size - 1 && (r = read(s->pipe, req + got, size - 1 - got)) > 0)
-		got += (size_t)r;
-	req[got] = '\0';
-	close(s->pipe);
-}
-
 static void check_body(const char *body, const char *ip, struct captcha_result *r)
 {
 	struct form_limits lim = {.max_body = 65536, .max_fields = 10, .max_value = 8192};
@@ -312,15 +239,15 @@ static void test_call(void)
 	static const char json[] = "{\"success\":true,\"score\":0.9,\"action\":\"x\"}";
 	static char req[65536], big[CAPTCHA_MAX_ANSWER + 512], ok[256];
 	struct captcha_result r;
-	struct server s;
+	struct t_server s;
 	int n;
 
 	snprintf(ok, sizeof ok, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
 	         "Content-Length: %zu\r\nConnection: close\r\n\r\n%s", sizeof json - 1, json);
-	s = serve_once(ok, strlen(ok));
+	s = t_serve_once("/siteverify", ok, strlen(ok));
 	setenv(CAPTCHA_URL_ENV, s.url, 1);
 	check_body("g-recaptcha-response=03AF.tok-_x&email=a", "2001:db8::1", &r);
-	server_done(&s, req, sizeof req);
+	t_server_done(&s, req, sizeof req);
 	T(r.verdict == CAPTCHA_VERIFIED && r.has_score && r.score == 0.9, "verified (%s)", r.why);
 	T(strncmp(req, "POST /siteverify HTTP/1.1\r\n", 27) == 0, "a POST to the URL's path");
 	T(strcasestr(req, "\r\nContent-Type: application/x-www-form-urlencoded\r\n") != NULL,
@@ -328,27 +255,27 @@ static void test_call(void)
 	T(strstr(req, "\r\n\r\nsecret=s3cr%2Bt%26%3Dx&response=03AF.tok-_x&remoteip=2001%3Adb8%3A%3A1") != NULL,
 	  "secret, response and remoteip, each escaped: %s", strstr(req, "\r\n\r\n"));
 
-	s = serve_once(ok, strlen(ok));
+	s = t_serve_once("/siteverify", ok, strlen(ok));
 	setenv(CAPTCHA_URL_ENV, s.url, 1);
 	check_body("g-recaptcha-response=t2", NULL, &r);
-	server_done(&s, req, sizeof req);
+	t_server_done(&s, req, sizeof req);
 	T(r.verdict == CAPTCHA_VERIFIED && strstr(req, "remoteip") == NULL, "no address: no remoteip");
 
-	s = serve_once(ok, strlen(ok));
+	s = t_serve_once("/siteverify", ok, strlen(ok));
 	memcpy(s.url, "HTTP", 4);   /* the scheme in any case */
 	setenv(CAPTCHA_URL_ENV, s.url, 1);
 	check_body("g-recaptcha-response=t2b", NULL, &r);
-	server_done(&s, req, sizeof req);
+	t_server_done(&s, req, sizeof req);
 	T(r.verdict == CAPTCHA_VERIFIED, "HTTP:// in capitals (%s)", r.why);
 
 	/* an answer over the limit is no answer */
 	n = snprintf(big, sizeof big, "HTTP/1.1 200 OK\r\nContent-Length: %u\r\n\r\n{\"success\":true,\"x\":\"",
 	             CAPTCHA_MAX_ANSWER + 100);
 	memset(big + n, 'x', sizeof big - (size_t)n);
-	s = serve_once(big, sizeof big);
+	s = t_serve_once("/siteverify", big, sizeof big);
 	setenv(CAPTCHA_URL_ENV, s.url, 1);
 	check_body("g-recaptcha-response=t3", NULL, &r);
-	server_done(&s, req, sizeof req);
+	t_server_done(&s, req, sizeof req);
 	T(r.verdict == CAPTCHA_UNAVAILABLE && strstr(r.why, "answer over") != NULL,
 	  "an answer over CAPTCHA_MAX_ANSWER (%s)", r.why);
 

@@ -19,6 +19,7 @@
 
 #include "dest_http.h"
 #include "t.h"
+#include "tserve.h"
 #include "text.h"
 
 #define KEY "hook-secret-1"
@@ -29,73 +30,6 @@ static char secret_bytes[] = KEY;
 static char write_key_bytes[] = WRITE_KEY;
 
 /* ---- a one-shot server ---------------------------------------------------- */
-
-struct server {
-	pid_t pid;
-	char url[64];
-	int pipe;              /* the request as received, once the child is done */
-};
-
-/* Answers one request with `answer` (a whole HTTP answer) after reading the
- * request (headers and Content-Length bytes), which it writes to a pipe. */
-static struct server serve_once(const char *answer)
-{
-	struct server s = {.pid = -1};
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t al = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), c, p[2];
-	static char buf[65536];
-
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 1) != 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &al) != 0 || pipe(p) != 0) {
-		printf("cannot listen\n");
-		exit(2);
-	}
-	snprintf(s.url, sizeof s.url, "http://127.0.0.1:%u", ntohs(a.sin_port));
-	if ((s.pid = fork()) == 0) {
-		size_t got = 0;
-		ssize_t r;
-		char *end, *cl;
-
-		close(p[0]);
-		if ((c = accept(fd, NULL, NULL)) >= 0) {
-			while (got < sizeof buf - 1 && (r = read(c, buf + got, sizeof buf - 1 - got)) > 0) {
-				got += (size_t)r;
-				buf[got] = '\0';
-				if ((end = strstr(buf, "\r\n\r\n")) != NULL) {
-					cl = strcasestr(buf, "\r\nContent-Length:");
-					if (got >= (size_t)(end + 4 - buf) +
-					           (cl && cl < end ? strtoul(cl + 17, NULL, 10) : 0))
-						break;
-				}
-			}
-			if (write(p[1], buf, got) < 0 ||
-			    write(c, answer, strlen(answer)) != (ssize_t)strlen(answer))
-				_exit(1);
-			close(c);
-		}
-		_exit(0);
-	}
-	close(fd);
-	close(p[1]);
-	s.pipe = p[0];
-	return s;
-}
-
-/* Waits for the child; the request it received into req (NUL-terminated). */
-static void server_done(struct server *s, char *req, size_t size)
-{
-	size_t got = 0;
-	ssize_t r;
-	int st;
-
-	while (got < size - 1 && (r = read(s->pipe, req + got, size - 1 - got)) > 0)
-		got += (size_t)r;
-	req[got] = '\0';
-	close(s->pipe);
-	kill(s->pid, SIGTERM);
-	waitpid(s->pid, &st, 0);
-}
 
 /* The value of header `name` in a request (up to CR), into v. */
 static bool header_of(const char *req, const char *name, char *v, size_t size)
@@ -260,7 +194,8 @@ static void test_webhook_request(void)
 	static char req[70000];
 	const char *body = "{\"messageId\":\"m-1\"}";
 	char url[96], ts[32], sig[DEST_SIG_SIZE], want[DEST_SIG_SIZE], v[128];
-	struct server s = serve_once("HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+	static const char answer[] = "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
+	struct t_server s = t_serve_once("", answer, sizeof answer - 1);
 	struct map_dest d;
 	struct secret key = {secret_bytes, sizeof KEY - 1};
 	struct fm_result r;
@@ -269,7 +204,7 @@ static void test_webhook_request(void)
 	snprintf(url, sizeof url, "%s/_hooks/a", s.url);
 	d = hook(url);
 	dest_webhook_send(&d, body, strlen(body), 3000, &r);
-	server_done(&s, req, sizeof req);
+	t_server_done(&s, req, sizeof req);
 	T(r.outcome == FM_DELIVERED && r.http_status == 204 && r.calls == 1 && !r.message[0],
 	  "204 delivered: %s %ld %s", fm_outcome_name(r.outcome), r.http_status, r.message);
 	T(strncmp(req, "POST /_hooks/a HTTP/1.1\r\n", 25) == 0, "the request line: %.40s", req);
@@ -288,13 +223,14 @@ static void test_forward_request(void)
 {
 	static char req[70000];
 	char v[128];
-	struct server s = serve_once("HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\n"
-	                             "{\"success\":true}");
+	static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Length: 16\r\n\r\n"
+	                             "{\"success\":true}";
+	struct t_server s = t_serve_once("", answer, sizeof answer - 1);
 	struct map_segment sg = segment(s.url);
 	struct fm_result r;
 
 	dest_forward_send(&sg, "{}", 2, 3000, &r);
-	server_done(&s, req, sizeof req);
+	t_server_done(&s, req, sizeof req);
 	T(r.outcome == FM_DELIVERED && r.calls == 1, "200 delivered: %s", r.message);
 	T(strncmp(req, "POST /identify HTTP/1.1\r\n", 25) == 0, "{endpoint}/identify: %.40s", req);
 	T(header_of(req, "Authorization", v, sizeof v) &&
@@ -336,13 +272,13 @@ static void test_outcomes(void)
 	struct fm_result r;
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct server s = serve_once(cases[i].answer);
+		struct t_server s = t_serve_once("", cases[i].answer, strlen(cases[i].answer));
 		struct map_dest d;
 
 		snprintf(url, sizeof url, "%s/h", s.url);
 		d = hook(url);
 		dest_webhook_send(&d, "{}", 2, 3000, &r);
-		server_done(&s, req, sizeof req);
+		t_server_done(&s, req, sizeof req);
 		T(r.outcome == cases[i].want && r.retry_after_s == cases[i].retry_after_s &&
 		  r.calls == 1, "%zu: %s, Retry-After %ld (%s)", i, fm_outcome_name(r.outcome),
 		  r.retry_after_s, r.message);
@@ -359,7 +295,7 @@ static void test_forward_echo(void)
 {
 	static char req[70000], answer[1024];
 	char pad[181];
-	struct server s;
+	struct t_server s;
 	struct map_segment sg;
 	struct fm_result r;
 
@@ -368,10 +304,10 @@ static void test_forward_echo(void)
 	snprintf(answer, sizeof answer, "HTTP/1.1 400 Bad\r\nContent-Length: %zu\r\n\r\n%s %s %s",
 	         strlen(pad) + 2 + strlen(WRITE_KEY) + strlen(WRITE_KEY_B64), WRITE_KEY, pad,
 	         WRITE_KEY_B64);
-	s = serve_once(answer);
+	s = t_serve_once("", answer, strlen(answer));
 	sg = segment(s.url);
 	dest_forward_send(&sg, "{}", 2, 3000, &r);
-	server_done(&s, req, sizeof req);
+	t_server_done(&s, req, sizeof req);
 	T(r.outcome == FM_REJECTED && strncmp(r.message, "HTTP 400: ******* xxx", 21) == 0,
 	  "the key masked: %s", r.message);
 	T(!strstr(r.message, "d2tf") && !strstr(r.message, WRITE_KEY),
