@@ -132,8 +132,7 @@ static enum setup_err resolve(struct ctx *c, const char *trait, char *fm_field, 
 		if (!feeds_step)
 			e = problem(c, line, "trait \"%.60s\": no Freshmarketer field has this label "
 			            "(create the field, or set fm-field)", trait);
-	}
-	else if (fm_body_privileged(t->f->name))
+	} else if (fm_body_privileged(t->f->name))
 		e = problem(c, line, "trait \"%.60s\": its label is the privileged field %s, "
 		            "set only through fm-field", trait, t->f->name);
 	else if (is_identity(t->f->name))
