@@ -70,7 +70,7 @@ static size_t email_labels(const char *s, size_t len)
 
 bool ft_email_grammar(const char *s, size_t len)
 {
-	return email_labels(s, len) >= 2;
+	return email_labels(s, len) >= 1;
 }
 
 bool ft_email_valid(const char *s, size_t len)
