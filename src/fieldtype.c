@@ -32,19 +32,20 @@ static bool is_local_char(unsigned char c)
 	       (c != '\0' && memchr(extra, c, sizeof extra - 1) != NULL);
 }
 
-bool ft_email_valid(const char *s, size_t len)
+/* The labels of the domain when s[0..len) fits the WHATWG grammar, else 0. */
+static size_t email_labels(const char *s, size_t len)
 {
 	size_t i = 0, start, labels = 0;
 
 	if (s == NULL || len == 0 || len > FT_MAX_EMAIL)
-		return false;
+		return 0;
 	while (i < len && s[i] != '@') {
 		if (!is_local_char((unsigned char)s[i]))
-			return false;
+			return 0;
 		i++;
 	}
 	if (i == 0 || i == len)
-		return false;
+		return 0;
 	i++;
 	/* One label per pass; a label ends at '.' or at the end, and a '.' is
 	 * always followed by another label, so a trailing dot is an empty one. */
@@ -54,19 +55,29 @@ bool ft_email_valid(const char *s, size_t len)
 			unsigned char c = (unsigned char)s[i];
 
 			if (!is_alpha(c) && !is_digit(c) && c != '-')
-				return false;
+				return 0;
 			i++;
 		}
 		if (i == start || i - start > FT_MAX_EMAIL_LABEL ||
 		    s[start] == '-' || s[i - 1] == '-')
-			return false;
+			return 0;
 		labels++;
-		/* A dot in the domain, as Freshworks requires: a@b would be
-		 * accepted here and refused by the CRM later. */
 		if (i == len)
-			return labels >= 2;
+			return labels;
 		i++;
 	}
+}
+
+bool ft_email_grammar(const char *s, size_t len)
+{
+	return email_labels(s, len) >= 1;
+}
+
+bool ft_email_valid(const char *s, size_t len)
+{
+	/* A dot in the domain, as Freshworks requires: a@b would be accepted
+	 * here and refused by the CRM later. */
+	return email_labels(s, len) >= 2;
 }
 
 bool ft_number_valid(const char *s, size_t len)

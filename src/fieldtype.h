@@ -54,8 +54,13 @@ enum ft_err {
 enum ft_err fieldtype_convert(enum map_type type, const char *s, size_t len,
                               cJSON **out);
 
-/* The checks alone, for callers and tests that need no JSON. */
+/* The checks alone, for callers and tests that need no JSON.
+ * ft_email_valid is the visitor's rule (the email type above);
+ * ft_email_grammar is the same grammar without the dot in the domain, for
+ * the operator's own addresses in the mapping (ops@intranet, and
+ * forms@localhost for a local relay), which never reach Freshworks. */
 bool ft_email_valid(const char *s, size_t len);
+bool ft_email_grammar(const char *s, size_t len);
 bool ft_number_valid(const char *s, size_t len);
 bool ft_boolean_parse(const char *s, size_t len, bool *out);
 bool ft_date_valid(const char *s, size_t len);

@@ -224,8 +224,7 @@ static int cmd_check(int argc, char **argv)
 	if (e == MAP_OK) {
 		setup_check_timeouts(m, path, stdout);
 		printf("%s: valid, %zu form%s\n", path, m->n_forms, m->n_forms == 1 ? "" : "s");
-	}
-	else if (diags.n == 0)
+	} else if (diags.n == 0)
 		printf("%s: %s\n", path, map_strerror(e));
 	rc = e == MAP_OK ? 0 : 1;
 	if (rc == 0 && online)

@@ -589,9 +589,10 @@ static const char *addr_problem(const char *addr)
 {
 	size_t len = strlen(addr);
 
-	/* The form's rule (WHATWG), and the mail's (nothing but an address in
-	 * a header). */
-	if (len == 0 || len > LIMIT_MAX_EMAIL || !ft_email_valid(addr, len) || !mail_addr_ok(addr))
+	/* The form's grammar (WHATWG) without the visitor's dot in the domain
+	 * (ops@intranet is a fine mailbox), and the mail's rule (nothing but an
+	 * address in a header). */
+	if (len == 0 || len > LIMIT_MAX_EMAIL || !ft_email_grammar(addr, len) || !mail_addr_ok(addr))
 		return "is not an email address (local@domain)";
 	return NULL;
 }

@@ -96,6 +96,26 @@ static enum buf_err errors_entry(struct buf *u, const struct field_error *err, b
 	return e;
 }
 
+/* Appends &field=FIELD to u when the URL then stays within LIMIT_MAX_URL
+ * with `tail` bytes still to come; leaves it off otherwise. */
+static enum buf_err field_param(struct buf *u, const char *field, size_t tail)
+{
+	struct buf enc;
+	enum buf_err e;
+
+	buf_init(&enc, LIMIT_MAX_URL * 3);
+	e = buf_adds(&enc, "&field=");
+	if (e == BUF_OK)
+		e = esc_url_component(&enc, field);
+	/* A name too long for the buffer cannot fit the URL either. */
+	if (e == BUF_OK && u->len + enc.len + tail <= LIMIT_MAX_URL)
+		e = buf_add(u, buf_str(&enc), enc.len);
+	else if (e == BUF_EFULL)
+		e = BUF_OK;
+	buf_free(&enc);
+	return e;
+}
+
 enum buf_err response_failure_url(struct buf *u, const char *base, const char *code,
                                   const struct field_error *errs, size_t n)
 {
@@ -108,11 +128,8 @@ enum buf_err response_failure_url(struct buf *u, const char *base, const char *c
 		e = buf_adds(u, q ? "&error=" : "?error=");
 	if (e == BUF_OK)
 		e = esc_url_component(u, code);
-	if (e == BUF_OK && n > 0 && errs[0].field) {
-		e = buf_adds(u, "&field=");
-		if (e == BUF_OK)
-			e = esc_url_component(u, errs[0].field);
-	}
+	if (e == BUF_OK && n > 0 && errs[0].field)
+		e = field_param(u, errs[0].field, tail);
 	for (size_t i = 0; e == BUF_OK && fits && i < n; i++)
 		e = errors_entry(u, &errs[i], i == 0, tail, &fits);
 	if (e == BUF_OK)

@@ -65,9 +65,12 @@ struct field_error {
  * with "&"). LIST is each error in order, "CODE" or "CODE:FIELD" with FIELD
  * percent-encoded, joined by ","; the whole LIST is percent-encoded again as
  * a query value, so neither a "," nor a ":" in a field name can split it.
- * Entries that would make the URL longer than LIMIT_MAX_URL are left off from
- * the first that does not fit (the list is a prefix, maybe empty, and then
- * absent). Only codes and the mapping's field names go in: never a value.
+ * Only error=CODE always goes in (a code is short, and the base is the
+ * operator's, itself at most LIMIT_MAX_URL bytes, so the URL may exceed it
+ * by that much); field=NAME is left off when it would make the URL longer
+ * than LIMIT_MAX_URL, and so are the errors entries, from the first that
+ * does not fit (the list is a prefix, maybe empty, and then absent). Only
+ * codes and the mapping's field names go in: never a value.
  * Appends to u (its max must hold LIMIT_MAX_URL and the base).
  */
 enum buf_err response_failure_url(struct buf *u, const char *base, const char *code,

@@ -46,10 +46,12 @@
 
 /* A CAPTCHA verification's share of a post's time (its provider's timeout). */
 #define SETUP_CAPTCHA_BUDGET_MS 5000u
-/* The FcgidIOTimeout apache-conf/fmgate.conf ships, in seconds: above the
- * longest post any mapping allows (LIMIT_CEIL_READ_TIMEOUT_MS +
- * MAP_MAX_TIMEOUT_MS + SETUP_CAPTCHA_BUDGET_MS, 365 s). */
-#define SETUP_APACHE_IO_TIMEOUT_S 370u
+/* The wait for fmgate's answer the shipped server files set, in seconds
+ * (apache-conf's FcgidIOTimeout, nginx-conf's fastcgi_read_timeout,
+ * lighttpd-conf's server.max-write-idle): above the longest post any mapping
+ * allows (LIMIT_CEIL_READ_TIMEOUT_MS + MAP_MAX_TIMEOUT_MS +
+ * SETUP_CAPTCHA_BUDGET_MS, 365 s). */
+#define SETUP_SHIPPED_WAIT_S 370u
 
 enum setup_err {
 	SETUP_OK = 0,
@@ -75,11 +77,13 @@ enum setup_err setup_check_forms(const struct mapping *m, const char *file,
  * The longest a post may keep the web server waiting under `m`: its
  * read-timeout-ms, plus timeout-ms in sync mode (async answers once the post
  * is spooled), plus SETUP_CAPTCHA_BUDGET_MS. One line "FILE: warning: ..." on
- * `to` for each documented server timeout it exceeds: nginx's default
- * fastcgi_read_timeout (60 s), lighttpd's default server.max-write-idle
- * (360 s); apache-conf/fmgate.conf's FcgidIOTimeout exceeds every mapping's
- * (SETUP_APACHE_IO_TIMEOUT_S, asserted in setup_check.c). Warnings only: the
- * caller's verdict is unchanged. Returns the lines printed.
+ * `to` for each documented server default it exceeds: mod_fcgid's
+ * FcgidIOTimeout (40 s), nginx's fastcgi_read_timeout (60 s), lighttpd's
+ * server.max-write-idle (360 s). The line names the shipped file that sets
+ * SETUP_SHIPPED_WAIT_S instead (above every mapping's, asserted in
+ * setup_check.c), so that its users know the warning is not theirs.
+ * Warnings only: the caller's verdict is unchanged. Returns the lines
+ * printed.
  */
 size_t setup_check_timeouts(const struct mapping *m, const char *file, FILE *to);
 

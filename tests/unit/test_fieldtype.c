@@ -78,6 +78,15 @@ static void test_email(void)
 	T(!ft_email_valid("a@b.cXYZ", 3), "a@b of a longer string: no dot within len");
 	T(!ft_email_valid(NULL, 0), "NULL");
 
+	/* The mapping's own addresses keep the grammar without the dot; the
+	 * visitor's rule still refuses a@b. */
+	T(ft_email_grammar("ops@intranet", 12) && ft_email_grammar("forms@localhost", 15) &&
+	  ft_email_grammar("a@b", 3), "operator addresses need no dot");
+	T(!ft_email_grammar("a@b.", 4) && !ft_email_grammar("a@", 2) && !ft_email_grammar("a@-b", 4),
+	  "operator addresses keep the rest of the grammar");
+	T_STREQ(conv(MAP_EMAIL, "a@b"), "ERR:1", "a visitor's a@b is refused");
+	T_STREQ(conv(MAP_EMAIL, "ops@intranet"), "ERR:1", "a visitor's ops@intranet is refused");
+
 	T_STREQ(conv(MAP_EMAIL, "UPPER@EXAMPLE.COM"), "\"upper@example.com\"", "lower-cased");
 	T_STREQ(conv(MAP_EMAIL, "a.b+c@ex-ample.co.uk"), "\"a.b+c@ex-ample.co.uk\"", "kept");
 	T_STREQ(conv(MAP_EMAIL, "a@b@c"), "ERR:1", "invalid email converts to EINVALID");

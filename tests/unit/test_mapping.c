@@ -545,6 +545,36 @@ static void test_captcha(void)
 	T(t_remove_tree(dir), "temp dir removed");
 }
 
+/* Operator addresses need no dot in their domain (a local relay, an
+ * intranet mailbox): only the visitor's email does. */
+static void test_dotless_addrs(void)
+{
+	static const char xml[] =
+		"<fmgate><settings>\n"
+		"<smtp url=\"smtp://127.0.0.1:25\" from=\"Website &lt;forms@localhost&gt;\"/>\n"
+		"</settings>\n"
+		"<form id=\"a\"><redirect success=\"/\"/><user-id><from-email/></user-id>\n"
+		"<field name=\"email\" trait=\"email\" type=\"email\"/>\n"
+		"<notify to=\"ops@intranet\" subject=\"New\"/></form>\n"
+		"</fmgate>\n";
+	struct map_diags d = { 0 };
+	struct mapping *m = NULL;
+	const struct map_form *f;
+
+	T(mapping_load_buffer(xml, strlen(xml), "dotless", &m, &d) == MAP_OK && m,
+	  "forms@localhost and ops@intranet load");
+	if (d.n)
+		dump_diags("dotless", &d);
+	map_diags_free(&d);
+	if (!m)
+		return;
+	T_STREQ(m->settings.smtp.from_addr, "forms@localhost", "smtp from without a dot");
+	f = mapping_form(m, "a");
+	T(f && f->n_dests == 1 && f->dests[0].n_to == 1 &&
+	  strcmp(f->dests[0].to[0], "ops@intranet") == 0, "notify to without a dot");
+	mapping_free(m);
+}
+
 static void test_rate_limits(void)
 {
 	struct mapping *m = NULL;
@@ -1012,6 +1042,7 @@ int main(void)
 	test_steps();
 	test_dests();
 	test_captcha();
+	test_dotless_addrs();
 	test_rate_limits();
 	test_dtd_refused();
 	test_sizes();

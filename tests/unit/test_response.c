@@ -113,6 +113,46 @@ static void failure_urls(void)
 		T_STREQ(list, "missing_field:first", "only the entries before the first that does not fit");
 		buf_free(&u);
 	}
+	/* field= is measured too: a 2000-byte failure URL and a long field name
+	 * give error= alone (it once made a 2282-byte Location). */
+	{
+		static char huge[LIMIT_MAX_FIELD_NAME + 1];
+		struct field_error one = { "too_long", huge };
+
+		memset(huge, 'h', LIMIT_MAX_FIELD_NAME);
+		memset(base, 'p', 2000);
+		base[0] = '/';
+		base[2000] = '\0';
+		T(response_failure_url(&u, base, "too_long", &one, 1) == BUF_OK, "a long field name");
+		T(u.len <= LIMIT_MAX_URL, "within the limit (%zu)", u.len);
+		T(strcmp(buf_str(&u) + 2000, "?error=too_long") == 0, "error= alone: %s", buf_str(&u) + 2000);
+		buf_free(&u);
+	}
+	/* field= that ends the URL at LIMIT_MAX_URL fits; one byte more does not,
+	 * and error= goes in even after a failure URL at the limit. */
+	{
+		struct field_error one = { "invalid_email", "email" };
+		const char *tail = "?error=invalid_email&field=email#f";
+		size_t fill = LIMIT_MAX_URL - strlen(tail) - 1;
+
+		base[0] = '/';
+		memset(base + 1, 'p', fill);
+		strcpy(base + 1 + fill, "#f");
+		T(response_failure_url(&u, base, "invalid_email", &one, 1) == BUF_OK, "field at the limit");
+		T(u.len == LIMIT_MAX_URL && strstr(buf_str(&u), tail) != NULL, "field= kept at the limit (%zu)", u.len);
+		buf_free(&u);
+		memset(base + 1, 'p', fill + 1);
+		strcpy(base + 2 + fill, "#f");
+		T(response_failure_url(&u, base, "invalid_email", &one, 1) == BUF_OK, "field one over");
+		T(strstr(buf_str(&u), "&field=") == NULL && strstr(buf_str(&u), "?error=invalid_email#f") != NULL,
+		  "field= left out one byte over");
+		buf_free(&u);
+		memset(base + 1, 'p', LIMIT_MAX_URL - 1);
+		base[LIMIT_MAX_URL] = '\0';
+		T(response_failure_url(&u, base, "invalid_email", &one, 1) == BUF_OK, "a base at the limit");
+		T(strcmp(buf_str(&u) + LIMIT_MAX_URL, "?error=invalid_email") == 0, "error= all the same");
+		buf_free(&u);
+	}
 	/* Many errors: a prefix of them, within the limit. */
 	{
 		struct field_error many[LIMIT_MAX_ERRORS];
