@@ -15,13 +15,14 @@
  *   aria-describedby), the first bad field gets the focus, and a summary that
  *   names each field by its <label> goes to the form's aria-live status line
  *   ([data-fmgate-status]);
- * - on a failure page, a list marked data-fmgate-errors shows every error of
- *   the URL's error, field and errors parameters (the labels come from the
- *   page's [data-fmgate-labels] list);
+ * - on a failure page, a list marked data-fmgate-errors shows the errors of
+ *   the URL's error, field and errors parameters (at most 32), each field
+ *   named only by the page's [data-fmgate-labels] list;
  * - every message is in the visitor's language: English, German, French or
  *   Spanish (see language() for the rule).
  * Everything the server or the URL says is written with textContent, never as
- * HTML, and picks a fixed sentence: codes outside the list get a general one.
+ * HTML, and picks a fixed sentence: codes and fields outside the lists get a
+ * general one.
  * It also works on another site's page (docs/embed.md), when fmgate lists
  * that site's origin in the form's <allow-origin>. */
 (function () {
@@ -31,6 +32,9 @@
   }
 
   var UTM = ["utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"];
+  /* The most errors a failure page lists: fmgate reports no more
+   * (LIMIT_MAX_ERRORS), so a longer list is not fmgate's. */
+  var MAX_ERRORS = 32;
 
   /* The messages, per language. "field" is said next to a field, by the
    * error's code; invalid_value and missing_field have a sentence per kind
@@ -71,6 +75,7 @@
       sending: "Sending\u2026",
       done: "Thank you! We received your details.",
       check: "Please check: ",
+      unnamed: "One of the fields was not accepted. Please go back to the form and check what you entered.",
       colon: ": "
     },
     de: {
@@ -108,6 +113,7 @@
       sending: "Wird gesendet\u2026",
       done: "Vielen Dank! Wir haben Ihre Angaben erhalten.",
       check: "Bitte prüfen Sie: ",
+      unnamed: "Ein Feld wurde nicht angenommen. Bitte gehen Sie zurück zum Formular und prüfen Sie Ihre Angaben.",
       colon: ": "
     },
     fr: {
@@ -145,6 +151,7 @@
       sending: "Envoi en cours\u2026",
       done: "Merci\u00a0! Nous avons bien reçu vos informations.",
       check: "Veuillez vérifier\u00a0: ",
+      unnamed: "L\u2019un des champs n\u2019a pas été accepté. Veuillez revenir au formulaire et vérifier vos informations.",
       colon: "\u00a0: "
     },
     es: {
@@ -182,6 +189,7 @@
       sending: "Enviando\u2026",
       done: "¡Gracias! Hemos recibido sus datos.",
       check: "Revise: ",
+      unnamed: "Uno de los campos no se ha aceptado. Vuelva al formulario y revise sus datos.",
       colon: ": "
     }
   };
@@ -298,6 +306,7 @@
 
   function status(form, text, kindOf) {
     var s = form.querySelector("[data-fmgate-status]");
+    if (!s && !text) { return; }
     if (!s) {
       s = document.createElement("p");
       s.setAttribute("data-fmgate-status", "");
@@ -377,26 +386,28 @@
     return out;
   }
 
-  /* Reads fmgate's answer and says it. */
+  /* Reads fmgate's answer and says it; true when the form was taken. */
   function answered(form, r) {
     var b = r.body || {}, lang = language(form);
     if (r.status === 200 && b.ok === true) {
       if (form.getAttribute("data-thanks")) {
         window.location.assign(form.getAttribute("data-thanks"));
-        return;
+        return true;
       }
       form.reset();
       status(form, form.getAttribute("data-done") || MESSAGES[lang].done, "good");
+      return true;
     } else if (r.status === 422 && Array.isArray(b.errors)) {
       showErrors(form, b.errors);
     } else {
       status(form, formMessage(lang, typeof b.error === "string" ? b.error :
              r.status === 429 ? "rate_limited" : r.status === 503 ? "unavailable" : "other"), "bad");
     }
+    return false;
   }
 
   function enhance(form) {
-    var c = campaign(), r = referrer(), busy = false, button = form.querySelector("[type=submit]");
+    var c = campaign(), r = referrer(), busy = false, taken = false, button = form.querySelector("[type=submit]");
     UTM.forEach(function (k) { hidden(form, k, c[k] || ""); });
     hidden(form, "_referrer", r);
     Array.prototype.forEach.call(form.querySelectorAll("input[type=hidden][data-fmgate-fill=referrer]"),
@@ -412,11 +423,13 @@
       form.removeAttribute("aria-busy");
       if (button) { button.disabled = false; }
     }
-    /* Back to a page the browser kept (bfcache) after going to data-thanks:
-     * the form is ready again, not "Sending...". */
+    /* Back to a page the browser kept (bfcache) after going to data-thanks
+     * (or away while sending): the form is ready again, not "Sending...".
+     * A refused form keeps its messages: they still hold. */
     window.addEventListener("pageshow", function (ev) {
-      if (ev.persisted) {
+      if (ev.persisted && (busy || taken)) {
         idle();
+        taken = false;
         status(form, "", "");
       }
     });
@@ -431,6 +444,7 @@
         return;
       }
       busy = true;
+      taken = false;
       status(form, MESSAGES[language(form)].sending, "");
       form.setAttribute("aria-busy", "true");
       if (button) { button.disabled = true; }
@@ -444,7 +458,7 @@
         });
       }).then(function (res) {
         idle();
-        answered(form, res);
+        taken = answered(form, res);
       }, function () {
         /* A network error, or a cross-origin answer without CORS headers. */
         idle();
@@ -471,13 +485,15 @@
     return list;
   }
 
-  /* A failure page: each error of the URL as an item of the list marked
-   * data-fmgate-errors, the field named by the page's label list
-   * ([data-fmgate-labels] > [data-field], with data-type for the sentence);
-   * a field the list lacks is named by its name, as text. The page's own
-   * sentence ([data-fmgate-errors-fallback]) stays for a URL without errors. */
+  /* A failure page: each error of the URL (at most MAX_ERRORS) as an item
+   * of the list marked data-fmgate-errors, the field named by the page's
+   * label list ([data-fmgate-labels] > [data-field], with data-type for the
+   * sentence). Anybody can write the URL: a field the list lacks gets a
+   * general sentence, never its name, so the page says only its own words.
+   * The page's own sentence ([data-fmgate-errors-fallback]) stays for a URL
+   * without errors. */
   function failurePage(box) {
-    var errors = urlErrors(new URLSearchParams(window.location.search));
+    var errors = urlErrors(new URLSearchParams(window.location.search)).slice(0, MAX_ERRORS);
     var lang = language(box), labels = {}, fallback = document.querySelector("[data-fmgate-errors-fallback]");
     if (!errors.length) { return; }
     Array.prototype.forEach.call(document.querySelectorAll("[data-fmgate-labels] [data-field]"), function (el) {
@@ -486,9 +502,11 @@
     errors.forEach(function (e) {
       var li = document.createElement("li"), l = e.field !== null && has(labels, e.field) ? labels[e.field] : null;
       var fieldCode = has(MESSAGES[lang].field, e.code) && e.field !== null;
-      if (fieldCode) {
-        li.appendChild(document.createElement("strong")).textContent = l ? l.text : e.field;
-        li.appendChild(document.createTextNode(MESSAGES[lang].colon + fieldMessage(lang, e.code, l && l.type)));
+      if (fieldCode && l) {
+        li.appendChild(document.createElement("strong")).textContent = l.text;
+        li.appendChild(document.createTextNode(MESSAGES[lang].colon + fieldMessage(lang, e.code, l.type)));
+      } else if (fieldCode) {
+        li.textContent = MESSAGES[lang].unnamed;
       } else {
         li.textContent = formMessage(lang, e.code);
       }

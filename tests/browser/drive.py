@@ -40,6 +40,7 @@ SAY = {
     "en": {
         "h1": "Please check the form",
         "check": "Please check: ",
+        "unnamed": "One of the fields was not accepted. Please go back to the form and check what you entered.",
         "too_long": "This is too long. Please shorten it.",
         "tel": "Please enter a phone number: digits, spaces and + - ( ) only, at least 5 digits.",
         "invalid_email": "Please enter an email address like name@example.com.",
@@ -53,6 +54,7 @@ SAY = {
     "de": {
         "h1": "Bitte prüfen Sie das Formular",
         "check": "Bitte prüfen Sie: ",
+        "unnamed": "Ein Feld wurde nicht angenommen. Bitte gehen Sie zurück zum Formular und prüfen Sie Ihre Angaben.",
         "too_long": "Dieser Text ist zu lang. Bitte kürzen Sie ihn.",
         "tel": "Bitte geben Sie eine Telefonnummer ein: nur Ziffern, Leerzeichen und + - ( ), mindestens 5 Ziffern.",
         "invalid_email": "Bitte geben Sie eine E-Mail-Adresse wie name@example.com ein.",
@@ -165,8 +167,8 @@ def double(path, body):
     urllib.request.urlopen(req, timeout=5).read()
 
 
-def with_javascript(d):
-    # Arrive from another site through a link carrying utm_* parameters.
+def arrival(d):
+    """Arrives from another site through a link carrying utm_* parameters."""
     d.get(EMBED + "/from.html")
     d.find_element(By.ID, "to-site").click()
     if wait(d, "the link leads to the landing page",
@@ -192,6 +194,9 @@ def with_javascript(d):
     icon = d.find_elements(By.CSS_SELECTOR, "head link[rel=icon]")
     expect("the page names its icon", [e.get_attribute("href") for e in icon], [SITE + "/favicon.svg"])
 
+
+def contact(d):
+    """The demo request: the page's check, the server's, then taken."""
     # a@b: the page's own check (a dot in the domain), before any post.
     fill(d, "contact-form", {"email": "a@b", "first": "Jo"})
     submit(d, "contact-form")
@@ -240,10 +245,18 @@ def with_javascript(d):
                ["We received your demo request and will be in touch within one working day."])
         shot(d, "js-thanks.png")
 
-    # Back from the thank-you page: the bfcache restores the page, and the
-    # form is ready again, not "Sending...".
+
+def back_button(d):
+    """Back from the thank-you page: the bfcache restores the page, and the
+    form that was taken is ready again, not "Sending..."; a refused form
+    keeps its messages, and a form without a status line gets none."""
     d.get(SITE + "/#newsletter")
-    d.execute_script("window.fmgateTestKept = true")
+    d.execute_script("window.fmgateTestKept = true;"
+                     "document.querySelector('#webinar-form [data-fmgate-status]').remove()")
+    fill(d, "contact-form", {"email": "a@b"})
+    submit(d, "contact-form")
+    email = d.find_element(By.ID, "contact-email")
+    wait(d, "a@b is refused before Back", lambda d: email.get_attribute("aria-invalid") == "true")
     fill(d, "newsletter-form", {"email": "js-news@example.com", "first": "Nell"})
     submit(d, "newsletter-form")
     if wait(d, "JS newsletter form lands on its thank-you page",
@@ -257,6 +270,12 @@ def with_javascript(d):
     button = d.find_element(By.CSS_SELECTOR, "#newsletter-form [type=submit]")
     expect("after Back the form is not 'Sending...'", (status.text, button.is_enabled(),
            d.find_element(By.ID, "newsletter-form").get_attribute("aria-busy")), ("", True, None))
+    expect("after Back the refused form keeps its summary and mark",
+           (d.find_element(By.CSS_SELECTOR, "#contact-form [data-fmgate-status]").text,
+            d.find_element(By.ID, "contact-email").get_attribute("aria-invalid")),
+           ("Please check: Work email.", "true"))
+    expect("after Back a form without a status line still has none",
+           len(d.find_elements(By.CSS_SELECTOR, "#webinar-form [data-fmgate-status]")), 0)
 
     # The webinar: its list, and the newsletter's for a ticked box.
     d.get(SITE + "/#webinar")
@@ -266,16 +285,31 @@ def with_javascript(d):
     wait(d, "JS webinar form lands on its thank-you page",
          lambda d: path_of(d) == "/thanks.html#webinar")
 
-    # The error page shows the query as text: markup in it stays inert.
+def problems(d):
+    return [li.text for li in d.find_elements(By.CSS_SELECTOR, "#problems li")]
+
+
+def error_page(d):
+    """The error page says only its own words: the query picks sentences
+    and labels, markup in it stays inert, a name it lacks is not shown."""
     attack = '<img src=x onerror="document.title=\'pwned\'">'
     d.get(SITE + "/error.html?error=invalid_email&field=" + quote(attack, safe="") +
           "&errors=" + quote("invalid_email:" + quote(attack, safe="") + ",<b>x</b>", safe=""))
-    expect("the error page lists what failed, the field as text",
-           [li.text for li in d.find_elements(By.CSS_SELECTOR, "#problems li")],
-           [attack + ": " + SAY["en"]["invalid_email"], "The form could not be sent. Please try again."])
+    expect("the error page lists what failed, an unknown field unnamed", problems(d),
+           [SAY["en"]["unnamed"], "The form could not be sent. Please try again."])
     expect("no element was made from the query",
            len(d.find_elements(By.CSS_SELECTOR, "main img, main b")), 0)
     report(d.title != "pwned", "no script ran from the query", d.title)
+    report("onerror" not in d.find_element(By.TAG_NAME, "body").text, "the markup is not shown either")
+    spoof = "Your account is locked, call +1 555 0100"
+    d.get(SITE + "/error.html?error=invalid_email&field=" + quote(spoof, safe="") +
+          "&errors=" + quote("invalid_email:" + quote(spoof, safe="") + ",too_long:" + quote(spoof, safe=""),
+                             safe=""))
+    text = d.find_element(By.TAG_NAME, "body").text
+    report("locked" not in text and "555" not in text, "a sentence in the URL is not put on the page", text)
+    expect("each unknown field gets the general sentence", problems(d), [SAY["en"]["unnamed"]] * 2)
+    d.get(SITE + "/error.html?error=too_long&field=first&errors=" + quote(",".join(["too_long:first"] * 40), safe=""))
+    expect("at most 32 errors are listed, as fmgate reports", len(problems(d)), 32)
     d.get(SITE + "/error.html?error=invalid_email&field=email#newsletter")
     expect("a known field is shown by the page's label",
            [li.text for li in d.find_elements(By.CSS_SELECTOR, "#problems li")],
@@ -284,6 +318,9 @@ def with_javascript(d):
     expect("the Back link goes to the newsletter", shown(d, "main a"), [SAY["en"]["back_newsletter"]])
     shot(d, "error-page.png")
 
+
+def embed(d):
+    """The embed snippet on a second origin."""
     # The embed snippet on a second origin reads fmgate's JSON answers (CORS).
     d.get(EMBED + "/index.html")
     fill(d, "embed", {"email": "bad@"})
@@ -305,6 +342,31 @@ def with_javascript(d):
     status = d.find_element(By.CSS_SELECTOR, "#embed [data-fmgate-status]")
     wait(d, "embed from an unlisted origin: refused and said so",
          lambda d: "could not reach" in status.text)
+
+
+def with_javascript(d):
+    arrival(d)
+    contact(d)
+    back_button(d)
+    error_page(d)
+    embed(d)
+
+
+def without_languages(d):
+    """A browser without navigator.languages: navigator.language decides,
+    so a de-AT visitor on the English page reads German."""
+    d.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source":
+                      "Object.defineProperty(Navigator.prototype, 'languages', {get: function () { return undefined; }});"
+                      "Object.defineProperty(Navigator.prototype, 'language', {get: function () { return 'de-AT'; }});"})
+    d.get(SITE + "/#newsletter")
+    expect("the browser lacks navigator.languages",
+           d.execute_script("return [navigator.languages === undefined, navigator.language]"), [True, "de-AT"])
+    fill(d, "newsletter-form", {"email": "a@b"})
+    submit(d, "newsletter-form")
+    email = d.find_element(By.ID, "newsletter-email")
+    if wait(d, "without navigator.languages: a@b refused", lambda d: email.get_attribute("aria-invalid") == "true"):
+        expect("without navigator.languages: navigator.language de-AT picks German",
+               d.find_element(By.ID, email.get_attribute("data-fmgate-error")).text, SAY["de"]["invalid_email"])
 
 
 def without_javascript(d):
@@ -401,10 +463,24 @@ def refusals(d, js, lang):
            all(d.execute_script("return arguments[0].getClientRects().length", l) == 1 for l in links),
            mode + ": the header links stay whole, on one row", [l.rect for l in links])
     fits(d, mode + ": the landing page")
+    field_errors(d, js, lang, mode)
+    too_large(d, js, lang, mode)
+    d.get(EMBED + "/plain.html")  # 415: a form sent as text/plain
+    enter(d, "plain", "email")
+    landed(d, mode + " 415", js, lang, "unsupported_media_type", "demo", [say["unsupported_media_type"]])
+    rate_limited(d, js, lang, mode)
+    unavailable(d, js, lang, mode)
+    d.get(SITE + "/thanks.html#newsletter")
+    fits(d, mode + ": the thank-you page")
+    expect(mode + ": the thank-you page speaks the browser's language", d.find_element(By.TAG_NAME, "h1").text,
+           {"en": "Thank you", "de": "Vielen Dank"}[lang])
 
-    # Two field errors only the server sees: a first name over its 100
-    # bytes (60 two-byte letters) and a phone number without digits.
-    tag = mode + " two field errors"
+
+def field_errors(d, js, lang, mode):
+    """Two field errors only the server sees: a first name over its 100
+    bytes (60 two-byte letters) and a phone number without digits."""
+    say, tag = SAY[lang], mode + " two field errors"
+    d.get(SITE + "/#demo")
     fill(d, "contact-form", {"email": "r-%s@example.com" % mode, "first": "\u00e9" * 60,
                              "phone": "call me"})
     enter(d, "contact-form", "phone")
@@ -438,8 +514,10 @@ def refusals(d, js, lang):
         fits(d, tag + " (error page)")
         shot(d, mode + "-error-page.png")
 
-    # 413: a body over max-body.
-    tag = mode + " 413"
+
+def too_large(d, js, lang, mode):
+    """413: a body over max-body, from fetch and as a plain post."""
+    say, tag = SAY[lang], mode + " 413"
     if js:
         d.get(SITE + "/#demo")
         fill(d, "contact-form", {"email": "r-%s@example.com" % mode})
@@ -451,13 +529,10 @@ def refusals(d, js, lang):
     enter(d, "big", "email")
     landed(d, tag + " (plain post)", js, lang, "body_too_large", "demo", [say["body_too_large"]])
 
-    # 415: a form sent as text/plain.
-    d.get(EMBED + "/plain.html")
-    enter(d, "plain", "email")
-    landed(d, mode + " 415", js, lang, "unsupported_media_type", "demo", [say["unsupported_media_type"]])
 
-    # 429: the rate-limited form, its budget spent.
-    tag = mode + " 429"
+def rate_limited(d, js, lang, mode):
+    """429: the rate-limited form, its budget spent."""
+    say, tag = SAY[lang], mode + " 429"
     d.get(EMBED + "/limited.html")
     fill(d, "limited", {"email": "r-%s@example.com" % mode})
     enter(d, "limited", "email")
@@ -468,8 +543,10 @@ def refusals(d, js, lang):
     else:
         landed(d, tag, js, lang, "rate_limited", "newsletter", None)
 
-    # 503: the CRM down and the spool unable to take the submission.
-    tag = mode + " 503"
+
+def unavailable(d, js, lang, mode):
+    """503: the CRM down and the spool unable to take the submission."""
+    say, tag = SAY[lang], mode + " 503"
     d.get(SITE + "/#newsletter")
     fill(d, "newsletter-form", {"email": "r-%s@example.com" % mode})
     spool_mode = os.stat(SPOOL).st_mode & 0o7777
@@ -491,15 +568,12 @@ def refusals(d, js, lang):
             os.chmod(queue, 0o700)
         os.chmod(SPOOL, spool_mode)
         double("fault", {"kind": "clear"})
-    d.get(SITE + "/thanks.html#newsletter")
-    fits(d, mode + ": the thank-you page")
-    expect(mode + ": the thank-you page speaks the browser's language", d.find_element(By.TAG_NAME, "h1").text,
-           {"en": "Thank you", "de": "Vielen Dank"}[lang])
 
 
 def main():
     failed = False
-    runs = [(True, "en", 1100, with_javascript), (False, "en", 1100, without_javascript)]
+    runs = [(True, "en", 1100, with_javascript), (True, "en", 1100, without_languages),
+            (False, "en", 1100, without_javascript)]
     runs += [(js, lang, 375, refusals) for js in (True, False) for lang in ("en", "de")]
     for javascript, lang, width, run in runs:
         # A fresh profile per browser, removed afterwards.
