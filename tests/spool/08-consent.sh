@@ -217,7 +217,11 @@ MAPPING="$W/sync.xml"
 setup_double
 touch "$LEDGER"    # a file where the directory goes
 post "uid=dan&email=dan%40example.com&agree=on"
-expect_eq "unwritable ledger: 503" "$CGI_STATUS" 503
+expect_eq "unwritable ledger: 303 to the failure URL" "$CGI_STATUS" 303
+expect_match "with error=unavailable" "$CGI_HEAD" 'Location: [^ ]*error=unavailable'
+expect_match "and Retry-After" "$CGI_HEAD" 'Retry-After: '
+cgi "uid=dan&email=dan%40example.com&agree=on" PATH_INFO=/news HTTP_ACCEPT=application/json
+expect_eq "unwritable ledger, JSON: 503" "$CGI_STATUS" 503
 expect_match "logged" "$CGI_ERR" 'consent ledger'
 expect_eq "nothing sent upstream" "$(double_count)" 0
 expect_eq "nothing spooled" "$(files)" 0

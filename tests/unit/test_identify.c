@@ -1277,14 +1277,14 @@ static void test_required_boolean(void)
 	f[1].consent = (char *)"I agree";
 	form = mkform(f, NP(f));
 	for (size_t i = 0; i < NP(nos); i++) {
-		struct form_pair p[] = { P("email", "a@b"),
+		struct form_pair p[] = { P("email", "a@b.example"),
 		                         { (char *)"agree", (char *)nos[i], strlen(nos[i]), false } };
 
 		check_one_error(run(&form, p, NP(p), NULL, &r), &r, ID_MISSING_FIELD, "agree",
 		                nos[i]);
 	}
 	for (size_t i = 0; i < NP(yeses); i++) {
-		struct form_pair p[] = { P("email", "a@b"),
+		struct form_pair p[] = { P("email", "a@b.example"),
 		                         { (char *)"agree", (char *)yeses[i], strlen(yeses[i]), false } };
 
 		T(run(&form, p, NP(p), NULL, &r) == ID_OK, "%s", yeses[i]);
@@ -1292,7 +1292,7 @@ static void test_required_boolean(void)
 		id_result_free(&r);
 	}
 	{
-		struct form_pair p[] = { P("email", "a@b"), P("agree", "on"), P("maybe", "no") };
+		struct form_pair p[] = { P("email", "a@b.example"), P("agree", "on"), P("maybe", "no") };
 
 		T(run(&form, p, NP(p), NULL, &r) == ID_OK, "an unrequired box may say no");
 		check_part(msg_of(&r), "traits.maybe", "false", "and says it");
@@ -1301,14 +1301,14 @@ static void test_required_boolean(void)
 	f[3].required = true;
 	form = mkform(f, NP(f));
 	{
-		struct form_pair p[] = { P("email", "a@b"), P("agree", "on"), P("any", "no"),
+		struct form_pair p[] = { P("email", "a@b.example"), P("agree", "on"), P("any", "no"),
 		                         P("any", "off") };
 
 		check_one_error(run(&form, p, NP(p), NULL, &r), &r, ID_MISSING_FIELD, "any",
 		                "a required list of noes");
 	}
 	{
-		struct form_pair p[] = { P("email", "a@b"), P("agree", "on"), P("any", "no"),
+		struct form_pair p[] = { P("email", "a@b.example"), P("agree", "on"), P("any", "no"),
 		                         P("any", "yes") };
 
 		T(run(&form, p, NP(p), NULL, &r) == ID_OK, "a required list with one yes");
