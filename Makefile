@@ -151,18 +151,22 @@ bench-instr:
 	@BUILD=$(BUILD) bash bench/instr.sh
 
 # Debian's layout (docs/deploy.md): the binary in PREFIX/bin; schema, example
-# mapping and the web servers' configurations in PREFIX/share/fmgate; the man
+# mapping and the web servers' configurations in PREFIX/share/fmgate; the
+# visitor assets (fmgate-forms.js and the error pages it fills in, with their
+# type map; the rest of www/ is the demo site) in PREFIX/share/fmgate/www; the man
 # page; systemd units in /lib/systemd/system; /etc/fmgate/forms.xml only when
 # absent; the spool /var/spool/fmgate (0700), handed to www-data when installing
 # as root onto this machine. The binary's path in configurations and units
 # follows PREFIX.
+VISITOR_ASSETS := www/fmgate-forms.js $(wildcard www/error*.html) www/error.var
 install: $(BUILD)/fmgate
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/fmgate \
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/fmgate/www \
 	        $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)/lib/systemd/system $(DESTDIR)/etc/fmgate
 	install -d -m 0700 $(DESTDIR)/var/spool/fmgate
 	install -m 0755 $(BUILD)/fmgate $(DESTDIR)$(PREFIX)/bin/fmgate
 	install -m 0644 schema/fmgate.rng $(DESTDIR)$(PREFIX)/share/fmgate/fmgate.rng
 	install -m 0644 docs/forms.example.xml $(DESTDIR)$(PREFIX)/share/fmgate/forms.example.xml
+	install -m 0644 $(VISITOR_ASSETS) $(DESTDIR)$(PREFIX)/share/fmgate/www/
 	set -e; for f in apache-conf/fmgate.conf:apache lighttpd-conf/fmgate.conf:lighttpd \
 	                 nginx-conf/fmgate.conf:nginx; do \
 	  to=$(DESTDIR)$(PREFIX)/share/fmgate/$${f#*:}-fmgate.conf; \

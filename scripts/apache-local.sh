@@ -5,6 +5,9 @@
 #   apache-local.sh start DIR PORT DOCROOT FMGATE_BIN MAPPING [NAME=VALUE ...]
 #       writes DIR/httpd.conf and starts Apache; NAME=VALUE pairs become the
 #       workers' environment (FcgidInitialEnv). Logs: DIR/error.log.
+#       APACHE_FMGATE_CONF: another fmgate.conf to include (an installed one);
+#       APACHE_FMGATE_SPOOL: a spool to use as it is, owner and mode
+#       included (else DIR/spool, made for Apache's user).
 #   apache-local.sh stop DIR
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,12 +17,15 @@ case ${1:-} in
 start)
 	dir=$2 port=$3 docroot=$4 bin=$5 mapping=$6
 	shift 6
-	mkdir -p "$dir/ipc" "$dir/spool"
+	spool=${APACHE_FMGATE_SPOOL:-$dir/spool}
+	mkdir -p "$dir/ipc"
+	[ -n "${APACHE_FMGATE_SPOOL:-}" ] || mkdir -p "$spool"
 	user=
 	# Apache will not run its children as root: use www-data when started as root.
 	if [ "$(id -u)" -eq 0 ]; then
 		user=www-data
-		chown "$user" "$dir/ipc" "$dir/spool"
+		chown "$user" "$dir/ipc"
+		[ -n "${APACHE_FMGATE_SPOOL:-}" ] || chown "$user" "$spool"
 		chmod 755 "$dir"
 	fi
 	{
@@ -62,11 +68,11 @@ start)
 		echo "FcgidProcessTableFile $dir/fcgid_shm"
 		echo "Define FMGATE_BIN $bin"
 		echo "Define FMGATE_CONFIG $mapping"
-		echo "Define FMGATE_SPOOL $dir/spool"
+		echo "Define FMGATE_SPOOL $spool"
 		for kv in "$@"; do
 			echo "FcgidInitialEnv ${kv%%=*} \"${kv#*=}\""
 		done
-		echo "Include $here/apache-conf/fmgate.conf"
+		echo "Include ${APACHE_FMGATE_CONF:-$here/apache-conf/fmgate.conf}"
 		# More locations for one caller (the benchmark's ceilings).
 		[ -n "${APACHE_EXTRA_CONF:-}" ] && echo "Include $APACHE_EXTRA_CONF"
 	} >"$dir/httpd.conf"

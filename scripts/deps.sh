@@ -1,6 +1,7 @@
 #!/bin/sh
-# Installs the Debian packages fmgate needs for PURPOSE (build, test or demo)
-# when some are missing: with apt-get as root, else it prints the line to run.
+# Installs the Debian packages fmgate needs for PURPOSE (build, test, demo,
+# package, fuzz or bench) when some are missing: with apt-get as root, else it
+# prints the line to run.
 set -eu
 purpose=${1:-build}
 build="make gcc pkg-config libfcgi-dev libcurl4-openssl-dev libcjson-dev libxml2-dev libssl-dev libseccomp-dev"
@@ -9,13 +10,17 @@ run="apache2 libapache2-mod-fcgid python3 curl"
 # chromium, its driver and Selenium (Debian's /usr/bin/python3): the browser suite.
 # man-db: the install suite renders the man page with `man -l`.
 test="libfcgi-bin jq valgrind man-db lighttpd nginx chromium chromium-driver python3-selenium"
+# debhelper, dpkg-dev: `dpkg-buildpackage -b` of debian/ (Rules-Requires-Root:
+# no, so no fakeroot); the install suite builds and installs the package.
+package="debhelper dpkg-dev"
 case $purpose in
 build) want="$build" ;;
 demo) want="$build $run" ;;
-test) want="$build $run $test" ;;
+test) want="$build $run $test $package" ;;
+package) want="$build $package" ;;
 fuzz) want="$build clang libclang-rt-14-dev" ;;
 bench) want="$build $run wrk nginx lighttpd bc valgrind strace curl" ;;
-*) echo "usage: $0 build|demo|test|fuzz|bench" >&2; exit 2 ;;
+*) echo "usage: $0 build|demo|test|package|fuzz|bench" >&2; exit 2 ;;
 esac
 missing=
 for p in $want; do

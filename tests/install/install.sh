@@ -1,9 +1,9 @@
 #!/bin/bash
 # `make install` lays things out under DESTDIR and PREFIX as a Debian package
 # would (docs/deploy.md): binary, schema, example mapping, the three web
-# servers' configurations, systemd units, the man page, /etc/fmgate/forms.xml
-# (kept when present) and the spool. Paths inside configurations and units
-# follow PREFIX.
+# servers' configurations, the visitor assets, systemd units, the man page,
+# /etc/fmgate/forms.xml (kept when present) and the spool. Paths inside
+# configurations and units follow PREFIX.
 . "$(dirname "$0")/../lib.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(dirname "$FMGATE_BIN")
@@ -18,6 +18,10 @@ share="$dest/usr/share/fmgate"
 check "binary in PREFIX/bin" test -x "$dest/usr/bin/fmgate"
 check "schema in PREFIX/share/fmgate" test -f "$share/fmgate.rng"
 check "example mapping in PREFIX/share/fmgate" test -f "$share/forms.example.xml"
+for f in "$top"/www/fmgate-forms.js "$top"/www/error*.html "$top"/www/error.var; do
+	check "visitor asset in PREFIX/share/fmgate/www: ${f##*/}" cmp -s "$share/www/${f##*/}" "$f"
+done
+check "the demo site is not installed" test ! -e "$share/www/index.html"
 check "Apache config in PREFIX/share/fmgate" cmp -s "$share/apache-fmgate.conf" "$top/apache-conf/fmgate.conf"
 check "lighttpd config in PREFIX/share/fmgate" cmp -s "$share/lighttpd-fmgate.conf" "$top/lighttpd-conf/fmgate.conf"
 check "nginx config in PREFIX/share/fmgate" cmp -s "$share/nginx-fmgate.conf" "$top/nginx-conf/fmgate.conf"
@@ -27,7 +31,8 @@ for u in "$top"/systemd/*; do
 	check "every unit of systemd/ installed: ${u##*/}" test -f "$dest/lib/systemd/system/${u##*/}"
 done
 expect_eq "installed files are 0644" \
-	"$(stat -c %a "$share"/*.conf "$share"/*.rng "$unit" "$dest/usr/share/man/man1/fmgate.1.gz" | sort -u)" 644
+	"$(stat -c %a "$share"/*.conf "$share"/*.rng "$share"/www/* "$unit" \
+		"$dest/usr/share/man/man1/fmgate.1.gz" | sort -u)" 644
 expect_eq "the spool is 0700" "$(stat -c %a "$dest/var/spool/fmgate")" 700
 check "mapping in /etc/fmgate" test -f "$dest/etc/fmgate/forms.xml"
 check "the installed mapping is valid" "$dest/usr/bin/fmgate" check "$dest/etc/fmgate/forms.xml"
