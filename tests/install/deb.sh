@@ -53,7 +53,7 @@ trap "exit 143" TERM INT
 # --- the build: in a copy, since dpkg-buildpackage writes beside the tree
 mkdir "$work/src"
 tar -C "$top" --exclude='./build*' --exclude=./.git -cf - . | tar -C "$work/src" -xf -
-(cd "$work/src" && DEB_BUILD_OPTIONS="parallel=2 noddebs" timeout 600 \
+(cd "$work/src" && DEB_BUILD_OPTIONS="parallel=2 noddebs" timeout 400 \
 	dpkg-buildpackage -b -us -uc) >"$work/build.log" 2>&1
 expect_eq "dpkg-buildpackage -b -us -uc succeeds" "$?" 0
 deb="$work/fmgate_${version}_$(dpkg --print-architecture).deb"
