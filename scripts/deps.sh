@@ -10,9 +10,10 @@ run="apache2 libapache2-mod-fcgid python3 curl"
 # chromium, its driver and Selenium (Debian's /usr/bin/python3): the browser suite.
 # man-db: the install suite renders the man page with `man -l`.
 test="libfcgi-bin jq valgrind man-db lighttpd nginx chromium chromium-driver python3-selenium"
-# debhelper, dpkg-dev: `dpkg-buildpackage -b` of debian/ (Rules-Requires-Root:
-# no, so no fakeroot); the install suite builds and installs the package.
-package="debhelper dpkg-dev"
+# `dpkg-buildpackage -b` of debian/: debhelper, dpkg-dev, and build-essential,
+# which dpkg-checkbuilddeps requires of every Debian build (Rules-Requires-Root:
+# no, so no fakeroot). The install suite builds and installs the package.
+package="build-essential debhelper dpkg-dev"
 case $purpose in
 build) want="$build" ;;
 demo) want="$build $run" ;;
