@@ -102,9 +102,13 @@ expect_match "... and says so" "$out" '^/etc/fmgate/forms\.xml: valid'
 # --- nothing enabled or started without the administrator
 expect_eq "no unit enabled (no link in /etc/systemd/system)" \
 	"$(find /etc/systemd/system -name 'fmgate*' | wc -l)" 0
-for u in fmgate.service fmgate-drain.service fmgate-drain-retry.timer; do
-	expect_eq "$u disabled" "$(systemctl --root=/ is-enabled "$u" 2>&1)" disabled
-done
+if command -v systemctl >/dev/null; then
+	for u in fmgate.service fmgate-drain.service fmgate-drain-retry.timer; do
+		expect_eq "$u disabled" "$(systemctl --root=/ is-enabled "$u" 2>&1)" disabled
+	done
+else
+	echo "systemctl not found: only the links were looked for"
+fi
 expect_eq "no fmgate process started" "$(pgrep -c -f '^/usr/bin/fmgate')" 0
 expect_eq "nothing in /etc/apache2 (no conf enabled)" \
 	"$(find /etc/apache2 -name '*fmgate*' 2>/dev/null | wc -l)" 0
