@@ -2,7 +2,8 @@
 # <captcha> (docs/captcha.md) against the double's siteverify stand-ins for
 # Cloudflare Turnstile, hCaptcha and reCAPTCHA: for each provider a token that
 # passes, none, a refused one, a reused one; reCAPTCHA's min-score; field
-# errors and the honeypot make no call (a single-use token is not spent); the
+# errors, the honeypot and an fmgate unable to deliver make no call (a
+# single-use token is not spent); the
 # visitor's address passed on; the provider down, slow, failing or answering
 # garbage: 503 with Retry-After and nothing delivered or spooled, or, with
 # on-unavailable="accept", delivered with context.captcha unverified; the
@@ -171,6 +172,20 @@ expect_eq "rc: no score but a min-score (a v2 key): refused" "$CGI_STATUS $CGI_B
 post hc "email=hcs%40example.com&h-captcha-response=pass-0.2_e"
 expect_eq "hc: no min-score: any score passes" "$CGI_STATUS" 200
 expect_eq "hc: its (risk) score kept as given" "$(last_hook .context.captcha.score)" 0.2
+
+# ---- fmgate unable to deliver (a CRM address it refuses): 503 without a call ------------------
+# Tokens are single-use: one spent on a post refused anyway is lost to the visitor.
+setup
+for f in ts acc; do
+	n=$(calls)
+	post $f "email=nr%40example.com&cf-turnstile-response=pass_nr$f" \
+		FM_API_BASE=http://crm.example.com/crm/sales/api
+	expect_eq "$f, not configured: 503" "$CGI_STATUS $CGI_BODY" '503 {"ok":false,"error":"unavailable"}'
+	expect_match "$f, not configured: logged" "$CGI_ERR" 'outcome=unavailable status=503 .*not-configured'
+	expect_eq "$f, not configured: no siteverify call" "$(calls)" "$n"
+	post $f "email=nr%40example.com&cf-turnstile-response=pass_nr$f"
+	expect_eq "$f: the unspent token passes once fmgate can deliver" "$CGI_STATUS" 200
+done
 
 # ---- the provider unavailable: refuse (503) or accept unverified ------------------------------
 for mode in down 500 garbage slow; do
