@@ -447,5 +447,17 @@ chk unknown "$plain
 <captcha provider=\"friendly\" secret-file=\"$W/secret\"/>
 </form>"
 expect_match "check: an unknown provider" "$rc $out" '^1 .*:6:'
+# the timeout warning counts a CAPTCHA's 5 s only for a mapping with a <captcha>
+edge='<settings><delivery timeout-ms="30000"/><limits read-timeout-ms="5001"/></settings>'
+chk slow "$edge
+$plain
+<captcha provider=\"turnstile\" secret-file=\"$W/secret\"/>
+</form>"
+expect_match "check: 40001 ms with a <captcha>: Apache warned of" "$rc $out" \
+	"^0 .*warning: a post may take 40001 ms \\(read-timeout-ms 5001 \\+ timeout-ms 30000 \\+ 5000 for the CAPTCHA check of form f\\), longer than Apache"
+chk fast "$edge
+$plain
+</form>"
+expect_eq "check: the same without one: 35001 ms, no warning" "$rc $out" "0 $W/fast.xml: valid, 1 form"
 expect_no_match "check never prints the secret" "$(cat "$W/check.out")" "$SECRET"
 done_testing
