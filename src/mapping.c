@@ -1273,13 +1273,12 @@ static bool parse_score(const char *v, double *out)
 	return true;
 }
 
-#define HOST_CHARS "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-"
-
 /* <captcha hostname>: host names separated by white space, kept lower-cased
  * with one space between (captcha.c walks them so); NULL when absent or
  * wrong (reported). */
 static char *load_captcha_hosts(struct loader *L, const xmlNode *n, int line)
 {
+	static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-";
 	char *v = attr_dup_max(L, n, "hostname", MAP_MAX_CAPTCHA_HOSTS * (MAP_MAX_HOSTNAME + 1),
 	                       "captcha");
 	char *tok, *save = NULL;
@@ -1292,7 +1291,7 @@ static char *load_captcha_hosts(struct loader *L, const xmlNode *n, int line)
 		size_t len = strlen(tok);
 
 		if (++count > MAP_MAX_CAPTCHA_HOSTS || len > MAP_MAX_HOSTNAME ||
-		    strspn(tok, HOST_CHARS) != len || tok[0] == '.' || tok[0] == '-')
+		    strspn(tok, chars) != len || tok[0] == '.' || tok[0] == '-')
 			break;
 		if (out)
 			v[out++] = ' ';
@@ -1326,9 +1325,9 @@ static void load_captcha_action(struct loader *L, const xmlNode *n, struct map_c
 
 /*
  * <captcha provider secret-file [min-score] [on-unavailable] [hostname]
- * [action]/>. min-score
- * only for reCAPTCHA: Turnstile returns no score, and hCaptcha Enterprise's
- * is a risk score (higher is worse), which a minimum would turn upside down.
+ * [action]/>. min-score only for reCAPTCHA: Turnstile returns no score, and
+ * hCaptcha Enterprise's is a risk score (higher is worse), which a minimum
+ * would turn upside down.
  */
 static void load_captcha(struct loader *L, const xmlNode *n, struct map_captcha *c)
 {
