@@ -133,6 +133,53 @@ static bool read_codes(const cJSON *codes, struct captcha_result *out)
 	return secret;
 }
 
+/* s for the log when it is made of chars only and short, else "-": the
+ * answer's words are the provider's, but never trusted as text. */
+static const char *shown(const char *s, const char *chars)
+{
+	return s && *s && strlen(s) <= 64 && strspn(s, chars) == strlen(s) ? s : "-";
+}
+
+/* Whether host is one of the space-separated names of list (either case). */
+static bool host_listed(const char *list, const char *host)
+{
+	size_t len = strlen(host);
+
+	while (*list) {
+		size_t n = strcspn(list, " ");
+
+		if (n == len && strncasecmp(list, host, n) == 0)
+			return true;
+		list += n + (list[n] == ' ');
+	}
+	return false;
+}
+
+/* The answer's hostname and action against the form's, where it names them
+ * (mapping.h): false, with out rejected, when one is missing or differs. */
+static bool answer_matches(const struct map_captcha *c, const cJSON *o, struct captcha_result *out)
+{
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(o, "hostname");
+	const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "action");
+	const char *host = cJSON_IsString(h) ? h->valuestring : NULL;
+	const char *action = cJSON_IsString(a) ? a->valuestring : NULL;
+
+	if (c->hostnames && !(host && host_listed(c->hostnames, host))) {
+		out->verdict = CAPTCHA_REJECTED;
+		snprintf(out->why, sizeof out->why, "hostname %s not in the form's",
+		         shown(host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-"));
+		return false;
+	}
+	if (c->action && !(action && strcmp(action, c->action) == 0)) {
+		out->verdict = CAPTCHA_REJECTED;
+		snprintf(out->why, sizeof out->why, "action %s is not %s",
+		         shown(action, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_/-"),
+		         c->action);
+		return false;
+	}
+	return true;
+}
+
 /* A score in millionths, rounded: "0.3" in the mapping and 0.3 in an answer
  * compare equal whatever their binary forms. */
 static long micro(double x)
@@ -173,6 +220,8 @@ void captcha_judge(const struct map_captcha *c, long status, const char *body, s
 		}
 		goto out;
 	}
+	if (!answer_matches(c, o, out))
+		goto out;
 	if (c->min_score >= 0 && !out->has_score) {
 		say(out, CAPTCHA_REJECTED, "no score (min-score needs a reCAPTCHA v3 key)");
 	} else if (c->min_score >= 0 && micro(out->score) < micro(c->min_score)) {

@@ -11,6 +11,8 @@
  *   CAPTCHA_REJECTED    no usable token (absent, empty, sent twice, over
  *                       CAPTCHA_MAX_TOKEN bytes or the form's max-value, not
  *                       printable ASCII: no call is made), success: false, a
+ *                       hostname not among the form's or an action other than
+ *                       its own (either missing, when the form names one), a
  *                       score under min-score, or no score when one is asked;
  *   CAPTCHA_UNAVAILABLE no answer (connection, timeout), a status other than
  *                       200, an answer over CAPTCHA_MAX_ANSWER bytes or that

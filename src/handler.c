@@ -259,24 +259,19 @@ static void log_delivery(const struct delivery *dv, const struct steps *steps,
 	         !dv->spool_ok ? "failed" : dv->fate == DELIVER_DEAD ? "dead" : "queue");
 }
 
+/* A post fmgate can neither deliver nor keep now (with Retry-After). */
+static const struct refusal unavailable = { 503, "unavailable",
+	"The form cannot be sent right now. Please try again later." };
+
 /* Delivers (sync) or spools (async) a valid submission and answers. */
 static void deliver_and_answer(struct app *app, const struct mapping *m,
                                const struct map_form *form, struct submission *sub,
                                bool json, const char *success, struct response *res,
                                struct logline *logl)
 {
-	static const struct refusal unavailable = { 503, "unavailable",
-		"The form cannot be sent right now. Please try again later." };
 	static const struct field_error rejected = { "rejected", NULL };
 	struct delivery dv;
 
-	if (!app_ready(app)) {
-		logl->outcome = "unavailable";
-		snprintf(logl->detail, sizeof logl->detail, "reason=not-configured");
-		answer_status(res, json, form, &unavailable);
-		set_header(res, "Retry-After", "60");
-		return;
-	}
 	deliver_new(app, m, form, sub, &dv);
 	log_delivery(&dv, &sub->steps, logl);
 	switch (dv.fate) {
@@ -317,6 +312,20 @@ static void deliver_and_answer(struct app *app, const struct mapping *m,
 	/* Neither delivered nor stored: never reported as a success. */
 	answer_status(res, json, form, &unavailable);
 	set_header(res, "Retry-After", "60");
+}
+
+/* Whether fmgate can deliver at all (its configuration and CRM client are
+ * usable); false with a 503 when not. */
+static bool check_ready(struct app *app, const struct map_form *form, bool json,
+                        struct response *res, struct logline *logl)
+{
+	if (app_ready(app))
+		return true;
+	logl->outcome = "unavailable";
+	snprintf(logl->detail, sizeof logl->detail, "reason=not-configured");
+	answer_status(res, json, form, &unavailable);
+	set_header(res, "Retry-After", "60");
+	return false;
 }
 
 /* The `_next` target when it is safe, else the form's success URL. */
@@ -470,8 +479,9 @@ static void answer_invalid(struct response *res, bool json, const struct map_for
 }
 
 /*
- * The form's <captcha>: verified after the fields (a refused form must not
- * spend the single-use token) and before anything is delivered or spooled.
+ * The form's <captcha>: verified last, after every check that can refuse
+ * without the CRM (rate limits, fields, check_ready: a refused post must not
+ * spend the single-use token), and before anything is delivered or spooled.
  * True, with context.captcha set, to go on; false with the answer: the
  * field-less error `captcha`, or 503 unless the form accepts submissions
  * its provider could not verify.
@@ -480,8 +490,6 @@ static bool check_captcha(const struct map_form *form, const struct form_pairs *
                           const char *ip, bool json, struct submission *sub,
                           struct response *res, struct logline *logl)
 {
-	static const struct refusal unavailable = { 503, "unavailable",
-		"The form cannot be sent right now. Please try again later." };
 	static const struct field_error captcha = { "captcha", NULL };
 	const struct map_captcha *c = &form->captcha;
 	struct captcha_result r;
@@ -569,7 +577,8 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 	case ID_OK:
 		logl.id = idr.sub.message_id;
 		redact_email(&app->logkey, idr.sub.email, logl.email);
-		if (check_captcha(form, &pairs, ctx.ip, json, &idr.sub, res, &logl))
+		if (check_ready(app, form, json, res, &logl) &&
+		    check_captcha(form, &pairs, ctx.ip, json, &idr.sub, res, &logl))
 			deliver_and_answer(app, m, form, &idr.sub, json,
 			                   success_target(form, &pairs), res, &logl);
 		break;

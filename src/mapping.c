@@ -229,6 +229,8 @@ static void free_form(struct map_form *f)
 	}
 	free(f->dests);
 	free(f->captcha.secret_file);
+	free(f->captcha.hostnames);
+	free(f->captcha.action);
 	secret_free(&f->captcha.secret);
 }
 
@@ -400,6 +402,25 @@ static char *attr_dup(struct loader *L, const xmlNode *n, const char *name)
 	d = dup_or_flag(L, (const char *)v);
 	xmlFree(v);
 	return d;
+}
+
+/* The attribute's value, trimmed, when it holds at most max bytes as
+ * written (checked before the copy); NULL when absent, too long (reported
+ * for element `what`) or out of memory. */
+static char *attr_dup_max(struct loader *L, const xmlNode *n, const char *name, size_t max,
+                          const char *what)
+{
+	xmlChar *v = xmlGetNoNsProp(n, (const xmlChar *)name);
+	char *d = NULL;
+
+	if (!v)
+		return NULL;
+	if ((size_t)xmlStrlen(v) > max)
+		diag_add(L, line_of(n), "%s: %s is longer than %zu bytes", what, name, max);
+	else
+		d = dup_or_flag(L, (const char *)v);
+	xmlFree(v);
+	return d ? text_trim(d) : NULL;
 }
 
 /* Element text, trimmed. */
@@ -1252,10 +1273,61 @@ static bool parse_score(const char *v, double *out)
 	return true;
 }
 
+/* <captcha hostname>: host names separated by white space, kept lower-cased
+ * with one space between (captcha.c walks them so); NULL when absent or
+ * wrong (reported). */
+static char *load_captcha_hosts(struct loader *L, const xmlNode *n, int line)
+{
+	static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-";
+	char *v = attr_dup_max(L, n, "hostname", MAP_MAX_CAPTCHA_HOSTS * (MAP_MAX_HOSTNAME + 1),
+	                       "captcha");
+	char *tok, *save = NULL;
+	size_t count = 0, out = 0;
+
+	if (!v)
+		return NULL;
+	/* Compacted in place: out never passes the token being copied. */
+	for (tok = strtok_r(v, " \t\r\n", &save); tok; tok = strtok_r(NULL, " \t\r\n", &save)) {
+		size_t len = strlen(tok);
+
+		if (++count > MAP_MAX_CAPTCHA_HOSTS || len > MAP_MAX_HOSTNAME ||
+		    strspn(tok, chars) != len || tok[0] == '.' || tok[0] == '-')
+			break;
+		if (out)
+			v[out++] = ' ';
+		for (size_t i = 0; i < len; i++)
+			v[out++] = (char)(tok[i] >= 'A' && tok[i] <= 'Z' ? tok[i] - 'A' + 'a' : tok[i]);
+	}
+	if (tok || count == 0) {
+		diag_add(L, line, "captcha: hostname must be 1 to %u host names (letters, digits, "
+		         "'.' and '-', at most %u bytes each) separated by spaces",
+		         MAP_MAX_CAPTCHA_HOSTS, MAP_MAX_HOSTNAME);
+		free(v);
+		return NULL;
+	}
+	v[out] = '\0';
+	return v;
+}
+
+/* <captcha action>: Turnstile's and reCAPTCHA v3's; hCaptcha answers none. */
+static void load_captcha_action(struct loader *L, const xmlNode *n, struct map_captcha *c)
+{
+	static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_/-";
+
+	if (!(c->action = attr_dup_max(L, n, "action", MAP_MAX_CAPTCHA_ACTION, "captcha")))
+		return;
+	if (!c->action[0] || strspn(c->action, chars) != strlen(c->action))
+		diag_add(L, c->line, "captcha: action must be letters, digits, '_', '/' and '-'");
+	else if (c->provider == MAP_CAPTCHA_HCAPTCHA)
+		diag_add(L, c->line, "captcha: action is for provider=\"turnstile\" or \"recaptcha\" "
+		         "(v3) only: hcaptcha returns no action to hold it against");
+}
+
 /*
- * <captcha provider secret-file [min-score] [on-unavailable]/>. min-score
- * only for reCAPTCHA: Turnstile returns no score, and hCaptcha Enterprise's
- * is a risk score (higher is worse), which a minimum would turn upside down.
+ * <captcha provider secret-file [min-score] [on-unavailable] [hostname]
+ * [action]/>. min-score only for reCAPTCHA: Turnstile returns no score, and
+ * hCaptcha Enterprise's is a risk score (higher is worse), which a minimum
+ * would turn upside down.
  */
 static void load_captcha(struct loader *L, const xmlNode *n, struct map_captcha *c)
 {
@@ -1275,6 +1347,8 @@ static void load_captcha(struct loader *L, const xmlNode *n, struct map_captcha 
 		diag_add(L, c->line, "captcha: min-score is for provider=\"recaptcha\" (v3) only: "
 		         "%s returns no score to hold it against", map_captcha_name(c->provider));
 	c->accept_unavailable = unav && strcmp(text_trim(unav), "accept") == 0;
+	c->hostnames = load_captcha_hosts(L, n, c->line);
+	load_captcha_action(L, n, c);
 	/* As any secret: a file others can neither read nor write. */
 	load_secret(L, n, "secret-file", 1, &c->secret_file, &c->secret);
 	free(prov);

@@ -54,6 +54,9 @@
 #define MAP_CRM_NAME           "freshmarketer" /* the contact's destination, by name */
 #define MAP_SEGMENT_ENDPOINT   "https://api.segment.io/v1" /* <segment endpoint> when absent */
 #define MAP_NO_MIN_SCORE       (-1.0)      /* <captcha> without min-score: no score is checked */
+#define MAP_MAX_CAPTCHA_HOSTS  16u         /* host names in one <captcha hostname> */
+#define MAP_MAX_HOSTNAME       253u        /* bytes of one of them (DNS's limit) */
+#define MAP_MAX_CAPTCHA_ACTION 100u        /* bytes of a <captcha action> */
 
 enum map_type {
 	MAP_TEXT = 0,   /* default */
@@ -174,6 +177,10 @@ struct map_captcha {
 	char *secret_file;
 	struct secret secret;   /* read when the mapping loads */
 	double min_score;       /* 0..1, reCAPTCHA only; MAP_NO_MIN_SCORE: none */
+	char *hostnames;        /* the host names an answer's "hostname" may be, lower-cased,
+	                           one space between; NULL: not compared */
+	char *action;           /* the answer's "action" must be this (Turnstile, reCAPTCHA
+	                           v3); NULL: not compared */
 	bool accept_unavailable; /* on-unavailable="accept": deliver unverified when
 	                           the provider cannot answer; default refuse (503) */
 	int line;

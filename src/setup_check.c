@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "captcha.h"
 #include "fields_print.h"
 #include "limits.h"
 #include "fm_body.h"
@@ -352,18 +353,24 @@ static const struct server_timeout {
 	{ "lighttpd", "server.max-write-idle", 360, "lighttpd-conf/fmgate.conf" },
 };
 
-_Static_assert(LIMIT_CEIL_READ_TIMEOUT_MS + MAP_MAX_TIMEOUT_MS + SETUP_CAPTCHA_BUDGET_MS <
+_Static_assert(LIMIT_CEIL_READ_TIMEOUT_MS + MAP_MAX_TIMEOUT_MS + CAPTCHA_TIMEOUT_MS <
                SETUP_SHIPPED_WAIT_S * 1000u,
                "the shipped server files must wait longer than the longest post");
 
 size_t setup_check_timeouts(const struct mapping *m, const char *file, FILE *to)
 {
 	const struct map_settings *s = &m->settings;
+	const struct map_form *captcha = NULL;
 	bool sync = s->delivery_mode == MAP_DELIVERY_SYNC;
-	unsigned long long worst = (unsigned long long)s->read_timeout_ms + SETUP_CAPTCHA_BUDGET_MS +
-	                           (sync ? s->timeout_ms : 0);
+	unsigned long long worst = (unsigned long long)s->read_timeout_ms + (sync ? s->timeout_ms : 0);
 	size_t n = 0;
 
+	/* Only a form with <captcha> waits for its provider too. */
+	for (size_t i = 0; i < m->n_forms && !captcha; i++)
+		if (m->forms[i].captcha.provider != MAP_CAPTCHA_NONE)
+			captcha = &m->forms[i];
+	if (captcha)
+		worst += CAPTCHA_TIMEOUT_MS;
 	for (size_t i = 0; i < sizeof server_timeouts / sizeof server_timeouts[0]; i++) {
 		const struct server_timeout *t = &server_timeouts[i];
 
@@ -373,10 +380,12 @@ size_t setup_check_timeouts(const struct mapping *m, const char *file, FILE *to)
 		        worst, s->read_timeout_ms);
 		if (sync)
 			fprintf(to, " + timeout-ms %u", s->timeout_ms);
-		fprintf(to, " + %u for a CAPTCHA check), longer than %s waits by default "
-		        "(%s %u s; the shipped %s sets %u s): raise it (docs/deploy.md, Timeouts)\n",
-		        SETUP_CAPTCHA_BUDGET_MS, t->server, t->setting, t->seconds, t->shipped,
-		        SETUP_SHIPPED_WAIT_S);
+		if (captcha)
+			fprintf(to, " + %u for the CAPTCHA check of form %s", CAPTCHA_TIMEOUT_MS,
+			        captcha->id);
+		fprintf(to, "), longer than %s waits by default (%s %u s; the shipped %s sets %u s): "
+		        "raise it (docs/deploy.md, Timeouts)\n", t->server, t->setting, t->seconds,
+		        t->shipped, SETUP_SHIPPED_WAIT_S);
 		n++;
 	}
 	return n;

@@ -44,13 +44,11 @@
 
 #define SETUP_MAX_MESSAGE 1024u  /* bytes of one problem line */
 
-/* A CAPTCHA verification's share of a post's time (its provider's timeout). */
-#define SETUP_CAPTCHA_BUDGET_MS 5000u
 /* The wait for fmgate's answer the shipped server files set, in seconds
  * (apache-conf's FcgidIOTimeout, nginx-conf's fastcgi_read_timeout,
  * lighttpd-conf's server.max-write-idle): above the longest post any mapping
  * allows (LIMIT_CEIL_READ_TIMEOUT_MS + MAP_MAX_TIMEOUT_MS +
- * SETUP_CAPTCHA_BUDGET_MS, 365 s). */
+ * captcha.h's CAPTCHA_TIMEOUT_MS, 365 s). */
 #define SETUP_SHIPPED_WAIT_S 370u
 
 enum setup_err {
@@ -76,7 +74,8 @@ enum setup_err setup_check_forms(const struct mapping *m, const char *file,
 /*
  * The longest a post may keep the web server waiting under `m`: its
  * read-timeout-ms, plus timeout-ms in sync mode (async answers once the post
- * is spooled), plus SETUP_CAPTCHA_BUDGET_MS. One line "FILE: warning: ..." on
+ * is spooled), plus captcha.h's CAPTCHA_TIMEOUT_MS when a form has a
+ * <captcha> (its siteverify call). One line "FILE: warning: ..." on
  * `to` for each documented server default it exceeds: mod_fcgid's
  * FcgidIOTimeout (40 s), nginx's fastcgi_read_timeout (60 s), lighttpd's
  * server.max-write-idle (360 s). The line names the shipped file that sets

@@ -253,7 +253,9 @@ Control API (no auth, not recorded, faults never apply):
   GET  /_double/segment   {"messages":[..],"refused":[{"status":N,"error":S}..]}
   POST /_double/captcha   configures the CAPTCHA stand-ins, merged: {"secret":S|null,
                           "mode":"normal"|"down"|"slow"|"500"|"garbage",
-                          "slow_ms":MS} -> 200 {"ok":true}
+                          "slow_ms":MS,"hostname":S|null,"action":S|null}
+                          -> 200 {"ok":true} (hostname and action: what a
+                          success says, below)
   GET  /_double/captcha   {"requests":[..],"mode":M}: every siteverify request
                           received, in order (see /_captcha/ below)
 
@@ -304,10 +306,14 @@ Stand-ins beside the API, for fmgate's other destinations (not in
                           "pass", "pass-SCORE" or either followed by "_TAG" (TAG:
                           letters and digits, to make tokens unique), and
                           ["invalid-input-response"] for any other. A success
-                          carries challenge_ts and hostname ("localhost"), and with
-                          "pass-SCORE" a "score" (reCAPTCHA, hCaptcha Enterprise;
-                          Turnstile never returns one) and, for reCAPTCHA, "action"
-                          "submit". A body that is not form-encoded: 400.
+                          carries challenge_ts, "hostname" (the one set; default
+                          "localhost"; none when set to null), with "pass-SCORE"
+                          a "score" (reCAPTCHA, hCaptcha Enterprise; Turnstile
+                          never returns one), and the action set (default null):
+                          Turnstile's always ("" for null, as for a widget that
+                          names none), reCAPTCHA's with a score (v3; none for
+                          null), hCaptcha's never. A body that is not
+                          form-encoded: 400.
 """
 
 import argparse
@@ -757,7 +763,8 @@ class State:
         self.segment_messages = []
         self.segment_refused = []
         # the CAPTCHA stand-ins: settings, requests, tokens seen per provider
-        self.captcha_conf = {"secret": None, "mode": "normal", "slow_ms": CAPTCHA_SLOW_MS}
+        self.captcha_conf = {"secret": None, "mode": "normal", "slow_ms": CAPTCHA_SLOW_MS,
+                             "hostname": "localhost", "action": None}
         self.captcha_requests = []
         self.captcha_seen = {name: set() for name in CAPTCHA_PROVIDERS}
 
@@ -1106,9 +1113,10 @@ def change_segment(conf, body):
 def change_captcha(conf, body):
     """Merges a /_double/captcha body into conf; all or nothing."""
     if not isinstance(body, dict) or not body:
-        raise BadRequest("captcha takes an object of: secret, mode, slow_ms")
+        raise BadRequest("captcha takes an object of: secret, mode, slow_ms, hostname, "
+                         "action")
     for name, value in body.items():
-        if name == "secret":
+        if name in ("secret", "hostname", "action"):
             ok = value is None or (isinstance(value, str) and value != "")
         elif name == "mode":
             ok = value in CAPTCHA_MODES
@@ -1159,16 +1167,17 @@ def captcha_answer(provider, conf, seen, form):
         return {"success": False, "error-codes": ["invalid-input-response"]}
     answer = {"success": True,
               "challenge_ts": datetime.datetime.now(datetime.timezone.utc)
-              .strftime("%Y-%m-%dT%H:%M:%SZ"),
-              "hostname": "localhost"}
+              .strftime("%Y-%m-%dT%H:%M:%SZ")}
+    if conf["hostname"] is not None:
+        answer["hostname"] = conf["hostname"]
     if provider == "turnstile":
-        answer.update({"error-codes": [], "action": "", "cdata": ""})
+        answer.update({"error-codes": [], "action": conf["action"] or "", "cdata": ""})
     elif provider == "hcaptcha":
         answer["credit"] = False
     if score is not None and provider != "turnstile":
         answer["score"] = score
-        if provider == "recaptcha":
-            answer["action"] = "submit"
+        if provider == "recaptcha" and conf["action"] is not None:
+            answer["action"] = conf["action"]
     return answer
 
 

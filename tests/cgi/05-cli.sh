@@ -26,8 +26,8 @@ sed 's#<delivery mode="sync" timeout-ms="2000"/>#<delivery mode="sync" timeout-m
 out=$(run check "$tmp/slow.xml"); rc=$?
 expect_eq "slow mapping: still valid, exit 0" "$rc" 0
 expect_eq "slow mapping: two warnings (Apache, nginx), then the verdict" "$out" \
-	"$tmp/slow.xml: warning: a post may take 75000 ms (read-timeout-ms 10000 + timeout-ms 60000 + 5000 for a CAPTCHA check), longer than Apache waits by default (mod_fcgid's FcgidIOTimeout 40 s; the shipped apache-conf/fmgate.conf sets 370 s): raise it (docs/deploy.md, Timeouts)
-$tmp/slow.xml: warning: a post may take 75000 ms (read-timeout-ms 10000 + timeout-ms 60000 + 5000 for a CAPTCHA check), longer than nginx waits by default (fastcgi_read_timeout 60 s; the shipped nginx-conf/fmgate.conf sets 370 s): raise it (docs/deploy.md, Timeouts)
+	"$tmp/slow.xml: warning: a post may take 70000 ms (read-timeout-ms 10000 + timeout-ms 60000), longer than Apache waits by default (mod_fcgid's FcgidIOTimeout 40 s; the shipped apache-conf/fmgate.conf sets 370 s): raise it (docs/deploy.md, Timeouts)
+$tmp/slow.xml: warning: a post may take 70000 ms (read-timeout-ms 10000 + timeout-ms 60000), longer than nginx waits by default (fastcgi_read_timeout 60 s; the shipped nginx-conf/fmgate.conf sets 370 s): raise it (docs/deploy.md, Timeouts)
 $tmp/slow.xml: valid, 2 forms"
 # The shipped server files wait as long as the warning says (370 s), longer
 # than any mapping can ask: read-timeout-ms 300 s + timeout-ms 60 s + 5 s.

@@ -1,9 +1,11 @@
 #!/bin/bash
 # <captcha> (docs/captcha.md) against the double's siteverify stand-ins for
 # Cloudflare Turnstile, hCaptcha and reCAPTCHA: for each provider a token that
-# passes, none, a refused one, a reused one; reCAPTCHA's min-score; field
-# errors and the honeypot make no call (a single-use token is not spent); the
-# visitor's address passed on; the provider down, slow, failing or answering
+# passes, none, a refused one, a reused one; reCAPTCHA's min-score; the
+# answer's hostname and action against the form's (matching, not, missing,
+# not named by the form); field errors, the honeypot and an fmgate unable to
+# deliver make no call (a single-use token is not spent); the visitor's
+# address passed on; the provider down, slow, failing or answering
 # garbage: 503 with Retry-After and nothing delivered or spooled, or, with
 # on-unavailable="accept", delivered with context.captcha unverified; the
 # token and the secret never in the contact, the message, the spool, the log
@@ -39,6 +41,8 @@ mapping() {  # mapping MODE
 	form hc hcaptcha
 	form rc recaptcha ' min-score="0.5"'
 	form acc turnstile ' on-unavailable="accept"'
+	form hn turnstile ' hostname="www.example.com Example.ORG" action="signup"'
+	form rv recaptcha ' hostname="www.example.com" action="signup"'
 	printf '</fmgate>\n'
 }
 mapping sync >"$W/sync.xml"
@@ -46,9 +50,10 @@ mapping async >"$W/async.xml"
 MAPPING="$W/sync.xml"
 check "the mapping checks" bash -c '"$1" check "$2" >/dev/null' _ "$FMGATE_BIN" "$MAPPING"
 
-declare -A PROVIDER=([ts]=turnstile [hc]=hcaptcha [rc]=recaptcha [acc]=turnstile)
+declare -A PROVIDER=([ts]=turnstile [hc]=hcaptcha [rc]=recaptcha [acc]=turnstile [hn]=turnstile
+	[rv]=recaptcha)
 declare -A FIELD=([ts]=cf-turnstile-response [hc]=h-captcha-response [rc]=g-recaptcha-response
-	[acc]=cf-turnstile-response)
+	[acc]=cf-turnstile-response [hn]=cf-turnstile-response [rv]=g-recaptcha-response)
 LOG="$W/all.log"
 post() {  # post FORM BODY [VAR=VALUE...]: as a browser posting JSON-wise
 	local f=$1 b=$2; shift 2
@@ -59,7 +64,7 @@ post() {  # post FORM BODY [VAR=VALUE...]: as a browser posting JSON-wise
 setup() {
 	double_reset
 	double_post captcha "{\"secret\":\"$SECRET\"}"
-	double_post hooks "{\"secrets\":{\"ts\":\"$HOOK\",\"hc\":\"$HOOK\",\"rc\":\"$HOOK\",\"acc\":\"$HOOK\"}}"
+	double_post hooks "{\"secrets\":{\"ts\":\"$HOOK\",\"hc\":\"$HOOK\",\"rc\":\"$HOOK\",\"acc\":\"$HOOK\",\"hn\":\"$HOOK\",\"rv\":\"$HOOK\"}}"
 	spool_reset
 }
 calls() { double_get captcha | jq '.requests | length'; }
@@ -171,6 +176,80 @@ expect_eq "rc: no score but a min-score (a v2 key): refused" "$CGI_STATUS $CGI_B
 post hc "email=hcs%40example.com&h-captcha-response=pass-0.2_e"
 expect_eq "hc: no min-score: any score passes" "$CGI_STATUS" 200
 expect_eq "hc: its (risk) score kept as given" "$(last_hook .context.captcha.score)" 0.2
+
+# ---- the answer's hostname and action against the form's -------------------------------------
+# hn (Turnstile) and rv (reCAPTCHA v3) name hostname and action; ts names neither.
+setup
+i=0
+answer() {  # answer HOSTNAME ACTION (JSON values): what the stand-ins' successes say
+	double_post captcha "{\"hostname\":$1,\"action\":$2}"
+}
+try() {  # try FORM: a fresh passing token (with a score) to FORM
+	i=$((i + 1))
+	post $1 "email=m$i%40example.com&${FIELD[$1]}=pass-0.9_m$i"
+}
+answer '"www.example.com"' '"signup"'
+for f in hn rv; do
+	try $f
+	expect_eq "$f: hostname and action as named: 200" "$CGI_STATUS" 200
+	expect_match "$f: logged captcha=ok" "$CGI_ERR" 'outcome=delivered .* captcha=ok'
+done
+answer '"example.org"' '"signup"'
+try hn
+expect_eq "hn: the second host name (written Example.ORG): 200" "$CGI_STATUS" 200
+try rv
+expect_eq "rv: a host name another form names: 422 captcha" "$CGI_STATUS $CGI_BODY" "422 $CAPTCHA_ERR"
+answer '"evil.example"' '"signup"'
+for f in hn rv; do
+	n=$(calls) c=$(contacts)
+	try $f
+	expect_eq "$f: another site's hostname: 422 captcha" "$CGI_STATUS $CGI_BODY" "422 $CAPTCHA_ERR"
+	expect_eq "$f: asked once, no contact written" "$(calls) $(contacts)" "$((n + 1)) $c"
+	expect_match "$f: logged with the hostname" "$CGI_ERR" \
+		'outcome=invalid .*why="hostname evil\.example not in the form.s".* captcha=rejected'
+done
+answer '"www.example.com"' '"login"'
+for f in hn rv; do
+	try $f
+	expect_eq "$f: another action: 422 captcha" "$CGI_STATUS $CGI_BODY" "422 $CAPTCHA_ERR"
+	expect_match "$f: logged with the action" "$CGI_ERR" 'why="action login is not signup"'
+done
+answer null '"signup"'
+for f in hn rv; do
+	try $f
+	expect_eq "$f: no hostname in the answer: 422 captcha" "$CGI_STATUS $CGI_BODY" "422 $CAPTCHA_ERR"
+	expect_match "$f: logged" "$CGI_ERR" 'why="hostname - not in the form.s"'
+done
+answer '"www.example.com"' null
+for f in hn rv; do
+	try $f
+	expect_eq "$f: no action in the answer: 422 captcha" "$CGI_STATUS $CGI_BODY" "422 $CAPTCHA_ERR"
+	expect_match "$f: logged" "$CGI_ERR" 'why="action - is not signup"'
+done
+answer '"evil.example"' '"login"'
+for f in ts rc; do
+	try $f
+	expect_eq "$f: names neither: not compared, 200" "$CGI_STATUS" 200
+done
+answer null null
+for f in ts rc; do
+	try $f
+	expect_eq "$f: names neither, the answer neither: 200" "$CGI_STATUS" 200
+done
+
+# ---- fmgate unable to deliver (a CRM address it refuses): 503 without a call ------------------
+# Tokens are single-use: one spent on a post refused anyway is lost to the visitor.
+setup
+for f in ts acc; do
+	n=$(calls)
+	post $f "email=nr%40example.com&cf-turnstile-response=pass_nr$f" \
+		FM_API_BASE=http://crm.example.com/crm/sales/api
+	expect_eq "$f, not configured: 503" "$CGI_STATUS $CGI_BODY" '503 {"ok":false,"error":"unavailable"}'
+	expect_match "$f, not configured: logged" "$CGI_ERR" 'outcome=unavailable status=503 .*not-configured'
+	expect_eq "$f, not configured: no siteverify call" "$(calls)" "$n"
+	post $f "email=nr%40example.com&cf-turnstile-response=pass_nr$f"
+	expect_eq "$f: the unspent token passes once fmgate can deliver" "$CGI_STATUS" 200
+done
 
 # ---- the provider unavailable: refuse (503) or accept unverified ------------------------------
 for mode in down 500 garbage slow; do
@@ -368,5 +447,17 @@ chk unknown "$plain
 <captcha provider=\"friendly\" secret-file=\"$W/secret\"/>
 </form>"
 expect_match "check: an unknown provider" "$rc $out" '^1 .*:6:'
+# the timeout warning counts a CAPTCHA's 5 s only for a mapping with a <captcha>
+edge='<settings><delivery timeout-ms="30000"/><limits read-timeout-ms="5001"/></settings>'
+chk slow "$edge
+$plain
+<captcha provider=\"turnstile\" secret-file=\"$W/secret\"/>
+</form>"
+expect_match "check: 40001 ms with a <captcha>: Apache warned of" "$rc $out" \
+	"^0 .*warning: a post may take 40001 ms \\(read-timeout-ms 5001 \\+ timeout-ms 30000 \\+ 5000 for the CAPTCHA check of form f\\), longer than Apache"
+chk fast "$edge
+$plain
+</form>"
+expect_eq "check: the same without one: 35001 ms, no warning" "$rc $out" "0 $W/fast.xml: valid, 1 form"
 expect_no_match "check never prints the secret" "$(cat "$W/check.out")" "$SECRET"
 done_testing

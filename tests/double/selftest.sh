@@ -722,15 +722,23 @@ for p in turnstile hcaptcha recaptcha; do
 	check "captcha $p: a tagged pass" 200 '{"success": true' -H "$fct" -d 'secret=s1&response=pass_a1' "$cap/$p"
 	check "captcha $p: a bad tag" 200 '"invalid-input-response"' -H "$fct" -d 'secret=s1&response=pass_a-1' "$cap/$p"
 done
-check "captcha recaptcha: a score" 200 '"score": 0.3, "action": "submit"' -H "$fct" -d 'secret=s1&response=pass-0.3' "$cap/recaptcha"
+check "captcha recaptcha: a score, no action set" 200 '"hostname": "localhost", "score": 0.3}' -H "$fct" -d 'secret=s1&response=pass-0.3' "$cap/recaptcha"
 check "captcha hcaptcha: a score" 200 '"credit": false, "score": 0.7}' -H "$fct" -d 'secret=s1&response=pass-0.7_x' "$cap/hcaptcha"
 check "captcha turnstile: never a score" 200 '"error-codes": [], "action": "", "cdata": ""}' -H "$fct" -d 'secret=s1&response=pass-0.3' "$cap/turnstile"
 absent "captcha turnstile: no score field" '"score"'
+check "captcha: hostname and action set" 200 '{"ok": true}' -d '{"hostname":"www.example.com","action":"signup"}' "$url/_double/captcha"
+check "captcha recaptcha v3: both" 200 '"hostname": "www.example.com", "score": 0.4, "action": "signup"}' -H "$fct" -d 'secret=s1&response=pass-0.4' "$cap/recaptcha"
+check "captcha recaptcha v2: no action" 200 '"hostname": "www.example.com"}' -H "$fct" -d 'secret=s1&response=pass_v2' "$cap/recaptcha"
+check "captcha turnstile: both" 200 '"hostname": "www.example.com", "error-codes": [], "action": "signup"' -H "$fct" -d 'secret=s1&response=pass_t2' "$cap/turnstile"
+check "captcha hcaptcha: never an action" 200 '"hostname": "www.example.com", "credit": false}' -H "$fct" -d 'secret=s1&response=pass_h2' "$cap/hcaptcha"
+check "captcha: hostname none" 200 '{"ok": true}' -d '{"hostname":null}' "$url/_double/captcha"
+check "captcha: no hostname" 200 '"error-codes": [], "action": "signup"' -H "$fct" -d 'secret=s1&response=pass_t3' "$cap/turnstile"
+absent "captcha: no hostname field" '"hostname"'
 check "captcha: a score over 1 fails" 200 '"invalid-input-response"' -H "$fct" -d 'secret=s1&response=pass-1.5' "$cap/recaptcha"
 check "captcha: JSON body refused" 400 '"bad-request"' -H "$ct" -d '{"secret":"s1","response":"pass_j"}' "$cap/recaptcha"
 check "captcha: unknown provider" 404 'No route for POST /_captcha/friendly' -H "$fct" -d 'secret=s1' "$cap/friendly"
 check "captcha: recorded" 200 '{"provider": "turnstile", "content_type": "application/x-www-form-urlencoded", "secret_present": true, "secret_ok": true, "token": "pass", "remoteip": "192.0.2.7", "answer": {"success": true' "$url/_double/captcha"
-count "captcha: each request recorded" 24 '"provider": '
+count "captcha: each request recorded" 29 '"provider": '
 count "captcha: secret absent noted" 2 '"secret_present": false'
 absent "captcha: the secret itself is not recorded" '"s1"'
 check "captcha: mode 500" 200 '{"ok": true}' -d '{"mode":"500"}' "$url/_double/captcha"
@@ -741,7 +749,7 @@ curl -s -o /dev/null -d '{"mode":"down"}' "$url/_double/captcha"
 check "captcha: down" 000 '' -H "$fct" -d 'secret=s1&response=pass_m3' "$cap/turnstile"
 curl -s -o /dev/null -d '{"mode":"slow","slow_ms":1500}' "$url/_double/captcha"
 check "captcha: slow" 000 '' --max-time 0.5 -H "$fct" -d 'secret=s1&response=pass_m4' "$cap/recaptcha"
-for b in '{"mode":"off"}' '{"secret":""}' '{"slow_ms":-1}' '{"key":"x"}' '[]'; do
+for b in '{"mode":"off"}' '{"secret":""}' '{"slow_ms":-1}' '{"hostname":""}' '{"action":3}' '{"key":"x"}' '[]'; do
 	check "captcha: bad setting $b" 400 '"code": 400' -d "$b" "$url/_double/captcha"
 done
 check "captcha: still slow after a bad setting" 200 '"mode": "slow"' "$url/_double/captcha"
@@ -753,6 +761,7 @@ check "stand-ins: no siteverify requests, mode normal" 200 '{"requests": [], "mo
 check "stand-ins: the secret forgotten" 200 '"invalid-input-secret"' -H "$fct" -d 'secret=s1&response=pass_r' "$cap/recaptcha"
 check "stand-ins: tokens forgotten" 200 '{"ok": true}' -d '{"secret":"s1"}' "$url/_double/captcha"
 check "stand-ins: a token used before the reset passes" 200 '{"success": true' -H "$fct" -d 'secret=s1&response=pass' "$cap/recaptcha"
+check "stand-ins: hostname and action back to their defaults" 200 '"hostname": "localhost", "score": 0.5}' -H "$fct" -d 'secret=s1&response=pass-0.5_r' "$cap/recaptcha"
 check "stand-ins: no segment messages" 200 '{"messages": [], "refused": []}' "$url/_double/segment"
 check "stand-ins: write key forgotten" 401 '{"success": false}' -u 'wk1:' -H "$ct" -d '{"userId":"u1"}' "$seg"
 hook crm 200 '{"ok": true}' "$sig"

@@ -2,6 +2,8 @@
  * test_captcha.c: the siteverify verdicts of each provider's answers (success,
  * refusals with their error-codes, reCAPTCHA v3 and hCaptcha Enterprise
  * scores against min-score, a refused secret, a status other than 200,
+ * the answer's hostname and action against the form's (and not compared
+ * when the form names none),
  * answers that are no JSON object), the token rules and limits (absent,
  * empty, repeated, too long, not printable ASCII), FMGATE_CAPTCHA_URL's
  * loopback rule, and the call itself against a one-shot loopback server: the
@@ -125,6 +127,68 @@ static void test_judge(void)
 	  "an empty answer");
 	T_STREQ(captcha_verdict_name(CAPTCHA_VERIFIED), "ok", "verdict names");
 	T_STREQ(captcha_verdict_name(CAPTCHA_UNAVAILABLE), "unavailable", "verdict names");
+}
+
+/* A success answer of Turnstile (or, with a score, reCAPTCHA v3) with this
+ * hostname and action (NULL: none) judged by a form naming hosts and action. */
+static enum captcha_verdict matched(enum map_captcha_provider p, const char *hosts,
+                                    const char *action, const char *got_host,
+                                    const char *got_action, struct captcha_result *r)
+{
+	struct map_captcha c = captcha(p, MAP_NO_MIN_SCORE);
+	char body[512];
+	int n = snprintf(body, sizeof body, "{\"success\":true,\"score\":0.9");
+
+	if (got_host)
+		n += snprintf(body + n, sizeof body - (size_t)n, ",\"hostname\":\"%s\"", got_host);
+	if (got_action)
+		n += snprintf(body + n, sizeof body - (size_t)n, ",\"action\":\"%s\"", got_action);
+	snprintf(body + n, sizeof body - (size_t)n, "}");
+	c.hostnames = (char *)hosts;
+	c.action = (char *)action;
+	memset(r, 0x55, sizeof *r);
+	captcha_judge(&c, 200, body, strlen(body), r);
+	return r->verdict;
+}
+
+static void test_match(void)
+{
+	enum map_captcha_provider ts = MAP_CAPTCHA_TURNSTILE, rc = MAP_CAPTCHA_RECAPTCHA;
+	struct captcha_result r;
+
+	/* not named by the form: not compared, whatever the answer says */
+	T(matched(ts, NULL, NULL, "evil.example", "other", &r) == CAPTCHA_VERIFIED, "unset: any");
+	T(matched(ts, NULL, NULL, NULL, NULL, &r) == CAPTCHA_VERIFIED, "unset: none");
+	/* hostname: one of the list, in either case */
+	T(matched(ts, "www.example.com", NULL, "www.example.com", NULL, &r) == CAPTCHA_VERIFIED,
+	  "hostname: the one named");
+	T(matched(ts, "example.com www.example.com", NULL, "WWW.Example.com", NULL, &r) ==
+	  CAPTCHA_VERIFIED, "hostname: the second of two, another case");
+	T(matched(ts, "example.com www.example.com", NULL, "example.co", NULL, &r) ==
+	  CAPTCHA_REJECTED, "hostname: a prefix of one is not it");
+	T(matched(ts, "example.com", NULL, "example.com.evil.example", NULL, &r) ==
+	  CAPTCHA_REJECTED, "hostname: one that starts with it is not it");
+	T(matched(ts, "www.example.com", NULL, "evil.example", NULL, &r) == CAPTCHA_REJECTED,
+	  "hostname: another site");
+	T_STREQ(r.why, "hostname evil.example not in the form's", "hostname: why");
+	T(matched(ts, "www.example.com", NULL, NULL, NULL, &r) == CAPTCHA_REJECTED,
+	  "hostname: none in the answer");
+	T_STREQ(r.why, "hostname - not in the form's", "none: why");
+	T(matched(ts, "www.example.com", NULL, "a\\\"b", NULL, &r) == CAPTCHA_REJECTED &&
+	  strcmp(r.why, "hostname - not in the form's") == 0, "an odd hostname is not logged");
+	/* action: exactly */
+	T(matched(rc, NULL, "signup", NULL, "signup", &r) == CAPTCHA_VERIFIED, "action: the one named");
+	T(matched(rc, NULL, "signup", NULL, "Signup", &r) == CAPTCHA_REJECTED, "action: case counts");
+	T(matched(rc, NULL, "signup", NULL, "login", &r) == CAPTCHA_REJECTED, "action: another");
+	T_STREQ(r.why, "action login is not signup", "action: why");
+	T(matched(rc, NULL, "signup", NULL, NULL, &r) == CAPTCHA_REJECTED, "action: none (a v2 key)");
+	T(matched(ts, NULL, "signup", NULL, "", &r) == CAPTCHA_REJECTED,
+	  "action: Turnstile's empty one (a widget naming none)");
+	/* both */
+	T(matched(rc, "www.example.com", "signup", "www.example.com", "signup", &r) ==
+	  CAPTCHA_VERIFIED && r.has_score, "both match");
+	T(matched(rc, "www.example.com", "signup", "www.example.com", "login", &r) ==
+	  CAPTCHA_REJECTED, "the host matches, not the action");
 }
 
 /* ---- tokens ------------------------------------------------------------------- */
@@ -295,6 +359,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	alarm(60);   /* a call that never ends fails the test instead of hanging it */
 	test_judge();
+	test_match();
 	test_tokens();
 	test_url();
 	test_call();

@@ -495,6 +495,67 @@ out:
 	T(t_remove_tree(dir), "temp dir removed");
 }
 
+/* A form whose <captcha provider="turnstile"> has these further attributes:
+ * whether it loads, and whether a diag on its line says want. */
+static bool captcha_with(const char *secret, const char *attrs, bool want_ok, const char *want)
+{
+	char *text = NULL;
+	struct map_diags d = { 0 };
+	struct mapping *m = NULL;
+	bool ok;
+
+	if (asprintf(&text, "<fmgate><form id=\"a\"><redirect success=\"/\"/>"
+	             "<user-id><from-email/></user-id>\n<field name=\"email\" trait=\"email\" "
+	             "type=\"email\"/>\n<captcha provider=\"turnstile\" secret-file=\"%s\" %s/>"
+	             "</form></fmgate>\n", secret, attrs) < 0)
+		return false;
+	ok = (mapping_load_buffer(text, strlen(text), "limits", &m, &d) == MAP_OK) == want_ok &&
+	     (want ? diags_have(&d, 3, want) : d.n == 0);
+	if (!ok)
+		dump_diags("limits", &d);
+	map_diags_free(&d);
+	mapping_free(m);
+	free(text);
+	return ok;
+}
+
+/* <captcha hostname> and action at and past their limits. */
+static void captcha_limits(const char *secret)
+{
+	char names[MAP_MAX_CAPTCHA_HOSTS * 8 + 64], big[MAP_MAX_CAPTCHA_HOSTS * 300], label[300];
+	size_t n = 0;
+
+	for (unsigned i = 0; i < MAP_MAX_CAPTCHA_HOSTS; i++)
+		n += (size_t)snprintf(names + n, sizeof names - n, "%sh%u.ex", i ? " " : "", i);
+	snprintf(big, sizeof big, "hostname=\"%s\"", names);
+	T(captcha_with(secret, big, true, NULL), "%u host names load", MAP_MAX_CAPTCHA_HOSTS);
+	snprintf(big, sizeof big, "hostname=\"%s x.ex\"", names);
+	T(captcha_with(secret, big, false, "hostname must be 1 to 16 host names"), "one more: refused");
+	memset(label, 'a', MAP_MAX_HOSTNAME);
+	label[MAP_MAX_HOSTNAME] = '\0';
+	snprintf(big, sizeof big, "hostname=\"%s\"", label);
+	T(captcha_with(secret, big, true, NULL), "a host name of %u bytes loads", MAP_MAX_HOSTNAME);
+	snprintf(big, sizeof big, "hostname=\"%sa\"", label);
+	T(captcha_with(secret, big, false, "at most 253 bytes each"), "one byte more: refused");
+	/* the whole attribute past every name's room: refused before its copy */
+	memset(big, ' ', sizeof big);
+	memcpy(big, "hostname=\"x", 11);
+	memcpy(big + sizeof big - 2, "\"", 2);
+	T(captcha_with(secret, big, false, "captcha: hostname is longer than 4064 bytes"),
+	  "a hostname attribute longer than %u bytes",
+	  MAP_MAX_CAPTCHA_HOSTS * (MAP_MAX_HOSTNAME + 1));
+	memset(label, 'a', MAP_MAX_CAPTCHA_ACTION);
+	label[MAP_MAX_CAPTCHA_ACTION] = '\0';
+	snprintf(big, sizeof big, "action=\"%s\"", label);
+	T(captcha_with(secret, big, true, NULL), "an action of %u bytes loads", MAP_MAX_CAPTCHA_ACTION);
+	snprintf(big, sizeof big, "action=\"%sa\"", label);
+	T(captcha_with(secret, big, false, "captcha: action is longer than 100 bytes"),
+	  "one byte more: refused");
+	T(captcha_with(secret, "action=\"a b\"", false, "action must be letters"), "a space in action");
+	T(captcha_with(secret, "hostname=\"a.ex,b.ex\"", false, "hostname must be"), "a comma");
+	T(captcha_with(secret, "hostname=\".ex\"", false, "hostname must be"), "a leading dot");
+}
+
 /* <captcha>: its attributes and secret as loaded, the defaults, the names. */
 static void test_captcha(void)
 {
@@ -509,7 +570,8 @@ static void test_captcha(void)
 		"on-unavailable=\"accept\"/></form>\n" \
 		"<form id=\"b\"><redirect success=\"/\"/><user-id><from-email/></user-id>\n" \
 		"<field name=\"email\" trait=\"email\" type=\"email\"/>\n" \
-		"<captcha provider=\"turnstile\" secret-file=\"%s\" on-unavailable=\"refuse\"/></form>\n" \
+		"<captcha provider=\"turnstile\" secret-file=\"%s\" on-unavailable=\"refuse\"" \
+		" hostname=\" WWW.Example.com\texample.com  \" action=\"sign_up/2-b\"/></form>\n" \
 		"<form id=\"c\"><redirect success=\"/\"/><user-id><from-email/></user-id>\n" \
 		"<field name=\"email\" trait=\"email\" type=\"email\"/></form></fmgate>\n"
 
@@ -524,15 +586,20 @@ static void test_captcha(void)
 	f = m ? mapping_form(m, "a") : NULL;
 	T(f && f->captcha.provider == MAP_CAPTCHA_RECAPTCHA && f->captcha.accept_unavailable &&
 	  f->captcha.min_score == 0.3 && f->captcha.line == 3, "a: recaptcha as written");
+	T(f && !f->captcha.hostnames && !f->captcha.action, "a: no hostname or action: not compared");
 	T(f && strcmp(f->captcha.secret.bytes, "0x4AAAAAAA-secret") == 0 &&
 	  strcmp(f->captcha.secret_file, secret) == 0, "a: the secret read, trailing space cut");
 	f = m ? mapping_form(m, "b") : NULL;
 	T(f && f->captcha.provider == MAP_CAPTCHA_TURNSTILE && !f->captcha.accept_unavailable &&
 	  f->captcha.min_score == MAP_NO_MIN_SCORE, "b: turnstile, refusing, no min-score");
+	T(f && f->captcha.hostnames && strcmp(f->captcha.hostnames, "www.example.com example.com") == 0,
+	  "b: the host names lower-cased, one space between");
+	T(f && f->captcha.action && strcmp(f->captcha.action, "sign_up/2-b") == 0, "b: the action");
 	f = m ? mapping_form(m, "c") : NULL;
 	T(f && f->captcha.provider == MAP_CAPTCHA_NONE && !f->captcha.secret.bytes, "c: no captcha");
 	mapping_free(m);
 	m = NULL;
+	captcha_limits(secret);
 	T(chmod(secret, 0604) == 0 && mapping_load_buffer(text, strlen(text), "captcha", &m, &d) ==
 	  MAP_EINVALID && diags_have(&d, 3, "group or others") && diags_have(&d, 6, "group or others"),
 	  "a secret others may read: refused on each captcha's line");

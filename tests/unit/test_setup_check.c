@@ -1,5 +1,6 @@
 /* test_setup_check.c: `fmgate check --online` without the network: a mapping
- * against a field list, and the key file's mode (setup_check.h). */
+ * against a field list, the key file's mode, and the timeout warning, with and
+ * without a <captcha> (setup_check.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "mapping.h"
 #include "setup_check.h"
 #include "t.h"
+#include "tfiles.h"
 
 static const char fields_json[] =
 	"{\"fields\":["
@@ -235,10 +237,15 @@ static void test_key_file(void)
 	rmdir(dir);
 }
 
-/* setup_check_timeouts for these <settings>: the warnings' count and text. */
-static void timeouts(const char *settings, size_t want_n, const char *want_text)
+/* A <captcha> whose secret file is private, set by test_timeouts. */
+static char captcha[160];
+
+/* setup_check_timeouts for these <settings>, form f with captcha when
+ * with_captcha, and the further forms `more`: the warnings' count and text. */
+static void timeouts(const char *settings, bool with_captcha, const char *more, size_t want_n,
+                     const char *want_text)
 {
-	char xml[1024];
+	char xml[2048];
 	struct mapping *m = NULL;
 	char *out = NULL;
 	size_t len = 0, n = 0;
@@ -246,14 +253,16 @@ static void timeouts(const char *settings, size_t want_n, const char *want_text)
 
 	snprintf(xml, sizeof xml, "<fmgate><settings>%s</settings><form id=\"f\">"
 	         "<redirect success=\"/t\"/><user-id><from-email/></user-id>"
-	         "<field name=\"email\" trait=\"email\" type=\"email\"/></form></fmgate>", settings);
+	         "<field name=\"email\" trait=\"email\" type=\"email\"/>%s</form>%s</fmgate>",
+	         settings, with_captcha ? captcha : "", more);
 	T(mapping_load_buffer(xml, strlen(xml), "t.xml", &m, NULL) == MAP_OK, "%s: loads", settings);
 	f = open_memstream(&out, &len);
 	if (m && f)
 		n = setup_check_timeouts(m, "t.xml", f);
 	if (f)
 		fclose(f);
-	T(n == want_n, "%s: %zu warnings (got %zu: %s)", settings, want_n, n, out ? out : "");
+	T(n == want_n, "%s%s: %zu warnings (got %zu: %s)", settings, with_captcha ? " captcha" : "",
+	  want_n, n, out ? out : "");
 	if (want_text)
 		T(out && strstr(out, want_text), "%s: says \"%s\" (%s)", settings, want_text, out ? out : "");
 	else
@@ -264,28 +273,64 @@ static void timeouts(const char *settings, size_t want_n, const char *want_text)
 
 static void test_timeouts(void)
 {
-	timeouts("", 0, NULL);
-	/* 5 + 30 + 5 s is mod_fcgid's 40 s exactly: Apache still answers in time. */
-	timeouts("<delivery timeout-ms=\"30000\"/><limits read-timeout-ms=\"5000\"/>", 0, NULL);
-	timeouts("<delivery timeout-ms=\"30000\"/><limits read-timeout-ms=\"5001\"/>", 1,
+	char dir[] = "/tmp/test_setup_check.XXXXXX", secret[64], g[512];
+	const char *edge = "<delivery timeout-ms=\"30000\"/><limits read-timeout-ms=\"5001\"/>";
+
+	if (!mkdtemp(dir)) {
+		T(0, "mkdtemp");
+		return;
+	}
+	snprintf(secret, sizeof secret, "%s/secret", dir);
+	T(t_write(secret, "captcha-secret\n", 0600), "secret file");
+	snprintf(captcha, sizeof captcha, "<captcha provider=\"turnstile\" secret-file=\"%s\"/>",
+	         secret);
+	timeouts("", false, "", 0, NULL);
+	timeouts("", true, "", 0, NULL);
+	/* 5 + 30 + 5 s (a CAPTCHA's) is mod_fcgid's 40 s exactly: Apache still answers in time. */
+	timeouts("<delivery timeout-ms=\"30000\"/><limits read-timeout-ms=\"5000\"/>", true, "", 0,
+	         NULL);
+	/* A millisecond more: too long with a <captcha>, not without one. */
+	timeouts(edge, true, "", 1,
 	         "t.xml: warning: a post may take 40001 ms (read-timeout-ms 5001 + timeout-ms 30000 + 5000 "
-	         "for a CAPTCHA check), longer than Apache waits by default (mod_fcgid's FcgidIOTimeout "
-	         "40 s; the shipped apache-conf/fmgate.conf sets 370 s): raise it (docs/deploy.md, "
-	         "Timeouts)\n");
+	         "for the CAPTCHA check of form f), longer than Apache waits by default (mod_fcgid's "
+	         "FcgidIOTimeout 40 s; the shipped apache-conf/fmgate.conf sets 370 s): raise it "
+	         "(docs/deploy.md, Timeouts)\n");
+	timeouts(edge, false, "", 0, NULL);
+	/* Without one, 5 + 35 s is the edge. */
+	timeouts("<delivery timeout-ms=\"35000\"/><limits read-timeout-ms=\"5000\"/>", false, "", 0,
+	         NULL);
+	timeouts("<delivery timeout-ms=\"35000\"/><limits read-timeout-ms=\"5001\"/>", false, "", 1,
+	         "t.xml: warning: a post may take 40001 ms (read-timeout-ms 5001 + timeout-ms 35000), "
+	         "longer than Apache waits by default");
+	/* Any form's <captcha> counts, and is named. */
+	snprintf(g, sizeof g, "<form id=\"g\"><redirect success=\"/t\"/><user-id><from-email/>"
+	         "</user-id><field name=\"email\" trait=\"email\" type=\"email\"/>%s</form>", captcha);
+	timeouts(edge, false, g, 1, "+ 5000 for the CAPTCHA check of form g), longer than Apache");
 	/* 5 + 50 + 5 s is nginx's 60 s exactly: it still answers in time. */
-	timeouts("<delivery timeout-ms=\"50000\"/><limits read-timeout-ms=\"5000\"/>", 1,
+	timeouts("<delivery timeout-ms=\"50000\"/><limits read-timeout-ms=\"5000\"/>", true, "", 1,
 	         "longer than Apache");
-	timeouts("<delivery timeout-ms=\"50000\"/><limits read-timeout-ms=\"5001\"/>", 2,
+	timeouts("<delivery timeout-ms=\"50000\"/><limits read-timeout-ms=\"5001\"/>", true, "", 2,
 	         "t.xml: warning: a post may take 60001 ms (read-timeout-ms 5001 + timeout-ms 50000 + 5000 "
-	         "for a CAPTCHA check), longer than nginx waits by default (fastcgi_read_timeout 60 s; "
-	         "the shipped nginx-conf/fmgate.conf sets 370 s): raise it (docs/deploy.md, Timeouts)\n");
-	timeouts("<delivery timeout-ms=\"60000\"/><limits read-timeout-ms=\"300000\"/>", 3,
+	         "for the CAPTCHA check of form f), longer than nginx waits by default "
+	         "(fastcgi_read_timeout 60 s; the shipped nginx-conf/fmgate.conf sets 370 s): raise it "
+	         "(docs/deploy.md, Timeouts)\n");
+	timeouts("<delivery timeout-ms=\"50000\"/><limits read-timeout-ms=\"5001\"/>", false, "", 1,
+	         "longer than Apache");
+	/* 300 + 60 s is lighttpd's 360 s exactly; a CAPTCHA's 5 s pass it. */
+	timeouts("<delivery timeout-ms=\"60000\"/><limits read-timeout-ms=\"300000\"/>", false, "", 2,
+	         "longer than nginx");
+	timeouts("<delivery timeout-ms=\"60000\"/><limits read-timeout-ms=\"300000\"/>", true, "", 3,
 	         "longer than lighttpd waits by default (server.max-write-idle 360 s; the shipped "
 	         "lighttpd-conf/fmgate.conf sets 370 s)");
 	/* async answers once the post is spooled: timeout-ms is not waited for. */
-	timeouts("<delivery mode=\"async\" timeout-ms=\"60000\"/>", 0, NULL);
-	timeouts("<delivery mode=\"async\" timeout-ms=\"60000\"/><limits read-timeout-ms=\"56000\"/>", 2,
-	         "61000 ms (read-timeout-ms 56000 + 5000 for a CAPTCHA check), longer than nginx");
+	timeouts("<delivery mode=\"async\" timeout-ms=\"60000\"/>", true, "", 0, NULL);
+	timeouts("<delivery mode=\"async\" timeout-ms=\"60000\"/><limits read-timeout-ms=\"56000\"/>",
+	         true, "", 2, "61000 ms (read-timeout-ms 56000 + 5000 for the CAPTCHA check of form f), "
+	         "longer than nginx");
+	timeouts("<delivery mode=\"async\" timeout-ms=\"60000\"/><limits read-timeout-ms=\"56000\"/>",
+	         false, "", 1, "56000 ms (read-timeout-ms 56000), longer than Apache");
+	unlink(secret);
+	rmdir(dir);
 }
 
 int main(void)
