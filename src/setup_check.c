@@ -1,18 +1,17 @@
 /* setup_check.c: the mapping against the account's field list, and the key file. */
 #include "setup_check.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
 #include "fields_print.h"
 #include "limits.h"
 #include "fm_body.h"
+#include "secret.h"
 
 /* One problem of a form, printed once the form is done, in line order. */
 struct problem {
@@ -384,28 +383,15 @@ size_t setup_check_timeouts(const struct mapping *m, const char *file, FILE *to)
 
 size_t setup_check_key_file(const char *key_file, FILE *to)
 {
-	struct stat st;
-	size_t n = 0;
+	struct secret s;
+	enum secret_err e = secret_load(key_file, 0, SECRET_READ_MAX, &s);
 
-	if (stat(key_file, &st) != 0) {
-		fprintf(to, "%s: API key file: %s\n", key_file, strerror(errno));
-		return 1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		fprintf(to, "%s: API key file is not a regular file\n", key_file);
-		return 1;
-	}
-	if (st.st_mode & (S_IRGRP | S_IROTH)) {
-		fprintf(to, "%s: API key file is readable by group or others (chmod 600 it)\n",
-		        key_file);
-		n++;
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		fprintf(to, "%s: API key file is writable by group or others (chmod 600 it)\n",
-		        key_file);
-		n++;
-	}
-	return n;
+	secret_free(&s);
+	/* Its size and bytes are the key's, which config_resolve judges. */
+	if (e == SECRET_OK || e == SECRET_ESIZE)
+		return 0;
+	fprintf(to, "%s: API key file: %s\n", key_file, secret_strerror(e));
+	return 1;
 }
 
 const char *setup_strerror(enum setup_err e)
