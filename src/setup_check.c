@@ -131,9 +131,10 @@ static enum setup_err resolve(struct ctx *c, const char *trait, char *fm_field, 
 		if (!feeds_step)
 			e = problem(c, line, "trait \"%.60s\": no Freshmarketer field has this label "
 			            "(create the field, or set fm-field)", trait);
-	} else if (fm_body_privileged(t->f->name))
-		e = problem(c, line, "trait \"%.60s\": its label is the privileged field %s, "
-		            "set only through fm-field", trait, t->f->name);
+	} else if (fm_body_label_refused(t->f->name))
+		e = problem(c, line, "trait \"%.60s\": its label is the %s field %s, set only "
+		            "through fm-field", trait,
+		            fm_body_privileged(t->f->name) ? "privileged" : "id", t->f->name);
 	else if (is_identity(t->f->name))
 		e = problem(c, line, "trait \"%.60s\": its label is the identity field %s, which "
 		            "only the userId and email set", trait, t->f->name);
@@ -281,7 +282,7 @@ static enum setup_err check_record(struct ctx *c, const struct map_field *mf)
 		return problem(c, mf->line, "field \"%.60s\": consent-record \"%.60s\": no "
 		               "Freshmarketer field has this label (create a text field)", mf->name,
 		               mf->consent_record);
-	if (fm_body_privileged(f->name) || is_identity(f->name))
+	if (fm_body_label_refused(f->name) || is_identity(f->name))
 		return problem(c, mf->line, "field \"%.60s\": consent-record \"%.60s\" is the label "
 		               "of %s, which a record may not set", mf->name, mf->consent_record,
 		               f->name);

@@ -34,7 +34,11 @@ static const char fields_json[] =
 	"{\"name\":\"cf_agree3\",\"label\":\"Agree3\",\"type\":\"checkbox\"},"
 	"{\"name\":\"cf_agree4\",\"label\":\"Agree4\",\"type\":\"checkbox\"},"
 	"{\"name\":\"cf_birthday\",\"label\":\"Birthday\",\"type\":\"date\"},"
-	"{\"name\":\"cf_signup_source\",\"label\":\"Signup Source\",\"type\":\"text\"}"
+	"{\"name\":\"cf_signup_source\",\"label\":\"Signup Source\",\"type\":\"text\"},"
+	"{\"name\":\"campaign_id\",\"label\":\"Campaign\",\"type\":\"number\"},"
+	"{\"name\":\"cf_partner_id\",\"label\":\"Partner\",\"type\":\"text\"},"
+	"{\"name\":\"cf_idea\",\"label\":\"Idea\",\"type\":\"text\"},"
+	"{\"name\":\"cf_c5\",\"label\":\"C5\",\"type\":\"checkbox\"}"
 	"]}";
 
 /* One element per line: the line numbers below are the file's. */
@@ -89,6 +93,17 @@ static const char mapping_xml[] =
 	" consent-record=\"Owner\"/>\n"                                                    /* 43 */
 	"<field name=\"r4\" trait=\"Agree4\" type=\"boolean\" consent=\"Yes\""
 	" consent-record=\"Birthday\"/>\n"                                                 /* 44 */
+	"</form>\n"                                                                        /* 45 */
+	"<form id=\"ids\">\n"                                                              /* 46 */
+	"<redirect success=\"/ok\"/>\n"                                                    /* 47 */
+	"<user-id><from-email/></user-id>\n"                                               /* 48 */
+	"<field name=\"email\" trait=\"email\" type=\"email\"/>\n"                         /* 49 */
+	"<field name=\"camp\" trait=\"Campaign\"/>\n"                                     /* 50 */
+	"<field name=\"partner\" trait=\"partner\"/>\n"                                   /* 51 */
+	"<field name=\"idea\" trait=\"Idea\"/>\n"                                         /* 52 */
+	"<field name=\"c5\" trait=\"C5\" type=\"boolean\" consent=\"Yes\""
+	" consent-record=\"Partner\"/>\n"                                                  /* 53 */
+	"<field name=\"camp2\" trait=\"c2\" type=\"number\" fm-field=\"campaign_id\"/>\n" /* 54 */
 	"</form>\n"
 	"</fmgate>\n";
 
@@ -119,6 +134,12 @@ static const char *const want[] = {
 	"may not set",
 	"m.xml:44: field \"r4\": consent-record \"Birthday\": field cf_birthday (date) is not a text "
 	"field",
+	"m.xml:50: trait \"Campaign\": its label is the id field campaign_id, set only through "
+	"fm-field",
+	"m.xml:51: trait \"partner\": its label is the id field cf_partner_id, set only through "
+	"fm-field",
+	"m.xml:53: field \"c5\": consent-record \"Partner\" is the label of cf_partner_id, which a "
+	"record may not set",
 };
 
 static void test_forms(void)
