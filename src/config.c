@@ -10,15 +10,12 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "secret.h"
 #include "text.h"
 #include "url.h"
 
@@ -132,49 +129,27 @@ static bool key_clean(char *key)
 	return true;
 }
 
+/* The key file by secret.h's rule (mode, owner, not a link), then the key's
+ * own: one line of visible ASCII, white space around it cut. */
 static enum config_err read_key_file(const char *path, struct config *out,
                                      char *why, unsigned whysize)
 {
 	char buf[LIMIT_MAX_API_KEY + KEY_FILE_SLACK + 1];
 	enum config_err err = CONFIG_EKEYFILE;
-	struct stat st;
-	size_t n = 0;
-	ssize_t r;
-	int fd;
+	struct secret sec;
+	enum secret_err se;
 
-	/* O_NONBLOCK: a FIFO must not hang the worker; it is refused below. */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)) < 0) {
-		say(why, whysize, "API key file %s: %s", path, strerror(errno));
-		return CONFIG_EKEYFILE;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		say(why, whysize, "API key file %s is not a regular file", path);
+	se = secret_load(path, 1, sizeof buf - 1, &sec);
+	if (se == SECRET_ESIZE) {
+		say(why, whysize, "API key file %s is empty or too long", path);
 		goto out;
 	}
-	if (st.st_mode & (S_IRGRP | S_IROTH)) {
-		say(why, whysize, "API key file %s is readable by group or others "
-		    "(chmod 600 it)", path);
+	if (se != SECRET_OK) {
+		say(why, whysize, "API key file %s: %s", path, secret_strerror(se));
 		goto out;
 	}
-	/* Read to EOF rather than trust st_size: the file may change meanwhile. */
-	while (n < sizeof buf) {
-		r = read(fd, buf + n, sizeof buf - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			say(why, whysize, "API key file %s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	if (n == sizeof buf) {
-		say(why, whysize, "API key file %s is too long", path);
-		goto out;
-	}
-	buf[n] = '\0';
-	if (memchr(buf, '\0', n) || !key_clean(buf)) {
+	memcpy(buf, sec.bytes, sec.len + 1);
+	if (memchr(buf, '\0', sec.len) || !key_clean(buf)) {
 		say(why, whysize, "API key file %s is empty, too long, or holds spaces or "
 		    "control characters inside the key", path);
 		goto out;
@@ -183,7 +158,7 @@ static enum config_err read_key_file(const char *path, struct config *out,
 	err = CONFIG_OK;
 out:
 	explicit_bzero(buf, sizeof buf);
-	close(fd);
+	secret_free(&sec);
 	return err;
 }
 

@@ -7,8 +7,10 @@
  * ("acme") or a full host ("acme.myfreshworks.com"). The base must pass
  * config_base_allowed: https, or http to a loopback host (127.0.0.0/8, ::1,
  * localhost). Key: FM_API_KEY,
- * else the file FM_API_KEY_FILE, else <freshmarketer api-key-file>; a key file
- * that group or others can read is refused. The key is never logged or printed.
+ * else the file FM_API_KEY_FILE, else <freshmarketer api-key-file>, read by
+ * secret.h's rule (a regular file, not a link, that group and others can
+ * neither read nor write, owned by root or the effective uid). The key is
+ * never logged or printed.
  */
 #ifndef FMGATE_CONFIG_H
 #define FMGATE_CONFIG_H
@@ -36,7 +38,7 @@ enum config_err {
 	CONFIG_ENOBASE,   /* neither FM_API_BASE nor a domain: nothing to deliver to */
 	CONFIG_EBASE,     /* base URL malformed, or plain http to a non-loopback host */
 	CONFIG_ENOKEY,    /* no key from any source */
-	CONFIG_EKEYFILE,  /* key file unreadable, readable by others, empty or too long;
+	CONFIG_EKEYFILE,  /* key file unreadable, open to others, foreign, empty or too long;
 	                     or a key (from any source) holding spaces or control bytes */
 	CONFIG_ESPOOL,    /* spool directory path too long */
 };

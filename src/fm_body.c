@@ -556,7 +556,7 @@ static void pass_label(struct build *b, const struct sub_trait *t)
 	else if (!(f = fm_fields_by_label(b->fields, t->path)))
 		note(b, t->field && t->field->feeds_step ? FMB_DROP_STEP : FMB_DROP_NO_FIELD,
 		     t->path, NULL, NULL);
-	else if (IN_LIST(privileged, f->name))
+	else if (fm_body_label_refused(f->name))
 		note(b, FMB_DROP_PRIVILEGED, t->path, f->name, NULL);
 	else
 		place(b, t, f->name, f, FMB_SET_LABEL);
@@ -605,7 +605,7 @@ static void pass_record(struct build *b, const struct sub_trait *t)
 		note(b, FMB_DROP_NO_LIST, path, NULL, NULL);
 	} else if (!(f = fm_fields_by_label(b->fields, mf->consent_record))) {
 		note(b, FMB_DROP_NO_FIELD, path, NULL, NULL);
-	} else if (IN_LIST(privileged, f->name)) {
+	} else if (fm_body_label_refused(f->name)) {
 		note(b, FMB_DROP_PRIVILEGED, path, f->name, NULL);
 	} else {
 		/* uuid.h's time has milliseconds: a record says the second. */
@@ -687,6 +687,11 @@ const char *fm_body_reserved_field(const char *trait)
 bool fm_body_privileged(const char *field)
 {
 	return IN_LIST(privileged, field);
+}
+
+bool fm_body_label_refused(const char *field)
+{
+	return IN_LIST(privileged, field) || same(field, "id") || ends_with_id(field);
 }
 
 enum fmb_err fm_body_convert(const struct fm_fields *fields, const char *name,
@@ -774,7 +779,7 @@ const char *fmb_event_name(enum fmb_event ev)
 	case FMB_SET_NAME: return "name split";
 	case FMB_DROP_NO_FIELD: return "left out: no field has this label";
 	case FMB_DROP_STEP: return "not a contact field: it goes to the account or the note";
-	case FMB_DROP_PRIVILEGED: return "left out: privileged field, set only by fm-field";
+	case FMB_DROP_PRIVILEGED: return "left out: privileged or id field, set only by fm-field";
 	case FMB_DROP_IDENTITY: return "left out: only userId and email set it";
 	case FMB_DROP_TAKEN: return "left out: another trait set the field";
 	case FMB_DROP_NO_LIST: return "left out: the field list is unknown";

@@ -14,7 +14,10 @@
  *     first_name (first word) and last_name (the rest), each only when no
  *     other trait set it;
  *  3. the field whose label equals the trait name, ignoring case, when the
- *     field list is known. A label leading to a privileged field is refused.
+ *     field list is known. A label never leads to a privileged field, nor to
+ *     "id" or any other field named *_id (ids of other records, which own or
+ *     classify the contact: campaign_id, owner_id...), since an account can
+ *     add such fields with any label: fm_body_label_refused().
  * A trait reaching no field is left out. When two traits reach one field, the
  * explicit one (1, 2) wins over a label match, and otherwise the first one.
  * The identity fields come only from the submission's userId (external_id)
@@ -83,7 +86,7 @@ enum fmb_event {
 	FMB_SET_LABEL,        /* placed in the field with its label */
 	FMB_SET_NAME,         /* "name" split into first_name or last_name */
 	FMB_DROP_NO_FIELD,    /* no field has this label: left out */
-	FMB_DROP_PRIVILEGED,  /* its label is a privileged field's: left out */
+	FMB_DROP_PRIVILEGED,  /* its label is a privileged or id field's: left out */
 	FMB_DROP_IDENTITY,    /* it would set emails or external_id: left out */
 	FMB_DROP_TAKEN,       /* another trait set the field: left out */
 	FMB_DROP_NO_LIST,     /* it needs the field list, which is unknown: left out */
@@ -145,6 +148,12 @@ enum fmb_err fm_body_build(const struct submission *sub, const struct fm_fields 
  */
 const char *fm_body_reserved_field(const char *trait);
 bool fm_body_privileged(const char *field);
+
+/* Whether no label may lead to the field (set only through fm-field): a
+ * privileged one, "id", or a name ending in "_id" other than external_id
+ * (an identity field, which neither a label nor fm-field sets). Label
+ * matching at delivery and `check --online` both ask this. */
+bool fm_body_label_refused(const char *field);
 enum fmb_err fm_body_convert(const struct fm_fields *fields, const char *name,
                                 const cJSON *v, cJSON **out, const char **expected);
 

@@ -419,6 +419,20 @@ struct part_head {
 	size_t nlen;
 };
 
+/*
+ * Any parameter that names a file: "filename", "filename*" (RFC 5987) and the
+ * RFC 2231 continuations "filename*0", "filename*0*", "filename*1"... in any
+ * case. Whatever a sender means by the rest, a part that names a file is an
+ * upload, and its body must never become a field's value.
+ */
+static bool is_filename_param(const char *name, size_t n)
+{
+	static const char FILENAME[] = "filename";
+	size_t flen = sizeof FILENAME - 1;
+
+	return n >= flen && ieq_n(name, flen, FILENAME) && (n == flen || name[flen] == '*');
+}
+
 static enum form_err mp_disposition(const char *v, size_t n, struct part_head *h)
 {
 	struct cur c = { v, n, 0 };
@@ -432,14 +446,18 @@ static enum form_err mp_disposition(const char *v, size_t n, struct part_head *h
 		return FORM_EMALFORMED;
 	cur_ows(&c);
 	while (c.i < c.n) {
-		const char *pname, *val;
-		size_t pnlen, vlen;
+		const char *pname = NULL, *val;
+		size_t pnlen = 0, vlen;
 		bool backslash;
 
-		if (!cur_param(&c, &pname, &pnlen, &val, &vlen, &backslash))
-			return FORM_EMALFORMED;
+		/* A file's name in a syntax this reader refuses (an RFC 2231
+		 * value is not always a token) still marks an upload. */
+		if (!cur_param(&c, &pname, &pnlen, &val, &vlen, &backslash)) {
+			h->file = h->file || is_filename_param(pname, pnlen);
+			return h->file ? FORM_EFILE : FORM_EMALFORMED;
+		}
 		cur_ows(&c);
-		if (ieq_n(pname, pnlen, "filename") || ieq_n(pname, pnlen, "filename*")) {
+		if (is_filename_param(pname, pnlen)) {
 			h->file = true;
 		} else if (ieq_n(pname, pnlen, "name")) {
 			if (h->name || backslash)

@@ -9,7 +9,9 @@
  * value, so that the mapping can report `too_long` for that field, or drop it
  * when the field is not mapped. Nothing longer than the limits is allocated.
  *
- * Multipart: parts with a filename parameter (file uploads) are refused as
+ * Multipart: parts with a filename parameter in any form (filename,
+ * filename*, the RFC 2231 continuations filename*0, filename*0*..., any case,
+ * even with a value this reader cannot parse) are file uploads, refused as
  * FORM_EFILE; a part without a name is malformed. Part headers other than
  * Content-Disposition and Content-Type are ignored; a part's Content-Type other
  * than text/plain (with any charset parameter) is FORM_EFILE too.

@@ -56,20 +56,18 @@ static bool answer_redirect(struct response *res, bool json, const struct map_fo
                             size_t n)
 {
 	struct buf u;
-	enum buf_err e;
+	bool sent;
 
 	if (json || !form || !form->failure_url || status == 403 || status == 404 || status == 405)
 		return false;
 	buf_init(&u, LIMIT_MAX_URL * 4);
-	e = response_failure_url(&u, form->failure_url, code, errs, n);
-	if (e == BUF_OK) {
-		res->status = 303;
-		set_header(res, "Location", buf_str(&u));
-	} else {
-		log_msg(LOG_ERR, "failure URL of form %s not built: the page instead", form->id);
-	}
+	/* A Location refused leaves the status as it was: the page instead. */
+	sent = response_failure_url(&u, form->failure_url, code, errs, n) == BUF_OK &&
+	       response_redirect(res, buf_str(&u)) == RESP_OK;
+	if (!sent)
+		log_msg(LOG_ERR, "failure URL of form %s not sent: the page instead", form->id);
 	buf_free(&u);
-	return e == BUF_OK;
+	return sent;
 }
 
 /* A refusal without field errors: the failure URL, a small page (HTML) or
@@ -103,9 +101,16 @@ static void answer_status(struct response *res, bool json, const struct map_form
 		res->content_type = NULL;
 }
 
-/* 303 to url, or the JSON success object. */
-static void answer_success(struct response *res, bool json, const char *url, const char *id)
+/*
+ * 303 to url, or the JSON success object. A url refused as a header falls
+ * back to the form's success URL, and that to a page: a kept submission is
+ * never answered by a 303 without Location, nor by a failure.
+ */
+static void answer_success(struct response *res, bool json, const struct map_form *form,
+                           const char *url, const char *id)
 {
+	static const struct refusal sent = { 200, "ok", "Thank you: your message was sent." };
+
 	if (json) {
 		cJSON *o = cJSON_CreateObject();
 		char *s = NULL;
@@ -119,8 +124,12 @@ static void answer_success(struct response *res, bool json, const char *url, con
 		cJSON_free(s);
 		return;
 	}
-	res->status = 303;
-	set_header(res, "Location", url);
+	if (response_redirect(res, url) == RESP_OK)
+		return;
+	log_msg(LOG_ERR, "form %s: a success URL was not sent as Location", form->id);
+	if (url != form->success_url && response_redirect(res, form->success_url) == RESP_OK)
+		return;
+	answer_status(res, false, NULL, &sent);
 }
 
 /* Field errors: JSON 422 with them all, the failure URL, or a 422 page. */
@@ -278,7 +287,7 @@ static void deliver_and_answer(struct app *app, const struct mapping *m,
 	case DELIVER_SENT:
 		/* Not kept for the other destinations: not a success either. */
 		if (dv.spool_ok) {
-			answer_success(res, json, success, logl->id);
+			answer_success(res, json, form, success, logl->id);
 			return;
 		}
 		break;
@@ -302,7 +311,7 @@ static void deliver_and_answer(struct app *app, const struct mapping *m,
 		/* fall through */
 	case DELIVER_QUEUED:
 		if (dv.spool_ok) {
-			answer_success(res, json, success, logl->id);
+			answer_success(res, json, form, success, logl->id);
 			return;
 		}
 		break;
@@ -565,7 +574,7 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 		char fake[UUID_STR_SIZE];
 
 		logl.outcome = "honeypot";
-		answer_success(res, json, form->success_url, uuid_v4(fake) ? fake : "");
+		answer_success(res, json, form, form->success_url, uuid_v4(fake) ? fake : "");
 		goto out;
 	}
 	ctx.ip = request_client_ip(req, &m->settings, ipbuf, sizeof ipbuf);

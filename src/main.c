@@ -165,7 +165,7 @@ static int check_online(const struct mapping *m, const char *path)
 	if (key_file)
 		problems = setup_check_key_file(key_file, stdout);
 	if ((ce = config_resolve(&m->settings, &cfg, why, sizeof why)) != CONFIG_OK) {
-		/* A key file refused for its mode was just reported. */
+		/* A key file refused by the secret rule was just reported. */
 		if (!(problems && ce == CONFIG_EKEYFILE))
 			printf("%s: delivery not configured: %s\n", path, why);
 		problems++;

@@ -42,6 +42,15 @@ enum resp_err response_header(struct response *r, const char *name, const char *
 	return RESP_OK;
 }
 
+enum resp_err response_redirect(struct response *r, const char *url)
+{
+	enum resp_err e = response_header(r, "Location", url);
+
+	if (e == RESP_OK)
+		r->status = 303;
+	return e;
+}
+
 const char *response_reason(int status)
 {
 	switch (status) {

@@ -49,6 +49,15 @@ void response_reset(struct response *r, int status);
 __attribute__((warn_unused_result))
 enum resp_err response_header(struct response *r, const char *name, const char *value);
 
+/*
+ * A 303 to url: the Location header, then the status, so that no answer is
+ * ever a 303 without Location. When the header is refused (unsafe bytes, no
+ * room, no memory) nothing changes and the error says why; the caller falls
+ * back to another answer.
+ */
+__attribute__((warn_unused_result))
+enum resp_err response_redirect(struct response *r, const char *url);
+
 /* The reason phrase of a status code ("See Other"). */
 const char *response_reason(int status);
 

@@ -9,8 +9,6 @@
 
 #include <openssl/crypto.h>
 
-#define SECRET_READ_MAX 65536u  /* the largest max a caller may ask */
-
 enum secret_err secret_load(const char *path, size_t min, size_t max, struct secret *s)
 {
 	static char buf[SECRET_READ_MAX + 1];
@@ -31,6 +29,10 @@ enum secret_err secret_load(const char *path, size_t min, size_t max, struct sec
 	}
 	if (st.st_mode & (S_IRGRP | S_IROTH | S_IWGRP | S_IWOTH)) {
 		e = SECRET_EMODE;
+		goto out;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		e = SECRET_EOWNER;
 		goto out;
 	}
 	n = read(fd, buf, max + 1);
@@ -76,6 +78,8 @@ const char *secret_strerror(enum secret_err e)
 	case SECRET_OK:     return "ok";
 	case SECRET_EOPEN:  return "cannot be opened as a regular file (missing, unreadable, or a link)";
 	case SECRET_EMODE:  return "group or others may read or write it (chmod 600)";
+	case SECRET_EOWNER: return "belongs to a user other than root or the one fmgate runs as "
+	                           "(chown it to the workers' user, and run fmgate as that user)";
 	case SECRET_ESIZE:  return "empty, too short or too long";
 	case SECRET_ENOMEM: return "out of memory";
 	}

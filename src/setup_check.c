@@ -1,12 +1,10 @@
 /* setup_check.c: the mapping against the account's field list, and the key file. */
 #include "setup_check.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <cjson/cJSON.h>
 
@@ -14,6 +12,7 @@
 #include "fields_print.h"
 #include "limits.h"
 #include "fm_body.h"
+#include "secret.h"
 
 /* One problem of a form, printed once the form is done, in line order. */
 struct problem {
@@ -133,9 +132,10 @@ static enum setup_err resolve(struct ctx *c, const char *trait, char *fm_field, 
 		if (!feeds_step)
 			e = problem(c, line, "trait \"%.60s\": no Freshmarketer field has this label "
 			            "(create the field, or set fm-field)", trait);
-	} else if (fm_body_privileged(t->f->name))
-		e = problem(c, line, "trait \"%.60s\": its label is the privileged field %s, "
-		            "set only through fm-field", trait, t->f->name);
+	} else if (fm_body_label_refused(t->f->name))
+		e = problem(c, line, "trait \"%.60s\": its label is the %s field %s, set only "
+		            "through fm-field", trait,
+		            fm_body_privileged(t->f->name) ? "privileged" : "id", t->f->name);
 	else if (is_identity(t->f->name))
 		e = problem(c, line, "trait \"%.60s\": its label is the identity field %s, which "
 		            "only the userId and email set", trait, t->f->name);
@@ -283,7 +283,7 @@ static enum setup_err check_record(struct ctx *c, const struct map_field *mf)
 		return problem(c, mf->line, "field \"%.60s\": consent-record \"%.60s\": no "
 		               "Freshmarketer field has this label (create a text field)", mf->name,
 		               mf->consent_record);
-	if (fm_body_privileged(f->name) || is_identity(f->name))
+	if (fm_body_label_refused(f->name) || is_identity(f->name))
 		return problem(c, mf->line, "field \"%.60s\": consent-record \"%.60s\" is the label "
 		               "of %s, which a record may not set", mf->name, mf->consent_record,
 		               f->name);
@@ -393,28 +393,15 @@ size_t setup_check_timeouts(const struct mapping *m, const char *file, FILE *to)
 
 size_t setup_check_key_file(const char *key_file, FILE *to)
 {
-	struct stat st;
-	size_t n = 0;
+	struct secret s;
+	enum secret_err e = secret_load(key_file, 0, SECRET_READ_MAX, &s);
 
-	if (stat(key_file, &st) != 0) {
-		fprintf(to, "%s: API key file: %s\n", key_file, strerror(errno));
-		return 1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		fprintf(to, "%s: API key file is not a regular file\n", key_file);
-		return 1;
-	}
-	if (st.st_mode & (S_IRGRP | S_IROTH)) {
-		fprintf(to, "%s: API key file is readable by group or others (chmod 600 it)\n",
-		        key_file);
-		n++;
-	}
-	if (st.st_mode & (S_IWGRP | S_IWOTH)) {
-		fprintf(to, "%s: API key file is writable by group or others (chmod 600 it)\n",
-		        key_file);
-		n++;
-	}
-	return n;
+	secret_free(&s);
+	/* Its size and bytes are the key's, which config_resolve judges. */
+	if (e == SECRET_OK || e == SECRET_ESIZE)
+		return 0;
+	fprintf(to, "%s: API key file: %s\n", key_file, secret_strerror(e));
+	return 1;
 }
 
 const char *setup_strerror(enum setup_err e)

@@ -57,9 +57,10 @@ enum setup_err {
 };
 
 /*
- * The file the API key is read from (config_key_file()) must exist, be a
- * regular file, and be neither readable nor writable by group or others.
- * Returns the problems printed (0 when none).
+ * The file the API key is read from (config_key_file()) must pass secret.h's
+ * rule: a regular file, not a link, neither readable nor writable by group or
+ * others, owned by root or the effective uid. Returns the problems printed
+ * (0 or 1); its size and content are left to config_resolve().
  */
 size_t setup_check_key_file(const char *key_file, FILE *to);
 

@@ -16,6 +16,7 @@ enum sign_err sign_key_load(const char *path, struct sign_key *k)
 	case SECRET_OK:     break;
 	case SECRET_EOPEN:  return SIGN_EOPEN;
 	case SECRET_EMODE:  return SIGN_EMODE;
+	case SECRET_EOWNER: return SIGN_EOWNER;
 	case SECRET_ESIZE:  return SIGN_ESIZE;
 	case SECRET_ENOMEM: return SIGN_ENOMEM;
 	}
@@ -39,6 +40,7 @@ const char *sign_strerror(enum sign_err e)
 	case SIGN_OK: return "ok";
 	case SIGN_EOPEN: return "cannot read the key file";
 	case SIGN_EMODE: return "the key file is readable or writable by group or others";
+	case SIGN_EOWNER: return "the key file belongs to a user other than root or the one fmgate runs as";
 	case SIGN_ESIZE: return "the key must hold 16 to 1024 bytes";
 	case SIGN_ENOMEM: return "out of memory";
 	}

@@ -30,7 +30,8 @@ struct sign_key {
 enum sign_err {
 	SIGN_OK = 0,
 	SIGN_EOPEN,     /* missing, unreadable, not a regular file */
-	SIGN_EMODE,     /* group or others may read it */
+	SIGN_EMODE,     /* group or others may read or write it */
+	SIGN_EOWNER,    /* owned by a user other than root or the effective uid */
 	SIGN_ESIZE,     /* shorter than SIGN_KEY_MIN or longer than SIGN_KEY_MAX */
 	SIGN_ENOMEM,    /* or the key could not be prepared */
 };

@@ -49,9 +49,12 @@ expect_eq "JSON client: only mapped fields were sent" "$(keys_of "$(last_upsert)
 double_reset
 pbody="email=p%40example.com&uid=u-priv&owner=Bob+Sales&stage=Customer&status=Working"
 pbody+="&territory=EMEA&source=Referral&subs=Subscribed&subtypes=x&ext=victim"
-pbody+="&mails=victim%40example.com&owner_id=2&stage_id=73"
+pbody+="&mails=victim%40example.com&owner_id=2&stage_id=73&campaign=77"
 acgi "labels of privileged fields" "$pbody" PATH_INFO=/priv
 expect_delivered "privileged labels: delivered" /thanks.html
+expect_match "an id field's label: left out, logged when the list is used" "$CGI_ERR" \
+	'trait "Campaign" left out: privileged or id field, set only by fm-field \(campaign_id\)'
+
 body=$(last_upsert)
 expect_eq "no privileged field reached by label" \
 	"$(printf '%s' "$body" | jq -c --argjson p "$PRIV" '[.contact | keys[] | select(. as $k | $p | index($k)) | select(. != "lead_source_id")]')" '[]'
@@ -64,6 +67,8 @@ expect_eq "the contact: no lifecycle stage" "$(double_contact u-priv lifecycle_s
 expect_eq "the contact: no status" "$(double_contact u-priv contact_status_id)" "NULL"
 expect_eq "the contact: no subscription status" "$(double_contact u-priv subscription_status)" "NULL"
 expect_eq "the contact: the control's source" "$(double_contact u-priv lead_source_id)" "41"
+expect_eq "the contact: no campaign (an id field outside the privileged list)" \
+	"$(double_contact u-priv campaign_id)" "NULL"
 expect_eq "nothing but upserts (no field ever written by another call)" \
 	"$(double_get requests | jq -c '[.requests[] | select(.method != "GET" and (.path | endswith("/contacts/upsert") | not))] | length')" 0
 
@@ -74,5 +79,14 @@ FMGATE_CONFIG="$MAPPING" FM_API_BASE="$FMDOUBLE_URL/crm/sales/api" FM_API_KEY=$F
 expect_eq "try accepts the post" "$?" 0
 tbody=$(sed -n '/^Content-Type: application\/json$/,$p' "$ATK_TMP/try.out" | tail -n +2 | jq -c .)
 expect_eq "try: the same contact keys" "$(keys_of "$tbody")" '["emails","external_id","lead_source_id"]'
-expect_no_match "try: no privileged value" "$tbody" 'victim|Bob|Customer|Working|EMEA|Referral|Subscribed'
+expect_no_match "try: no privileged value" "$tbody" 'victim|Bob|Customer|Working|EMEA|Referral|Subscribed|77'
+
+# 4. `fmgate check --online` refuses each of those labels, the id field's too.
+FM_API_BASE="$FMDOUBLE_URL/crm/sales/api" FM_API_KEY=$FMDOUBLE_KEY \
+	$FMGATE_WRAP "$FMGATE_BIN" check --online "$MAPPING" >"$ATK_TMP/check.out" 2>&1
+expect_eq "check --online: exit 1" "$?" 1
+expect_match "check --online: the id field's label refused" "$(cat "$ATK_TMP/check.out")" \
+	'forms\.xml:[0-9]+: trait "Campaign": its label is the id field campaign_id, set only through fm-field'
+expect_match "check --online: a privileged label refused" "$(cat "$ATK_TMP/check.out")" \
+	'trait "Owner": its label is the privileged field owner_id'
 attack_done

@@ -22,6 +22,14 @@ printf '%s\n' "$KEY" >"$KEYDIR/key"
 chmod 600 "$KEYDIR/key"
 cp "$KEYDIR/key" "$KEYDIR/key-open"
 chmod 644 "$KEYDIR/key-open"
+# Key files others may write (whoever writes the key chooses the account the
+# posts go to), and one another user owns (root runs the suites: nobody).
+for k in gw:620 ow:602; do
+	cp "$KEYDIR/key" "$KEYDIR/key-${k%%:*}"
+	chmod "${k#*:}" "$KEYDIR/key-${k%%:*}"
+done
+cp "$KEYDIR/key" "$KEYDIR/key-nobody"
+chown 65534:65534 "$KEYDIR/key-nobody"
 sed "s#<settings>#<settings><freshmarketer api-key-file=\"$KEYDIR/key\"/>#" "$MAPPING" >"$ATK_TMP/keyfile.xml"
 
 # Outcomes, with the key from the environment; each its own userId, so that
@@ -56,7 +64,12 @@ acgi "key file" --unset FM_API_KEY "$OKB" FM_API_KEY_FILE="$KEYDIR/key"
 expect_delivered "key from FM_API_KEY_FILE: delivered"
 acgi "open key file" --unset FM_API_KEY "$OKB" FM_API_KEY_FILE="$KEYDIR/key-open"
 expect_refused "a key file others can read: refused, unavailable (503)" unavailable
-expect_match "a key file others can read: logged" "$CGI_ERR" 'readable by group or others'
+expect_match "a key file others can read: logged" "$CGI_ERR" 'group or others may read or write it'
+for k in gw ow nobody; do
+	acgi "key file $k" --unset FM_API_KEY "$OKB" FM_API_KEY_FILE="$KEYDIR/key-$k"
+	expect_refused "key file $k: refused, unavailable (503)" unavailable
+	expect_match "key file $k: logged why" "$CGI_ERR" 'group or others may read or write it|belongs to a user other than root'
+done
 acgi "mapping key file" --unset FM_API_KEY "$OKB" FMGATE_CONFIG="$ATK_TMP/keyfile.xml"
 expect_delivered "key from the mapping's api-key-file: delivered"
 
@@ -89,6 +102,34 @@ try wrong FM_API_KEY="$WRONG"
 expect_eq "try with a wrong key: still only a dry run" "$?" 0
 $FMGATE_WRAP "$FMGATE_BIN" check "$ATK_TMP/keyfile.xml" >"$ATK_TMP/check.out" 2>&1
 expect_eq "check of a mapping with a key file" "$?" 0
+# check --online judges the key file by the same rule as the workers.
+for k in open gw ow nobody; do
+	env -u FM_API_KEY FM_API_KEY_FILE="$KEYDIR/key-$k" FM_API_BASE="$FMDOUBLE_URL/crm/sales/api" \
+		$FMGATE_WRAP "$FMGATE_BIN" check --online "$MAPPING" >"$ATK_TMP/check.$k" 2>&1
+	expect_eq "check --online, key file $k: exit 1" "$?" 1
+	expect_match "check --online, key file $k: says why" "$(cat "$ATK_TMP/check.$k")" \
+		"key-$k: API key file: (group or others may read or write it|belongs to a user other than root)"
+done
+# Every other secret file by the same rule, at check: a signing key.
+printf '%s\n' 0123456789abcdef-sign >"$KEYDIR/sign"
+chmod 600 "$KEYDIR/sign"
+cp -p "$KEYDIR/sign" "$KEYDIR/sign-nobody"
+chown 65534:65534 "$KEYDIR/sign-nobody"
+cp -p "$KEYDIR/sign" "$KEYDIR/sign-gw"
+chmod 620 "$KEYDIR/sign-gw"
+for k in sign sign-nobody sign-gw; do
+	sed "s#<from-field name=\"uid\"/>#<from-field name=\"uid\" signed-with=\"$KEYDIR/$k\"/>#" "$MAPPING" \
+		>"$ATK_TMP/$k.xml"
+	$FMGATE_WRAP "$FMGATE_BIN" check "$ATK_TMP/$k.xml" >"$ATK_TMP/check.$k" 2>&1
+	echo $? >>"$ATK_TMP/check.$k.rc"
+done
+expect_eq "check: a good signing key" "$(cat "$ATK_TMP/check.sign.rc")" 0
+expect_eq "check: a signing key nobody owns: exit 1" "$(cat "$ATK_TMP/check.sign-nobody.rc")" 1
+expect_match "check: a signing key nobody owns: says why, with its line" "$(cat "$ATK_TMP/check.sign-nobody")" \
+	'sign-nobody\.xml:[0-9]+: .*belongs to a user other than root'
+expect_eq "check: a signing key the group may write: exit 1" "$(cat "$ATK_TMP/check.sign-gw.rc")" 1
+expect_match "check: a signing key the group may write: says why" "$(cat "$ATK_TMP/check.sign-gw")" \
+	'sign-gw\.xml:[0-9]+: .*writable by group or others'
 
 # The spool's verbs: what waits there (the submission of the CRM outage, the
 # one paused by the wrong key), delivered with a wrong key and the right one.
@@ -103,7 +144,7 @@ verb drain-wrong "$ATK_TMP/spool" "$WRONG" drain --now
 verb status-paused "$ATK_TMP/spool" "$WRONG" status
 verb drain "$ATK_TMP/spool-wrong" "$KEY" drain --now
 expect_eq "drain with the right key delivers what the wrong one left" "$(double_contact u-key-wrong emails)" "e@example.com"
-for f in "$ATK_TMP"/try.* "$ATK_TMP"/verb.* "$ATK_TMP/check.out"; do
+for f in "$ATK_TMP"/try.* "$ATK_TMP"/verb.* "$ATK_TMP"/check.*; do
 	for s in "${SECRETS[@]}"; do
 		check "no key in $(basename "$f")" lacks "$s" "$f"
 	done

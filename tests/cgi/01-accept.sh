@@ -70,6 +70,16 @@ for bad in 'https%3A%2F%2Fevil.com%2F' '%2F%2Fevil.com' '%2F%5Cevil.com' 'https%
 	expect_eq "_next=$bad ignored" "$(header Location)" "https://www.example.com/thanks.html"
 done
 expect_no_match "no injected header" "$CGI_HEAD" 'Set-Cookie'
+# Non-ASCII on an allowed origin: refused as _next, so the delivered post is
+# answered with the success URL (a Location header cannot hold it).
+for bad in 'https%3A%2F%2Fshop.example.org%2F%C3%BC' 'https%3A%2F%2Fwww.example.com%2F%3Fq%3D%C3%BC' '%2F%C3%BC'; do
+	double_reset
+	cgi "email=f@example.com&uid=u-6&company=Acme&_next=$bad"
+	expect_eq "_next=$bad: 303 to the success URL" "$CGI_STATUS $(header Location)" \
+		"303 https://www.example.com/thanks.html"
+	expect_eq "_next=$bad: delivered" "$(double_contact u-6 emails)" "f@example.com"
+	expect_no_match "_next=$bad: no header refused" "$CGI_ERR" 'not sent'
+done
 
 # the identify context
 double_reset

@@ -141,7 +141,7 @@ expect_eq "JSON clients: 422 invalid_value for the field" \
 double_reset
 post "email=p1%40example.com&uid=p-1&owner=Bob+Sales&stage=customer&optin=on"
 expect_eq "privileged by label: dropped" "$(double_contact p-1 owner_id)" "NULL"
-expect_match "privileged by label: logged" "$CGI_ERR" 'trait "Owner" left out: privileged field.*owner_id'
+expect_match "privileged by label: logged" "$CGI_ERR" 'trait "Owner" left out: privileged or id field.*owner_id'
 expect_eq "privileged by fm-field: set (choice id)" "$(double_contact p-1 lifecycle_stage_id)" "73"
 expect_eq "consent box -> subscription_status, as the choice's id" "$(double_contact p-1 subscription_status)" "1"
 post "email=p1%40example.com&uid=p-1&owner=Ann+Admin&stage=lead"

@@ -178,22 +178,28 @@ chmod 644 "$tmp/keys/key"
 out=$(on FM_API_KEY= check --online "$tmp/keyed.xml"); rc=$?
 expect_eq "check --online: a key file others can read exits 1" "$rc" 1
 expect_match "check --online: says the key file is readable" "$out" \
-	"^$tmp/keys/key: API key file is readable by group or others \(chmod 600 it\)$"
-expect_eq "check --online: said once" "$(printf '%s\n' "$out" | grep -c 'readable')" 1
+	"^$tmp/keys/key: API key file: group or others may read or write it \(chmod 600\)$"
+expect_eq "check --online: said once" "$(printf '%s\n' "$out" | grep -c 'may read')" 1
 out=$(on FM_API_KEY= FM_API_KEY_FILE="$tmp/keys/key" check --online "$tmp/good.xml"); rc=$?
 expect_eq "check --online: FM_API_KEY_FILE readable by others exits 1" "$rc" 1
-expect_match "check --online: names FM_API_KEY_FILE's file" "$out" "^$tmp/keys/key: API key file is readable"
+expect_match "check --online: names FM_API_KEY_FILE's file" "$out" "^$tmp/keys/key: API key file: group or others may read"
 out=$(on check --online "$tmp/keyed.xml"); rc=$?
 expect_eq "check --online: FM_API_KEY set, the mapping's key file is not used" "$rc" 0
 chmod 602 "$tmp/keys/key"
 out=$(on FM_API_KEY= check --online "$tmp/keyed.xml"); rc=$?
 expect_eq "check --online: a key file others can write exits 1" "$rc" 1
 expect_match "check --online: says the key file is writable" "$out" \
-	"^$tmp/keys/key: API key file is writable by group or others \(chmod 600 it\)$"
+	"^$tmp/keys/key: API key file: group or others may read or write it \(chmod 600\)$"
+chmod 600 "$tmp/keys/key"
+chown 65534:65534 "$tmp/keys/key"
+out=$(on FM_API_KEY= check --online "$tmp/keyed.xml"); rc=$?
+expect_eq "check --online: a key file another user owns exits 1" "$rc" 1
+expect_match "check --online: says whose it is not" "$out" \
+	"^$tmp/keys/key: API key file: belongs to a user other than root or the one fmgate runs as"
 rm "$tmp/keys/key"
 out=$(on FM_API_KEY= check --online "$tmp/keyed.xml"); rc=$?
 expect_eq "check --online: a missing key file exits 1" "$rc" 1
-expect_match "check --online: says it is missing" "$out" "^$tmp/keys/key: API key file: No such file or directory$"
+expect_match "check --online: says it is missing" "$out" "^$tmp/keys/key: API key file: cannot be opened as a regular file \(missing, unreadable, or a link\)$"
 
 # ---- try --strict -------------------------------------------------------------------------
 printf 'email=T%%40Example.com&uid=u-t&first=Tia&sector=software&size=7&company=Acme\n' >"$tmp/body"

@@ -198,7 +198,7 @@ static void test_key(void)
 	p = key_file("k644", "SECRETKEY\n", 10, 0644);
 	setenv("FM_API_KEY_FILE", p, 1);
 	T(resolve(NULL, &c, why) == CONFIG_EKEYFILE, "0644 refused");
-	T(strstr(why, "readable by group or others") != NULL, "why: %s", why);
+	T(strstr(why, "group or others may read or write it") != NULL, "why: %s", why);
 	T(strstr(why, "SECRETKEY") == NULL && c.api_key[0] == '\0', "key not leaked");
 	p = key_file("k640", "k", 1, 0640);
 	setenv("FM_API_KEY_FILE", p, 1);
@@ -206,6 +206,41 @@ static void test_key(void)
 	p = key_file("k604", "k", 1, 0604);
 	setenv("FM_API_KEY_FILE", p, 1);
 	T(resolve(NULL, &c, why) == CONFIG_EKEYFILE, "0604 refused");
+	/* Writable by others: whoever may write it chooses the account. */
+	{
+		static const mode_t writable[] = { 0620, 0602, 0622, 0666, 0660, 0606 };
+
+		for (size_t i = 0; i < sizeof writable / sizeof writable[0]; i++) {
+			p = key_file("kw", "WRITABLEKEY", 11, writable[i]);
+			setenv("FM_API_KEY_FILE", p, 1);
+			T(resolve(NULL, &c, why) == CONFIG_EKEYFILE && c.api_key[0] == '\0',
+			  "%04o refused", (unsigned)writable[i]);
+			T(strstr(why, "group or others may read or write it") != NULL &&
+			  strstr(why, "WRITABLEKEY") == NULL, "%04o: why: %s", (unsigned)writable[i], why);
+		}
+	}
+	/* Another user's file (root runs the tests: nobody is another user). */
+	if (geteuid() == 0) {
+		p = key_file("knobody", "NOBODYKEY", 9, 0600);
+		T(chown(p, 65534, 65534) == 0, "chown to nobody");
+		setenv("FM_API_KEY_FILE", p, 1);
+		T(resolve(NULL, &c, why) == CONFIG_EKEYFILE && c.api_key[0] == '\0',
+		  "a key file owned by nobody refused");
+		T(strstr(why, "belongs to a user other than root") != NULL &&
+		  strstr(why, "NOBODYKEY") == NULL, "why: %s", why);
+	}
+	/* A link is refused even to a good file: whoever may re-point it chooses. */
+	{
+		char link[160];
+
+		p = key_file("ktarget", "LINKEDKEY", 9, 0600);
+		snprintf(link, sizeof link, "%s/klink", dir);
+		unlink(link);
+		T(symlink(p, link) == 0, "symlink made");
+		setenv("FM_API_KEY_FILE", link, 1);
+		T(resolve(NULL, &c, why) == CONFIG_EKEYFILE, "a key file that is a link refused");
+		T(strstr(why, "a link") != NULL, "why: %s", why);
+	}
 
 	p = key_file("empty", "", 0, 0600);
 	setenv("FM_API_KEY_FILE", p, 1);
@@ -238,7 +273,7 @@ static void test_key(void)
 	snprintf(why, sizeof why, "%s/missing", dir);
 	setenv("FM_API_KEY_FILE", why, 1);
 	T(resolve(NULL, &c, why) == CONFIG_EKEYFILE, "missing file");
-	T(strstr(why, "No such file") != NULL, "why: %s", why);
+	T(strstr(why, "cannot be opened") != NULL, "why: %s", why);
 	setenv("FM_API_KEY_FILE", dir, 1);
 	T(resolve(NULL, &c, why) == CONFIG_EKEYFILE, "a directory");
 

@@ -28,6 +28,7 @@ static const char fields_json[] =
 	"{\"id\":19,\"name\":\"subscription_types\",\"label\":\"Subscription types\","
 	" \"type\":\"multi_select_dropdown\",\"choices\":[{\"id\":1,\"value\":\"Newsletter\"},"
 	"  {\"id\":2,\"value\":\"Promotions\"},{\"id\":3,\"value\":\"Events\"}]},"
+	"{\"id\":23,\"name\":\"campaign_id\",\"label\":\"Campaign\",\"type\":\"number\"},"
 	"{\"id\":24,\"name\":\"tags\",\"label\":\"Tags\",\"type\":\"auto_complete\"},"
 	"{\"id\":101,\"name\":\"cf_industry\",\"label\":\"Industry\",\"type\":\"dropdown\",\"default\":false,"
 	" \"choices\":[{\"id\":7,\"value\":\"Music\"},{\"id\":8,\"value\":\"Software\"},"
@@ -45,7 +46,10 @@ static const char fields_json[] =
 	"{\"id\":110,\"name\":\"cf_free\",\"label\":\"Free choice\",\"type\":\"multi_select\"},"
 	"{\"id\":111,\"name\":\"cf_odd\",\"label\":\"Odd\",\"type\":\"formula\"},"
 	"{\"id\":112,\"name\":\"cf_contact_pref\",\"label\":\"Preferred contact\",\"type\":\"radio\","
-	" \"choices\":[{\"id\":31,\"value\":\"Email\"},{\"id\":32,\"value\":\"Phone\"}]}"
+	" \"choices\":[{\"id\":31,\"value\":\"Email\"},{\"id\":32,\"value\":\"Phone\"}]},"
+	"{\"id\":113,\"name\":\"cf_partner_id\",\"label\":\"Partner\",\"type\":\"text\"},"
+	"{\"id\":114,\"name\":\"id\",\"label\":\"Contact ID\",\"type\":\"number\"},"
+	"{\"id\":115,\"name\":\"cf_idea\",\"label\":\"Idea\",\"type\":\"text\"}"
 	"]}";
 
 static cJSON *parse(const char *s)
@@ -144,7 +148,7 @@ static void test_fields_parse(void)
 	size_t o = 0;
 
 	T(fm_fields_parse(fields_json, strlen(fields_json), 42, &f) == FMF_OK && f, "parse");
-	T(f->n == 23, "malformed entry skipped: %zu fields", f->n);
+	T(f->n == 27, "malformed entry skipped: %zu fields", f->n);
 	T(f->fetched_at == 42, "fetched_at kept");
 	ff = fm_fields_by_label(f, "INDUSTRY");
 	T(ff && strcmp(ff->name, "cf_industry") == 0, "label match ignores case");
@@ -263,7 +267,8 @@ static void test_labels(const struct fm_fields *f)
 	                 "\"Birthday\":\"1990-02-03T10:00:00Z\",\"Signup Source\":\"Website form\","
 	                 "\"Zipcode\":12345,\"Tags\":[\"a\",\"b\"],\"Nothing like it\":\"x\","
 	                 "\"company\":{\"name\":\"Acme\"},\"Odd\":{\"x\":1},\"Owner\":\"Ann Admin\","
-	                 "\"External ID\":\"evil\"}}", NULL, f, FMB_KEY_EXTERNAL_ID);
+	                 "\"External ID\":\"evil\",\"campaign\":\"7\",\"Partner\":\"p-1\","
+	                 "\"Contact ID\":\"5\",\"Idea\":\"an idea\"}}", NULL, f, FMB_KEY_EXTERNAL_ID);
 	const cJSON *v;
 
 	T(b != NULL, "built");
@@ -281,8 +286,16 @@ static void test_labels(const struct fm_fields *f)
 	                                   "custom_fields") == NULL, "never the plural container");
 	T(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(b, "contact"),
 	                                   "cf_industry") == NULL, "cf_ never at top level");
-	T(n_keys(cfield(b, "custom_field")) == 6, "six custom fields");
+	T(n_keys(cfield(b, "custom_field")) == 7, "seven custom fields");
 	T(cfield(b, "owner_id") == NULL, "privileged field by label left out");
+	/* Ids of other records, whatever their label: campaign_id, a custom
+	 * *_id, the contact's own id. A name that merely holds "id" is fine. */
+	T(cfield(b, "campaign_id") == NULL && cfield(b, "cf_partner_id") == NULL &&
+	  cfield(b, "id") == NULL, "id fields by label left out");
+	T(noted(FMB_DROP_PRIVILEGED, "campaign", "campaign_id") &&
+	  noted(FMB_DROP_PRIVILEGED, "Partner", "cf_partner_id") &&
+	  noted(FMB_DROP_PRIVILEGED, "Contact ID", "id"), "note: id fields:\n%s", notes);
+	T_STREQ(cstr(b, "cf_idea"), "an idea", "cf_idea is no id field");
 	T(noted(FMB_SET_LABEL, "industry", "cf_industry"), "note: set by label");
 	T(noted(FMB_DROP_NO_FIELD, "Nothing like it", NULL), "note: no field:\n%s", notes);
 	T(noted(FMB_DROP_PRIVILEGED, "Owner", "owner_id"), "note: privileged");
@@ -692,6 +705,19 @@ static void test_live_types(const struct fm_fields *f)
 	T_STREQ(fm_body_reserved_field("address.postalCode"), "zipcode", "reserved trait");
 	T(fm_body_reserved_field("Industry") == NULL, "not reserved");
 	T(fm_body_privileged("owner_id") && !fm_body_privileged("cf_industry"), "privileged");
+	{
+		static const char *const refused[] = { "owner_id", "territory_id", "lead_source_id",
+			"lifecycle_stage_id", "contact_status_id", "subscription_status",
+			"subscription_types", "campaign_id", "cf_partner_id", "id", "sales_account_id",
+			"x_id" };
+		static const char *const allowed[] = { "cf_industry", "cf_idea", "external_id",
+			"emails", "first_name", "cf_id_card", "idx", "cf_paid" };
+
+		for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+			T(fm_body_label_refused(refused[i]), "no label leads to %s", refused[i]);
+		for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
+			T(!fm_body_label_refused(allowed[i]), "%s: not refused as an id", allowed[i]);
+	}
 	in = cJSON_CreateString("software");
 	T(fm_body_convert(f, "cf_industry", in, &out, &expected) == FMB_OK &&
 	  cJSON_IsString(out) && strcmp(out->valuestring, "Software") == 0, "convert: a choice");

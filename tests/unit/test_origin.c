@@ -1,4 +1,5 @@
 /* Origins, allow lists and `_next` targets (origin.c). */
+#include "escape.h"
 #include "origin.h"
 #include "t.h"
 
@@ -79,8 +80,19 @@ int main(void)
 		{ "https://www.example.com:443/x", 1 }, { "https://a.example.org:8443/", 0 },
 		{ "///evil.com", 0 }, { "https:/www.example.com/", 0 }, { "https://127.1/", 0 },
 		{ "https://www.example.com/caf\xc3\xa9", 0 }, { NULL, 0 },
+		/* Non-ASCII anywhere: refused here, where the success URL can
+		 * still be chosen, since Location would refuse it after the
+		 * submission was delivered. */
+		{ "https://shop.example.org/\xc3\xbc", 0 }, { "/\xc3\xbc", 0 },
+		{ "https://www.example.com/?q=\xc3\xbc", 0 }, { "https://www.example.com/#\xc3\xbc", 0 },
+		{ "/a\x80", 0 }, { "/a\xff", 0 }, { "https://www.ex\xc3\xa4mple.com/", 0 },
+		{ "/a%C3%BC", 1 },
 	};
-	for (size_t i = 0; i < sizeof n / sizeof n[0]; i++)
+	for (size_t i = 0; i < sizeof n / sizeof n[0]; i++) {
 		T(origin_next_allowed(&form, n[i].next) == (n[i].ok != 0), "next(%s)", n[i].next);
+		/* What is allowed always goes out as a Location header. */
+		T(!origin_next_allowed(&form, n[i].next) || esc_header_safe(n[i].next),
+		  "next(%s) allowed only when a header may hold it", n[i].next);
+	}
 	T_DONE();
 }

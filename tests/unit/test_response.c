@@ -178,6 +178,27 @@ static void failure_urls(void)
 	}
 }
 
+/* response_redirect: a 303 only with its Location. */
+static void redirects(void)
+{
+	static const char *const unsafe[] = {
+		"https://x/caf\xc3\xa9", "/\xc3\xbc", "https://x/\r\nSet-Cookie: a=1", "/a\x7f", "/a\tb",
+	};
+	struct response r;
+
+	for (size_t i = 0; i < sizeof unsafe / sizeof unsafe[0]; i++) {
+		response_init(&r);
+		T(response_redirect(&r, unsafe[i]) == RESP_EUNSAFE, "redirect %zu refused", i);
+		T(r.status == 500 && r.n_headers == 0, "redirect %zu: status and headers unchanged", i);
+		response_free(&r);
+	}
+	response_init(&r);
+	T(response_redirect(&r, "https://x/thanks?a=1") == RESP_OK, "redirect");
+	T(r.status == 303 && r.n_headers == 1 && strcmp(r.headers[0].name, "Location") == 0 &&
+	  strcmp(r.headers[0].value, "https://x/thanks?a=1") == 0, "303 with its Location");
+	response_free(&r);
+}
+
 int main(void)
 {
 	struct buf b;
@@ -235,7 +256,10 @@ int main(void)
 	for (int i = 0; i < RESP_MAX_HEADERS; i++)
 		T(response_header(&r, "X-A", "1") == RESP_OK, "header %d", i);
 	T(response_header(&r, "X-A", "1") == RESP_EFULL, "header table full");
+	T(response_redirect(&r, "https://x/thanks") == RESP_EFULL && r.status == 422,
+	  "no room for Location: no 303 either");
 	response_free(&r);
+	redirects();
 
 	log_format(line, sizeof line, LOG_INFO, "a\nb\r\x1b[31m\\ \xc3\xa9 ok");
 	T(strstr(line, ": info: a\\x0ab\\x0d\\x1b[31m\\x5c \\xc3\\xa9 ok\n") != NULL, "log escapes controls: %s", line);

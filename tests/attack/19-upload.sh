@@ -1,0 +1,48 @@
+#!/bin/bash
+# File uploads by any name (issue 16): a multipart part whose Content-Disposition
+# names a file, as filename, filename*, or RFC 2231 continuations (filename*0,
+# filename*0*), in any case and with spaces around '=', is an upload and the
+# whole post is refused as one (415 file_upload; for the contact form, which
+# has a failure URL, a 303 there). The part's body, here posted as the mapped
+# field `first`, never becomes a trait: nothing reaches Freshmarketer, and the
+# file's bytes come back nowhere. The control: the same part without a file
+# name is delivered.
+. "$(dirname "$0")/common.bash"
+double_reset
+MARKS=(UPLOADMARK)
+CT='multipart/form-data; boundary=B'
+
+# A body of three parts: email, uid, and `first` with the disposition's
+# parameters DISP after its name.
+mp() {
+	printf -- '--B\r\nContent-Disposition: form-data; name="email"\r\n\r\nup@example.com\r\n'
+	printf -- '--B\r\nContent-Disposition: form-data; name="uid"\r\n\r\nu-up\r\n'
+	printf -- '--B\r\nContent-Disposition: form-data; name="first"%s\r\n\r\nUPLOADMARK\r\n--B--' "$1"
+}
+
+dispositions=(
+	"; filename=\"cv.txt\""
+	"; filename*0=\"cv\"; filename*1=\".txt\""
+	"; filename*0*=UTF-8''cv%2Etxt"
+	"; filename*=UTF-8''x"
+	"; FILENAME*0=cv.txt"
+	"; FileName*=UTF-8''x"
+	"; filename*0 = \"cv.txt\""
+	"; filename = cv.txt"
+	"; filename*1*=%41"
+	"; filename*0*=UTF-8''a b"
+)
+for d in "${dispositions[@]}"; do
+	acgi "upload [$d]" "$(mp "$d")" CONTENT_TYPE="$CT"
+	expect_refused "upload [$d]: file_upload" file_upload
+	acgi "upload [$d], JSON" "$(mp "$d")" CONTENT_TYPE="$CT" HTTP_ACCEPT=application/json
+	expect_eq "upload [$d], JSON: 415" "$CGI_STATUS $CGI_BODY" '415 {"ok":false,"error":"file_upload"}'
+done
+expect_eq "no upload became a contact" "$(double_upserts)" 0
+expect_no_match "the file's bytes reached nothing" "$(double_get requests)" UPLOADMARK
+
+# The control: the same body, no file name, is a field and is delivered.
+acgi "no file name" "$(mp '')" CONTENT_TYPE="$CT"
+expect_delivered "a plain part: delivered"
+expect_eq "its value is the first name" "$(double_contact u-up first_name)" UPLOADMARK
+attack_done
