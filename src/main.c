@@ -14,6 +14,7 @@
 #include "consent.h"
 #include "drain.h"
 #include "dest.h"
+#include "fieldtype.h"
 #include "fields_print.h"
 #include "fm_client.h"
 #include "fm_body.h"
@@ -808,6 +809,12 @@ static bool person_args(int argc, char **argv, const char **email, struct spool 
 		return false;
 	}
 	*email = ops[0];
+	/* Any address a record or a spool file may hold, those of a mapping
+	 * before the dot rule too; a user id or a typo is said at once. */
+	if (!ft_email_grammar(*email, strlen(*email))) {
+		fprintf(stderr, "fmgate %s: not an email address\n", argv[0]);
+		return false;
+	}
 	if (!cli_spool(mapping_path(config), sp))
 		return false;
 	if (!consent_init(l, sp->dir)) {
@@ -867,7 +874,7 @@ static void print_forgotten(void *ud, enum spool_area area, const struct spool_i
  * something could not be removed (what was is said). */
 static int cmd_forget(int argc, char **argv)
 {
-	size_t files = 0, busy = 0, records = 0;
+	size_t files = 0, busy = 0, records = 0, torn = 0;
 	struct consent_ledger l;
 	enum spool_err se;
 	enum consent_err ce;
@@ -886,14 +893,17 @@ static int cmd_forget(int argc, char **argv)
 		        "run forget again\n", busy, busy == 1 ? "" : "s");
 		rc = 2;
 	}
-	ce = consent_forget(&l, email, print_removed, NULL, &records);
+	ce = consent_forget(&l, email, print_removed, NULL, &records, &torn);
 	if (ce != CONSENT_OK) {
 		fprintf(stderr, "fmgate forget: consent ledger: %s (%s)\n", consent_strerror(ce), l.why);
 		rc = 2;
 	}
+	if (torn)
+		printf("removed %zu torn ledger line%s holding that email\n", torn,
+		       torn == 1 ? "" : "s");
 	printf("forgot %zu submission file%s and %zu consent record%s\n", files,
 	       files == 1 ? "" : "s", records, records == 1 ? "" : "s");
-	return rc ? rc : files + records ? 0 : 1;
+	return rc ? rc : files + records + torn ? 0 : 1;
 }
 
 static const struct verb {
