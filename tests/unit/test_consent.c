@@ -18,6 +18,15 @@
 #include "t.h"
 #include "tfiles.h"
 
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#endif
+#endif
+#ifndef RUNNING_ON_VALGRIND
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 static char spool[] = "/tmp/fmgate-test-consent.XXXXXX";
 
 static struct map_field boxes[] = {
@@ -329,14 +338,22 @@ static void test_uncut(struct consent_ledger *l)
 	pid_t pid;
 	int st = -1;
 
+	/* Valgrind runs the system calls itself and has no seccomp(). */
+	if (RUNNING_ON_VALGRIND) {
+		printf("skipped under valgrind: an append that could not be cut off\n");
+		return;
+	}
 	if ((pid = fork()) == 0) {
 		scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 		struct submission s;
 		enum consent_err e;
+		int bad;
 
-		if (!ctx || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EIO), SCMP_SYS(fdatasync), 0) ||
-		    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ftruncate), 0) ||
-		    seccomp_load(ctx))
+		bad = !ctx || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EIO), SCMP_SYS(fdatasync), 0) ||
+		      seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(ftruncate), 0) ||
+		      seccomp_load(ctx);
+		seccomp_release(ctx);
+		if (bad)
 			_exit(3);
 		sub_of(&s, "gil@example.com", 2, '9');
 		e = consent_give(l, &s);
