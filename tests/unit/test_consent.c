@@ -18,12 +18,9 @@
 #include "t.h"
 #include "tfiles.h"
 
-#if defined(__has_include)
 #if __has_include(<valgrind/valgrind.h>)
 #include <valgrind/valgrind.h>
-#endif
-#endif
-#ifndef RUNNING_ON_VALGRIND
+#else
 #define RUNNING_ON_VALGRIND 0
 #endif
 
