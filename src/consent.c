@@ -54,13 +54,20 @@ bool consent_init(struct consent_ledger *l, const char *spool_dir)
 	return spool_dir && spool_dir[0] && n >= 0 && (size_t)n < sizeof l->dir;
 }
 
+/* The error of a failed call by its errno. */
+static enum consent_err err_of(int e)
+{
+	return e == EWOULDBLOCK ? CONSENT_EBUSY : e == ENOSPC || e == EDQUOT ? CONSENT_ENOSPC
+	     : e == EFBIG ? CONSENT_ETOOBIG : CONSENT_EIO;
+}
+
 /*
- * The ledger's lock, taken with `op` (LOCK_EX, LOCK_SH): its descriptor, or
- * -1. With `create` the directory and lock file are made when missing (the
- * spool directory flushed after a new consent/); without, a ledger never
- * written to is -1 with errno ENOENT.
+ * The ledger's lock file, opened (not locked): its descriptor, or -1. With
+ * `create` the directory and lock file are made when missing (the spool
+ * directory flushed after a new consent/); without, a ledger never written
+ * to is -1 with errno ENOENT.
  */
-static int take_lock(struct consent_ledger *l, int op, bool create)
+static int open_lock(struct consent_ledger *l, bool create)
 {
 	char p[SPOOL_PATH_MAX];
 	int fd;
@@ -88,21 +95,40 @@ static int take_lock(struct consent_ledger *l, int op, bool create)
 		return -1;
 	}
 	fd = open(p, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
-	if (fd < 0) {
+	if (fd < 0)
 		sys_fail(l, "open", p);
-		return -1;
-	}
-	while (flock(fd, op) != 0) {
-		if (errno != EINTR) {
-			sys_fail(l, "flock", p);
-			close(fd);
-			return -1;
-		}
-	}
 	return fd;
 }
 
-/* Releases a lock take_lock() gave (closing drops it). */
+/*
+ * Takes `op` (LOCK_EX, LOCK_SH) on the lock file `fd`: 0, or -1 with errno.
+ * A worker (`bounded`) tries for CONSENT_LOCK_WAIT_MS and then gives up with
+ * EWOULDBLOCK, so that a lock held too long refuses a post (503) instead of
+ * hanging it; the commands wait.
+ */
+static int take_lock(struct consent_ledger *l, int fd, int op, bool bounded)
+{
+	unsigned tries = CONSENT_LOCK_WAIT_MS / CONSENT_LOCK_STEP_MS;
+
+	while (flock(fd, op | (bounded ? LOCK_NB : 0)) != 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK) {
+			sys_fail(l, "flock", l->dir);
+			return -1;
+		}
+		if (tries-- == 0) {
+			say(l, "%s/lock: held by another process for more than %u ms", l->dir,
+			    CONSENT_LOCK_WAIT_MS);
+			errno = EWOULDBLOCK;
+			return -1;
+		}
+		usleep(CONSENT_LOCK_STEP_MS * 1000u);
+	}
+	return 0;
+}
+
+/* Releases the lock file (closing drops its lock). */
 static void drop_lock(int fd)
 {
 	if (fd >= 0)
@@ -220,6 +246,7 @@ static int open_part(struct consent_ledger *l, time_t now, size_t len, char *pat
 
 	if (!gmtime_r(&now, &tm)) {
 		say(l, "the time does not convert");
+		errno = EINVAL;
 		return -1;
 	}
 	for (unsigned part = 0; part < CONSENT_MAX_PARTS; part++) {
@@ -267,22 +294,24 @@ static bool torn(int fd, off_t size)
 	return size > 0 && pread(fd, &c, 1, size - 1) == 1 && c != '\n';
 }
 
-/* Appends `text` (whole lines) durably, under the lock. */
+/* Appends `text` (whole lines) durably, under the lock. *left tells that a
+ * failed append could not be cut off again: part of it stays in the file. */
 static enum consent_err append(struct consent_ledger *l, const char *text, size_t len,
-                               time_t now)
+                               time_t now, bool *left)
 {
 	char path[SPOOL_PATH_MAX];
 	enum consent_err e = CONSENT_OK;
 	bool made = false;
 	off_t size = 0;
-	int lk, fd;
+	int lk, fd = -1;
 
-	if ((lk = take_lock(l, LOCK_EX, true)) < 0)
-		return errno == ENOSPC || errno == EDQUOT ? CONSENT_ENOSPC : CONSENT_EIO;
-	fd = open_part(l, now, len + 1, path, &made, &size);
-	if (fd < 0) {
-		e = errno == EFBIG ? CONSENT_ETOOBIG
-		  : errno == ENOSPC || errno == EDQUOT ? CONSENT_ENOSPC : CONSENT_EIO;
+	*left = false;
+	if ((lk = open_lock(l, true)) < 0 || take_lock(l, lk, LOCK_EX, true) != 0) {
+		e = err_of(errno);
+		goto out;
+	}
+	if ((fd = open_part(l, now, len + 1, path, &made, &size)) < 0) {
+		e = err_of(errno);
 		goto out;
 	}
 	if ((torn(fd, size) && io_write_all(fd, "\n", 1) != 0) || io_write_all(fd, text, len) != 0)
@@ -293,8 +322,12 @@ static enum consent_err append(struct consent_ledger *l, const char *text, size_
 		e = sys_fail(l, "fsync", l->dir);
 	/* A record not known to be on disk must not be read later as given:
 	 * the submission is refused. */
-	if (e != CONSENT_OK && ftruncate(fd, size) == 0)
-		fdatasync(fd);
+	if (e != CONSENT_OK) {
+		if (ftruncate(fd, size) == 0)
+			fdatasync(fd);
+		else
+			*left = true;
+	}
 	if (close(fd) != 0 && e == CONSENT_OK)
 		e = sys_fail(l, "close", path);
 out:
@@ -365,8 +398,22 @@ enum consent_err consent_give(struct consent_ledger *l, const struct submission 
 		add_line(l, rec, &buf, &len, &e);
 		cJSON_Delete(rec);
 	}
-	if (e == CONSENT_OK && len > 0)
-		e = append(l, buf, len, time(NULL));
+	if (e == CONSENT_OK && len > 0) {
+		bool left;
+		time_t now = time(NULL);
+
+		e = append(l, buf, len, now, &left);
+		/* Part of the records stayed (a whole line among them, maybe):
+		 * the refused submission's consent must not stand as given.
+		 * The first error is the one said. */
+		if (left) {
+			char why[sizeof l->why];
+
+			memcpy(why, l->why, sizeof why);
+			consent_void(l, sub, now);
+			memcpy(l->why, why, sizeof why);
+		}
+	}
 	free(buf);
 	return e;
 }
@@ -376,6 +423,7 @@ enum consent_err consent_void(struct consent_ledger *l, const struct submission 
 {
 	char when[32], *buf = NULL;
 	enum consent_err e = CONSENT_OK;
+	bool left;
 	struct tm tm;
 	size_t len = 0;
 	cJSON *v;
@@ -391,7 +439,7 @@ enum consent_err consent_void(struct consent_ledger *l, const struct submission 
 		v = NULL;
 	}
 	if (add_line(l, v, &buf, &len, &e))
-		e = append(l, buf, len, now);
+		e = append(l, buf, len, now, &left);
 	cJSON_Delete(v);
 	free(buf);
 	return e;
@@ -408,9 +456,9 @@ struct chunk {
 	bool nl;            /* ...with a newline */
 };
 
-/* Calls fn for each piece of each line of `path`, in order; fn returns false
- * to stop (an error it says in l->why). */
-typedef bool chunk_fn(void *ud, const struct chunk *c);
+/* Calls fn for each piece of each line of `path`, in order; fn returns an
+ * error to stop (said in l->why). */
+typedef enum consent_err chunk_fn(void *ud, const struct chunk *c);
 
 static enum consent_err each_chunk(struct consent_ledger *l, const char *path, chunk_fn *fn,
                                    void *ud)
@@ -437,11 +485,7 @@ static enum consent_err each_chunk(struct consent_ledger *l, const char *path, c
 		c.last = c.nl || ch == EOF;
 		if (ch == EOF && c.n == 0 && c.first)
 			break;
-		if (!fn(ud, &c)) {
-			e = CONSENT_EIO;
-			break;
-		}
-		if (ch == EOF)
+		if ((e = fn(ud, &c)) != CONSENT_OK || ch == EOF)
 			break;
 		c.first = c.last;
 	}
@@ -491,9 +535,9 @@ struct finder {
 	bool voids_only;                 /* the first pass */
 	char (*voids)[UUID_STR_SIZE];    /* voided messageIds of the email */
 	size_t n_voids;
-	consent_fn *fn;
-	void *ud;
-	size_t n, bad;
+	cJSON *found;                    /* the records found in the file read */
+	size_t n_found;
+	size_t bad;
 };
 
 static bool voided(const struct finder *f, const char *mid)
@@ -504,39 +548,97 @@ static bool voided(const struct finder *f, const char *mid)
 	return false;
 }
 
-static bool find_line(void *ud, const struct chunk *c)
+/* Adds a found record to `found` (which then owns it); n counts them. */
+static enum consent_err keep(struct consent_ledger *l, cJSON *found, size_t *n, cJSON **rec)
+{
+	if (*n == CONSENT_MAX_FOUND) {
+		say(l, "more than %u records of one email in one ledger file", CONSENT_MAX_FOUND);
+		return CONSENT_ETOOBIG;
+	}
+	if (!cJSON_AddItemToArray(found, *rec)) {
+		say(l, "out of memory");
+		return CONSENT_ENOMEM;
+	}
+	*rec = NULL;
+	(*n)++;
+	return CONSENT_OK;
+}
+
+static enum consent_err find_line(void *ud, const struct chunk *c)
 {
 	struct finder *f = ud;
-	cJSON *j;
+	enum consent_err e = CONSENT_OK;
 	enum line_kind k;
+	cJSON *j;
 
 	if (!c->first)
-		return true;
+		return CONSENT_OK;
 	k = read_line(c, &j);
 	if (f->voids_only && k == LINE_VOID && email_is(j, f->email)) {
 		const char *mid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "void"));
 
 		if (f->n_voids == CONSENT_MAX_VOIDS) {
 			say(f->l, "more than %u void lines for one email", CONSENT_MAX_VOIDS);
-			cJSON_Delete(j);
-			return false;
+			e = CONSENT_ETOOBIG;
+		} else {
+			snprintf(f->voids[f->n_voids++], UUID_STR_SIZE, "%s", mid);
 		}
-		snprintf(f->voids[f->n_voids++], UUID_STR_SIZE, "%s", mid);
 	} else if (!f->voids_only && k == LINE_RECORD && email_is(j, f->email) &&
 	           !voided(f, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "messageId")))) {
-		f->fn(f->ud, j);
-		f->n++;
+		e = keep(f->l, f->found, &f->n_found, &j);
 	} else if (!f->voids_only && k == LINE_BAD) {
 		f->bad++;
 	}
 	cJSON_Delete(j);
-	return true;
+	return e;
+}
+
+/* Calls fn for each record of `found`; *n counts them. */
+static void give_found(const cJSON *found, consent_fn *fn, void *ud, size_t *n)
+{
+	const cJSON *r;
+
+	cJSON_ArrayForEach(r, found) {
+		fn(ud, r);
+		(*n)++;
+	}
+}
+
+/* One file of one pass, read under the shared lock. The records found go
+ * to fn only once it is dropped: a reader that waits to write (a pipe
+ * nobody reads) holds up no worker. */
+static enum consent_err find_in(struct finder *f, int lk, const char *name, consent_fn *fn,
+                                void *ud, size_t *n)
+{
+	char p[SPOOL_PATH_MAX];
+	enum consent_err e;
+
+	if (!path_in(f->l, name, p)) {
+		say(f->l, "ledger path too long");
+		return CONSENT_EIO;
+	}
+	if (!(f->found = cJSON_CreateArray())) {
+		say(f->l, "out of memory");
+		return CONSENT_ENOMEM;
+	}
+	f->n_found = 0;
+	if (take_lock(f->l, lk, LOCK_SH, false) != 0) {
+		e = CONSENT_EIO;
+	} else {
+		e = each_chunk(f->l, p, find_line, f);
+		flock(lk, LOCK_UN);
+	}
+	if (e == CONSENT_OK)
+		give_found(f->found, fn, ud, n);
+	cJSON_Delete(f->found);
+	f->found = NULL;
+	return e;
 }
 
 enum consent_err consent_find(struct consent_ledger *l, const char *email, consent_fn *fn,
                               void *ud, size_t *n, size_t *bad)
 {
-	struct finder f = { l, email, true, NULL, 0, fn, ud, 0, 0 };
+	struct finder f = { .l = l, .email = email };
 	enum consent_err e;
 	struct part *parts = NULL;
 	size_t n_parts = 0;
@@ -545,7 +647,7 @@ enum consent_err consent_find(struct consent_ledger *l, const char *email, conse
 	*n = 0;
 	if (bad)
 		*bad = 0;
-	if ((lk = take_lock(l, LOCK_SH, false)) < 0)
+	if ((lk = open_lock(l, false)) < 0)
 		return errno == ENOENT ? CONSENT_OK : CONSENT_EIO;
 	if ((e = list_parts(l, &parts, &n_parts)) != CONSENT_OK)
 		goto out;
@@ -556,15 +658,9 @@ enum consent_err consent_find(struct consent_ledger *l, const char *email, conse
 	}
 	for (int pass = 0; pass < 2 && e == CONSENT_OK; pass++) {
 		f.voids_only = pass == 0;
-		for (size_t i = 0; i < n_parts && e == CONSENT_OK; i++) {
-			char p[SPOOL_PATH_MAX];
-
-			e = path_in(l, parts[i].name, p) ? each_chunk(l, p, find_line, &f) : CONSENT_EIO;
-			if (e == CONSENT_EIO && f.n_voids == CONSENT_MAX_VOIDS)
-				e = CONSENT_ETOOBIG;
-		}
+		for (size_t i = 0; i < n_parts && e == CONSENT_OK; i++)
+			e = find_in(&f, lk, parts[i].name, fn, ud, n);
 	}
-	*n = f.n;
 	if (bad)
 		*bad = f.bad;
 out:
@@ -576,60 +672,56 @@ out:
 
 /* ---- forgetting ------------------------------------------------------------- */
 
-/* One file's rewrite without the email's lines. */
+/* One file's rewrite without the email's lines, or the scan before it. */
 struct rewrite {
 	struct consent_ledger *l;
 	const char *email;
-	consent_fn *fn;
-	void *ud;
-	int out;                 /* the temporary file */
-	const char *tmp;
+	const char *member;      /* "email":"EMAIL" as cJSON writes it */
+	cJSON *found;            /* the records removed; NULL in the scan */
+	int out;                 /* the temporary file; -1 in the scan */
+	char *tmp;
 	bool dropping;           /* the current line goes */
-	size_t records, lines;   /* records removed; lines removed */
+	size_t records, torn;    /* records removed, lines that are none */
+	size_t lines;            /* lines removed (voids too) */
 	size_t kept;             /* bytes written */
 };
 
 /* Whether a line goes: its first piece decides. A line that is no record
- * goes when it holds the email (a torn record; a long line's first piece). */
-static bool line_goes(struct rewrite *r, const struct chunk *c)
+ * goes when it holds the email's member whole (a torn record; a long
+ * line's first piece): jimbob@x.com's is not bob@x.com's. */
+static enum consent_err line_goes(struct rewrite *r, const struct chunk *c, bool *goes)
 {
+	enum consent_err e = CONSENT_OK;
+	enum line_kind k;
 	cJSON *j;
-	bool goes;
 
-	switch (read_line(c, &j)) {
-	case LINE_RECORD:
-		if ((goes = email_is(j, r->email))) {
-			r->fn(r->ud, j);
-			r->records++;
-		}
-		break;
-	case LINE_VOID:
-		goes = email_is(j, r->email);
-		break;
-	default:
-		goes = strcasestr(c->buf, r->email) != NULL;
-		break;
-	}
+	k = read_line(c, &j);
+	*goes = k == LINE_BAD ? strcasestr(c->buf, r->member) != NULL : email_is(j, r->email);
+	if (*goes && k == LINE_RECORD && r->found)
+		e = keep(r->l, r->found, &r->records, &j);
+	else if (*goes && k == LINE_RECORD)
+		r->records++;
+	r->torn += *goes && k == LINE_BAD;
 	cJSON_Delete(j);
-	return goes;
+	return e;
 }
 
-static bool copy_line(void *ud, const struct chunk *c)
+static enum consent_err copy_line(void *ud, const struct chunk *c)
 {
 	struct rewrite *r = ud;
+	enum consent_err e;
 
 	if (c->first) {
-		r->dropping = line_goes(r, c);
+		if ((e = line_goes(r, c, &r->dropping)) != CONSENT_OK)
+			return e;
 		r->lines += r->dropping;
 	}
-	if (r->dropping)
-		return true;
-	if (io_write_all(r->out, c->buf, c->n) != 0 || (c->nl && io_write_all(r->out, "\n", 1) != 0)) {
-		sys_fail(r->l, "write", r->tmp);
-		return false;
-	}
+	if (r->dropping || r->out < 0)
+		return CONSENT_OK;
+	if (io_write_all(r->out, c->buf, c->n) != 0 || (c->nl && io_write_all(r->out, "\n", 1) != 0))
+		return sys_fail(r->l, "write", r->tmp);
 	r->kept += c->n + c->nl;
-	return true;
+	return CONSENT_OK;
 }
 
 /* Puts the rewrite in place of `path` (or removes both when nothing is
@@ -654,51 +746,117 @@ static enum consent_err settle(struct rewrite *r, const char *path, enum consent
 	return io_fsync_dir(r->l->dir) == 0 ? CONSENT_OK : sys_fail(r->l, "fsync", r->l->dir);
 }
 
-/* One ledger file without the email's lines; *n grows by the records gone. */
-static enum consent_err forget_in(struct consent_ledger *l, const char *name, const char *email,
-                                  consent_fn *fn, void *ud, size_t *n)
+/* The rewrite of `path`, under the exclusive lock: what goes is decided
+ * again, as lines may have come since the scan. */
+static enum consent_err rewrite(struct rewrite *r, int lk, const char *path)
 {
-	char path[SPOOL_PATH_MAX], tmp[SPOOL_PATH_MAX], tname[64];
-	struct rewrite r = { l, email, fn, ud, -1, tmp, false, 0, 0, 0 };
+	char tname[64];
 	enum consent_err e;
 	struct stat st;
 
 	/* A dot first: no reader takes it for a ledger file. */
 	snprintf(tname, sizeof tname, ".forget.%ld", (long)getpid());
-	if (!path_in(l, name, path) || !path_in(l, tname, tmp)) {
-		say(l, "ledger path too long");
+	if (!path_in(r->l, tname, r->tmp)) {
+		say(r->l, "ledger path too long");
 		return CONSENT_EIO;
 	}
-	unlink(tmp);   /* left by a killed run of this pid */
-	if (stat(path, &st) != 0)
-		return errno == ENOENT ? CONSENT_OK : sys_fail(l, "stat", path);
-	r.out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (r.out < 0)
-		return sys_fail(l, "create", tmp);
+	if (take_lock(r->l, lk, LOCK_EX, false) != 0)
+		return CONSENT_EIO;
+	unlink(r->tmp);   /* left by a killed run of this pid */
+	if (stat(path, &st) != 0) {
+		e = errno == ENOENT ? CONSENT_OK : sys_fail(r->l, "stat", path);
+		goto out;
+	}
+	r->out = open(r->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (r->out < 0) {
+		e = sys_fail(r->l, "create", r->tmp);
+		goto out;
+	}
 	/* Run by root, the rewrite must stay the workers' to append to. */
-	e = fchown(r.out, st.st_uid, st.st_gid) == 0 ? CONSENT_OK : sys_fail(l, "chown", tmp);
+	e = fchown(r->out, st.st_uid, st.st_gid) == 0 ? CONSENT_OK : sys_fail(r->l, "chown", r->tmp);
 	if (e == CONSENT_OK)
-		e = each_chunk(l, path, copy_line, &r);
-	e = settle(&r, path, e);
-	*n += r.records;
+		e = each_chunk(r->l, path, copy_line, r);
+	e = settle(r, path, e);
+out:
+	flock(lk, LOCK_UN);
 	return e;
 }
 
-enum consent_err consent_forget(struct consent_ledger *l, const char *email, consent_fn *fn,
-                                void *ud, size_t *n)
+/* One ledger file without the email's lines: scanned under the shared lock,
+ * rewritten under the exclusive one only when it holds some. fn hears of
+ * the records removed once the lock is dropped; *n and *torn grow. */
+static enum consent_err forget_in(struct rewrite *r, int lk, const char *name, consent_fn *fn,
+                                  void *ud, size_t *n, size_t *torn)
 {
+	char path[SPOOL_PATH_MAX], tmp[SPOOL_PATH_MAX];
+	enum consent_err e;
+
+	if (!path_in(r->l, name, path)) {
+		say(r->l, "ledger path too long");
+		return CONSENT_EIO;
+	}
+	r->found = NULL;
+	r->out = -1;
+	r->records = r->torn = r->lines = r->kept = 0;
+	if (take_lock(r->l, lk, LOCK_SH, false) != 0)
+		return CONSENT_EIO;
+	e = each_chunk(r->l, path, copy_line, r);
+	flock(lk, LOCK_UN);
+	if (e != CONSENT_OK || r->lines == 0)
+		return e;
+	r->records = r->torn = r->lines = 0;
+	r->tmp = tmp;
+	if (!(r->found = cJSON_CreateArray())) {
+		say(r->l, "out of memory");
+		return CONSENT_ENOMEM;
+	}
+	e = rewrite(r, lk, path);
+	if (e == CONSENT_OK) {
+		give_found(r->found, fn, ud, n);
+		*torn += r->torn;
+	}
+	cJSON_Delete(r->found);
+	return e;
+}
+
+/* "email":"EMAIL", the member as a record holds it (malloc'd), or NULL. */
+static char *email_member(const char *email)
+{
+	cJSON *s = cJSON_CreateString(email);
+	char *v = s ? cJSON_PrintUnformatted(s) : NULL;
+	char *m = v ? malloc(strlen(v) + sizeof "\"email\":") : NULL;
+
+	if (m)
+		sprintf(m, "\"email\":%s", v);
+	cJSON_free(v);
+	cJSON_Delete(s);
+	return m;
+}
+
+enum consent_err consent_forget(struct consent_ledger *l, const char *email, consent_fn *fn,
+                                void *ud, size_t *n, size_t *torn)
+{
+	struct rewrite r = { .l = l, .email = email, .out = -1 };
 	struct part *parts = NULL;
 	enum consent_err e;
 	size_t n_parts = 0;
+	char *member;
 	int lk;
 
-	*n = 0;
-	if ((lk = take_lock(l, LOCK_EX, false)) < 0)
+	*n = *torn = 0;
+	if ((lk = open_lock(l, false)) < 0)
 		return errno == ENOENT ? CONSENT_OK : CONSENT_EIO;
+	if (!(member = email_member(email))) {
+		say(l, "out of memory");
+		drop_lock(lk);
+		return CONSENT_ENOMEM;
+	}
+	r.member = member;
 	e = list_parts(l, &parts, &n_parts);
 	for (size_t i = 0; i < n_parts && e == CONSENT_OK; i++)
-		e = forget_in(l, parts[i].name, email, fn, ud, n);
+		e = forget_in(&r, lk, parts[i].name, fn, ud, n, torn);
 	free(parts);
+	free(member);
 	drop_lock(lk);
 	return e;
 }
@@ -711,6 +869,7 @@ const char *consent_strerror(enum consent_err e)
 	case CONSENT_ENOSPC: return "no space left for the consent ledger";
 	case CONSENT_ETOOBIG: return "over a limit of the consent ledger";
 	case CONSENT_ENOMEM: return "out of memory";
+	case CONSENT_EBUSY: return "the consent ledger is locked by another process";
 	}
 	return "unknown error";
 }

@@ -6,7 +6,8 @@
  * Layout under the spool directory:
  *   consent/                 mode 0700, made on the first record
  *   consent/lock             an empty file: every writer takes flock(LOCK_EX)
- *                            on it, every reader LOCK_SH
+ *                            on it, every reader LOCK_SH (one file at a
+ *                            time, never while its caller prints)
  *   consent/YYYY-MM.jsonl    the records of a month (UTC), mode 0600
  *   consent/YYYY-MM.N.jsonl  N = 1..CONSENT_MAX_PARTS-1: the month's next
  *                            part, once the one before holds CONSENT_MAX_FILE
@@ -27,14 +28,18 @@
  * a visitor is told a submission went through only once its consent is on
  * disk. A line is written whole under the lock; an append that fails is cut
  * off again (ftruncate), and a line left torn by a crash is ended before the
- * next one. consent_forget() rewrites each file that held the email's lines
- * (a temporary file, fdatasync, rename, directory fsync) under the same
- * lock appenders take, so no append is lost to a rename; the new file keeps
- * the old one's owner and group (a root run leaves it the workers').
+ * next one; an append that could not be cut off is voided (consent_void).
+ * A worker waits for the lock at most CONSENT_LOCK_WAIT_MS, then fails
+ * (CONSENT_EBUSY): the post is refused, not held. consent_forget() scans
+ * each file under LOCK_SH and rewrites one that holds the email's lines (a
+ * temporary file, fdatasync, rename, directory fsync) under the LOCK_EX
+ * appenders take, so no append is lost to a rename; the new file keeps the
+ * old one's owner and group (a root run leaves it the workers').
  *
  * Ownership: struct consent_ledger holds only its directory and the text of
  * its last error; it owns no descriptor. Records given to a callback belong
- * to the ledger and live only during the call.
+ * to the ledger and live only during the call, which is made with no lock
+ * held (the records of one file are read first, at most CONSENT_MAX_FOUND).
  */
 #ifndef FMGATE_CONSENT_H
 #define FMGATE_CONSENT_H
@@ -53,6 +58,9 @@
 #define CONSENT_MAX_PARTS   100u              /* files of one month */
 #define CONSENT_MAX_FILES   20000u            /* ledger files a reader visits */
 #define CONSENT_MAX_VOIDS   10000u            /* voided messageIds of one email */
+#define CONSENT_MAX_FOUND   10000u            /* records of one email in one file */
+#define CONSENT_LOCK_WAIT_MS 2000u            /* a worker's wait for the lock */
+#define CONSENT_LOCK_STEP_MS 10u              /* ...tried again after this */
 
 struct consent_ledger {
 	char dir[SPOOL_PATH_MAX];                 /* SPOOL/consent */
@@ -64,9 +72,10 @@ enum consent_err {
 	CONSENT_EIO,      /* a system call failed: unwritable, unreadable, missing */
 	CONSENT_ENOSPC,   /* the file system is full (or the quota used up) */
 	CONSENT_ETOOBIG,  /* a record over CONSENT_MAX_RECORD, or every part of
-	                     the month full, or more files or voids than a
-	                     reader takes */
+	                     the month full, or more files, voids or
+	                     records than a reader takes */
 	CONSENT_ENOMEM,
+	CONSENT_EBUSY,    /* a worker found the lock held for CONSENT_LOCK_WAIT_MS */
 };
 
 /* The ledger of a spool directory. False when the path does not fit. */
@@ -98,13 +107,14 @@ enum consent_err consent_find(struct consent_ledger *l, const char *email, conse
                               void *ud, size_t *n, size_t *bad);
 
 /*
- * Removes every line of `email`: its records (fn is called for each before
- * it goes), its void lines, and lines that do not read as records but hold
- * the email (a line torn by a crash). *n receives the records removed. A
- * file left empty is removed.
+ * Removes every line of `email`: its records (fn is called for each once
+ * its file is rewritten), its void lines, and lines that do not read as
+ * records but hold its member "email":"EMAIL" whole (a line torn by a
+ * crash), all compared ignoring ASCII case. *n receives the records
+ * removed, *torn those other lines. A file left empty is removed.
  */
 enum consent_err consent_forget(struct consent_ledger *l, const char *email, consent_fn *fn,
-                                void *ud, size_t *n);
+                                void *ud, size_t *n, size_t *torn);
 
 const char *consent_strerror(enum consent_err e);
 

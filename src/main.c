@@ -14,6 +14,7 @@
 #include "consent.h"
 #include "drain.h"
 #include "dest.h"
+#include "fieldtype.h"
 #include "fields_print.h"
 #include "fm_client.h"
 #include "fm_body.h"
@@ -808,6 +809,12 @@ static bool person_args(int argc, char **argv, const char **email, struct spool 
 		return false;
 	}
 	*email = ops[0];
+	/* Any address a record or a spool file may hold, those of a mapping
+	 * before the dot rule too; a user id or a typo is said at once. */
+	if (!ft_email_grammar(*email, strlen(*email))) {
+		fprintf(stderr, "fmgate %s: not an email address\n", argv[0]);
+		return false;
+	}
 	if (!cli_spool(mapping_path(config), sp))
 		return false;
 	if (!consent_init(l, sp->dir)) {
@@ -855,11 +862,17 @@ static void print_removed(void *ud, const cJSON *r)
 	putchar('\n');
 }
 
-static void print_forgotten(void *ud, enum spool_area area, const struct spool_id *id)
+static void print_forgotten(void *ud, enum spool_area area, const struct spool_id *id,
+                            const char *failure)
 {
 	(void)ud;
-	printf("removed %s submission %s to=%s\n", area == SPOOL_DEAD ? "dead" : "waiting",
-	       id->mid, id->dest[0] ? id->dest : MAP_CRM_NAME);
+	if (failure)
+		fprintf(stderr, "fmgate forget: %s submission %s to=%s not read or removed: %s\n",
+		        area == SPOOL_DEAD ? "dead" : "waiting", id->mid,
+		        id->dest[0] ? id->dest : MAP_CRM_NAME, failure);
+	else
+		printf("removed %s submission %s to=%s\n", area == SPOOL_DEAD ? "dead" : "waiting",
+		       id->mid, id->dest[0] ? id->dest : MAP_CRM_NAME);
 }
 
 /* `forget EMAIL`: an erasure request: that person's waiting and dead
@@ -867,7 +880,8 @@ static void print_forgotten(void *ud, enum spool_area area, const struct spool_i
  * something could not be removed (what was is said). */
 static int cmd_forget(int argc, char **argv)
 {
-	size_t files = 0, busy = 0, records = 0;
+	size_t records = 0, torn = 0;
+	struct spool_forgot sf = { 0 };
 	struct consent_ledger l;
 	enum spool_err se;
 	enum consent_err ce;
@@ -877,23 +891,28 @@ static int cmd_forget(int argc, char **argv)
 
 	if (!person_args(argc, argv, &email, &sp, &l))
 		return 2;
-	if ((se = spool_forget(&sp, email, print_forgotten, NULL, &files, &busy)) != SPOOL_OK) {
+	if ((se = spool_forget(&sp, email, print_forgotten, NULL, &sf)) != SPOOL_OK) {
 		fprintf(stderr, "fmgate forget: spool: %s (%s)\n", spool_strerror(se), sp.why);
 		rc = 2;
 	}
-	if (busy) {
+	if (sf.busy) {
 		fprintf(stderr, "fmgate forget: %zu submission file%s stayed: being delivered; "
-		        "run forget again\n", busy, busy == 1 ? "" : "s");
+		        "run forget again\n", sf.busy, sf.busy == 1 ? "" : "s");
 		rc = 2;
 	}
-	ce = consent_forget(&l, email, print_removed, NULL, &records);
+	if (sf.failed)
+		rc = 2;
+	ce = consent_forget(&l, email, print_removed, NULL, &records, &torn);
 	if (ce != CONSENT_OK) {
 		fprintf(stderr, "fmgate forget: consent ledger: %s (%s)\n", consent_strerror(ce), l.why);
 		rc = 2;
 	}
-	printf("forgot %zu submission file%s and %zu consent record%s\n", files,
-	       files == 1 ? "" : "s", records, records == 1 ? "" : "s");
-	return rc ? rc : files + records ? 0 : 1;
+	if (torn)
+		printf("removed %zu torn ledger line%s holding that email\n", torn,
+		       torn == 1 ? "" : "s");
+	printf("forgot %zu submission file%s and %zu consent record%s\n", sf.removed,
+	       sf.removed == 1 ? "" : "s", records, records == 1 ? "" : "s");
+	return rc ? rc : sf.removed + records + torn ? 0 : 1;
 }
 
 static const struct verb {

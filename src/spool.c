@@ -1374,40 +1374,92 @@ static enum spool_err forget_one(struct spool *sp, enum spool_area area, const s
 	return e;
 }
 
+/* Whether a file carries the email: SPOOL_OK (*match tells), SPOOL_ENOENT
+ * when it went meanwhile, or why it could not be read. */
+static enum spool_err carries_file(struct spool *sp, enum spool_area area,
+                                   const struct spool_id *id, const char *email, bool *match)
+{
+	struct spool_item it;
+	enum spool_err e = spool_read(sp, area, id, &it);
+
+	if (e == SPOOL_OK)
+		*match = carries(&it, email);
+	spool_item_free(&it);
+	return e;
+}
+
+/* Flushes each directory of `area` that the files marked in gone[] left:
+ * a removal is said only once it lasts a crash. */
+static enum spool_err flush_removed(struct spool *sp, enum spool_area area,
+                                    const struct spool_list *l, const bool *gone)
+{
+	bool done[SPOOL_BUCKETS] = { false };
+	char dir[SPOOL_PATH_MAX];
+
+	for (size_t i = 0; i < l->n; i++) {
+		unsigned b = area == SPOOL_DEAD ? 0 : bucket_of(l->v[i].id.uhash);
+
+		if (!gone[i] || done[b])
+			continue;
+		done[b] = true;
+		if (!area_dir(sp, area, l->v[i].id.uhash, dir))
+			return SPOOL_EIO;
+		if (io_fsync_dir(dir) != 0)
+			return sys_fail(sp, "fsync", dir);
+	}
+	return SPOOL_OK;
+}
+
+/* spool_forget in one area. */
+static enum spool_err forget_area(struct spool *sp, enum spool_area area, const char *email,
+                                  spool_forget_fn *fn, void *ud, struct spool_forgot *out)
+{
+	struct spool_list l;
+	enum spool_err e;
+	bool *gone;
+
+	if ((e = spool_list(sp, area, -1, false, &l)) != SPOOL_OK)
+		return e;
+	if (!(gone = calloc(l.n ? l.n : 1, sizeof *gone))) {
+		spool_list_free(&l);
+		return SPOOL_ENOMEM;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		bool match = false;
+
+		sp->why[0] = '\0';
+		e = carries_file(sp, area, &l.v[i].id, email, &match);
+		if (e == SPOOL_OK && match)
+			e = forget_one(sp, area, &l.v[i].id);
+		gone[i] = e == SPOOL_OK && match;
+		if (e == SPOOL_EBUSY) {
+			out->busy++;
+		} else if (e != SPOOL_OK && e != SPOOL_ENOENT) {
+			/* Maybe the email's: said, and the rest still done. */
+			out->failed++;
+			fn(ud, area, &l.v[i].id, sp->why[0] ? sp->why : spool_strerror(e));
+		}
+	}
+	e = flush_removed(sp, area, &l, gone);
+	for (size_t i = 0; i < l.n && e == SPOOL_OK; i++) {
+		if (gone[i]) {
+			out->removed++;
+			fn(ud, area, &l.v[i].id, NULL);
+		}
+	}
+	free(gone);
+	spool_list_free(&l);
+	return e;
+}
+
 enum spool_err spool_forget(struct spool *sp, const char *email, spool_forget_fn *fn, void *ud,
-                            size_t *n, size_t *busy)
+                            struct spool_forgot *out)
 {
 	enum spool_err e = SPOOL_OK;
 
-	*n = *busy = 0;
-	for (int a = SPOOL_QUEUE; a <= SPOOL_DEAD && e == SPOOL_OK; a++) {
-		struct spool_list l;
-
-		if ((e = spool_list(sp, (enum spool_area)a, -1, false, &l)) != SPOOL_OK)
-			break;
-		for (size_t i = 0; i < l.n && e == SPOOL_OK; i++) {
-			struct spool_item it;
-			bool match;
-
-			if (spool_read(sp, (enum spool_area)a, &l.v[i].id, &it) != SPOOL_OK)
-				continue;   /* gone meanwhile, or not a record: nobody's */
-			match = carries(&it, email);
-			spool_item_free(&it);
-			if (!match)
-				continue;
-			e = forget_one(sp, (enum spool_area)a, &l.v[i].id);
-			if (e == SPOOL_OK) {
-				(*n)++;
-				fn(ud, (enum spool_area)a, &l.v[i].id);
-			} else if (e == SPOOL_EBUSY) {
-				(*busy)++;
-				e = SPOOL_OK;
-			} else if (e == SPOOL_ENOENT) {
-				e = SPOOL_OK;   /* delivered or purged meanwhile */
-			}
-		}
-		spool_list_free(&l);
-	}
+	memset(out, 0, sizeof *out);
+	for (int a = SPOOL_QUEUE; a <= SPOOL_DEAD && e == SPOOL_OK; a++)
+		e = forget_area(sp, (enum spool_area)a, email, fn, ud, out);
 	return e;
 }
 

@@ -273,20 +273,30 @@ enum spool_err spool_purge_dead(struct spool *sp, long long older_than_s, size_t
 enum spool_err spool_requeue_dead(struct spool *sp, const char *want, const char *dest,
                                   size_t *n);
 
-/* A file spool_forget removed: only its id, never its content. */
-typedef void spool_forget_fn(void *ud, enum spool_area area, const struct spool_id *id);
+/* A file spool_forget removed (failure NULL), or could not read or remove
+ * (failure: why, for a message): only its id, never its content. */
+typedef void spool_forget_fn(void *ud, enum spool_area area, const struct spool_id *id,
+                             const char *failure);
+
+struct spool_forgot {
+	size_t removed;   /* files removed */
+	size_t busy;      /* files that stayed: their lock stayed held */
+	size_t failed;    /* files that could not be read or removed */
+};
 
 /*
  * An erasure request: removes the waiting and dead files (the contact's and
  * other destinations', NAME and NAME.DEST) whose identify message's
  * traits.email is `email` (ignoring ASCII case), each under its userId's
- * lock (a delivery in progress is waited for up to 5 s); fn is called for
- * each file removed. *n receives how many; *busy how many stayed because
- * their lock stayed held (run it again). A file that does not read is
- * nobody's: it stays.
+ * lock (a delivery in progress is waited for up to 5 s). Each directory a
+ * file left is flushed before fn hears of the removal. A file gone
+ * meanwhile is skipped; one that cannot be read (not a record, unreadable)
+ * or removed is given to fn with why, and the others are still done. *out
+ * receives the counts; an error is returned only when an area cannot be
+ * listed or a directory flushed.
  */
 enum spool_err spool_forget(struct spool *sp, const char *email, spool_forget_fn *fn, void *ud,
-                            size_t *n, size_t *busy);
+                            struct spool_forgot *out);
 
 /* Counts queue/ and dead/ again and stores the count; *n receives it. */
 enum spool_err spool_recount(struct spool *sp, size_t *n);

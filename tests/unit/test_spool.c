@@ -14,6 +14,7 @@
 
 #include "spool.h"
 #include "t.h"
+#include "tfiles.h"
 
 static char root[256];
 
@@ -599,16 +600,44 @@ static void test_tmp(void)
 	T(access(p, F_OK) == 0, "the new one stays");
 }
 
-/* What spool_forget said it removed: "AREA MID.DEST" lines. */
-static char forgotten[1024];
+/* What spool_forget said it removed: "AREA MID.DEST" lines; "failed AREA
+ * MID.DEST: WHY" for a file it could not read or remove. */
+static char forgotten[2048];
 
-static void note_forgotten(void *ud, enum spool_area area, const struct spool_id *id)
+static void note_forgotten(void *ud, enum spool_area area, const struct spool_id *id,
+                           const char *failure)
 {
 	size_t o = strlen(forgotten);
 
 	(void)ud;
-	snprintf(forgotten + o, sizeof forgotten - o, "%s %s.%s\n",
-	         area == SPOOL_DEAD ? "dead" : "queue", id->mid, id->dest);
+	snprintf(forgotten + o, sizeof forgotten - o, "%s%s %s.%s%s%s\n", failure ? "failed " : "",
+	         area == SPOOL_DEAD ? "dead" : "queue", id->mid, id->dest, failure ? ": " : "",
+	         failure ? failure : "");
+}
+
+/* A file forget cannot read may be anybody's: it is said, the rest still
+ * goes, and only a file that went meanwhile is passed over in silence. */
+static void test_forget_unreadable(struct spool *sp, const char *dir)
+{
+	struct spool_forgot out;
+	struct spool_id a3, c1;
+	char p[600], name[SPOOL_NAME_SIZE];
+
+	T(add(sp, "u-1", 4, spool_seq_now(), "Four", &a3) == SPOOL_OK, "a's waiting again");
+	T(add(sp, "u-3", 5, spool_seq_now(), "Five", &c1) == SPOOL_OK, "another waiting");
+	spool_id_name(&c1, name);
+	snprintf(p, sizeof p, "%s/queue/%02x/%s", dir, (unsigned)(c1.uhash >> 56), name);
+	T(t_write(p, "{\"not\": \"a record\"", 0600), "made unreadable");
+	forgotten[0] = '\0';
+	T(spool_forget(sp, "a@example.com", note_forgotten, NULL, &out) == SPOOL_OK &&
+	  out.removed == 1 && out.failed == 1 && out.busy == 0,
+	  "one removed, one failed (%zu, %zu)", out.removed, out.failed);
+	T(strstr(forgotten, "queue 00000004-0000-4000-8000-000000000004.\n") != NULL,
+	  "a's said removed");
+	T(strstr(forgotten, "failed queue 00000005-0000-4000-8000-000000000005.: ") &&
+	  strstr(forgotten, "not a spool record"), "the unreadable one said, with why: %s", forgotten);
+	T(access(p, F_OK) == 0, "and left where it is");
+	unlink(p);
 }
 
 /* An erasure request: that email's files in both areas and of every
@@ -618,8 +647,8 @@ static void test_forget(void)
 	struct spool_state st = { 0 };
 	struct spool_id a1, a2, hook, b1;
 	char dir[300], mid[37];
+	struct spool_forgot out;
 	struct spool sp;
-	size_t n, busy;
 	cJSON *m, *traits;
 
 	snprintf(dir, sizeof dir, "%s/forget", root);
@@ -641,8 +670,9 @@ static void test_forget(void)
 	  spool_add(&sp, SPOOL_QUEUE, &b1, m, NULL, "contact", &st, NULL) == SPOOL_OK, "b's waiting");
 	cJSON_Delete(m);
 	forgotten[0] = '\0';
-	T(spool_forget(&sp, "A@Example.COM", note_forgotten, NULL, &n, &busy) == SPOOL_OK &&
-	  n == 3 && busy == 0, "three of a's files, ignoring case (got %zu)", n);
+	T(spool_forget(&sp, "A@Example.COM", note_forgotten, NULL, &out) == SPOOL_OK &&
+	  out.removed == 3 && out.busy == 0 && out.failed == 0,
+	  "three of a's files, ignoring case (got %zu)", out.removed);
 	T(strstr(forgotten, "queue 00000001-0000-4000-8000-000000000001.\n") &&
 	  strstr(forgotten, "queue 00000002-0000-4000-8000-000000000002.hook\n") &&
 	  strstr(forgotten, "dead 00000002-0000-4000-8000-000000000002.\n") &&
@@ -655,8 +685,9 @@ static void test_forget(void)
 		T(spool_read(&sp, SPOOL_QUEUE, &b1, &it) == SPOOL_OK, "b's stays");
 		spool_item_free(&it);
 	}
-	T(spool_forget(&sp, "a@example.com", note_forgotten, NULL, &n, &busy) == SPOOL_OK && n == 0,
-	  "again: nothing");
+	T(spool_forget(&sp, "a@example.com", note_forgotten, NULL, &out) == SPOOL_OK &&
+	  out.removed == 0 && out.failed == 0, "again: nothing");
+	test_forget_unreadable(&sp, dir);
 }
 
 int main(void)
