@@ -659,6 +659,104 @@ static void test_forget(void)
 	  "again: nothing");
 }
 
+/* Writes a dead record by hand: `past` is its members after "reason" (old
+ * records have none). */
+static bool write_dead(const char *dir, const struct spool_id *id, const char *past)
+{
+	char p[600], name[SPOOL_NAME_SIZE];
+	FILE *f;
+
+	spool_id_name(id, name);
+	snprintf(p, sizeof p, "%s/dead/%s", dir, name);
+	if (!(f = fopen(p, "w")))
+		return false;
+	fprintf(f, "{\"version\":1,\"form\":\"contact\",\"accepted\":\"2020-01-01T00:00:00.000Z\","
+	        "\"attempts\":3,\"next_attempt\":0,\"last_error\":\"\",\"reason\":\"rejected old\","
+	        "\"dead_at\":\"2020-01-02T00:00:00.000Z\"%s,\"identify\":{\"type\":\"identify\","
+	        "\"messageId\":\"%s\",\"userId\":\"u-h\",\"traits\":{}}}", past, id->mid);
+	return fclose(f) == 0;
+}
+
+/* Requeue starts a new age; deaths and requeues are kept as a history. */
+static void test_history(void)
+{
+	struct spool sp;
+	struct spool_id id;
+	struct spool_item it;
+	char dir[300], mid[37], last[32];
+	long long t0 = (long long)time(NULL);
+	size_t n;
+	cJSON *m;
+
+	snprintf(dir, sizeof dir, "%s/history", root);
+	mkdir(dir, 0700);
+	spool_init(&sp, dir, 0, 0);
+	T(add(&sp, "u-h", 1, 1000000000ull * 1577836800ull, "Old", &id) == SPOOL_OK, "add, accepted 2020");
+	T(spool_read(&sp, SPOOL_QUEUE, &id, &it) == SPOOL_OK && it.requeued == 0 && it.n_history == 0,
+	  "a new one: never requeued, no history");
+	T(spool_bury(&sp, &it, "rejected http=422 first") == SPOOL_OK, "bury");
+	spool_item_free(&it);
+	T(spool_read(&sp, SPOOL_DEAD, &id, &it) == SPOOL_OK && it.n_history == 1 &&
+	  strcmp(it.history[0].reason, "rejected http=422 first") == 0 &&
+	  strlen(it.history[0].time) == UUID_TS_SIZE - 1, "dead: its reason in the history");
+	spool_item_free(&it);
+	T(spool_requeue_dead(&sp, id.mid, NULL, &n) == SPOOL_OK && n == 1, "requeue");
+	T(spool_read(&sp, SPOOL_QUEUE, &id, &it) == SPOOL_OK && it.requeued >= t0 &&
+	  it.requeued <= (long long)time(NULL) && it.id.seq == 1000000000ull * 1577836800ull,
+	  "requeued now, accepted time kept");
+	T(it.n_history == 2 && strcmp(it.history[0].reason, "rejected http=422 first") == 0 &&
+	  strcmp(it.history[1].reason, SPOOL_REQUEUED) == 0 && it.reason[0] == '\0',
+	  "the history: the death, then the requeue");
+	it.st.attempts = 1;
+	T(spool_reschedule(&sp, &it) == SPOOL_OK, "reschedule");
+	spool_item_free(&it);
+	T(spool_read(&sp, SPOOL_QUEUE, &id, &it) == SPOOL_OK && it.requeued >= t0 && it.n_history == 2,
+	  "a rewrite keeps both");
+	for (unsigned i = 0; i < SPOOL_MAX_HISTORY; i++) {
+		snprintf(last, sizeof last, "death %u", i);
+		T(spool_bury(&sp, &it, last) == SPOOL_OK, "bury %u", i);
+		spool_item_free(&it);
+		T(spool_requeue_dead(&sp, id.mid, NULL, &n) == SPOOL_OK, "requeue %u", i);
+		T(spool_read(&sp, SPOOL_QUEUE, &id, &it) == SPOOL_OK, "read %u", i);
+	}
+	T(it.n_history == SPOOL_MAX_HISTORY && strcmp(it.history[0].reason, "death 4") == 0 &&
+	  strcmp(it.history[SPOOL_MAX_HISTORY - 2].reason, last) == 0 &&
+	  strcmp(it.history[SPOOL_MAX_HISTORY - 1].reason, SPOOL_REQUEUED) == 0,
+	  "bounded: the oldest dropped");
+	T(spool_remove(&sp, &id) == SPOOL_OK, "remove");
+	spool_item_free(&it);
+
+	/* Records written before requeue times and histories. */
+	mid_of(2, mid);
+	m = message("u-h", mid, "x");
+	T(spool_id_of(m, 1000000000ull * 1577836800ull, NULL, &id) == SPOOL_OK, "id");
+	cJSON_Delete(m);
+	T(write_dead(dir, &id, ""), "an old dead record");
+	T(spool_read(&sp, SPOOL_DEAD, &id, &it) == SPOOL_OK && it.requeued == 0 && it.n_history == 1 &&
+	  strcmp(it.history[0].time, "2020-01-02T00:00:00.000Z") == 0 &&
+	  strcmp(it.history[0].reason, "rejected old") == 0, "reads, its reason as its history");
+	spool_item_free(&it);
+	T(write_dead(dir, &id, ",\"requeued\":\"soon\""), "a requeue time that is no number");
+	T(spool_read(&sp, SPOOL_DEAD, &id, &it) == SPOOL_ECORRUPT, "not a spool record");
+	T(write_dead(dir, &id, ",\"history\":{}"), "a history that is no array");
+	T(spool_read(&sp, SPOOL_DEAD, &id, &it) == SPOOL_ECORRUPT, "not a spool record");
+	T(write_dead(dir, &id, ",\"history\":[{\"time\":1,\"reason\":\"r\"}]"), "an event's time no text");
+	T(spool_read(&sp, SPOOL_DEAD, &id, &it) == SPOOL_ECORRUPT, "not a spool record");
+	{
+		char many[2048] = ",\"history\":[";
+		size_t len = strlen(many);
+
+		for (unsigned i = 0; i < SPOOL_MAX_HISTORY + 3; i++)
+			len += (size_t)snprintf(many + len, sizeof many - len, "%s{\"time\":\"t\","
+			                        "\"reason\":\"e%u\"}", i ? "," : "", i);
+		snprintf(many + len, sizeof many - len, "]");
+		T(write_dead(dir, &id, many), "more events than a record keeps");
+		T(spool_read(&sp, SPOOL_DEAD, &id, &it) == SPOOL_OK && it.n_history == SPOOL_MAX_HISTORY &&
+		  strcmp(it.history[0].reason, "e3") == 0, "the newest are kept");
+		spool_item_free(&it);
+	}
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -673,6 +771,7 @@ int main(void)
 	test_first_fill();
 	test_locks();
 	test_lifecycle();
+	test_history();
 	test_limits();
 	test_unwritable();
 	test_tmp();
