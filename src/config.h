@@ -38,7 +38,8 @@ enum config_err {
 	CONFIG_ENOKEY,    /* no key from any source */
 	CONFIG_EKEYFILE,  /* key file unreadable, readable by others, empty or too long;
 	                     or a key (from any source) holding spaces or control bytes */
-	CONFIG_ESPOOL,    /* spool directory path too long */
+	CONFIG_ESPOOL,    /* spool directory path too long (app.c: or the
+	                     directory unsafe, spool_check_dir) */
 };
 
 /* The mapping file path: FMGATE_CONFIG or CONFIG_DEFAULT_MAPPING. */

@@ -202,6 +202,22 @@ out:
 	return problems ? 1 : 0;
 }
 
+/* `check`: the spool directory, when it exists, is the process's alone
+ * (spool_check_dir); what is wrong is printed. */
+static bool check_spool_dir(const struct mapping *m)
+{
+	char dir[LIMIT_MAX_URL];
+	struct spool sp;
+
+	if (!spool_dir_of(&m->settings, dir, sizeof dir))
+		return true;   /* config_resolve says it (check --online) */
+	spool_init(&sp, dir, 0, 0);
+	if (spool_check_dir(&sp) != SPOOL_EUNSAFE)
+		return true;
+	printf("%s\n", sp.why);
+	return false;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	const char *config = NULL, *path;
@@ -232,6 +248,8 @@ static int cmd_check(int argc, char **argv)
 	} else if (diags.n == 0)
 		printf("%s: %s\n", path, map_strerror(e));
 	rc = e == MAP_OK ? 0 : 1;
+	if (rc == 0 && !check_spool_dir(m))
+		rc = 1;
 	if (rc == 0 && online)
 		rc = check_online(m, path);
 	mapping_free(m);
@@ -601,6 +619,12 @@ static bool cli_spool(const char *mpath, struct spool *sp)
 		           m ? m->settings.spool_max_age_days : 0);
 	else
 		fprintf(stderr, "fmgate: the spool directory path is too long\n");
+	/* Files others could have planted are not read (a missing spool is
+	 * the command's to report). */
+	if (ok && spool_check_dir(sp) == SPOOL_EUNSAFE) {
+		fprintf(stderr, "fmgate: %s\n", sp->why);
+		ok = false;
+	}
 	mapping_free(m);
 	return ok;
 }

@@ -279,6 +279,38 @@ static enum spool_err make_dir(struct spool *sp, const char *path)
 	return sys_fail(sp, "mkdir", path);
 }
 
+const char *spool_dir_unsafe(uid_t owner, mode_t mode, uid_t euid)
+{
+	if (mode & (S_IWGRP | S_IWOTH))
+		return "group or others may write it (chmod go-w)";
+	if (owner != euid && owner != 0 && euid != 0)
+		return "another user owns it (chown it to the user fmgate runs as)";
+	return NULL;
+}
+
+enum spool_err spool_check_dir(struct spool *sp)
+{
+	const char *why;
+	enum spool_err e;
+	struct stat st;
+
+	if (stat(sp->dir, &st) != 0) {
+		bool gone = errno == ENOENT;
+
+		e = sys_fail(sp, "spool directory", sp->dir);
+		return gone ? SPOOL_ENOENT : e;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return sys_fail(sp, "spool directory", sp->dir);
+	}
+	if ((why = spool_dir_unsafe(st.st_uid, st.st_mode, geteuid())) != NULL) {
+		say(sp, "spool directory %s: %s", sp->dir, why);
+		return SPOOL_EUNSAFE;
+	}
+	return SPOOL_OK;
+}
+
 enum spool_err spool_prepare(struct spool *sp)
 {
 	static const char *const dirs[] = { "queue", "dead" };
@@ -293,18 +325,14 @@ enum spool_err spool_prepare(struct spool *sp)
 		say(sp, "spool directory path missing or too long");
 		return SPOOL_EIO;
 	}
+	/* The directory itself is the installer's (owner, mode): a worker that
+	 * made it where none was meant would spread personal data. */
+	if ((e = spool_check_dir(sp)) != SPOOL_OK)
+		return e == SPOOL_ENOENT ? SPOOL_EIO : e;
 	/* The lock file is made last: its presence means the layout is whole. */
 	if (stat(p, &st) == 0) {
 		sp->prepared = true;
 		return SPOOL_OK;
-	}
-	/* The directory itself is the installer's (owner, mode): a worker that
-	 * made it where none was meant would spread personal data. */
-	if (stat(sp->dir, &st) != 0)
-		return sys_fail(sp, "spool directory", sp->dir);
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return sys_fail(sp, "spool directory", sp->dir);
 	}
 	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
 		if (!path_of(sp, p, "%s", dirs[i]) || (e = make_dir(sp, p)) != SPOOL_OK)
@@ -1551,6 +1579,7 @@ const char *spool_strerror(enum spool_err e)
 	case SPOOL_ECORRUPT: return "not a spool record";
 	case SPOOL_EINVAL: return "message not fit for the spool";
 	case SPOOL_ENOMEM: return "out of memory";
+	case SPOOL_EUNSAFE: return "the spool directory is not the process's alone";
 	}
 	return "unknown error";
 }

@@ -47,6 +47,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <cjson/cJSON.h>
 
@@ -89,6 +90,7 @@ enum spool_err {
 	SPOOL_ECORRUPT, /* a file that is not a spool record */
 	SPOOL_EINVAL,   /* a message without userId or messageId, or too large */
 	SPOOL_ENOMEM,
+	SPOOL_EUNSAFE,  /* the directory others may write, or another user's */
 };
 
 enum spool_area { SPOOL_QUEUE = 0, SPOOL_DEAD };
@@ -175,8 +177,22 @@ void spool_init(struct spool *sp, const char *dir, size_t max_files, unsigned ma
  */
 bool spool_dir_of(const struct map_settings *s, char *out, size_t outsize);
 
-/* Creates the layout (mode 0700) in the spool directory, which must exist.
- * Writers call it themselves. */
+/*
+ * Why a spool directory of this owner and mode must not be used, or NULL: it
+ * holds personal data and what drain sends, so only the user fmgate runs as
+ * (euid) may write it: group or others may not, and it is owned by euid or
+ * root. Run as root, any owner is taken (an administrator's `status` or
+ * `requeue` on the web server user's spool).
+ */
+const char *spool_dir_unsafe(uid_t owner, mode_t mode, uid_t euid);
+
+/* The spool directory against spool_dir_unsafe(): SPOOL_EUNSAFE (sp->why
+ * says why), SPOOL_ENOENT when it does not exist, SPOOL_EIO when it cannot
+ * be looked at or is no directory. */
+enum spool_err spool_check_dir(struct spool *sp);
+
+/* Creates the layout (mode 0700) in the spool directory, which must exist
+ * and pass spool_check_dir(). Writers call it themselves. */
 enum spool_err spool_prepare(struct spool *sp);
 
 /* FNV-1a, 64 bits (hash.h): stable across processes and versions, as the

@@ -659,6 +659,45 @@ static void test_forget(void)
 	  "again: nothing");
 }
 
+/* The spool directory is the process's alone: its mode and owner. */
+static void test_dir_check(void)
+{
+	struct spool sp;
+	char dir[300], lock[340];
+	struct stat sb;
+
+	T(!spool_dir_unsafe(1000, S_IFDIR | 0700, 1000), "0700, its own: taken");
+	T(!spool_dir_unsafe(1000, S_IFDIR | 0755, 1000), "0755: others may read, not write: taken");
+	T(spool_dir_unsafe(1000, S_IFDIR | 0770, 1000) != NULL, "group-writable: refused");
+	T(spool_dir_unsafe(1000, S_IFDIR | 0702, 1000) != NULL, "other-writable: refused");
+	T(spool_dir_unsafe(1000, S_IFDIR | 01777, 1000) != NULL, "sticky and world-writable: refused");
+	T(spool_dir_unsafe(0, S_IFDIR | 0720, 0) != NULL, "group-writable, as root too");
+	T_STREQ(spool_dir_unsafe(1001, S_IFDIR | 0700, 1000),
+	        "another user owns it (chown it to the user fmgate runs as)", "another user's: refused");
+	T(!spool_dir_unsafe(0, S_IFDIR | 0755, 1000), "root's: taken");
+	T(!spool_dir_unsafe(33, S_IFDIR | 0700, 0), "as root, the web server user's: taken");
+
+	snprintf(dir, sizeof dir, "%s/mode", root);
+	snprintf(lock, sizeof lock, "%s/lock", dir);
+	spool_init(&sp, dir, 0, 0);
+	T(spool_check_dir(&sp) == SPOOL_ENOENT, "missing: ENOENT");
+	mkdir(dir, 0700);
+	T(spool_check_dir(&sp) == SPOOL_OK, "0700: ok");
+	chmod(dir, 0770);
+	T(spool_check_dir(&sp) == SPOOL_EUNSAFE && strstr(sp.why, "group or others may write it"),
+	  "0770: unsafe, saying why");
+	T(spool_prepare(&sp) == SPOOL_EUNSAFE && stat(lock, &sb) != 0,
+	  "prepare refuses it, writing nothing");
+	chmod(dir, 0700);
+	T(spool_prepare(&sp) == SPOOL_OK && stat(lock, &sb) == 0, "0700 again: prepared");
+	spool_init(&sp, dir, 0, 0);
+	chmod(dir, 0702);
+	T(spool_prepare(&sp) == SPOOL_EUNSAFE, "a prepared layout is checked too");
+	chmod(dir, 0700);
+	T(strcmp(spool_strerror(SPOOL_EUNSAFE), "the spool directory is not the process's alone") == 0,
+	  "strerror");
+}
+
 /* Writes a dead record by hand: `past` is its members after "reason" (old
  * records have none). */
 static bool write_dead(const char *dir, const struct spool_id *id, const char *past)
@@ -772,6 +811,7 @@ int main(void)
 	test_locks();
 	test_lifecycle();
 	test_history();
+	test_dir_check();
 	test_limits();
 	test_unwritable();
 	test_tmp();
