@@ -762,6 +762,23 @@ static void test_history(void)
 	  strcmp(it.history[SPOOL_MAX_HISTORY - 2].reason, last) == 0 &&
 	  strcmp(it.history[SPOOL_MAX_HISTORY - 1].reason, SPOOL_REQUEUED) == 0,
 	  "bounded: the oldest dropped");
+	{
+		char p[600], name[SPOOL_NAME_SIZE], text[16384];
+		unsigned events = 0;
+		size_t len;
+		FILE *f;
+
+		spool_id_name(&id, name);
+		snprintf(p, sizeof p, "%s/queue/%02x/%s", dir, (unsigned)(id.uhash >> 56), name);
+		f = fopen(p, "r");
+		len = f ? fread(text, 1, sizeof text - 1, f) : 0;
+		text[len] = '\0';
+		if (f)
+			fclose(f);
+		for (const char *q = text; (q = strstr(q, "{\"time\":")) != NULL; q++)
+			events++;
+		T(events == SPOOL_MAX_HISTORY, "the file holds %u events, not more", events);
+	}
 	T(spool_remove(&sp, &id) == SPOOL_OK, "remove");
 	spool_item_free(&it);
 
