@@ -1,6 +1,7 @@
 /* app.c: the running mapping and its resolved config, a generation at a time. */
 #include "app.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "dest.h"
@@ -44,6 +45,14 @@ static void resolve(struct app *app, const struct mapping *m)
 	}
 	spool_init(&app->spool, app->config.spool_dir, m->settings.spool_max_files,
 	           m->settings.spool_max_age_days);
+	/* A spool others may write is refused before anything goes into it; a
+	 * missing one is said when it is first written. */
+	if (spool_check_dir(&app->spool) == SPOOL_EUNSAFE) {
+		app->config_err = CONFIG_ESPOOL;
+		snprintf(app->config_why, sizeof app->config_why, "%.200s", app->spool.why);
+		log_msg(LOG_ERR, "delivery is not configured: %s", app->config_why);
+		return;
+	}
 	if (!app->logkey.ready)
 		redact_init(&app->logkey, app->config.spool_dir);
 	app->fm = fm_client_new(&app->config);

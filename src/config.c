@@ -219,16 +219,3 @@ fail:
 	explicit_bzero(out->api_key, sizeof out->api_key);
 	return err;
 }
-
-const char *config_strerror(enum config_err e)
-{
-	switch (e) {
-	case CONFIG_OK: return "ok";
-	case CONFIG_ENOBASE: return "no Freshmarketer domain or API base configured";
-	case CONFIG_EBASE: return "Freshmarketer API base or domain not allowed";
-	case CONFIG_ENOKEY: return "no Freshmarketer API key configured";
-	case CONFIG_EKEYFILE: return "Freshmarketer API key unusable";
-	case CONFIG_ESPOOL: return "spool directory path too long";
-	}
-	return "unknown error";
-}

@@ -40,7 +40,8 @@ enum config_err {
 	CONFIG_ENOKEY,    /* no key from any source */
 	CONFIG_EKEYFILE,  /* key file unreadable, open to others, foreign, empty or too long;
 	                     or a key (from any source) holding spaces or control bytes */
-	CONFIG_ESPOOL,    /* spool directory path too long */
+	CONFIG_ESPOOL,    /* spool directory path too long (app.c: or the
+	                     directory unsafe, spool_check_dir) */
 };
 
 /* The mapping file path: FMGATE_CONFIG or CONFIG_DEFAULT_MAPPING. */
@@ -63,7 +64,5 @@ enum config_err config_resolve(const struct map_settings *s, struct config *out,
 /* True when url is an API base by url.h's URL_API_BASE rules: https, or
  * plain http to a loopback host; no user info, query or fragment. */
 bool config_base_allowed(const char *url);
-
-const char *config_strerror(enum config_err e);
 
 #endif

@@ -220,7 +220,7 @@ static enum drain_go deliver_one(struct drainer *d, const struct spool_id *id)
 	struct spool_item it;
 	struct delivery dv;
 	struct pace *p;
-	int64_t now = clock_wall_ms();
+	int64_t now = clock_wall_ms(), born;
 	enum drain_go step = DRAIN_STOP;
 	enum spool_err e = spool_read(sp, SPOOL_QUEUE, id, &it);
 
@@ -237,7 +237,10 @@ static enum drain_go deliver_one(struct drainer *d, const struct spool_id *id)
 		d->broken = true;
 		return DRAIN_STOP;
 	}
-	if (now - (int64_t)(id->seq / 1000000u) > (int64_t)sp->max_age_days * 86400 * 1000) {
+	/* Its age counts from its acceptance, or its last requeue (spool.h). */
+	born = it.requeued * 1000 > (int64_t)(id->seq / 1000000u) ? it.requeued * 1000
+	                                                           : (int64_t)(id->seq / 1000000u);
+	if (now - born > (int64_t)sp->max_age_days * 86400 * 1000) {
 		snprintf(reason, sizeof reason, "expired: waited longer than max-age-days (%u); last error: %.400s",
 		         sp->max_age_days, it.st.last_error[0] ? it.st.last_error : "none");
 		bury(d, &it, reason);

@@ -9,11 +9,13 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "buf.h"
 #include "cli.h"
 #include "config.h"
 #include "consent.h"
 #include "drain.h"
 #include "dest.h"
+#include "escape.h"
 #include "fieldtype.h"
 #include "fields_print.h"
 #include "fm_client.h"
@@ -35,6 +37,9 @@
 #endif
 
 #define COUNT(a) (sizeof (a) / sizeof (a)[0])
+/* A text of the spool as `status` shows it, escaped (4 bytes a byte at most):
+ * the longest is an error naming a path. */
+#define STATUS_SHOWN_MAX (4u * (SPOOL_PATH_MAX + 128u) + 1u)
 
 static int usage(FILE *to)
 {
@@ -198,6 +203,22 @@ out:
 	return problems ? 1 : 0;
 }
 
+/* `check`: the spool directory, when it exists, is the process's alone
+ * (spool_check_dir); what is wrong is printed. */
+static bool check_spool_dir(const struct mapping *m)
+{
+	char dir[LIMIT_MAX_URL];
+	struct spool sp;
+
+	if (!spool_dir_of(&m->settings, dir, sizeof dir))
+		return true;   /* config_resolve says it (check --online) */
+	spool_init(&sp, dir, 0, 0);
+	if (spool_check_dir(&sp) != SPOOL_EUNSAFE)
+		return true;
+	printf("%s\n", sp.why);
+	return false;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	const char *config = NULL, *path;
@@ -228,6 +249,8 @@ static int cmd_check(int argc, char **argv)
 	} else if (diags.n == 0)
 		printf("%s: %s\n", path, map_strerror(e));
 	rc = e == MAP_OK ? 0 : 1;
+	if (rc == 0 && !check_spool_dir(m))
+		rc = 1;
 	if (rc == 0 && online)
 		rc = check_online(m, path);
 	mapping_free(m);
@@ -597,6 +620,12 @@ static bool cli_spool(const char *mpath, struct spool *sp)
 		           m ? m->settings.spool_max_age_days : 0);
 	else
 		fprintf(stderr, "fmgate: the spool directory path is too long\n");
+	/* Files others could have planted are not read (a missing spool is
+	 * the command's to report). */
+	if (ok && spool_check_dir(sp) == SPOOL_EUNSAFE) {
+		fprintf(stderr, "fmgate: %s\n", sp->why);
+		ok = false;
+	}
 	mapping_free(m);
 	return ok;
 }
@@ -614,33 +643,58 @@ static const char *steps_line(const cJSON *json, char *out, size_t size)
 	return out;
 }
 
-/* `status --dead`: one line per dead submission, for requeue and purge. */
+/* s as a terminal may show it (escape.h), in b; cut short when it does not
+ * fit. */
+static const char *shown(struct buf *b, const char *s)
+{
+	buf_free(b);
+	buf_init(b, STATUS_SHOWN_MAX);
+	esc_terminal(b, s);   /* what does not fit is left out */
+	return buf_str(b);
+}
+
+/* One dead submission: its line, then its history a line an event. */
+static void print_dead(const struct spool_item *it, struct buf *b1, struct buf *b2)
+{
+	char sum[512];
+
+	if (it->id.dest[0])
+		printf("%s form=%s to=%s attempts=%u reason=%s\n", it->id.mid, shown(b1, it->form),
+		       it->id.dest, it->st.attempts, shown(b2, it->reason));
+	else
+		printf("%s form=%s to=%s attempts=%u steps=%s reason=%s\n", it->id.mid,
+		       shown(b1, it->form), MAP_CRM_NAME, it->st.attempts,
+		       steps_line(it->steps, sum, sizeof sum), shown(b2, it->reason));
+	for (unsigned i = 0; i < it->n_history; i++)
+		printf("  history time=%s reason=%s\n", shown(b1, it->history[i].time),
+		       shown(b2, it->history[i].reason));
+}
+
+/* `status --dead`: one line per dead submission (and its history), for
+ * requeue and purge. Texts from the API or the files are escaped. */
 static int list_dead(struct spool *sp)
 {
+	struct buf b1, b2;
 	struct spool_list l;
 
 	if (spool_list(sp, SPOOL_DEAD, -1, false, &l) != SPOOL_OK) {
 		fprintf(stderr, "fmgate status: %s\n", sp->why);
 		return 2;
 	}
+	buf_init(&b1, STATUS_SHOWN_MAX);
+	buf_init(&b2, STATUS_SHOWN_MAX);
 	for (size_t i = 0; i < l.n; i++) {
 		struct spool_item it;
-		char name[SPOOL_NAME_SIZE], sum[512];
 
-		spool_id_name(&l.v[i].id, name);
 		if (spool_read(sp, SPOOL_DEAD, &l.v[i].id, &it) != SPOOL_OK) {
-			printf("%s (unreadable: %s)\n", l.v[i].id.mid, sp->why);
+			printf("%s (unreadable: %s)\n", l.v[i].id.mid, shown(&b1, sp->why));
 			continue;
 		}
-		if (it.id.dest[0])
-			printf("%s form=%s to=%s attempts=%u reason=%s\n", it.id.mid, it.form,
-			       it.id.dest, it.st.attempts, it.reason);
-		else
-			printf("%s form=%s to=%s attempts=%u steps=%s reason=%s\n", it.id.mid,
-			       it.form, MAP_CRM_NAME, it.st.attempts,
-			       steps_line(it.steps, sum, sizeof sum), it.reason);
+		print_dead(&it, &b1, &b2);
 		spool_item_free(&it);
 	}
+	buf_free(&b1);
+	buf_free(&b2);
 	spool_list_free(&l);
 	return 0;
 }

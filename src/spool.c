@@ -279,6 +279,38 @@ static enum spool_err make_dir(struct spool *sp, const char *path)
 	return sys_fail(sp, "mkdir", path);
 }
 
+const char *spool_dir_unsafe(uid_t owner, mode_t mode, uid_t euid)
+{
+	if (mode & (S_IWGRP | S_IWOTH))
+		return "group or others may write it (chmod go-w)";
+	if (owner != euid && owner != 0 && euid != 0)
+		return "another user owns it (chown it to the user fmgate runs as)";
+	return NULL;
+}
+
+enum spool_err spool_check_dir(struct spool *sp)
+{
+	const char *why;
+	enum spool_err e;
+	struct stat st;
+
+	if (stat(sp->dir, &st) != 0) {
+		bool gone = errno == ENOENT;
+
+		e = sys_fail(sp, "spool directory", sp->dir);
+		return gone ? SPOOL_ENOENT : e;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return sys_fail(sp, "spool directory", sp->dir);
+	}
+	if ((why = spool_dir_unsafe(st.st_uid, st.st_mode, geteuid())) != NULL) {
+		say(sp, "spool directory %s: %s", sp->dir, why);
+		return SPOOL_EUNSAFE;
+	}
+	return SPOOL_OK;
+}
+
 enum spool_err spool_prepare(struct spool *sp)
 {
 	static const char *const dirs[] = { "queue", "dead" };
@@ -293,18 +325,14 @@ enum spool_err spool_prepare(struct spool *sp)
 		say(sp, "spool directory path missing or too long");
 		return SPOOL_EIO;
 	}
+	/* The directory itself is the installer's (owner, mode): a worker that
+	 * made it where none was meant would spread personal data. */
+	if ((e = spool_check_dir(sp)) != SPOOL_OK)
+		return e == SPOOL_ENOENT ? SPOOL_EIO : e;
 	/* The lock file is made last: its presence means the layout is whole. */
 	if (stat(p, &st) == 0) {
 		sp->prepared = true;
 		return SPOOL_OK;
-	}
-	/* The directory itself is the installer's (owner, mode): a worker that
-	 * made it where none was meant would spread personal data. */
-	if (stat(sp->dir, &st) != 0)
-		return sys_fail(sp, "spool directory", sp->dir);
-	if (!S_ISDIR(st.st_mode)) {
-		errno = ENOTDIR;
-		return sys_fail(sp, "spool directory", sp->dir);
 	}
 	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
 		if (!path_of(sp, p, "%s", dirs[i]) || (e = make_dir(sp, p)) != SPOOL_OK)
@@ -714,10 +742,45 @@ static bool add_str(cJSON *o, const char *k, const char *v)
 	return cJSON_AddStringToObject(o, k, v) != NULL;
 }
 
-/* The JSON text of a record; NULL when out of memory or over the limit. */
+/* One {time, reason} entry appended to the array h. */
+static bool add_event(cJSON *h, const char *time, const char *reason)
+{
+	cJSON *e = cJSON_CreateObject();
+
+	if (!e || !add_str(e, "time", time) || !add_str(e, "reason", reason) ||
+	    !cJSON_AddItemToArray(h, e)) {
+		cJSON_Delete(e);
+		return false;
+	}
+	return true;
+}
+
+/* The record's "requeued" and "history" members: the events of `past` (may
+ * be NULL), then its death now when `reason`, the newest SPOOL_MAX_HISTORY. */
+static bool add_past(cJSON *o, const struct spool_item *past, const char *died,
+                     const char *reason)
+{
+	unsigned n = past ? past->n_history : 0, total = n + (reason != NULL), i;
+	cJSON *h;
+
+	if (past && past->requeued &&
+	    !cJSON_AddNumberToObject(o, "requeued", (double)past->requeued))
+		return false;
+	if (!total)
+		return true;
+	if (!(h = cJSON_AddArrayToObject(o, "history")))
+		return false;
+	for (i = total > SPOOL_MAX_HISTORY ? total - SPOOL_MAX_HISTORY : 0; i < n; i++)
+		if (!add_event(h, past->history[i].time, past->history[i].reason))
+			return false;
+	return !reason || add_event(h, died, reason);
+}
+
+/* The JSON text of a record; NULL when out of memory or over the limit. `past`
+ * (NULL for a new one) gives its requeue time and history. */
 static char *record_text(const struct spool_id *id, const cJSON *identify, const cJSON *steps,
                          const char *form, const struct spool_state *st, const char *reason,
-                         enum spool_err *err)
+                         const struct spool_item *past, enum spool_err *err)
 {
 	cJSON *o = cJSON_CreateObject();
 	struct timespec ts = { (time_t)(id->seq / 1000000000ull), (long)(id->seq % 1000000000ull) };
@@ -728,16 +791,16 @@ static char *record_text(const struct spool_id *id, const cJSON *identify, const
 	*err = SPOOL_ENOMEM;
 	if (!uuid_timestamp_at(&ts, accepted))
 		accepted[0] = '\0';
+	if (!uuid_timestamp(died))
+		died[0] = '\0';
 	ok = o && cJSON_AddNumberToObject(o, "version", 1) && add_str(o, "form", form) &&
 	     add_str(o, "accepted", accepted) &&
 	     cJSON_AddNumberToObject(o, "attempts", st->attempts) &&
 	     cJSON_AddNumberToObject(o, "next_attempt", (double)st->next_attempt) &&
 	     add_str(o, "last_error", st->last_error);
-	if (ok && reason) {
-		if (!uuid_timestamp(died))
-			died[0] = '\0';
+	if (ok && reason)
 		ok = add_str(o, "reason", reason) && add_str(o, "dead_at", died);
-	}
+	ok = ok && add_past(o, past, died, reason);
 	/* A reference: the message is printed without being copied (cJSON does
 	 * not change the item it refers to). */
 	ok = ok && (!steps || cJSON_AddItemReferenceToObject(o, "steps", (cJSON *)steps)) &&
@@ -823,7 +886,8 @@ static enum spool_err add(struct spool *sp, enum spool_area area, const struct s
 		say(sp, "spool directory path too long");
 		return SPOOL_EIO;
 	}
-	text = record_text(id, identify, steps, form_id, st, area == SPOOL_DEAD ? reason : NULL, &e);
+	text = record_text(id, identify, steps, form_id, st, area == SPOOL_DEAD ? reason : NULL, NULL,
+	                   &e);
 	if (!text) {
 		say(sp, "%s", e == SPOOL_EINVAL ? "record larger than the spool takes" : "out of memory");
 		return e;
@@ -875,6 +939,53 @@ static bool get_num(const cJSON *o, const char *k, double lo, double hi, double 
 	if (!cJSON_IsNumber(v) || !(v->valuedouble >= lo && v->valuedouble <= hi))
 		return false;
 	*out = v->valuedouble;
+	return true;
+}
+
+/* Appends an event to the history of it, the oldest dropped when it is full. */
+static void push_event(struct spool_item *it, const char *at, const char *reason)
+{
+	struct spool_event *ev;
+
+	if (it->n_history == SPOOL_MAX_HISTORY) {
+		memmove(it->history, it->history + 1, (SPOOL_MAX_HISTORY - 1) * sizeof *it->history);
+		it->n_history--;
+	}
+	ev = &it->history[it->n_history++];
+	if (!text_copy(ev->time, sizeof ev->time, at))
+		ev->time[0] = '\0';
+	if (!text_copy(ev->reason, sizeof ev->reason, reason))
+		ev->reason[sizeof ev->reason - 1] = '\0';
+}
+
+/* The "requeued" and "history" members of a record into it; false when they
+ * are not what record_text writes. A dead record written before histories
+ * existed gets one of its reason. */
+static bool read_past(const cJSON *doc, struct spool_item *it)
+{
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(doc, "history"), *e;
+	char at[UUID_TS_SIZE], reason[SPOOL_MAX_ERROR];
+	double when;
+
+	if (cJSON_GetObjectItemCaseSensitive(doc, "requeued")) {
+		if (!get_num(doc, "requeued", 0, 1e13, &when))
+			return false;
+		it->requeued = (long long)when;
+	}
+	if (!h) {
+		if (it->reason[0] && get_str(doc, "dead_at", at, sizeof at))
+			push_event(it, at, it->reason);
+		return true;
+	}
+	if (!cJSON_IsArray(h))
+		return false;
+	/* More than a record keeps (written by hand): the newest are kept. */
+	cJSON_ArrayForEach(e, h) {
+		if (!cJSON_IsObject(e) || !get_str(e, "time", at, sizeof at) ||
+		    !get_str(e, "reason", reason, sizeof reason))
+			return false;
+		push_event(it, at, reason);
+	}
 	return true;
 }
 
@@ -958,7 +1069,8 @@ enum spool_err spool_read(struct spool *sp, enum spool_area area, const struct s
 	    !get_num(doc, "attempts", 0, 1e9, &att) ||
 	    !get_num(doc, "next_attempt", 0, 1e13, &next) ||
 	    !get_str(doc, "last_error", out->st.last_error, sizeof out->st.last_error) ||
-	    !get_str(doc, "reason", out->reason, sizeof out->reason) || !cJSON_IsObject(idj)) {
+	    !get_str(doc, "reason", out->reason, sizeof out->reason) || !cJSON_IsObject(idj) ||
+	    !read_past(doc, out)) {
 		say(sp, "%s: not a spool record", shown);
 		goto out;
 	}
@@ -1025,7 +1137,7 @@ static enum spool_err rewrite(struct spool *sp, struct spool_item *it, long long
 
 	if (!item_path(sp, SPOOL_QUEUE, &it->id, p) || !area_dir(sp, SPOOL_QUEUE, it->id.uhash, dir))
 		return SPOOL_EIO;
-	if (!(text = record_text(&it->id, it->identify, it->steps, it->form, &it->st, NULL, &e)))
+	if (!(text = record_text(&it->id, it->identify, it->steps, it->form, &it->st, NULL, it, &e)))
 		return e;
 	e = write_file(sp, text, dir, p, mtime > 0 ? mtime : 1, sync_dir);
 	cJSON_free(text);
@@ -1076,7 +1188,8 @@ enum spool_err spool_bury(struct spool *sp, struct spool_item *it, const char *r
 	if (!item_path(sp, SPOOL_QUEUE, &it->id, from) || !item_path(sp, SPOOL_DEAD, &it->id, to) ||
 	    !path_of(sp, dir, "dead"))
 		return SPOOL_EIO;
-	if (!(text = record_text(&it->id, it->identify, it->steps, it->form, &it->st, reason, &e)))
+	if (!(text = record_text(&it->id, it->identify, it->steps, it->form, &it->st, reason, it,
+	                         &e)))
 		return e;
 	/* dead/ first, then the queue copy goes: a crash in between leaves both,
 	 * and the queue copy is tried (and buried) again. */
@@ -1256,7 +1369,7 @@ static enum spool_err revive_steps(struct spool *sp, struct spool_item *it)
 /* Moves one dead submission back, under its userId's lock. */
 static enum spool_err requeue_one(struct spool *sp, const struct spool_id *id)
 {
-	char from[SPOOL_PATH_MAX], to[SPOOL_PATH_MAX], dir[SPOOL_PATH_MAX];
+	char from[SPOOL_PATH_MAX], to[SPOOL_PATH_MAX], dir[SPOOL_PATH_MAX], now[UUID_TS_SIZE];
 	struct shared_hold h;
 	struct spool_item it;
 	struct spool_lock lk;
@@ -1276,6 +1389,12 @@ static enum spool_err requeue_one(struct spool *sp, const struct spool_id *id)
 	if ((e = spool_read(sp, SPOOL_DEAD, id, &it)) != SPOOL_OK)
 		goto out_unlock;
 	memset(&it.st, 0, sizeof it.st);
+	/* A new age: after an outage longer than max-age-days, requeued
+	 * submissions would otherwise expire again at once. */
+	it.requeued = now_s();
+	if (!uuid_timestamp(now))
+		now[0] = '\0';
+	push_event(&it, now, SPOOL_REQUEUED);
 	if ((e = revive_steps(sp, &it)) != SPOOL_OK)
 		goto out;
 	if (!item_path(sp, SPOOL_DEAD, id, from) || !item_path(sp, SPOOL_QUEUE, id, to) ||
@@ -1283,7 +1402,7 @@ static enum spool_err requeue_one(struct spool *sp, const struct spool_id *id)
 		e = SPOOL_EIO;
 		goto out;
 	}
-	if (!(text = record_text(id, it.identify, it.steps, it.form, &it.st, NULL, &e)))
+	if (!(text = record_text(id, it.identify, it.steps, it.form, &it.st, NULL, &it, &e)))
 		goto out;
 	/* Counted before it can be seen, as spool_add() does. */
 	shared_begin(sp->dir, &h);
@@ -1512,6 +1631,7 @@ const char *spool_strerror(enum spool_err e)
 	case SPOOL_ECORRUPT: return "not a spool record";
 	case SPOOL_EINVAL: return "message not fit for the spool";
 	case SPOOL_ENOMEM: return "out of memory";
+	case SPOOL_EUNSAFE: return "the spool directory is not the process's alone";
 	}
 	return "unknown error";
 }

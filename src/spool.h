@@ -20,7 +20,8 @@
  *
  * A file holds one JSON object: the identify message, its delivery steps
  * and how far they got (steps.h), and its delivery state (form, attempts,
- * next attempt, last error; dead ones also the reason). A
+ * next attempt, last error; dead ones also the reason; once requeued, when,
+ * and the history of its deaths and requeues). A
  * waiting file's mtime is its next attempt time, so a pass can skip what is
  * not due without reading it; the content stays the truth.
  *
@@ -46,11 +47,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <cjson/cJSON.h>
 
 #include "limits.h"
 #include "mapping.h"
+#include "uuid.h"
 
 #define SPOOL_DEFAULT_MAX_FILES    100000u
 #define SPOOL_DEFAULT_MAX_AGE_DAYS 14u
@@ -64,6 +67,9 @@
  * of one userId's submissions is checked again before each delivery). */
 #define SPOOL_MAX_LIST             1000000u
 #define SPOOL_PATH_MAX             (LIMIT_MAX_URL + 128u)
+/* Events (deaths, requeues) a record keeps; the oldest go first. */
+#define SPOOL_MAX_HISTORY          8u
+#define SPOOL_REQUEUED             "requeued" /* the reason of a requeue event */
 
 struct spool {
 	char dir[LIMIT_MAX_URL];
@@ -84,6 +90,7 @@ enum spool_err {
 	SPOOL_ECORRUPT, /* a file that is not a spool record */
 	SPOOL_EINVAL,   /* a message without userId or messageId, or too large */
 	SPOOL_ENOMEM,
+	SPOOL_EUNSAFE,  /* the directory others may write, or another user's */
 };
 
 enum spool_area { SPOOL_QUEUE = 0, SPOOL_DEAD };
@@ -104,6 +111,13 @@ struct spool_state {
 	char last_error[SPOOL_MAX_ERROR];
 };
 
+/* One event of a submission's past: it died (the reason), or was requeued
+ * (SPOOL_REQUEUED). */
+struct spool_event {
+	char time[UUID_TS_SIZE];  /* ISO-8601 UTC, as the record's "accepted" */
+	char reason[SPOOL_MAX_ERROR];
+};
+
 struct spool_item {
 	struct spool_id id;
 	enum spool_area area;
@@ -111,6 +125,10 @@ struct spool_item {
 	struct spool_state st;
 	char reason[SPOOL_MAX_ERROR];  /* dead: why; else "" */
 	long long mtime;          /* the file's: next attempt, or when it died */
+	long long requeued;       /* unix seconds of its last requeue, 0 never:
+	                             its age (max-age-days) counts from then */
+	unsigned n_history;
+	struct spool_event history[SPOOL_MAX_HISTORY]; /* oldest first */
 	cJSON *identify;          /* owned */
 	cJSON *steps;             /* owned: the delivery steps (steps.h), or NULL
 	                             for a record written before steps existed */
@@ -159,8 +177,22 @@ void spool_init(struct spool *sp, const char *dir, size_t max_files, unsigned ma
  */
 bool spool_dir_of(const struct map_settings *s, char *out, size_t outsize);
 
-/* Creates the layout (mode 0700) in the spool directory, which must exist.
- * Writers call it themselves. */
+/*
+ * Why a spool directory of this owner and mode must not be used, or NULL: it
+ * holds personal data and what drain sends, so only the user fmgate runs as
+ * (euid) may write it: group or others may not, and it is owned by euid or
+ * root. Run as root, any owner is taken (an administrator's `status` or
+ * `requeue` on the web server user's spool).
+ */
+const char *spool_dir_unsafe(uid_t owner, mode_t mode, uid_t euid);
+
+/* The spool directory against spool_dir_unsafe(): SPOOL_EUNSAFE (sp->why
+ * says why), SPOOL_ENOENT when it does not exist, SPOOL_EIO when it cannot
+ * be looked at or is no directory. */
+enum spool_err spool_check_dir(struct spool *sp);
+
+/* Creates the layout (mode 0700) in the spool directory, which must exist
+ * and pass spool_check_dir(). Writers call it themselves. */
 enum spool_err spool_prepare(struct spool *sp);
 
 /* FNV-1a, 64 bits (hash.h): stable across processes and versions, as the
@@ -240,7 +272,8 @@ enum spool_err spool_reschedule(struct spool *sp, struct spool_item *it);
 enum spool_err spool_save(struct spool *sp, struct spool_item *it, long long mtime);
 /* Removes a delivered submission. */
 enum spool_err spool_remove(struct spool *sp, const struct spool_id *id);
-/* Moves a waiting submission to the dead area with `reason`. */
+/* Moves a waiting submission to the dead area with `reason` (added to its
+ * history). */
 enum spool_err spool_bury(struct spool *sp, struct spool_item *it, const char *reason);
 
 /* Moves a waiting file that is not a valid record (spool_read said
@@ -265,7 +298,7 @@ enum spool_err spool_purge_dead(struct spool *sp, long long older_than_s, size_t
  * Puts dead submissions back in the queue with a fresh delivery state (steps
  * refused become pending; steps done stay done), under
  * their original SEQ (so they keep their place among that userId's waiting
- * ones). `want` is a file name or a messageId (every destination of it);
+ * ones), with a new age: requeued is now, and the history records it. `want` is a file name or a messageId (every destination of it);
  * NULL takes every one. `dest` (when not NULL) keeps only that
  * destination's ("freshmarketer" or "": the contact's). *n receives how many
  * moved; SPOOL_ENOENT when nothing matched.

@@ -3,7 +3,8 @@
 # full, read-only or unwritable spool give the visitor a 503 (never a false
 # success; to an HTML client of a form with a failure URL, a 303 there with
 # error=unavailable, so every 303 here is checked for its Location); max-age-days moves old submissions to the dead area; status exit
-# codes; purge; requeue puts dead submissions back.
+# codes; purge; requeue puts dead submissions back; a spool directory others
+# may write, or another user's, is refused.
 . "$(dirname "$0")/../lib.sh"
 double_start || exit 1
 tmp=$(mktemp -d /tmp/fmgate-limits.XXXXXX)
@@ -169,4 +170,51 @@ echo garbage >"$TEST_SPOOL/queue/00/00000000000000000001-0000000000000001-000000
 fmg drain --now 2>"$tmp/err"
 expect_match "corrupt file: logged" "$(cat "$tmp/err")" 'not a spool record; moved to dead'
 expect_eq "corrupt file: moved to the dead area" "$(status_of waiting),$(status_of dead)" "0,1"
+
+# --- a spool directory others may write, or another user's, is refused
+fmg purge --dead >/dev/null 2>&1
+for mode in 770 702; do
+	chmod "$mode" "$TEST_SPOOL"
+	cgi "$(body "m$mode")"
+	answered "spool $mode: the post unavailable (503)" "$UNAVAILABLE"
+	expect_match "spool $mode: logged" "$CGI_ERR" "spool directory $TEST_SPOOL: group or others may write it"
+	expect_eq "spool $mode: nothing written" "$(find "$TEST_SPOOL/queue" -type f ! -name '.*' | wc -l)" 0
+	fmg status >"$tmp/out" 2>"$tmp/err"
+	expect_eq "spool $mode: status exit 2" "$?" 2
+	expect_match "spool $mode: status says why" "$(cat "$tmp/err")" "^fmgate: spool directory $TEST_SPOOL: group or others may write it \(chmod go-w\)$"
+	fmg drain --now >/dev/null 2>"$tmp/err"
+	expect_eq "spool $mode: drain exit 2" "$?" 2
+	expect_match "spool $mode: drain says why" "$(cat "$tmp/err")" "group or others may write it"
+	fmg requeue --dead >/dev/null 2>&1
+	expect_eq "spool $mode: requeue exit 2" "$?" 2
+	FMGATE_SPOOL="$TEST_SPOOL" "$FMGATE_BIN" check "$MAPPING" >"$tmp/out" 2>&1
+	expect_eq "spool $mode: check exit 1" "$?" 1
+	expect_match "spool $mode: check says why" "$(cat "$tmp/out")" "^spool directory $TEST_SPOOL: group or others may write it"
+done
+chmod 700 "$TEST_SPOOL"
+fmg status >/dev/null 2>&1
+expect_eq "spool 700 again: status exit 0" "$?" 0
+FMGATE_SPOOL="$TEST_SPOOL" "$FMGATE_BIN" check "$MAPPING" >/dev/null 2>&1
+expect_eq "spool 700 again: check exit 0" "$?" 0
+if [ "$(id -u)" = 0 ]; then
+	# Run as nobody: a spool of daemon's is refused, one of root's or its own is not.
+	nobody="setpriv --reuid=65534 --regid=65534 --clear-groups --"
+	chmod 755 "$TEST_SPOOL"
+	chown -R 1:1 "$TEST_SPOOL"
+	FMGATE_WRAP="$nobody $FMGATE_WRAP" fmg status >/dev/null 2>"$tmp/err"
+	expect_eq "another user's spool: status exit 2" "$?" 2
+	expect_match "another user's spool: says why" "$(cat "$tmp/err")" "spool directory $TEST_SPOOL: another user owns it"
+	FMGATE_WRAP="$nobody $FMGATE_WRAP" cgi "$(body foreign)"
+	answered "another user's spool: the post unavailable (503)" "$UNAVAILABLE"
+	fmg status >/dev/null 2>&1
+	expect_eq "another user's spool: root may look at it" "$?" 0
+	chown -R 65534:65534 "$TEST_SPOOL"
+	FMGATE_WRAP="$nobody $FMGATE_WRAP" fmg status >/dev/null 2>&1
+	expect_eq "its own spool: status exit 0" "$?" 0
+	chown 0:0 "$TEST_SPOOL"
+	FMGATE_WRAP="$nobody $FMGATE_WRAP" fmg status >/dev/null 2>"$tmp/err"
+	expect_eq "root's spool (its files nobody's): taken, exit 0" "$?" 0
+	chown -R 0:0 "$TEST_SPOOL"
+	chmod 700 "$TEST_SPOOL"
+fi
 done_testing

@@ -690,6 +690,161 @@ static void test_forget(void)
 	test_forget_unreadable(&sp, dir);
 }
 
+/* The spool directory is the process's alone: its mode and owner. */
+static void test_dir_check(void)
+{
+	struct spool sp;
+	char dir[300], lock[340];
+	struct stat sb;
+
+	T(!spool_dir_unsafe(1000, S_IFDIR | 0700, 1000), "0700, its own: taken");
+	T(!spool_dir_unsafe(1000, S_IFDIR | 0755, 1000), "0755: others may read, not write: taken");
+	T(spool_dir_unsafe(1000, S_IFDIR | 0770, 1000) != NULL, "group-writable: refused");
+	T(spool_dir_unsafe(1000, S_IFDIR | 0702, 1000) != NULL, "other-writable: refused");
+	T(spool_dir_unsafe(1000, S_IFDIR | 01777, 1000) != NULL, "sticky and world-writable: refused");
+	T(spool_dir_unsafe(0, S_IFDIR | 0720, 0) != NULL, "group-writable, as root too");
+	T_STREQ(spool_dir_unsafe(1001, S_IFDIR | 0700, 1000),
+	        "another user owns it (chown it to the user fmgate runs as)", "another user's: refused");
+	T(!spool_dir_unsafe(0, S_IFDIR | 0755, 1000), "root's: taken");
+	T(!spool_dir_unsafe(33, S_IFDIR | 0700, 0), "as root, the web server user's: taken");
+
+	snprintf(dir, sizeof dir, "%s/mode", root);
+	snprintf(lock, sizeof lock, "%s/lock", dir);
+	spool_init(&sp, dir, 0, 0);
+	T(spool_check_dir(&sp) == SPOOL_ENOENT, "missing: ENOENT");
+	mkdir(dir, 0700);
+	T(spool_check_dir(&sp) == SPOOL_OK, "0700: ok");
+	chmod(dir, 0770);
+	T(spool_check_dir(&sp) == SPOOL_EUNSAFE && strstr(sp.why, "group or others may write it"),
+	  "0770: unsafe, saying why");
+	T(spool_prepare(&sp) == SPOOL_EUNSAFE && stat(lock, &sb) != 0,
+	  "prepare refuses it, writing nothing");
+	chmod(dir, 0700);
+	T(spool_prepare(&sp) == SPOOL_OK && stat(lock, &sb) == 0, "0700 again: prepared");
+	spool_init(&sp, dir, 0, 0);
+	chmod(dir, 0702);
+	T(spool_prepare(&sp) == SPOOL_EUNSAFE, "a prepared layout is checked too");
+	chmod(dir, 0700);
+	T(strcmp(spool_strerror(SPOOL_EUNSAFE), "the spool directory is not the process's alone") == 0,
+	  "strerror");
+}
+
+/* Writes a dead record by hand: `past` is its members after "reason" (old
+ * records have none). */
+static bool write_dead(const char *dir, const struct spool_id *id, const char *past)
+{
+	char p[600], name[SPOOL_NAME_SIZE];
+	FILE *f;
+
+	spool_id_name(id, name);
+	snprintf(p, sizeof p, "%s/dead/%s", dir, name);
+	if (!(f = fopen(p, "w")))
+		return false;
+	fprintf(f, "{\"version\":1,\"form\":\"contact\",\"accepted\":\"2020-01-01T00:00:00.000Z\","
+	        "\"attempts\":3,\"next_attempt\":0,\"last_error\":\"\",\"reason\":\"rejected old\","
+	        "\"dead_at\":\"2020-01-02T00:00:00.000Z\"%s,\"identify\":{\"type\":\"identify\","
+	        "\"messageId\":\"%s\",\"userId\":\"u-h\",\"traits\":{}}}", past, id->mid);
+	return fclose(f) == 0;
+}
+
+/* Requeue starts a new age; deaths and requeues are kept as a history. */
+static void test_history(void)
+{
+	struct spool sp;
+	struct spool_id id;
+	struct spool_item it;
+	char dir[300], mid[37], last[32];
+	long long t0 = (long long)time(NULL);
+	size_t n;
+	cJSON *m;
+
+	snprintf(dir, sizeof dir, "%s/history", root);
+	mkdir(dir, 0700);
+	spool_init(&sp, dir, 0, 0);
+	T(add(&sp, "u-h", 1, 1000000000ull * 1577836800ull, "Old", &id) == SPOOL_OK, "add, accepted 2020");
+	T(spool_read(&sp, SPOOL_QUEUE, &id, &it) == SPOOL_OK && it.requeued == 0 && it.n_history == 0,
+	  "a new one: never requeued, no history");
+	T(spool_bury(&sp, &it, "rejected http=422 first") == SPOOL_OK, "bury");
+	spool_item_free(&it);
+	T(spool_read(&sp, SPOOL_DEAD, &id, &it) == SPOOL_OK && it.n_history == 1 &&
+	  strcmp(it.history[0].reason, "rejected http=422 first") == 0 &&
+	  strlen(it.history[0].time) == UUID_TS_SIZE - 1, "dead: its reason in the history");
+	spool_item_free(&it);
+	T(spool_requeue_dead(&sp, id.mid, NULL, &n) == SPOOL_OK && n == 1, "requeue");
+	T(spool_read(&sp, SPOOL_QUEUE, &id, &it) == SPOOL_OK && it.requeued >= t0 &&
+	  it.requeued <= (long long)time(NULL) && it.id.seq == 1000000000ull * 1577836800ull,
+	  "requeued now, accepted time kept");
+	T(it.n_history == 2 && strcmp(it.history[0].reason, "rejected http=422 first") == 0 &&
+	  strcmp(it.history[1].reason, SPOOL_REQUEUED) == 0 && it.reason[0] == '\0',
+	  "the history: the death, then the requeue");
+	it.st.attempts = 1;
+	T(spool_reschedule(&sp, &it) == SPOOL_OK, "reschedule");
+	spool_item_free(&it);
+	T(spool_read(&sp, SPOOL_QUEUE, &id, &it) == SPOOL_OK && it.requeued >= t0 && it.n_history == 2,
+	  "a rewrite keeps both");
+	for (unsigned i = 0; i < SPOOL_MAX_HISTORY; i++) {
+		snprintf(last, sizeof last, "death %u", i);
+		T(spool_bury(&sp, &it, last) == SPOOL_OK, "bury %u", i);
+		spool_item_free(&it);
+		T(spool_requeue_dead(&sp, id.mid, NULL, &n) == SPOOL_OK, "requeue %u", i);
+		T(spool_read(&sp, SPOOL_QUEUE, &id, &it) == SPOOL_OK, "read %u", i);
+	}
+	T(it.n_history == SPOOL_MAX_HISTORY && strcmp(it.history[0].reason, "death 4") == 0 &&
+	  strcmp(it.history[SPOOL_MAX_HISTORY - 2].reason, last) == 0 &&
+	  strcmp(it.history[SPOOL_MAX_HISTORY - 1].reason, SPOOL_REQUEUED) == 0,
+	  "bounded: the oldest dropped");
+	{
+		char p[600], name[SPOOL_NAME_SIZE], text[16384];
+		unsigned events = 0;
+		size_t len;
+		FILE *f;
+
+		T(spool_bury(&sp, &it, "final") == SPOOL_OK, "bury with a full history");
+		spool_id_name(&id, name);
+		snprintf(p, sizeof p, "%s/dead/%s", dir, name);
+		f = fopen(p, "r");
+		len = f ? fread(text, 1, sizeof text - 1, f) : 0;
+		text[len] = '\0';
+		if (f)
+			fclose(f);
+		for (const char *q = text; (q = strstr(q, "{\"time\":")) != NULL; q++)
+			events++;
+		T(events == SPOOL_MAX_HISTORY, "the file holds %u events, not more", events);
+	}
+	spool_item_free(&it);
+	T(spool_purge_dead(&sp, 0, &n) == SPOOL_OK && n == 1, "purge it");
+
+	/* Records written before requeue times and histories. */
+	mid_of(2, mid);
+	m = message("u-h", mid, "x");
+	T(spool_id_of(m, 1000000000ull * 1577836800ull, NULL, &id) == SPOOL_OK, "id");
+	cJSON_Delete(m);
+	T(write_dead(dir, &id, ""), "an old dead record");
+	T(spool_read(&sp, SPOOL_DEAD, &id, &it) == SPOOL_OK && it.requeued == 0 && it.n_history == 1 &&
+	  strcmp(it.history[0].time, "2020-01-02T00:00:00.000Z") == 0 &&
+	  strcmp(it.history[0].reason, "rejected old") == 0, "reads, its reason as its history");
+	spool_item_free(&it);
+	T(write_dead(dir, &id, ",\"requeued\":\"soon\""), "a requeue time that is no number");
+	T(spool_read(&sp, SPOOL_DEAD, &id, &it) == SPOOL_ECORRUPT, "not a spool record");
+	T(write_dead(dir, &id, ",\"history\":{}"), "a history that is no array");
+	T(spool_read(&sp, SPOOL_DEAD, &id, &it) == SPOOL_ECORRUPT, "not a spool record");
+	T(write_dead(dir, &id, ",\"history\":[{\"time\":1,\"reason\":\"r\"}]"), "an event's time no text");
+	T(spool_read(&sp, SPOOL_DEAD, &id, &it) == SPOOL_ECORRUPT, "not a spool record");
+	{
+		char many[2048] = ",\"history\":[";
+		size_t len = strlen(many);
+
+		for (unsigned i = 0; i < SPOOL_MAX_HISTORY + 3; i++)
+			len += (size_t)snprintf(many + len, sizeof many - len, "%s{\"time\":\"t\","
+			                        "\"reason\":\"e%u\"}", i ? "," : "", i);
+		snprintf(many + len, sizeof many - len, "]");
+		T(write_dead(dir, &id, many), "more events than a record keeps");
+		T(spool_read(&sp, SPOOL_DEAD, &id, &it) == SPOOL_OK && it.n_history == SPOOL_MAX_HISTORY &&
+		  strcmp(it.history[0].reason, "e3") == 0, "the newest are kept");
+		spool_item_free(&it);
+	}
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -704,6 +859,8 @@ int main(void)
 	test_first_fill();
 	test_locks();
 	test_lifecycle();
+	test_history();
+	test_dir_check();
 	test_limits();
 	test_unwritable();
 	test_tmp();
