@@ -100,6 +100,21 @@ check "reload: the invalid version is logged with file and line" grep -q "$tmp/l
 stop_serve
 expect_eq "reload: clean stop" "$SERVE_RC" 0
 
+# FCGI_WEB_SERVER_ADDRS, as libfcgi has it: a TCP peer not in the list is
+# closed at once, one in it served
+for addrs in 10.9.9.9 10.9.9.9,127.0.0.1; do
+	port=$(free_port) || exit 1
+	FCGI_WEB_SERVER_ADDRS=$addrs start_serve "127.0.0.1:$port" 1
+	check "FCGI_WEB_SERVER_ADDRS=$addrs: serve listens" wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+	fcgi "127.0.0.1:$port" "email=addrs%40example.com&uid=u-addrs&company=Acme"
+	status=$(printf '%s' "$OUT" | head -n 1)
+	stop_serve
+	case $addrs in
+	*127.0.0.1) expect_match "FCGI_WEB_SERVER_ADDRS=$addrs: served" "$status" '^Status: 303' ;;
+	*) expect_eq "FCGI_WEB_SERVER_ADDRS=$addrs: closed unanswered" "$status" "" ;;
+	esac
+done
+
 # --user: as root, the workers run as that user
 if [ "$(id -u)" -eq 0 ]; then
 	port=$(free_port) || exit 1
