@@ -15,16 +15,8 @@
 # still served, and a management record instead of a request is closed.
 . "$(dirname "$0")/common.bash"
 double_reset
-cat >"$ATK_TMP/hold.xml" <<'XML'
-<fmgate>
-  <settings><limits read-timeout-ms="1000"/></settings>
-  <form id="contact">
-    <redirect success="https://www.example.com/thanks.html"/>
-    <user-id><from-email/></user-id>
-    <field name="email" trait="email" type="email" required="true"/>
-  </form>
-</fmgate>
-XML
+# The suites' mapping, with a short read timeout.
+sed 's#<limits #<limits read-timeout-ms="1000" #' "$MAPPING" >"$ATK_TMP/hold.xml"
 port=$(free_port) || exit 1
 FMGATE_CONFIG="$ATK_TMP/hold.xml" FMGATE_SPOOL="$ATK_TMP/spool" \
 	FM_API_BASE="$FMDOUBLE_URL/crm/sales/api" FM_API_KEY="$FMDOUBLE_KEY" \
