@@ -126,7 +126,7 @@ static ssize_t fcgi_read(void *ctx, char *buf, size_t len, int timeout_ms)
 	timed_fd = rq->ipcFd;
 	read_timer(timeout_ms);
 	n = FCGX_GetStr(buf, chunk, rq->in);
-	read_timer(SERVE_DRAIN_MS);
+	read_timer(0);
 	timed_fd = -1;
 	if (read_timed_out)
 		return REQ_READ_TIMEOUT;
@@ -253,7 +253,7 @@ static void fcgi_finish(FCGX_Request *rq)
 	timed_fd = rq->ipcFd;
 	read_timer(SERVE_DRAIN_MS);
 	FCGX_Finish_r(rq);
-	read_timer(SERVE_DRAIN_MS);
+	read_timer(0);
 	timed_fd = -1;
 }
 
