@@ -19,6 +19,10 @@ fcgi_raw.py PORT linger
     at most 30 s. Prints "answered" once the answer is in, then the answer
     line and "ms N", the time from the answer to the server's close (seen by
     a failing send: up to 400 ms late).
+fcgi_raw.py PORT keep
+    Two GET requests on one connection with FCGI_KEEP_CONN, then nothing.
+    Prints each answer line and "ms N", the time from the second answer to
+    the server's close.
 Every socket operation times out after 20 s.
 """
 import socket
@@ -105,16 +109,32 @@ def slow(s, delay_ms):
     print('ms', int((time.monotonic() - start) * 1000))
 
 
-def linger(s):
-    s.sendall(record(BEGIN, struct.pack('>HB5x', 1, 0)) +
-              params({'REQUEST_METHOD': 'GET', 'PATH_INFO': '/contact',
-                      'REMOTE_ADDR': '127.0.0.1'}) + record(STDIN, b''))
+def until_end(s):
+    """The records up to the FCGI_END_REQUEST, or what came before a close."""
     data = b''
-    while b'\x01\x03\x00\x01' not in data:   # the FCGI_END_REQUEST record
+    while b'\x01\x03\x00\x01' not in data:
         got = s.recv(65536)
         if not got:
             break
         data += got
+    return data
+
+
+def keep(s):
+    get = params({'REQUEST_METHOD': 'GET', 'PATH_INFO': '/contact', 'REMOTE_ADDR': '127.0.0.1'})
+    for _ in range(2):
+        s.sendall(record(BEGIN, struct.pack('>HB5x', 1, 1)) + get + record(STDIN, b''))
+        print('answer', answer_of(until_end(s)))
+    start = time.monotonic()
+    print('closed', 'yes' if until_end(s) == b'' else 'no')
+    print('ms', int((time.monotonic() - start) * 1000))
+
+
+def linger(s):
+    s.sendall(record(BEGIN, struct.pack('>HB5x', 1, 0)) +
+              params({'REQUEST_METHOD': 'GET', 'PATH_INFO': '/contact',
+                      'REMOTE_ADDR': '127.0.0.1'}) + record(STDIN, b''))
+    data = until_end(s)
     print('answered', flush=True)
     start = time.monotonic()
     end = start + 30
@@ -137,6 +157,8 @@ def main():
         return slow(s, int(sys.argv[3]))
     if mode == 'linger':
         return linger(s)
+    if mode == 'keep':
+        return keep(s)
     if mode == 'big':
         sent = send_all(s, big(int(sys.argv[3])))
     else:
