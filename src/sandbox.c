@@ -1,4 +1,4 @@
-/* sandbox.c: no execve or execveat, through a libseccomp filter. */
+/* sandbox.c: no execve or execveat, through a libseccomp filter; not dumpable. */
 #include "sandbox.h"
 
 #include <errno.h>
@@ -26,6 +26,11 @@ enum sandbox_err sandbox_enter(void)
 	scmp_filter_ctx ctx = NULL;
 	int rc;
 
+	/* Not dumpable: no core file holds the API key, and another process of
+	 * the same user can neither ptrace this one nor read its memory or
+	 * environment under /proc (which root then owns). */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return SANDBOX_DUMPABLE;
 	if (SANDBOX_UNDER_VALGRIND())
 		return SANDBOX_SKIPPED;
 	/* No set-user-ID program could gain rights from here on; and it lets an
@@ -62,6 +67,7 @@ const char *sandbox_strerror(enum sandbox_err e)
 	case SANDBOX_NO_NEW_PRIVS: return "prctl(PR_SET_NO_NEW_PRIVS) refused";
 	case SANDBOX_RULE: return "libseccomp refused a rule";
 	case SANDBOX_LOAD: return "the kernel refused the seccomp filter";
+	case SANDBOX_DUMPABLE: return "prctl(PR_SET_DUMPABLE) refused";
 	}
 	return "unknown sandbox error";
 }

@@ -1,5 +1,5 @@
 /*
- * sandbox.h: fmgate runs no shell and executes no program.
+ * sandbox.h: fmgate runs no shell, executes no program and leaves no core.
  *
  * sandbox_enter() sets PR_SET_NO_NEW_PRIVS and installs a seccomp filter
  * (libseccomp) that lets every system call through except execve and
@@ -10,6 +10,10 @@
  * allowed: `serve` forks its workers and drops to --user after the filter is
  * in place, and libcurl may resolve names in a thread. The filter is kept
  * across fork and by every thread, and cannot be removed.
+ *
+ * First of all it clears PR_SET_DUMPABLE, also under valgrind: a crash
+ * leaves no core file (which would hold the API key), and another process of
+ * the same user cannot ptrace fmgate or read its /proc/PID/mem or environ.
  *
  * Call it once, first thing in main(), before any request or file is read and
  * while the process has a single thread. The fuzz harnesses and unit tests
@@ -36,6 +40,7 @@ enum sandbox_err {
 	SANDBOX_NO_NEW_PRIVS,  /* prctl(PR_SET_NO_NEW_PRIVS) refused */
 	SANDBOX_RULE,          /* libseccomp refused a rule */
 	SANDBOX_LOAD,          /* the kernel refused the filter (no seccomp) */
+	SANDBOX_DUMPABLE,      /* prctl(PR_SET_DUMPABLE) refused: nothing else done */
 };
 
 enum sandbox_err sandbox_enter(void);

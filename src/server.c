@@ -1,11 +1,15 @@
 /* server.c: CGI, FastCGI on fd 0, and `serve` with pre-forked workers. */
 #include "server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcgiapp.h>
 #include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app.h"
 #include "buf.h"
+#include "clock.h"
+#include "fcgi_head.h"
 #include "handler.h"
+#include "limits.h"
 #include "io.h"
 #include "log.h"
 #include "request.h"
@@ -27,6 +35,9 @@
 #define SERVE_BACKLOG      128
 #define SERVE_MAX_WORKERS  256
 #define SERVE_STOP_GRACE_S 10
+/* After the answer, libfcgi reads until the web server closes, pausing up to
+ * 2 s between reads however long it goes on: this bounds the whole wait. */
+#define SERVE_DRAIN_MS     2000
 
 /* Set by SIGTERM; a worker idle in accept() exits at once instead. */
 static volatile sig_atomic_t stop_requested;
@@ -64,14 +75,22 @@ static ssize_t cgi_read(void *ctx, char *buf, size_t len, int timeout_ms)
 	return n;
 }
 
+/* One FastCGI request: libfcgi's, and when the read timeout counted from
+ * the accept runs out. */
+struct fcgi_conn {
+	FCGX_Request rq;
+	int64_t deadline;     /* clock_mono_ms() */
+};
+
 static const char *fcgi_param(void *ctx, const char *name)
 {
-	return FCGX_GetParam(name, ((FCGX_Request *)ctx)->envp);
+	return FCGX_GetParam(name, ((struct fcgi_conn *)ctx)->rq.envp);
 }
 
-/* The body read of a FastCGI request is bounded by a one-shot timer: when
- * it fires, the handler shuts the connection's reading side, so that the
- * read() libfcgi is blocked in (however it loops) ends at once. */
+/* libfcgi's reads (the body, the drain after the answer) are bounded by a
+ * one-shot timer: when it fires, the handler shuts the connection's reading
+ * side, so that the read() libfcgi is blocked in (however it loops) ends at
+ * once. */
 static volatile sig_atomic_t timed_fd = -1;
 static volatile sig_atomic_t read_timed_out;
 
@@ -93,10 +112,16 @@ static void read_timer(int timeout_ms)
 
 static ssize_t fcgi_read(void *ctx, char *buf, size_t len, int timeout_ms)
 {
-	FCGX_Request *rq = ctx;
+	struct fcgi_conn *c = ctx;
+	FCGX_Request *rq = &c->rq;
 	int chunk = len > 65536 ? 65536 : (int)len;
+	int64_t left = c->deadline - clock_mono_ms();
 	int n;
 
+	if (left <= 0)
+		return REQ_READ_TIMEOUT;
+	if (left < timeout_ms)
+		timeout_ms = (int)left;
 	read_timed_out = 0;
 	timed_fd = rq->ipcFd;
 	read_timer(timeout_ms);
@@ -131,11 +156,114 @@ static void handle_one(struct app *app, req_param_fn param, req_read_fn rd, void
 }
 
 
-/* The FastCGI accept loop of one worker, on listening socket fd. */
+/* FCGI_WEB_SERVER_ADDRS, as libfcgi honours it: when set, an IPv4 peer must
+ * be one of its comma-separated addresses. */
+static bool peer_allowed(int fd, const char *addrs)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof sa;
+	char ip[INET_ADDRSTRLEN];
+	size_t n;
+
+	if (!addrs || getpeername(fd, (struct sockaddr *)&sa, &len) != 0 ||
+	    sa.sin_family != AF_INET)
+		return true;
+	if (!inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip))
+		return false;
+	n = strlen(ip);
+	for (const char *p = addrs; p; p = strchr(p, ','), p = p ? p + 1 : NULL)
+		if (strncmp(p, ip, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* The next connection on listening socket lfd; -1 when that failed. */
+static int accept_conn(int lfd, const char *addrs)
+{
+	int one = 1;
+
+	for (;;) {
+		int fd = accept(lfd, NULL, NULL);
+
+		if (fd < 0) {
+			/* A peer that went away before the accept: the next one. */
+			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+				continue;
+			log_msg(LOG_ERR, "accept: %s", strerror(errno));
+			return -1;
+		}
+		if (peer_allowed(fd, addrs)) {
+			/* The answer goes out in several records: no Nagle delay (fails
+			 * harmlessly on a unix socket). */
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+			return fd;
+		}
+		close(fd);
+	}
+}
+
+/*
+ * Waits for the next request on c's connection (kept from the last request,
+ * or a new one from lfd) and has libfcgi read its head. libfcgi would read
+ * the head itself with blocking reads and allocate each parameter at its
+ * declared length, so fmgate accepts, waits for the whole head under the read
+ * timeout (counted from here, and also bounding the body) and the size cap
+ * (fcgi_head.h), and only then hands the connection over. 1: a request;
+ * 0: none on that connection, closed; -1: the listening socket failed.
+ */
+static int next_request(struct app *app, int lfd, const char *addrs, struct fcgi_conn *c)
+{
+	const struct mapping *m = app_current(app);
+	unsigned timeout_ms = m ? m->settings.read_timeout_ms : LIMIT_DEFAULT_READ_TIMEOUT_MS;
+	bool kept = c->rq.ipcFd >= 0;
+	enum fcgi_head_err e;
+
+	if (!kept && (c->rq.ipcFd = accept_conn(lfd, addrs)) < 0)
+		return -1;
+	c->deadline = clock_mono_ms() + timeout_ms;
+	e = fcgi_head_wait(c->rq.ipcFd, c->deadline);
+	if (e != FCGI_HEAD_OK) {
+		/* A web server's idle kept connection, or one it closed: no news. */
+		if (e != FCGI_HEAD_CLOSED && !(kept && e == FCGI_HEAD_IDLE))
+			log_msg(LOG_WARN, "FastCGI connection closed: %s (read-timeout-ms %u, "
+			        "at most %u bytes)", fcgi_head_strerror(e), timeout_ms,
+			        LIMIT_MAX_FCGI_HEAD);
+		close(c->rq.ipcFd);
+		c->rq.ipcFd = -1;
+		return 0;
+	}
+	/* FCGX_Accept_r first ends the last request and closes its connection
+	 * unless kept: it must keep the one it is handed. Its own accept is never
+	 * reached: the request's listening socket is -1, so a head it refuses
+	 * closes the connection and returns < 0. */
+	c->rq.keepConnection = 1;
+	if (FCGX_Accept_r(&c->rq) < 0) {
+		log_msg(LOG_WARN, "FastCGI connection closed: libfcgi refused its request head");
+		c->rq.ipcFd = -1;
+		return 0;
+	}
+	return 1;
+}
+
+/* Ends the request: libfcgi flushes the answer, then, unless the connection
+ * is kept, reads what the web server still sends until it closes; the timer
+ * cuts that after SERVE_DRAIN_MS. */
+static void fcgi_finish(FCGX_Request *rq)
+{
+	timed_fd = rq->ipcFd;
+	read_timer(SERVE_DRAIN_MS);
+	FCGX_Finish_r(rq);
+	read_timer(0);
+	timed_fd = -1;
+}
+
+/* The FastCGI loop of one worker, on listening socket fd. */
 static int fcgi_loop(struct app *app, int fd)
 {
-	FCGX_Request rq;
+	const char *addrs = getenv("FCGI_WEB_SERVER_ADDRS");
+	struct fcgi_conn c;
 	struct sigaction sa;
+	int r;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_worker_term;
@@ -143,25 +271,28 @@ static int fcgi_loop(struct app *app, int fd)
 	/* No SA_RESTART: the timer must end a blocked read. */
 	sa.sa_handler = on_read_alarm;
 	sigaction(SIGALRM, &sa, NULL);
-	if (FCGX_InitRequest(&rq, fd, 0) != 0) {
+	if (FCGX_InitRequest(&c.rq, -1, 0) != 0) {
 		log_msg(LOG_ERR, "cannot initialise the FastCGI request");
 		return 1;
 	}
-	while (!stop_requested) {
+	while (!stop_requested && (r = next_request(app, fd, addrs, &c)) >= 0) {
 		struct buf out;
 
-		if (FCGX_Accept_r(&rq) < 0)
-			break;
+		if (r == 0)
+			continue;
 		in_request = 1;
 		buf_init(&out, RESP_MAX_BODY + 16384);
-		handle_one(app, fcgi_param, fcgi_read, &rq, &out);
-		if (FCGX_PutStr(buf_str(&out), (int)out.len, rq.out) < 0)
+		handle_one(app, fcgi_param, fcgi_read, &c, &out);
+		if (FCGX_PutStr(buf_str(&out), (int)out.len, c.rq.out) < 0)
 			log_msg(LOG_WARN, "the client went away before the answer");
 		buf_free(&out);
-		FCGX_Finish_r(&rq);
+		fcgi_finish(&c.rq);
 		in_request = 0;
 	}
-	FCGX_Free(&rq, 1);
+	if (c.rq.ipcFd >= 0)
+		close(c.rq.ipcFd);
+	c.rq.ipcFd = -1;
+	FCGX_Free(&c.rq, 0);
 	return 0;
 }
 

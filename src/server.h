@@ -10,6 +10,12 @@
  *
  * A worker that receives SIGTERM between requests exits at once; during a
  * request it finishes that answer first.
+ *
+ * Over FastCGI, a request must arrive within the mapping's read-timeout-ms
+ * from the accept of its connection (or from the end of the last request on
+ * a kept one): its head (fcgi_head.h: at most LIMIT_MAX_FCGI_HEAD bytes,
+ * else the connection is closed, logged once) and its body (else 408). After
+ * the answer, the web server has SERVE_DRAIN_MS to close the connection.
  */
 #ifndef FMGATE_SERVER_H
 #define FMGATE_SERVER_H

@@ -100,6 +100,21 @@ check "reload: the invalid version is logged with file and line" grep -q "$tmp/l
 stop_serve
 expect_eq "reload: clean stop" "$SERVE_RC" 0
 
+# FCGI_WEB_SERVER_ADDRS, as libfcgi has it: a TCP peer not in the list is
+# closed at once, one in it served
+for addrs in 10.9.9.9 10.9.9.9,127.0.0.1; do
+	port=$(free_port) || exit 1
+	FCGI_WEB_SERVER_ADDRS=$addrs start_serve "127.0.0.1:$port" 1
+	check "FCGI_WEB_SERVER_ADDRS=$addrs: serve listens" wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+	fcgi "127.0.0.1:$port" "email=addrs%40example.com&uid=u-addrs&company=Acme"
+	status=$(printf '%s' "$OUT" | head -n 1)
+	stop_serve
+	case $addrs in
+	*127.0.0.1) expect_match "FCGI_WEB_SERVER_ADDRS=$addrs: served" "$status" '^Status: 303' ;;
+	*) expect_eq "FCGI_WEB_SERVER_ADDRS=$addrs: closed unanswered" "$status" "" ;;
+	esac
+done
+
 # --user: as root, the workers run as that user
 if [ "$(id -u)" -eq 0 ]; then
 	port=$(free_port) || exit 1
@@ -111,6 +126,32 @@ if [ "$(id -u)" -eq 0 ]; then
 	expect_eq "serve --user: worker runs as nobody" "$(ps -o user= -p "$w" | tr -d ' ')" nobody
 	stop_serve
 	expect_eq "serve --user: clean stop" "$SERVE_RC" 0
+fi
+# Not dumpable: another process of the same user can neither ptrace fmgate nor
+# read its memory or environment (where FM_API_KEY may be), and a crash leaves
+# no core. The kernel shows it in /proc/PID: a dumpable process owns its
+# environ, a non-dumpable one's belongs to root. Run as nobody from the start
+# (not through --user, whose setuid clears the flag by itself).
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	chown nobody "$tmp"
+	nobody=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)   # it execs: $! is fmgate's pid
+	port=$(free_port) || exit 1
+	FMGATE_CONFIG="$MAPPING" FMGATE_SPOOL="$tmp/spool-nobody" FM_API_KEY="$FMDOUBLE_KEY" \
+		"${nobody[@]}" $FMGATE_WRAP "$FMGATE_BIN" serve --listen "127.0.0.1:$port" --workers 1 2>"$tmp/serve.log" &
+	SERVE_PID=$!
+	check "as nobody: serve listens" wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+	w=$(pgrep -P "$SERVE_PID" | head -n 1)
+	expect_eq "as nobody: serve parent not dumpable (environ owned by root)" "$(stat -c %U "/proc/$SERVE_PID/environ")" root
+	expect_eq "as nobody: serve worker not dumpable" "$(stat -c %U "/proc/$w/environ")" root
+	expect_eq "... and its uid is nobody's" "$(ps -o user= -p "$w" | tr -d ' ')" nobody
+	stop_serve
+	mkdir -p "$tmp/spool-nobody" && chown nobody "$tmp/spool-nobody"
+	FMGATE_CONFIG="$MAPPING" FMGATE_SPOOL="$tmp/spool-nobody" FM_API_KEY="$FMDOUBLE_KEY" \
+		FM_API_BASE="$FMDOUBLE_URL/crm/sales/api" "${nobody[@]}" $FMGATE_WRAP "$FMGATE_BIN" drain --watch 2>"$tmp/drain.log" &
+	drain_pid=$!
+	check "as nobody: drain --watch runs" wait_for bash -c "[ \"\$(ps -o user= -p $drain_pid | tr -d ' ')\" = nobody ] && grep -q . $tmp/drain.log"
+	expect_eq "as nobody: drain --watch not dumpable" "$(stat -c %U "/proc/$drain_pid/environ")" root
+	kill -TERM "$drain_pid"; wait "$drain_pid"
 fi
 out=$("$FMGATE_BIN" serve 2>&1); rc=$?
 expect_eq "serve without --listen is a usage error" "$rc" 2

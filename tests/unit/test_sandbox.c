@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -32,6 +33,7 @@
 /* What a child saw, sent back through a pipe that a successful exec closes. */
 struct report {
 	int enter;             /* enum sandbox_err */
+	int dumpable;          /* prctl(PR_GET_DUMPABLE) once entered */
 	int nnp, seccomp;      /* NoNewPrivs and Seccomp of /proc/self/status */
 	int execve_errno;
 	int execveat_errno;
@@ -85,6 +87,7 @@ static void probe_child(int wfd)
 
 	memset(&r, 0, sizeof r);
 	r.enter = sandbox_enter();
+	r.dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
 	r.nnp = status_field("NoNewPrivs");
 	r.seccomp = status_field("Seccomp");
 	r.execve_errno = exec_errno();
@@ -171,7 +174,7 @@ int main(void)
 	ssize_t n;
 
 	/* The error strings: one per value, none empty. */
-	for (int a = SANDBOX_OK; a <= SANDBOX_LOAD; a++) {
+	for (int a = SANDBOX_OK; a <= SANDBOX_DUMPABLE; a++) {
 		T(sandbox_strerror(a)[0] != '\0', "strerror %d empty", a);
 		for (int b = SANDBOX_OK; b < a; b++)
 			T(strcmp(sandbox_strerror(a), sandbox_strerror(b)) != 0, "strerror %d == %d", a, b);
@@ -186,9 +189,12 @@ int main(void)
 	  r.execve_errno);
 	T(WIFEXITED(st) && WEXITSTATUS(st) == 0, "/bin/true ran and exited 0 (status %d)", st);
 
+	/* A process is dumpable until the sandbox says otherwise. */
+	T(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 1, "dumpable before the sandbox");
 	if (RUNNING_ON_VALGRIND) {
 		/* Documented: under valgrind the filter is not installed. */
 		T(sandbox_enter() == SANDBOX_SKIPPED, "under valgrind: skipped");
+		T(prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) == 0, "under valgrind: not dumpable either");
 		T(status_field("Seccomp") == 0, "under valgrind: no filter");
 		T_DONE();
 	}
@@ -198,6 +204,7 @@ int main(void)
 	T(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the sandboxed child exited 0 (status %d)", st);
 	T(r.enter == SANDBOX_OK, "entered: %s", sandbox_strerror(r.enter));
 	T(r.nnp == 1, "NoNewPrivs 1, got %d", r.nnp);
+	T(r.dumpable == 0, "not dumpable, got %d", r.dumpable);
 	T(r.seccomp == 2, "Seccomp 2 (filter), got %d", r.seccomp);
 	T(r.execve_errno == EPERM, "execve: EPERM, got %s", strerror(r.execve_errno));
 	T(r.execveat_errno == EPERM, "execveat: EPERM, got %s", strerror(r.execveat_errno));

@@ -1,0 +1,170 @@
+#!/usr/bin/python3
+"""A hostile FastCGI client for tests/attack/17-hold.sh.
+
+fcgi_raw.py PORT big BYTES
+    A responder's begin record, then the parameters: PATH_INFO, then one
+    parameter (HTTP_X_BIG) whose value is BYTES long, streamed in records of
+    at most 65535 bytes. Prints "sent N" (the bytes that went out before the
+    server closed or the end) and "answer LINE" (the first line of the
+    FastCGI stdout, or "answer none" when the connection closed without one).
+fcgi_raw.py PORT mgmt
+    An FCGI_GET_VALUES management record instead of a request: the same
+    two lines.
+fcgi_raw.py PORT slow MS
+    A begin record, MS milliseconds of nothing, then the parameters of a
+    post of 100 bytes (JSON wanted), of which no byte follows. Prints the
+    answer line and "ms N", the time from the connect to the answer.
+fcgi_raw.py PORT linger
+    A whole GET request; once its answer is in, one byte every 200 ms for
+    at most 30 s. Prints "answered" once the answer is in, then the answer
+    line and "ms N", the time from the answer to the server's close (seen by
+    a failing send: up to 400 ms late).
+fcgi_raw.py PORT keep
+    Two GET requests on one connection with FCGI_KEEP_CONN, then nothing.
+    Prints each answer line and "ms N", the time from the second answer to
+    the server's close.
+Every socket operation times out after 20 s.
+"""
+import socket
+import struct
+import sys
+import time
+
+BEGIN, PARAMS, STDIN, STDOUT, GET_VALUES = 1, 4, 5, 6, 9
+
+
+def record(rtype, content, rid=1):
+    return struct.pack('>BBHHBB', 1, rtype, rid, len(content), 0, 0) + content
+
+
+def pair(name, value_len):
+    def length(n):
+        return bytes([n]) if n < 128 else struct.pack('>I', n | 0x80000000)
+    return length(len(name)) + length(value_len) + name
+
+
+def send_all(s, chunks):
+    sent = 0
+    try:
+        for c in chunks:
+            s.sendall(c)
+            sent += len(c)
+    except OSError:
+        pass
+    return sent
+
+
+def big(size):
+    yield record(BEGIN, struct.pack('>HB5x', 1, 0))
+    yield record(PARAMS, pair(b'PATH_INFO', 8) + b'/contact')
+    head = pair(b'HTTP_X_BIG', size)
+    first = 65535 - len(head)
+    yield record(PARAMS, head + b'x' * min(first, size))
+    left = size - min(first, size)
+    while left > 0:
+        n = min(65535, left)
+        yield record(PARAMS, b'x' * n)
+        left -= n
+    yield record(PARAMS, b'')
+    yield record(STDIN, b'')
+
+
+def answer(s):
+    data = b''
+    try:
+        while True:
+            got = s.recv(65536)
+            if not got:
+                break
+            data += got
+    except OSError:
+        pass
+    return answer_of(data)
+
+
+def answer_of(data):
+    """The first stdout record's first line, or 'none'."""
+    while len(data) >= 8:
+        _, rtype, _, clen, plen, _ = struct.unpack('>BBHHBB', data[:8])
+        if rtype == STDOUT and clen:
+            return data[8:8 + clen].split(b'\r\n')[0].decode('latin-1')
+        data = data[8 + clen + plen:]
+    return 'none'
+
+
+def params(env):
+    content = b''.join(pair(k.encode(), len(v)) + v.encode() for k, v in env.items())
+    return record(PARAMS, content) + record(PARAMS, b'')
+
+
+def slow(s, delay_ms):
+    start = time.monotonic()
+    s.sendall(record(BEGIN, struct.pack('>HB5x', 1, 0)))
+    time.sleep(delay_ms / 1000)
+    s.sendall(params({'REQUEST_METHOD': 'POST', 'PATH_INFO': '/contact',
+                      'CONTENT_TYPE': 'application/x-www-form-urlencoded',
+                      'CONTENT_LENGTH': '100', 'HTTP_ACCEPT': 'application/json',
+                      'REMOTE_ADDR': '127.0.0.1'}))
+    print('answer', answer(s))
+    print('ms', int((time.monotonic() - start) * 1000))
+
+
+def until_end(s):
+    """The records up to the FCGI_END_REQUEST, or what came before a close."""
+    data = b''
+    while b'\x01\x03\x00\x01' not in data:
+        got = s.recv(65536)
+        if not got:
+            break
+        data += got
+    return data
+
+
+def keep(s):
+    get = params({'REQUEST_METHOD': 'GET', 'PATH_INFO': '/contact', 'REMOTE_ADDR': '127.0.0.1'})
+    for _ in range(2):
+        s.sendall(record(BEGIN, struct.pack('>HB5x', 1, 1)) + get + record(STDIN, b''))
+        print('answer', answer_of(until_end(s)))
+    start = time.monotonic()
+    print('closed', 'yes' if until_end(s) == b'' else 'no')
+    print('ms', int((time.monotonic() - start) * 1000))
+
+
+def linger(s):
+    s.sendall(record(BEGIN, struct.pack('>HB5x', 1, 0)) +
+              params({'REQUEST_METHOD': 'GET', 'PATH_INFO': '/contact',
+                      'REMOTE_ADDR': '127.0.0.1'}) + record(STDIN, b''))
+    data = until_end(s)
+    print('answered', flush=True)
+    start = time.monotonic()
+    end = start + 30
+    # The server's shutdown of its side is not its close: a send fails only
+    # once the whole connection is gone.
+    try:
+        while time.monotonic() < end:
+            s.sendall(b'x')
+            time.sleep(0.2)
+    except OSError:
+        pass
+    print('answer', answer_of(data))
+    print('ms', int((time.monotonic() - start) * 1000))
+
+
+def main():
+    port, mode = int(sys.argv[1]), sys.argv[2]
+    s = socket.create_connection(('127.0.0.1', port), timeout=20)
+    if mode == 'slow':
+        return slow(s, int(sys.argv[3]))
+    if mode == 'linger':
+        return linger(s)
+    if mode == 'keep':
+        return keep(s)
+    if mode == 'big':
+        sent = send_all(s, big(int(sys.argv[3])))
+    else:
+        sent = send_all(s, [record(GET_VALUES, pair(b'FCGI_MAX_CONNS', 0), rid=0)])
+    print('sent', sent)
+    print('answer', answer(s))
+
+
+main()
