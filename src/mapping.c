@@ -1441,7 +1441,8 @@ static void load_doc(struct loader *L, const xmlDoc *doc, struct mapping *m)
 	m->settings.limits.max_fields = LIMIT_DEFAULT_MAX_FIELDS;
 	m->settings.limits.max_value = LIMIT_DEFAULT_MAX_VALUE;
 	m->settings.read_timeout_ms = LIMIT_DEFAULT_READ_TIMEOUT_MS;
-	m->settings.rate.window_s = MAP_DEFAULT_RATE_WINDOW;
+	m->settings.rate = (struct map_rate){ MAP_DEFAULT_PER_IP, MAP_DEFAULT_PER_FORM,
+	                                      MAP_DEFAULT_WINDOW };
 	/* Settings first: fields are checked against <limits> wherever it stands. */
 	if ((s = single_child(L, root, "settings", false)) != NULL)
 		load_settings(L, s, &m->settings);

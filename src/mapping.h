@@ -44,6 +44,12 @@
 #define MAP_MAX_RATE_COUNT     1000000u    /* <rate-limit per-ip/per-form> */
 #define MAP_MAX_RATE_WINDOW    604800u     /* <rate-limit window>: a week, in seconds */
 #define MAP_DEFAULT_RATE_WINDOW 60u        /* <rate-limit window> when absent */
+/* The rate limits of a form when the mapping has no <rate-limit> at all, in
+ * <settings> or in the form: a flood from one address stops after a few
+ * posts, a botnet's after half of the smallest hourly API budget. */
+#define MAP_DEFAULT_PER_IP     10u
+#define MAP_DEFAULT_PER_FORM   500u
+#define MAP_DEFAULT_WINDOW     3600u
 #define MAP_MAX_LISTS          100u        /* <list> elements in one form */
 #define MAP_MAX_LIST_NAME      255u        /* bytes of a <list name> */
 #define MAP_MAX_NOTE_TITLE     255u        /* bytes of a <note title> */
@@ -250,7 +256,8 @@ struct map_settings {
 	unsigned timeout_ms;    /* default LIMIT_DEFAULT_TIMEOUT_MS */
 	struct form_limits limits; /* defaults LIMIT_DEFAULT_* */
 	unsigned read_timeout_ms;  /* <limits read-timeout-ms>: the whole body's */
-	struct map_rate rate;   /* <rate-limit> for forms without their own */
+	struct map_rate rate;   /* <rate-limit> for forms without their own, else
+	                           MAP_DEFAULT_PER_IP, _PER_FORM, _WINDOW */
 	struct map_proxy *trusted_proxies; /* <trusted-proxy>, in the file's order */
 	size_t n_trusted_proxies;
 	struct map_smtp smtp;   /* <smtp>; url NULL when absent */

@@ -336,7 +336,8 @@ static void test_defaults_and_order(void)
 		T(f && f->n_fields == 1 && f->n_constants == 0 && f->failure_url == NULL,
 		  "minimal form");
 		T(s->read_timeout_ms == LIMIT_DEFAULT_READ_TIMEOUT_MS, "read timeout default");
-		T(f && f->rate.per_ip == 0 && f->rate.per_form == 0, "no rate limit by default");
+		T(f && f->rate.per_ip == MAP_DEFAULT_PER_IP && f->rate.per_form == MAP_DEFAULT_PER_FORM &&
+		  f->rate.window_s == MAP_DEFAULT_WINDOW, "the default rate limit without any <rate-limit>");
 	}
 	mapping_free(m);
 
@@ -593,6 +594,30 @@ static void test_rate_limits(void)
 	f = mapping_form(m, "open");
 	T(f && f->rate.per_ip == 0 && f->rate.per_form == 0, "an empty one lifts them");
 	mapping_free(m);
+
+	/* The default applies only where no <rate-limit> speaks. */
+	static const struct { const char *settings, *form; unsigned ip, per_form, window; } c[] = {
+		{ "", "", MAP_DEFAULT_PER_IP, MAP_DEFAULT_PER_FORM, MAP_DEFAULT_WINDOW },
+		{ "<rate-limit/>", "", 0, 0, MAP_DEFAULT_RATE_WINDOW },
+		{ "<rate-limit per-form=\"50\"/>", "", 0, 50, MAP_DEFAULT_RATE_WINDOW },
+		{ "", "<rate-limit per-ip=\"3\"/>", 3, 0, MAP_DEFAULT_RATE_WINDOW },
+		{ "", "<rate-limit/>", 0, 0, MAP_DEFAULT_RATE_WINDOW },
+	};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		char buf[1024];
+		int n = snprintf(buf, sizeof buf, "<fmgate><settings>%s</settings><form id=\"f\">%s"
+		                 "<redirect success=\"/ok\"/><user-id><from-email/></user-id>"
+		                 "<field name=\"email\" trait=\"email\" type=\"email\"/></form></fmgate>",
+		                 c[i].settings, c[i].form);
+
+		m = NULL;
+		T(mapping_load_buffer(buf, (size_t)n, "rate", &m, NULL) == MAP_OK, "case %zu loads", i);
+		f = m ? mapping_form(m, "f") : NULL;
+		T(f && f->rate.per_ip == c[i].ip && f->rate.per_form == c[i].per_form &&
+		  f->rate.window_s == c[i].window, "settings [%s], form [%s]: %u %u %u", c[i].settings,
+		  c[i].form, f ? f->rate.per_ip : 0, f ? f->rate.per_form : 0, f ? f->rate.window_s : 0);
+		mapping_free(m);
+	}
 }
 
 static void test_trusted_proxies(void)
