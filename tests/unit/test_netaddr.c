@@ -39,18 +39,22 @@ static const char *fmt(const char *addr)
 int main(void)
 {
 	/* addresses */
-	T_STREQ(fmt("10.0.0.1"), "10.0.0.1", "IPv4");
-	T_STREQ(fmt("::ffff:10.0.0.1"), "10.0.0.1", "IPv4-mapped is IPv4");
-	T_STREQ(fmt("::FFFF:a00:1"), "10.0.0.1", "IPv4-mapped in hex");
-	T_STREQ(fmt("2001:DB8:0::1"), "2001:db8::1", "IPv6, canonical");
-	T_STREQ(fmt("::10.0.0.1"), "::10.0.0.1", "IPv4-compatible stays IPv6");
-	T_STREQ(fmt("010.0.0.1"), "none", "leading zero");
-	T_STREQ(fmt("10.0.0"), "none", "three parts");
-	T_STREQ(fmt(" 10.0.0.1"), "none", "space");
-	T_STREQ(fmt("10.0.0.1:80"), "none", "port");
-	T_STREQ(fmt("[::1]"), "none", "brackets");
-	T_STREQ(fmt("fe80::1%eth0"), "none", "zone");
-	T_STREQ(fmt(""), "none", "empty");
+	static const struct { const char *in, *want, *what; } c[] = {
+		{ "10.0.0.1", "10.0.0.1", "IPv4" },
+		{ "::ffff:10.0.0.1", "10.0.0.1", "IPv4-mapped is IPv4" },
+		{ "::FFFF:a00:1", "10.0.0.1", "IPv4-mapped in hex" },
+		{ "2001:DB8:0::1", "2001:db8::1", "IPv6, canonical" },
+		{ "::10.0.0.1", "::10.0.0.1", "IPv4-compatible stays IPv6" },
+		{ "010.0.0.1", "none", "leading zero" },
+		{ "10.0.0", "none", "three parts" },
+		{ " 10.0.0.1", "none", "space" },
+		{ "10.0.0.1:80", "none", "port" },
+		{ "[::1]", "none", "brackets" },
+		{ "fe80::1%eth0", "none", "zone" },
+		{ "", "none", "empty" },
+	};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+		T_STREQ(fmt(c[i].in), c[i].want, "%s", c[i].what);
 	{
 		struct netaddr a;
 		char big[NETADDR_MAX_INPUT + 2];

@@ -249,24 +249,28 @@ int main(void)
 		T_STREQ(client_ip("2001:db8:1:ffff::9", "2001:db8:2::1", lb, 2), "2001:db8:2::1", "XFF from inside an IPv6 /48");
 		T_STREQ(client_ip("10.0.0.2", "198.51.100.7, 10.9.9.9, 2001:db8:1::5", lb, 2), "198.51.100.7",
 		        "every entry inside a range is skipped");
-		T_STREQ(client_via("173.245.49.1", MAP_PROXY_CF_CONNECTING_IP, "198.51.100.7", cf, 3),
-		        "198.51.100.7", "CF-Connecting-IP from Cloudflare");
-		T_STREQ(client_via("2400:cb00:12::1", MAP_PROXY_CF_CONNECTING_IP, " 2001:db8::7 ", cf, 3),
-		        "2001:db8::7", "CF-Connecting-IP from Cloudflare's IPv6, trimmed");
-		T_STREQ(client_via("173.245.49.1", MAP_PROXY_X_FORWARDED_FOR, "198.51.100.7", cf, 3),
-		        "173.245.49.1", "X-Forwarded-For not read from a CF-Connecting-IP proxy");
-		T_STREQ(client_via("203.0.113.1", MAP_PROXY_CF_CONNECTING_IP, "198.51.100.7", cf, 3),
-		        "203.0.113.1", "CF-Connecting-IP from an untrusted peer ignored");
-		T_STREQ(client_via("127.0.0.1", MAP_PROXY_CF_CONNECTING_IP, "198.51.100.7", cf, 3),
-		        "127.0.0.1", "CF-Connecting-IP not read from an X-Forwarded-For proxy");
-		T_STREQ(client_via("173.245.49.1", MAP_PROXY_CF_CONNECTING_IP, "198.51.100.7, 1.2.3.4", cf, 3),
-		        "173.245.49.1", "a list in a one-address header: ignored");
-		T_STREQ(client_via("173.245.49.1", MAP_PROXY_CF_CONNECTING_IP, "198.51.100.7x", cf, 3),
-		        "173.245.49.1", "garbage in a one-address header: ignored");
-		T_STREQ(client_via("173.245.49.1", MAP_PROXY_CF_CONNECTING_IP, "", cf, 3),
-		        "173.245.49.1", "an empty one-address header: ignored");
-		T_STREQ(client_via("173.245.49.1", MAP_PROXY_CF_CONNECTING_IP, "173.245.49.2", cf, 3),
-		        "173.245.49.2", "a one-address header taken as is, even a proxy's");
+		static const struct { const char *peer; enum map_proxy_header h; const char *value, *want, *what; } c[] = {
+			{ "173.245.49.1", MAP_PROXY_CF_CONNECTING_IP, "198.51.100.7", "198.51.100.7",
+			  "CF-Connecting-IP from Cloudflare" },
+			{ "2400:cb00:12::1", MAP_PROXY_CF_CONNECTING_IP, " 2001:db8::7 ", "2001:db8::7",
+			  "CF-Connecting-IP from Cloudflare's IPv6, trimmed" },
+			{ "173.245.49.1", MAP_PROXY_X_FORWARDED_FOR, "198.51.100.7", "173.245.49.1",
+			  "X-Forwarded-For not read from a CF-Connecting-IP proxy" },
+			{ "203.0.113.1", MAP_PROXY_CF_CONNECTING_IP, "198.51.100.7", "203.0.113.1",
+			  "CF-Connecting-IP from an untrusted peer ignored" },
+			{ "127.0.0.1", MAP_PROXY_CF_CONNECTING_IP, "198.51.100.7", "127.0.0.1",
+			  "CF-Connecting-IP not read from an X-Forwarded-For proxy" },
+			{ "173.245.49.1", MAP_PROXY_CF_CONNECTING_IP, "198.51.100.7, 1.2.3.4", "173.245.49.1",
+			  "a list in a one-address header: ignored" },
+			{ "173.245.49.1", MAP_PROXY_CF_CONNECTING_IP, "198.51.100.7x", "173.245.49.1",
+			  "garbage in a one-address header: ignored" },
+			{ "173.245.49.1", MAP_PROXY_CF_CONNECTING_IP, "", "173.245.49.1",
+			  "an empty one-address header: ignored" },
+			{ "173.245.49.1", MAP_PROXY_CF_CONNECTING_IP, "173.245.49.2", "173.245.49.2",
+			  "a one-address header taken as is, even a proxy's" },
+		};
+		for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+			T_STREQ(client_via(c[i].peer, c[i].h, c[i].value, cf, 3), c[i].want, "%s", c[i].what);
 		T_STREQ(client_via("192.0.2.8", MAP_PROXY_TRUE_CLIENT_IP, "::ffff:198.51.100.7", tc, 1),
 		        "198.51.100.7", "True-Client-IP, mapped");
 		T_STREQ(client_via("192.0.2.8", MAP_PROXY_X_REAL_IP, "198.51.100.7", xr, 1),
