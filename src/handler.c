@@ -1,7 +1,6 @@
 /* handler.c: the request path of a form post, and the choice of status. */
 #include "handler.h"
 
-#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -392,21 +391,15 @@ static bool check_route(const struct map_form *form, const struct request *req, 
 	return true;
 }
 
-/* The key text of a client address: its bytes, an IPv6 address cut to its
- * /64 (one subscriber's prefix: rotating the rest escapes nothing), an
- * IPv4-mapped one as IPv4. Returns its length, 0 when ip is not an address. */
-static size_t client_key(const char *ip, unsigned char out[16])
+/* The key bytes of a client address: an IPv4 one's 4, an IPv6 one's /64
+ * (one subscriber's prefix: rotating the rest escapes nothing). */
+static size_t client_key(const struct netaddr *a, const unsigned char **key)
 {
-	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	if (inet_pton(AF_INET, ip, out) == 1)
-		return 4;
-	if (inet_pton(AF_INET6, ip, out) != 1)
-		return 0;
-	if (memcmp(out, mapped, sizeof mapped) == 0) {
-		memmove(out, out + 12, 4);
+	if (netaddr_is_v4(a)) {
+		*key = a->b + 12;
 		return 4;
 	}
+	*key = a->b;
 	return 8;
 }
 
@@ -418,15 +411,27 @@ static bool check_rate(struct app *app, const struct mapping *m, const struct ma
 {
 	static const struct refusal limited = { 429, "rate_limited",
 		"Too many submissions. Please try again later." };
-	char ipbuf[64], fkey[LIMIT_MAX_FORM_ID + 3], ikey[LIMIT_MAX_FORM_ID + 3 + 16], retry[24];
+	static const struct refusal noaddr = { 500, "internal_error", "Internal error." };
+	char fkey[LIMIT_MAX_FORM_ID + 3], ikey[LIMIT_MAX_FORM_ID + 3 + 16], retry[24];
 	struct throttle_key keys[2] = { { 0 } };
-	unsigned char addr[16];
-	const char *ip;
-	size_t flen, alen;
+	struct netaddr addr;
+	const unsigned char *akey = NULL;
+	size_t flen, alen = 0;
+	bool have_addr;
 	long wait;
 
 	if (!form->rate.per_ip && !form->rate.per_form)
 		return true;
+	have_addr = request_client_addr(req, &m->settings, &addr);
+	/* Only a broken server configuration sends no usable REMOTE_ADDR: said
+	 * at once rather than letting every visitor pass the per-address limit. */
+	if (!have_addr && form->rate.per_ip) {
+		log_msg(LOG_ERR, "REMOTE_ADDR is missing or not an IP address: the per-address "
+		        "rate limit cannot apply; check the web server's configuration");
+		snprintf(logl->detail, sizeof logl->detail, "reason=\"no client address\"");
+		answer_status(res, json, form, &noaddr);
+		return false;
+	}
 	if (!app->throttle) {
 		enum throttle_err e;
 		char why[300] = "";
@@ -443,12 +448,11 @@ static bool check_rate(struct app *app, const struct mapping *m, const struct ma
 	/* "f:ID" counts the form; "i:ID\0ADDRESS" one client on it. */
 	flen = (size_t)snprintf(fkey, sizeof fkey, "f:%s", form->id);
 	keys[0] = (struct throttle_key){ fkey, flen, form->rate.per_form, form->rate.window_s };
-	ip = request_client_ip(req, &m->settings, ipbuf, sizeof ipbuf);
-	alen = ip ? client_key(ip, addr) : 0;
-	if (alen) {
+	if (have_addr) {
+		alen = client_key(&addr, &akey);
 		memcpy(ikey, fkey, flen + 1);
 		ikey[0] = 'i';
-		memcpy(ikey + flen + 1, addr, alen);
+		memcpy(ikey + flen + 1, akey, alen);
 		keys[1] = (struct throttle_key){ ikey, flen + 1 + alen, form->rate.per_ip,
 		                                 form->rate.window_s };
 	}
@@ -544,7 +548,8 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 	struct logline logl = { .outcome = "refused", .id = "-", .email = "-" };
 	const struct refusal *rf = NULL;
 	int64_t t0 = clock_mono_ms();
-	char ipbuf[64];
+	char ipbuf[NETADDR_TEXT];
+	struct netaddr addr;
 	enum req_err re;
 	enum form_err fe;
 
@@ -577,7 +582,8 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 		answer_success(res, json, form, form->success_url, uuid_v4(fake) ? fake : "");
 		goto out;
 	}
-	ctx.ip = request_client_ip(req, &m->settings, ipbuf, sizeof ipbuf);
+	if (request_client_addr(req, &m->settings, &addr))
+		ctx.ip = netaddr_format(&addr, ipbuf);
 	ctx.user_agent = req->user_agent;
 	ctx.page_url = req->referer;
 	ctx.cookie_header = req->cookie;

@@ -5,13 +5,13 @@
  */
 #include "mapping.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -243,7 +243,9 @@ void mapping_free(struct mapping *m)
 	free(m->settings.fm_api_base);
 	free(m->settings.fm_api_key_file);
 	free(m->settings.spool_dir);
-	free_strings(m->settings.trusted_proxies, m->settings.n_trusted_proxies);
+	for (size_t i = 0; i < m->settings.n_trusted_proxies; i++)
+		free(m->settings.trusted_proxies[i].text);
+	free(m->settings.trusted_proxies);
 	free(m->settings.smtp.url);
 	free(m->settings.smtp.user);
 	free(m->settings.smtp.password_file);
@@ -707,10 +709,86 @@ static void load_segment(struct loader *L, const xmlNode *n, struct map_segment 
 		diag_add(L, out->line, "segment: endpoint %s", why);
 }
 
+/* Indexed by enum map_proxy_header. */
+static const char *const proxy_headers[MAP_PROXY_HEADERS] = {
+	"X-Forwarded-For", "X-Real-IP", "CF-Connecting-IP", "True-Client-IP",
+};
+
+const char *map_proxy_header_name(enum map_proxy_header h)
+{
+	return (unsigned)h < MAP_PROXY_HEADERS ? proxy_headers[h] : "?";
+}
+
+/* <trusted-proxy header="..">: one of proxy_headers, any case. */
+static void load_proxy_header(struct loader *L, const xmlNode *n, struct map_proxy *p)
+{
+	char *h = attr_dup(L, n, "header");
+
+	p->header = MAP_PROXY_X_FORWARDED_FOR;
+	if (!h)
+		return;
+	for (unsigned i = 0; i < MAP_PROXY_HEADERS; i++)
+		if (strcasecmp(text_trim(h), proxy_headers[i]) == 0) {
+			p->header = (enum map_proxy_header)i;
+			free(h);
+			return;
+		}
+	diag_add(L, p->line, "trusted-proxy: header \"%.60s\" is not one of X-Forwarded-For, "
+	         "X-Real-IP, CF-Connecting-IP, True-Client-IP", h);
+	free(h);
+}
+
+/* Two ranges that overlap but name different headers would make the header
+ * read depend on the order of the file: refused. */
+static void check_proxy_overlap(struct loader *L, const struct map_settings *out)
+{
+	for (size_t i = 0; i < out->n_trusted_proxies; i++)
+		for (size_t j = 0; j < i; j++) {
+			const struct map_proxy *a = &out->trusted_proxies[j], *b = &out->trusted_proxies[i];
+
+			if (a->header != b->header && netrange_overlap(&a->range, &b->range)) {
+				diag_add(L, b->line, "trusted-proxy \"%.60s\" overlaps \"%.60s\" (line %d) "
+				         "but names another header", b->text, a->text, a->line);
+				break;
+			}
+		}
+}
+
+/* <trusted-proxy header="..">ADDRESS or CIDR range</trusted-proxy>, at most
+ * MAP_MAX_LIST. */
+static void load_proxies(struct loader *L, const xmlNode *s, struct map_settings *out)
+{
+	size_t np = count_children(s, "trusted-proxy");
+	enum netaddr_err e;
+
+	out->n_trusted_proxies = 0;
+	if (np == 0 || !within(L, s, np, MAP_MAX_LIST, "<trusted-proxy>"))
+		return;
+	out->trusted_proxies = calloc(np, sizeof *out->trusted_proxies);
+	if (!out->trusted_proxies) {
+		L->nomem = true;
+		return;
+	}
+	for (const xmlNode *n = s->children; n; n = n->next) {
+		struct map_proxy *p;
+
+		if (!is_el(n, "trusted-proxy"))
+			continue;
+		p = &out->trusted_proxies[out->n_trusted_proxies];
+		p->line = line_of(n);
+		if (!(p->text = text_dup(L, n)))
+			return;
+		out->n_trusted_proxies++;
+		load_proxy_header(L, n, p);
+		if ((e = netrange_parse(p->text, &p->range)) != NETADDR_OK)
+			diag_add(L, p->line, "trusted-proxy \"%.60s\" %s", p->text, netaddr_strerror(e));
+	}
+	check_proxy_overlap(L, out);
+}
+
 static void load_settings(struct loader *L, const xmlNode *s, struct map_settings *out)
 {
 	const xmlNode *n;
-	size_t np = 0;
 	char *t;
 	const char *why;
 
@@ -761,27 +839,7 @@ static void load_settings(struct loader *L, const xmlNode *s, struct map_setting
 		load_smtp(L, n, &out->smtp);
 	if ((n = single_child(L, s, "segment", false)) != NULL)
 		load_segment(L, n, &out->segment);
-	out->n_trusted_proxies = 0;
-	np = count_children(s, "trusted-proxy");
-	if (np == 0 || !within(L, s, np, MAP_MAX_LIST, "<trusted-proxy>"))
-		return;
-	out->trusted_proxies = calloc(np, sizeof *out->trusted_proxies);
-	if (!out->trusted_proxies) {
-		L->nomem = true;
-		return;
-	}
-	for (n = s->children; n; n = n->next) {
-		unsigned char addr[16];
-
-		if (!is_el(n, "trusted-proxy"))
-			continue;
-		t = text_dup(L, n);
-		if (!t)
-			return;
-		out->trusted_proxies[out->n_trusted_proxies++] = t;
-		if (inet_pton(AF_INET, t, addr) != 1 && inet_pton(AF_INET6, t, addr) != 1)
-			diag_add(L, line_of(n), "trusted-proxy \"%.60s\" is not an IPv4 or IPv6 address", t);
-	}
+	load_proxies(L, s, out);
 }
 
 /* ---- forms ---- */
@@ -1457,7 +1515,8 @@ static void load_doc(struct loader *L, const xmlDoc *doc, struct mapping *m)
 	m->settings.limits.max_fields = LIMIT_DEFAULT_MAX_FIELDS;
 	m->settings.limits.max_value = LIMIT_DEFAULT_MAX_VALUE;
 	m->settings.read_timeout_ms = LIMIT_DEFAULT_READ_TIMEOUT_MS;
-	m->settings.rate.window_s = MAP_DEFAULT_RATE_WINDOW;
+	m->settings.rate = (struct map_rate){ MAP_DEFAULT_PER_IP, MAP_DEFAULT_PER_FORM,
+	                                      MAP_DEFAULT_WINDOW };
 	/* Settings first: fields are checked against <limits> wherever it stands. */
 	if ((s = single_child(L, root, "settings", false)) != NULL)
 		load_settings(L, s, &m->settings);

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "limits.h"
+#include "netaddr.h"
 #include "secret.h"
 #include "url.h"
 #include "sign.h"
@@ -43,6 +44,12 @@
 #define MAP_MAX_RATE_COUNT     1000000u    /* <rate-limit per-ip/per-form> */
 #define MAP_MAX_RATE_WINDOW    604800u     /* <rate-limit window>: a week, in seconds */
 #define MAP_DEFAULT_RATE_WINDOW 60u        /* <rate-limit window> when absent */
+/* The rate limits of a form when the mapping has no <rate-limit> at all, in
+ * <settings> or in the form: a flood from one address stops after a few
+ * posts, a botnet's after half of the smallest hourly API budget. */
+#define MAP_DEFAULT_PER_IP     10u
+#define MAP_DEFAULT_PER_FORM   500u
+#define MAP_DEFAULT_WINDOW     3600u
 #define MAP_MAX_LISTS          100u        /* <list> elements in one form */
 #define MAP_MAX_LIST_NAME      255u        /* bytes of a <list name> */
 #define MAP_MAX_NOTE_TITLE     255u        /* bytes of a <note title> */
@@ -227,6 +234,23 @@ struct map_form {
 
 enum map_delivery_mode { MAP_DELIVERY_SYNC = 0, MAP_DELIVERY_ASYNC };
 
+/* The header a trusted proxy names its client in (<trusted-proxy header>). */
+enum map_proxy_header {
+	MAP_PROXY_X_FORWARDED_FOR = 0, /* default: a list, one entry per hop */
+	MAP_PROXY_X_REAL_IP,           /* one address each */
+	MAP_PROXY_CF_CONNECTING_IP,
+	MAP_PROXY_TRUE_CLIENT_IP,
+};
+#define MAP_PROXY_HEADERS 4u
+
+/* A <trusted-proxy>: an address or CIDR range whose header is believed. */
+struct map_proxy {
+	char *text;             /* as written, trimmed */
+	struct netrange range;
+	enum map_proxy_header header;
+	int line;
+};
+
 struct map_settings {
 	char *fm_domain;        /* <freshmarketer domain=..>, or NULL */
 	char *fm_api_base;      /* <freshmarketer api-base=..>, or NULL */
@@ -239,8 +263,9 @@ struct map_settings {
 	unsigned timeout_ms;    /* default LIMIT_DEFAULT_TIMEOUT_MS */
 	struct form_limits limits; /* defaults LIMIT_DEFAULT_* */
 	unsigned read_timeout_ms;  /* <limits read-timeout-ms>: the whole body's */
-	struct map_rate rate;   /* <rate-limit> for forms without their own */
-	char **trusted_proxies; /* IP addresses, as written */
+	struct map_rate rate;   /* <rate-limit> for forms without their own, else
+	                           MAP_DEFAULT_PER_IP, _PER_FORM, _WINDOW */
+	struct map_proxy *trusted_proxies; /* <trusted-proxy>, in the file's order */
 	size_t n_trusted_proxies;
 	struct map_smtp smtp;   /* <smtp>; url NULL when absent */
 	struct map_segment segment; /* <segment>; endpoint NULL when absent */
@@ -306,6 +331,9 @@ const struct map_dest *map_form_dest(const struct map_form *f, const char *name)
 
 /* "notify", "webhook", "forward". */
 const char *map_dest_kind_name(enum map_dest_kind k);
+
+/* The header's name as the mapping writes it ("X-Forwarded-For"). */
+const char *map_proxy_header_name(enum map_proxy_header h);
 
 /* "turnstile", "hcaptcha", "recaptcha" (NULL for MAP_CAPTCHA_NONE). */
 const char *map_captcha_name(enum map_captcha_provider p);

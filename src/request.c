@@ -1,7 +1,6 @@
 /* request.c: a request's parameters and body, read under limits. */
 #include "request.h"
 
-#include <arpa/inet.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +91,10 @@ enum req_err request_init(struct request *r, req_param_fn param, void *ctx)
 		{ offsetof(struct request, accept_language), "HTTP_ACCEPT_LANGUAGE" },
 		{ offsetof(struct request, user_agent), "HTTP_USER_AGENT" },
 		{ offsetof(struct request, remote_addr), "REMOTE_ADDR" },
-		{ offsetof(struct request, forwarded_for), "HTTP_X_FORWARDED_FOR" },
+		{ offsetof(struct request, proxy_header[MAP_PROXY_X_FORWARDED_FOR]), "HTTP_X_FORWARDED_FOR" },
+		{ offsetof(struct request, proxy_header[MAP_PROXY_X_REAL_IP]), "HTTP_X_REAL_IP" },
+		{ offsetof(struct request, proxy_header[MAP_PROXY_CF_CONNECTING_IP]), "HTTP_CF_CONNECTING_IP" },
+		{ offsetof(struct request, proxy_header[MAP_PROXY_TRUE_CLIENT_IP]), "HTTP_TRUE_CLIENT_IP" },
 		{ offsetof(struct request, ac_request_method), "HTTP_ACCESS_CONTROL_REQUEST_METHOD" },
 	};
 	const char *cl;
@@ -160,68 +162,62 @@ enum req_err request_read_body(struct request *r, req_read_fn rd, void *ctx,
 	return REQ_OK;
 }
 
-static bool ip_parse(const char *s, unsigned char out[16], int *family)
+/* The first <trusted-proxy> whose range holds a, or NULL. */
+static const struct map_proxy *proxy_of(const struct netaddr *a, const struct map_settings *s)
 {
-	if (inet_pton(AF_INET, s, out) == 1) {
-		*family = AF_INET;
-		return true;
-	}
-	if (inet_pton(AF_INET6, s, out) == 1) {
-		*family = AF_INET6;
-		return true;
-	}
-	return false;
-}
-
-static bool ip_trusted(const char *ip, const struct map_settings *s)
-{
-	unsigned char a[16], b[16];
-	int fa, fb;
-
-	if (!ip_parse(ip, a, &fa))
-		return false;
 	for (size_t i = 0; i < s->n_trusted_proxies; i++)
-		if (ip_parse(s->trusted_proxies[i], b, &fb) && fa == fb &&
-		    memcmp(a, b, fa == AF_INET ? 4 : 16) == 0)
-			return true;
-	return false;
+		if (netrange_has(&s->trusted_proxies[i].range, a))
+			return &s->trusted_proxies[i];
+	return NULL;
 }
 
-const char *request_client_ip(const struct request *r, const struct map_settings *s,
-                              char *tmp, size_t tmpsize)
+/* s[0..len) without the spaces and tabs around it, parsed as an address. */
+static bool parse_trimmed(const char *s, size_t len, struct netaddr *out)
 {
-	const char *xff = r->forwarded_for, *end, *start;
-	unsigned char bin[16];
-	int fam;
+	while (len && (*s == ' ' || *s == '\t')) {
+		s++;
+		len--;
+	}
+	while (len && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	return netaddr_parse(s, len, out);
+}
 
-	if (!r->remote_addr || !xff || !ip_trusted(r->remote_addr, s))
-		return r->remote_addr;
-	/* Walk right to left: each hop appended the address it saw. */
-	end = xff + strlen(xff);
+/* X-Forwarded-For, right to left (each hop appends the address it saw): the
+ * first entry outside every trusted range, else the left-most. False when an
+ * entry on the way is not an address. */
+static bool forwarded_for(const char *xff, const struct map_settings *s, struct netaddr *out)
+{
+	const char *end = xff + strlen(xff);
+
 	for (;;) {
 		const char *seg = end;
-		size_t len;
 
 		while (seg > xff && seg[-1] != ',')
 			seg--;
-		start = seg;
-		len = (size_t)(end - start);
-		while (len && (*start == ' ' || *start == '\t')) {
-			start++;
-			len--;
-		}
-		while (len && (start[len - 1] == ' ' || start[len - 1] == '\t'))
-			len--;
-		if (len == 0 || len >= tmpsize)
-			return r->remote_addr;
-		memcpy(tmp, start, len);
-		tmp[len] = '\0';
-		if (!ip_parse(tmp, bin, &fam))
-			return r->remote_addr;
-		if (!ip_trusted(tmp, s) || seg == xff)
-			return tmp;
+		if (!parse_trimmed(seg, (size_t)(end - seg), out))
+			return false;
+		if (seg == xff || !proxy_of(out, s))
+			return true;
 		end = seg - 1;    /* the comma */
 	}
+}
+
+bool request_client_addr(const struct request *r, const struct map_settings *s,
+                         struct netaddr *out)
+{
+	const struct map_proxy *p;
+	const char *h;
+	struct netaddr a;
+
+	if (!r->remote_addr || !netaddr_parse(r->remote_addr, strlen(r->remote_addr), out))
+		return false;
+	if (!(p = proxy_of(out, s)) || !(h = r->proxy_header[p->header]))
+		return true;
+	if (p->header == MAP_PROXY_X_FORWARDED_FOR ? forwarded_for(h, s, &a)
+	                                          : parse_trimmed(h, strlen(h), &a))
+		*out = a;
+	return true;
 }
 
 bool request_wants_json(const struct request *r)
@@ -247,7 +243,8 @@ void request_free(struct request *r)
 	free(r->accept_language);
 	free(r->user_agent);
 	free(r->remote_addr);
-	free(r->forwarded_for);
+	for (size_t i = 0; i < MAP_PROXY_HEADERS; i++)
+		free(r->proxy_header[i]);
 	free(r->ac_request_method);
 	free(r->body);
 	memset(r, 0, sizeof *r);

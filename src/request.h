@@ -19,6 +19,7 @@
 
 #include "limits.h"
 #include "mapping.h"
+#include "netaddr.h"
 
 /* Returns the parameter's value or NULL; the string stays valid during the
  * request. */
@@ -40,7 +41,8 @@ struct request {
 	char *accept_language; /* HTTP_ACCEPT_LANGUAGE */
 	char *user_agent;
 	char *remote_addr;
-	char *forwarded_for;   /* HTTP_X_FORWARDED_FOR */
+	char *proxy_header[MAP_PROXY_HEADERS]; /* by enum map_proxy_header:
+	                          HTTP_X_FORWARDED_FOR, _X_REAL_IP, ... */
 	char *ac_request_method; /* HTTP_ACCESS_CONTROL_REQUEST_METHOD */
 	bool origin_oversized;  /* Origin was sent but over LIMIT_MAX_HEADER (origin is NULL) */
 	bool referer_oversized; /* the same for Referer */
@@ -74,13 +76,17 @@ enum req_err request_read_body(struct request *r, req_read_fn rd, void *ctx,
                                size_t max_body, unsigned timeout_ms);
 
 /*
- * The client address: REMOTE_ADDR, or, when REMOTE_ADDR is a trusted proxy,
- * the right-most address in X-Forwarded-For that is not a trusted proxy
- * (ignoring the header when an entry there is not an IP address). Returns a
- * pointer into r, or NULL when none.
+ * The client address in *out: REMOTE_ADDR, or, when REMOTE_ADDR is inside a
+ * <trusted-proxy> range (the first in the file's order), the address that
+ * range's header names: for X-Forwarded-For the right-most entry outside
+ * every <trusted-proxy>, for a one-address header (CF-Connecting-IP ...) its
+ * value. A header that is absent or holds anything but IP addresses is
+ * ignored: REMOTE_ADDR counts. IPv4-mapped IPv6 addresses are IPv4 ones,
+ * in REMOTE_ADDR and in the headers. False when REMOTE_ADDR is missing or
+ * not an IP address (a web server's configuration error).
  */
-const char *request_client_ip(const struct request *r,
-                              const struct map_settings *s, char *tmp, size_t tmpsize);
+bool request_client_addr(const struct request *r, const struct map_settings *s,
+                         struct netaddr *out);
 
 /* True when the client prefers JSON: Accept names application/json before
  * any text/html (q-values are not weighed). */

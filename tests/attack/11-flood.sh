@@ -4,7 +4,8 @@
 # many, a proxy's many clients, an IPv6 client walking its /64, and a botnet of
 # distinct addresses against one form. Over a budget: 429 with Retry-After and
 # rate_limited, nothing sent upstream, nothing stored. Each request is a new
-# process: the budgets are shared through SPOOL/state/throttle. Remove
+# process: the budgets are shared through SPOOL/state/throttle. A mapping
+# without <rate-limit> gets the default (10 per address an hour). Remove
 # check_rate() from handler.c and every "limited" check here fails.
 . "$(dirname "$0")/common.bash"
 double_reset
@@ -66,4 +67,24 @@ expect_eq "distinct addresses: the per-form budget holds (6 limited)" "$LIMITED"
 expect_eq "12 upserts in all, the form's budget" "$(double_upserts)" 12
 expect_eq "nothing stored for a limited post" "$(stored)" 0
 check "the budgets are shared in the spool's state" test -s "$ATK_TMP/spool/state/throttle"
+
+# A mapping that sets no <rate-limit> still has one: 10 per address an hour.
+cat >"$MAPPING" <<'XML'
+<fmgate>
+  <form id="nolimit">
+    <redirect success="https://www.example.com/thanks.html"/>
+    <user-id><from-email/></user-id>
+    <field name="email" trait="email" type="email" required="true"/>
+  </form>
+</fmgate>
+XML
+before=$(double_upserts)
+LIMITED=0
+for i in $(seq 1 14); do flood "one client, no <rate-limit> in the mapping" 198.51.100.9 PATH_INFO=/nolimit; done
+expect_eq "the default stops one client after 10 (4 limited)" "$LIMITED" 4
+ra=$(header Retry-After)
+check "the default refills one per 360 s (Retry-After $ra)" test "$ra" -ge 300 -a "$ra" -le 360
+expect_eq "10 upserts under the default" "$(( $(double_upserts) - before ))" 10
+flood "another client under the default" 198.51.100.10 PATH_INFO=/nolimit
+expect_eq "another client has its own default budget" "$CGI_STATUS" 200
 attack_done

@@ -21,6 +21,7 @@ mapping() {
   <settings>
     <freshmarketer fields-max-age="$1"/>
     <delivery mode="sync" timeout-ms="3000"/>
+    <rate-limit/> <!-- many posts from one address -->
   </settings>
   <form id="contact">
     <redirect success="$SUCCESS" failure="$FAIL"/>

@@ -36,7 +36,7 @@ form() {  # form ID PROVIDER [EXTRA ATTRIBUTES] [EXTRA ELEMENTS]
 EOF
 }
 mapping() {  # mapping MODE
-	printf '<fmgate>\n  <settings><delivery mode="%s"/></settings>\n' "$1"
+	printf '<fmgate>\n  <settings><delivery mode="%s"/><rate-limit/></settings>\n' "$1"
 	form ts turnstile
 	form hc hcaptcha
 	form rc recaptcha ' min-score="0.5"'

@@ -22,6 +22,7 @@ cat >"$MAPPING" <<'XML'
   <settings>
     <delivery mode="sync" timeout-ms="2000"/>
     <limits max-body="4096" max-fields="20" max-value="200" read-timeout-ms="500"/>
+    <rate-limit/> <!-- many posts from one address; two forms set their own -->
   </settings>
   <form id="contact">
     <redirect success="https://www.example.com/thanks.html"

@@ -45,6 +45,10 @@ static const char MAPPING_FMT[] =
 	"    <limits max-body=\"4096\" max-fields=\"40\" max-value=\"300\"/>\n"
 	"    <trusted-proxy>10.0.0.1</trusted-proxy>\n"
 	"    <trusted-proxy>::1</trusted-proxy>\n"
+	"    <trusted-proxy header=\"CF-Connecting-IP\">192.0.2.0/24</trusted-proxy>\n"
+	"    <trusted-proxy header=\"True-Client-IP\">2001:db8::/32</trusted-proxy>\n"
+	/* No rate limit: the default one would answer most inputs 429. */
+	"    <rate-limit/>\n"
 	"  </settings>\n"
 	"  <form id=\"contact\">\n"
 	"    <redirect success=\"https://www.example.com/thanks.html\"\n"

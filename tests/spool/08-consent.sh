@@ -21,7 +21,7 @@ HOOK='hook-secret-Cn0123456789'
 mapping() {  # mapping MODE
 	cat <<EOF
 <fmgate>
-  <settings><delivery mode="$1" timeout-ms="3000"/></settings>
+  <settings><delivery mode="$1" timeout-ms="3000"/><rate-limit/></settings>
   <form id="news">
     <redirect success="/thanks.html" failure="/error.html"/>
     <user-id><from-field name="uid"/><from-email/></user-id>

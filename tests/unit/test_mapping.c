@@ -208,8 +208,8 @@ static void test_example(void)
 	T(s->rate.per_ip == 5 && s->rate.per_form == 500 && s->rate.window_s == 3600, "rate-limit");
 	T(s->n_trusted_proxies == 2, "two trusted proxies");
 	if (s->n_trusted_proxies == 2) {
-		T_STREQ(s->trusted_proxies[0], "127.0.0.1", "proxy 1");
-		T_STREQ(s->trusted_proxies[1], "::1", "proxy 2");
+		T_STREQ(s->trusted_proxies[0].text, "127.0.0.1", "proxy 1");
+		T_STREQ(s->trusted_proxies[1].text, "::1", "proxy 2");
 	}
 
 	T(m->n_forms == 2, "two forms");
@@ -336,7 +336,8 @@ static void test_defaults_and_order(void)
 		T(f && f->n_fields == 1 && f->n_constants == 0 && f->failure_url == NULL,
 		  "minimal form");
 		T(s->read_timeout_ms == LIMIT_DEFAULT_READ_TIMEOUT_MS, "read timeout default");
-		T(f && f->rate.per_ip == 0 && f->rate.per_form == 0, "no rate limit by default");
+		T(f && f->rate.per_ip == MAP_DEFAULT_PER_IP && f->rate.per_form == MAP_DEFAULT_PER_FORM &&
+		  f->rate.window_s == MAP_DEFAULT_WINDOW, "the default rate limit without any <rate-limit>");
 	}
 	mapping_free(m);
 
@@ -347,8 +348,8 @@ static void test_defaults_and_order(void)
 	T(m->settings.delivery_mode == MAP_DELIVERY_ASYNC, "async");
 	T(m->settings.limits.max_value == 20000 && m->settings.limits.max_body == LIMIT_DEFAULT_MAX_BODY,
 	  "partial limits");
-	T(m->settings.n_trusted_proxies == 2 && strcmp(m->settings.trusted_proxies[0], "10.0.0.1") == 0 &&
-	  strcmp(m->settings.trusted_proxies[1], "2001:db8::1") == 0, "proxy text trimmed");
+	T(m->settings.n_trusted_proxies == 2 && strcmp(m->settings.trusted_proxies[0].text, "10.0.0.1") == 0 &&
+	  strcmp(m->settings.trusted_proxies[1].text, "2001:db8::1") == 0, "proxy text trimmed");
 	f = mapping_form(m, "B_2-x");
 	T(f != NULL, "form id with _ and -");
 	if (f) {
@@ -659,6 +660,66 @@ static void test_rate_limits(void)
 	  "a form's own replaces them whole");
 	f = mapping_form(m, "open");
 	T(f && f->rate.per_ip == 0 && f->rate.per_form == 0, "an empty one lifts them");
+	mapping_free(m);
+
+	/* The default applies only where no <rate-limit> speaks. */
+	static const struct { const char *settings, *form; unsigned ip, per_form, window; } c[] = {
+		{ "", "", MAP_DEFAULT_PER_IP, MAP_DEFAULT_PER_FORM, MAP_DEFAULT_WINDOW },
+		{ "<rate-limit/>", "", 0, 0, MAP_DEFAULT_RATE_WINDOW },
+		{ "<rate-limit per-form=\"50\"/>", "", 0, 50, MAP_DEFAULT_RATE_WINDOW },
+		{ "", "<rate-limit per-ip=\"3\"/>", 3, 0, MAP_DEFAULT_RATE_WINDOW },
+		{ "", "<rate-limit/>", 0, 0, MAP_DEFAULT_RATE_WINDOW },
+	};
+	for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+		char buf[1024];
+		int n = snprintf(buf, sizeof buf, "<fmgate><settings>%s</settings><form id=\"f\">%s"
+		                 "<redirect success=\"/ok\"/><user-id><from-email/></user-id>"
+		                 "<field name=\"email\" trait=\"email\" type=\"email\"/></form></fmgate>",
+		                 c[i].settings, c[i].form);
+
+		m = NULL;
+		T(mapping_load_buffer(buf, (size_t)n, "rate", &m, NULL) == MAP_OK, "case %zu loads", i);
+		f = m ? mapping_form(m, "f") : NULL;
+		T(f && f->rate.per_ip == c[i].ip && f->rate.per_form == c[i].per_form &&
+		  f->rate.window_s == c[i].window, "settings [%s], form [%s]: %u %u %u", c[i].settings,
+		  c[i].form, f ? f->rate.per_ip : 0, f ? f->rate.per_form : 0, f ? f->rate.window_s : 0);
+		mapping_free(m);
+	}
+}
+
+static void test_trusted_proxies(void)
+{
+	static const struct { const char *text; enum map_proxy_header h; const char *in, *out; } want[] = {
+		{ "127.0.0.1", MAP_PROXY_X_FORWARDED_FOR, "::ffff:127.0.0.1", "127.0.0.2" },
+		{ "10.0.0.0/8", MAP_PROXY_X_FORWARDED_FOR, "10.255.0.1", "11.0.0.0" },
+		{ "10.1.0.0/16", MAP_PROXY_X_FORWARDED_FOR, "10.1.2.3", "10.2.0.0" },
+		{ "173.245.48.0/20", MAP_PROXY_CF_CONNECTING_IP, "173.245.63.255", "173.245.64.0" },
+		{ "2400:cb00::/32", MAP_PROXY_CF_CONNECTING_IP, "2400:cb00:ff::1", "2400:cb01::" },
+		{ "192.0.2.0/24", MAP_PROXY_TRUE_CLIENT_IP, "192.0.2.9", "192.0.3.0" },
+		{ "2001:db8::/32", MAP_PROXY_X_REAL_IP, "2001:db8::9", "2001:db9::" },
+		{ "::1", MAP_PROXY_X_FORWARDED_FOR, "::1", "::ffff:0.0.0.1" },
+	};
+	struct mapping *m = NULL;
+	const struct map_settings *s;
+
+	T(mapping_load(DATA_DIR "/ok_trusted_proxy.xml", &m, NULL) == MAP_OK, "trusted proxies load");
+	if (!m)
+		return;
+	s = &m->settings;
+	T(s->n_trusted_proxies == sizeof want / sizeof want[0], "%zu proxies", s->n_trusted_proxies);
+	for (size_t i = 0; i < s->n_trusted_proxies && i < sizeof want / sizeof want[0]; i++) {
+		const struct map_proxy *p = &s->trusted_proxies[i];
+		struct netaddr a, b;
+
+		T_STREQ(p->text, want[i].text, "proxy %zu as written, trimmed", i);
+		T(p->header == want[i].h, "%s: header %s", p->text, map_proxy_header_name(p->header));
+		T(p->line == (int)i + 6, "%s: line %d", p->text, p->line);
+		T(netaddr_parse(want[i].in, strlen(want[i].in), &a) && netrange_has(&p->range, &a),
+		  "%s holds %s", p->text, want[i].in);
+		T(netaddr_parse(want[i].out, strlen(want[i].out), &b) && !netrange_has(&p->range, &b),
+		  "%s does not hold %s", p->text, want[i].out);
+	}
+	T_STREQ(map_proxy_header_name(MAP_PROXY_CF_CONNECTING_IP), "CF-Connecting-IP", "header name");
 	mapping_free(m);
 }
 
@@ -1111,6 +1172,7 @@ int main(void)
 	test_captcha();
 	test_dotless_addrs();
 	test_rate_limits();
+	test_trusted_proxies();
 	test_dtd_refused();
 	test_sizes();
 	test_stress();

@@ -63,12 +63,34 @@ static enum req_err read_timed(struct src *s, unsigned timeout_ms, struct reques
 	return request_read_body(r, reader, s, 1000, timeout_ms);
 }
 
-static const char *client_ip(const char *remote, const char *xff, char **proxies, size_t n)
+/* The client address from REMOTE_ADDR `remote` and header h = `value`, with
+ * the trusted proxies `proxies` ("RANGE" or "RANGE HEADER-INDEX"), as text;
+ * "none" when request_client_addr refuses. */
+static const char *client_via(const char *remote, enum map_proxy_header h, const char *value,
+                              const char *const *proxies, size_t n)
 {
-	static char tmp[64];
-	struct map_settings s = { .trusted_proxies = proxies, .n_trusted_proxies = n };
-	struct request r = { .remote_addr = (char *)remote, .forwarded_for = (char *)xff };
-	return request_client_ip(&r, &s, tmp, sizeof tmp);
+	static char out[NETADDR_TEXT];
+	struct map_proxy p[8] = { { 0 } };
+	struct map_settings s = { .trusted_proxies = p, .n_trusted_proxies = n };
+	struct request r = { .remote_addr = (char *)remote };
+	struct netaddr a;
+
+	for (size_t i = 0; i < n && i < 8; i++) {
+		char range[64];
+		const char *sp = strchr(proxies[i], ' ');
+		size_t len = sp ? (size_t)(sp - proxies[i]) : strlen(proxies[i]);
+
+		snprintf(range, sizeof range, "%.*s", (int)len, proxies[i]);
+		T(netrange_parse(range, &p[i].range) == NETADDR_OK, "proxy %s parses", range);
+		p[i].header = sp ? (enum map_proxy_header)atoi(sp + 1) : MAP_PROXY_X_FORWARDED_FOR;
+	}
+	r.proxy_header[h] = (char *)value;
+	return request_client_addr(&r, &s, &a) ? netaddr_format(&a, out) : "none";
+}
+
+static const char *client_ip(const char *remote, const char *xff, const char *const *proxies, size_t n)
+{
+	return client_via(remote, MAP_PROXY_X_FORWARDED_FOR, xff, proxies, n);
 }
 
 int main(void)
@@ -180,17 +202,80 @@ int main(void)
 		T(r.accept_language == NULL, "request_free clears it");
 	}
 
-	char *proxies[] = { "10.0.0.1", "::1" };
+	static const char *const proxies[] = { "10.0.0.1", "::1" };
 	T_STREQ(client_ip("203.0.113.5", "1.2.3.4", proxies, 2), "203.0.113.5", "XFF from an untrusted peer ignored");
 	T_STREQ(client_ip("10.0.0.1", "203.0.113.9", proxies, 2), "203.0.113.9", "XFF from a trusted proxy");
 	T_STREQ(client_ip("10.0.0.1", "6.6.6.6, 203.0.113.9, 10.0.0.1", proxies, 2), "203.0.113.9", "first untrusted from the right");
 	T_STREQ(client_ip("::1", " 2001:db8::1 ", proxies, 2), "2001:db8::1", "IPv6, spaces");
 	T_STREQ(client_ip("10.0.0.1", "junk, 203.0.113.9", proxies, 2), "203.0.113.9", "junk left of the client is not reached");
 	T_STREQ(client_ip("10.0.0.1", "203.0.113.9, junk", proxies, 2), "10.0.0.1", "junk header ignored");
+	T_STREQ(client_ip("10.0.0.1", "203.0.113.9,", proxies, 2), "10.0.0.1", "an empty entry: header ignored");
+	T_STREQ(client_ip("10.0.0.1", "203.0.113.9:4711", proxies, 2), "10.0.0.1", "an entry with a port: ignored");
+	T_STREQ(client_ip("10.0.0.1", "[2001:db8::1]", proxies, 2), "10.0.0.1", "an entry in brackets: ignored");
 	T_STREQ(client_ip("10.0.0.1", "10.0.0.1", proxies, 2), "10.0.0.1", "only proxies: the left-most");
 	T_STREQ(client_ip("10.0.0.1", "", proxies, 2), "10.0.0.1", "empty XFF");
 	T_STREQ(client_ip("10.0.0.1", NULL, proxies, 2), "10.0.0.1", "no XFF");
 	T_STREQ(client_ip("10.0.0.1", "203.0.113.9", proxies, 0), "10.0.0.1", "no trusted proxies");
+
+	/* IPv4-mapped IPv6 addresses are IPv4 ones, wherever they appear. */
+	T_STREQ(client_ip("::ffff:10.0.0.1", "203.0.113.9", proxies, 2), "203.0.113.9",
+	        "a proxy written as IPv4 matched when it connects as ::ffff:");
+	T_STREQ(client_ip("::ffff:203.0.113.5", NULL, proxies, 2), "203.0.113.5", "a mapped peer reads as IPv4");
+	T_STREQ(client_ip("10.0.0.1", "::ffff:203.0.113.9", proxies, 2), "203.0.113.9", "a mapped entry reads as IPv4");
+	T_STREQ(client_ip("10.0.0.1", "203.0.113.9, ::ffff:10.0.0.1", proxies, 2), "203.0.113.9",
+	        "a mapped proxy entry is skipped");
+	{
+		static const char *const mapped[] = { "::ffff:10.0.0.1" };
+		T_STREQ(client_ip("10.0.0.1", "203.0.113.9", mapped, 1), "203.0.113.9",
+		        "a proxy written as ::ffff: matched when it connects as IPv4");
+	}
+
+	/* REMOTE_ADDR that is no address: refused, whatever the headers say. */
+	T_STREQ(client_ip(NULL, "203.0.113.9", proxies, 2), "none", "no REMOTE_ADDR");
+	T_STREQ(client_ip("", NULL, proxies, 2), "none", "empty REMOTE_ADDR");
+	T_STREQ(client_ip("localhost", NULL, proxies, 2), "none", "a name as REMOTE_ADDR");
+	T_STREQ(client_ip("10.0.0.1 ", NULL, proxies, 2), "none", "REMOTE_ADDR with a space");
+	T_STREQ(client_ip("fe80::1%eth0", NULL, proxies, 2), "none", "REMOTE_ADDR with a zone");
+
+	/* Ranges, and the header each names. */
+	{
+		static const char *const lb[] = { "10.0.0.0/8", "2001:db8:1::/48" };
+		static const char *const cf[] = { "173.245.48.0/20 2", "2400:cb00::/32 2", "127.0.0.1" };
+		static const char *const tc[] = { "192.0.2.0/24 3" };
+		static const char *const xr[] = { "192.0.2.0/24 1" };
+
+		T_STREQ(client_ip("10.200.3.4", "198.51.100.7", lb, 2), "198.51.100.7", "XFF from inside a /8");
+		T_STREQ(client_ip("11.0.0.1", "198.51.100.7", lb, 2), "11.0.0.1", "XFF from outside it ignored");
+		T_STREQ(client_ip("2001:db8:1:ffff::9", "2001:db8:2::1", lb, 2), "2001:db8:2::1", "XFF from inside an IPv6 /48");
+		T_STREQ(client_ip("10.0.0.2", "198.51.100.7, 10.9.9.9, 2001:db8:1::5", lb, 2), "198.51.100.7",
+		        "every entry inside a range is skipped");
+		static const struct { const char *peer; enum map_proxy_header h; const char *value, *want, *what; } c[] = {
+			{ "173.245.49.1", MAP_PROXY_CF_CONNECTING_IP, "198.51.100.7", "198.51.100.7",
+			  "CF-Connecting-IP from Cloudflare" },
+			{ "2400:cb00:12::1", MAP_PROXY_CF_CONNECTING_IP, " 2001:db8::7 ", "2001:db8::7",
+			  "CF-Connecting-IP from Cloudflare's IPv6, trimmed" },
+			{ "173.245.49.1", MAP_PROXY_X_FORWARDED_FOR, "198.51.100.7", "173.245.49.1",
+			  "X-Forwarded-For not read from a CF-Connecting-IP proxy" },
+			{ "203.0.113.1", MAP_PROXY_CF_CONNECTING_IP, "198.51.100.7", "203.0.113.1",
+			  "CF-Connecting-IP from an untrusted peer ignored" },
+			{ "127.0.0.1", MAP_PROXY_CF_CONNECTING_IP, "198.51.100.7", "127.0.0.1",
+			  "CF-Connecting-IP not read from an X-Forwarded-For proxy" },
+			{ "173.245.49.1", MAP_PROXY_CF_CONNECTING_IP, "198.51.100.7, 1.2.3.4", "173.245.49.1",
+			  "a list in a one-address header: ignored" },
+			{ "173.245.49.1", MAP_PROXY_CF_CONNECTING_IP, "198.51.100.7x", "173.245.49.1",
+			  "garbage in a one-address header: ignored" },
+			{ "173.245.49.1", MAP_PROXY_CF_CONNECTING_IP, "", "173.245.49.1",
+			  "an empty one-address header: ignored" },
+			{ "173.245.49.1", MAP_PROXY_CF_CONNECTING_IP, "173.245.49.2", "173.245.49.2",
+			  "a one-address header taken as is, even a proxy's" },
+		};
+		for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+			T_STREQ(client_via(c[i].peer, c[i].h, c[i].value, cf, 3), c[i].want, "%s", c[i].what);
+		T_STREQ(client_via("192.0.2.8", MAP_PROXY_TRUE_CLIENT_IP, "::ffff:198.51.100.7", tc, 1),
+		        "198.51.100.7", "True-Client-IP, mapped");
+		T_STREQ(client_via("192.0.2.8", MAP_PROXY_X_REAL_IP, "198.51.100.7", xr, 1),
+		        "198.51.100.7", "X-Real-IP");
+	}
 
 	static const struct { const char *accept; int json; } a[] = {
 		{ "application/json", 1 }, { "application/json, text/html", 1 },
