@@ -17,7 +17,7 @@
 
 #include <stdbool.h>
 
-#include "limits.h"
+#include "fmgate_limits.h"
 #include "mapping.h"
 
 #define CONFIG_DEFAULT_MAPPING "/etc/fmgate/forms.xml"

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "fmgate_limits.h"
 #include "text.h"
 
 static bool is_ows(char c)

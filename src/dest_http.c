@@ -17,7 +17,7 @@
 #include <openssl/evp.h>
 
 #include "hmac.h"
-#include "limits.h"
+#include "fmgate_limits.h"
 #include "text.h"
 
 #ifndef FMGATE_VERSION

@@ -11,7 +11,7 @@
 
 #include "buf.h"
 #include "fields_print.h"
-#include "limits.h"
+#include "fmgate_limits.h"
 #include "mail.h"
 #include "text.h"
 #include "url.h"

@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "clock.h"
-#include "limits.h"
+#include "fmgate_limits.h"
 
 /* Bytes that wait unread keep poll() returning at once: when a look found
  * nothing new, the next one comes after this pause. */

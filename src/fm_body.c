@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "fieldtype.h"
-#include "limits.h"
+#include "fmgate_limits.h"
 #include "text.h"
 
 static const struct {

@@ -16,7 +16,7 @@
 #include "fm_lists.h"
 #include "fm_note.h"
 #include "fm_state.h"
-#include "limits.h"
+#include "fmgate_limits.h"
 #include "log.h"
 #include "text.h"
 

@@ -6,7 +6,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "limits.h"
+#include "fmgate_limits.h"
 #include "text.h"
 
 static const struct {

@@ -34,7 +34,7 @@
 #include <cjson/cJSON.h>
 
 #include "fm_state.h"
-#include "limits.h"
+#include "fmgate_limits.h"
 
 #define FM_RETRY_AFTER_MAX (7L * 24 * 3600) /* a longer Retry-After is taken as this */
 #define FM_HEADER_VALUE_MAX 64u              /* bytes of a rate-limit header value read */

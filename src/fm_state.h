@@ -41,7 +41,7 @@
 #include <cjson/cJSON.h>
 
 #include "fm_fields.h"
-#include "limits.h"
+#include "fmgate_limits.h"
 
 #define FM_STATE_PROBE_S   60     /* one probe call per minute while paused */
 #define FM_BACKOFF_BASE_S  30     /* first retry after about this long */

@@ -25,7 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "limits.h"
+#include "fmgate_limits.h"
 
 struct form_pair {
 	char *name;       /* decoded, NUL-terminated, valid UTF-8 */

@@ -49,7 +49,7 @@
 #include <stddef.h>
 
 #include "form.h"
-#include "limits.h"
+#include "fmgate_limits.h"
 #include "mapping.h"
 #include "submission.h"
 

@@ -50,7 +50,7 @@
 #define FMGATE_MAIL_H
 
 #include "buf.h"
-#include "limits.h"
+#include "fmgate_limits.h"
 #include "mapping.h"
 #include "submission.h"
 

@@ -23,13 +23,13 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "limits.h"
+#include "fmgate_limits.h"
 #include "netaddr.h"
 #include "secret.h"
 #include "url.h"
 #include "sign.h"
 
-/* Caps on what a mapping file may say, beyond those of limits.h. */
+/* Caps on what a mapping file may say, beyond those of fmgate_limits.h. */
 #define MAP_MAX_DIAGS          100u        /* problems reported for one file */
 #define MAP_MAX_LINES          65534u      /* lines of the file: libxml2 keeps 16-bit line numbers */
 #define MAP_MAX_NAME           LIMIT_MAX_FIELD_NAME /* bytes of a field, cookie or trait name */

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "limits.h"
+#include "fmgate_limits.h"
 #include "mapping.h"
 #include "url.h"
 

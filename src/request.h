@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "limits.h"
+#include "fmgate_limits.h"
 #include "mapping.h"
 #include "netaddr.h"
 

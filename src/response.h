@@ -15,7 +15,7 @@
 #include <stddef.h>
 
 #include "buf.h"
-#include "limits.h"
+#include "fmgate_limits.h"
 
 #define RESP_MAX_HEADERS 12
 #define RESP_MAX_BODY    (64u * 1024u)

@@ -26,7 +26,7 @@
 #include "clock.h"
 #include "fcgi_head.h"
 #include "handler.h"
-#include "limits.h"
+#include "fmgate_limits.h"
 #include "io.h"
 #include "log.h"
 #include "request.h"

@@ -10,7 +10,7 @@
 
 #include "captcha.h"
 #include "fields_print.h"
-#include "limits.h"
+#include "fmgate_limits.h"
 #include "fm_body.h"
 #include "secret.h"
 

@@ -51,7 +51,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "limits.h"
+#include "fmgate_limits.h"
 #include "mapping.h"
 #include "uuid.h"
 

@@ -36,7 +36,7 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
-#include "limits.h"
+#include "fmgate_limits.h"
 
 #define STATEDIR_NAME     "state"             /* the folder, in the spool directory */
 #define STATEDIR_MAX_NAME 64u                 /* bytes of a state file's name */

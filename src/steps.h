@@ -27,7 +27,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "limits.h"
+#include "fmgate_limits.h"
 #include "mapping.h"
 
 /* Steps of one submission: the contact, its account, its note and at most

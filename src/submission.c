@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "limits.h"
+#include "fmgate_limits.h"
 
 #ifndef FMGATE_VERSION
 #define FMGATE_VERSION "dev"

@@ -45,7 +45,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "limits.h"
+#include "fmgate_limits.h"
 
 #define URL_MAX_HOST 253u   /* bytes of a DNS name */
 

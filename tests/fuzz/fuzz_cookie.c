@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cookie.h"
-#include "limits.h"
+#include "fmgate_limits.h"
 #include "text.h"
 #include "fuzz.h"
 

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cookie.h"
-#include "limits.h"
+#include "fmgate_limits.h"
 #include "t.h"
 
 struct cookie_case {

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "fcgi_head.h"
-#include "limits.h"
+#include "fmgate_limits.h"
 #include "t.h"
 
 static unsigned char buf[4 * LIMIT_MAX_FCGI_HEAD];

@@ -1,5 +1,5 @@
 /*
- * limits.h: every named limit on input, in one place.
+ * fmgate_limits.h: every named limit on input, in one place.
  *
  * Values a mapping file can change (<limits>, <spool>, <delivery>) have their
  * defaults here; the rest are fixed caps that protect the parsers. Each limit is
