@@ -585,26 +585,10 @@ static int cmd_serve(int argc, char **argv)
 	return server_serve(&o, mapping_path(config));
 }
 
-static int cmd_drain(int argc, char **argv)
-{
-	const char *config = NULL;
-	struct drain_opts o = { false, false };
-	const struct cli_opt opts[] = {
-		{ "--config", &config, NULL },
-		{ "--now", NULL, &o.now },
-		{ "--watch", NULL, &o.watch },
-	};
-	size_t n;
-
-	/* The service honours backoff; --now is an operator's one-off. */
-	if (!parse_opts(argc, argv, opts, COUNT(opts), NULL, 0, &n) || (o.now && o.watch))
-		return usage(stderr);
-	return drain_run(&o, mapping_path(config));
-}
-
-/* The spool of the commands that only look at files: its directory and
- * limits from the mapping when it loads, else from FMGATE_SPOOL or the
- * default. False when the path does not fit. */
+/* The spool of the commands: its directory and limits from the mapping when
+ * it loads, else from FMGATE_SPOOL or the default. Run as root, the process
+ * becomes the spool's owner (spool_become_owner). False when the path does
+ * not fit, the directory is unsafe or its owner cannot be become. */
 static bool cli_spool(const char *mpath, struct spool *sp)
 {
 	struct mapping *m = NULL;
@@ -622,12 +606,33 @@ static bool cli_spool(const char *mpath, struct spool *sp)
 		fprintf(stderr, "fmgate: the spool directory path is too long\n");
 	/* Files others could have planted are not read (a missing spool is
 	 * the command's to report). */
-	if (ok && spool_check_dir(sp) == SPOOL_EUNSAFE) {
+	if (ok && (spool_check_dir(sp) == SPOOL_EUNSAFE || spool_become_owner(sp) != SPOOL_OK)) {
 		fprintf(stderr, "fmgate: %s\n", sp->why);
 		ok = false;
 	}
 	mapping_free(m);
 	return ok;
+}
+
+static int cmd_drain(int argc, char **argv)
+{
+	const char *config = NULL;
+	struct drain_opts o = { false, false };
+	struct spool sp;
+	const struct cli_opt opts[] = {
+		{ "--config", &config, NULL },
+		{ "--now", NULL, &o.now },
+		{ "--watch", NULL, &o.watch },
+	};
+	size_t n;
+
+	/* The service honours backoff; --now is an operator's one-off. */
+	if (!parse_opts(argc, argv, opts, COUNT(opts), NULL, 0, &n) || (o.now && o.watch))
+		return usage(stderr);
+	/* An administrator's `drain --now` as root works as the spool's owner. */
+	if (!cli_spool(mapping_path(config), &sp))
+		return 2;
+	return drain_run(&o, mapping_path(config));
 }
 
 /* The steps of a record as one word list (steps.h); "unreadable" when they

@@ -2,6 +2,7 @@
 #include "spool.h"
 
 #include <dirent.h>
+#include <grp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -307,6 +308,26 @@ enum spool_err spool_check_dir(struct spool *sp)
 	if ((why = spool_dir_unsafe(st.st_uid, st.st_mode, geteuid())) != NULL) {
 		say(sp, "spool directory %s: %s", sp->dir, why);
 		return SPOOL_EUNSAFE;
+	}
+	return SPOOL_OK;
+}
+
+enum spool_err spool_become_owner(struct spool *sp)
+{
+	struct stat st;
+
+	if (geteuid() != 0)
+		return SPOOL_OK;
+	if (stat(sp->dir, &st) != 0)
+		return errno == ENOENT ? SPOOL_OK : sys_fail(sp, "spool directory", sp->dir);
+	if (st.st_uid == 0)
+		return SPOOL_OK;
+	/* The group first: once the user is dropped, it could not be. */
+	if (setgroups(0, NULL) != 0 || setgid(st.st_gid) != 0 || setuid(st.st_uid) != 0 ||
+	    geteuid() != st.st_uid) {
+		say(sp, "spool directory %s: cannot become its owner (uid %u): %s", sp->dir,
+		    (unsigned)st.st_uid, strerror(errno));
+		return SPOOL_EIO;
 	}
 	return SPOOL_OK;
 }

@@ -182,7 +182,7 @@ bool spool_dir_of(const struct map_settings *s, char *out, size_t outsize);
  * holds personal data and what drain sends, so only the user fmgate runs as
  * (euid) may write it: group or others may not, and it is owned by euid or
  * root. Run as root, any owner is taken (an administrator's `status` or
- * `requeue` on the web server user's spool).
+ * `requeue` on the web server user's spool, as that user: spool_become_owner).
  */
 const char *spool_dir_unsafe(uid_t owner, mode_t mode, uid_t euid);
 
@@ -190,6 +190,16 @@ const char *spool_dir_unsafe(uid_t owner, mode_t mode, uid_t euid);
  * says why), SPOOL_ENOENT when it does not exist, SPOOL_EIO when it cannot
  * be looked at or is no directory. */
 enum spool_err spool_check_dir(struct spool *sp);
+
+/*
+ * Run as root on a spool another user owns, becomes that user (its group,
+ * no supplementary groups) for the rest of the process, so that what a
+ * command writes there stays the owner's (the drain can read it) and no
+ * link the owner planted in the spool leads root's writes elsewhere. Does
+ * nothing for another user, a spool owned by root or a missing one.
+ * SPOOL_OK, or SPOOL_EIO (sp->why) when it cannot look or switch.
+ */
+enum spool_err spool_become_owner(struct spool *sp);
 
 /* Creates the layout (mode 0700) in the spool directory, which must exist
  * and pass spool_check_dir(). Writers call it themselves. */
