@@ -37,9 +37,19 @@
 #endif
 
 #define COUNT(a) (sizeof (a) / sizeof (a)[0])
-/* A text of the spool as `status` shows it, escaped (4 bytes a byte at most):
- * the longest is an error naming a path. */
-#define STATUS_SHOWN_MAX (4u * (SPOOL_PATH_MAX + 128u) + 1u)
+/* A text of the spool or the API as a command shows it, escaped (6 bytes a
+ * byte at most: \u0001): the longest is an error naming a path. */
+#define STATUS_SHOWN_MAX (6u * (SPOOL_PATH_MAX + 128u) + 1u)
+
+/* s as a terminal may show it (escape.h), in b; cut short when it does not
+ * fit. */
+static const char *shown(struct buf *b, const char *s)
+{
+	buf_free(b);
+	buf_init(b, STATUS_SHOWN_MAX);
+	esc_terminal(b, s);   /* what does not fit is left out */
+	return buf_str(b);
+}
 
 static int usage(FILE *to)
 {
@@ -90,15 +100,20 @@ static void keep_off_spool(struct config *cfg)
 	cfg->spool_dir[0] = '\0';
 }
 
-/* Why no field list could be had (the result's message never holds the key). */
+/* Why no field list could be had (the result's message never holds the key;
+ * it is the API's text, escaped). */
 static void print_no_fields(FILE *to, const char *prefix, const struct fm_result *r)
 {
+	struct buf b;
+
+	buf_init(&b, STATUS_SHOWN_MAX);
 	if (r->outcome == FM_PAUSED)
 		fprintf(to, "%s: Freshmarketer refused the API key or domain (HTTP %ld: %s)\n",
-		        prefix, r->http_status, r->message);
+		        prefix, r->http_status, shown(&b, r->message));
 	else
 		fprintf(to, "%s: no field list: Freshmarketer is unreachable or failing (%s)\n",
-		        prefix, r->message);
+		        prefix, shown(&b, r->message));
+	buf_free(&b);
 }
 
 static int cmd_version(int argc, char **argv)
@@ -136,8 +151,12 @@ static size_t check_lists(struct fm_client *fm, const struct mapping *m, const c
 				continue;
 			has = fm_client_list_exists(fm, f->lists[j].name, &fr);
 			if (has < 0) {
+				struct buf b;
+
+				buf_init(&b, STATUS_SHOWN_MAX);
 				printf("%s: the marketing lists could not be read: %s (%s)\n", path,
-				       fm_outcome_name(fr.outcome), fr.message);
+				       fm_outcome_name(fr.outcome), shown(&b, fr.message));
+				buf_free(&b);
 				return problems + 1;
 			}
 			if (has == 0) {
@@ -461,11 +480,13 @@ static int try_request(const struct map_settings *settings, const struct map_for
 	struct config cfg = { 0 };
 	struct fm_client *fm = NULL;
 	struct fm_result fr;
+	struct buf b;
 	cJSON *req = NULL;
 	char why[256];
 	int rc = 1;
 	bool links = steps_pending_kind(&sub->steps, STEP_ACCOUNT);
 
+	buf_init(&b, STATUS_SHOWN_MAX);
 	if (config_resolve(settings, &cfg, why, sizeof why) == CONFIG_OK) {
 		keep_off_spool(&cfg);
 		fm = fm_client_new(&cfg);
@@ -479,7 +500,7 @@ static int try_request(const struct map_settings *settings, const struct map_for
 	if (!req) {
 		printf("refused:\n  %s: %s (%s)\n", fr.field ? fr.field : "-",
 		       fr.outcome == FM_INVALID ? "invalid_value" : fm_outcome_name(fr.outcome),
-		       fr.message);
+		       shown(&b, fr.message));
 		goto out;
 	}
 	printf("\nrequest:\nPOST %s/contacts/upsert%s\n"
@@ -490,6 +511,7 @@ static int try_request(const struct map_settings *settings, const struct map_for
 	try_dests(settings, form, msg);
 	rc = st.checked ? strict_verdict(&st) : 0;
 out:
+	buf_free(&b);
 	cJSON_Delete(req);
 	fm_client_free(fm);
 	explicit_bzero(cfg.api_key, sizeof cfg.api_key);
@@ -646,16 +668,6 @@ static const char *steps_line(const cJSON *json, char *out, size_t size)
 	steps_summary(&st, out, size);
 	steps_free(&st);
 	return out;
-}
-
-/* s as a terminal may show it (escape.h), in b; cut short when it does not
- * fit. */
-static const char *shown(struct buf *b, const char *s)
-{
-	buf_free(b);
-	buf_init(b, STATUS_SHOWN_MAX);
-	esc_terminal(b, s);   /* what does not fit is left out */
-	return buf_str(b);
 }
 
 /* One dead submission: its line, then its history a line an event. */
