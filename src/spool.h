@@ -270,6 +270,21 @@ enum spool_err spool_read(struct spool *sp, enum spool_area area, const struct s
                           struct spool_item *out);
 void spool_item_free(struct spool_item *it);
 
+/*
+ * The bytes text[0..len) of the file named by `id` in `area` into *out (the
+ * file's mtime left 0), as spool_read takes them: a record as record writers
+ * make it, its "identify" message's userId and messageId those of the name.
+ * SPOOL_ECORRUPT with *why saying what was wrong, and nothing to free;
+ * otherwise free *out with spool_item_free.
+ */
+enum spool_err spool_parse(const char *text, size_t len, enum spool_area area,
+                           const struct spool_id *id, struct spool_item *out, const char **why);
+
+/* A waiting record's text as spool_reschedule and spool_save write it (no
+ * "reason"; "accepted" from the id); cJSON_free() it. NULL with *err
+ * SPOOL_ENOMEM, or SPOOL_EINVAL over SPOOL_MAX_RECORD. */
+char *spool_item_text(const struct spool_item *it, enum spool_err *err);
+
 /* The caller holds the userId's lock for the four calls below. */
 /* Marks a waiting submission as being delivered until `until` (its mtime), so
  * that if this process dies mid-call others wait before sending it again. */
