@@ -9,6 +9,7 @@
 #include "consent.h"
 #include "fm_state.h"
 #include "log.h"
+#include "text.h"
 
 #define DELIVER_HOLD_MARGIN_S 30  /* a held file's hold beyond the attempt's budget */
 
@@ -33,6 +34,7 @@ static void reason_of(const struct fm_result *r, char *dst, size_t size)
 	else
 		snprintf(dst, size, "%s http=%ld%s%.400s", fm_outcome_name(r->outcome),
 		         r->http_status, r->message[0] ? " " : "", r->message);
+	text_utf8_repair(dst);   /* the cut may split a character; it goes into JSON */
 }
 
 /*

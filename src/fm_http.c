@@ -454,6 +454,8 @@ static void api_message(const struct fm_http *h, long status, char *dst, size_t 
 	}
 	if (!dst[0])
 		snprintf(dst, size, "HTTP %ld", status);
+	/* The API's bytes, cut to size: kept in spool files, which are JSON. */
+	text_utf8_repair(dst);
 	cJSON_Delete(doc);
 }
 

@@ -264,6 +264,21 @@ size_t text_utf8_next(const char *str, size_t n, uint32_t *cp)
 	return len;
 }
 
+void text_utf8_repair(char *s)
+{
+	size_t n = strlen(s), i = 0;
+
+	while (i < n) {
+		uint32_t cp;
+		size_t k = text_utf8_next(s + i, n - i, &cp);
+
+		if (k == 0)
+			s[i++] = '?';
+		else
+			i += k;
+	}
+}
+
 bool text_is_control(uint32_t c)
 {
 	return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029;

@@ -19,6 +19,11 @@ bool text_utf8_valid(const char *s, size_t len);
  * in *cp; 0 when s starts with ill-formed UTF-8 (or n is 0). */
 size_t text_utf8_next(const char *s, size_t n, uint32_t *cp);
 
+/* Makes the NUL-terminated s well-formed UTF-8 in place: each byte that does
+ * not start a well-formed character (a character cut by a length limit, a
+ * stray byte from the API) becomes '?'. For text fmgate keeps in JSON. */
+void text_utf8_repair(char *s);
+
 /* A control character where text is shown: C0, DEL, C1, and U+2028/U+2029,
  * which some programs take as line ends. */
 bool text_is_control(uint32_t c);

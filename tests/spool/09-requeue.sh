@@ -107,6 +107,16 @@ expect_eq "an old record: its history and the requeue" "$(jq -r '.history | map(
 fmg drain --now 2>/dev/null
 expect_eq "an old record: delivered" "$(double_contact twice emails)" "twice@example.com"
 
+# --- an API message cut to its length in the reason stays UTF-8 (spool
+# files are JSON): 399 bytes, then a two-byte character the cut splits
+msg=$(printf 'a%.0s' $(seq 1 399))é
+double_post fault "{\"kind\":\"status\",\"status\":422,\"count\":1,\"path\":\"/contacts/upsert\",\"message\":\"$msg\"}"
+cgi "$(body utf)"
+f=$(dead_of utf)
+check "a cut message: the dead record is UTF-8 JSON" \
+	/usr/bin/python3 -c 'import json, sys; json.load(open(sys.argv[1], encoding="utf-8"))' "$f"
+expect_match "a cut message: the split character shown as ?" "$(jq -r .reason "$f")" 'aaaa\?$'
+
 # --- root's commands on another user's spool work as that user: what they
 # write stays the owner's (its drain can read it), and a link the owner
 # planted does not lead root's writes into root's own directories.

@@ -3,6 +3,7 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -322,6 +323,22 @@ static void test_copy(void)
 
 int main(void)
 {
+	{
+		static const struct { const char *in, *out; } r[] = {
+			{ "plain", "plain" }, { "caf\xc3\xa9", "caf\xc3\xa9" },
+			{ "cut \xc3", "cut ?" }, { "cut \xe2\x82", "cut ??" },
+			{ "stray \xff byte", "stray ? byte" }, { "\xc0\xaf overlong", "?? overlong" },
+			{ "\xed\xa0\x80 surrogate", "??? surrogate" }, { "", "" },
+		};
+		for (size_t i = 0; i < sizeof r / sizeof r[0]; i++) {
+			char b[64];
+
+			snprintf(b, sizeof b, "%s", r[i].in);
+			text_utf8_repair(b);
+			T_STREQ(b, r[i].out, "repair case %zu", i);
+			T(text_utf8_valid(b, strlen(b)), "repaired case %zu is UTF-8", i);
+		}
+	}
 	test_utf8();
 	test_urldecode();
 	test_urldecode_check();
