@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -819,6 +820,8 @@ static bool write_replace(const char *path, const char *text)
 	int fd = -1;
 	bool ok = (size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) < sizeof tmp &&
 	          (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)) >= 0 &&
+	          /* For the collector, whatever the umask: it holds no secret. */
+	          fchmod(fd, 0644) == 0 &&
 	          io_write_all(fd, text, strlen(text)) == 0 && fsync(fd) == 0;
 
 	if (fd >= 0 && close(fd) != 0)

@@ -115,6 +115,7 @@ expect_eq "spool: waiting (the retry and the webhook), dead" \
 sleep 2
 expect_match "spool: the oldest's age" "$(metric fmgate_spool_oldest_waiting_seconds)" '^[1-9][0-9]*$'
 expect_eq "not paused" "$(metric fmgate_delivery_paused)" 0
+expect_eq "no rate budget known: left out" "$(metric fmgate_rate_budget_minute_remaining)" none
 
 # --- the text format: every line a comment or `name{labels} value`
 fmg metrics >"$W/text" 2>>"$W/all.log"
@@ -164,8 +165,19 @@ expect_eq "status --json: deliveries and latency" \
 	"$(jq -c '.deliveries[] | select(.form == "hooked" and .destination == "sheet") | [.outcomes.delivered, .latency.count, .latency.buckets["+Inf"]]' <<<"$json")" "[1,1,1]"
 expect_eq "status --json: spool as the text" \
 	"$(jq -c '[.spool.waiting, .spool.dead, .paused]' <<<"$json")" "[$(metric fmgate_spool_waiting),$(metric fmgate_spool_dead),false]"
+expect_eq "status --json: an unknown budget is null" "$(jq -c '.rate_budget' <<<"$json")" \
+	'{"hour":null,"minute":null}'
 expect_eq "status --json: what status shows" "$(jq -r '.spool_dir' <<<"$json")" "$TEST_SPOOL"
 expect_eq "status --json --dead: refused" "$(fmg status --json --dead >/dev/null 2>&1; echo $?)" 2
+
+# --- the rate budget, recorded once an answer shows half a window or less left
+double_reset '{"hour_limit":5000,"minute_limit":4}'
+post "email=rb%40example.com&uid=rb&company=Acme" PATH_INFO=/contact
+expect_match "rate budget: the minute's left" "$(metric fmgate_rate_budget_minute_remaining)" '^[0-2]$'
+expect_match "rate budget: the hour's left" "$(metric fmgate_rate_budget_hour_remaining)" '^49[0-9][0-9]$'
+expect_eq "rate budget: status --json as the text" \
+	"$(fmg status --json 2>/dev/null | jq -c '[.rate_budget.hour, .rate_budget.minute]')" \
+	"[$(metric fmgate_rate_budget_hour_remaining),$(metric fmgate_rate_budget_minute_remaining)]"
 
 # --- a refused key pauses delivery: the gauge and the attempt
 post "email=k1%40example.com&uid=k1&company=Acme" PATH_INFO=/contact FM_API_KEY=wrong-key
