@@ -99,19 +99,28 @@ static bool ready(int fd, struct stat *sb)
 	       memcmp(h.magic, MT_MAGIC, sizeof h.magic) == 0 && h.size == sizeof(struct mt_file);
 }
 
+/* The "_other" slot's names at offset `at` (dest "" for a post slot). */
+static bool put_other(int fd, size_t at, const char *dest)
+{
+	struct mt_key k;
+
+	memset(&k, 0, sizeof k);   /* the padding too: it is written out */
+	atomic_init(&k.tag, 1ull << 63);
+	text_copy(k.form, sizeof k.form, METRICS_OTHER);
+	text_copy(k.dest, sizeof k.dest, dest);
+	return pwrite(fd, &k, sizeof k, (off_t)at) == (ssize_t)sizeof k;
+}
+
 /* A zeroed file with the "_other" slots named, under the exclusive lock; its
- * blocks allocated now, so that a full disk refuses it instead of SIGBUS. */
+ * blocks allocated now, so that a full disk refuses it instead of SIGBUS.
+ * The header last: a file cut short by a crash is not taken as made. */
 static bool make_ready(int fd)
 {
 	struct { char magic[8]; uint64_t size; } h = { MT_MAGIC, sizeof(struct mt_file) };
-	struct mt_key k = { .tag = 1ull << 63, .form = METRICS_OTHER };
-	struct mt_key kd = { .tag = 1ull << 63, .form = METRICS_OTHER, .dest = METRICS_OTHER };
 
 	return ftruncate(fd, 0) == 0 && posix_fallocate(fd, 0, sizeof(struct mt_file)) == 0 &&
-	       pwrite(fd, &k, sizeof k, offsetof(struct mt_file, post[METRICS_FORMS])) ==
-	               (ssize_t)sizeof k &&
-	       pwrite(fd, &kd, sizeof kd, offsetof(struct mt_file, dlv[METRICS_DESTS])) ==
-	               (ssize_t)sizeof kd &&
+	       put_other(fd, offsetof(struct mt_file, post[METRICS_FORMS]), "") &&
+	       put_other(fd, offsetof(struct mt_file, dlv[METRICS_DESTS]), METRICS_OTHER) &&
 	       pwrite(fd, &h, sizeof h, 0) == (ssize_t)sizeof h;
 }
 

@@ -146,10 +146,10 @@ expect_eq "24 concurrent posts, all counted" \
 	"$(metric 'fmgate_posts_total{form="contact",outcome="delivered"}')" 26
 
 # --- --out: the file replaced whole
-fmg metrics --out "$W/fmgate.prom" 2>>"$W/all.log"
+(umask 077; fmg metrics --out "$W/fmgate.prom" 2>>"$W/all.log")
 expect_eq "--out: exit 0" "$?" 0
 expect_eq "--out: no temporary file left" "$(ls "$W" | grep -c '\.tmp$')" 0
-expect_eq "--out: readable by the collector" "$(stat -c %a "$W/fmgate.prom")" 644
+expect_eq "--out: readable by the collector, whatever the umask" "$(stat -c %a "$W/fmgate.prom")" 644
 expect_eq "--out: the same counts" "$(grep -v spool "$W/fmgate.prom")" "$(fmg metrics 2>/dev/null | grep -v spool)"
 fmg metrics --out "$W/no/such/dir.prom" 2>"$W/err"
 expect_eq "--out: an unwritable place, exit 2" "$?" 2

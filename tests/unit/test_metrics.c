@@ -4,6 +4,7 @@
  * buckets, label escaping, and a file of another layout made anew.
  */
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,8 @@
 #include "t.h"
 
 #define PROCS 4
-#define EACH  3000
+#define EACH  30000
+#define HOT   300000   /* posts of one form by each child: long enough to overlap */
 
 static char root[] = "/tmp/fmgate-metrics.XXXXXX";
 static const struct metrics_gauges none = { -1, -1, -1, -1, -1, -1, -1 };
@@ -52,27 +54,38 @@ static long long value(const char *series)
 	return v;
 }
 
-static void count_in_child(int k)
+/* Counts once the parent closes the pipe, so that the children race. */
+static void count_in_child(int k, int go)
 {
-	char form[16];
+	char form[16], c;
 
+	if (read(go, &c, 1) != 0)
+		_exit(1);
 	for (int i = 0; i < EACH; i++) {
 		/* Every child claims the same ten slots: the claims race. */
 		snprintf(form, sizeof form, "f%d", i % 10);
 		metrics_post(root, form, i % 3 ? "delivered" : "invalid", i % 3 ? NULL : "too_long");
 		metrics_delivery(root, "shared", k % 2 ? "hook" : NULL, "delivered", i % 100);
 	}
+	for (int i = 0; i < HOT; i++)
+		metrics_post(root, "hot", "queued", NULL);
 	_exit(0);
 }
 
 static void test_processes(void)
 {
 	char s[128];
-	int status, ok = 0;
+	int status, ok = 0, go[2];
 
+	if (pipe(go) != 0)
+		return;
 	for (int k = 0; k < PROCS; k++)
-		if (fork() == 0)
-			count_in_child(k);
+		if (fork() == 0) {
+			close(go[1]);
+			count_in_child(k, go[0]);
+		}
+	close(go[0]);
+	close(go[1]);
 	for (int k = 0; k < PROCS; k++)
 		if (wait(&status) > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 			ok++;
@@ -87,6 +100,8 @@ static void test_processes(void)
 		snprintf(s, sizeof s, "fmgate_refusals_total{form=\"f%d\",code=\"too_long\"}", f);
 		T(value(s) == bad * PROCS, "form f%d: every refusal counted once", f);
 	}
+	T(value("fmgate_posts_total{form=\"hot\",outcome=\"queued\"}") == (long long)HOT * PROCS,
+	  "one counter added to by every child at once: no count lost");
 	T(value("fmgate_deliveries_total{form=\"shared\",destination=\"freshmarketer\","
 	        "outcome=\"delivered\"}") == EACH * PROCS / 2, "the CRM's deliveries");
 	T(value("fmgate_delivery_duration_seconds_count{form=\"shared\",destination=\"hook\"}") ==
@@ -160,15 +175,21 @@ static void test_escape(void)
 static void test_layout(void)
 {
 	char path[256];
+	struct stat sb;
+	uint64_t size;
 	struct buf b;
 	int fd;
 
 	snprintf(path, sizeof path, "%s/state/metrics-1", root);
 	/* Another layout under the name (a file put in its place): not read as
 	 * counters... */
+	T(stat(path, &sb) == 0, "the file is there");
 	unlink(path);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-	T(fd >= 0 && write(fd, "FMGMET0", 8) == 8, "another layout written");
+	/* Of the same size and saying so, another magic. */
+	size = (uint64_t)sb.st_size;
+	T(fd >= 0 && write(fd, "FMGMET0", 8) == 8 && write(fd, &size, 8) == 8 &&
+	  ftruncate(fd, sb.st_size) == 0, "another layout written");
 	if (fd >= 0)
 		close(fd);
 	buf_init(&b, METRICS_PRINT_MAX);
