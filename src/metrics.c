@@ -277,7 +277,7 @@ struct snap_post {
 
 struct snap_dlv {
 	char form[LIMIT_MAX_FORM_ID + 1], dest[MAP_MAX_DEST_NAME + 1];
-	uint64_t outcome[N_DLV], cum[METRICS_BUCKETS + 1], sum_ms;
+	uint64_t outcome[N_DLV], cum[METRICS_BUCKETS + 1], sum_ms; /* cum: cumulative */
 };
 
 struct snap {
@@ -312,14 +312,6 @@ static struct mt_file *map_readonly(const char *spool_dir, enum metrics_err *err
 	return map == MAP_FAILED ? NULL : map;
 }
 
-static bool any(const uint64_t *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i])
-			return true;
-	return false;
-}
-
 /* A name of the file, which a torn claim may have left unterminated. */
 static void name_of(char *dst, size_t size, const char *src)
 {
@@ -327,38 +319,62 @@ static void name_of(char *dst, size_t size, const char *src)
 	dst[size - 1] = '\0';
 }
 
-/* The named slots with a count, in table order; "_other" last. */
+/* The entry of the names (dest NULL: a post slot's), added when new. Two
+ * slots of the same names (a claim passed over while its claimer was held
+ * up) are summed into one. */
+static size_t entry(struct snap *s, const struct mt_key *k, bool dlv)
+{
+	char form[LIMIT_MAX_FORM_ID + 1], dest[MAP_MAX_DEST_NAME + 1];
+	size_t n = dlv ? s->n_dlv : s->n_post, i;
+
+	name_of(form, sizeof form, k->form);
+	name_of(dest, sizeof dest, k->dest);
+	for (i = 0; i < n; i++)
+		if (dlv ? strcmp(s->dlv[i].form, form) == 0 && strcmp(s->dlv[i].dest, dest) == 0
+		        : strcmp(s->post[i].form, form) == 0)
+			return i;
+	if (dlv) {
+		memcpy(s->dlv[i].form, form, sizeof form);
+		memcpy(s->dlv[i].dest, dest, sizeof dest);
+		s->n_dlv++;
+	} else {
+		memcpy(s->post[i].form, form, sizeof form);
+		s->n_post++;
+	}
+	return i;
+}
+
+/* The named slots, in table order; "_other" last. */
 static void take(struct snap *s, const struct mt_file *f)
 {
 	for (size_t i = 0; f && i <= METRICS_FORMS; i++) {
 		const struct mt_post *p = &f->post[i];
-		struct snap_post *o = &s->post[s->n_post];
+		struct snap_post *o;
 
 		if (load(&p->k.tag) <= MT_CLAIMED)
 			continue;
-		name_of(o->form, sizeof o->form, p->k.form);
+		o = &s->post[entry(s, &p->k, false)];
 		for (size_t j = 0; j < N_POST; j++)
-			o->outcome[j] = load(&p->outcome[j]);
+			o->outcome[j] += load(&p->outcome[j]);
 		for (size_t j = 0; j < N_CODE; j++)
-			o->code[j] = load(&p->code[j]);
-		s->n_post += any(o->outcome, N_POST) || any(o->code, N_CODE);
+			o->code[j] += load(&p->code[j]);
 	}
 	for (size_t i = 0; f && i <= METRICS_DESTS; i++) {
 		const struct mt_dlv *d = &f->dlv[i];
-		struct snap_dlv *o = &s->dlv[s->n_dlv];
-		uint64_t c = 0;
+		struct snap_dlv *o;
 
 		if (load(&d->k.tag) <= MT_CLAIMED)
 			continue;
-		name_of(o->form, sizeof o->form, d->k.form);
-		name_of(o->dest, sizeof o->dest, d->k.dest);
+		o = &s->dlv[entry(s, &d->k, true)];
 		for (size_t j = 0; j < N_DLV; j++)
-			o->outcome[j] = load(&d->outcome[j]);
+			o->outcome[j] += load(&d->outcome[j]);
 		for (size_t j = 0; j <= METRICS_BUCKETS; j++)
-			o->cum[j] = c += load(&d->bucket[j]);
-		o->sum_ms = load(&d->sum_ms);
-		s->n_dlv += any(o->outcome, N_DLV);
+			o->cum[j] += load(&d->bucket[j]);
+		o->sum_ms += load(&d->sum_ms);
 	}
+	for (size_t i = 0; i < s->n_dlv; i++)
+		for (size_t j = 1; j <= METRICS_BUCKETS; j++)
+			s->dlv[i].cum[j] += s->dlv[i].cum[j - 1];
 }
 
 /* The counters of spool_dir (none without a file); NULL on an error. */

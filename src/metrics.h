@@ -12,7 +12,10 @@
  * (deliveries). A slot holds its names, claimed once by compare-and-swap in
  * an open-addressed table, so that a mapping reordered or edited never
  * counts one form under another's name. Names beyond the table's room are
- * counted under the form "_other".
+ * counted under the form "_other". A claim whose claimer is held up (or
+ * died) between its compare-and-swap and its names is passed over after a
+ * while: the names may then take a second slot, summed with the first when
+ * printed.
  *
  * A file of another layout (another magic or size) is made anew by the first
  * process that maps it, under the file's exclusive lock; counters start from
