@@ -424,13 +424,18 @@ static void rl_from(struct rl_state *r, const long long v[SHARED_RL_VALUES])
 
 void fm_state_rl_left(const char *spool_dir, long long *hour, long long *minute)
 {
-	struct shared_state *sh = shared_state(spool_dir);
 	long long v[SHARED_RL_VALUES], now = clock_wall_ms();
+	struct shared_state *sh;
+	enum statedir_err e;
+	struct statedir *sd = statedir_open(spool_dir, STATEDIR_READ, &e);
 	struct rl_state r;
 	uint64_t key;
 
 	*hour = *minute = -1;
-	if (!sh || !shared_rl_load(sh, &key, v))
+	/* Only a folder that exists: the shared table's reader would make it,
+	 * owned by whoever runs this (root, say) and shut to the workers. */
+	statedir_close(sd);
+	if (!sd || !(sh = shared_state(spool_dir)) || !shared_rl_load(sh, &key, v))
 		return;
 	rl_from(&r, v);
 	if (window_known(&r.hour, now))

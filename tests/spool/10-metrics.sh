@@ -59,6 +59,8 @@ out=$(fmg metrics 2>>"$W/all.log")
 expect_eq "an empty spool: exit 0" "$?" 0
 expect_match "an empty spool: the gauges" "$out" $'\nfmgate_spool_waiting 0\n'
 expect_no_match "an empty spool: no posts" "$out" 'fmgate_posts_total\{'
+expect_eq "an empty spool: nothing made in it (run as root, it would shut out the workers)" \
+	"$(ls -A "$TEST_SPOOL")" ""
 
 # --- posts of every kind
 post "email=a1%40example.com&uid=a1&company=Acme" PATH_INFO=/contact
