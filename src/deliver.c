@@ -9,6 +9,7 @@
 #include "consent.h"
 #include "fm_state.h"
 #include "log.h"
+#include "metrics.h"
 #include "text.h"
 
 #define DELIVER_HOLD_MARGIN_S 30  /* a held file's hold beyond the attempt's budget */
@@ -369,6 +370,15 @@ static void queue_untried(struct app *app, enum deliver_why why, const struct sp
 	keep_new(app, SPOOL_QUEUE, id, pm, form, &st, out);
 }
 
+/* An attempt counted in the metrics: its outcome, and since t0 when it
+ * made a call. */
+static void count_attempt(const struct app *app, const char *form, const char *dest,
+                          const struct delivery *out, int64_t t0)
+{
+	metrics_delivery(app->spool.dir, form, dest, fm_outcome_name(out->fm.outcome),
+	                 out->calls ? clock_mono_ms() - t0 : -1);
+}
+
 /* sync mode, holding the userId's lock (or none when the spool is
  * unwritable): tried now, unless an earlier one of the userId waits. */
 static void try_new(struct app *app, const struct map_form *form, struct submission *sub,
@@ -376,6 +386,7 @@ static void try_new(struct app *app, const struct map_form *form, struct submiss
 {
 	struct spool_state st = { 0 };
 	int waiting = spool_user_waiting(&app->spool, id->uhash, UINT64_MAX);
+	int64_t t0 = clock_mono_ms();
 	bool held;
 
 	if (waiting != 0) {
@@ -388,6 +399,7 @@ static void try_new(struct app *app, const struct map_form *form, struct submiss
 		return;
 	}
 	run_steps(app, form, sub, app->config.timeout_ms, NULL, out);
+	count_attempt(app, form->id, "", out, t0);
 	conclude(out, &sub->steps, true, time(NULL), &st, &held);
 	out->spool_ok = true;
 	switch (out->fate) {
@@ -579,14 +591,18 @@ bool deliver_waiting(struct app *app, const struct mapping *m, const struct map_
 	struct record rec = { sp, it, inflight_until };
 	struct spool_state st = it->st;
 	enum spool_err e = SPOOL_OK;
-	bool held = false;
+	int64_t t0 = clock_mono_ms();
+	bool held = false, recorded = true;
 
 	memset(out, 0, sizeof *out);
 	if (spool_mark(sp, &it->id, inflight_until) != SPOOL_OK)
 		return false;
-	if (it->id.dest[0]) {
+	if (it->id.dest[0])
 		attempt_dest(app, m, form, it, budget_ms, &st, &held, out);
-	} else if (!attempt_crm(app, form, it, budget_ms, &rec, &st, &held, out)) {
+	else
+		recorded = attempt_crm(app, form, it, budget_ms, &rec, &st, &held, out);
+	count_attempt(app, form->id, it->id.dest, out, t0);
+	if (!recorded) {
 		/* The record on disk is older than the run: it stays marked in
 		 * flight, and is tried again when the mark runs out. */
 		out->fate = DELIVER_QUEUED;

@@ -422,6 +422,28 @@ static void rl_from(struct rl_state *r, const long long v[SHARED_RL_VALUES])
 	r->last_call = v[7];
 }
 
+void fm_state_rl_left(const char *spool_dir, long long *hour, long long *minute)
+{
+	long long v[SHARED_RL_VALUES], now = clock_wall_ms();
+	struct shared_state *sh;
+	enum statedir_err e;
+	struct statedir *sd = statedir_open(spool_dir, STATEDIR_READ, &e);
+	struct rl_state r;
+	uint64_t key;
+
+	*hour = *minute = -1;
+	/* Only a folder that exists: the shared table's reader would make it,
+	 * owned by whoever runs this (root, say) and shut to the workers. */
+	statedir_close(sd);
+	if (!sd || !(sh = shared_state(spool_dir)) || !shared_rl_load(sh, &key, v))
+		return;
+	rl_from(&r, v);
+	if (window_known(&r.hour, now))
+		*hour = r.hour.remaining;
+	if (window_known(&r.minute, now))
+		*minute = r.minute.remaining;
+}
+
 /* "MAGIC KEY hl hr hra ml mr mra hold last", padded with spaces. Read twice
  * per API call under the lock, so parsed by hand, not with strtoll(). */
 static bool rl_parse(const struct fm_state *st, const char *s, struct rl_state *r)

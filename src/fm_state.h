@@ -74,6 +74,10 @@ long fm_rl_reset_s(const char *value, long window_s, time_t now);
 /* True while delivery is paused for a refused key. */
 bool fm_state_paused(const char *spool_dir);
 
+/* The calls left in the API's hour and minute windows, as the shared budget
+ * last recorded them (for any key); -1 where unknown or the window is over. */
+void fm_state_rl_left(const char *spool_dir, long long *hour, long long *minute);
+
 /*
  * Seconds to wait before the next retry of a submission that failed
  * `attempts` times (1 for the first failure): exponential from

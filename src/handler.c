@@ -12,6 +12,7 @@
 #include "form.h"
 #include "identify.h"
 #include "log.h"
+#include "metrics.h"
 #include "origin.h"
 #include "text.h"
 #include "uuid.h"
@@ -24,6 +25,10 @@ struct logline {
 	char detail[600];
 	const char *captcha;    /* captcha_verdict_name(), or NULL: no <captcha> */
 };
+
+/* The code of the refusal being answered, for the metrics: a process
+ * answers one request at a time. NULL: none (yet). */
+static const char *answered_code;
 
 /* Why a request was refused before identify, for the log and the page. */
 struct refusal {
@@ -76,6 +81,8 @@ static void answer_status(struct response *res, bool json, const struct map_form
 {
 	enum buf_err e;
 
+	if (rf->status >= 400)
+		answered_code = rf->code;
 	if (answer_redirect(res, json, form, rf->status, rf->code, NULL, 0))
 		return;
 	res->status = rf->status;
@@ -137,6 +144,7 @@ static void answer_errors(struct response *res, bool json, const struct map_form
 {
 	enum buf_err e = BUF_OK;
 
+	answered_code = errs[0].code;
 	if (json) {
 		cJSON *o = cJSON_CreateObject();
 		bool ok = o && cJSON_AddFalseToObject(o, "ok");
@@ -555,6 +563,7 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 	enum req_err re;
 	enum form_err fe;
 
+	answered_code = NULL;
 	if (!m) {
 		logl.outcome = "unavailable";
 		answer_status(res, json, NULL, &unconfigured);
@@ -614,6 +623,8 @@ out:
 	        form ? form->id : "-", logl.outcome, res->status, (long)(clock_mono_ms() - t0), logl.id,
 	        logl.email, logl.detail, logl.captcha ? " captcha=" : "",
 	        logl.captcha ? logl.captcha : "");
+	metrics_post(app->config_err == CONFIG_OK ? app->config.spool_dir : NULL,
+	             form ? form->id : NULL, logl.outcome, answered_code);
 	id_result_free(&idr);
 	form_pairs_free(&pairs);
 }

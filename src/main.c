@@ -1,9 +1,11 @@
 /* main.c: the verbs of the fmgate command, dispatched from one table. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -23,8 +25,10 @@
 #include "fm_state.h"
 #include "form.h"
 #include "identify.h"
+#include "io.h"
 #include "log.h"
 #include "mapping.h"
+#include "metrics.h"
 #include "sandbox.h"
 #include "server.h"
 #include "setup_check.h"
@@ -59,7 +63,8 @@ static int usage(FILE *to)
 	      "       fmgate fields [--json]\n"
 	      "       fmgate try [--strict] FORM_ID [BODY_FILE]\n"
 	      "       fmgate drain [--now | --watch]\n"
-	      "       fmgate status [--dead]\n"
+	      "       fmgate status [--dead | --json]\n"
+	      "       fmgate metrics [--out FILE]\n"
 	      "       fmgate purge --dead [--older-than DAYS]\n"
 	      "       fmgate requeue --dead [--to DESTINATION] [ID...]\n"
 	      "       fmgate consent EMAIL\n"
@@ -732,23 +737,81 @@ static void print_key_mode(const char *spool_dir)
 	printf("identity key: emails (the account refuses external_id as key, since %s)\n", when);
 }
 
+/* The gauges of the metrics from the spool and the delivery state; the
+ * spool's as -1 when it cannot be read. */
+static void gauges_of(struct spool *sp, const struct spool_stats *st, bool stats_ok,
+                      struct metrics_gauges *g)
+{
+	*g = (struct metrics_gauges){ -1, -1, -1, -1, fm_state_paused(sp->dir), -1, -1 };
+	if (stats_ok) {
+		g->waiting = (long long)st->waiting;
+		g->in_flight = (long long)st->in_flight;
+		g->dead = (long long)st->dead;
+		g->oldest_s = st->oldest_s;
+	}
+	fm_state_rl_left(sp->dir, &g->hour_left, &g->minute_left);
+}
+
+/* `status --json`: the metrics' numbers, and what `status` shows besides. */
+static int status_json(struct spool *sp, const struct spool_stats *st, bool stats_ok)
+{
+	struct metrics_gauges g;
+	enum metrics_err e;
+	cJSON *o, *by;
+	char *s = NULL;
+	time_t since;
+	bool ok;
+
+	gauges_of(sp, st, stats_ok, &g);
+	if (!(o = metrics_json(sp->dir, &g, &e))) {
+		fprintf(stderr, "fmgate status: %s\n", metrics_strerror(e));
+		return 2;
+	}
+	ok = cJSON_AddStringToObject(o, "spool_dir", sp->dir) &&
+	     cJSON_AddStringToObject(o, "identity_key",
+	                             fm_state_key_mode_of(sp->dir, &since) == FM_KEY_MODE_EXTERNAL_ID
+	                                     ? "external_id" : "emails") &&
+	     (by = cJSON_AddArrayToObject(o, "by_destination")) != NULL;
+	for (size_t i = 0; ok && stats_ok && i < st->n_dests; i++) {
+		cJSON *d = cJSON_CreateObject();
+
+		ok = d && cJSON_AddItemToArray(by, d) &&
+		     cJSON_AddStringToObject(d, "destination", st->by_dest[i].dest[0]
+		                                 ? st->by_dest[i].dest : MAP_CRM_NAME) &&
+		     cJSON_AddNumberToObject(d, "waiting", (double)st->by_dest[i].waiting) &&
+		     cJSON_AddNumberToObject(d, "dead", (double)st->by_dest[i].dead);
+	}
+	if (ok && (s = cJSON_Print(o)) != NULL)
+		puts(s);
+	cJSON_free(s);
+	cJSON_Delete(o);
+	if (!s) {
+		fprintf(stderr, "fmgate status: out of memory\n");
+		return 2;
+	}
+	return !stats_ok ? 2 : st->dead || g.paused ? 1 : 0;
+}
+
 static int cmd_status(int argc, char **argv)
 {
 	const char *config = NULL;
-	bool dead = false;
+	bool dead = false, json = false;
 	const struct cli_opt opts[] = {
 		{ "--config", &config, NULL },
 		{ "--dead", NULL, &dead },
+		{ "--json", NULL, &json },
 	};
 	struct spool_stats st;
 	struct spool sp;
 	bool paused;
 	size_t n;
 
-	if (!parse_opts(argc, argv, opts, COUNT(opts), NULL, 0, &n))
+	if (!parse_opts(argc, argv, opts, COUNT(opts), NULL, 0, &n) || (dead && json))
 		return usage(stderr);
 	if (!cli_spool(mapping_path(config), &sp))
 		return 2;
+	if (json)
+		return status_json(&sp, &st, spool_stats(&sp, &st) == SPOOL_OK);
 	if (spool_stats(&sp, &st) != SPOOL_OK) {
 		printf("spool: %s\nunreadable: %s\n", sp.dir, sp.why);
 		return 2;
@@ -765,6 +828,65 @@ static int cmd_status(int argc, char **argv)
 	if (dead && list_dead(&sp) != 0)
 		return 2;
 	return st.dead || paused ? 1 : 0;
+}
+
+/* text written to path.tmp, then renamed over path (atomic for a reader). */
+static bool write_replace(const char *path, const char *text)
+{
+	char tmp[LIMIT_MAX_URL + 8];
+	int fd = -1;
+	bool ok = (size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) < sizeof tmp &&
+	          (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)) >= 0 &&
+	          /* For the collector, whatever the umask: it holds no secret. */
+	          fchmod(fd, 0644) == 0 &&
+	          io_write_all(fd, text, strlen(text)) == 0 && fsync(fd) == 0;
+
+	if (fd >= 0 && close(fd) != 0)
+		ok = false;
+	ok = ok && rename(tmp, path) == 0;
+	if (!ok) {
+		fprintf(stderr, "fmgate metrics: cannot write %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			unlink(tmp);
+	}
+	return ok;
+}
+
+/* `metrics`: the Prometheus text (docs/metrics.md), on stdout or into a file
+ * for node_exporter's textfile collector. */
+static int cmd_metrics(int argc, char **argv)
+{
+	const char *config = NULL, *out = NULL;
+	const struct cli_opt opts[] = {
+		{ "--config", &config, NULL },
+		{ "--out", &out, NULL },
+	};
+	struct metrics_gauges g;
+	struct spool_stats st;
+	enum metrics_err e;
+	struct spool sp;
+	struct buf b;
+	int rc = 0;
+	size_t n;
+
+	if (!parse_opts(argc, argv, opts, COUNT(opts), NULL, 0, &n))
+		return usage(stderr);
+	if (!cli_spool(mapping_path(config), &sp))
+		return 2;
+	gauges_of(&sp, &st, spool_stats(&sp, &st) == SPOOL_OK, &g);
+	buf_init(&b, METRICS_PRINT_MAX);
+	e = metrics_print(sp.dir, &g, &b);
+	if (e != METRICS_OK) {
+		fprintf(stderr, "fmgate metrics: %s\n", metrics_strerror(e));
+		rc = 2;
+	} else if (out) {
+		rc = write_replace(out, buf_str(&b)) ? 0 : 2;
+	} else {
+		fputs(buf_str(&b), stdout);
+		rc = fflush(stdout) == 0 ? 0 : 2;
+	}
+	buf_free(&b);
+	return rc;
 }
 
 static int cmd_purge(int argc, char **argv)
@@ -996,6 +1118,7 @@ static const struct verb {
 	{ "fields", cmd_fields },
 	{ "drain", cmd_drain },
 	{ "status", cmd_status },
+	{ "metrics", cmd_metrics },
 	{ "purge", cmd_purge },
 	{ "requeue", cmd_requeue },
 	{ "consent", cmd_consent },
