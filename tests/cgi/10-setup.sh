@@ -233,19 +233,19 @@ expect_eq "env: FM_DOMAIN over another domain: still exit 0" "$rc" 0
 expect_eq "env: FM_DOMAIN over another domain: the variable wins, and says so" "$out" \
 	"$P: warning: FM_DOMAIN in this environment overrides the mapping's <freshmarketer domain>: a process without it (the web server's workers or fmgate drain) uses the mapping's; keep the setting in the mapping alone (docs/deploy.md, One place for settings)
 $P: valid, 1 form"
-out=$(envcheck FM_API_BASE="$API" "$P")
-expect_match "env: FM_API_BASE over the mapping's domain" "$out" \
-	"^$P: warning: FM_API_BASE in this environment overrides the mapping's <freshmarketer api-base>"
-out=$(envcheck FM_API_KEY="$SECRET" "$P")
-expect_match "env: FM_API_KEY always warns" "$out" \
-	"^$P: warning: FM_API_KEY in this environment overrides the mapping's <freshmarketer api-key-file>"
+warns() { # DESCRIPTION VAR=VALUE MAPPING REGEX: check with that variable warns so ($out: its output)
+	out=$(envcheck "$2" "$3")
+	expect_match "env: $1" "$out" "^$3: warning: $4"
+}
+warns "FM_API_BASE over the mapping's domain" FM_API_BASE="$API" "$P" \
+	"FM_API_BASE in this environment overrides the mapping's <freshmarketer api-base>"
+warns "FM_API_KEY always warns" FM_API_KEY="$SECRET" "$P" \
+	"FM_API_KEY in this environment overrides the mapping's <freshmarketer api-key-file>"
 expect_no_match "env: FM_API_KEY: the key never printed" "$out" "$SECRET"
-out=$(envcheck FM_API_KEY_FILE="$tmp/other-key" "$tmp/good.xml")
-expect_match "env: FM_API_KEY_FILE alone names <freshmarketer api-key-file>" "$out" \
-	"^$tmp/good.xml: warning: FM_API_KEY_FILE is set only in this environment.*set <freshmarketer api-key-file> in"
-out=$(envcheck FMGATE_SPOOL="$tmp/spool4" "$tmp/good.xml")
-expect_match "env: FMGATE_SPOOL alone names <spool dir>" "$out" \
-	"^$tmp/good.xml: warning: FMGATE_SPOOL is set only in this environment.*set <spool dir> in"
+warns "FM_API_KEY_FILE alone names <freshmarketer api-key-file>" FM_API_KEY_FILE="$tmp/other-key" \
+	"$tmp/good.xml" "FM_API_KEY_FILE is set only in this environment.*set <freshmarketer api-key-file> in"
+warns "FMGATE_SPOOL alone names <spool dir>" FMGATE_SPOOL="$tmp/spool4" "$tmp/good.xml" \
+	"FMGATE_SPOOL is set only in this environment.*set <spool dir> in"
 out=$(envcheck FM_DOMAIN=other FM_API_KEY=k FM_API_KEY_FILE=/k FMGATE_SPOOL="$tmp/spool4" FM_API_BASE="$API" "$P"); rc=$?
 expect_eq "env: all five: exit 0" "$rc" 0
 expect_eq "env: all five: one warning each" "$(printf '%s\n' "$out" | grep -c ': warning: ')" 5
