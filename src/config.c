@@ -210,10 +210,17 @@ static const char *settings_spool(const struct map_settings *s)
 	return d ? d : CONFIG_DEFAULT_SPOOL;
 }
 
+const char *config_spool_dir(const struct map_settings *s)
+{
+	const char *spool = env("FMGATE_SPOOL");
+
+	return spool ? spool : settings_spool(s);
+}
+
 enum config_err config_resolve(const struct map_settings *s, struct config *out,
                                char *why, unsigned whysize)
 {
-	const char *spool = env("FMGATE_SPOOL");
+	const char *spool = config_spool_dir(s);
 	enum config_err err;
 
 	memset(out, 0, sizeof *out);
@@ -221,8 +228,6 @@ enum config_err config_resolve(const struct map_settings *s, struct config *out,
 	if ((err = resolve_base(s, out, why, whysize)) != CONFIG_OK ||
 	    (err = resolve_key(s, out, why, whysize)) != CONFIG_OK)
 		goto fail;
-	if (!spool)
-		spool = settings_spool(s);
 	if (!text_copy(out->spool_dir, sizeof out->spool_dir, spool)) {
 		say(why, whysize, "spool directory path is too long");
 		err = CONFIG_ESPOOL;

@@ -54,6 +54,13 @@ enum config_err {
 const char *config_mapping_path(void);
 
 /*
+ * The spool directory: FMGATE_SPOOL, else <spool dir> of `s` (which may be
+ * NULL), else CONFIG_DEFAULT_SPOOL; a variable or attribute that is empty
+ * counts as unset. The string belongs to the environment, `s` or this module.
+ */
+const char *config_spool_dir(const struct map_settings *s);
+
+/*
  * The file the key is read from: FM_API_KEY_FILE, else <freshmarketer
  * api-key-file> of `s` (which may be NULL); NULL when FM_API_KEY is set or no
  * file is configured. The string belongs to the environment or to `s`.

@@ -315,7 +315,11 @@ static void test_rest(void)
 	T(c.fields_max_age_s == 60, "fields-max-age from the settings");
 	T_STREQ(c.spool_dir, "/srv/spool", "settings spool");
 	T(c.timeout_ms == 1500, "settings timeout");
+	setenv("FMGATE_SPOOL", "", 1);
+	T(resolve(&s, &c, why) == CONFIG_OK && strcmp(c.spool_dir, "/srv/spool") == 0 &&
+	  strcmp(config_spool_dir(&s), "/srv/spool") == 0, "an empty FMGATE_SPOOL counts as unset");
 	setenv("FMGATE_SPOOL", "/var/tmp/sp", 1);
+	T(strcmp(config_spool_dir(&s), "/var/tmp/sp") == 0, "config_spool_dir: FMGATE_SPOOL first");
 	T(resolve(&s, &c, why) == CONFIG_OK, "env spool");
 	T_STREQ(c.spool_dir, "/var/tmp/sp", "FMGATE_SPOOL over settings");
 	memset(longpath, 'a', sizeof longpath - 1);
