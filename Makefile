@@ -87,7 +87,7 @@ demo:
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_TIMEOUT ?= 10
-FUZZ_NAMES   ?= urlencoded multipart cookie mapping request
+FUZZ_NAMES   ?= urlencoded multipart cookie mapping request spool fmapi fcgi_head
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_CFLAGS  := -std=c11 $(WARN) -O1 -g $(FUZZ_SAN)

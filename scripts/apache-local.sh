@@ -19,7 +19,7 @@ start)
 	shift 6
 	spool=${APACHE_FMGATE_SPOOL:-$dir/spool}
 	mkdir -p "$dir/ipc"
-	[ -n "${APACHE_FMGATE_SPOOL:-}" ] || mkdir -p "$spool"
+	[ -n "${APACHE_FMGATE_SPOOL:-}" ] || install -d -m 0700 "$spool"   # whatever the umask: fmgate refuses a group-writable spool
 	user=
 	# Apache will not run its children as root: use www-data when started as root.
 	if [ "$(id -u)" -eq 0 ]; then

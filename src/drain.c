@@ -237,9 +237,12 @@ static enum drain_go deliver_one(struct drainer *d, const struct spool_id *id)
 		d->broken = true;
 		return DRAIN_STOP;
 	}
-	/* Its age counts from its acceptance, or its last requeue (spool.h). */
-	born = it.requeued * 1000 > (int64_t)(id->seq / 1000000u) ? it.requeued * 1000
-	                                                           : (int64_t)(id->seq / 1000000u);
+	/* Its age counts from its acceptance, or its last requeue (spool.h);
+	 * a requeue time to come (a clock that was ahead, a written file) is
+	 * not believed: it would keep the submission from ever expiring. */
+	born = (int64_t)(id->seq / 1000000u);
+	if (it.requeued * 1000 > born && it.requeued * 1000 <= now)
+		born = it.requeued * 1000;
 	if (now - born > (int64_t)sp->max_age_days * 86400 * 1000) {
 		snprintf(reason, sizeof reason, "expired: waited longer than max-age-days (%u); last error: %.400s",
 		         sp->max_age_days, it.st.last_error[0] ? it.st.last_error : "none");

@@ -2,6 +2,7 @@
 #include "fm_body.h"
 
 #include <math.h>
+#include <strings.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,10 +65,11 @@ static bool is_identity(const char *field)
 	return same(field, "emails") || same(field, "external_id");
 }
 
+/* In any case: a custom field's name is the account's to choose. */
 static bool ends_with_id(const char *field)
 {
 	size_t n = strlen(field);
-	return n > 3 && strcmp(field + n - 3, "_id") == 0 && !is_identity(field);
+	return n > 3 && strcasecmp(field + n - 3, "_id") == 0 && !is_identity(field);
 }
 
 /* Fields that store their choices' ids: *_id fields, and the subscription

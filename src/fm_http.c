@@ -213,6 +213,24 @@ static const struct {
 #define N_READ (sizeof read_headers / sizeof read_headers[0])
 #define RETRY_AFTER (N_READ - 1)
 
+bool fm_rl_header(struct fm_ratelimit *rl, const char *name, const char *value, time_t now)
+{
+	long long n;
+
+	for (size_t i = 0; i < RETRY_AFTER; i++) {
+		long *dst = (long *)((char *)rl + read_headers[i].off);
+
+		if (strcasecmp(name, read_headers[i].name) != 0)
+			continue;
+		if (read_headers[i].window)
+			*dst = fm_rl_reset_s(value, read_headers[i].window, now);
+		else if (text_parse_ll(value, 0, 1000000000000LL, &n))
+			*dst = (long)n;
+		return true;
+	}
+	return false;
+}
+
 /* One pass over the final answer's headers (not a 1xx one's): the last
  * instance of each header above, copied (libcurl reuses what it hands out),
  * "" when absent or longer than FM_HEADER_VALUE_MAX (none of ours is). */
@@ -252,21 +270,14 @@ static long retry_after(CURL *h, const char *v)
 static void read_headers_of(CURL *h, struct fm_answer *ans)
 {
 	char v[N_READ][FM_HEADER_VALUE_MAX + 1];
-	long long n;
+	time_t now = time(NULL);
 
 	scan_headers(h, v);
 	ans->retry_after_s = retry_after(h, v[RETRY_AFTER]);
 	ans->rl = RL_NONE;
-	for (size_t i = 0; i < RETRY_AFTER; i++) {
-		long *dst = (long *)((char *)&ans->rl + read_headers[i].off);
-
-		if (!v[i][0])
-			continue;
-		if (read_headers[i].window)
-			*dst = fm_rl_reset_s(v[i], read_headers[i].window, time(NULL));
-		else if (text_parse_ll(v[i], 0, 1000000000000LL, &n))
-			*dst = (long)n;
-	}
+	for (size_t i = 0; i < RETRY_AFTER; i++)
+		if (v[i][0])
+			fm_rl_header(&ans->rl, read_headers[i].name, v[i], now);
 }
 
 bool fm_curl_send(void *ctx, const struct fm_send *rq, struct fm_answer *ans)

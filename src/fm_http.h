@@ -100,6 +100,14 @@ void fm_result_say(struct fm_result *out, enum fm_outcome o, const char *fmt, ..
 
 /* struct fm_ratelimit: fm_state.h. */
 
+/*
+ * One rate-limit header of an answer received at `now` into its member of
+ * *rl (name in any case: x-ratelimit-limit, -remaining, -reset and their
+ * per-min- twins): a count 0..10^12, left as it was when the value is not
+ * one; a reset by fm_rl_reset_s(). False when `name` is none of these.
+ */
+bool fm_rl_header(struct fm_ratelimit *rl, const char *name, const char *value, time_t now);
+
 /* ---- the transport seam ------------------------------------------------- */
 
 struct fm_send {

@@ -392,7 +392,9 @@ static bool check_route(const struct map_form *form, const struct request *req, 
 }
 
 /* The key bytes of a client address: an IPv4 one's 4, an IPv6 one's /64
- * (one subscriber's prefix: rotating the rest escapes nothing). */
+ * (the smallest network one host is given: rotating the rest of the address
+ * escapes nothing; a visitor with a larger prefix has a budget per /64, and
+ * the per-form limit bounds them all). */
 static size_t client_key(const struct netaddr *a, const unsigned char **key)
 {
 	if (netaddr_is_v4(a)) {

@@ -37,9 +37,19 @@
 #endif
 
 #define COUNT(a) (sizeof (a) / sizeof (a)[0])
-/* A text of the spool as `status` shows it, escaped (4 bytes a byte at most):
- * the longest is an error naming a path. */
-#define STATUS_SHOWN_MAX (4u * (SPOOL_PATH_MAX + 128u) + 1u)
+/* A text of the spool or the API as a command shows it, escaped (6 bytes a
+ * byte at most: \u0001): the longest is an error naming a path. */
+#define STATUS_SHOWN_MAX (6u * (SPOOL_PATH_MAX + 128u) + 1u)
+
+/* s as a terminal may show it (escape.h), in b; cut short when it does not
+ * fit. */
+static const char *shown(struct buf *b, const char *s)
+{
+	buf_free(b);
+	buf_init(b, STATUS_SHOWN_MAX);
+	esc_terminal(b, s);   /* what does not fit is left out */
+	return buf_str(b);
+}
 
 static int usage(FILE *to)
 {
@@ -90,15 +100,20 @@ static void keep_off_spool(struct config *cfg)
 	cfg->spool_dir[0] = '\0';
 }
 
-/* Why no field list could be had (the result's message never holds the key). */
+/* Why no field list could be had (the result's message never holds the key;
+ * it is the API's text, escaped). */
 static void print_no_fields(FILE *to, const char *prefix, const struct fm_result *r)
 {
+	struct buf b;
+
+	buf_init(&b, STATUS_SHOWN_MAX);
 	if (r->outcome == FM_PAUSED)
 		fprintf(to, "%s: Freshmarketer refused the API key or domain (HTTP %ld: %s)\n",
-		        prefix, r->http_status, r->message);
+		        prefix, r->http_status, shown(&b, r->message));
 	else
 		fprintf(to, "%s: no field list: Freshmarketer is unreachable or failing (%s)\n",
-		        prefix, r->message);
+		        prefix, shown(&b, r->message));
+	buf_free(&b);
 }
 
 static int cmd_version(int argc, char **argv)
@@ -136,8 +151,12 @@ static size_t check_lists(struct fm_client *fm, const struct mapping *m, const c
 				continue;
 			has = fm_client_list_exists(fm, f->lists[j].name, &fr);
 			if (has < 0) {
+				struct buf b;
+
+				buf_init(&b, STATUS_SHOWN_MAX);
 				printf("%s: the marketing lists could not be read: %s (%s)\n", path,
-				       fm_outcome_name(fr.outcome), fr.message);
+				       fm_outcome_name(fr.outcome), shown(&b, fr.message));
+				buf_free(&b);
 				return problems + 1;
 			}
 			if (has == 0) {
@@ -462,11 +481,13 @@ static int try_request(const struct map_settings *settings, const struct map_for
 	struct config cfg = { 0 };
 	struct fm_client *fm = NULL;
 	struct fm_result fr;
+	struct buf b;
 	cJSON *req = NULL;
 	char why[256];
 	int rc = 1;
 	bool links = steps_pending_kind(&sub->steps, STEP_ACCOUNT);
 
+	buf_init(&b, STATUS_SHOWN_MAX);
 	if (config_resolve(settings, &cfg, why, sizeof why) == CONFIG_OK) {
 		keep_off_spool(&cfg);
 		fm = fm_client_new(&cfg);
@@ -480,7 +501,7 @@ static int try_request(const struct map_settings *settings, const struct map_for
 	if (!req) {
 		printf("refused:\n  %s: %s (%s)\n", fr.field ? fr.field : "-",
 		       fr.outcome == FM_INVALID ? "invalid_value" : fm_outcome_name(fr.outcome),
-		       fr.message);
+		       shown(&b, fr.message));
 		goto out;
 	}
 	printf("\nrequest:\nPOST %s/contacts/upsert%s\n"
@@ -491,6 +512,7 @@ static int try_request(const struct map_settings *settings, const struct map_for
 	try_dests(settings, form, msg);
 	rc = st.checked ? strict_verdict(&st) : 0;
 out:
+	buf_free(&b);
 	cJSON_Delete(req);
 	fm_client_free(fm);
 	explicit_bzero(cfg.api_key, sizeof cfg.api_key);
@@ -586,26 +608,10 @@ static int cmd_serve(int argc, char **argv)
 	return server_serve(&o, mapping_path(config));
 }
 
-static int cmd_drain(int argc, char **argv)
-{
-	const char *config = NULL;
-	struct drain_opts o = { false, false };
-	const struct cli_opt opts[] = {
-		{ "--config", &config, NULL },
-		{ "--now", NULL, &o.now },
-		{ "--watch", NULL, &o.watch },
-	};
-	size_t n;
-
-	/* The service honours backoff; --now is an operator's one-off. */
-	if (!parse_opts(argc, argv, opts, COUNT(opts), NULL, 0, &n) || (o.now && o.watch))
-		return usage(stderr);
-	return drain_run(&o, mapping_path(config));
-}
-
-/* The spool of the commands that only look at files: its directory and
- * limits from the mapping when it loads, else from FMGATE_SPOOL or the
- * default. False when the path does not fit. */
+/* The spool of the commands: its directory and limits from the mapping when
+ * it loads, else from FMGATE_SPOOL or the default. Run as root, the process
+ * becomes the spool's owner (spool_become_owner). False when the path does
+ * not fit, the directory is unsafe or its owner cannot be become. */
 static bool cli_spool(const char *mpath, struct spool *sp)
 {
 	struct mapping *m = NULL;
@@ -623,12 +629,33 @@ static bool cli_spool(const char *mpath, struct spool *sp)
 		fprintf(stderr, "fmgate: the spool directory path is too long\n");
 	/* Files others could have planted are not read (a missing spool is
 	 * the command's to report). */
-	if (ok && spool_check_dir(sp) == SPOOL_EUNSAFE) {
+	if (ok && (spool_check_dir(sp) == SPOOL_EUNSAFE || spool_become_owner(sp) != SPOOL_OK)) {
 		fprintf(stderr, "fmgate: %s\n", sp->why);
 		ok = false;
 	}
 	mapping_free(m);
 	return ok;
+}
+
+static int cmd_drain(int argc, char **argv)
+{
+	const char *config = NULL;
+	struct drain_opts o = { false, false };
+	struct spool sp;
+	const struct cli_opt opts[] = {
+		{ "--config", &config, NULL },
+		{ "--now", NULL, &o.now },
+		{ "--watch", NULL, &o.watch },
+	};
+	size_t n;
+
+	/* The service honours backoff; --now is an operator's one-off. */
+	if (!parse_opts(argc, argv, opts, COUNT(opts), NULL, 0, &n) || (o.now && o.watch))
+		return usage(stderr);
+	/* An administrator's `drain --now` as root works as the spool's owner. */
+	if (!cli_spool(mapping_path(config), &sp))
+		return 2;
+	return drain_run(&o, mapping_path(config));
 }
 
 /* The steps of a record as one word list (steps.h); "unreadable" when they
@@ -642,16 +669,6 @@ static const char *steps_line(const cJSON *json, char *out, size_t size)
 	steps_summary(&st, out, size);
 	steps_free(&st);
 	return out;
-}
-
-/* s as a terminal may show it (escape.h), in b; cut short when it does not
- * fit. */
-static const char *shown(struct buf *b, const char *s)
-{
-	buf_free(b);
-	buf_init(b, STATUS_SHOWN_MAX);
-	esc_terminal(b, s);   /* what does not fit is left out */
-	return buf_str(b);
 }
 
 /* One dead submission: its line, then its history a line an event. */

@@ -778,10 +778,16 @@ static void load_proxies(struct loader *L, const xmlNode *s, struct map_settings
 		p->line = line_of(n);
 		if (!(p->text = text_dup(L, n)))
 			return;
-		out->n_trusted_proxies++;
 		load_proxy_header(L, n, p);
-		if ((e = netrange_parse(p->text, &p->range)) != NETADDR_OK)
+		if ((e = netrange_parse(p->text, &p->range)) != NETADDR_OK) {
+			/* Left out of the list: a range that did not parse (its prefix
+			 * length 0) would "overlap" every other one. */
 			diag_add(L, p->line, "trusted-proxy \"%.60s\" %s", p->text, netaddr_strerror(e));
+			free(p->text);
+			p->text = NULL;
+			continue;
+		}
+		out->n_trusted_proxies++;
 	}
 	check_proxy_overlap(L, out);
 }

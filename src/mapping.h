@@ -44,9 +44,9 @@
 #define MAP_MAX_RATE_COUNT     1000000u    /* <rate-limit per-ip/per-form> */
 #define MAP_MAX_RATE_WINDOW    604800u     /* <rate-limit window>: a week, in seconds */
 #define MAP_DEFAULT_RATE_WINDOW 60u        /* <rate-limit window> when absent */
-/* The rate limits of a form when the mapping has no <rate-limit> at all, in
- * <settings> or in the form: a flood from one address stops after a few
- * posts, a botnet's after half of the smallest hourly API budget. */
+/* The rate limits of every form without its own <rate-limit> while <settings>
+ * has none (<rate-limit/> there turns them off): a flood from one address
+ * stops after a few posts, and each form takes at most 500 an hour. */
 #define MAP_DEFAULT_PER_IP     10u
 #define MAP_DEFAULT_PER_FORM   500u
 #define MAP_DEFAULT_WINDOW     3600u

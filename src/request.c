@@ -22,6 +22,33 @@ static enum req_err copy_param(char **dst, req_param_fn param, void *ctx, const 
 	return *dst ? REQ_OK : REQ_ENOMEM;
 }
 
+/*
+ * X-Forwarded-For is read from its right end (request_client_addr), so one
+ * over LIMIT_MAX_HEADER keeps its right-most whole entries that fit instead
+ * of being dropped: dropped, it would make the proxy everyone's address, and
+ * a client could leave its own budget by padding the header. A last entry
+ * longer than the cap leaves nothing (the peer counts).
+ */
+static enum req_err copy_list_tail(char **dst, req_param_fn param, void *ctx, const char *name)
+{
+	const char *v = param(ctx, name);
+	size_t len;
+
+	*dst = NULL;
+	if (!v)
+		return REQ_OK;
+	len = strlen(v);
+	if (len > LIMIT_MAX_HEADER) {
+		const char *t = v + len - LIMIT_MAX_HEADER;
+
+		if (t[-1] != ',' && !(t = strchr(t, ',')))
+			return REQ_OK;
+		v = t[0] == ',' ? t + 1 : t;
+	}
+	*dst = strdup(v);
+	return *dst ? REQ_OK : REQ_ENOMEM;
+}
+
 static bool param_oversized(req_param_fn param, void *ctx, const char *name)
 {
 	const char *v = param(ctx, name);
@@ -91,7 +118,6 @@ enum req_err request_init(struct request *r, req_param_fn param, void *ctx)
 		{ offsetof(struct request, accept_language), "HTTP_ACCEPT_LANGUAGE" },
 		{ offsetof(struct request, user_agent), "HTTP_USER_AGENT" },
 		{ offsetof(struct request, remote_addr), "REMOTE_ADDR" },
-		{ offsetof(struct request, proxy_header[MAP_PROXY_X_FORWARDED_FOR]), "HTTP_X_FORWARDED_FOR" },
 		{ offsetof(struct request, proxy_header[MAP_PROXY_X_REAL_IP]), "HTTP_X_REAL_IP" },
 		{ offsetof(struct request, proxy_header[MAP_PROXY_CF_CONNECTING_IP]), "HTTP_CF_CONNECTING_IP" },
 		{ offsetof(struct request, proxy_header[MAP_PROXY_TRUE_CLIENT_IP]), "HTTP_TRUE_CLIENT_IP" },
@@ -104,6 +130,9 @@ enum req_err request_init(struct request *r, req_param_fn param, void *ctx)
 	r->content_length = -1;
 	for (size_t i = 0; i < sizeof params / sizeof params[0] && e == REQ_OK; i++)
 		e = copy_param((char **)((char *)r + params[i].off), param, ctx, params[i].name);
+	if (e == REQ_OK)
+		e = copy_list_tail(&r->proxy_header[MAP_PROXY_X_FORWARDED_FOR], param, ctx,
+		                   "HTTP_X_FORWARDED_FOR");
 	r->origin_oversized = param_oversized(param, ctx, "HTTP_ORIGIN");
 	r->referer_oversized = param_oversized(param, ctx, "HTTP_REFERER");
 	if (e == REQ_OK)

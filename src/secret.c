@@ -1,6 +1,7 @@
 /* secret.c: secrets read from files that only their owner may read. */
 #include "secret.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,9 @@ enum secret_err secret_load(const char *path, size_t min, size_t max, struct sec
 	memset(s, 0, sizeof *s);
 	if (max > SECRET_READ_MAX)
 		max = SECRET_READ_MAX;
-	/* O_NONBLOCK: a FIFO named as the secret must not hang the loader. */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	/* O_NONBLOCK: a FIFO named as the secret must not hang the loader;
+	 * O_NOCTTY: a terminal named as one must not become ours. */
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
 		e = SECRET_EOPEN;
 		goto out;
@@ -35,11 +37,20 @@ enum secret_err secret_load(const char *path, size_t min, size_t max, struct sec
 		e = SECRET_EOWNER;
 		goto out;
 	}
-	n = read(fd, buf, max + 1);
-	if (n < 0) {
-		n = 0;
-		e = SECRET_EOPEN;
-		goto out;
+	/* The whole file, so that nothing after the secret goes unseen (a key
+	 * followed by other text is refused, not cut). */
+	while ((size_t)n < sizeof buf) {
+		ssize_t r = read(fd, buf + n, sizeof buf - (size_t)n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			e = SECRET_EOPEN;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += r;
 	}
 	len = (size_t)n;
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||

@@ -2,6 +2,7 @@
 #include "spool.h"
 
 #include <dirent.h>
+#include <grp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -303,6 +304,26 @@ enum spool_err spool_check_dir(struct spool *sp)
 	if ((why = spool_dir_unsafe(st.st_uid, st.st_mode, geteuid())) != NULL) {
 		say(sp, "spool directory %s: %s", sp->dir, why);
 		return SPOOL_EUNSAFE;
+	}
+	return SPOOL_OK;
+}
+
+enum spool_err spool_become_owner(struct spool *sp)
+{
+	struct stat st;
+
+	if (geteuid() != 0)
+		return SPOOL_OK;
+	if (stat(sp->dir, &st) != 0)
+		return errno == ENOENT ? SPOOL_OK : sys_fail(sp, "spool directory", sp->dir);
+	if (st.st_uid == 0)
+		return SPOOL_OK;
+	/* The group first: once the user is dropped, it could not be. */
+	if (setgroups(0, NULL) != 0 || setgid(st.st_gid) != 0 || setuid(st.st_uid) != 0 ||
+	    geteuid() != st.st_uid) {
+		say(sp, "spool directory %s: cannot become its owner (uid %u): %s", sp->dir,
+		    (unsigned)st.st_uid, strerror(errno));
+		return SPOOL_EIO;
 	}
 	return SPOOL_OK;
 }
@@ -1037,26 +1058,18 @@ out:
 	return e;
 }
 
-enum spool_err spool_read(struct spool *sp, enum spool_area area, const struct spool_id *id,
-                          struct spool_item *out)
+enum spool_err spool_parse(const char *text, size_t len, enum spool_area area,
+                           const struct spool_id *id, struct spool_item *out, const char **why)
 {
-	char p[SPOOL_PATH_MAX], shown[SPOOL_PATH_MAX];
-	enum spool_err e;
-	cJSON *doc = NULL, *idj, *stj;
+	enum spool_err e = SPOOL_ECORRUPT;
+	cJSON *doc, *idj, *stj;
 	struct spool_id check;
-	char *text = NULL;
-	size_t len = 0;
 	double att, next, ver;
 
 	memset(out, 0, sizeof *out);
 	out->id = *id;
 	out->area = area;
-	if (!item_path(sp, area, id, p))
-		return SPOOL_EIO;
-	if ((e = slurp(sp, p, &text, &len, &out->mtime)) != SPOOL_OK)
-		return e;
-	redact(p, shown, sizeof shown);
-	e = SPOOL_ECORRUPT;
+	*why = "not a spool record";
 	doc = cJSON_ParseWithLength(text, len);
 	idj = cJSON_GetObjectItemCaseSensitive(doc, "identify");
 	stj = cJSON_GetObjectItemCaseSensitive(doc, "steps");
@@ -1066,23 +1079,47 @@ enum spool_err spool_read(struct spool *sp, enum spool_area area, const struct s
 	    !get_num(doc, "next_attempt", 0, 1e13, &next) ||
 	    !get_str(doc, "last_error", out->st.last_error, sizeof out->st.last_error) ||
 	    !get_str(doc, "reason", out->reason, sizeof out->reason) || !cJSON_IsObject(idj) ||
-	    !read_past(doc, out)) {
-		say(sp, "%s: not a spool record", shown);
+	    !read_past(doc, out))
 		goto out;
-	}
 	/* The name must belong to the message inside. */
 	if (spool_id_of(idj, id->seq, id->dest, &check) != SPOOL_OK || check.uhash != id->uhash ||
 	    strcmp(check.mid, id->mid) != 0) {
-		say(sp, "%s: the name does not match the message", shown);
+		*why = "the name does not match the message";
 		goto out;
 	}
 	out->st.attempts = (unsigned)att;
 	out->st.next_attempt = (long long)next;
 	out->identify = cJSON_DetachItemViaPointer(doc, idj);
 	out->steps = stj ? cJSON_DetachItemViaPointer(doc, stj) : NULL;
+	*why = NULL;
 	e = SPOOL_OK;
 out:
 	cJSON_Delete(doc);
+	return e;
+}
+
+enum spool_err spool_read(struct spool *sp, enum spool_area area, const struct spool_id *id,
+                          struct spool_item *out)
+{
+	char p[SPOOL_PATH_MAX], shown[SPOOL_PATH_MAX];
+	enum spool_err e;
+	const char *why;
+	char *text = NULL;
+	size_t len = 0;
+	long long mtime = 0;
+
+	memset(out, 0, sizeof *out);
+	out->id = *id;
+	out->area = area;
+	if (!item_path(sp, area, id, p))
+		return SPOOL_EIO;
+	if ((e = slurp(sp, p, &text, &len, &mtime)) != SPOOL_OK)
+		return e;
+	if ((e = spool_parse(text, len, area, id, out, &why)) != SPOOL_OK) {
+		redact(p, shown, sizeof shown);
+		say(sp, "%s: %s", shown, why);
+	}
+	out->mtime = mtime;
 	free(text);
 	return e;
 }
@@ -1122,6 +1159,11 @@ enum spool_err spool_mark(struct spool *sp, const struct spool_id *id, long long
 	return SPOOL_OK;
 }
 
+char *spool_item_text(const struct spool_item *it, enum spool_err *err)
+{
+	return record_text(&it->id, it->identify, it->steps, it->form, &it->st, NULL, it, err);
+}
+
 /* Writes a waiting record over its file, with that mtime; the folder is
  * flushed too when sync_dir. */
 static enum spool_err rewrite(struct spool *sp, struct spool_item *it, long long mtime,
@@ -1133,7 +1175,7 @@ static enum spool_err rewrite(struct spool *sp, struct spool_item *it, long long
 
 	if (!item_path(sp, SPOOL_QUEUE, &it->id, p) || !area_dir(sp, SPOOL_QUEUE, it->id.uhash, dir))
 		return SPOOL_EIO;
-	if (!(text = record_text(&it->id, it->identify, it->steps, it->form, &it->st, NULL, it, &e)))
+	if (!(text = spool_item_text(it, &e)))
 		return e;
 	e = write_file(sp, text, dir, p, mtime > 0 ? mtime : 1, sync_dir);
 	cJSON_free(text);

@@ -183,7 +183,7 @@ bool spool_dir_of(const struct map_settings *s, char *out, size_t outsize);
  * holds personal data and what drain sends, so only the user fmgate runs as
  * (euid) may write it: group or others may not, and it is owned by euid or
  * root. Run as root, any owner is taken (an administrator's `status` or
- * `requeue` on the web server user's spool).
+ * `requeue` on the web server user's spool, as that user: spool_become_owner).
  */
 const char *spool_dir_unsafe(uid_t owner, mode_t mode, uid_t euid);
 
@@ -191,6 +191,16 @@ const char *spool_dir_unsafe(uid_t owner, mode_t mode, uid_t euid);
  * says why), SPOOL_ENOENT when it does not exist, SPOOL_EIO when it cannot
  * be looked at or is no directory. */
 enum spool_err spool_check_dir(struct spool *sp);
+
+/*
+ * Run as root on a spool another user owns, becomes that user (its group,
+ * no supplementary groups) for the rest of the process, so that what a
+ * command writes there stays the owner's (the drain can read it) and no
+ * link the owner planted in the spool leads root's writes elsewhere. Does
+ * nothing for another user, a spool owned by root or a missing one.
+ * SPOOL_OK, or SPOOL_EIO (sp->why) when it cannot look or switch.
+ */
+enum spool_err spool_become_owner(struct spool *sp);
 
 /* Creates the layout (mode 0700) in the spool directory, which must exist
  * and pass spool_check_dir(). Writers call it themselves. */
@@ -260,6 +270,21 @@ enum spool_err spool_mtime(struct spool *sp, const struct spool_id *id, long lon
 enum spool_err spool_read(struct spool *sp, enum spool_area area, const struct spool_id *id,
                           struct spool_item *out);
 void spool_item_free(struct spool_item *it);
+
+/*
+ * The bytes text[0..len) of the file named by `id` in `area` into *out (the
+ * file's mtime left 0), as spool_read takes them: a record as record writers
+ * make it, its "identify" message's userId and messageId those of the name.
+ * SPOOL_ECORRUPT with *why saying what was wrong, and nothing to free;
+ * otherwise free *out with spool_item_free.
+ */
+enum spool_err spool_parse(const char *text, size_t len, enum spool_area area,
+                           const struct spool_id *id, struct spool_item *out, const char **why);
+
+/* A waiting record's text as spool_reschedule and spool_save write it (no
+ * "reason"; "accepted" from the id); cJSON_free() it. NULL with *err
+ * SPOOL_ENOMEM, or SPOOL_EINVAL over SPOOL_MAX_RECORD. */
+char *spool_item_text(const struct spool_item *it, enum spool_err *err);
 
 /* The caller holds the userId's lock for the four calls below. */
 /* Marks a waiting submission as being delivered until `until` (its mtime), so

@@ -100,7 +100,7 @@ Error texts (the "message" array holds exactly one of these):
   404 "No route for METHOD PATH"
   411 "Length Required" (chunked bodies are not supported), 413 "Request body too large"
   429 "API rate limit exceeded"
-  any injected status: "Injected fault"
+  any injected status: "Injected fault" (or the fault's "message")
 
 Contacts are returned as {"id":N,"email":E,"emails":E,"external_id":X or null,
 <every built-in field that is set>,"custom_field":{..}}. Emails are plain strings
@@ -1219,6 +1219,11 @@ def parse_fault(body):
             if not isinstance(location, str) or not location.startswith("http"):
                 raise BadRequest("location must be an http(s) URL")
             fault["location"] = location
+        message = body.get("message")
+        if message is not None:
+            if not isinstance(message, str) or len(message) > 1000:
+                raise BadRequest("message must be a string of at most 1000 characters")
+            fault["message"] = message
     elif kind == "delay":
         ms = body.get("ms")
         if not isinstance(ms, int) or ms < 0:
@@ -1437,7 +1442,8 @@ class Handler(BaseHTTPRequestHandler):
             return True
         if fault["kind"] == "status":
             headers = [("Location", fault["location"])] if "location" in fault else []
-            entry["status"] = self.send_error_envelope(fault["status"], "Injected fault",
+            entry["status"] = self.send_error_envelope(fault["status"],
+                                                       fault.get("message", "Injected fault"),
                                                        headers)
             return True
         if fault["kind"] == "429":

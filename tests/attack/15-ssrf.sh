@@ -8,20 +8,22 @@
 . "$(dirname "$0")/common.bash"
 double_reset
 trap_port=$(free_port) || exit 1
-# A listener that writes a line for each connection it gets.
+# A listener that writes a line for each connection it gets. It says it is
+# listening by a file, not by being connected to: a probe's connection could
+# be written down after it was cleared, and count as a hit.
 /usr/bin/python3 -c '
 import socket, sys
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+open(sys.argv[3], "w").close()
 while True:
     c, _ = s.accept()
     with open(sys.argv[2], "a") as f: f.write("hit\n")
     c.close()
-' "$trap_port" "$ATK_TMP/hits" &
+' "$trap_port" "$ATK_TMP/hits" "$ATK_TMP/listening" &
 listener=$!
 trap 'kill $listener 2>/dev/null; wait $listener 2>/dev/null; double_stop; rm -rf "$ATK_TMP"' EXIT
-check "the listener is up" wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$trap_port"
-rm -f "$ATK_TMP/hits"
+check "the listener is up" wait_for test -e "$ATK_TMP/listening"
 target="http://127.0.0.1:$trap_port/steal"
 
 n=0

@@ -70,6 +70,14 @@ port=$(free_port) || exit 1
 out=$(on FM_API_BASE="http://127.0.0.1:$port/crm/sales/api" fields 2>&1); rc=$?
 expect_eq "fields: an unreachable API exits 1" "$rc" 1
 expect_match "fields: says it is unreachable" "$out" 'no field list: Freshmarketer is unreachable or failing \(.*connect'
+# The API's text reaches the terminal escaped: no escape sequence of its own.
+double_post fault '{"kind":"status","status":500,"count":1,"path":"/settings/contacts/fields","message":"down \u001b[2J\u001b]0;owned\u0007 now"}'
+out=$(on fields 2>&1); rc=$?
+expect_match "fields: the API's message shown escaped" "$out" \
+	'failing \(.*down \\u001B\[2J\\u001B\]0;owned\\u0007 now'
+check "fields: no raw control character from the API" \
+	test "$(printf '%s' "$out" | LC_ALL=C tr -d '\n' | LC_ALL=C tr -d '\040-\176' | wc -c)" -eq 0
+double_reset
 out=$(on FM_API_KEY= fields 2>&1); rc=$?
 expect_eq "fields: no key exits 2" "$rc" 2
 expect_match "fields: says there is no key" "$out" 'fmgate fields: no API key'

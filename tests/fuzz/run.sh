@@ -21,7 +21,8 @@ failed=0
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 for name in "$@"; do
-	# -max_len: past each parser's caps; the cookie one crosses the 8 KiB cut.
+	# -max_len: past each parser's caps; the cookie one crosses the 8 KiB cut,
+	# the FastCGI head one the 64 KiB cap.
 	# close_fd_mask=2 silences the target's own stderr (fmgate's log lines);
 	# libFuzzer and the sanitizers still report on a copy of it.
 	mask=0
@@ -31,6 +32,9 @@ for name in "$@"; do
 	cookie) maxlen=10000 dict=form ;;
 	mapping) maxlen=16384 dict=mapping mask=2 ;;
 	request) maxlen=16384 dict=request mask=2 ;;
+	spool) maxlen=16384 dict=spool ;;
+	fmapi) maxlen=16384 dict=fmapi ;;
+	fcgi_head) maxlen=70000 dict=fcgi ;;
 	*) echo "fuzz_$name: no such harness" >&2; failed=1; continue ;;
 	esac
 	bin=$dir/fuzz_$name log=$dir/fuzz_$name.log

@@ -81,6 +81,14 @@ jq -c '.requeued = (now - 15 * 86400 | floor)' "$f" >"$TEST_SPOOL.out" && cat "$
 fmg drain --now 2>"$TEST_SPOOL.err"
 expect_match "requeued 15 days ago: expired" "$(cat "$TEST_SPOOL.err")" 'dead: expired'
 
+# --- a requeue time to come is not believed: the submission still expires
+f=$(dead_of twice)
+fmg requeue --dead >/dev/null 2>&1
+f=$(queued twice)
+jq -c '.requeued = (now + 400 * 86400 | floor)' "$f" >"$TEST_SPOOL.out" && cat "$TEST_SPOOL.out" >"$f"
+fmg drain --now 2>"$TEST_SPOOL.err"
+expect_match "requeued in a year to come: expired all the same" "$(cat "$TEST_SPOOL.err")" 'dead: expired'
+
 # --- a dead record written before histories, with a hostile reason: read,
 # shown escaped, requeued, delivered
 f=$(dead_of twice)
@@ -98,4 +106,38 @@ expect_eq "an old record: its history and the requeue" "$(jq -r '.history | map(
 	"rejected,requeued"
 fmg drain --now 2>/dev/null
 expect_eq "an old record: delivered" "$(double_contact twice emails)" "twice@example.com"
+
+# --- root's commands on another user's spool work as that user: what they
+# write stays the owner's (its drain can read it), and a link the owner
+# planted does not lead root's writes into root's own directories.
+if [ "$(id -u)" = 0 ]; then
+	top=$(mktemp -d /tmp/fmgate-owned.XXXXXX)
+	chmod 755 "$top"
+	mkdir -m 700 "$top/spool" "$top/rootonly"
+	TEST_SPOOL_ROOT=$TEST_SPOOL
+	TEST_SPOOL=$top/spool
+	double_post fault '{"kind":"status","status":422,"count":1,"path":"/contacts/upsert"}'
+	cgi "$(body owned)"
+	chown -R nobody:nogroup "$TEST_SPOOL"
+	owned=$(dead_of owned)
+	expect_eq "another user's spool: one dead submission" "$(fmg status 2>/dev/null | sed -n 's/^dead: //p')" 1
+	fmg requeue --dead >/dev/null 2>&1
+	f=$(queued owned)
+	expect_eq "requeued by root: the file is the spool owner's" "$(stat -c %U "$f")" nobody
+	nobody="setpriv --reuid=65534 --regid=65534 --clear-groups --"
+	FMGATE_WRAP="$nobody $FMGATE_WRAP" fmg drain --now 2>/dev/null
+	expect_eq "the owner's drain delivers it" "$(double_contact owned emails)" "owned@example.com"
+	# The owner puts a link to a root-only directory where root will write.
+	double_post fault '{"kind":"status","status":422,"count":1,"path":"/contacts/upsert"}'
+	FMGATE_WRAP="$nobody $FMGATE_WRAP" cgi "$(body planted)"
+	buckets=$(ls "$TEST_SPOOL/queue")
+	check "the queue has its buckets to replace" test -n "$buckets"
+	for b in $buckets; do rm -rf "${TEST_SPOOL:?}/queue/$b"; ln -s "$top/rootonly" "$TEST_SPOOL/queue/$b"; done
+	chown -h nobody:nogroup "$TEST_SPOOL"/queue/* 2>/dev/null
+	fmg requeue --dead >/dev/null 2>&1
+	expect_eq "a planted link: nothing written into root's directory" "$(ls -A "$top/rootonly" | wc -l)" 0
+	check "no file of root's anywhere in the spool" test -z "$(find "$TEST_SPOOL" -user root)"
+	TEST_SPOOL=$TEST_SPOOL_ROOT
+	rm -rf "$top"
+fi
 done_testing

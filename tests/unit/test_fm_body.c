@@ -709,7 +709,7 @@ static void test_live_types(const struct fm_fields *f)
 		static const char *const refused[] = { "owner_id", "territory_id", "lead_source_id",
 			"lifecycle_stage_id", "contact_status_id", "subscription_status",
 			"subscription_types", "campaign_id", "cf_partner_id", "id", "sales_account_id",
-			"x_id" };
+			"x_id", "cf_Partner_ID", "Campaign_Id" };
 		static const char *const allowed[] = { "cf_industry", "cf_idea", "external_id",
 			"emails", "first_name", "cf_id_card", "idx", "cf_paid" };
 

@@ -230,11 +230,31 @@ static void test_links(void)
 	}
 }
 
+/* fm_rl_header(): the header names in any case, a count or a reset; any
+ * other name is not one and changes nothing. */
+static void test_rl_header(void)
+{
+	struct fm_ratelimit rl = {-1, -1, -1, -1, -1, -1};
+	time_t now = 1764720000;
+
+	T(fm_rl_header(&rl, "X-RATELIMIT-REMAINING", "7", now) && rl.hour_remaining == 7,
+	  "remaining, any case: %ld", rl.hour_remaining);
+	T(fm_rl_header(&rl, "per-min-x-ratelimit-reset", "9999", now) && rl.minute_reset == 60,
+	  "a minute reset never past its window: %ld", rl.minute_reset);
+	T(fm_rl_header(&rl, "x-ratelimit-limit", "lots", now) && rl.hour_limit == -1,
+	  "a count that is no number leaves the member: %ld", rl.hour_limit);
+	T(!fm_rl_header(&rl, "retry-after", "5", now) && !fm_rl_header(&rl, "x-ratelimit", "5", now),
+	  "Retry-After and other names are not rate-limit headers");
+	T(rl.hour_limit == -1 && rl.hour_reset == -1 && rl.minute_limit == -1 &&
+	  rl.minute_remaining == -1, "nothing else changed");
+}
+
 int main(void)
 {
 	struct fm_curl *k = fm_curl_new("key");
 
 	test_links();
+	test_rl_header();
 
 	if (!k) {
 		T(0, "fm_curl_new");

@@ -662,7 +662,7 @@ static void test_rate_limits(void)
 	T(f && f->rate.per_ip == 0 && f->rate.per_form == 0, "an empty one lifts them");
 	mapping_free(m);
 
-	/* The default applies only where no <rate-limit> speaks. */
+	/* The default applies to a form without its own while <settings> has none. */
 	static const struct { const char *settings, *form; unsigned ip, per_form, window; } c[] = {
 		{ "", "", MAP_DEFAULT_PER_IP, MAP_DEFAULT_PER_FORM, MAP_DEFAULT_WINDOW },
 		{ "<rate-limit/>", "", 0, 0, MAP_DEFAULT_RATE_WINDOW },
@@ -683,6 +683,26 @@ static void test_rate_limits(void)
 		T(f && f->rate.per_ip == c[i].ip && f->rate.per_form == c[i].per_form &&
 		  f->rate.window_s == c[i].window, "settings [%s], form [%s]: %u %u %u", c[i].settings,
 		  c[i].form, f ? f->rate.per_ip : 0, f ? f->rate.per_form : 0, f ? f->rate.window_s : 0);
+		mapping_free(m);
+	}
+
+	/* One form's own <rate-limit> leaves the others under the default. */
+	{
+		static const char two[] = "<fmgate>"
+			"<form id=\"a\"><rate-limit per-ip=\"3\"/><redirect success=\"/ok\"/>"
+			"<user-id><from-email/></user-id><field name=\"email\" trait=\"email\" type=\"email\"/></form>"
+			"<form id=\"b\"><redirect success=\"/ok\"/>"
+			"<user-id><from-email/></user-id><field name=\"email\" trait=\"email\" type=\"email\"/></form>"
+			"</fmgate>";
+
+		m = NULL;
+		T(mapping_load_buffer(two, sizeof two - 1, "two", &m, NULL) == MAP_OK, "two forms load");
+		f = m ? mapping_form(m, "a") : NULL;
+		T(f && f->rate.per_ip == 3 && f->rate.per_form == 0 && f->rate.window_s == MAP_DEFAULT_RATE_WINDOW,
+		  "form a keeps its own");
+		f = m ? mapping_form(m, "b") : NULL;
+		T(f && f->rate.per_ip == MAP_DEFAULT_PER_IP && f->rate.per_form == MAP_DEFAULT_PER_FORM &&
+		  f->rate.window_s == MAP_DEFAULT_WINDOW, "form b, without one, gets the default");
 		mapping_free(m);
 	}
 }

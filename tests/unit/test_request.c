@@ -217,6 +217,44 @@ int main(void)
 	T_STREQ(client_ip("10.0.0.1", NULL, proxies, 2), "10.0.0.1", "no XFF");
 	T_STREQ(client_ip("10.0.0.1", "203.0.113.9", proxies, 0), "10.0.0.1", "no trusted proxies");
 
+	/* An X-Forwarded-For over the header cap keeps its right-most entries. */
+	{
+		static char xff[LIMIT_MAX_HEADER + 64];
+		const char *kv[] = { "REMOTE_ADDR", "10.0.0.1", "HTTP_X_FORWARDED_FOR", xff, NULL };
+		struct env e = { kv };
+		struct map_proxy p = { .header = MAP_PROXY_X_FORWARDED_FOR };
+		struct map_settings s = { .trusted_proxies = &p, .n_trusted_proxies = 1 };
+		struct netaddr a;
+		char out[NETADDR_TEXT];
+		size_t n = 0;
+
+		T(netrange_parse("10.0.0.1", &p.range) == NETADDR_OK, "proxy parses");
+		while (n < LIMIT_MAX_HEADER + 8)
+			n += (size_t)snprintf(xff + n, sizeof xff - n, "6.6.6.6, ");
+		snprintf(xff + n, sizeof xff - n, "203.0.113.9");
+		T(request_init(&r, param, &e) == REQ_OK, "an oversized X-Forwarded-For read");
+		T(r.proxy_header[MAP_PROXY_X_FORWARDED_FOR] &&
+		  strlen(r.proxy_header[MAP_PROXY_X_FORWARDED_FOR]) <= LIMIT_MAX_HEADER &&
+		  r.proxy_header[MAP_PROXY_X_FORWARDED_FOR][0] != ',', "kept within the cap, whole entries");
+		T(request_client_addr(&r, &s, &a) && strcmp(netaddr_format(&a, out), "203.0.113.9") == 0,
+		  "its right-most client found, not the proxy");
+		request_free(&r);
+
+		memset(xff, 'x', LIMIT_MAX_HEADER + 8);
+		snprintf(xff + LIMIT_MAX_HEADER + 8, sizeof xff - LIMIT_MAX_HEADER - 8, ", 203.0.113.9");
+		xff[0] = '1';
+		T(request_init(&r, param, &e) == REQ_OK &&
+		  strcmp(r.proxy_header[MAP_PROXY_X_FORWARDED_FOR], " 203.0.113.9") == 0,
+		  "a first entry over the cap dropped, the last kept");
+		request_free(&r);
+
+		memset(xff, 'x', LIMIT_MAX_HEADER + 8);
+		xff[LIMIT_MAX_HEADER + 8] = '\0';
+		T(request_init(&r, param, &e) == REQ_OK && !r.proxy_header[MAP_PROXY_X_FORWARDED_FOR],
+		  "one entry over the cap: nothing kept");
+		request_free(&r);
+	}
+
 	/* IPv4-mapped IPv6 addresses are IPv4 ones, wherever they appear. */
 	T_STREQ(client_ip("::ffff:10.0.0.1", "203.0.113.9", proxies, 2), "203.0.113.9",
 	        "a proxy written as IPv4 matched when it connects as ::ffff:");

@@ -108,6 +108,11 @@ static void test_sizes(void)
 	T(secret_load(at("z"), 1, 3, &s) == SECRET_ESIZE, "over max");
 	T(secret_load(at("z"), 4, 4, &s) == SECRET_OK && s.len == 4, "exactly min and max");
 	secret_free(&s);
+	T(t_write(at("z"), "0123456789\nTRAILING TEXT", 0600) &&
+	  secret_load(at("z"), 1, 10, &s) == SECRET_ESIZE, "text after the secret: refused, not cut");
+	T(t_write(at("z"), "0123456789\n\n  \t\r\n", 0600) && secret_load(at("z"), 1, 10, &s) == SECRET_OK &&
+	  s.len == 10, "trailing white space after a secret of max bytes");
+	secret_free(&s);
 }
 
 int main(void)

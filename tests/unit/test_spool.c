@@ -849,6 +849,35 @@ static void test_history(void)
 	}
 }
 
+/* spool_parse(): the bytes spool_read takes, and why it refuses others. */
+static void test_parse(void)
+{
+	static const char good[] = "{\"version\":1,\"form\":\"contact\",\"attempts\":2,"
+		"\"next_attempt\":5,\"last_error\":\"x\",\"identify\":{\"userId\":\"u\","
+		"\"messageId\":\"0f8e1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b\"}}";
+	struct spool_id id = { .seq = 1, .uhash = spool_user_hash("u"),
+	                       .mid = "0f8e1b2c-3d4e-4f50-8a6b-7c8d9e0f1a2b" };
+	struct spool_item it;
+	const char *why = "?";
+	char *text;
+	enum spool_err e;
+
+	T(spool_parse(good, strlen(good), SPOOL_QUEUE, &id, &it, &why) == SPOOL_OK && !why &&
+	  it.st.attempts == 2 && it.st.next_attempt == 5 && it.identify && !it.steps,
+	  "a record parses");
+	text = spool_item_text(&it, &e);
+	T(text && strstr(text, "\"attempts\":2") && !strstr(text, "\"reason\""),
+	  "written back as a waiting record: %s", text ? text : "(null)");
+	cJSON_free(text);
+	spool_item_free(&it);
+	T(spool_parse(good, strlen(good) - 1, SPOOL_QUEUE, &id, &it, &why) == SPOOL_ECORRUPT &&
+	  why && strcmp(why, "not a spool record") == 0 && !it.identify, "cut: %s", why);
+	id.uhash++;
+	T(spool_parse(good, strlen(good), SPOOL_QUEUE, &id, &it, &why) == SPOOL_ECORRUPT &&
+	  why && strcmp(why, "the name does not match the message") == 0 && !it.identify,
+	  "another userId's name: %s", why);
+}
+
 int main(void)
 {
 	char cmd[300];
@@ -857,6 +886,7 @@ int main(void)
 	if (mkdir(root, 0700) != 0)
 		return 1;
 	test_names();
+	test_parse();
 	test_dir_of();
 	test_add_read();
 	test_order();
