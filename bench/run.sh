@@ -196,11 +196,10 @@ start_lighttpd() {
 	port=$(pick_port) || return 1
 	sed -e "s|^var.fmgate_bin .*|var.fmgate_bin = \"$bin/fmgate\"|" \
 		-e "s|^var.fmgate_config .*|var.fmgate_config = \"$dir/forms.xml\"|" \
-		-e "s|^var.fmgate_spool .*|var.fmgate_spool = \"$l/spool\"|" \
 		-e "s|^var.fmgate_socket .*|var.fmgate_socket = \"$l/run/fmgate.socket\"|" \
 		-e "s|^var.fmgate_log .*|var.fmgate_log = \"$l/log/fmgate.log\"|" \
 		-e "s|\"max-procs\" *=> *[0-9]*,|\"max-procs\" => $LIGHTTPD_PROCS, \"min-procs\" => $LIGHTTPD_PROCS,|" \
-		-e "s|^\(\t*\)\"FMGATE_SPOOL\" .*|&\n\1\"FM_API_BASE\" => \"$api\",\n\1\"FM_API_KEY\" => \"bench-key\",|" \
+		-e "s|^\(\t*\)\"FMGATE_CONFIG\" .*|&\n\1\"FMGATE_SPOOL\" => \"$l/spool\",\n\1\"FM_API_BASE\" => \"$api\",\n\1\"FM_API_KEY\" => \"bench-key\",|" \
 		"$top/lighttpd-conf/fmgate.conf" >"$l/fmgate.conf"
 	grep -q "\"max-procs\" => $LIGHTTPD_PROCS" "$l/fmgate.conf" &&
 		grep -q '"FM_API_BASE" =>' "$l/fmgate.conf" ||

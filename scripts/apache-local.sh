@@ -68,7 +68,9 @@ start)
 		echo "FcgidProcessTableFile $dir/fcgid_shm"
 		echo "Define FMGATE_BIN $bin"
 		echo "Define FMGATE_CONFIG $mapping"
-		echo "Define FMGATE_SPOOL $spool"
+		# The spool through the workers' environment: a test's mapping need
+		# not name it (installations put it in the mapping's <settings>).
+		echo "FcgidInitialEnv FMGATE_SPOOL \"$spool\""
 		for kv in "$@"; do
 			echo "FcgidInitialEnv ${kv%%=*} \"${kv#*=}\""
 		done

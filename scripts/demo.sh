@@ -40,7 +40,11 @@ sed -e "s#<allow-origin>http://\(localhost\|127.0.0.1\):8080</allow-origin>#<all
 chmod 644 "$dir/forms.xml"
 
 if [ -n "${FM_DOMAIN:-}" ] && [ -n "${FM_API_KEY:-}" ]; then
-	env=(FM_DOMAIN="$FM_DOMAIN" FM_API_KEY="$FM_API_KEY")
+	case $FM_DOMAIN in
+	*[!A-Za-z0-9.-]*) echo "FM_DOMAIN: letters, digits, '.' and '-' only (acme or acme.myfreshworks.com)"; exit 1 ;;
+	esac
+	target="domain=\"$FM_DOMAIN\""
+	key=$FM_API_KEY
 	where="the real Freshmarketer account $FM_DOMAIN"
 else
 	key=demo-key
@@ -58,17 +62,23 @@ else
 			-d "{\"add\":{\"name\":\"${f%%:*}\",\"label\":\"${f#*:}\",\"type\":\"text\"}}" \
 			"$double/_double/fields" || { echo "the test double refused the field ${f#*:}"; exit 1; }
 	done
-	env=(FM_API_BASE="$double/crm/sales/api" FM_API_KEY="$key")
+	target="api-base=\"$double/crm/sales/api\""
 	where="the local Freshmarketer test double at $double"
 fi
-"$top/scripts/apache-local.sh" start "$dir" "$port" "$top/www" "$top/build/fmgate" "$dir/forms.xml" \
-	"${env[@]}" || exit 1
+# The settings go in the mapping, where the workers and drain both read them,
+# as on a real site (docs/deploy.md, One place for settings): the key in a
+# file that the workers' user alone may read.
+(umask 077 && printf '%s\n' "$key" >"$dir/api-key")
+[ "$(id -u)" -eq 0 ] && chown www-data "$dir/api-key"
+sed -i "s#<settings>#<settings>\n    <freshmarketer $target api-key-file=\"$dir/api-key\"/>\n    <spool dir=\"$dir/spool\"/>#" \
+	"$dir/forms.xml"
+"$top/scripts/apache-local.sh" start "$dir" "$port" "$top/www" "$top/build/fmgate" "$dir/forms.xml" || exit 1
 
 # The delivery service: retries what the workers spooled (CRM slow or down).
 # It runs as the workers' user, so that both can use the spool's state files.
 as_worker=()
 [ "$(id -u)" -eq 0 ] && as_worker=(runuser -u www-data --)
-"${as_worker[@]}" env FMGATE_CONFIG="$dir/forms.xml" FMGATE_SPOOL="$dir/spool" "${env[@]}" \
+"${as_worker[@]}" env FMGATE_CONFIG="$dir/forms.xml" \
 	"$top/build/fmgate" drain --watch 2>>"$dir/drain.log" &
 drain_pid=$!
 cat <<MSG
@@ -83,7 +93,7 @@ MSG
 cat <<MSG
 Mails to the sales team:     ls $dir/mail   (each NNNN.eml, as sent)
 fmgate's log lines:          tail -f $dir/error.log $dir/drain.log
-What waits in the spool:     FMGATE_SPOOL=$dir/spool $top/build/fmgate status
+What waits in the spool:     ${as_worker[*]}${as_worker:+ }$top/build/fmgate status --config $dir/forms.xml
 Press Ctrl-C to stop.
 MSG
 while kill -0 "$(cat "$dir/httpd.pid" 2>/dev/null)" 2>/dev/null; do

@@ -6,7 +6,8 @@
  *   base:  FM_API_BASE, FM_DOMAIN, <freshmarketer api-base>, <freshmarketer domain>
  *   key:   FM_API_KEY, FM_API_KEY_FILE, <freshmarketer api-key-file>
  *   spool: FMGATE_SPOOL, <spool dir>, CONFIG_DEFAULT_SPOOL
- * so the environment as a whole overrides the file.
+ * so the environment as a whole overrides the file. config_env_only() says
+ * which variables make this process see other settings than one without them.
  */
 #include "config.h"
 
@@ -79,21 +80,12 @@ static enum config_err base_from_domain(const char *domain, struct config *out,
 	return CONFIG_OK;
 }
 
-static enum config_err resolve_base(const struct map_settings *s, struct config *out,
-                                    char *why, unsigned whysize)
+/* The API base of `base` (named `from` in `why`), else of `domain`. */
+static enum config_err make_base(const char *base, const char *from, const char *domain,
+                                 struct config *out, char *why, unsigned whysize)
 {
-	const char *base = env("FM_API_BASE"), *domain = env("FM_DOMAIN");
-	const char *from = "FM_API_BASE";
 	size_t n;
 
-	if (!base && !domain) {
-		if (s && s->fm_api_base && *s->fm_api_base) {
-			base = s->fm_api_base;
-			from = "<freshmarketer api-base>";
-		} else if (s && s->fm_domain && *s->fm_domain) {
-			domain = s->fm_domain;
-		}
-	}
 	if (!base && domain)
 		return base_from_domain(domain, out, why, whysize);
 	if (!base) {
@@ -114,6 +106,23 @@ static enum config_err resolve_base(const struct map_settings *s, struct config 
 		return CONFIG_EBASE;
 	}
 	return CONFIG_OK;
+}
+
+/* A value of the mapping's <settings>; NULL when absent or empty. */
+static const char *settings_str(const char *v)
+{
+	return v && *v ? v : NULL;
+}
+
+static enum config_err resolve_base(const struct map_settings *s, struct config *out,
+                                    char *why, unsigned whysize)
+{
+	const char *base = env("FM_API_BASE"), *domain = env("FM_DOMAIN");
+
+	if (base || domain)
+		return make_base(base, "FM_API_BASE", domain, out, why, whysize);
+	return make_base(s ? settings_str(s->fm_api_base) : NULL, "<freshmarketer api-base>",
+	                 s ? settings_str(s->fm_domain) : NULL, out, why, whysize);
 }
 
 /* Trims white space around the key in place and checks what is left: it goes
@@ -168,8 +177,8 @@ const char *config_key_file(const struct map_settings *s)
 
 	if (env("FM_API_KEY"))
 		return NULL;
-	if (!file && s && s->fm_api_key_file && *s->fm_api_key_file)
-		file = s->fm_api_key_file;
+	if (!file && s)
+		file = settings_str(s->fm_api_key_file);
 	return file;
 }
 
@@ -193,10 +202,25 @@ static enum config_err resolve_key(const struct map_settings *s, struct config *
 	return read_key_file(file, out, why, whysize);
 }
 
+/* The spool a process without FMGATE_SPOOL uses. */
+static const char *settings_spool(const struct map_settings *s)
+{
+	const char *d = s ? settings_str(s->spool_dir) : NULL;
+
+	return d ? d : CONFIG_DEFAULT_SPOOL;
+}
+
+const char *config_spool_dir(const struct map_settings *s)
+{
+	const char *spool = env("FMGATE_SPOOL");
+
+	return spool ? spool : settings_spool(s);
+}
+
 enum config_err config_resolve(const struct map_settings *s, struct config *out,
                                char *why, unsigned whysize)
 {
-	const char *spool = env("FMGATE_SPOOL");
+	const char *spool = config_spool_dir(s);
 	enum config_err err;
 
 	memset(out, 0, sizeof *out);
@@ -204,8 +228,6 @@ enum config_err config_resolve(const struct map_settings *s, struct config *out,
 	if ((err = resolve_base(s, out, why, whysize)) != CONFIG_OK ||
 	    (err = resolve_key(s, out, why, whysize)) != CONFIG_OK)
 		goto fail;
-	if (!spool)
-		spool = s && s->spool_dir && *s->spool_dir ? s->spool_dir : CONFIG_DEFAULT_SPOOL;
 	if (!text_copy(out->spool_dir, sizeof out->spool_dir, spool)) {
 		say(why, whysize, "spool directory path is too long");
 		err = CONFIG_ESPOOL;
@@ -218,4 +240,49 @@ enum config_err config_resolve(const struct map_settings *s, struct config *out,
 fail:
 	explicit_bzero(out->api_key, sizeof out->api_key);
 	return err;
+}
+
+/* Whether the API base FM_API_BASE (`base`) or FM_DOMAIN (`domain`) makes is
+ * the mapping's; a value that makes none is compared as written. */
+static bool same_base(const struct map_settings *s, const char *base, const char *domain)
+{
+	const char *mbase = s ? settings_str(s->fm_api_base) : NULL;
+	const char *mdomain = s ? settings_str(s->fm_domain) : NULL;
+	struct config a, b;
+
+	if (!mbase && !mdomain)
+		return false;
+	if (make_base(base, "", domain, &a, NULL, 0) == CONFIG_OK &&
+	    make_base(mbase, "", mdomain, &b, NULL, 0) == CONFIG_OK)
+		return strcmp(a.api_base, b.api_base) == 0;
+	return strcmp(base ? base : domain, mbase ? mbase : mdomain) == 0;
+}
+
+static bool same_str(const char *v, const char *setting)
+{
+	return setting && strcmp(v, setting) == 0;
+}
+
+size_t config_env_only(const struct map_settings *s, struct config_env_note out[CONFIG_ENV_VARS])
+{
+	const char *base = env("FM_API_BASE"), *domain = env("FM_DOMAIN");
+	const char *key_file = env("FM_API_KEY_FILE"), *spool = env("FMGATE_SPOOL");
+	bool has_base = s && (settings_str(s->fm_api_base) || settings_str(s->fm_domain));
+	bool has_key_file = s && settings_str(s->fm_api_key_file);
+	size_t n = 0;
+
+	if (base && !same_base(s, base, NULL))
+		out[n++] = (struct config_env_note){"FM_API_BASE", "<freshmarketer api-base>", has_base};
+	if (domain && !same_base(s, NULL, domain))
+		out[n++] = (struct config_env_note){"FM_DOMAIN", "<freshmarketer domain>", has_base};
+	if (env("FM_API_KEY"))
+		out[n++] = (struct config_env_note){"FM_API_KEY", "<freshmarketer api-key-file>",
+		                                    has_key_file};
+	if (key_file && !same_str(key_file, s ? settings_str(s->fm_api_key_file) : NULL))
+		out[n++] = (struct config_env_note){"FM_API_KEY_FILE", "<freshmarketer api-key-file>",
+		                                    has_key_file};
+	if (spool && strcmp(spool, settings_spool(s)) != 0)
+		out[n++] = (struct config_env_note){"FMGATE_SPOOL", "<spool dir>",
+		                                    s && settings_str(s->spool_dir)};
+	return n;
 }

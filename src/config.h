@@ -11,6 +11,12 @@
  * secret.h's rule (a regular file, not a link, that group and others can
  * neither read nor write, owned by root or the effective uid). The key is
  * never logged or printed.
+ *
+ * The environment wins, but it is each process's own: the web server's
+ * workers and `fmgate drain` run with different ones, so a setting given
+ * only there can differ between them. config_env_only() finds such settings
+ * for `fmgate check` (setup_check_env); the mapping's <settings> is the one
+ * place both read.
  */
 #ifndef FMGATE_CONFIG_H
 #define FMGATE_CONFIG_H
@@ -48,6 +54,13 @@ enum config_err {
 const char *config_mapping_path(void);
 
 /*
+ * The spool directory: FMGATE_SPOOL, else <spool dir> of `s` (which may be
+ * NULL), else CONFIG_DEFAULT_SPOOL; a variable or attribute that is empty
+ * counts as unset. The string belongs to the environment, `s` or this module.
+ */
+const char *config_spool_dir(const struct map_settings *s);
+
+/*
  * The file the key is read from: FM_API_KEY_FILE, else <freshmarketer
  * api-key-file> of `s` (which may be NULL); NULL when FM_API_KEY is set or no
  * file is configured. The string belongs to the environment or to `s`.
@@ -60,6 +73,29 @@ const char *config_key_file(const struct map_settings *s);
  */
 enum config_err config_resolve(const struct map_settings *s, struct config *out,
                                char *why, unsigned whysize);
+
+/* An environment variable that gives a setting the mapping does not give
+ * alike (config_env_only). */
+struct config_env_note {
+	const char *var;   /* "FM_DOMAIN", ... */
+	const char *attr;  /* its place in <settings>: "<freshmarketer domain>", ... */
+	bool overrides;    /* the mapping gives the setting a value of its own, which
+	                      the variable overrides; false: the mapping gives none */
+};
+
+#define CONFIG_ENV_VARS 5u  /* FM_API_BASE, FM_DOMAIN, FM_API_KEY, FM_API_KEY_FILE, FMGATE_SPOOL */
+
+/*
+ * The variables above that are set (and not empty) without the mapping's
+ * settings `s` (which may be NULL) giving the same, in that order; returns
+ * how many were written to out. The same means: for FM_API_BASE and
+ * FM_DOMAIN the API base they make equals the one api-base or domain make;
+ * for FM_API_KEY_FILE the same path as api-key-file; for FMGATE_SPOOL the
+ * same path as <spool dir>, or CONFIG_DEFAULT_SPOOL when it has none (a
+ * process without the variable uses that). FM_API_KEY, the key itself, has
+ * no place in the mapping and is always written.
+ */
+size_t config_env_only(const struct map_settings *s, struct config_env_note out[CONFIG_ENV_VARS]);
 
 /* True when url is an API base by url.h's URL_API_BASE rules: https, or
  * plain http to a loopback host; no user info, query or fragment. */

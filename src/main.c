@@ -269,6 +269,7 @@ static int cmd_check(int argc, char **argv)
 	map_diags_print(&diags, path, stdout);
 	if (e == MAP_OK) {
 		setup_check_timeouts(m, path, stdout);
+		setup_check_env(&m->settings, path, stdout);
 		printf("%s: valid, %zu form%s\n", path, m->n_forms, m->n_forms == 1 ? "" : "s");
 	} else if (diags.n == 0)
 		printf("%s: %s\n", path, map_strerror(e));

@@ -1,4 +1,5 @@
-/* setup_check.c: the mapping against the account's field list, and the key file. */
+/* setup_check.c: the mapping against the account's field list, the key file,
+ * and the warnings of plain `check`. */
 #include "setup_check.h"
 
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <cjson/cJSON.h>
 
 #include "captcha.h"
+#include "config.h"
 #include "fields_print.h"
 #include "fmgate_limits.h"
 #include "fm_body.h"
@@ -402,6 +404,27 @@ size_t setup_check_key_file(const char *key_file, FILE *to)
 		return 0;
 	fprintf(to, "%s: API key file: %s\n", key_file, secret_strerror(e));
 	return 1;
+}
+
+size_t setup_check_env(const struct map_settings *s, const char *file, FILE *to)
+{
+	struct config_env_note v[CONFIG_ENV_VARS];
+	size_t n = config_env_only(s, v);
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].overrides)
+			fprintf(to, "%s: warning: %s in this environment overrides the mapping's %s: "
+			        "a process without it (the web server's workers or fmgate drain) "
+			        "uses the mapping's; keep the setting in the mapping alone", file,
+			        v[i].var, v[i].attr);
+		else
+			fprintf(to, "%s: warning: %s is set only in this environment: a process "
+			        "without it (the web server's workers or fmgate drain) does not see "
+			        "it; set %s in the mapping's <settings> instead", file, v[i].var,
+			        v[i].attr);
+		fputs(" (docs/deploy.md, One place for settings)\n", to);
+	}
+	return n;
 }
 
 const char *setup_strerror(enum setup_err e)

@@ -3,7 +3,8 @@
  * itself: the API key file, and every form against the account's field list,
  * so that a trait left out or a value refused shows before the first post.
  * And what plain `fmgate check` warns about: a post that may take longer than
- * a web server waits (setup_check_timeouts).
+ * a web server waits (setup_check_timeouts), and a setting that comes from
+ * the environment alone (setup_check_env).
  *
  * Each problem is one line on `to`, "FILE:LINE: message" (FILE the mapping,
  * LINE its <field> or <constant>), or "KEYFILE: message" for the key file.
@@ -86,6 +87,16 @@ enum setup_err setup_check_forms(const struct mapping *m, const char *file,
  * printed.
  */
 size_t setup_check_timeouts(const struct mapping *m, const char *file, FILE *to);
+
+/*
+ * One line "FILE: warning: ..." on `to` for each environment variable that
+ * makes this process see a setting the mapping's <settings> `s` does not give
+ * alike (config_env_only): the web server's workers and `fmgate drain` each
+ * have their own environment, so they could deliver differently. The line
+ * names the variable and the <settings> attribute to use instead. Warnings
+ * only: the caller's verdict is unchanged. Returns the lines printed.
+ */
+size_t setup_check_env(const struct map_settings *s, const char *file, FILE *to);
 
 const char *setup_strerror(enum setup_err e);
 

@@ -139,11 +139,7 @@ void spool_init(struct spool *sp, const char *dir, size_t max_files, unsigned ma
 
 bool spool_dir_of(const struct map_settings *s, char *out, size_t outsize)
 {
-	const char *d = getenv("FMGATE_SPOOL");
-
-	if (!d)
-		d = s && s->spool_dir && *s->spool_dir ? s->spool_dir : CONFIG_DEFAULT_SPOOL;
-	return text_copy(out, outsize, d);
+	return text_copy(out, outsize, config_spool_dir(s));
 }
 
 /* A collision only makes two userIds wait for each other. */

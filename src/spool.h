@@ -172,8 +172,9 @@ void spool_init(struct spool *sp, const char *dir, size_t max_files, unsigned ma
 
 /*
  * The spool directory for commands that need nothing else: FMGATE_SPOOL, else
- * the mapping's <spool dir> (s may be NULL), else CONFIG_DEFAULT_SPOOL; the
- * same rule as config_resolve(). False when the path does not fit.
+ * the mapping's <spool dir> (s may be NULL), else CONFIG_DEFAULT_SPOOL, by
+ * config_spool_dir(), as config_resolve() (an empty FMGATE_SPOOL counts as
+ * unset). False when the path does not fit.
  */
 bool spool_dir_of(const struct map_settings *s, char *out, size_t outsize);
 

@@ -114,6 +114,8 @@ expect_match "check --online: valid" "$out" "^$tmp/good.xml: valid, 1 form$"
 expect_match "check --online: every trait reaches a field" "$out" \
 	"$tmp/good.xml: online: the API key works and every trait reaches one of the $N_FIELDS Freshmarketer fields"
 expect_no_match "check --online: no warning" "$(cat "$tmp/err")" 'warning|error'
+expect_match "check --online: a warning for the API base from the environment alone" "$out" \
+	"^$tmp/good.xml: warning: FM_API_BASE is set only in this environment"
 
 cat >"$tmp/bad.xml" <<'XML'
 <fmgate>
@@ -155,8 +157,9 @@ expect_match "value-when-checked that does not fit" "$out" \
 	"^$B:14: field \"sub\": value-when-checked \"Maybe\" does not fit field subscription_status, which takes one of the field's choices$"
 expect_match "two traits on one field" "$out" \
 	"^$B:15: trait \"First name\" and trait \"firstName\" \(line 16\) both reach field first_name: only one is sent$"
-expect_eq "one line per problem, nothing else" "$(printf '%s\n' "$out" | grep -vc ': valid, ')" 10
-expect_eq "problems in line order" "$(printf '%s\n' "$out" | grep -v ': valid, ' | cut -d: -f2 | tr '\n' ' ')" \
+# (and the warnings about FM_API_BASE and FM_API_KEY, which `on` sets)
+expect_eq "one line per problem, nothing else" "$(printf '%s\n' "$out" | grep -v ': warning: ' | grep -vc ': valid, ')" 10
+expect_eq "problems in line order" "$(printf '%s\n' "$out" | grep -v ': valid, \|: warning: ' | cut -d: -f2 | tr '\n' ' ')" \
 	"6 7 8 9 10 11 12 13 14 15 "
 out=$(on check "$B"); rc=$?
 expect_eq "plain check does not go online" "$rc" 0
@@ -208,6 +211,59 @@ rm "$tmp/keys/key"
 out=$(on FM_API_KEY= check --online "$tmp/keyed.xml"); rc=$?
 expect_eq "check --online: a missing key file exits 1" "$rc" 1
 expect_match "check --online: says it is missing" "$out" "^$tmp/keys/key: API key file: cannot be opened as a regular file \(missing, unreadable, or a link\)$"
+
+# ---- settings from the environment alone -------------------------------------------------
+# The web server's workers and drain have their own environments: `check` warns about a
+# variable the mapping does not match, naming it and the <settings> attribute; never an error.
+sed "s|<fmgate>|<fmgate><settings><freshmarketer domain=\"acme\" api-key-file=\"$tmp/keys/key\"/><spool dir=\"$tmp/spool3\"/></settings>|" \
+	"$tmp/good.xml" >"$tmp/placed.xml"
+P="$tmp/placed.xml"
+envcheck() { # [VAR=VALUE...] MAPPING: plain check with only these settings in the environment
+	env -u FM_API_BASE -u FM_API_KEY -u FM_API_KEY_FILE -u FM_DOMAIN -u FMGATE_SPOOL "${@:1:$#-1}" \
+		$FMGATE_WRAP "$FMGATE_BIN" check "${@: -1}" 2>&1
+}
+out=$(envcheck "$P"); rc=$?
+expect_eq "env: settings in the mapping alone: exit 0" "$rc" 0
+expect_eq "env: settings in the mapping alone: no warning" "$out" "$P: valid, 1 form"
+out=$(envcheck FM_DOMAIN=acme FM_API_KEY_FILE="$tmp/keys/key" FMGATE_SPOOL="$tmp/spool3" "$P"); rc=$?
+expect_eq "env: the mapping's values again: no warning" "$out" "$P: valid, 1 form"
+out=$(envcheck FM_DOMAIN=acme.myfreshworks.com FM_API_BASE=https://acme.myfreshworks.com/crm/sales/api/ "$P")
+expect_eq "env: the same API base written otherwise: no warning" "$out" "$P: valid, 1 form"
+out=$(envcheck FM_DOMAIN= FMGATE_SPOOL= "$P")
+expect_eq "env: empty variables: no warning" "$out" "$P: valid, 1 form"
+out=$(envcheck FM_DOMAIN=acme "$tmp/good.xml"); rc=$?
+expect_eq "env: FM_DOMAIN alone: still exit 0" "$rc" 0
+expect_eq "env: FM_DOMAIN alone: a warning naming it and <freshmarketer domain>, then the verdict" "$out" \
+	"$tmp/good.xml: warning: FM_DOMAIN is set only in this environment: a process without it (the web server's workers or fmgate drain) does not see it; set <freshmarketer domain> in the mapping's <settings> instead (docs/deploy.md, One place for settings)
+$tmp/good.xml: valid, 1 form"
+out=$(envcheck FM_DOMAIN=other "$P"); rc=$?
+expect_eq "env: FM_DOMAIN over another domain: still exit 0" "$rc" 0
+expect_eq "env: FM_DOMAIN over another domain: the variable wins, and says so" "$out" \
+	"$P: warning: FM_DOMAIN in this environment overrides the mapping's <freshmarketer domain>: a process without it (the web server's workers or fmgate drain) uses the mapping's; keep the setting in the mapping alone (docs/deploy.md, One place for settings)
+$P: valid, 1 form"
+warns() { # DESCRIPTION VAR=VALUE MAPPING REGEX: check with that variable warns so ($out: its output)
+	out=$(envcheck "$2" "$3")
+	expect_match "env: $1" "$out" "^$3: warning: $4"
+}
+warns "FM_API_BASE over the mapping's domain" FM_API_BASE="$API" "$P" \
+	"FM_API_BASE in this environment overrides the mapping's <freshmarketer api-base>"
+warns "FM_API_KEY always warns" FM_API_KEY="$SECRET" "$P" \
+	"FM_API_KEY in this environment overrides the mapping's <freshmarketer api-key-file>"
+expect_no_match "env: FM_API_KEY: the key never printed" "$out" "$SECRET"
+warns "FM_API_KEY_FILE alone names <freshmarketer api-key-file>" FM_API_KEY_FILE="$tmp/other-key" \
+	"$tmp/good.xml" "FM_API_KEY_FILE is set only in this environment.*set <freshmarketer api-key-file> in"
+warns "FMGATE_SPOOL alone names <spool dir>" FMGATE_SPOOL="$tmp/spool4" "$tmp/good.xml" \
+	"FMGATE_SPOOL is set only in this environment.*set <spool dir> in"
+out=$(envcheck FM_DOMAIN=other FM_API_KEY=k FM_API_KEY_FILE=/k FMGATE_SPOOL="$tmp/spool4" FM_API_BASE="$API" "$P"); rc=$?
+expect_eq "env: all five: exit 0" "$rc" 0
+expect_eq "env: all five: one warning each" "$(printf '%s\n' "$out" | grep -c ': warning: ')" 5
+# The shipped server files and units pass FMGATE_CONFIG alone: the rest is the mapping's.
+shipped=("$top/apache-conf/fmgate.conf" "$top/lighttpd-conf/fmgate.conf" "$top"/systemd/*.service)
+expect_eq "shipped: no setting but FMGATE_CONFIG in their environment lines" \
+	"$(grep -hvE '^[[:space:]]*#' "${shipped[@]}" | grep -E 'FM_DOMAIN|FM_API_|FMGATE_SPOOL')" ""
+expect_eq "shipped: each passes FMGATE_CONFIG" \
+	"$(grep -lE '^(FcgidInitialEnv FMGATE_CONFIG|Environment=FMGATE_CONFIG=|[[:space:]]*"FMGATE_CONFIG" =>)' "${shipped[@]}" | wc -l)" \
+	"${#shipped[@]}"
 
 # ---- try --strict -------------------------------------------------------------------------
 printf 'email=T%%40Example.com&uid=u-t&first=Tia&sector=software&size=7&company=Acme\n' >"$tmp/body"

@@ -40,14 +40,13 @@ fi
 # the workers' environment. A change to the lines rewritten here fails below.
 sed -e "s|^var.fmgate_bin .*|var.fmgate_bin = \"$FMGATE_BIN\"|" \
 	-e "s|^var.fmgate_config .*|var.fmgate_config = \"$dir/forms.xml\"|" \
-	-e "s|^var.fmgate_spool .*|var.fmgate_spool = \"$dir/spool\"|" \
 	-e "s|^var.fmgate_socket .*|var.fmgate_socket = \"$dir/run/fmgate.socket\"|" \
 	-e "s|^var.fmgate_log .*|var.fmgate_log = \"$dir/log/fmgate.log\"|" \
-	-e "s|^\(\t*\)\"FMGATE_SPOOL\" .*|&\n\1\"FM_API_BASE\" => \"$FMDOUBLE_URL/crm/sales/api\",\n\1\"FM_API_KEY\" => \"$FMDOUBLE_KEY\",|" \
+	-e "s|^\(\t*\)\"FMGATE_CONFIG\" .*|&\n\1\"FMGATE_SPOOL\" => \"$dir/spool\",\n\1\"FM_API_BASE\" => \"$FMDOUBLE_URL/crm/sales/api\",\n\1\"FM_API_KEY\" => \"$FMDOUBLE_KEY\",|" \
 	"$top/lighttpd-conf/fmgate.conf" >"$dir/fmgate.conf"
 expect_eq "the snippet's paths were all rewritten" \
 	"$(grep -cE '^var\.fmgate_[a-z]+ = "(/usr|/etc|/var|/run)' "$dir/fmgate.conf")" 0
-expect_eq "the snippet has the five path variables" "$(grep -c '^var\.fmgate_' "$dir/fmgate.conf")" 5
+expect_eq "the snippet has the four path variables" "$(grep -c '^var\.fmgate_' "$dir/fmgate.conf")" 4
 check "the double's address reached bin-environment" grep -q '"FM_API_BASE" =>' "$dir/fmgate.conf"
 {
 	echo "server.document-root = \"$top/www\""

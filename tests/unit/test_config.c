@@ -315,7 +315,11 @@ static void test_rest(void)
 	T(c.fields_max_age_s == 60, "fields-max-age from the settings");
 	T_STREQ(c.spool_dir, "/srv/spool", "settings spool");
 	T(c.timeout_ms == 1500, "settings timeout");
+	setenv("FMGATE_SPOOL", "", 1);
+	T(resolve(&s, &c, why) == CONFIG_OK && strcmp(c.spool_dir, "/srv/spool") == 0 &&
+	  strcmp(config_spool_dir(&s), "/srv/spool") == 0, "an empty FMGATE_SPOOL counts as unset");
 	setenv("FMGATE_SPOOL", "/var/tmp/sp", 1);
+	T(strcmp(config_spool_dir(&s), "/var/tmp/sp") == 0, "config_spool_dir: FMGATE_SPOOL first");
 	T(resolve(&s, &c, why) == CONFIG_OK, "env spool");
 	T_STREQ(c.spool_dir, "/var/tmp/sp", "FMGATE_SPOOL over settings");
 	memset(longpath, 'a', sizeof longpath - 1);
@@ -323,6 +327,104 @@ static void test_rest(void)
 	setenv("FMGATE_SPOOL", longpath, 1);
 	T(resolve(&s, &c, why) == CONFIG_ESPOOL, "spool path too long");
 	T(config_resolve(&s, &c, NULL, 0) == CONFIG_ESPOOL, "why may be NULL");
+	clear_env();
+}
+
+/* config_env_only with `s`: the notes' count, and the first's variable and
+ * whether it overrides the mapping. */
+static void env_only(const struct map_settings *s, size_t want_n, const char *want_var,
+                     bool want_overrides, const char *what)
+{
+	struct config_env_note v[CONFIG_ENV_VARS];
+	size_t n = config_env_only(s, v);
+
+	T(n == want_n, "%s: %zu notes (got %zu, first %s)", what, want_n, n, n ? v[0].var : "-");
+	if (n && want_var)
+		T(strcmp(v[0].var, want_var) == 0 && v[0].overrides == want_overrides,
+		  "%s: %s, overrides %d (got %s, %d)", what, want_var, want_overrides, v[0].var,
+		  v[0].overrides);
+}
+
+static void test_env_only(void)
+{
+	struct config_env_note v[CONFIG_ENV_VARS];
+	struct map_settings s = {0};
+
+	clear_env();
+	env_only(NULL, 0, NULL, false, "no variable");
+	setenv("FMGATE_CONFIG", "/tmp/x.xml", 1);
+	env_only(NULL, 0, NULL, false, "FMGATE_CONFIG is how both find the mapping");
+	setenv("FM_DOMAIN", "", 1);
+	env_only(NULL, 0, NULL, false, "an empty variable counts as unset");
+
+	setenv("FM_DOMAIN", "acme", 1);
+	env_only(NULL, 1, "FM_DOMAIN", false, "FM_DOMAIN, no mapping");
+	env_only(&s, 1, "FM_DOMAIN", false, "FM_DOMAIN, no domain in the mapping");
+	T(config_env_only(&s, v) == 1 && strcmp(v[0].attr, "<freshmarketer domain>") == 0,
+	  "FM_DOMAIN: names <freshmarketer domain>");
+	s.fm_domain = "acme";
+	env_only(&s, 0, NULL, false, "FM_DOMAIN as the mapping's domain");
+	s.fm_domain = "acme.myfreshworks.com";
+	env_only(&s, 0, NULL, false, "FM_DOMAIN as the mapping's domain, written as a host");
+	s.fm_domain = "other";
+	env_only(&s, 1, "FM_DOMAIN", true, "FM_DOMAIN over another domain");
+	s.fm_domain = NULL;
+	s.fm_api_base = "https://acme.myfreshworks.com/crm/sales/api/";
+	env_only(&s, 0, NULL, false, "FM_DOMAIN making the mapping's api-base");
+	unsetenv("FM_DOMAIN");
+
+	setenv("FM_API_BASE", "https://acme.myfreshworks.com/crm/sales/api", 1);
+	env_only(&s, 0, NULL, false, "FM_API_BASE as the mapping's api-base");
+	s.fm_api_base = NULL;
+	s.fm_domain = "acme";
+	env_only(&s, 0, NULL, false, "FM_API_BASE as the mapping's domain makes it");
+	setenv("FM_API_BASE", "http://127.0.0.1:9/crm/sales/api", 1);
+	env_only(&s, 1, "FM_API_BASE", true, "FM_API_BASE over the mapping's domain");
+	T(config_env_only(&s, v) == 1 && strcmp(v[0].attr, "<freshmarketer api-base>") == 0,
+	  "FM_API_BASE: names <freshmarketer api-base>");
+	s.fm_domain = NULL;
+	env_only(&s, 1, "FM_API_BASE", false, "FM_API_BASE, none in the mapping");
+	setenv("FM_API_BASE", "http://example.com/x", 1);
+	s.fm_api_base = "http://example.com/x";
+	env_only(&s, 0, NULL, false, "a refused base equal to the mapping's as written");
+	s.fm_api_base = NULL;
+	unsetenv("FM_API_BASE");
+
+	setenv("FM_API_KEY", "k", 1);
+	env_only(&s, 1, "FM_API_KEY", false, "FM_API_KEY, no key file in the mapping");
+	s.fm_api_key_file = "/etc/fmgate/api-key";
+	env_only(&s, 1, "FM_API_KEY", true, "FM_API_KEY over the mapping's key file");
+	unsetenv("FM_API_KEY");
+	setenv("FM_API_KEY_FILE", "/etc/fmgate/api-key", 1);
+	env_only(&s, 0, NULL, false, "FM_API_KEY_FILE as the mapping's");
+	setenv("FM_API_KEY_FILE", "/root/key", 1);
+	env_only(&s, 1, "FM_API_KEY_FILE", true, "FM_API_KEY_FILE over another file");
+	T(config_env_only(&s, v) == 1 && strcmp(v[0].attr, "<freshmarketer api-key-file>") == 0,
+	  "FM_API_KEY_FILE: names <freshmarketer api-key-file>");
+	s.fm_api_key_file = NULL;
+	env_only(&s, 1, "FM_API_KEY_FILE", false, "FM_API_KEY_FILE, none in the mapping");
+	unsetenv("FM_API_KEY_FILE");
+
+	setenv("FMGATE_SPOOL", CONFIG_DEFAULT_SPOOL, 1);
+	env_only(&s, 0, NULL, false, "FMGATE_SPOOL as the default the mapping leaves");
+	setenv("FMGATE_SPOOL", "/srv/spool", 1);
+	env_only(&s, 1, "FMGATE_SPOOL", false, "FMGATE_SPOOL, none in the mapping");
+	T(config_env_only(&s, v) == 1 && strcmp(v[0].attr, "<spool dir>") == 0,
+	  "FMGATE_SPOOL: names <spool dir>");
+	s.spool_dir = "/srv/spool";
+	env_only(&s, 0, NULL, false, "FMGATE_SPOOL as the mapping's");
+	setenv("FMGATE_SPOOL", CONFIG_DEFAULT_SPOOL, 1);
+	env_only(&s, 1, "FMGATE_SPOOL", true, "FMGATE_SPOOL over the mapping's");
+
+	setenv("FM_API_BASE", "https://b.example/api", 1);
+	setenv("FM_DOMAIN", "d", 1);
+	setenv("FM_API_KEY", "k", 1);
+	setenv("FM_API_KEY_FILE", "/k", 1);
+	setenv("FMGATE_SPOOL", "/srv/spool", 1);
+	T(config_env_only(NULL, v) == CONFIG_ENV_VARS && strcmp(v[0].var, "FM_API_BASE") == 0 &&
+	  strcmp(v[1].var, "FM_DOMAIN") == 0 && strcmp(v[2].var, "FM_API_KEY") == 0 &&
+	  strcmp(v[3].var, "FM_API_KEY_FILE") == 0 && strcmp(v[4].var, "FMGATE_SPOOL") == 0,
+	  "every variable, in order");
 	clear_env();
 }
 
@@ -350,6 +452,7 @@ int main(void)
 	test_base();
 	test_key();
 	test_rest();
+	test_env_only();
 	remove_dir();
 	T_DONE();
 }

@@ -1,6 +1,7 @@
 /* test_setup_check.c: `fmgate check --online` without the network: a mapping
  * against a field list, the key file's mode, and the timeout warning, with and
- * without a <captcha> (setup_check.h). */
+ * without a <captcha>, and the settings that come from the environment alone
+ * (setup_check.h). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -359,11 +360,74 @@ static void test_timeouts(void)
 	rmdir(dir);
 }
 
+/* setup_check_env for `s`: the warnings' count, and their text. */
+static void env_warnings(const struct map_settings *s, size_t want_n, const char *want_text,
+                         const char *what)
+{
+	char *out = NULL;
+	size_t len = 0, n = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	if (f) {
+		n = setup_check_env(s, "t.xml", f);
+		fclose(f);
+	}
+	T(n == want_n, "%s: %zu warnings (got %zu: %s)", what, want_n, n, out ? out : "");
+	if (want_text)
+		T(out && strcmp(out, want_text) == 0, "%s: says [%s] (got [%s])", what, want_text,
+		  out ? out : "");
+	else
+		T(out && !*out, "%s: prints nothing (%s)", what, out ? out : "");
+	free(out);
+}
+
+static void test_env(void)
+{
+	struct map_settings s = {0};
+
+	unsetenv("FM_API_BASE");
+	unsetenv("FM_API_KEY");
+	unsetenv("FM_API_KEY_FILE");
+	unsetenv("FMGATE_SPOOL");
+	setenv("FM_DOMAIN", "acme", 1);
+	env_warnings(&s, 1, "t.xml: warning: FM_DOMAIN is set only in this environment: a process "
+	             "without it (the web server's workers or fmgate drain) does not see it; set "
+	             "<freshmarketer domain> in the mapping's <settings> instead (docs/deploy.md, "
+	             "One place for settings)\n", "FM_DOMAIN alone");
+	s.fm_domain = "acme";
+	env_warnings(&s, 0, NULL, "FM_DOMAIN as the mapping's domain");
+	s.fm_domain = "other";
+	env_warnings(&s, 1, "t.xml: warning: FM_DOMAIN in this environment overrides the mapping's "
+	             "<freshmarketer domain>: a process without it (the web server's workers or "
+	             "fmgate drain) uses the mapping's; keep the setting in the mapping alone "
+	             "(docs/deploy.md, One place for settings)\n", "FM_DOMAIN over another");
+	unsetenv("FM_DOMAIN");
+	env_warnings(&s, 0, NULL, "no variable");
+	setenv("FM_API_KEY", "SECRET-KEY-1", 1);
+	setenv("FMGATE_SPOOL", "/srv/spool", 1);
+	{
+		char *out = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&out, &len);
+
+		T(f && setup_check_env(&s, "t.xml", f) == 2, "the key and the spool: two warnings");
+		if (f)
+			fclose(f);
+		T(out && strstr(out, "FM_API_KEY is set only") && strstr(out, "FMGATE_SPOOL is set only") &&
+		  strstr(out, "<spool dir>") && !strstr(out, "SECRET-KEY-1"),
+		  "the key and the spool: named, the key never printed (%s)", out ? out : "");
+		free(out);
+	}
+	unsetenv("FM_API_KEY");
+	unsetenv("FMGATE_SPOOL");
+}
+
 int main(void)
 {
 	test_forms();
 	test_escaped();
 	test_key_file();
 	test_timeouts();
+	test_env();
 	T_DONE();
 }

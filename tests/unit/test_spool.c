@@ -164,6 +164,10 @@ static void test_dir_of(void)
 	T(spool_dir_of(&s, out, sizeof out) && strcmp(out, "/srv/spool") == 0, "mapping's");
 	setenv("FMGATE_SPOOL", "/env/spool", 1);
 	T(spool_dir_of(&s, out, sizeof out) && strcmp(out, "/env/spool") == 0, "environment first");
+	setenv("FMGATE_SPOOL", "", 1);
+	T(spool_dir_of(&s, out, sizeof out) && strcmp(out, "/srv/spool") == 0,
+	  "an empty FMGATE_SPOOL counts as unset, as for the workers");
+	setenv("FMGATE_SPOOL", "/env/spool", 1);
 	T(!spool_dir_of(&s, out, 4), "too long for the buffer");
 	unsetenv("FMGATE_SPOOL");
 }
