@@ -72,6 +72,12 @@ enum fcgi_head_err fcgi_head_parse(const unsigned char *p, size_t n)
 			return FCGI_HEAD_BAD;
 		if (off > 0 && (h[1] != FCGI_PARAMS || rid != id))
 			return FCGI_HEAD_BAD;
+		/* libfcgi 2.4 reads the begin record's 8 bytes and forgets its
+		 * padding, and forgets the final empty record's too: it would take
+		 * the padding for the next record's header, one fmgate never saw.
+		 * Web servers pad neither. */
+		if (h[6] != 0 && (off == 0 || clen == 0))
+			return FCGI_HEAD_BAD;
 		/* Known from the header alone: no need to wait for the bytes. */
 		if (end > LIMIT_MAX_FCGI_HEAD)
 			return FCGI_HEAD_TOO_LARGE;

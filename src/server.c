@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <grp.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pwd.h>
@@ -126,8 +127,10 @@ static ssize_t fcgi_read(void *ctx, char *buf, size_t len, int timeout_ms)
 	timed_fd = rq->ipcFd;
 	read_timer(timeout_ms);
 	n = FCGX_GetStr(buf, chunk, rq->in);
-	read_timer(0);
+	/* In this order: an alarm due now must not shut a connection that
+	 * is kept. */
 	timed_fd = -1;
+	read_timer(0);
 	if (read_timed_out)
 		return REQ_READ_TIMEOUT;
 	return n < 0 || FCGX_GetError(rq->in) ? -1 : n;
@@ -202,12 +205,28 @@ static int accept_conn(int lfd, const char *addrs)
 	}
 }
 
+/* fd has a byte (or its end) to read within timeout_ms. */
+static bool readable(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int64_t deadline = clock_mono_ms() + timeout_ms, left;
+	int r = 0;
+
+	while (r <= 0 && (left = deadline - clock_mono_ms()) > 0) {
+		r = poll(&p, 1, (int)left);
+		if (r < 0 && errno != EINTR)
+			return true;
+	}
+	return r > 0;
+}
+
 /*
  * Waits for the next request on c's connection (kept from the last request,
  * or a new one from lfd) and has libfcgi read its head. libfcgi would read
  * the head itself with blocking reads and allocate each parameter at its
  * declared length, so fmgate accepts, waits for the whole head under the read
- * timeout (counted from here, and also bounding the body) and the size cap
+ * timeout (counted from the accept, or on a kept connection from its next
+ * byte, and also bounding the body) and the size cap
  * (fcgi_head.h), and only then hands the connection over. 1: a request;
  * 0: none on that connection, closed; -1: the listening socket failed.
  */
@@ -216,12 +235,18 @@ static int next_request(struct app *app, int lfd, const char *addrs, struct fcgi
 	const struct mapping *m = app_current(app);
 	unsigned timeout_ms = m ? m->settings.read_timeout_ms : LIMIT_DEFAULT_READ_TIMEOUT_MS;
 	bool kept = c->rq.ipcFd >= 0;
-	enum fcgi_head_err e;
+	enum fcgi_head_err e = FCGI_HEAD_IDLE;
+	int64_t left;
+	int r;
 
 	if (!kept && (c->rq.ipcFd = accept_conn(lfd, addrs)) < 0)
 		return -1;
-	c->deadline = clock_mono_ms() + timeout_ms;
-	e = fcgi_head_wait(c->rq.ipcFd, c->deadline);
+	/* A kept connection may idle up to the read timeout; its next request
+	 * has the whole timeout from its first byte. */
+	if (!kept || readable(c->rq.ipcFd, (int)timeout_ms)) {
+		c->deadline = clock_mono_ms() + timeout_ms;
+		e = fcgi_head_wait(c->rq.ipcFd, c->deadline);
+	}
 	if (e != FCGI_HEAD_OK) {
 		/* A web server's idle kept connection, or one it closed: no news. */
 		if (e != FCGI_HEAD_CLOSED && !(kept && e == FCGI_HEAD_IDLE))
@@ -237,7 +262,15 @@ static int next_request(struct app *app, int lfd, const char *addrs, struct fcgi
 	 * reached: the request's listening socket is -1, so a head it refuses
 	 * closes the connection and returns < 0. */
 	c->rq.keepConnection = 1;
-	if (FCGX_Accept_r(&c->rq) < 0) {
+	/* A head it refuses it closes by reading until the peer stops sending,
+	 * with no overall limit: the timer ends that at the deadline. */
+	left = c->deadline - clock_mono_ms();
+	timed_fd = c->rq.ipcFd;
+	read_timer(left > 0 ? (int)left : 1);
+	r = FCGX_Accept_r(&c->rq);
+	timed_fd = -1;
+	read_timer(0);
+	if (r < 0) {
 		log_msg(LOG_WARN, "FastCGI connection closed: libfcgi refused its request head");
 		c->rq.ipcFd = -1;
 		return 0;
@@ -245,16 +278,38 @@ static int next_request(struct app *app, int lfd, const char *addrs, struct fcgi
 	return 1;
 }
 
+/* The rest of the body, which a refusal (404, 413...) left unread, would be
+ * read as the next request on a kept connection: it is read and dropped up
+ * to its end, within the request's deadline and LIMIT_MAX_FCGI_DISCARD
+ * bytes, or the connection is not kept. */
+static void discard_body(struct fcgi_conn *c)
+{
+	static char scrap[16384];
+	size_t total = 0;
+	ssize_t n;
+
+	do {
+		n = fcgi_read(c, scrap, sizeof scrap, INT_MAX);
+		total += n > 0 ? (size_t)n : 0;
+	} while (n > 0 && total <= LIMIT_MAX_FCGI_DISCARD);
+	if (n != 0)
+		c->rq.keepConnection = 0;
+}
+
 /* Ends the request: libfcgi flushes the answer, then, unless the connection
  * is kept, reads what the web server still sends until it closes; the timer
  * cuts that after SERVE_DRAIN_MS. */
-static void fcgi_finish(FCGX_Request *rq)
+static void fcgi_finish(struct fcgi_conn *c)
 {
+	FCGX_Request *rq = &c->rq;
+
+	if (rq->keepConnection)
+		discard_body(c);
 	timed_fd = rq->ipcFd;
 	read_timer(SERVE_DRAIN_MS);
 	FCGX_Finish_r(rq);
-	read_timer(0);
 	timed_fd = -1;
+	read_timer(0);
 }
 
 /* The FastCGI loop of one worker, on listening socket fd. */
@@ -286,7 +341,7 @@ static int fcgi_loop(struct app *app, int fd)
 		if (FCGX_PutStr(buf_str(&out), (int)out.len, c.rq.out) < 0)
 			log_msg(LOG_WARN, "the client went away before the answer");
 		buf_free(&out);
-		fcgi_finish(&c.rq);
+		fcgi_finish(&c);
 		in_request = 0;
 	}
 	if (c.rq.ipcFd >= 0)
