@@ -76,16 +76,85 @@ static ssize_t cgi_read(void *ctx, char *buf, size_t len, int timeout_ms)
 	return n;
 }
 
-/* One FastCGI request: libfcgi's, and when the read timeout counted from
- * the accept runs out. */
+/* One FastCGI request: libfcgi's, when its read timeout runs out, and the
+ * last header value fcgi_param() joined. */
 struct fcgi_conn {
 	FCGX_Request rq;
 	int64_t deadline;     /* clock_mono_ms() */
+	char joined[LIMIT_MAX_FCGI_JOINED + 1];
 };
 
+/* The bytes after the first separator (sep[0] and any spaces) in p[from, n),
+ * from >= 1 looking at p[from - 1] too; NULL when there is none. */
+static const char *after_sep(const char *p, size_t from, size_t n, char sep)
+{
+	const char *t = memchr(p + from - 1, sep, n - from + 1);
+
+	if (!t)
+		return NULL;
+	while (*++t == ' ')
+		;
+	return t;
+}
+
+/* Appends one copy of a header to the joined value j, keeping the right-most
+ * LIMIT_MAX_FCGI_JOINED bytes cut after a separator (as request.c keeps an
+ * X-Forwarded-For's right end), or nothing when no separator is left. */
+static void join_copy(char *j, size_t *len, const char *sep, const char *v)
+{
+	size_t vl = strlen(v), sl = *len ? strlen(sep) : 0, total = *len + sl + vl;
+	const char *t = NULL;
+
+	if (total > LIMIT_MAX_FCGI_JOINED && total - LIMIT_MAX_FCGI_JOINED < *len)
+		t = after_sep(j, total - LIMIT_MAX_FCGI_JOINED, *len, sep[0]);
+	if (t) {
+		*len = (size_t)(j + *len - t);
+		memmove(j, t, *len);
+		sl = *len ? sl : 0;
+	} else if (total > LIMIT_MAX_FCGI_JOINED) {
+		*len = sl = 0;
+		if (vl > LIMIT_MAX_FCGI_JOINED &&
+		    !(v = after_sep(v, vl - LIMIT_MAX_FCGI_JOINED, vl, sep[0])))
+			v = "";
+		vl = strlen(v);
+	}
+	memcpy(j + *len, sep, sl);
+	memcpy(j + *len + sl, v, vl);
+	*len += sl + vl;
+	j[*len] = '\0';
+}
+
+/*
+ * A parameter, as libfcgi's FCGX_GetParam but for the copies of a header:
+ * nginx before 1.23 passes each line of a repeated header as a parameter of
+ * its own, where FCGX_GetParam returns the first, a line the client wrote
+ * (a forged X-Forwarded-For before the proxy's). Every copy counts, joined in
+ * order with ", " (RFC 3875; "; " for Cookie, as nginx 1.23 does). A joined
+ * value is in c->joined: valid until the next call.
+ */
 static const char *fcgi_param(void *ctx, const char *name)
 {
-	return FCGX_GetParam(name, ((struct fcgi_conn *)ctx)->rq.envp);
+	struct fcgi_conn *c = ctx;
+	const char *sep = strcmp(name, "HTTP_COOKIE") == 0 ? "; " : ", ";
+	const char *first = NULL;
+	size_t nl = strlen(name), len = 0;
+	bool many = false;
+
+	if (strncmp(name, "HTTP_", 5) != 0)
+		return FCGX_GetParam(name, c->rq.envp);
+	for (char **p = c->rq.envp; p && *p; p++) {
+		if (strncmp(*p, name, nl) != 0 || (*p)[nl] != '=')
+			continue;
+		if (first && !many) {
+			many = true;
+			join_copy(c->joined, &len, sep, first);
+		}
+		if (many)
+			join_copy(c->joined, &len, sep, *p + nl + 1);
+		else
+			first = *p + nl + 1;
+	}
+	return many ? c->joined : first;
 }
 
 /* libfcgi's reads (the body, the drain after the answer) are bounded by a

@@ -41,6 +41,10 @@ fcgi_raw.py PORT keepleft BYTES
     With FCGI_KEEP_CONN: a post of a BYTES-long body to a form that does not
     exist, then a GET. Prints both answer lines ("none" when the connection
     closed without one).
+fcgi_raw.py PORT xff EMAIL ADDR...
+    A post of EMAIL (JSON wanted) from REMOTE_ADDR 10.0.0.1 with one
+    HTTP_X_FORWARDED_FOR parameter per ADDR, in order, as nginx before 1.23
+    passes repeated header lines. Prints the answer line.
 Every socket operation times out after 20 s.
 """
 import socket
@@ -115,7 +119,11 @@ def answer_of(data):
 
 
 def params(env):
-    content = b''.join(pair(k.encode(), len(v)) + v.encode() for k, v in env.items())
+    return params_of(env.items())
+
+
+def params_of(items):
+    content = b''.join(pair(k.encode(), len(v)) + v.encode() for k, v in items)
     return record(PARAMS, content) + record(PARAMS, b'')
 
 
@@ -236,6 +244,14 @@ def keepleft(s, size):
         print('answer none')
 
 
+def xff(s, email, addrs):
+    body = ('email=' + email.replace('@', '%40')).encode()
+    env = list(dict(POST, REMOTE_ADDR='10.0.0.1', CONTENT_LENGTH=str(len(body))).items())
+    env += [('HTTP_X_FORWARDED_FOR', a) for a in addrs]
+    s.sendall(begin() + params_of(env) + record(STDIN, body) + record(STDIN, b''))
+    print('answer', answer(s))
+
+
 def main():
     port, mode = int(sys.argv[1]), sys.argv[2]
     s = socket.create_connection(('127.0.0.1', port), timeout=20)
@@ -251,6 +267,8 @@ def main():
         return padtrickle(s)
     if mode == 'keepslow':
         return keepslow(s, int(sys.argv[3]))
+    if mode == 'xff':
+        return xff(s, sys.argv[3], sys.argv[4:])
     if mode == 'keepleft':
         return keepleft(s, int(sys.argv[3]))
     if mode == 'big':
