@@ -30,6 +30,7 @@
 #include "fmgate_limits.h"
 #include "io.h"
 #include "log.h"
+#include "netaddr.h"
 #include "request.h"
 #include "response.h"
 
@@ -39,6 +40,8 @@
 /* After the answer, libfcgi reads until the web server closes, pausing up to
  * 2 s between reads however long it goes on: this bounds the whole wait. */
 #define SERVE_DRAIN_MS     2000
+/* Refused peers (FCGI_WEB_SERVER_ADDRS) logged: the first, then one in this. */
+#define SERVE_REFUSED_LOG_EVERY 100
 
 /* Set by SIGTERM; a worker idle in accept() exits at once instead. */
 static volatile sig_atomic_t stop_requested;
@@ -228,30 +231,55 @@ static void handle_one(struct app *app, req_param_fn param, req_read_fn rd, void
 }
 
 
-/* FCGI_WEB_SERVER_ADDRS, as libfcgi honours it: when set, an IPv4 peer must
- * be one of its comma-separated addresses. */
-static bool peer_allowed(int fd, const char *addrs)
+/* fd's peer, false for a unix socket's (or when that failed). */
+static bool peer_addr(int fd, struct netaddr *out)
 {
-	struct sockaddr_in sa;
-	socklen_t len = sizeof sa;
-	char ip[INET_ADDRSTRLEN];
-	size_t n;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	char ip[INET6_ADDRSTRLEN];
+	const void *a;
 
-	if (!addrs || getpeername(fd, (struct sockaddr *)&sa, &len) != 0 ||
-	    sa.sin_family != AF_INET)
-		return true;
-	if (!inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip))
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
 		return false;
-	n = strlen(ip);
-	for (const char *p = addrs; p; p = strchr(p, ','), p = p ? p + 1 : NULL)
-		if (strncmp(p, ip, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+	if (ss.ss_family == AF_INET)
+		a = &((struct sockaddr_in *)&ss)->sin_addr;
+	else if (ss.ss_family == AF_INET6)
+		a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+	else
+		return false;
+	return inet_ntop(ss.ss_family, a, ip, sizeof ip) && netaddr_parse(ip, strlen(ip), out);
+}
+
+/* FCGI_WEB_SERVER_ADDRS, as libfcgi means it: when it names addresses
+ * (comma-separated, spaces around them ignored; IPv4 or IPv6, an IPv4 one
+ * also matching its ::ffff: form), a TCP peer must be one of them. Unset or
+ * empty, every peer is. */
+static bool peer_allowed(int fd, const char *addrs, struct netaddr *peer)
+{
+	struct netaddr a;
+	bool listed = false;
+
+	if (!addrs || !peer_addr(fd, peer))
+		return true;
+	for (const char *p = addrs; *p; p += strcspn(p, ","), p += *p == ',') {
+		const char *s = p + strspn(p, " \t");
+		size_t n = strcspn(s, ",");
+
+		while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		listed = listed || n;
+		if (n && netaddr_parse(s, n, &a) && memcmp(&a, peer, sizeof a) == 0)
 			return true;
-	return false;
+	}
+	return !listed;
 }
 
 /* The next connection on listening socket lfd; -1 when that failed. */
 static int accept_conn(int lfd, const char *addrs)
 {
+	static unsigned long refused;
+	struct netaddr peer;
+	char ip[NETADDR_TEXT];
 	int one = 1;
 
 	for (;;) {
@@ -264,13 +292,17 @@ static int accept_conn(int lfd, const char *addrs)
 			log_msg(LOG_ERR, "accept: %s", strerror(errno));
 			return -1;
 		}
-		if (peer_allowed(fd, addrs)) {
+		if (peer_allowed(fd, addrs, &peer)) {
 			/* The answer goes out in several records: no Nagle delay (fails
 			 * harmlessly on a unix socket). */
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 			return fd;
 		}
 		close(fd);
+		/* The first refusal, then one line in SERVE_REFUSED_LOG_EVERY. */
+		if (refused++ % SERVE_REFUSED_LOG_EVERY == 0)
+			log_msg(LOG_WARN, "FastCGI peer %s refused: not in FCGI_WEB_SERVER_ADDRS "
+			        "(%lu refused by this worker)", netaddr_format(&peer, ip), refused);
 	}
 }
 

@@ -101,17 +101,22 @@ stop_serve
 expect_eq "reload: clean stop" "$SERVE_RC" 0
 
 # FCGI_WEB_SERVER_ADDRS, as libfcgi has it: a TCP peer not in the list is
-# closed at once, one in it served
-for addrs in 10.9.9.9 10.9.9.9,127.0.0.1; do
+# closed at once (and logged, once in 100), one in it served; spaces around
+# entries do not count, an IPv4 peer matches its ::ffff: form, and an empty
+# list is no list (every peer served).
+for addrs in 10.9.9.9 ::1 10.9.9.9,127.0.0.1 ' 10.9.9.9 , 127.0.0.1 ' ::ffff:127.0.0.1 '' ' '; do
 	port=$(free_port) || exit 1
 	FCGI_WEB_SERVER_ADDRS=$addrs start_serve "127.0.0.1:$port" 1
-	check "FCGI_WEB_SERVER_ADDRS=$addrs: serve listens" wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+	check "FCGI_WEB_SERVER_ADDRS='$addrs': serve listens" wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
 	fcgi "127.0.0.1:$port" "email=addrs%40example.com&uid=u-addrs&company=Acme"
 	status=$(printf '%s' "$OUT" | head -n 1)
+	fcgi "127.0.0.1:$port" "email=addrs%40example.com&uid=u-addrs&company=Acme"
 	stop_serve
 	case $addrs in
-	*127.0.0.1) expect_match "FCGI_WEB_SERVER_ADDRS=$addrs: served" "$status" '^Status: 303' ;;
-	*) expect_eq "FCGI_WEB_SERVER_ADDRS=$addrs: closed unanswered" "$status" "" ;;
+	10.9.9.9|::1)
+		expect_eq "FCGI_WEB_SERVER_ADDRS='$addrs': closed unanswered" "$status" ""
+		expect_eq "... logged once for two" "$(grep -c 'FastCGI peer 127.0.0.1 refused: not in FCGI_WEB_SERVER_ADDRS' "$tmp/serve.log")" 1 ;;
+	*) expect_match "FCGI_WEB_SERVER_ADDRS='$addrs': served" "$status" '^Status: 303' ;;
 	esac
 done
 
