@@ -107,7 +107,7 @@ static void nap(int64_t left)
 enum fcgi_head_err fcgi_head_wait(int fd, int64_t deadline)
 {
 	static unsigned char buf[LIMIT_MAX_FCGI_HEAD + 1];
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLRDHUP };
 	ssize_t n, seen = 0;
 	int64_t left;
 	enum fcgi_head_err e;
@@ -127,6 +127,9 @@ enum fcgi_head_err fcgi_head_wait(int fd, int64_t deadline)
 		e = fcgi_head_parse(buf, (size_t)n);
 		if (e != FCGI_HEAD_MORE)
 			return e;
+		/* The peer sends no more: the rest of the head never comes. */
+		if (pfd.revents & POLLRDHUP)
+			return FCGI_HEAD_CLOSED;
 		if (n == seen)
 			nap(left);
 		seen = n;

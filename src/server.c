@@ -274,6 +274,17 @@ static bool peer_allowed(int fd, const char *addrs, struct netaddr *peer)
 	return !listed;
 }
 
+static bool accept_retry(int err)
+{
+	switch (err) {
+	case EINTR: case ECONNABORTED: case EPROTO: case ECONNRESET: case ETIMEDOUT:
+	case EHOSTUNREACH: case ENETUNREACH: case ENETDOWN: case EHOSTDOWN: case ENONET:
+	case ENOPROTOOPT: case EOPNOTSUPP:
+		return true;
+	}
+	return false;
+}
+
 /* The next connection on listening socket lfd; -1 when that failed. */
 static int accept_conn(int lfd, const char *addrs)
 {
@@ -286,8 +297,9 @@ static int accept_conn(int lfd, const char *addrs)
 		int fd = accept(lfd, NULL, NULL);
 
 		if (fd < 0) {
-			/* A peer that went away before the accept: the next one. */
-			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+			/* A peer that went away before the accept, or a network error
+			 * pending on it (accept(2) says to retry): the next one. */
+			if (accept_retry(errno))
 				continue;
 			log_msg(LOG_ERR, "accept: %s", strerror(errno));
 			return -1;

@@ -158,6 +158,11 @@ res=$(timeout 60 python3 "$ATTACK_DIR/fcgi_raw.py" "$port" keepleft 20000)
 expect_eq "a kept connection: a 20 kB post to no form, then a GET: both answered" \
 	"$(printf '%s\n' "$res" | sed -n 's/^answer //p' | cut -c1-10 | tr '\n' ' ')" "Status: 40 Status: 40 "
 expect_eq "... the second one a 405" "$(printf '%s\n' "$res" | sed -n 's/^answer //p' | tail -n 1 | cut -c1-11)" "Status: 405"
+# A partial head whose sender has shut its side will never be whole: closed
+# at once, not at the read timeout.
+res=$(timeout 60 python3 "$ATTACK_DIR/fcgi_raw.py" "$port" halfclose)
+t=$(printf '%s\n' "$res" | sed -n 's/^ms //p')
+check "a partial head, then the sender's end: closed at once ($t ms)" test "${t:-99999}" -lt 600
 expect_eq "the same two workers at the end" "$(pgrep -P "$serve_pid" | sort | tr '\n' ' ')" "$workers"
 SECRETS=("$FMDOUBLE_KEY")
 no_secret_anywhere

@@ -41,6 +41,10 @@ fcgi_raw.py PORT keepleft BYTES
     With FCGI_KEEP_CONN: a post of a BYTES-long body to a form that does not
     exist, then a GET. Prints both answer lines ("none" when the connection
     closed without one).
+fcgi_raw.py PORT halfclose
+    A begin record and 2 bytes of the next header, then the end of what
+    it sends (shutdown of its writing side). Prints the answer line and "ms N",
+    the time from the connect to the server's close.
 fcgi_raw.py PORT xff EMAIL ADDR...
     A post of EMAIL (JSON wanted) from REMOTE_ADDR 10.0.0.1 with one
     HTTP_X_FORWARDED_FOR parameter per ADDR, in order, as nginx before 1.23
@@ -252,6 +256,14 @@ def xff(s, email, addrs):
     print('answer', answer(s))
 
 
+def halfclose(s):
+    start = time.monotonic()
+    s.sendall(begin() + b'\x01\x04')
+    s.shutdown(socket.SHUT_WR)
+    print('answer', answer(s))
+    print('ms', int((time.monotonic() - start) * 1000))
+
+
 def main():
     port, mode = int(sys.argv[1]), sys.argv[2]
     s = socket.create_connection(('127.0.0.1', port), timeout=20)
@@ -267,6 +279,8 @@ def main():
         return padtrickle(s)
     if mode == 'keepslow':
         return keepslow(s, int(sys.argv[3]))
+    if mode == 'halfclose':
+        return halfclose(s)
     if mode == 'xff':
         return xff(s, sys.argv[3], sys.argv[4:])
     if mode == 'keepleft':
