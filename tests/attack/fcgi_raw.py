@@ -45,8 +45,8 @@ fcgi_raw.py PORT halfclose
     A begin record and 2 bytes of the next header, then the end of what
     it sends (shutdown of its writing side). Prints the answer line and "ms N",
     the time from the connect to the server's close.
-fcgi_raw.py PORT xff EMAIL ADDR...
-    A post of EMAIL (JSON wanted) from REMOTE_ADDR 10.0.0.1 with one
+fcgi_raw.py PORT xff BODY ADDR...
+    A post of the urlencoded BODY (JSON wanted) from REMOTE_ADDR 10.0.0.1 with one
     HTTP_X_FORWARDED_FOR parameter per ADDR, in order, as nginx before 1.23
     passes repeated header lines. Prints the answer line.
 Every socket operation times out after 20 s.
@@ -248,8 +248,8 @@ def keepleft(s, size):
         print('answer none')
 
 
-def xff(s, email, addrs):
-    body = ('email=' + email.replace('@', '%40')).encode()
+def xff(s, body, addrs):
+    body = body.encode()
     env = list(dict(POST, REMOTE_ADDR='10.0.0.1', CONTENT_LENGTH=str(len(body))).items())
     env += [('HTTP_X_FORWARDED_FOR', a) for a in addrs]
     s.sendall(begin() + params_of(env) + record(STDIN, body) + record(STDIN, b''))
