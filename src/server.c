@@ -401,6 +401,9 @@ static void discard_body(struct fcgi_conn *c)
 	size_t total = 0;
 	ssize_t n;
 
+	/* The handler read it all: nothing left, however late it is. */
+	if (FCGX_HasSeenEOF(c->rq.in) && !FCGX_GetError(c->rq.in))
+		return;
 	do {
 		n = fcgi_read(c, scrap, sizeof scrap, INT_MAX);
 		total += n > 0 ? (size_t)n : 0;
