@@ -72,6 +72,12 @@ enum fcgi_head_err fcgi_head_parse(const unsigned char *p, size_t n)
 			return FCGI_HEAD_BAD;
 		if (off > 0 && (h[1] != FCGI_PARAMS || rid != id))
 			return FCGI_HEAD_BAD;
+		/* libfcgi 2.4 reads the begin record's 8 bytes and forgets its
+		 * padding, and forgets the final empty record's too: it would take
+		 * the padding for the next record's header, one fmgate never saw.
+		 * Web servers pad neither. */
+		if (h[6] != 0 && (off == 0 || clen == 0))
+			return FCGI_HEAD_BAD;
 		/* Known from the header alone: no need to wait for the bytes. */
 		if (end > LIMIT_MAX_FCGI_HEAD)
 			return FCGI_HEAD_TOO_LARGE;
@@ -101,7 +107,7 @@ static void nap(int64_t left)
 enum fcgi_head_err fcgi_head_wait(int fd, int64_t deadline)
 {
 	static unsigned char buf[LIMIT_MAX_FCGI_HEAD + 1];
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLRDHUP };
 	ssize_t n, seen = 0;
 	int64_t left;
 	enum fcgi_head_err e;
@@ -121,6 +127,9 @@ enum fcgi_head_err fcgi_head_wait(int fd, int64_t deadline)
 		e = fcgi_head_parse(buf, (size_t)n);
 		if (e != FCGI_HEAD_MORE)
 			return e;
+		/* The peer sends no more: the rest of the head never comes. */
+		if (pfd.revents & POLLRDHUP)
+			return FCGI_HEAD_CLOSED;
 		if (n == seen)
 			nap(left);
 		seen = n;

@@ -14,7 +14,8 @@
  * Well formed is what web servers send: one FCGI_BEGIN_REQUEST for the
  * responder role (request id not 0, 8 bytes of body), then FCGI_PARAMS
  * records of the same id up to an empty one, whose name-value pairs each fit
- * in what was sent. Anything else (management records, other roles, another
+ * in what was sent; neither the begin record nor the empty one is padded
+ * (libfcgi 2.4 would read their padding as a record header). Anything else (management records, other roles, another
  * id, a pair declaring more bytes than the records hold) is FCGI_HEAD_BAD.
  *
  * Memory: fcgi_head_wait() uses a static buffer of LIMIT_MAX_FCGI_HEAD + 1

@@ -37,6 +37,8 @@
 #define LIMIT_MAX_UPSTREAM_BODY  (1024u * 1024u)       /* bytes of a Freshmarketer answer */
 #define LIMIT_MAX_TRAIT_DEPTH    4u       /* dots in a trait name + 1 */
 #define LIMIT_MAX_FCGI_HEAD      65536u   /* bytes of a FastCGI request before its body: the begin record and the parameters */
+#define LIMIT_MAX_FCGI_JOINED    16384u   /* bytes of the copies of one HTTP_* parameter `serve` joins (RFC 3875); over it, the right-most entries */
+#define LIMIT_MAX_FCGI_DISCARD   (1024u * 1024u) /* bytes of a refused body `serve` reads and drops to keep a connection */
 
 /* Defaults for <delivery>. */
 #define LIMIT_DEFAULT_TIMEOUT_MS 3000u

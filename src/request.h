@@ -21,8 +21,8 @@
 #include "mapping.h"
 #include "netaddr.h"
 
-/* Returns the parameter's value or NULL; the string stays valid during the
- * request. */
+/* Returns the parameter's value or NULL; the string stays valid until the
+ * next call (serve joins a header's copies in one buffer): copy it first. */
 typedef const char *(*req_param_fn)(void *ctx, const char *name);
 /* Waits at most timeout_ms (>= 1) for input, then reads up to len bytes;
  * returns how many (0 at end of input), -1 on error, REQ_READ_TIMEOUT when

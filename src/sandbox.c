@@ -24,13 +24,14 @@ enum sandbox_err sandbox_enter(void)
 {
 	enum sandbox_err e = SANDBOX_OK;
 	scmp_filter_ctx ctx = NULL;
-	int rc;
+	int rc, dump_errno = 0;
 
 	/* Not dumpable: no core file holds the API key, and another process of
 	 * the same user can neither ptrace this one nor read its memory or
-	 * environment under /proc (which root then owns). */
+	 * environment under /proc (which root then owns). A refusal does not
+	 * skip the filter: it is reported once the filter is in place. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
-		return SANDBOX_DUMPABLE;
+		dump_errno = errno ? errno : EPERM;
 	if (SANDBOX_UNDER_VALGRIND())
 		return SANDBOX_SKIPPED;
 	/* No set-user-ID program could gain rights from here on; and it lets an
@@ -55,6 +56,10 @@ out:
 	seccomp_release(ctx);
 	if (e != SANDBOX_OK)
 		errno = -rc;
+	if (e == SANDBOX_OK && dump_errno) {
+		e = SANDBOX_DUMPABLE;
+		errno = dump_errno;
+	}
 	return e;
 }
 
@@ -67,7 +72,7 @@ const char *sandbox_strerror(enum sandbox_err e)
 	case SANDBOX_NO_NEW_PRIVS: return "prctl(PR_SET_NO_NEW_PRIVS) refused";
 	case SANDBOX_RULE: return "libseccomp refused a rule";
 	case SANDBOX_LOAD: return "the kernel refused the seccomp filter";
-	case SANDBOX_DUMPABLE: return "prctl(PR_SET_DUMPABLE) refused";
+	case SANDBOX_DUMPABLE: return "prctl(PR_SET_DUMPABLE) refused (the seccomp filter is in place)";
 	}
 	return "unknown sandbox error";
 }

@@ -40,7 +40,7 @@ enum sandbox_err {
 	SANDBOX_NO_NEW_PRIVS,  /* prctl(PR_SET_NO_NEW_PRIVS) refused */
 	SANDBOX_RULE,          /* libseccomp refused a rule */
 	SANDBOX_LOAD,          /* the kernel refused the filter (no seccomp) */
-	SANDBOX_DUMPABLE,      /* prctl(PR_SET_DUMPABLE) refused: nothing else done */
+	SANDBOX_DUMPABLE,      /* prctl(PR_SET_DUMPABLE) refused; the filter is in place */
 };
 
 enum sandbox_err sandbox_enter(void);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <grp.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pwd.h>
@@ -29,6 +30,7 @@
 #include "fmgate_limits.h"
 #include "io.h"
 #include "log.h"
+#include "netaddr.h"
 #include "request.h"
 #include "response.h"
 
@@ -38,6 +40,8 @@
 /* After the answer, libfcgi reads until the web server closes, pausing up to
  * 2 s between reads however long it goes on: this bounds the whole wait. */
 #define SERVE_DRAIN_MS     2000
+/* Refused peers (FCGI_WEB_SERVER_ADDRS) logged: the first, then one in this. */
+#define SERVE_REFUSED_LOG_EVERY 100
 
 /* Set by SIGTERM; a worker idle in accept() exits at once instead. */
 static volatile sig_atomic_t stop_requested;
@@ -75,16 +79,85 @@ static ssize_t cgi_read(void *ctx, char *buf, size_t len, int timeout_ms)
 	return n;
 }
 
-/* One FastCGI request: libfcgi's, and when the read timeout counted from
- * the accept runs out. */
+/* One FastCGI request: libfcgi's, when its read timeout runs out, and the
+ * last header value fcgi_param() joined. */
 struct fcgi_conn {
 	FCGX_Request rq;
 	int64_t deadline;     /* clock_mono_ms() */
+	char joined[LIMIT_MAX_FCGI_JOINED + 1];
 };
 
+/* The bytes after the first separator (sep[0] and any spaces) in p[from, n),
+ * from >= 1 looking at p[from - 1] too; NULL when there is none. */
+static const char *after_sep(const char *p, size_t from, size_t n, char sep)
+{
+	const char *t = memchr(p + from - 1, sep, n - from + 1);
+
+	if (!t)
+		return NULL;
+	while (*++t == ' ')
+		;
+	return t;
+}
+
+/* Appends one copy of a header to the joined value j, keeping the right-most
+ * LIMIT_MAX_FCGI_JOINED bytes cut after a separator (as request.c keeps an
+ * X-Forwarded-For's right end), or nothing when no separator is left. */
+static void join_copy(char *j, size_t *len, const char *sep, const char *v)
+{
+	size_t vl = strlen(v), sl = *len ? strlen(sep) : 0, total = *len + sl + vl;
+	const char *t = NULL;
+
+	if (total > LIMIT_MAX_FCGI_JOINED && total - LIMIT_MAX_FCGI_JOINED < *len)
+		t = after_sep(j, total - LIMIT_MAX_FCGI_JOINED, *len, sep[0]);
+	if (t) {
+		*len = (size_t)(j + *len - t);
+		memmove(j, t, *len);
+		sl = *len ? sl : 0;
+	} else if (total > LIMIT_MAX_FCGI_JOINED) {
+		*len = sl = 0;
+		if (vl > LIMIT_MAX_FCGI_JOINED &&
+		    !(v = after_sep(v, vl - LIMIT_MAX_FCGI_JOINED, vl, sep[0])))
+			v = "";
+		vl = strlen(v);
+	}
+	memcpy(j + *len, sep, sl);
+	memcpy(j + *len + sl, v, vl);
+	*len += sl + vl;
+	j[*len] = '\0';
+}
+
+/*
+ * A parameter, as libfcgi's FCGX_GetParam but for the copies of a header:
+ * nginx before 1.23 passes each line of a repeated header as a parameter of
+ * its own, where FCGX_GetParam returns the first, a line the client wrote
+ * (a forged X-Forwarded-For before the proxy's). Every copy counts, joined in
+ * order with ", " (RFC 3875; "; " for Cookie, as nginx 1.23 does). A joined
+ * value is in c->joined: valid until the next call.
+ */
 static const char *fcgi_param(void *ctx, const char *name)
 {
-	return FCGX_GetParam(name, ((struct fcgi_conn *)ctx)->rq.envp);
+	struct fcgi_conn *c = ctx;
+	const char *sep = strcmp(name, "HTTP_COOKIE") == 0 ? "; " : ", ";
+	const char *first = NULL;
+	size_t nl = strlen(name), len = 0;
+	bool many = false;
+
+	if (strncmp(name, "HTTP_", 5) != 0)
+		return FCGX_GetParam(name, c->rq.envp);
+	for (char **p = c->rq.envp; p && *p; p++) {
+		if (strncmp(*p, name, nl) != 0 || (*p)[nl] != '=')
+			continue;
+		if (first && !many) {
+			many = true;
+			join_copy(c->joined, &len, sep, first);
+		}
+		if (many)
+			join_copy(c->joined, &len, sep, *p + nl + 1);
+		else
+			first = *p + nl + 1;
+	}
+	return many ? c->joined : first;
 }
 
 /* libfcgi's reads (the body, the drain after the answer) are bounded by a
@@ -126,8 +199,10 @@ static ssize_t fcgi_read(void *ctx, char *buf, size_t len, int timeout_ms)
 	timed_fd = rq->ipcFd;
 	read_timer(timeout_ms);
 	n = FCGX_GetStr(buf, chunk, rq->in);
-	read_timer(0);
+	/* In this order: an alarm due now must not shut a connection that
+	 * is kept. */
 	timed_fd = -1;
+	read_timer(0);
 	if (read_timed_out)
 		return REQ_READ_TIMEOUT;
 	return n < 0 || FCGX_GetError(rq->in) ? -1 : n;
@@ -156,50 +231,106 @@ static void handle_one(struct app *app, req_param_fn param, req_read_fn rd, void
 }
 
 
-/* FCGI_WEB_SERVER_ADDRS, as libfcgi honours it: when set, an IPv4 peer must
- * be one of its comma-separated addresses. */
-static bool peer_allowed(int fd, const char *addrs)
+/* fd's peer, false for a unix socket's (or when that failed). */
+static bool peer_addr(int fd, struct netaddr *out)
 {
-	struct sockaddr_in sa;
-	socklen_t len = sizeof sa;
-	char ip[INET_ADDRSTRLEN];
-	size_t n;
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	char ip[INET6_ADDRSTRLEN];
+	const void *a;
 
-	if (!addrs || getpeername(fd, (struct sockaddr *)&sa, &len) != 0 ||
-	    sa.sin_family != AF_INET)
-		return true;
-	if (!inet_ntop(AF_INET, &sa.sin_addr, ip, sizeof ip))
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) != 0)
 		return false;
-	n = strlen(ip);
-	for (const char *p = addrs; p; p = strchr(p, ','), p = p ? p + 1 : NULL)
-		if (strncmp(p, ip, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+	if (ss.ss_family == AF_INET)
+		a = &((struct sockaddr_in *)&ss)->sin_addr;
+	else if (ss.ss_family == AF_INET6)
+		a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+	else
+		return false;
+	return inet_ntop(ss.ss_family, a, ip, sizeof ip) && netaddr_parse(ip, strlen(ip), out);
+}
+
+/* FCGI_WEB_SERVER_ADDRS, as libfcgi means it: when it names addresses
+ * (comma-separated, spaces around them ignored; IPv4 or IPv6, an IPv4 one
+ * also matching its ::ffff: form), a TCP peer must be one of them. Unset or
+ * empty, every peer is. */
+static bool peer_allowed(int fd, const char *addrs, struct netaddr *peer)
+{
+	struct netaddr a;
+	bool listed = false;
+
+	if (!addrs || !peer_addr(fd, peer))
+		return true;
+	for (const char *p = addrs; *p; p += strcspn(p, ","), p += *p == ',') {
+		const char *s = p + strspn(p, " \t");
+		size_t n = strcspn(s, ",");
+
+		while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		listed = listed || n;
+		if (n && netaddr_parse(s, n, &a) && memcmp(&a, peer, sizeof a) == 0)
 			return true;
+	}
+	return !listed;
+}
+
+static bool accept_retry(int err)
+{
+	switch (err) {
+	case EINTR: case ECONNABORTED: case EPROTO: case ECONNRESET: case ETIMEDOUT:
+	case EHOSTUNREACH: case ENETUNREACH: case ENETDOWN: case EHOSTDOWN: case ENONET:
+	case ENOPROTOOPT: case EOPNOTSUPP:
+		return true;
+	}
 	return false;
 }
 
 /* The next connection on listening socket lfd; -1 when that failed. */
 static int accept_conn(int lfd, const char *addrs)
 {
+	static unsigned long refused;
+	struct netaddr peer;
+	char ip[NETADDR_TEXT];
 	int one = 1;
 
 	for (;;) {
 		int fd = accept(lfd, NULL, NULL);
 
 		if (fd < 0) {
-			/* A peer that went away before the accept: the next one. */
-			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+			/* A peer that went away before the accept, or a network error
+			 * pending on it (accept(2) says to retry): the next one. */
+			if (accept_retry(errno))
 				continue;
 			log_msg(LOG_ERR, "accept: %s", strerror(errno));
 			return -1;
 		}
-		if (peer_allowed(fd, addrs)) {
+		if (peer_allowed(fd, addrs, &peer)) {
 			/* The answer goes out in several records: no Nagle delay (fails
 			 * harmlessly on a unix socket). */
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 			return fd;
 		}
 		close(fd);
+		/* The first refusal, then one line in SERVE_REFUSED_LOG_EVERY. */
+		if (refused++ % SERVE_REFUSED_LOG_EVERY == 0)
+			log_msg(LOG_WARN, "FastCGI peer %s refused: not in FCGI_WEB_SERVER_ADDRS "
+			        "(%lu refused by this worker)", netaddr_format(&peer, ip), refused);
 	}
+}
+
+/* fd has a byte (or its end) to read within timeout_ms. */
+static bool readable(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int64_t deadline = clock_mono_ms() + timeout_ms, left;
+	int r = 0;
+
+	while (r <= 0 && (left = deadline - clock_mono_ms()) > 0) {
+		r = poll(&p, 1, (int)left);
+		if (r < 0 && errno != EINTR)
+			return true;
+	}
+	return r > 0;
 }
 
 /*
@@ -207,7 +338,8 @@ static int accept_conn(int lfd, const char *addrs)
  * or a new one from lfd) and has libfcgi read its head. libfcgi would read
  * the head itself with blocking reads and allocate each parameter at its
  * declared length, so fmgate accepts, waits for the whole head under the read
- * timeout (counted from here, and also bounding the body) and the size cap
+ * timeout (counted from the accept, or on a kept connection from its next
+ * byte, and also bounding the body) and the size cap
  * (fcgi_head.h), and only then hands the connection over. 1: a request;
  * 0: none on that connection, closed; -1: the listening socket failed.
  */
@@ -216,12 +348,18 @@ static int next_request(struct app *app, int lfd, const char *addrs, struct fcgi
 	const struct mapping *m = app_current(app);
 	unsigned timeout_ms = m ? m->settings.read_timeout_ms : LIMIT_DEFAULT_READ_TIMEOUT_MS;
 	bool kept = c->rq.ipcFd >= 0;
-	enum fcgi_head_err e;
+	enum fcgi_head_err e = FCGI_HEAD_IDLE;
+	int64_t left;
+	int r;
 
 	if (!kept && (c->rq.ipcFd = accept_conn(lfd, addrs)) < 0)
 		return -1;
-	c->deadline = clock_mono_ms() + timeout_ms;
-	e = fcgi_head_wait(c->rq.ipcFd, c->deadline);
+	/* A kept connection may idle up to the read timeout; its next request
+	 * has the whole timeout from its first byte. */
+	if (!kept || readable(c->rq.ipcFd, (int)timeout_ms)) {
+		c->deadline = clock_mono_ms() + timeout_ms;
+		e = fcgi_head_wait(c->rq.ipcFd, c->deadline);
+	}
 	if (e != FCGI_HEAD_OK) {
 		/* A web server's idle kept connection, or one it closed: no news. */
 		if (e != FCGI_HEAD_CLOSED && !(kept && e == FCGI_HEAD_IDLE))
@@ -237,7 +375,15 @@ static int next_request(struct app *app, int lfd, const char *addrs, struct fcgi
 	 * reached: the request's listening socket is -1, so a head it refuses
 	 * closes the connection and returns < 0. */
 	c->rq.keepConnection = 1;
-	if (FCGX_Accept_r(&c->rq) < 0) {
+	/* A head it refuses it closes by reading until the peer stops sending,
+	 * with no overall limit: the timer ends that at the deadline. */
+	left = c->deadline - clock_mono_ms();
+	timed_fd = c->rq.ipcFd;
+	read_timer(left > 0 ? (int)left : 1);
+	r = FCGX_Accept_r(&c->rq);
+	timed_fd = -1;
+	read_timer(0);
+	if (r < 0) {
 		log_msg(LOG_WARN, "FastCGI connection closed: libfcgi refused its request head");
 		c->rq.ipcFd = -1;
 		return 0;
@@ -245,16 +391,41 @@ static int next_request(struct app *app, int lfd, const char *addrs, struct fcgi
 	return 1;
 }
 
+/* The rest of the body, which a refusal (404, 413...) left unread, would be
+ * read as the next request on a kept connection: it is read and dropped up
+ * to its end, within the request's deadline and LIMIT_MAX_FCGI_DISCARD
+ * bytes, or the connection is not kept. */
+static void discard_body(struct fcgi_conn *c)
+{
+	static char scrap[16384];
+	size_t total = 0;
+	ssize_t n;
+
+	/* The handler read it all: nothing left, however late it is. */
+	if (FCGX_HasSeenEOF(c->rq.in) && !FCGX_GetError(c->rq.in))
+		return;
+	do {
+		n = fcgi_read(c, scrap, sizeof scrap, INT_MAX);
+		total += n > 0 ? (size_t)n : 0;
+	} while (n > 0 && total <= LIMIT_MAX_FCGI_DISCARD);
+	if (n != 0)
+		c->rq.keepConnection = 0;
+}
+
 /* Ends the request: libfcgi flushes the answer, then, unless the connection
  * is kept, reads what the web server still sends until it closes; the timer
  * cuts that after SERVE_DRAIN_MS. */
-static void fcgi_finish(FCGX_Request *rq)
+static void fcgi_finish(struct fcgi_conn *c)
 {
+	FCGX_Request *rq = &c->rq;
+
+	if (rq->keepConnection)
+		discard_body(c);
 	timed_fd = rq->ipcFd;
 	read_timer(SERVE_DRAIN_MS);
 	FCGX_Finish_r(rq);
-	read_timer(0);
 	timed_fd = -1;
+	read_timer(0);
 }
 
 /* The FastCGI loop of one worker, on listening socket fd. */
@@ -286,7 +457,7 @@ static int fcgi_loop(struct app *app, int fd)
 		if (FCGX_PutStr(buf_str(&out), (int)out.len, c.rq.out) < 0)
 			log_msg(LOG_WARN, "the client went away before the answer");
 		buf_free(&out);
-		fcgi_finish(&c.rq);
+		fcgi_finish(&c);
 		in_request = 0;
 	}
 	if (c.rq.ipcFd >= 0)

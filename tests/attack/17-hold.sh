@@ -16,6 +16,11 @@
 # timeout counts from the accept (a slow head leaves less time for the body),
 # libfcgi's drain after an answer is cut after 2 s, and a kept connection
 # (FCGI_KEEP_CONN) serves two requests, then is closed quietly when idle.
+# Padding libfcgi 2.4 misreads (on the begin record) is refused at once, a
+# head libfcgi refuses cannot hold a worker by trickling bytes, a kept
+# connection's idle time is not taken from its next request, a body refused
+# unread does not break the kept connection, and a half-closed partial head
+# is closed at once.
 . "$(dirname "$0")/common.bash"
 double_reset
 # The suites' mapping, with a short read timeout.
@@ -31,6 +36,8 @@ check "two workers" wait_for bash -c "[ \$(pgrep -P $serve_pid | wc -l) -eq 2 ]"
 workers=$(pgrep -P "$serve_pid" | sort | tr '\n' ' ')
 # Under valgrind everything is slower: the bounds grow.
 slack=$([ -n "$FMGATE_WRAP" ] && echo 20000 || echo 8000)
+# "At once": well under the read timeout (1000 ms), unless under valgrind.
+quick=$([ -n "$FMGATE_WRAP" ] && echo 3000 || echo 700)
 # closed FD: the peer closed FD (end of file, or a reset for unread bytes).
 closed() { timeout 5 cat <&"$1" >/dev/null 2>&1; [ $? -ne 124 ]; }
 ms() { echo $((($(date +%s%N) - $1) / 1000000)); }
@@ -126,6 +133,44 @@ expect_eq "... then closed when idle" "$(printf '%s\n' "$res" | sed -n 's/^close
 t=$(printf '%s\n' "$res" | sed -n 's/^ms //p')
 check "... at the read timeout ($t ms)" test "${t:-0}" -ge 900 -a "${t:-99999}" -lt 3000
 expect_eq "... and not logged" "$(grep -c 'FastCGI connection closed' "$ATK_TMP/serve.log")" "$lines"
+# libfcgi 2.4 reads a begin record's padding as the next record's header:
+# padded begin records are refused by fmgate at once, before libfcgi reads
+# a 65535-byte parameters record fmgate never judged (and a 252 MB name).
+before=$(hwm)
+res=$(timeout 60 python3 "$ATTACK_DIR/fcgi_raw.py" "$port" padbegin)
+expect_eq "a padded begin record: no answer" "$(printf '%s\n' "$res" | sed -n 's/^answer //p')" none
+t=$(printf '%s\n' "$res" | sed -n 's/^ms //p')
+check "... closed at once ($t ms)" test "${t:-99999}" -lt "$quick"
+sent=$(printf '%s\n' "$res" | sed -n 's/^sent //p')
+check "... before much was sent ($sent bytes)" test "${sent:-999999999}" -lt $((8 * 1024 * 1024))
+after=$(hwm)
+check "... workers' peak memory grew less than 16 MB ($before -> $after kB)" test $((after - before)) -lt 16384
+post
+expect_match "... and the next post: answered" "$(printf '%s' "$OUT" | head -n 1)" '^Status: 303'
+# A head libfcgi refuses it closes by reading until the peer stops, 2 s
+# between reads at most but with no overall limit: a byte every 500 ms held
+# the worker for good. The read timeout ends that (the padding makes libfcgi
+# refuse when fmgate lets it through).
+res=$(timeout 60 python3 "$ATTACK_DIR/fcgi_raw.py" "$port" padtrickle)
+t=$(printf '%s\n' "$res" | sed -n 's/^ms //p')
+check "a head libfcgi refuses, then a byte every 500 ms: closed ($t ms)" test "${t:-99999}" -lt 3500
+# A kept connection's idle time is not taken from its next request: 800 ms
+# idle, then a post whose body comes 300 ms after its head, is served.
+res=$(timeout 60 python3 "$ATTACK_DIR/fcgi_raw.py" "$port" keepslow 800)
+expect_match "a kept connection idle 800 ms, then a slow post: served" \
+	"$(printf '%s\n' "$res" | sed -n 's/^answer //p' | tail -n 1)" '^Status: (200|303)'
+# A body fmgate refused without reading (404) is not read as the next
+# request on the kept connection.
+res=$(timeout 60 python3 "$ATTACK_DIR/fcgi_raw.py" "$port" keepleft 20000)
+expect_eq "a kept connection: a 20 kB post to no form, then a GET: both answered" \
+	"$(printf '%s\n' "$res" | sed -n 's/^answer //p' | cut -c1-10 | tr '\n' ' ')" "Status: 40 Status: 40 "
+expect_eq "... the second one a 405" "$(printf '%s\n' "$res" | sed -n 's/^answer //p' | tail -n 1 | cut -c1-11)" "Status: 405"
+# A partial head whose sender has shut its side will never be whole: closed
+# at once, not at the read timeout.
+res=$(timeout 60 python3 "$ATTACK_DIR/fcgi_raw.py" "$port" halfclose)
+t=$(printf '%s\n' "$res" | sed -n 's/^ms //p')
+check "a partial head, then the sender's end: closed at once ($t ms)" test "${t:-99999}" -lt "$quick"
+expect_eq "the same two workers at the end" "$(pgrep -P "$serve_pid" | sort | tr '\n' ' ')" "$workers"
 SECRETS=("$FMDOUBLE_KEY")
 no_secret_anywhere
 done_testing

@@ -23,6 +23,32 @@ fcgi_raw.py PORT keep
     Two GET requests on one connection with FCGI_KEEP_CONN, then nothing.
     Prints each answer line and "ms N", the time from the second answer to
     the server's close.
+fcgi_raw.py PORT padbegin
+    A begin record padded with 8 bytes that libfcgi 2.4 takes for the header
+    of a 65535-byte parameters record, then what fmgate would see as a whole
+    head, whose bytes libfcgi reads as a pair declaring a 252 MB name; then
+    65535-byte records for at most 3 s. Prints "sent N", the answer line and
+    "ms N", the time from the connect to the server's close.
+fcgi_raw.py PORT padtrickle
+    A begin record padded with a header libfcgi takes for a 2-byte parameters
+    record, which makes libfcgi refuse the head that follows; then one byte
+    every 500 ms for at most 10 s. Prints "ms N", the time from the connect
+    to the server's close (seen by a failing send: up to 1 s late).
+fcgi_raw.py PORT keepslow IDLE_MS
+    With FCGI_KEEP_CONN: a GET, IDLE_MS of nothing, then the head of a post
+    (JSON wanted) whose body follows 300 ms later. Prints both answer lines.
+fcgi_raw.py PORT keepleft BYTES
+    With FCGI_KEEP_CONN: a post of a BYTES-long body to a form that does not
+    exist, then a GET. Prints both answer lines ("none" when the connection
+    closed without one).
+fcgi_raw.py PORT halfclose
+    A begin record and 2 bytes of the next header, then the end of what
+    it sends (shutdown of its writing side). Prints the answer line and "ms N",
+    the time from the connect to the server's close.
+fcgi_raw.py PORT xff BODY ADDR...
+    A post of the urlencoded BODY (JSON wanted) from REMOTE_ADDR 10.0.0.1 with one
+    HTTP_X_FORWARDED_FOR parameter per ADDR, in order, as nginx before 1.23
+    passes repeated header lines. Prints the answer line.
 Every socket operation times out after 20 s.
 """
 import socket
@@ -33,8 +59,12 @@ import time
 BEGIN, PARAMS, STDIN, STDOUT, GET_VALUES = 1, 4, 5, 6, 9
 
 
-def record(rtype, content, rid=1):
-    return struct.pack('>BBHHBB', 1, rtype, rid, len(content), 0, 0) + content
+def record(rtype, content, rid=1, pad=b'', reserved=0):
+    return struct.pack('>BBHHBB', 1, rtype, rid, len(content), len(pad), reserved) + content + pad
+
+
+def begin(keep=0, pad=b''):
+    return record(BEGIN, struct.pack('>HB5x', 1, keep), pad=pad)
 
 
 def pair(name, value_len):
@@ -93,7 +123,11 @@ def answer_of(data):
 
 
 def params(env):
-    content = b''.join(pair(k.encode(), len(v)) + v.encode() for k, v in env.items())
+    return params_of(env.items())
+
+
+def params_of(items):
+    content = b''.join(pair(k.encode(), len(v)) + v.encode() for k, v in items)
     return record(PARAMS, content) + record(PARAMS, b'')
 
 
@@ -150,6 +184,86 @@ def linger(s):
     print('ms', int((time.monotonic() - start) * 1000))
 
 
+def closed_after(s, start, pause, limit):
+    """Sends a byte every pause s until a send fails; the ms since start."""
+    try:
+        while time.monotonic() - start < limit:
+            time.sleep(pause)
+            s.send(b'z')
+    except OSError:
+        pass
+    return int((time.monotonic() - start) * 1000)
+
+
+def padbegin(s):
+    start = time.monotonic()
+    # fmgate's next record header: libfcgi reads its last byte (0x8f) as
+    # the top of a 4-byte name length.
+    pairs = b'\x01\x01ab' * 8
+    head = (begin(pad=struct.pack('>BBHHBB', 1, PARAMS, 1, 65535, 0, 0)) +
+            record(PARAMS, pairs, reserved=0x8f) + record(PARAMS, b''))
+    sent = send_all(s, [head, b'y' * (65535 - 48)])
+    while time.monotonic() - start < 3 and sent > 0:
+        n = send_all(s, [record(PARAMS, b'y' * 65535)])
+        if n == 0:
+            break
+        sent += n
+    print('sent', sent)
+    print('answer', answer(s))
+    print('ms', int((time.monotonic() - start) * 1000))
+
+
+def padtrickle(s):
+    start = time.monotonic()
+    s.sendall(begin(pad=struct.pack('>BBHHBB', 1, PARAMS, 1, 2, 0, 0)) +
+              record(PARAMS, b'\x01\x01ab') + record(PARAMS, b''))
+    print('ms', closed_after(s, start, 0.5, 10))
+
+
+POST = {'REQUEST_METHOD': 'POST', 'PATH_INFO': '/contact', 'REMOTE_ADDR': '127.0.0.1',
+        'CONTENT_TYPE': 'application/x-www-form-urlencoded', 'CONTENT_LENGTH': '24',
+        'HTTP_ACCEPT': 'application/json'}
+GET = {'REQUEST_METHOD': 'GET', 'PATH_INFO': '/contact', 'REMOTE_ADDR': '127.0.0.1'}
+
+
+def keepslow(s, idle_ms):
+    s.sendall(begin(1) + params(GET) + record(STDIN, b''))
+    print('answer', answer_of(until_end(s)))
+    time.sleep(idle_ms / 1000)
+    s.sendall(begin(1) + params(POST))
+    time.sleep(0.3)
+    s.sendall(record(STDIN, b'email=hold%40example.com') + record(STDIN, b''))
+    print('answer', answer_of(until_end(s)))
+
+
+def keepleft(s, size):
+    env = dict(POST, PATH_INFO='/nosuchform', CONTENT_LENGTH=str(size))
+    body = b''.join(record(STDIN, b'x' * min(8000, size - i)) for i in range(0, size, 8000))
+    s.sendall(begin(1) + params(env) + body + record(STDIN, b''))
+    print('answer', answer_of(until_end(s)))
+    try:
+        s.sendall(begin(1) + params(GET) + record(STDIN, b''))
+        print('answer', answer_of(until_end(s)))
+    except OSError:
+        print('answer none')
+
+
+def xff(s, body, addrs):
+    body = body.encode()
+    env = list(dict(POST, REMOTE_ADDR='10.0.0.1', CONTENT_LENGTH=str(len(body))).items())
+    env += [('HTTP_X_FORWARDED_FOR', a) for a in addrs]
+    s.sendall(begin() + params_of(env) + record(STDIN, body) + record(STDIN, b''))
+    print('answer', answer(s))
+
+
+def halfclose(s):
+    start = time.monotonic()
+    s.sendall(begin() + b'\x01\x04')
+    s.shutdown(socket.SHUT_WR)
+    print('answer', answer(s))
+    print('ms', int((time.monotonic() - start) * 1000))
+
+
 def main():
     port, mode = int(sys.argv[1]), sys.argv[2]
     s = socket.create_connection(('127.0.0.1', port), timeout=20)
@@ -159,6 +273,18 @@ def main():
         return linger(s)
     if mode == 'keep':
         return keep(s)
+    if mode == 'padbegin':
+        return padbegin(s)
+    if mode == 'padtrickle':
+        return padtrickle(s)
+    if mode == 'keepslow':
+        return keepslow(s, int(sys.argv[3]))
+    if mode == 'halfclose':
+        return halfclose(s)
+    if mode == 'xff':
+        return xff(s, sys.argv[3], sys.argv[4:])
+    if mode == 'keepleft':
+        return keepleft(s, int(sys.argv[3]))
     if mode == 'big':
         sent = send_all(s, big(int(sys.argv[3])))
     else:

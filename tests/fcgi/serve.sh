@@ -101,19 +101,44 @@ stop_serve
 expect_eq "reload: clean stop" "$SERVE_RC" 0
 
 # FCGI_WEB_SERVER_ADDRS, as libfcgi has it: a TCP peer not in the list is
-# closed at once, one in it served
-for addrs in 10.9.9.9 10.9.9.9,127.0.0.1; do
+# closed at once (and logged, once in 100), one in it served; spaces around
+# entries do not count, an IPv4 peer matches its ::ffff: form, and an empty
+# list is no list (every peer served).
+for addrs in 10.9.9.9 ::1 10.9.9.9,127.0.0.1 ' 10.9.9.9 , 127.0.0.1 ' ::ffff:127.0.0.1 '' ' '; do
 	port=$(free_port) || exit 1
 	FCGI_WEB_SERVER_ADDRS=$addrs start_serve "127.0.0.1:$port" 1
-	check "FCGI_WEB_SERVER_ADDRS=$addrs: serve listens" wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+	check "FCGI_WEB_SERVER_ADDRS='$addrs': serve listens" wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
 	fcgi "127.0.0.1:$port" "email=addrs%40example.com&uid=u-addrs&company=Acme"
 	status=$(printf '%s' "$OUT" | head -n 1)
+	fcgi "127.0.0.1:$port" "email=addrs%40example.com&uid=u-addrs&company=Acme"
 	stop_serve
 	case $addrs in
-	*127.0.0.1) expect_match "FCGI_WEB_SERVER_ADDRS=$addrs: served" "$status" '^Status: 303' ;;
-	*) expect_eq "FCGI_WEB_SERVER_ADDRS=$addrs: closed unanswered" "$status" "" ;;
+	10.9.9.9|::1)
+		expect_eq "FCGI_WEB_SERVER_ADDRS='$addrs': closed unanswered" "$status" ""
+		expect_eq "... logged once for two" "$(grep -c 'FastCGI peer 127.0.0.1 refused: not in FCGI_WEB_SERVER_ADDRS' "$tmp/serve.log")" 1 ;;
+	*) expect_match "FCGI_WEB_SERVER_ADDRS='$addrs': served" "$status" '^Status: 303' ;;
 	esac
 done
+
+# A header sent twice reaches libfcgi as two parameters (nginx before 1.23):
+# every copy counts, joined in order, so behind a trusted proxy the address
+# it appended (10.0.0.1 is trusted), not a client's own X-Forwarded-For
+# line, spends a budget of one post per address.
+sed 's#<rate-limit/>#<rate-limit per-ip="1" window="3600"/>#' "$MAPPING" >"$tmp/xff.xml"
+port=$(free_port) || exit 1
+SERVE_MAPPING="$tmp/xff.xml" start_serve "127.0.0.1:$port" 1
+check "two X-Forwarded-For: serve listens" wait_for bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+xff() { python3 "$top/tests/attack/fcgi_raw.py" "$port" xff "$@" | sed -n 's/^answer //p'; }
+expect_match "forged line, then the proxy's 203.0.113.9: accepted" "$(xff "email=x1%40example.com&uid=u-x1&company=Acme" 198.51.100.7 203.0.113.9)" '^Status: 200'
+expect_match "the same forged line, then 203.0.113.10: its own budget" "$(xff "email=x2%40example.com&uid=u-x2&company=Acme" 198.51.100.7 203.0.113.10)" '^Status: 200'
+expect_match "203.0.113.9 again: its budget is spent" "$(xff "email=x3%40example.com&uid=u-x3&company=Acme" 203.0.113.9)" '^Status: 429'
+# Copies over 16 KiB together keep their right-most entries.
+long=$(printf '198.51.100.7, %.0s' $(seq 1500))
+expect_match "a 21 kB forged line, then the proxy's 203.0.113.11: accepted" "$(xff "email=x4%40example.com&uid=u-x4&company=Acme" "${long%, }" 203.0.113.11)" '^Status: 200'
+expect_match "203.0.113.11 again: its budget is spent" "$(xff "email=x5%40example.com&uid=u-x5&company=Acme" 203.0.113.11)" '^Status: 429'
+expect_match "a 21 kB line ending 203.0.113.12, then a trusted 10.0.0.1: accepted" "$(xff "email=x6%40example.com&uid=u-x6&company=Acme" "${long}203.0.113.12" 10.0.0.1)" '^Status: 200'
+expect_match "203.0.113.12 again: its budget is spent" "$(xff "email=x7%40example.com&uid=u-x7&company=Acme" 203.0.113.12)" '^Status: 429'
+stop_serve
 
 # --user: as root, the workers run as that user
 if [ "$(id -u)" -eq 0 ]; then
