@@ -544,6 +544,18 @@ static bool check_captcha(const struct map_form *form, const struct form_pairs *
 	return false;
 }
 
+/* The request's log line and its count in the metrics. */
+static void record(const struct app *app, const struct map_form *form, const struct logline *logl,
+                   const struct response *res, int64_t t0)
+{
+	log_msg(LOG_INFO, "form=%s outcome=%s status=%d ms=%ld id=%s email=%s %s%s%s",
+	        form ? form->id : "-", logl->outcome, res->status, (long)(clock_mono_ms() - t0),
+	        logl->id, logl->email, logl->detail, logl->captcha ? " captcha=" : "",
+	        logl->captcha ? logl->captcha : "");
+	metrics_post(app->config_err == CONFIG_OK ? app->config.spool_dir : NULL,
+	             form ? form->id : NULL, logl->outcome, answered_code);
+}
+
 void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *rd_ctx,
                     struct response *res)
 {
@@ -619,12 +631,7 @@ void handler_handle(struct app *app, struct request *req, req_read_fn rd, void *
 refuse:
 	answer_status(res, json, form, rf);
 out:
-	log_msg(LOG_INFO, "form=%s outcome=%s status=%d ms=%ld id=%s email=%s %s%s%s",
-	        form ? form->id : "-", logl.outcome, res->status, (long)(clock_mono_ms() - t0), logl.id,
-	        logl.email, logl.detail, logl.captcha ? " captcha=" : "",
-	        logl.captcha ? logl.captcha : "");
-	metrics_post(app->config_err == CONFIG_OK ? app->config.spool_dir : NULL,
-	             form ? form->id : NULL, logl.outcome, answered_code);
+	record(app, form, &logl, res, t0);
 	id_result_free(&idr);
 	form_pairs_free(&pairs);
 }

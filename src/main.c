@@ -1141,8 +1141,9 @@ int main(int argc, char **argv)
 	if (se != SANDBOX_OK && se != SANDBOX_SKIPPED) {
 		int why = errno;
 
-		log_msg(LOG_WARN, "no sandbox: %s (%s); going on without it", sandbox_strerror(se),
-		        strerror(why));
+		log_msg(LOG_WARN, "%s: %s (%s); going on without it",
+		        se == SANDBOX_DUMPABLE ? "sandbox incomplete" : "no sandbox",
+		        sandbox_strerror(se), strerror(why));
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return 1;
