@@ -2,12 +2,12 @@
 #include "metrics.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -99,43 +99,55 @@ static bool ready(int fd, struct stat *sb)
 	       memcmp(h.magic, MT_MAGIC, sizeof h.magic) == 0 && h.size == sizeof(struct mt_file);
 }
 
-/* The "_other" slot's names at offset `at` (dest "" for a post slot). */
-static bool put_other(int fd, size_t at, const char *dest)
+/* A key's "_other" names (dest "" for a post slot). */
+static void name_other(struct mt_key *k, const char *dest)
 {
-	struct mt_key k;
-
-	memset(&k, 0, sizeof k);   /* the padding too: it is written out */
-	atomic_init(&k.tag, 1ull << 63);
-	text_copy(k.form, sizeof k.form, METRICS_OTHER);
-	text_copy(k.dest, sizeof k.dest, dest);
-	return pwrite(fd, &k, sizeof k, (off_t)at) == (ssize_t)sizeof k;
+	atomic_init(&k->tag, 1ull << 63);
+	text_copy(k->form, sizeof k->form, METRICS_OTHER);
+	text_copy(k->dest, sizeof k->dest, dest);
 }
 
-/* A zeroed file with the "_other" slots named, under the exclusive lock; its
- * blocks allocated now, so that a full disk refuses it instead of SIGBUS.
- * The header last: a file cut short by a crash is not taken as made. */
-static bool make_ready(int fd)
+/*
+ * A new file of this layout, zeroed with the "_other" slots named, as the
+ * file of sd: written whole beside it, then linked in when there is none
+ * (STATEDIR_KEEP: the first process's stays) or renamed over one of another
+ * layout (STATEDIR_REPLACE). Never made in place: no process sees a file half
+ * made, and one that has the old file mapped keeps it whole (a file cut short
+ * under a mapping is SIGBUS); it finds the new one at its next look.
+ */
+static bool make_file(struct statedir *sd, enum statedir_how how)
 {
-	struct { char magic[8]; uint64_t size; } h = { MT_MAGIC, sizeof(struct mt_file) };
+	struct mt_file *f = calloc(1, sizeof *f);   /* the padding too: written out */
+	enum statedir_err e;
 
-	return ftruncate(fd, 0) == 0 && posix_fallocate(fd, 0, sizeof(struct mt_file)) == 0 &&
-	       put_other(fd, offsetof(struct mt_file, post[METRICS_FORMS]), "") &&
-	       put_other(fd, offsetof(struct mt_file, dlv[METRICS_DESTS]), METRICS_OTHER) &&
-	       pwrite(fd, &h, sizeof h, 0) == (ssize_t)sizeof h;
+	if (!f)
+		return false;
+	memcpy(f->magic, MT_MAGIC, sizeof f->magic);
+	f->size = sizeof *f;
+	name_other(&f->post[METRICS_FORMS].k, "");
+	name_other(&f->dlv[METRICS_DESTS].k, METRICS_OTHER);
+	e = statedir_write(sd, METRICS_FILE, f, sizeof *f, how);
+	free(f);
+	return e == STATEDIR_OK || (how == STATEDIR_KEEP && e == STATEDIR_EEXIST);
 }
 
-/* The file of sd mapped writable, made (anew) when missing or of another layout. */
+/* The file of sd mapped writable, made when missing, made anew when of
+ * another layout. No lock: a file in place is always whole. */
 static struct mt_file *map_writable(struct statedir *sd, struct stat *sb)
 {
 	void *map = MAP_FAILED;
-	int fd = statedir_openat(sd, METRICS_FILE, O_RDWR | O_CREAT);
+	int fd = statedir_openat(sd, METRICS_FILE, O_RDWR);
 
-	if (fd < 0)
-		return NULL;
-	if (ready(fd, sb) || (flock(fd, LOCK_EX) == 0 && (ready(fd, sb) ||
-	                      (make_ready(fd) && ready(fd, sb)))))
+	if (fd < 0 && errno == ENOENT && make_file(sd, STATEDIR_KEEP))
+		fd = statedir_openat(sd, METRICS_FILE, O_RDWR);
+	if (fd >= 0 && !ready(fd, sb)) {
+		close(fd);
+		fd = make_file(sd, STATEDIR_REPLACE) ? statedir_openat(sd, METRICS_FILE, O_RDWR) : -1;
+	}
+	if (fd >= 0 && ready(fd, sb))
 		map = mmap(NULL, sizeof(struct mt_file), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);   /* the lock goes with it */
+	if (fd >= 0)
+		close(fd);
 	return map == MAP_FAILED ? NULL : map;
 }
 
@@ -300,7 +312,10 @@ static struct mt_file *map_readonly(const char *spool_dir, enum metrics_err *err
 	struct stat sb;
 	int fd = sd ? statedir_openat(sd, METRICS_FILE, O_RDONLY) : -1;
 
-	*err = METRICS_OK;
+	/* No state folder or no file yet: nothing counted, not an error; a
+	 * file that cannot be opened (another user's) is one. */
+	*err = (!sd && e != STATEDIR_ENOENT) || (sd && fd < 0 && errno != ENOENT) ? METRICS_EMAP
+	                                                                          : METRICS_OK;
 	if (fd >= 0) {
 		if (ready(fd, &sb))
 			map = mmap(NULL, sizeof(struct mt_file), PROT_READ, MAP_SHARED, fd, 0);

@@ -200,5 +200,15 @@ expect_eq "no metrics file: metrics exits 2" "$?" 2
 expect_match "no metrics file: metrics says why" "$(cat "$W/err")" 'cannot be read'
 rmdir "$TEST_SPOOL/state/metrics-1"
 
+# --- a metrics file its reader may not open is an error, not "nothing yet"
+if [ "$(id -u)" = 0 ]; then
+	post "email=u2%40example.com&uid=u2&company=Acme" PATH_INFO=/contact
+	chmod 000 "$TEST_SPOOL/state/metrics-1"
+	FMGATE_WRAP="setpriv --reuid=65534 --regid=65534 --clear-groups -- $FMGATE_WRAP" \
+		fmg metrics >/dev/null 2>"$W/err"
+	expect_eq "an unreadable metrics file: metrics exits 2" "$?" 2
+	chmod 600 "$TEST_SPOOL/state/metrics-1"
+fi
+
 expect_no_match "no crash logged" "$(cat "$W/all.log")" 'AddressSanitizer|runtime error'
 done_testing

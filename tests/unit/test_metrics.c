@@ -8,6 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -229,7 +233,10 @@ static void test_stalled_claim(void)
 static void test_layout(void)
 {
 	char path[256];
-	struct stat sb;
+	struct stat sb, before;
+	void *old;
+	pid_t holder;
+	time_t t0;
 	uint64_t size;
 	struct buf b;
 	int fd;
@@ -249,12 +256,38 @@ static void test_layout(void)
 	buf_init(&b, METRICS_PRINT_MAX);
 	T(metrics_print(root, &none, &b) == METRICS_EMAP, "another layout: not printed");
 	buf_free(&b);
+	/* Another process holds a lock on that file and has it mapped: making
+	 * it anew waits for nobody, and never cuts the old file short under a
+	 * mapping (SIGBUS): the new one is another file. */
+	fd = open(path, O_RDONLY);
+	old = fd >= 0 ? mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_SHARED, fd, 0) : MAP_FAILED;
+	T(fd >= 0 && fstat(fd, &before) == 0 && old != MAP_FAILED, "the old file mapped");
+	holder = fork();
+	if (holder == 0) {
+		int h = open(path, O_RDONLY);
+
+		if (h < 0 || flock(h, LOCK_EX) != 0)
+			_exit(1);
+		sleep(4);
+		_exit(0);
+	}
 	/* ...and made anew, from zero, by the next count once this process
 	 * looks again (at most once a second). */
 	sleep(1);
+	t0 = time(NULL);
 	metrics_post(root, "new", "queued", NULL);
+	T(time(NULL) - t0 <= 1, "made anew without waiting for the lock's holder");
 	T(value("fmgate_posts_total{form=\"new\",outcome=\"queued\"}") == 1, "made anew");
 	T(value("fmgate_posts_total{form=\"f1\",outcome=\"delivered\"}") == -1, "from zero");
+	T(stat(path, &sb) == 0 && sb.st_ino != before.st_ino, "made beside the old file, not in it");
+	T(old != MAP_FAILED && ((const char *)old)[before.st_size - 1] == 0 &&
+	  memcmp(old, "FMGMET0", 8) == 0, "the old mapping still whole");
+	if (old != MAP_FAILED)
+		munmap(old, (size_t)before.st_size);
+	if (fd >= 0)
+		close(fd);
+	kill(holder, SIGKILL);
+	waitpid(holder, NULL, 0);
 }
 
 static void test_no_spool(void)
