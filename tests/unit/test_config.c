@@ -11,6 +11,18 @@
 #include "t.h"
 
 static char dir[64];
+/* Paths in the test's own folder (made in main); only their text is used. */
+static char p_map[96], p_spool[96], p_sp[96], p_key[96], p_key2[96], p_k[96];
+
+static void make_paths(void)
+{
+	snprintf(p_map, sizeof p_map, "%s/x.xml", dir);
+	snprintf(p_spool, sizeof p_spool, "%s/spool", dir);
+	snprintf(p_sp, sizeof p_sp, "%s/sp", dir);
+	snprintf(p_key, sizeof p_key, "%s/api-key", dir);
+	snprintf(p_key2, sizeof p_key2, "%s/key", dir);
+	snprintf(p_k, sizeof p_k, "%s/k", dir);
+}
 
 static void clear_env(void)
 {
@@ -295,8 +307,8 @@ static void test_rest(void)
 
 	clear_env();
 	T_STREQ(config_mapping_path(), CONFIG_DEFAULT_MAPPING, "default mapping path");
-	setenv("FMGATE_CONFIG", "/tmp/x.xml", 1);
-	T_STREQ(config_mapping_path(), "/tmp/x.xml", "FMGATE_CONFIG");
+	setenv("FMGATE_CONFIG", p_map, 1);
+	T_STREQ(config_mapping_path(), p_map, "FMGATE_CONFIG");
 	setenv("FMGATE_CONFIG", "", 1);
 	T_STREQ(config_mapping_path(), CONFIG_DEFAULT_MAPPING, "empty FMGATE_CONFIG ignored");
 
@@ -308,20 +320,20 @@ static void test_rest(void)
 	T(c.fields_max_age_s == CONFIG_DEFAULT_FIELDS_MAX_AGE && c.fields_max_age_s == 3600,
 	  "default field list age: an hour");
 	T(why[0] == '\0', "why empty on success");
-	s.spool_dir = "/srv/spool";
+	s.spool_dir = p_spool;
 	s.timeout_ms = 1500;
 	s.fm_fields_max_age = 60;
 	T(resolve(&s, &c, why) == CONFIG_OK, "with settings");
 	T(c.fields_max_age_s == 60, "fields-max-age from the settings");
-	T_STREQ(c.spool_dir, "/srv/spool", "settings spool");
+	T_STREQ(c.spool_dir, p_spool, "settings spool");
 	T(c.timeout_ms == 1500, "settings timeout");
 	setenv("FMGATE_SPOOL", "", 1);
-	T(resolve(&s, &c, why) == CONFIG_OK && strcmp(c.spool_dir, "/srv/spool") == 0 &&
-	  strcmp(config_spool_dir(&s), "/srv/spool") == 0, "an empty FMGATE_SPOOL counts as unset");
-	setenv("FMGATE_SPOOL", "/var/tmp/sp", 1);
-	T(strcmp(config_spool_dir(&s), "/var/tmp/sp") == 0, "config_spool_dir: FMGATE_SPOOL first");
+	T(resolve(&s, &c, why) == CONFIG_OK && strcmp(c.spool_dir, p_spool) == 0 &&
+	  strcmp(config_spool_dir(&s), p_spool) == 0, "an empty FMGATE_SPOOL counts as unset");
+	setenv("FMGATE_SPOOL", p_sp, 1);
+	T(strcmp(config_spool_dir(&s), p_sp) == 0, "config_spool_dir: FMGATE_SPOOL first");
 	T(resolve(&s, &c, why) == CONFIG_OK, "env spool");
-	T_STREQ(c.spool_dir, "/var/tmp/sp", "FMGATE_SPOOL over settings");
+	T_STREQ(c.spool_dir, p_sp, "FMGATE_SPOOL over settings");
 	memset(longpath, 'a', sizeof longpath - 1);
 	longpath[sizeof longpath - 1] = '\0';
 	setenv("FMGATE_SPOOL", longpath, 1);
@@ -352,7 +364,7 @@ static void test_env_only(void)
 
 	clear_env();
 	env_only(NULL, 0, NULL, false, "no variable");
-	setenv("FMGATE_CONFIG", "/tmp/x.xml", 1);
+	setenv("FMGATE_CONFIG", p_map, 1);
 	env_only(NULL, 0, NULL, false, "FMGATE_CONFIG is how both find the mapping");
 	setenv("FM_DOMAIN", "", 1);
 	env_only(NULL, 0, NULL, false, "an empty variable counts as unset");
@@ -392,12 +404,12 @@ static void test_env_only(void)
 
 	setenv("FM_API_KEY", "k", 1);
 	env_only(&s, 1, "FM_API_KEY", false, "FM_API_KEY, no key file in the mapping");
-	s.fm_api_key_file = "/etc/fmgate/api-key";
+	s.fm_api_key_file = p_key;
 	env_only(&s, 1, "FM_API_KEY", true, "FM_API_KEY over the mapping's key file");
 	unsetenv("FM_API_KEY");
-	setenv("FM_API_KEY_FILE", "/etc/fmgate/api-key", 1);
+	setenv("FM_API_KEY_FILE", p_key, 1);
 	env_only(&s, 0, NULL, false, "FM_API_KEY_FILE as the mapping's");
-	setenv("FM_API_KEY_FILE", "/root/key", 1);
+	setenv("FM_API_KEY_FILE", p_key2, 1);
 	env_only(&s, 1, "FM_API_KEY_FILE", true, "FM_API_KEY_FILE over another file");
 	T(config_env_only(&s, v) == 1 && strcmp(v[0].attr, "<freshmarketer api-key-file>") == 0,
 	  "FM_API_KEY_FILE: names <freshmarketer api-key-file>");
@@ -407,11 +419,11 @@ static void test_env_only(void)
 
 	setenv("FMGATE_SPOOL", CONFIG_DEFAULT_SPOOL, 1);
 	env_only(&s, 0, NULL, false, "FMGATE_SPOOL as the default the mapping leaves");
-	setenv("FMGATE_SPOOL", "/srv/spool", 1);
+	setenv("FMGATE_SPOOL", p_spool, 1);
 	env_only(&s, 1, "FMGATE_SPOOL", false, "FMGATE_SPOOL, none in the mapping");
 	T(config_env_only(&s, v) == 1 && strcmp(v[0].attr, "<spool dir>") == 0,
 	  "FMGATE_SPOOL: names <spool dir>");
-	s.spool_dir = "/srv/spool";
+	s.spool_dir = p_spool;
 	env_only(&s, 0, NULL, false, "FMGATE_SPOOL as the mapping's");
 	setenv("FMGATE_SPOOL", CONFIG_DEFAULT_SPOOL, 1);
 	env_only(&s, 1, "FMGATE_SPOOL", true, "FMGATE_SPOOL over the mapping's");
@@ -419,8 +431,8 @@ static void test_env_only(void)
 	setenv("FM_API_BASE", "https://b.example/api", 1);
 	setenv("FM_DOMAIN", "d", 1);
 	setenv("FM_API_KEY", "k", 1);
-	setenv("FM_API_KEY_FILE", "/k", 1);
-	setenv("FMGATE_SPOOL", "/srv/spool", 1);
+	setenv("FM_API_KEY_FILE", p_k, 1);
+	setenv("FMGATE_SPOOL", p_spool, 1);
 	T(config_env_only(NULL, v) == CONFIG_ENV_VARS && strcmp(v[0].var, "FM_API_BASE") == 0 &&
 	  strcmp(v[1].var, "FM_DOMAIN") == 0 && strcmp(v[2].var, "FM_API_KEY") == 0 &&
 	  strcmp(v[3].var, "FM_API_KEY_FILE") == 0 && strcmp(v[4].var, "FMGATE_SPOOL") == 0,
@@ -448,6 +460,7 @@ int main(void)
 	snprintf(dir, sizeof dir, "/tmp/fmgate-test-config.XXXXXX");
 	if (!mkdtemp(dir))
 		return 2;
+	make_paths();
 	test_base_allowed();
 	test_base();
 	test_key();
