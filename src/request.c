@@ -38,13 +38,8 @@ static enum req_err copy_list_tail(char **dst, req_param_fn param, void *ctx, co
 	if (!v)
 		return REQ_OK;
 	len = strlen(v);
-	if (len > LIMIT_MAX_HEADER) {
-		const char *t = v + len - LIMIT_MAX_HEADER;
-
-		if (t[-1] != ',' && !(t = strchr(t, ',')))
-			return REQ_OK;
-		v = t[0] == ',' ? t + 1 : t;
-	}
+	if (!(v = text_list_tail(v, len, LIMIT_MAX_HEADER, ',')))
+		return REQ_OK;
 	*dst = strdup(v);
 	return *dst ? REQ_OK : REQ_ENOMEM;
 }

@@ -33,6 +33,7 @@
 #include "netaddr.h"
 #include "request.h"
 #include "response.h"
+#include "text.h"
 
 #define SERVE_BACKLOG      128
 #define SERVE_MAX_WORKERS  256
@@ -87,16 +88,14 @@ struct fcgi_conn {
 	char joined[LIMIT_MAX_FCGI_JOINED + 1];
 };
 
-/* The bytes after the first separator (sep[0] and any spaces) in p[from, n),
- * from >= 1 looking at p[from - 1] too; NULL when there is none. */
-static const char *after_sep(const char *p, size_t from, size_t n, char sep)
+/* The right-most whole entries of p[0, n) within `keep` bytes (text.h), the
+ * spaces after their separator skipped; NULL when there are none. */
+static const char *tail_of(const char *p, size_t n, size_t keep, char sep)
 {
-	const char *t = memchr(p + from - 1, sep, n - from + 1);
+	const char *t = text_list_tail(p, n, keep, sep);
 
-	if (!t)
-		return NULL;
-	while (*++t == ' ')
-		;
+	while (t && *t == ' ')
+		t++;
 	return t;
 }
 
@@ -109,7 +108,7 @@ static void join_copy(char *j, size_t *len, const char *sep, const char *v)
 	const char *t = NULL;
 
 	if (total > LIMIT_MAX_FCGI_JOINED && total - LIMIT_MAX_FCGI_JOINED < *len)
-		t = after_sep(j, total - LIMIT_MAX_FCGI_JOINED, *len, sep[0]);
+		t = tail_of(j, *len, *len - (total - LIMIT_MAX_FCGI_JOINED), sep[0]);
 	if (t) {
 		*len = (size_t)(j + *len - t);
 		memmove(j, t, *len);
@@ -117,7 +116,7 @@ static void join_copy(char *j, size_t *len, const char *sep, const char *v)
 	} else if (total > LIMIT_MAX_FCGI_JOINED) {
 		*len = sl = 0;
 		if (vl > LIMIT_MAX_FCGI_JOINED &&
-		    !(v = after_sep(v, vl - LIMIT_MAX_FCGI_JOINED, vl, sep[0])))
+		    !(v = tail_of(v, vl, LIMIT_MAX_FCGI_JOINED, sep[0])))
 			v = "";
 		vl = strlen(v);
 	}

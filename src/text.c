@@ -264,6 +264,19 @@ size_t text_utf8_next(const char *str, size_t n, uint32_t *cp)
 	return len;
 }
 
+const char *text_list_tail(const char *s, size_t n, size_t max, char sep)
+{
+	const char *t;
+
+	if (n <= max)
+		return s;
+	t = s + n - max;
+	if (t[-1] == sep)
+		return t;
+	t = memchr(t, sep, max);
+	return t ? t + 1 : NULL;
+}
+
 void text_utf8_repair(char *s)
 {
 	size_t n = strlen(s), i = 0;

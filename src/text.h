@@ -24,6 +24,15 @@ size_t text_utf8_next(const char *s, size_t n, uint32_t *cp);
  * stray byte from the API) becomes '?'. For text fmgate keeps in JSON. */
 void text_utf8_repair(char *s);
 
+/*
+ * Where the right-most whole entries of the list s[0, n) (entries separated
+ * by sep) that fit in max bytes begin: s when n <= max, else just after the
+ * first sep that starts or precedes the last max bytes; NULL when there is
+ * none (the last entry alone is longer than max). For lists read from their
+ * right end (X-Forwarded-For), whose left part may be cut.
+ */
+const char *text_list_tail(const char *s, size_t n, size_t max, char sep);
+
 /* A control character where text is shown: C0, DEL, C1, and U+2028/U+2029,
  * which some programs take as line ends. */
 bool text_is_control(uint32_t c);

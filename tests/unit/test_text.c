@@ -324,6 +324,15 @@ static void test_copy(void)
 int main(void)
 {
 	{
+		static const char l[] = "a, bb, ccc";
+		const char *e = l + sizeof l - 1;
+
+		T(text_list_tail(l, sizeof l - 1, 64, ',') == l, "list tail: fits whole");
+		T(text_list_tail(l, sizeof l - 1, 8, ',') == e - 8, "list tail: cut at the sep before the window");
+		T(text_list_tail(l, sizeof l - 1, 6, ',') == e - 4, "list tail: cut after a sep in the window");
+		T(text_list_tail(l, sizeof l - 1, 3, ',') == NULL, "list tail: the last entry too long");
+	}
+	{
 		static const struct { const char *in, *out; } r[] = {
 			{ "plain", "plain" }, { "caf\xc3\xa9", "caf\xc3\xa9" },
 			{ "cut \xc3", "cut ?" }, { "cut \xe2\x82", "cut ??" },
