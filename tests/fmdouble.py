@@ -12,7 +12,8 @@ been seen to differ from it; and a control API under /_double/ for tests.
 
 Usage:
   /usr/bin/python3 tests/fmdouble.py --port 0 --port-file FILE --key KEY
-                   [--hour-limit N] [--minute-limit N] [--retry-after]
+                   [--hour-limit N] [--minute-limit N] [--hour-window S]
+                   [--minute-window S] [--retry-after]
                    [--modes JSON] [--verbose]
 
 Binds 127.0.0.1 only. With --port 0 the kernel picks the port; the actual port
@@ -126,7 +127,9 @@ and filtered_search rows). DELETE /contacts/ID takes the contact out of every
 list too; its notes stay.
 
 Rate limits (per API key): an hour and a minute window (fixed windows starting
-at the first counted request; 0 = unlimited). Every authenticated API request
+at the first counted request; 0 = unlimited). Their lengths are 3600 and 60
+seconds unless hour_window / minute_window say otherwise (a test compresses
+time: the client knows windows only from the reset headers). Every authenticated API request
 that is not answered by an injected fault counts. Each answer to an
 authenticated request carries, for each limited window:
   x-ratelimit-limit / -remaining / -reset                 (hour window)
@@ -186,6 +189,10 @@ Modes (live-seen behaviours; each default is the documented behaviour above):
                     second list (live behaviour unconfirmed: a client must not
                     count on a refusal) | "unique": it is a 400 "Name has
                     already been taken" (exact, case-sensitive match)
+  ratelimit_headers "sent" | "none": no x-ratelimit-* / per-min-x-ratelimit-*
+                    header on any answer (their names are unconfirmed live:
+                    a client must cope with a 429 alone); the limits and
+                    Retry-After (retry_after) stay
   live              true: shorthand for dup_message "address", lookup_rows
                     "partial", reset_format "ddmmyy", subscription "ids", radio,
                     emails_array, create_status 200 (not the lag, the 403s,
@@ -199,6 +206,7 @@ Control API (no auth, not recorded, faults never apply):
                           notes, request log, faults and rate counters, the
                           stand-ins' records and settings, and restarts the ids;
                           optional body {"hour_limit":N,"minute_limit":N,
+                          "hour_window":S,"minute_window":S (1-3600),
                           "retry_after":bool,"key":"...","modes":{..}}; a
                           setting or mode not given returns to its command-line
                           value. An unknown mode or a bad value: 400, and
@@ -221,7 +229,13 @@ Control API (no auth, not recorded, faults never apply):
   GET  /_double/accounts  {"sales_accounts":[{"id":N,"name":S}..]} in id order
   GET  /_double/notes     {"notes":[{"id","description","targetable_type",
                           "targetable_id"}..]} in id order
-  GET  /_double/requests  {"requests":[{"method","path","query","headers"
+  GET  /_double/rate      {"now":T,"hour"|"minute":{"limit":N,"seconds":S,"windows":
+                          [{"start":T,"counted":N,"refused":N}..]}}: every
+                          window since the reset, oldest first (the last 1000);
+                          T in seconds since the reset, counted = calls let
+                          through, refused = calls answered 429 by the limit
+  GET  /_double/requests  {"requests":[{"at" (seconds since the reset),
+                          "method","path","query","headers"
                           (lower-cased names),"body" (parsed JSON or null),"raw",
                           "conn":"ip:port","status"(0 = connection reset),
                           "fault": kind or null}]} (API requests only; the last
@@ -338,6 +352,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 API_PREFIX = "/crm/sales/api"
 MAX_BODY = 1024 * 1024          # bytes of one request body we accept
 MAX_LOGGED_REQUESTS = 10000     # request log entries kept (oldest dropped)
+MAX_LOGGED_WINDOWS = 1000       # rate windows kept per kind (oldest dropped)
 HOOK_PREFIX = "/_hooks/"        # webhook receivers: /_hooks/NAME
 SEGMENT_IDENTIFY = "/v1/identify"
 SEGMENT_MAX_BODY = 32 * 1024    # Segment's limit for one call
@@ -424,6 +439,7 @@ MODE_DEFAULTS = {
     "create_status": 201,
     "lists_per_page": 25,
     "list_names": "any",
+    "ratelimit_headers": "sent",
 }
 MODE_CHOICES = {
     "dup_message": ("documented", "address", "dutch"),
@@ -433,6 +449,7 @@ MODE_CHOICES = {
     "subscription": ("text", "ids"),
     "create_status": (201, 200),
     "list_names": ("any", "unique"),
+    "ratelimit_headers": ("sent", "none"),
 }
 MODE_COUNTS = ("lookup_lag_ms", "lookup_403_every")         # non-negative integers
 MODE_SIZES = ("lists_per_page",)                             # positive integers
@@ -702,10 +719,12 @@ def norm_email(value):
 
 
 class State:
-    def __init__(self, key, hour_limit, minute_limit, retry_after, modes=None):
+    def __init__(self, key, hour_limit, minute_limit, retry_after, modes=None,
+                 hour_window=3600, minute_window=60):
         self.lock = threading.Lock()
         self.defaults = {"key": key, "hour_limit": hour_limit,
-                         "minute_limit": minute_limit, "retry_after": retry_after}
+                         "minute_limit": minute_limit, "retry_after": retry_after,
+                         "hour_window": hour_window, "minute_window": minute_window}
         # the modes a reset returns to: the built-in defaults with --modes applied
         self.default_modes = resolve_modes(modes or {}, MODE_DEFAULTS)
         self.reset({})
@@ -720,6 +739,10 @@ class State:
             if not isinstance(conf[name], int) or isinstance(conf[name], bool) \
                     or conf[name] < 0:
                 raise BadRequest("%s must be a non-negative integer" % name)
+        for name in ("hour_window", "minute_window"):
+            if not isinstance(conf[name], int) or isinstance(conf[name], bool) \
+                    or not 1 <= conf[name] <= 3600:
+                raise BadRequest("%s must be an integer from 1 to 3600" % name)
         if not isinstance(conf["key"], str) or not conf["key"]:
             raise BadRequest("key must be a non-empty string")
         if not isinstance(conf["retry_after"], bool):
@@ -731,6 +754,9 @@ class State:
         self.key = conf["key"]
         self.hour_limit = conf["hour_limit"]
         self.minute_limit = conf["minute_limit"]
+        self.hour_window = conf["hour_window"]
+        self.minute_window = conf["minute_window"]
+        self.started = time.monotonic()  # what a request's "at" counts from
         self.retry_after = conf["retry_after"]
         self.modes = modes
         # names of the fields that take choice ids (subscription "ids")
@@ -754,8 +780,10 @@ class State:
         self.requests = collections.deque(maxlen=MAX_LOGGED_REQUESTS)
         self.faults = collections.deque()
         self.fields = mode_fields(modes)
-        # key -> {"hour": [start, count], "minute": [start, count]}
+        # key -> {"hour": [start, counted, refused], "minute": [..]}
         self.windows = {}
+        # every window of the current key, oldest first (GET /_double/rate)
+        self.window_log = {"hour": [], "minute": []}
         # the stand-ins: webhook receivers and Segment's tracking API
         self.hooks = []              # every webhook request, as recorded
         self.hook_conf = {name: {} for name in HOOK_SETTINGS}   # setting -> NAME -> value
@@ -1003,25 +1031,44 @@ class State:
     def rate_check(self, key):
         """Counts one request. Returns (headers, over, retry_after_s)."""
         now = time.monotonic()
-        win = self.windows.setdefault(key, {"hour": [now, 0], "minute": [now, 0]})
+        win = self.windows.get(key)
+        if win is None:
+            win = self.windows[key] = {"hour": [now, 0, 0], "minute": [now, 0, 0]}
+            for name in win:
+                self.window_log[name].append(win[name])
         headers, over, wait = [], False, 0
         for name, length, limit, prefix in (
-                ("hour", 3600, self.hour_limit, "x-ratelimit-"),
-                ("minute", 60, self.minute_limit, "per-min-x-ratelimit-")):
+                ("hour", self.hour_window, self.hour_limit, "x-ratelimit-"),
+                ("minute", self.minute_window, self.minute_limit, "per-min-x-ratelimit-")):
             if limit <= 0:
                 continue
             w = win[name]
             if now - w[0] >= length:
-                w[0], w[1] = now, 0
+                w = win[name] = [now, 0, 0]
+                self.window_log[name].append(w)
+                del self.window_log[name][:-MAX_LOGGED_WINDOWS]
             reset = max(1, math.ceil(w[0] + length - now))
             if w[1] >= limit:
                 over, wait = True, max(wait, reset)
+                w[2] += 1
             else:
                 w[1] += 1
             headers += [(prefix + "limit", str(limit)),
                         (prefix + "remaining", str(max(0, limit - w[1]))),
                         (prefix + "reset", self.reset_text(reset))]
+        if self.modes["ratelimit_headers"] == "none":
+            headers = []
         return headers, over, wait
+
+    def rate_report(self):
+        """The rate windows of the current key, for GET /_double/rate."""
+        out = {"now": round(time.monotonic() - self.started, 4)}
+        for name, length, limit in (("hour", self.hour_window, self.hour_limit),
+                                    ("minute", self.minute_window, self.minute_limit)):
+            out[name] = {"limit": limit, "seconds": length, "windows": [
+                {"start": round(w[0] - self.started, 4), "counted": w[1], "refused": w[2]}
+                for w in self.window_log[name]]}
+        return out
 
     def reset_text(self, seconds):
         """An x-ratelimit-reset value for a window restarting in seconds."""
@@ -1370,6 +1417,8 @@ class Handler(BaseHTTPRequestHandler):
                     self.send_json(200, {"fields": state.fields})
                 elif route == ("GET", "/_double/requests"):
                     self.send_json(200, {"requests": list(state.requests)})
+                elif route == ("GET", "/_double/rate"):
+                    self.send_json(200, state.rate_report())
                 elif route == ("POST", "/_double/hooks"):
                     change_hooks(state.hook_conf, body)
                     self.send_json(200, {"ok": True})
@@ -1407,7 +1456,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def api(self, url, raw):
         state = self.server.state
-        entry = {"method": self.command, "path": url.path, "query": url.query,
+        entry = {"at": round(time.monotonic() - state.started, 4),
+                 "method": self.command, "path": url.path, "query": url.query,
                  "headers": {k.lower(): v for k, v in self.headers.items()},
                  "body": None, "raw": raw.decode("utf-8", "replace"),
                  "conn": "%s:%d" % self.client_address[:2], "status": 0,
@@ -1789,6 +1839,10 @@ def main():
     ap.add_argument("--key", required=True)
     ap.add_argument("--hour-limit", type=int, default=0)
     ap.add_argument("--minute-limit", type=int, default=0)
+    ap.add_argument("--hour-window", type=int, default=3600,
+                    help="seconds the 'hour' window lasts (tests compress time)")
+    ap.add_argument("--minute-window", type=int, default=60,
+                    help="seconds the 'minute' window lasts")
     ap.add_argument("--retry-after", action="store_true",
                     help="send Retry-After on rate-limit 429s")
     ap.add_argument("--modes", default="{}",
@@ -1800,7 +1854,7 @@ def main():
         if not isinstance(modes, dict):
             raise ValueError("modes must be an object")
         state = State(args.key, args.hour_limit, args.minute_limit, args.retry_after,
-                      modes)
+                      modes, args.hour_window, args.minute_window)
     except (ValueError, BadRequest) as e:
         ap.error("--modes: %s" % e)
 

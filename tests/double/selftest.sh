@@ -110,6 +110,23 @@ grep -qi '^per-min-x-ratelimit-remaining: 1' "$dir/h" && pass=$((pass + 1)) || {
 check "limit 2" 200 '"fields"' -H "$auth" "$api/settings/contacts/fields"
 check "limit 3" 429 'API rate limit exceeded' -D "$dir/h" -H "$auth" "$api/settings/contacts/fields"
 grep -qi '^retry-after: [0-9]' "$dir/h" && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "not ok: Retry-After on limit"; }
+check "rate windows" 200 '"counted": 2, "refused": 1' "$url/_double/rate"
+check "requests carry their time" 200 '"at": ' "$url/_double/requests"
+check "window length refused" 400 'minute_window must be' -d '{"minute_window":0}' "$url/_double/reset"
+check "short windows" 200 '"ok": true' -d '{"minute_limit":1,"minute_window":1}' "$url/_double/reset"
+check "short window 1" 200 '"fields"' -D "$dir/h" -H "$auth" "$api/settings/contacts/fields"
+grep -qi '^per-min-x-ratelimit-reset: 1' "$dir/h" && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "not ok: reset within a short window"; }
+check "short window over" 429 'API rate limit exceeded' -H "$auth" "$api/settings/contacts/fields"
+sleep 1.1
+check "short window restarted" 200 '"fields"' -H "$auth" "$api/settings/contacts/fields"
+got=$(curl -s "$url/_double/rate" | jq -c '[.minute.windows[] | [(.start | floor), .counted, .refused]], .minute.seconds')
+if [ "$got" = "$(printf '%s\n%s' '[[0,1,1],[1,1,0]]' 1)" ]; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "not ok: two windows logged: $got"; fi
+check "no rate headers" 200 '"ok": true' -d '{"minute_limit":1,"retry_after":true,"modes":{"ratelimit_headers":"none"}}' "$url/_double/reset"
+check "no rate headers 1" 200 '"fields"' -D "$dir/h" -H "$auth" "$api/settings/contacts/fields"
+grep -qi 'ratelimit' "$dir/h" && { fail=$((fail + 1)); echo "not ok: a rate header in mode none"; } || pass=$((pass + 1))
+check "no rate headers: still limited" 429 'API rate limit exceeded' -D "$dir/h" -H "$auth" "$api/settings/contacts/fields"
+grep -qi 'ratelimit' "$dir/h" && { fail=$((fail + 1)); echo "not ok: a rate header on the 429 in mode none"; } || pass=$((pass + 1))
+grep -qi '^retry-after: [0-9]' "$dir/h" && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "not ok: Retry-After in mode none"; }
 check "reset emptied" 200 '{"contacts": []}' "$url/_double/contacts"
 check "reset to no limits" 200 '"ok": true' -X POST "$url/_double/reset"
 check "reset restores the fields" 200 '"cf_region"' -H "$auth" "$api/settings/contacts/fields"
@@ -148,7 +165,7 @@ reset_modes() { curl -s -o /dev/null -d "{\"modes\":$1}" "$url/_double/reset"; }
 ann='{"unique_identifier":{"emails":"ann@example.com"},"contact":{"first_name":"Ann","last_name":"Lee","external_id":"u-42","job_title":"CEO","custom_field":{"cf_industry":"Music"}}}'
 lookup_ann="$api/lookup?q=ann%40example.com&f=email&entities=contact"
 search_ann='{"filter_rule":[{"attribute":"contact_email.email","operator":"is_in","value":"ann@example.com"}]}'
-defaults='{"modes": {"dup_message": "documented", "lookup_rows": "full", "lookup_lag_ms": 0, "lookup_403_every": 0, "external_id_key": "accepted", "reset_format": "seconds", "subscription": "text", "radio": false, "unknown_type": false, "emails_array": false, "create_status": 201, "lists_per_page": 25, "list_names": "any"}}'
+defaults='{"modes": {"dup_message": "documented", "lookup_rows": "full", "lookup_lag_ms": 0, "lookup_403_every": 0, "external_id_key": "accepted", "reset_format": "seconds", "subscription": "text", "radio": false, "unknown_type": false, "emails_array": false, "create_status": 201, "lists_per_page": 25, "list_names": "any", "ratelimit_headers": "sent"}}'
 
 check "modes: defaults" 200 "$defaults" "$url/_double/modes"
 check "modes: unknown name" 400 'Unknown mode: nope' -d '{"modes":{"nope":1}}' "$url/_double/reset"
@@ -336,13 +353,13 @@ check "create_status 200: POST /contacts keeps 201" 201 '"bob@example.com"' -H "
 
 # live
 reset_modes '{"live":true}'
-check "live: expands" 200 '{"modes": {"dup_message": "address", "lookup_rows": "partial", "lookup_lag_ms": 0, "lookup_403_every": 0, "external_id_key": "accepted", "reset_format": "ddmmyy", "subscription": "ids", "radio": true, "unknown_type": false, "emails_array": true, "create_status": 200, "lists_per_page": 25, "list_names": "any"}}' \
+check "live: expands" 200 '{"modes": {"dup_message": "address", "lookup_rows": "partial", "lookup_lag_ms": 0, "lookup_403_every": 0, "external_id_key": "accepted", "reset_format": "ddmmyy", "subscription": "ids", "radio": true, "unknown_type": false, "emails_array": true, "create_status": 200, "lists_per_page": 25, "list_names": "any", "ratelimit_headers": "sent"}}' \
 	"$url/_double/modes"
 check "live: created with 200" 200 '"emails": [{"id": ' -H "$auth" -d "$ann" "$api/contacts/upsert"
 check "live: address message" 400 'ann@example.com already exists.' -H "$auth" \
 	-d '{"contact":{"emails":"ann@example.com"}}' "$api/contacts"
 reset_modes '{"live":true,"create_status":201,"lookup_lag_ms":50,"radio":false}'
-check "live: others win" 200 '"lookup_lag_ms": 50, "lookup_403_every": 0, "external_id_key": "accepted", "reset_format": "ddmmyy", "subscription": "ids", "radio": false, "unknown_type": false, "emails_array": true, "create_status": 201, "lists_per_page": 25, "list_names": "any"}' \
+check "live: others win" 200 '"lookup_lag_ms": 50, "lookup_403_every": 0, "external_id_key": "accepted", "reset_format": "ddmmyy", "subscription": "ids", "radio": false, "unknown_type": false, "emails_array": true, "create_status": 201, "lists_per_page": 25, "list_names": "any", "ratelimit_headers": "sent"}' \
 	"$url/_double/modes"
 reset_modes '{"live":false,"lookup_rows":"partial"}'
 check "live false" 200 '{"modes": {"dup_message": "documented", "lookup_rows": "partial", "lookup_lag_ms": 0' "$url/_double/modes"

@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """burst.py: sends form posts to a FastCGI socket as fast as it can, for the
-crash test (tests/spool/05-crash.sh). Standard library only.
+crash test (tests/spool/05-crash.sh) and the several-hosts test
+(tests/spool/11-hosts.sh). Standard library only.
 
-Usage: burst.py SOCKET USERS FIRST LAST THREADS
+Usage: burst.py SOCKET USERS FIRST LAST THREADS [PREFIX]
 
-Round r (FIRST to LAST) posts version r of every user (first=vR, uid=c-N); a
+Round r (FIRST to LAST) posts version r of every user (first=vR, uid=PREFIX-N,
+PREFIX "c" unless given; tests/spool/11-hosts.sh gives each host its own); a
 round starts when the previous one has ended, so one user's versions are sent
 one after another. Prints one line per post: "USER VERSION STATUS", STATUS 0 when no
 complete answer came (the worker was killed, the connection dropped).
@@ -73,6 +75,7 @@ def post(path, body):
 def main():
     path, users, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[5])
     first, last = int(sys.argv[3]), int(sys.argv[4])
+    prefix = sys.argv[6] if len(sys.argv) > 6 else "c"
     barrier = threading.Barrier(threads)
     lock = threading.Lock()
     lines = []
@@ -80,11 +83,11 @@ def main():
     def work(t):
         for r in range(first, last + 1):
             for u in range(t, users, threads):
-                body = ("email=c-%d%%40example.com&uid=c-%d&company=Acme&first=v%d"
-                        % (u, u, r)).encode()
+                body = ("email=%s-%d%%40example.com&uid=%s-%d&company=Acme&first=v%d"
+                        % (prefix, u, prefix, u, r)).encode()
                 status = post(path, body)
                 with lock:
-                    lines.append("c-%d %d %d" % (u, r, status))
+                    lines.append("%s-%d %d %d" % (prefix, u, r, status))
             barrier.wait()
 
     ts = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
