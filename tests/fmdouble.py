@@ -229,11 +229,14 @@ Control API (no auth, not recorded, faults never apply):
   GET  /_double/accounts  {"sales_accounts":[{"id":N,"name":S}..]} in id order
   GET  /_double/notes     {"notes":[{"id","description","targetable_type",
                           "targetable_id"}..]} in id order
-  GET  /_double/rate      {"now":T,"hour"|"minute":{"limit":N,"seconds":S,"windows":
-                          [{"start":T,"counted":N,"refused":N}..]}}: every
-                          window since the reset, oldest first (the last 1000);
-                          T in seconds since the reset, counted = calls let
-                          through, refused = calls answered 429 by the limit
+  GET  /_double/rate      {"now":T,"calls":N,"refused":N,"hour"|"minute":
+                          {"limit":N,"seconds":S,"windows":[{"start":T,
+                          "counted":N,"refused":N}..]}}: calls = API requests
+                          rate-checked since the reset, refused = those answered
+                          429 by a limit; per limited window kind, every window
+                          since the reset, oldest first (the last 1000), T in
+                          seconds since the reset, counted = calls let through
+                          in it, refused = calls refused in it (by any limit)
   GET  /_double/requests  {"requests":[{"at" (seconds since the reset),
                           "method","path","query","headers"
                           (lower-cased names),"body" (parsed JSON or null),"raw",
@@ -780,10 +783,11 @@ class State:
         self.requests = collections.deque(maxlen=MAX_LOGGED_REQUESTS)
         self.faults = collections.deque()
         self.fields = mode_fields(modes)
-        # key -> {"hour": [start, counted, refused], "minute": [..]}
+        # key -> {"hour": [start, counted, refused], "minute": [..]} (limited kinds)
         self.windows = {}
         # every window of the current key, oldest first (GET /_double/rate)
         self.window_log = {"hour": [], "minute": []}
+        self.calls = self.refused = 0   # rate-checked requests, those refused
         # the stand-ins: webhook receivers and Segment's tracking API
         self.hooks = []              # every webhook request, as recorded
         self.hook_conf = {name: {} for name in HOOK_SETTINGS}   # setting -> NAME -> value
@@ -1031,26 +1035,30 @@ class State:
     def rate_check(self, key):
         """Counts one request. Returns (headers, over, retry_after_s)."""
         now = time.monotonic()
-        win = self.windows.get(key)
-        if win is None:
-            win = self.windows[key] = {"hour": [now, 0, 0], "minute": [now, 0, 0]}
-            for name in win:
-                self.window_log[name].append(win[name])
-        headers, over, wait = [], False, 0
+        win = self.windows.setdefault(key, {})
+        limited = []
         for name, length, limit, prefix in (
                 ("hour", self.hour_window, self.hour_limit, "x-ratelimit-"),
                 ("minute", self.minute_window, self.minute_limit, "per-min-x-ratelimit-")):
             if limit <= 0:
                 continue
-            w = win[name]
-            if now - w[0] >= length:
+            w = win.get(name)
+            if w is None or now - w[0] >= length:
                 w = win[name] = [now, 0, 0]
                 self.window_log[name].append(w)
                 del self.window_log[name][:-MAX_LOGGED_WINDOWS]
+            limited.append((w, length, limit, prefix))
+        # A call over any limit is refused, and counts in no window.
+        over = any(w[1] >= limit for w, _, limit, _ in limited)
+        self.calls += 1
+        self.refused += over
+        headers, wait = [], 0
+        for w, length, limit, prefix in limited:
             reset = max(1, math.ceil(w[0] + length - now))
-            if w[1] >= limit:
-                over, wait = True, max(wait, reset)
+            if over:
                 w[2] += 1
+                if w[1] >= limit:
+                    wait = max(wait, reset)
             else:
                 w[1] += 1
             headers += [(prefix + "limit", str(limit)),
@@ -1062,7 +1070,8 @@ class State:
 
     def rate_report(self):
         """The rate windows of the current key, for GET /_double/rate."""
-        out = {"now": round(time.monotonic() - self.started, 4)}
+        out = {"now": round(time.monotonic() - self.started, 4),
+               "calls": self.calls, "refused": self.refused}
         for name, length, limit in (("hour", self.hour_window, self.hour_limit),
                                     ("minute", self.minute_window, self.minute_limit)):
             out[name] = {"limit": limit, "seconds": length, "windows": [
