@@ -33,6 +33,7 @@
 #include "server.h"
 #include "setup_check.h"
 #include "spool.h"
+#include "statedir.h"
 #include "steps.h"
 #include "text.h"
 
@@ -753,9 +754,25 @@ static void gauges_of(struct spool *sp, const struct spool_stats *st, bool stats
 	fm_state_rl_left(sp->dir, &g->hour_left, &g->minute_left);
 }
 
+/* One warning for each part of the metrics file a print left out
+ * (docs/metrics.md): the rest is printed all the same. */
+static void warn_left_out(const char *verb, const char *spool_dir,
+                          const struct metrics_left_out *left)
+{
+	if (left->layout)
+		fprintf(stderr, "fmgate %s: warning: %s/%s/%s is of another layout (another fmgate "
+		        "version's); its counters are left out\n", verb, spool_dir, STATEDIR_NAME,
+		        METRICS_FILE);
+	if (left->names)
+		fprintf(stderr, "fmgate %s: warning: %s/%s/%s: %zu counter slot(s) left out, their "
+		        "names not ones a mapping allows (a damaged file?)\n", verb, spool_dir,
+		        STATEDIR_NAME, METRICS_FILE, left->names);
+}
+
 /* `status --json`: the metrics' numbers, and what `status` shows besides. */
 static int status_json(struct spool *sp, const struct spool_stats *st, bool stats_ok)
 {
+	struct metrics_left_out left;
 	struct metrics_gauges g;
 	enum metrics_err e;
 	cJSON *o, *by;
@@ -764,10 +781,11 @@ static int status_json(struct spool *sp, const struct spool_stats *st, bool stat
 	bool ok;
 
 	gauges_of(sp, st, stats_ok, &g);
-	if (!(o = metrics_json(sp->dir, &g, &e))) {
+	if (!(o = metrics_json(sp->dir, &g, &left, &e))) {
 		fprintf(stderr, "fmgate status: %s\n", metrics_strerror(e));
 		return 2;
 	}
+	warn_left_out("status", sp->dir, &left);
 	ok = cJSON_AddStringToObject(o, "spool_dir", sp->dir) &&
 	     cJSON_AddStringToObject(o, "identity_key",
 	                             fm_state_key_mode_of(sp->dir, &since) == FM_KEY_MODE_EXTERNAL_ID
@@ -831,13 +849,17 @@ static int cmd_status(int argc, char **argv)
 	return st.dead || paused ? 1 : 0;
 }
 
-/* text written to path.tmp, then renamed over path (atomic for a reader). */
+/*
+ * text written to a file of its own beside path (path.XXXXXX), then renamed
+ * over path: atomic for a reader, and two writers at once (the timer and an
+ * operator) never write into one file. The file is removed on any failure.
+ */
 static bool write_replace(const char *path, const char *text)
 {
 	char tmp[LIMIT_MAX_URL + 8];
-	int fd = -1;
-	bool ok = (size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) < sizeof tmp &&
-	          (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644)) >= 0 &&
+	int fd = -1, err;
+	bool ok = (size_t)snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) < sizeof tmp &&
+	          (fd = mkostemp(tmp, O_CLOEXEC)) >= 0 &&
 	          /* For the collector, whatever the umask: it holds no secret. */
 	          fchmod(fd, 0644) == 0 &&
 	          io_write_all(fd, text, strlen(text)) == 0 && fsync(fd) == 0;
@@ -846,9 +868,10 @@ static bool write_replace(const char *path, const char *text)
 		ok = false;
 	ok = ok && rename(tmp, path) == 0;
 	if (!ok) {
-		fprintf(stderr, "fmgate metrics: cannot write %s: %s\n", path, strerror(errno));
+		err = errno;
 		if (fd >= 0)
 			unlink(tmp);
+		fprintf(stderr, "fmgate metrics: cannot write %s: %s\n", path, strerror(err));
 	}
 	return ok;
 }
@@ -862,6 +885,7 @@ static int cmd_metrics(int argc, char **argv)
 		{ "--config", &config, NULL },
 		{ "--out", &out, NULL },
 	};
+	struct metrics_left_out left;
 	struct metrics_gauges g;
 	struct spool_stats st;
 	enum metrics_err e;
@@ -876,7 +900,8 @@ static int cmd_metrics(int argc, char **argv)
 		return 2;
 	gauges_of(&sp, &st, spool_stats(&sp, &st) == SPOOL_OK, &g);
 	buf_init(&b, METRICS_PRINT_MAX);
-	e = metrics_print(sp.dir, &g, &b);
+	e = metrics_print(sp.dir, &g, &b, &left);
+	warn_left_out("metrics", sp.dir, &left);
 	if (e != METRICS_OK) {
 		fprintf(stderr, "fmgate metrics: %s\n", metrics_strerror(e));
 		rc = 2;

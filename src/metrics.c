@@ -293,6 +293,7 @@ struct snap_dlv {
 };
 
 struct snap {
+	struct metrics_left_out left;
 	size_t n_post, n_dlv;
 	struct snap_post post[METRICS_FORMS + 1];
 	struct snap_dlv dlv[METRICS_DESTS + 1];
@@ -303,8 +304,12 @@ static uint64_t load(const counter *c)
 	return atomic_load_explicit(c, memory_order_relaxed);
 }
 
-/* The file of spool_dir mapped read-only; NULL with *err OK when there is none. */
-static struct mt_file *map_readonly(const char *spool_dir, enum metrics_err *err)
+/*
+ * The file of spool_dir mapped read-only; NULL with *err OK when there is
+ * none, or when it is a file of another layout (*other set): another
+ * version's counters are left out, the rest is still printed.
+ */
+static struct mt_file *map_readonly(const char *spool_dir, bool *other, enum metrics_err *err)
 {
 	enum statedir_err e;
 	struct statedir *sd = statedir_open(spool_dir, STATEDIR_READ, &e);
@@ -313,13 +318,16 @@ static struct mt_file *map_readonly(const char *spool_dir, enum metrics_err *err
 	int fd = sd ? statedir_openat(sd, METRICS_FILE, O_RDONLY) : -1;
 
 	/* No state folder or no file yet: nothing counted, not an error; a
-	 * file that cannot be opened (another user's) is one. */
+	 * file that cannot be opened (another user's) is one, as is anything
+	 * but a regular file in its place. */
 	*err = (!sd && e != STATEDIR_ENOENT) || (sd && fd < 0 && errno != ENOENT) ? METRICS_EMAP
 	                                                                          : METRICS_OK;
 	if (fd >= 0) {
 		if (ready(fd, &sb))
 			map = mmap(NULL, sizeof(struct mt_file), PROT_READ, MAP_SHARED, fd, 0);
-		if (map == MAP_FAILED)
+		else if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode))
+			*other = true;
+		if (map == MAP_FAILED && !*other)
 			*err = METRICS_EMAP;
 		close(fd);
 	}
@@ -332,6 +340,41 @@ static void name_of(char *dst, size_t size, const char *src)
 {
 	memcpy(dst, src, size - 1);
 	dst[size - 1] = '\0';
+}
+
+/* A name of the file as the mapping allows it (the URL's grammar for a form
+ * id, spool.c's for a destination; "_other" for either): nothing that
+ * could break a label value or a line, whatever the file holds. */
+static bool name_ok(const char *raw, size_t size, bool dest)
+{
+	size_t n = strnlen(raw, size);
+
+	if (n == 0 || n == size)          /* empty, or unterminated */
+		return false;
+	if (strcmp(raw, METRICS_OTHER) == 0)
+		return true;
+	if (dest && raw[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = raw[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+		      (!dest && ((c >= 'A' && c <= 'Z') || c == '_'))))
+			return false;
+	}
+	return true;
+}
+
+/* A slot's names are printable (dest too for a delivery slot); counted in
+ * left.names when not. */
+static bool names_ok(struct snap *s, const struct mt_key *k, bool dlv)
+{
+	bool ok = name_ok(k->form, sizeof k->form, false) &&
+	          (!dlv || name_ok(k->dest, sizeof k->dest, true));
+
+	if (!ok)
+		s->left.names++;
+	return ok;
 }
 
 /* The entry of the names (dest NULL: a post slot's), added when new. Two
@@ -366,7 +409,7 @@ static void take(struct snap *s, const struct mt_file *f)
 		const struct mt_post *p = &f->post[i];
 		struct snap_post *o;
 
-		if (load(&p->k.tag) <= MT_CLAIMED)
+		if (load(&p->k.tag) <= MT_CLAIMED || !names_ok(s, &p->k, false))
 			continue;
 		o = &s->post[entry(s, &p->k, false)];
 		for (size_t j = 0; j < N_POST; j++)
@@ -378,7 +421,7 @@ static void take(struct snap *s, const struct mt_file *f)
 		const struct mt_dlv *d = &f->dlv[i];
 		struct snap_dlv *o;
 
-		if (load(&d->k.tag) <= MT_CLAIMED)
+		if (load(&d->k.tag) <= MT_CLAIMED || !names_ok(s, &d->k, true))
 			continue;
 		o = &s->dlv[entry(s, &d->k, true)];
 		for (size_t j = 0; j < N_DLV; j++)
@@ -402,7 +445,7 @@ static struct snap *snap_open(const char *spool_dir, enum metrics_err *err)
 		*err = METRICS_ENOMEM;
 		return NULL;
 	}
-	map = map_readonly(spool_dir, err);
+	map = map_readonly(spool_dir, &s->left.layout, err);
 	if (*err != METRICS_OK) {
 		free(s);
 		return NULL;
@@ -558,14 +601,16 @@ static enum buf_err print_gauges(struct buf *out, const struct metrics_gauges *g
 }
 
 enum metrics_err metrics_print(const char *spool_dir, const struct metrics_gauges *g,
-                               struct buf *out)
+                               struct buf *out, struct metrics_left_out *left)
 {
 	enum metrics_err err;
 	struct snap *s = snap_open(spool_dir, &err);
 	enum buf_err e;
 
+	*left = (struct metrics_left_out){ 0 };
 	if (!s)
 		return err;
+	*left = s->left;
 	e = print_posts(out, s);
 	if (e == BUF_OK)
 		e = print_deliveries(out, s);
@@ -627,7 +672,7 @@ static bool json_gauges(cJSON *o, const struct metrics_gauges *g)
 }
 
 cJSON *metrics_json(const char *spool_dir, const struct metrics_gauges *g,
-                    enum metrics_err *err)
+                    struct metrics_left_out *left, enum metrics_err *err)
 {
 	struct snap *s = snap_open(spool_dir, err);
 	cJSON *o = s ? cJSON_CreateObject() : NULL;
@@ -635,6 +680,7 @@ cJSON *metrics_json(const char *spool_dir, const struct metrics_gauges *g,
 	cJSON *dlv = posts ? cJSON_AddArrayToObject(o, "deliveries") : NULL;
 	bool ok = dlv && json_gauges(o, g);
 
+	*left = s ? s->left : (struct metrics_left_out){ 0 };
 	for (size_t i = 0; ok && s && i < s->n_post; i++) {
 		cJSON *p = cJSON_CreateObject();
 

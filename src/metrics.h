@@ -18,8 +18,11 @@
  * printed.
  *
  * A file of another layout (another magic or size) is made anew by the first
- * process that maps it, under the file's exclusive lock; counters start from
- * zero then, as Prometheus expects of a counter after a restart.
+ * process that counts into it; counters start from zero then, as Prometheus
+ * expects of a counter after a restart. Printing leaves such a file's
+ * counters out (and says so through struct metrics_left_out), as it does
+ * slots whose names are not names the mapping allows (a corrupt or hostile
+ * file): a printed label value is always one of those.
  *
  * Ownership: each process keeps one writable mapping, for the spool
  * directory last counted in, for its life (shared with children after
@@ -49,7 +52,7 @@
 
 enum metrics_err {
 	METRICS_OK = 0,
-	METRICS_EMAP,      /* the file exists but cannot be read as this layout */
+	METRICS_EMAP,      /* the file exists but cannot be opened or mapped */
 	METRICS_ENOMEM,    /* or the text over METRICS_PRINT_MAX */
 };
 
@@ -59,6 +62,12 @@ struct metrics_gauges {
 	long long oldest_s;
 	int paused;                           /* 1: delivery paused (a refused key) */
 	long long hour_left, minute_left;     /* the API's rate budget left */
+};
+
+/* What a print left out of the counters, for the caller to warn of. */
+struct metrics_left_out {
+	bool layout;     /* the file is of another layout: none of its counters */
+	size_t names;    /* slots whose names the mapping would not allow */
 };
 
 /* A post to form (NULL: no known form) ended with the log line's outcome and
@@ -73,13 +82,13 @@ void metrics_delivery(const char *spool_dir, const char *form, const char *dest,
                       const char *outcome, long long ms);
 
 /* The Prometheus text of the counters of spool_dir (zero when there is no
- * file yet) and of g, appended to out. */
+ * file yet) and of g, appended to out; *left says what was left out. */
 enum metrics_err metrics_print(const char *spool_dir, const struct metrics_gauges *g,
-                               struct buf *out);
+                               struct buf *out, struct metrics_left_out *left);
 
 /* The same numbers as one JSON object (caller frees); NULL on an error. */
 cJSON *metrics_json(const char *spool_dir, const struct metrics_gauges *g,
-                    enum metrics_err *err);
+                    struct metrics_left_out *left, enum metrics_err *err);
 
 /* v as a label value of the text format: \ " and newline escaped. */
 enum buf_err metrics_label(struct buf *out, const char *v);

@@ -2,13 +2,18 @@
 # `fmgate metrics` and `status --json` after posts through CGI mode: exact
 # counts per form, outcome and refusal code, deliveries per destination and
 # outcome, the latency histogram's count, the spool gauges and the pause;
-# counted by many processes at once; the text parses as the Prometheus
-# format; `--out` replaces its file whole; status --json agrees.
+# counted by many processes at once and by `serve`'s workers; the text
+# parses as the Prometheus format; `--out` replaces its file whole, also with
+# two writers at once; status --json agrees; a metrics file of another layout
+# leaves its counters out and the rest printed.
 . "$(dirname "$0")/../lib.sh"
+top=$(cd "$(dirname "$0")/../.." && pwd)
 double_start || exit 1
 test_spool
 W=$(mktemp -d /tmp/fmgate-metrics.XXXXXX)
+SERVE_PID=
 cleanup() {
+	if [ -n "$SERVE_PID" ]; then kill -TERM "$SERVE_PID" 2>/dev/null; wait "$SERVE_PID" 2>/dev/null; fi
 	double_stop
 	rm -rf "$W"
 }
@@ -57,7 +62,7 @@ metric() {
 # --- no file yet: the gauges alone, and a valid text
 out=$(fmg metrics 2>>"$W/all.log")
 expect_eq "an empty spool: exit 0" "$?" 0
-expect_match "an empty spool: the gauges" "$out" $'\nfmgate_spool_waiting 0\n'
+expect_eq "an empty spool: the gauges" "$(grep -cx 'fmgate_spool_waiting 0' <<<"$out")" 1
 expect_no_match "an empty spool: no posts" "$out" 'fmgate_posts_total\{'
 expect_eq "an empty spool: nothing made in it (run as root, it would shut out the workers)" \
 	"$(ls -A "$TEST_SPOOL")" ""
@@ -150,12 +155,27 @@ expect_eq "24 concurrent posts, all counted" \
 # --- --out: the file replaced whole
 (umask 077; fmg metrics --out "$W/fmgate.prom" 2>>"$W/all.log")
 expect_eq "--out: exit 0" "$?" 0
-expect_eq "--out: no temporary file left" "$(ls "$W" | grep -c '\.tmp$')" 0
+expect_eq "--out: no temporary file left" "$(ls "$W" | grep -c '^fmgate\.prom\.')" 0
 expect_eq "--out: readable by the collector, whatever the umask" "$(stat -c %a "$W/fmgate.prom")" 644
 expect_eq "--out: the same counts" "$(grep -v spool "$W/fmgate.prom")" "$(fmg metrics 2>/dev/null | grep -v spool)"
+# Writers at once (the timer and an operator): each its own temporary file.
+for j in 1 2 3 4; do
+	( for i in $(seq 1 15); do
+		fmg metrics --out "$W/c.prom" 2>>"$W/all.log" || echo "fail $j $i"
+	done ) >"$W/writers.$j" &
+	pids="$pids $!"
+done
+wait $pids
+expect_eq "--out: 4 writers at once, none fails" "$(cat "$W"/writers.*)" ""
+expect_eq "--out: 4 writers at once, no temporary file left" "$(ls "$W" | grep -c '^c\.prom\.')" 0
+expect_eq "--out: 4 writers at once, the file whole" "$(tail -n 1 "$W/c.prom")" "fmgate_delivery_paused 0"
 fmg metrics --out "$W/no/such/dir.prom" 2>"$W/err"
 expect_eq "--out: an unwritable place, exit 2" "$?" 2
 expect_match "--out: says why" "$(cat "$W/err")" 'cannot write'
+mkdir "$W/d.prom"
+fmg metrics --out "$W/d.prom" 2>"$W/err"
+expect_eq "--out: cannot rename (a directory there), exit 2" "$?" 2
+expect_eq "--out: a failed write leaves no temporary file" "$(ls "$W" | grep -c '^d\.prom\.')" 0
 
 # --- status --json agrees
 json=$(fmg status --json 2>>"$W/all.log")
@@ -209,6 +229,56 @@ if [ "$(id -u)" = 0 ]; then
 	expect_eq "an unreadable metrics file: metrics exits 2" "$?" 2
 	chmod 600 "$TEST_SPOOL/state/metrics-1"
 fi
+
+# --- `serve`'s workers count every post
+double_reset
+posts_of() { # the posts of form contact, whatever their outcome
+	fmg metrics 2>>"$W/all.log" | awk '$1 ~ /^fmgate_posts_total\{form="contact",/ { n += $2 } END { print n + 0 }'
+}
+before=$(posts_of)
+FMG_LOG="$W/serve.log" fmg_start serve --listen "unix:$W/fcgi.sock" --workers 2
+SERVE_PID=$FMG_PID
+check "serve is up" wait_for test -S "$W/fcgi.sock"
+/usr/bin/python3 "$top/tests/spool/burst.py" "$W/fcgi.sock" 40 1 1 4 sv >"$W/burst"
+expect_eq "serve: 40 posts answered 303" "$(awk '$3 == 303' "$W/burst" | wc -l)" 40
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID"
+SERVE_PID=
+check "serve: both workers took posts" test "$(grep "outcome=" "$W/serve.log" | grep -o "^fmgate\[[0-9]*\]" | sort -u | wc -l)" -ge 2
+expect_eq "serve: the 40 posts counted, exactly" "$(( $(posts_of) - before ))" 40
+cat "$W/serve.log" >>"$W/all.log"
+
+# --- a name in the file no mapping allows (a damaged or hostile file): that
+# slot left out with one warning, the rest printed, nothing injected
+post "email=w2%40example.com" PATH_INFO=/hooked
+contact_lines=$(fmg metrics 2>>"$W/all.log" | grep -c '^fmgate_[a-z_]*{form="contact"')
+at=$(grep -obUa 'hooked' "$TEST_SPOOL/state/metrics-1" | head -n 1 | cut -d: -f1)
+printf 'h"} 9\nx' | dd of="$TEST_SPOOL/state/metrics-1" bs=1 seek="$at" conv=notrunc status=none
+out=$(fmg metrics 2>"$W/err")
+expect_eq "a bad name: metrics exits 0" "$?" 0
+expect_eq "a bad name: one warning naming the file" \
+	"$(grep -c "warning: $TEST_SPOOL/state/metrics-1: 1 counter slot(s) left out" "$W/err"),$(wc -l <"$W/err")" "1,1"
+expect_eq "a bad name: not printed, nothing injected" "$(grep -c '^x\|h\\"' <<<"$out")" 0
+expect_eq "a bad name: the rest printed" "$(grep -c '^fmgate_[a-z_]*{form="contact"' <<<"$out")" "$contact_lines"
+expect_eq "a bad name: status --json leaves it out too" \
+	"$(fmg status --json 2>/dev/null | jq '[.posts[].form, .deliveries[].form] | map(select(contains("\""))) | length')" 0
+
+# --- a metrics file of another layout (another version's): its counters
+# left out with one warning, the rest printed; status --json too
+rm -f "$TEST_SPOOL/state/metrics-1"
+{ printf 'FMGMET0\0'; head -c 4096 /dev/zero; } >"$TEST_SPOOL/state/metrics-1"
+out=$(fmg metrics 2>"$W/err")
+expect_eq "another layout: metrics exits 0" "$?" 0
+expect_eq "another layout: one warning naming the file" \
+	"$(grep -c "warning: $TEST_SPOOL/state/metrics-1 is of another layout" "$W/err"),$(wc -l <"$W/err")" "1,1"
+expect_no_match "another layout: its counters left out" "$out" 'fmgate_posts_total\{'
+expect_eq "another layout: the spool gauges and paused printed" \
+	"$(grep -cx 'fmgate_spool_dead 1\|fmgate_spool_waiting [0-9]*\|fmgate_delivery_paused 0' <<<"$out")" 3
+json=$(fmg status --json 2>"$W/err")
+expect_eq "another layout: status --json exits as status (one dead)" "$?" 1
+expect_match "another layout: status --json warns" "$(cat "$W/err")" 'is of another layout'
+expect_eq "another layout: status --json without the counters, with the rest" \
+	"$(jq -c '[(.posts | length), .spool.dead, .paused]' <<<"$json")" "[0,1,false]"
 
 expect_no_match "no crash logged" "$(cat "$W/all.log")" 'AddressSanitizer|runtime error'
 done_testing

@@ -1,7 +1,8 @@
 /*
  * test_metrics.c: the shared counters (metrics.h): exact totals counted by
  * several processes at once, slots named by their form, the histogram's
- * buckets, label escaping, and a file of another layout made anew.
+ * buckets, label escaping, names the mapping would not allow left out, and
+ * a file of another layout left out of a print and made anew.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -29,10 +30,11 @@ static const struct metrics_gauges none = { -1, -1, -1, -1, -1, -1, -1 };
 /* The printed text of root's counters (caller frees). */
 static char *text(void)
 {
+	struct metrics_left_out left;
 	struct buf b;
 
 	buf_init(&b, METRICS_PRINT_MAX);
-	if (metrics_print(root, &none, &b) != METRICS_OK) {
+	if (metrics_print(root, &none, &b, &left) != METRICS_OK) {
 		buf_free(&b);
 		return NULL;
 	}
@@ -160,22 +162,6 @@ static void test_words(void)
 	T(value("fmgate_posts_total{form=\"f3\",outcome=\"delivered\"}") > 0, "named ones stay");
 }
 
-static void test_escape(void)
-{
-	struct buf b;
-	char *t;
-
-	buf_init(&b, 100);
-	T(metrics_label(&b, "a\\b\"c\nd") == BUF_OK, "escaped");
-	T_STREQ(buf_str(&b), "a\\\\b\\\"c\\nd", "backslash, quote, newline");
-	buf_free(&b);
-	metrics_delivery(root, "q\"f", "d\\n", "delivered", -1);
-	t = text();
-	T(t && strstr(t, "{form=\"q\\\"f\",destination=\"d\\\\n\",outcome=\"delivered\"} 1\n"),
-	  "labels escaped in the text");
-	free(t);
-}
-
 /* The offset of a slot's tag in the file: 8 bytes before its form's name. */
 static off_t tag_of(const char *path, const char *form)
 {
@@ -196,6 +182,63 @@ static off_t tag_of(const char *path, const char *form)
 	if (fd >= 0)
 		close(fd);
 	return found;
+}
+
+static void test_escape(void)
+{
+	struct buf b;
+
+	buf_init(&b, 100);
+	T(metrics_label(&b, "a\\b\"c\nd") == BUF_OK, "escaped");
+	T_STREQ(buf_str(&b), "a\\\\b\\\"c\\nd", "backslash, quote, newline");
+	buf_free(&b);
+}
+
+/* Names the mapping would not allow (a damaged or hostile file) are never
+ * printed, and are counted once; names it allows are. */
+static void test_bad_names(void)
+{
+	static const char evil[] = "x\"} 1\nfmgate_evil{a=\"";
+	struct metrics_left_out left;
+	char path[256], name[65], *t;
+	const char *p;
+	struct buf b;
+	cJSON *o;
+	enum metrics_err e;
+	off_t at;
+	int fd;
+
+	snprintf(path, sizeof path, "%s/state/metrics-1", root);
+	metrics_delivery(root, "Ok_Form-1", "sheet-2", "delivered", -1);
+	metrics_delivery(root, evil, "sheet", "delivered", -1);
+	metrics_delivery(root, "okform", evil, "delivered", -1);
+	metrics_delivery(root, "okform", "-dash", "delivered", -1);
+	metrics_delivery(root, "okform", "Upper", "delivered", -1);
+	metrics_delivery(root, "zz-long", "sheet", "delivered", -1);
+	/* The form's name unterminated: 65 bytes, the field's whole size. */
+	at = tag_of(path, "zz-long");
+	fd = open(path, O_RDWR);
+	memset(name, 'a', sizeof name);
+	T(at > 0 && fd >= 0 && pwrite(fd, name, sizeof name, at + 8) == (ssize_t)sizeof name,
+	  "a name unterminated");
+	if (fd >= 0)
+		close(fd);
+	buf_init(&b, METRICS_PRINT_MAX);
+	T(metrics_print(root, &none, &b, &left) == METRICS_OK && !left.layout,
+	  "bad names: printed");
+	p = buf_str(&b);
+	T(left.names == 5, "bad names: each slot counted once");
+	T(!strstr(p, "evil") && !strstr(p, "x\\\"") && !strstr(p, "dash") &&
+	  !strstr(p, "Upper") && !strstr(p, "aaaaaaaa"), "bad names: not printed");
+	T(strstr(p, "{form=\"Ok_Form-1\",destination=\"sheet-2\",outcome=\"delivered\"} 1\n") != NULL,
+	  "a name the mapping allows: printed");
+	buf_free(&b);
+	o = metrics_json(root, &none, &left, &e);
+	t = o ? cJSON_PrintUnformatted(o) : NULL;
+	T(t && left.names == 5 && !strstr(t, "evil") && strstr(t, "Ok_Form-1"),
+	  "bad names: not in the json either");
+	cJSON_free(t);
+	cJSON_Delete(o);
 }
 
 /* A claim left half made (its claimer stopped between its compare-and-swap
@@ -232,7 +275,11 @@ static void test_stalled_claim(void)
 
 static void test_layout(void)
 {
+	const struct metrics_gauges gauges = { 0, 0, 2, 0, 0, -1, -1 };
+	struct metrics_left_out left;
+	enum metrics_err e;
 	char path[256];
+	cJSON *o;
 	struct stat sb, before;
 	void *old;
 	pid_t holder;
@@ -254,8 +301,17 @@ static void test_layout(void)
 	if (fd >= 0)
 		close(fd);
 	buf_init(&b, METRICS_PRINT_MAX);
-	T(metrics_print(root, &none, &b) == METRICS_EMAP, "another layout: not printed");
+	T(metrics_print(root, &gauges, &b, &left) == METRICS_OK && left.layout && !left.names,
+	  "another layout: printed, and said");
+	T(!strstr(buf_str(&b), "fmgate_posts_total{") && strstr(buf_str(&b), "\nfmgate_spool_dead 2\n"),
+	  "another layout: its counters left out, the gauges printed");
 	buf_free(&b);
+	o = metrics_json(root, &gauges, &left, &e);
+	T(o && e == METRICS_OK && left.layout &&
+	  cJSON_GetArraySize(cJSON_GetObjectItem(o, "posts")) == 0 &&
+	  cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "spool"), "dead")) == 2,
+	  "another layout: json without its counters");
+	cJSON_Delete(o);
 	/* Another process holds a lock on that file and has it mapped: making
 	 * it anew waits for nobody, and never cuts the old file short under a
 	 * mapping (SIGBUS): the new one is another file. */
@@ -292,13 +348,14 @@ static void test_layout(void)
 
 static void test_no_spool(void)
 {
+	struct metrics_left_out left;
 	struct buf b;
 
 	/* Best effort: nothing counted, nothing refused. */
 	metrics_post("/nonexistent/fmgate-spool", "x", "queued", NULL);
 	metrics_delivery("/nonexistent/fmgate-spool", "x", NULL, "delivered", 5);
 	buf_init(&b, METRICS_PRINT_MAX);
-	T(metrics_print("/nonexistent/fmgate-spool", &none, &b) == METRICS_OK &&
+	T(metrics_print("/nonexistent/fmgate-spool", &none, &b, &left) == METRICS_OK &&
 	  !strstr(buf_str(&b), "form=\"x\""), "no spool: no counts, printed");
 	buf_free(&b);
 }
@@ -306,8 +363,9 @@ static void test_no_spool(void)
 static void test_json(void)
 {
 	const struct metrics_gauges g = { 3, 1, 2, 40, 1, 500, -1 };
+	struct metrics_left_out left;
 	enum metrics_err e;
-	cJSON *o = metrics_json(root, &g, &e), *p;
+	cJSON *o = metrics_json(root, &g, &left, &e), *p;
 	const cJSON *sp = cJSON_GetObjectItem(o, "spool");
 	double n = -1;
 
@@ -339,6 +397,7 @@ int main(void)
 	test_stalled_claim();   /* before test_words fills the table */
 	test_words();
 	test_escape();
+	test_bad_names();
 	test_layout();
 	test_no_spool();
 	test_json();
