@@ -5,8 +5,9 @@
 # whole post is refused as one (415 file_upload; for the contact form, which
 # has a failure URL, a 303 there). The part's body, here posted as the mapped
 # field `first`, never becomes a trait: nothing reaches Freshmarketer, and the
-# file's bytes come back nowhere. The control: the same part without a file
-# name is delivered.
+# file's bytes come back nowhere. A field named the RFC 2231 way (name*) is
+# refused as malformed. The control: the same part without a file name is
+# delivered.
 . "$(dirname "$0")/common.bash"
 double_reset
 MARKS=(UPLOADMARK)
@@ -40,6 +41,29 @@ for d in "${dispositions[@]}"; do
 done
 expect_eq "no upload became a contact" "$(double_upserts)" 0
 expect_no_match "the file's bytes reached nothing" "$(double_get requests)" UPLOADMARK
+
+# An RFC 2231 field name (name*, name*0...: RFC 7578 forbids it, browsers never
+# send one) beside or instead of `name` could name another field than `name`
+# does for another reader: the post is refused as malformed (400), never read
+# as either name.
+names=(
+	"*=UTF-8''first"
+	"=\"last\"; name*=UTF-8''first"
+	"=\"last\"; NAME*0=first"
+	"=\"last\"; Name*0* = UTF-8''first"
+)
+mpn() {
+	printf -- '--B\r\nContent-Disposition: form-data; name="email"\r\n\r\nup@example.com\r\n'
+	printf -- '--B\r\nContent-Disposition: form-data; name="uid"\r\n\r\nu-up\r\n'
+	printf -- '--B\r\nContent-Disposition: form-data; name%s\r\n\r\nUPLOADMARK\r\n--B--' "$1"
+}
+for d in "${names[@]}"; do
+	acgi "name [$d]" "$(mpn "$d")" CONTENT_TYPE="$CT"
+	expect_refused "name [$d]: malformed_body" malformed_body
+	acgi "name [$d], JSON" "$(mpn "$d")" CONTENT_TYPE="$CT" HTTP_ACCEPT=application/json
+	expect_eq "name [$d], JSON: 400" "$CGI_STATUS $CGI_BODY" '400 {"ok":false,"error":"malformed_body"}'
+done
+expect_eq "no name* post became a contact" "$(double_upserts)" 0
 
 # The control: the same body, no file name, is a field and is delivered.
 acgi "no file name" "$(mp '')" CONTENT_TYPE="$CT"
