@@ -360,7 +360,8 @@ static void test_timeouts(void)
 	rmdir(dir);
 }
 
-/* setup_check_env for `s`: the warnings' count, and their text. */
+/* setup_check_env for `s`: the warnings' count, and their text (NULL: not
+ * checked, but for none when want_n is 0). */
 static void env_warnings(const struct map_settings *s, size_t want_n, const char *want_text,
                          const char *what)
 {
@@ -376,9 +377,40 @@ static void env_warnings(const struct map_settings *s, size_t want_n, const char
 	if (want_text)
 		T(out && strcmp(out, want_text) == 0, "%s: says [%s] (got [%s])", what, want_text,
 		  out ? out : "");
-	else
+	else if (!want_n)
 		T(out && !*out, "%s: prints nothing (%s)", what, out ? out : "");
 	free(out);
+}
+
+/* FMGATE_SPOOL and FM_API_KEY_FILE name the mapping's paths but for repeated
+ * and trailing slashes: no warning; any other difference: one. */
+static void test_env_paths(void)
+{
+	static const struct { char *env, *map; size_t warn; } t[] = {
+		{ "/x/sp/", "/x/sp", 0 }, { "/x/sp", "/x/sp//", 0 }, { "//x///sp", "/x/sp", 0 },
+		{ "/", "//", 0 }, { "sp/", "sp", 0 }, { "/x/sp", "/x/sp", 0 },
+		{ "/x/sp", "/x/spool", 1 }, { "/x/sp", "/x", 1 }, { "/x/sp", "/X/sp", 1 },
+		{ "/x/sp", "x/sp", 1 }, { "/x/./sp", "/x/sp", 1 }, { "/", "/x", 1 },
+	};
+	struct map_settings s = {0};
+	char what[128];
+
+	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+		s.spool_dir = t[i].map;
+		s.fm_api_key_file = t[i].map;
+		setenv("FMGATE_SPOOL", t[i].env, 1);
+		setenv("FM_API_KEY_FILE", t[i].env, 1);
+		snprintf(what, sizeof what, "[%s] against the mapping's [%s]", t[i].env, t[i].map);
+		env_warnings(&s, 2 * t[i].warn, NULL, what);
+		snprintf(what, sizeof what, "the mapping's [%s] against [%s]", t[i].env, t[i].map);
+		s.spool_dir = t[i].env;
+		s.fm_api_key_file = t[i].env;
+		setenv("FMGATE_SPOOL", t[i].map, 1);
+		setenv("FM_API_KEY_FILE", t[i].map, 1);
+		env_warnings(&s, 2 * t[i].warn, NULL, what);
+	}
+	unsetenv("FMGATE_SPOOL");
+	unsetenv("FM_API_KEY_FILE");
 }
 
 static void test_env(void)
@@ -401,7 +433,22 @@ static void test_env(void)
 	             "<freshmarketer domain>: a process without it (the web server's workers or "
 	             "fmgate drain) uses the mapping's; keep the setting in the mapping alone "
 	             "(docs/deploy.md, One place for settings)\n", "FM_DOMAIN over another");
+	s.fm_domain = "acme";
+	setenv("FM_DOMAIN", "ACME", 1);
+	env_warnings(&s, 0, NULL, "FM_DOMAIN as the mapping's domain in capitals");
+	setenv("FM_DOMAIN", "Acme.MyFreshworks.com", 1);
+	env_warnings(&s, 0, NULL, "FM_DOMAIN as the mapping's alias, written as a host");
+	setenv("FM_DOMAIN", "acme2", 1);
+	env_warnings(&s, 1, NULL, "FM_DOMAIN another alias");
 	unsetenv("FM_DOMAIN");
+	s.fm_domain = NULL;
+	s.fm_api_base = "https://crm.example.com/Crm/Api";
+	setenv("FM_API_BASE", "HTTPS://CRM.Example.COM/Crm/Api/", 1);
+	env_warnings(&s, 0, NULL, "FM_API_BASE as the mapping's, scheme and host in capitals");
+	setenv("FM_API_BASE", "https://crm.example.com/crm/api", 1);
+	env_warnings(&s, 1, NULL, "FM_API_BASE with another path (paths are case-sensitive)");
+	unsetenv("FM_API_BASE");
+	s.fm_api_base = NULL;
 	env_warnings(&s, 0, NULL, "no variable");
 	setenv("FM_API_KEY", "SECRET-KEY-1", 1);
 	setenv("FMGATE_SPOOL", "/srv/spool", 1);
@@ -420,6 +467,7 @@ static void test_env(void)
 	}
 	unsetenv("FM_API_KEY");
 	unsetenv("FMGATE_SPOOL");
+	test_env_paths();
 }
 
 int main(void)
