@@ -395,22 +395,46 @@ static void test_env_paths(void)
 	struct map_settings s = {0};
 	char what[128];
 
-	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
-		s.spool_dir = t[i].map;
-		s.fm_api_key_file = t[i].map;
-		setenv("FMGATE_SPOOL", t[i].env, 1);
-		setenv("FM_API_KEY_FILE", t[i].env, 1);
-		snprintf(what, sizeof what, "[%s] against the mapping's [%s]", t[i].env, t[i].map);
-		env_warnings(&s, 2 * t[i].warn, NULL, what);
-		snprintf(what, sizeof what, "the mapping's [%s] against [%s]", t[i].env, t[i].map);
-		s.spool_dir = t[i].env;
-		s.fm_api_key_file = t[i].env;
-		setenv("FMGATE_SPOOL", t[i].map, 1);
-		setenv("FM_API_KEY_FILE", t[i].map, 1);
-		env_warnings(&s, 2 * t[i].warn, NULL, what);
+	/* Each pair both ways: the variable's value in the mapping and back. */
+	for (size_t i = 0; i < 2 * sizeof t / sizeof *t; i++) {
+		char *env = i % 2 ? t[i / 2].map : t[i / 2].env;
+		char *map = i % 2 ? t[i / 2].env : t[i / 2].map;
+
+		s.spool_dir = map;
+		s.fm_api_key_file = map;
+		setenv("FMGATE_SPOOL", env, 1);
+		setenv("FM_API_KEY_FILE", env, 1);
+		snprintf(what, sizeof what, "[%s] against the mapping's [%s]", env, map);
+		env_warnings(&s, 2 * t[i / 2].warn, NULL, what);
 	}
 	unsetenv("FMGATE_SPOOL");
 	unsetenv("FM_API_KEY_FILE");
+}
+
+/* FM_DOMAIN and FM_API_BASE making the mapping's API base but for the case
+ * of its scheme and host: no warning; another host or path: one. */
+static void test_env_bases(void)
+{
+	static const struct { const char *var, *val; char *domain, *base; size_t warn; } t[] = {
+		{ "FM_DOMAIN", "ACME", "acme", NULL, 0 },
+		{ "FM_DOMAIN", "Acme.MyFreshworks.com", "acme", NULL, 0 },
+		{ "FM_DOMAIN", "acme2", "acme", NULL, 1 },
+		{ "FM_API_BASE", "HTTPS://CRM.Example.COM/Crm/Api/", NULL, "https://crm.example.com/Crm/Api", 0 },
+		{ "FM_API_BASE", "https://crm.example.com/crm/api", NULL, "https://crm.example.com/Crm/Api", 1 },
+		{ "FM_API_BASE", "https://crm2.example.com/Crm/Api", NULL, "https://crm.example.com/Crm/Api", 1 },
+	};
+	struct map_settings s = {0};
+	char what[160];
+
+	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+		s.fm_domain = t[i].domain;
+		s.fm_api_base = t[i].base;
+		setenv(t[i].var, t[i].val, 1);
+		snprintf(what, sizeof what, "%s=%s against the mapping's %s", t[i].var, t[i].val,
+		         t[i].domain ? t[i].domain : t[i].base);
+		env_warnings(&s, t[i].warn, NULL, what);
+		unsetenv(t[i].var);
+	}
 }
 
 static void test_env(void)
@@ -433,22 +457,7 @@ static void test_env(void)
 	             "<freshmarketer domain>: a process without it (the web server's workers or "
 	             "fmgate drain) uses the mapping's; keep the setting in the mapping alone "
 	             "(docs/deploy.md, One place for settings)\n", "FM_DOMAIN over another");
-	s.fm_domain = "acme";
-	setenv("FM_DOMAIN", "ACME", 1);
-	env_warnings(&s, 0, NULL, "FM_DOMAIN as the mapping's domain in capitals");
-	setenv("FM_DOMAIN", "Acme.MyFreshworks.com", 1);
-	env_warnings(&s, 0, NULL, "FM_DOMAIN as the mapping's alias, written as a host");
-	setenv("FM_DOMAIN", "acme2", 1);
-	env_warnings(&s, 1, NULL, "FM_DOMAIN another alias");
 	unsetenv("FM_DOMAIN");
-	s.fm_domain = NULL;
-	s.fm_api_base = "https://crm.example.com/Crm/Api";
-	setenv("FM_API_BASE", "HTTPS://CRM.Example.COM/Crm/Api/", 1);
-	env_warnings(&s, 0, NULL, "FM_API_BASE as the mapping's, scheme and host in capitals");
-	setenv("FM_API_BASE", "https://crm.example.com/crm/api", 1);
-	env_warnings(&s, 1, NULL, "FM_API_BASE with another path (paths are case-sensitive)");
-	unsetenv("FM_API_BASE");
-	s.fm_api_base = NULL;
 	env_warnings(&s, 0, NULL, "no variable");
 	setenv("FM_API_KEY", "SECRET-KEY-1", 1);
 	setenv("FMGATE_SPOOL", "/srv/spool", 1);
@@ -467,6 +476,7 @@ static void test_env(void)
 	}
 	unsetenv("FM_API_KEY");
 	unsetenv("FMGATE_SPOOL");
+	test_env_bases();
 	test_env_paths();
 }
 
