@@ -8,6 +8,8 @@
 #       APACHE_FMGATE_CONF: another fmgate.conf to include (an installed one);
 #       APACHE_FMGATE_SPOOL: a spool to use as it is, owner and mode
 #       included (else DIR/spool, made for Apache's user).
+#       APACHE_FMGATE_SPOOL_IN_MAPPING=1: the mapping's <settings> names the
+#       spool, so the workers' environment does not (as on a real site).
 #   apache-local.sh stop DIR
 set -eu
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -70,7 +72,7 @@ start)
 		echo "Define FMGATE_CONFIG $mapping"
 		# The spool through the workers' environment: a test's mapping need
 		# not name it (installations put it in the mapping's <settings>).
-		echo "FcgidInitialEnv FMGATE_SPOOL \"$spool\""
+		[ -n "${APACHE_FMGATE_SPOOL_IN_MAPPING:-}" ] || echo "FcgidInitialEnv FMGATE_SPOOL \"$spool\""
 		for kv in "$@"; do
 			echo "FcgidInitialEnv ${kv%%=*} \"${kv#*=}\""
 		done

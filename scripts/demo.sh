@@ -67,12 +67,16 @@ else
 fi
 # The settings go in the mapping, where the workers and drain both read them,
 # as on a real site (docs/deploy.md, One place for settings): the key in a
-# file that the workers' user alone may read.
+# file that the workers' user alone may read. No process started from here
+# gets them from the environment too (`fmgate check` would warn): Apache and
+# drain see FMGATE_CONFIG alone.
+unset FM_API_BASE FM_DOMAIN FM_API_KEY FM_API_KEY_FILE FMGATE_SPOOL FMGATE_CONFIG
 (umask 077 && printf '%s\n' "$key" >"$dir/api-key")
 [ "$(id -u)" -eq 0 ] && chown www-data "$dir/api-key"
 sed -i "s#<settings>#<settings>\n    <freshmarketer $target api-key-file=\"$dir/api-key\"/>\n    <spool dir=\"$dir/spool\"/>#" \
 	"$dir/forms.xml"
-"$top/scripts/apache-local.sh" start "$dir" "$port" "$top/www" "$top/build/fmgate" "$dir/forms.xml" || exit 1
+APACHE_FMGATE_SPOOL_IN_MAPPING=1 \
+	"$top/scripts/apache-local.sh" start "$dir" "$port" "$top/www" "$top/build/fmgate" "$dir/forms.xml" || exit 1
 
 # The delivery service: retries what the workers spooled (CRM slow or down).
 # It runs as the workers' user, so that both can use the spool's state files.

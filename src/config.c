@@ -242,8 +242,21 @@ fail:
 	return err;
 }
 
+/* Scheme and host of an API base in lower case, since they are compared so;
+ * the path is left as written. */
+static void base_lower_host(char *base)
+{
+	char *host = strstr(base, "://");
+	char *end = host ? host + 3 + strcspn(host + 3, "/") : base;
+
+	for (char *p = base; p < end; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p += 'a' - 'A';
+}
+
 /* Whether the API base FM_API_BASE (`base`) or FM_DOMAIN (`domain`) makes is
- * the mapping's; a value that makes none is compared as written. */
+ * the mapping's (host in any case); a value that makes none is compared as
+ * written. */
 static bool same_base(const struct map_settings *s, const char *base, const char *domain)
 {
 	const char *mbase = s ? settings_str(s->fm_api_base) : NULL;
@@ -253,14 +266,33 @@ static bool same_base(const struct map_settings *s, const char *base, const char
 	if (!mbase && !mdomain)
 		return false;
 	if (make_base(base, "", domain, &a, NULL, 0) == CONFIG_OK &&
-	    make_base(mbase, "", mdomain, &b, NULL, 0) == CONFIG_OK)
+	    make_base(mbase, "", mdomain, &b, NULL, 0) == CONFIG_OK) {
+		base_lower_host(a.api_base);
+		base_lower_host(b.api_base);
 		return strcmp(a.api_base, b.api_base) == 0;
+	}
 	return strcmp(base ? base : domain, mbase ? mbase : mdomain) == 0;
 }
 
-static bool same_str(const char *v, const char *setting)
+/* Whether path v names the mapping's `setting` as written: repeated slashes
+ * count as one and trailing ones as none ("/x//sp/" is "/x/sp"); nothing else
+ * ("." or "..", links) is resolved. */
+static bool same_path(const char *v, const char *setting)
 {
-	return setting && strcmp(v, setting) == 0;
+	if (!setting)
+		return false;
+	while (*v && *setting) {
+		if (*v != *setting)
+			return false;
+		if (*v == '/') {
+			v += strspn(v, "/");
+			setting += strspn(setting, "/");
+		} else {
+			v++;
+			setting++;
+		}
+	}
+	return !v[strspn(v, "/")] && !setting[strspn(setting, "/")];
 }
 
 size_t config_env_only(const struct map_settings *s, struct config_env_note out[CONFIG_ENV_VARS])
@@ -278,10 +310,10 @@ size_t config_env_only(const struct map_settings *s, struct config_env_note out[
 	if (env("FM_API_KEY"))
 		out[n++] = (struct config_env_note){"FM_API_KEY", "<freshmarketer api-key-file>",
 		                                    has_key_file};
-	if (key_file && !same_str(key_file, s ? settings_str(s->fm_api_key_file) : NULL))
+	if (key_file && !same_path(key_file, s ? settings_str(s->fm_api_key_file) : NULL))
 		out[n++] = (struct config_env_note){"FM_API_KEY_FILE", "<freshmarketer api-key-file>",
 		                                    has_key_file};
-	if (spool && strcmp(spool, settings_spool(s)) != 0)
+	if (spool && !same_path(spool, settings_spool(s)))
 		out[n++] = (struct config_env_note){"FMGATE_SPOOL", "<spool dir>",
 		                                    s && settings_str(s->spool_dir)};
 	return n;

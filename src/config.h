@@ -89,11 +89,13 @@ struct config_env_note {
  * The variables above that are set (and not empty) without the mapping's
  * settings `s` (which may be NULL) giving the same, in that order; returns
  * how many were written to out. The same means: for FM_API_BASE and
- * FM_DOMAIN the API base they make equals the one api-base or domain make;
- * for FM_API_KEY_FILE the same path as api-key-file; for FMGATE_SPOOL the
- * same path as <spool dir>, or CONFIG_DEFAULT_SPOOL when it has none (a
- * process without the variable uses that). FM_API_KEY, the key itself, has
- * no place in the mapping and is always written.
+ * FM_DOMAIN the API base they make equals the one api-base or domain make,
+ * scheme and host in any case ("ACME" is "acme"); for FM_API_KEY_FILE the
+ * same path as api-key-file; for FMGATE_SPOOL the same path as <spool dir>,
+ * or CONFIG_DEFAULT_SPOOL when it has none (a process without the variable
+ * uses that). Paths are the same when equal but for repeated slashes (one)
+ * and trailing ones (none); nothing else is resolved. FM_API_KEY, the key
+ * itself, has no place in the mapping and is always written.
  */
 size_t config_env_only(const struct map_settings *s, struct config_env_note out[CONFIG_ENV_VARS]);
 

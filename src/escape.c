@@ -47,11 +47,40 @@ bool esc_header_safe(const char *s)
 	return true;
 }
 
-/* Characters that reorder or hide the text around them. */
-static bool is_bidi(uint32_t c)
+/*
+ * The format characters (Unicode general category Cf, as of Unicode 16, the
+ * whole tag block): invisible, they reorder (the bidirectional controls), join
+ * or hide the text around them, so a reader cannot see what is there.
+ */
+static const struct { uint32_t lo, hi; } format_chars[] = {
+	{ 0x00ad, 0x00ad },	/* soft hyphen */
+	{ 0x0600, 0x0605 },	/* Arabic number signs */
+	{ 0x061c, 0x061c },	/* Arabic letter mark (bidi) */
+	{ 0x06dd, 0x06dd },	/* Arabic end of ayah */
+	{ 0x070f, 0x070f },	/* Syriac abbreviation mark */
+	{ 0x0890, 0x0891 },	/* Arabic pound and piastre marks above */
+	{ 0x08e2, 0x08e2 },	/* Arabic disputed end of ayah */
+	{ 0x180e, 0x180e },	/* Mongolian vowel separator */
+	{ 0x200b, 0x200f },	/* zero width space, (non-)joiner, LRM, RLM (bidi) */
+	{ 0x202a, 0x202e },	/* bidi embeddings and overrides */
+	{ 0x2060, 0x2064 },	/* word joiner, invisible operators */
+	{ 0x2066, 0x206f },	/* bidi isolates, deprecated format characters */
+	{ 0xfeff, 0xfeff },	/* zero width no-break space (BOM) */
+	{ 0xfff9, 0xfffb },	/* interlinear annotation */
+	{ 0x110bd, 0x110bd },	/* Kaithi number sign */
+	{ 0x110cd, 0x110cd },	/* Kaithi number sign above */
+	{ 0x13430, 0x1343f },	/* Egyptian hieroglyph format controls */
+	{ 0x1bca0, 0x1bca3 },	/* shorthand format controls */
+	{ 0x1d173, 0x1d17a },	/* musical symbol begin/end beam, tie, slur, phrase */
+	{ 0xe0000, 0xe007f },	/* tags (language tag, tag letters, cancel tag) */
+};
+
+static bool is_format(uint32_t c)
 {
-	return c == 0x061c || c == 0x200e || c == 0x200f || (c >= 0x202a && c <= 0x202e) ||
-	       (c >= 0x2066 && c <= 0x2069);
+	for (size_t i = 0; i < sizeof format_chars / sizeof *format_chars; i++)
+		if (c >= format_chars[i].lo && c <= format_chars[i].hi)
+			return true;
+	return false;
 }
 
 enum buf_err esc_terminal(struct buf *b, const char *s)
@@ -67,8 +96,9 @@ enum buf_err esc_terminal(struct buf *b, const char *s)
 			n = 1;
 		} else if (c == '\\') {
 			e = buf_adds(b, "\\\\");
-		} else if (text_is_control(c) || is_bidi(c)) {
-			e = buf_printf(b, "\\u%04X", (unsigned)c);
+		} else if (text_is_control(c) || is_format(c)) {
+			/* eight digits past the BMP: \uE0041 would read as U+E004 "1" */
+			e = buf_printf(b, c > 0xffff ? "\\U%08X" : "\\u%04X", (unsigned)c);
 		} else {
 			e = buf_add(b, s, n);
 		}

@@ -23,10 +23,12 @@ bool esc_header_safe(const char *s);
 /*
  * Text for a terminal or a log read on one (an API's message, a reason): kept
  * as is but for what could drive the terminal or hide what follows. C0
- * controls, DEL, the C1 controls, U+2028/U+2029 and the bidirectional
- * controls (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) become
- * \uXXXX; bytes that are not well-formed UTF-8, \xXX; a backslash, two. Done
- * whether or not the output is a terminal: it may be copied to one later.
+ * controls, DEL, the C1 controls, U+2028/U+2029 and every format character
+ * (general category Cf: the bidirectional controls, zero width characters,
+ * U+00AD soft hyphen, U+FEFF, the tag characters U+E0000-U+E007F, ...) become
+ * \uXXXX (\UXXXXXXXX past U+FFFF); bytes that are not well-formed UTF-8
+ * (overlong, surrogates, past U+10FFFF, cut short), \xXX; a backslash, two.
+ * Done whether or not the output is a terminal: it may be copied to one later.
  */
 enum buf_err esc_terminal(struct buf *b, const char *s);
 

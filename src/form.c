@@ -420,17 +420,24 @@ struct part_head {
 };
 
 /*
- * Any parameter that names a file: "filename", "filename*" (RFC 5987) and the
- * RFC 2231 continuations "filename*0", "filename*0*", "filename*1"... in any
- * case. Whatever a sender means by the rest, a part that names a file is an
- * upload, and its body must never become a field's value.
+ * A parameter called base, or base followed by '*': RFC 5987's "base*" and the
+ * RFC 2231 continuations "base*0", "base*0*", "base*1"..., in any case.
+ */
+static bool is_param_family(const char *name, size_t n, const char *base)
+{
+	size_t blen = strlen(base);
+
+	return n >= blen && ieq_n(name, blen, base) && (n == blen || name[blen] == '*');
+}
+
+/*
+ * Any parameter that names a file. Whatever a sender means by the rest, a part
+ * that names a file is an upload, and its body must never become a field's
+ * value.
  */
 static bool is_filename_param(const char *name, size_t n)
 {
-	static const char FILENAME[] = "filename";
-	size_t flen = sizeof FILENAME - 1;
-
-	return n >= flen && ieq_n(name, flen, FILENAME) && (n == flen || name[flen] == '*');
+	return is_param_family(name, n, "filename");
 }
 
 static enum form_err mp_disposition(const char *v, size_t n, struct part_head *h)
@@ -464,6 +471,11 @@ static enum form_err mp_disposition(const char *v, size_t n, struct part_head *h
 				return FORM_EMALFORMED;
 			h->name = val;
 			h->nlen = vlen;
+		} else if (is_param_family(pname, pnlen, "name")) {
+			/* RFC 7578 forbids "name*" in form-data and browsers never
+			 * send it: read or ignored, it could name another field
+			 * than the "name" beside it, as another reader sees it. */
+			return FORM_EMALFORMED;
 		}
 	}
 	return FORM_OK;

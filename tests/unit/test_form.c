@@ -409,6 +409,22 @@ static void test_multipart_table(void)
 		{ CT, B("--XyZ\r\n" CD "name=\"a\r\n\r\n1\r\n" END), FORM_EMALFORMED, { { NULL } } },
 		{ CT, B("--XyZ\r\n" CD "name=\"a\"; name=\"b\"\r\n\r\n1\r\n" END), FORM_EMALFORMED,
 		  { { NULL } } },
+		/* RFC 2231 names (RFC 7578 forbids them): the part is refused, so
+		 * that "name*" can neither name the field nor contradict "name". */
+		{ CT, B("--XyZ\r\n" CD "name*=UTF-8''email\r\n\r\n1\r\n" END), FORM_EMALFORMED,
+		  { { NULL } } },
+		{ CT, B("--XyZ\r\n" CD "name=\"a\"; name*=UTF-8''b\r\n\r\n1\r\n" END), FORM_EMALFORMED,
+		  { { NULL } } },
+		{ CT, B("--XyZ\r\n" CD "name*=UTF-8''b; name=\"a\"\r\n\r\n1\r\n" END), FORM_EMALFORMED,
+		  { { NULL } } },
+		{ CT, B("--XyZ\r\n" CD "name=\"a\"; NAME*0=\"b\"; name*1=c\r\n\r\n1\r\n" END),
+		  FORM_EMALFORMED, { { NULL } } },
+		{ CT, B("--XyZ\r\n" CD "name=\"a\"; Name*0* = UTF-8''b\r\n\r\n1\r\n" END),
+		  FORM_EMALFORMED, { { NULL } } },
+		{ CT, B("--XyZ\r\n" CD "name=\"a\"; name*=UTF-8''b c\r\n\r\n1\r\n" END),
+		  FORM_EMALFORMED, { { NULL } } },
+		{ CT, B("--XyZ\r\n" CD "name=\"a\"; names=\"b\"; name_=c\r\n\r\n1\r\n" END), FORM_OK,
+		  { { "a", "1", NULL } } },
 		/* part headers */
 		{ CT, B("--XyZ\r\ncontent-disposition:form-data;name=\"a\"\r\n\r\n1\r\n" END), FORM_OK,
 		  { { "a", "1", NULL } } },

@@ -360,7 +360,8 @@ static void test_timeouts(void)
 	rmdir(dir);
 }
 
-/* setup_check_env for `s`: the warnings' count, and their text. */
+/* setup_check_env for `s`: the warnings' count, and their text (NULL: not
+ * checked, but for none when want_n is 0). */
 static void env_warnings(const struct map_settings *s, size_t want_n, const char *want_text,
                          const char *what)
 {
@@ -376,9 +377,64 @@ static void env_warnings(const struct map_settings *s, size_t want_n, const char
 	if (want_text)
 		T(out && strcmp(out, want_text) == 0, "%s: says [%s] (got [%s])", what, want_text,
 		  out ? out : "");
-	else
+	else if (!want_n)
 		T(out && !*out, "%s: prints nothing (%s)", what, out ? out : "");
 	free(out);
+}
+
+/* FMGATE_SPOOL and FM_API_KEY_FILE name the mapping's paths but for repeated
+ * and trailing slashes: no warning; any other difference: one. */
+static void test_env_paths(void)
+{
+	static const struct { char *env, *map; size_t warn; } t[] = {
+		{ "/x/sp/", "/x/sp", 0 }, { "/x/sp", "/x/sp//", 0 }, { "//x///sp", "/x/sp", 0 },
+		{ "/", "//", 0 }, { "sp/", "sp", 0 }, { "/x/sp", "/x/sp", 0 },
+		{ "/x/sp", "/x/spool", 1 }, { "/x/sp", "/x", 1 }, { "/x/sp", "/X/sp", 1 },
+		{ "/x/sp", "x/sp", 1 }, { "/x/./sp", "/x/sp", 1 }, { "/", "/x", 1 },
+	};
+	struct map_settings s = {0};
+	char what[128];
+
+	/* Each pair both ways: the variable's value in the mapping and back. */
+	for (size_t i = 0; i < 2 * sizeof t / sizeof *t; i++) {
+		char *env = i % 2 ? t[i / 2].map : t[i / 2].env;
+		char *map = i % 2 ? t[i / 2].env : t[i / 2].map;
+
+		s.spool_dir = map;
+		s.fm_api_key_file = map;
+		setenv("FMGATE_SPOOL", env, 1);
+		setenv("FM_API_KEY_FILE", env, 1);
+		snprintf(what, sizeof what, "[%s] against the mapping's [%s]", env, map);
+		env_warnings(&s, 2 * t[i / 2].warn, NULL, what);
+	}
+	unsetenv("FMGATE_SPOOL");
+	unsetenv("FM_API_KEY_FILE");
+}
+
+/* FM_DOMAIN and FM_API_BASE making the mapping's API base but for the case
+ * of its scheme and host: no warning; another host or path: one. */
+static void test_env_bases(void)
+{
+	static const struct { const char *var, *val; char *domain, *base; size_t warn; } t[] = {
+		{ "FM_DOMAIN", "ACME", "acme", NULL, 0 },
+		{ "FM_DOMAIN", "Acme.MyFreshworks.com", "acme", NULL, 0 },
+		{ "FM_DOMAIN", "acme2", "acme", NULL, 1 },
+		{ "FM_API_BASE", "HTTPS://CRM.Example.COM/Crm/Api/", NULL, "https://crm.example.com/Crm/Api", 0 },
+		{ "FM_API_BASE", "https://crm.example.com/crm/api", NULL, "https://crm.example.com/Crm/Api", 1 },
+		{ "FM_API_BASE", "https://crm2.example.com/Crm/Api", NULL, "https://crm.example.com/Crm/Api", 1 },
+	};
+	struct map_settings s = {0};
+	char what[160];
+
+	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+		s.fm_domain = t[i].domain;
+		s.fm_api_base = t[i].base;
+		setenv(t[i].var, t[i].val, 1);
+		snprintf(what, sizeof what, "%s=%s against the mapping's %s", t[i].var, t[i].val,
+		         t[i].domain ? t[i].domain : t[i].base);
+		env_warnings(&s, t[i].warn, NULL, what);
+		unsetenv(t[i].var);
+	}
 }
 
 static void test_env(void)
@@ -420,6 +476,8 @@ static void test_env(void)
 	}
 	unsetenv("FM_API_KEY");
 	unsetenv("FMGATE_SPOOL");
+	test_env_bases();
+	test_env_paths();
 }
 
 int main(void)
