@@ -7,7 +7,9 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 port=${PORT:-8080}
 sh "$top/scripts/deps.sh" demo || exit 1
-make -C "$top" -s || exit 1
+# build/fmgate, whatever make invoked this (a sanitizer run's SAN and BUILD
+# would make another binary than the one the demo runs).
+env -u MAKEFLAGS -u MAKELEVEL -u BUILD -u SAN make -C "$top" -s || exit 1
 
 dir=$(mktemp -d /tmp/fmgate-demo.XXXXXX)
 chmod 755 "$dir"

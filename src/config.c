@@ -242,21 +242,10 @@ fail:
 	return err;
 }
 
-/* Scheme and host of an API base in lower case, since they are compared so;
- * the path is left as written. */
-static void base_lower_host(char *base)
-{
-	char *host = strstr(base, "://");
-	char *end = host ? host + 3 + strcspn(host + 3, "/") : base;
-
-	for (char *p = base; p < end; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p += 'a' - 'A';
-}
-
 /* Whether the API base FM_API_BASE (`base`) or FM_DOMAIN (`domain`) makes is
- * the mapping's (host in any case); a value that makes none is compared as
- * written. */
+ * the mapping's, byte for byte: the account fingerprint that keys the shared
+ * state (pause, rate budget, caches) is made from it as written, so ACME and
+ * acme would not share them. A value that makes none is compared as written. */
 static bool same_base(const struct map_settings *s, const char *base, const char *domain)
 {
 	const char *mbase = s ? settings_str(s->fm_api_base) : NULL;
@@ -267,8 +256,6 @@ static bool same_base(const struct map_settings *s, const char *base, const char
 		return false;
 	if (make_base(base, "", domain, &a, NULL, 0) == CONFIG_OK &&
 	    make_base(mbase, "", mdomain, &b, NULL, 0) == CONFIG_OK) {
-		base_lower_host(a.api_base);
-		base_lower_host(b.api_base);
 		return strcmp(a.api_base, b.api_base) == 0;
 	}
 	return strcmp(base ? base : domain, mbase ? mbase : mdomain) == 0;

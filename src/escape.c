@@ -48,7 +48,7 @@ bool esc_header_safe(const char *s)
 }
 
 /*
- * The format characters (Unicode general category Cf, as of Unicode 16, the
+ * The format characters (Unicode general category Cf, as of Unicode 15, the
  * whole tag block): invisible, they reorder (the bidirectional controls), join
  * or hide the text around them, so a reader cannot see what is there.
  */

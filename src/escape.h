@@ -29,6 +29,9 @@ bool esc_header_safe(const char *s);
  * \uXXXX (\UXXXXXXXX past U+FFFF); bytes that are not well-formed UTF-8
  * (overlong, surrogates, past U+10FFFF, cut short), \xXX; a backslash, two.
  * Done whether or not the output is a terminal: it may be copied to one later.
+ * Other invisible characters that are not Cf (variation selectors, U+034F,
+ * the Hangul fillers) are kept: they change how a character looks, not
+ * which characters follow. The table follows Unicode 15.
  */
 enum buf_err esc_terminal(struct buf *b, const char *s);
 

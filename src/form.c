@@ -445,6 +445,7 @@ static enum form_err mp_disposition(const char *v, size_t n, struct part_head *h
 	struct cur c = { v, n, 0 };
 	const char *tok;
 	size_t tlen;
+	bool starred = false;
 
 	if (h->disposition)
 		return FORM_EMALFORMED;
@@ -474,11 +475,13 @@ static enum form_err mp_disposition(const char *v, size_t n, struct part_head *h
 		} else if (is_param_family(pname, pnlen, "name")) {
 			/* RFC 7578 forbids "name*" in form-data and browsers never
 			 * send it: read or ignored, it could name another field
-			 * than the "name" beside it, as another reader sees it. */
-			return FORM_EMALFORMED;
+			 * than the "name" beside it, as another reader sees it.
+			 * An upload's own refusal comes first, wherever its
+			 * filename stands. */
+			starred = true;
 		}
 	}
-	return FORM_OK;
+	return starred && !h->file ? FORM_EMALFORMED : FORM_OK;
 }
 
 static enum form_err mp_content_type(const char *v, size_t n, struct part_head *h)

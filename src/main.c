@@ -858,7 +858,8 @@ static bool write_replace(const char *path, const char *text)
 {
 	char tmp[LIMIT_MAX_URL + 8];
 	int fd = -1, err;
-	bool ok = (size_t)snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) < sizeof tmp &&
+	bool ok = ((size_t)snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) < sizeof tmp ||
+	           (errno = ENAMETOOLONG, false)) &&
 	          (fd = mkostemp(tmp, O_CLOEXEC)) >= 0 &&
 	          /* For the collector, whatever the umask: it holds no secret. */
 	          fchmod(fd, 0644) == 0 &&

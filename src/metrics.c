@@ -304,6 +304,12 @@ static uint64_t load(const counter *c)
 	return atomic_load_explicit(c, memory_order_relaxed);
 }
 
+/* A slot's tag: acquire, pairing with the release that published its names. */
+static uint64_t load_tag(const counter *c)
+{
+	return atomic_load_explicit(c, memory_order_acquire);
+}
+
 /*
  * The file of spool_dir mapped read-only; NULL with *err OK when there is
  * none, or when it is a file of another layout (*other set): another
@@ -315,7 +321,8 @@ static struct mt_file *map_readonly(const char *spool_dir, bool *other, enum met
 	struct statedir *sd = statedir_open(spool_dir, STATEDIR_READ, &e);
 	void *map = MAP_FAILED;
 	struct stat sb;
-	int fd = sd ? statedir_openat(sd, METRICS_FILE, O_RDONLY) : -1;
+	/* O_NONBLOCK: a FIFO put in its place must not hold the reader. */
+	int fd = sd ? statedir_openat(sd, METRICS_FILE, O_RDONLY | O_NONBLOCK) : -1;
 
 	/* No state folder or no file yet: nothing counted, not an error; a
 	 * file that cannot be opened (another user's) is one, as is anything
@@ -335,11 +342,20 @@ static struct mt_file *map_readonly(const char *spool_dir, bool *other, enum met
 	return map == MAP_FAILED ? NULL : map;
 }
 
-/* A name of the file, which a torn claim may have left unterminated. */
-static void name_of(char *dst, size_t size, const char *src)
+/* A slot's names copied out of the file, which other processes write: what
+ * is checked is what is printed. A field that filled its whole size was left
+ * unterminated (a torn claim, or a damaged file). */
+struct names {
+	char form[LIMIT_MAX_FORM_ID + 2];
+	char dest[MAP_MAX_DEST_NAME + 2];
+};
+
+static void names_of(struct names *n, const struct mt_key *k)
 {
-	memcpy(dst, src, size - 1);
-	dst[size - 1] = '\0';
+	memcpy(n->form, k->form, sizeof k->form);
+	n->form[sizeof k->form] = '\0';
+	memcpy(n->dest, k->dest, sizeof k->dest);
+	n->dest[sizeof k->dest] = '\0';
 }
 
 /* A name of the file as the mapping allows it (the URL's grammar for a form
@@ -365,13 +381,15 @@ static bool name_ok(const char *raw, size_t size, bool dest)
 	return true;
 }
 
-/* A slot's names are printable (dest too for a delivery slot); counted in
- * left.names when not. */
-static bool names_ok(struct snap *s, const struct mt_key *k, bool dlv)
+/* A slot's names, copied into *n, are printable (dest too for a delivery
+ * slot); counted in left.names when not. */
+static bool names_ok(struct snap *s, const struct mt_key *k, bool dlv, struct names *n)
 {
-	bool ok = name_ok(k->form, sizeof k->form, false) &&
-	          (!dlv || name_ok(k->dest, sizeof k->dest, true));
+	bool ok;
 
+	names_of(n, k);
+	ok = name_ok(n->form, sizeof n->form - 1, false) &&
+	     (!dlv || name_ok(n->dest, sizeof n->dest - 1, true));
 	if (!ok)
 		s->left.names++;
 	return ok;
@@ -380,23 +398,21 @@ static bool names_ok(struct snap *s, const struct mt_key *k, bool dlv)
 /* The entry of the names (dest NULL: a post slot's), added when new. Two
  * slots of the same names (a claim passed over while its claimer was held
  * up) are summed into one. */
-static size_t entry(struct snap *s, const struct mt_key *k, bool dlv)
+static size_t entry(struct snap *s, const struct names *k, bool dlv)
 {
-	char form[LIMIT_MAX_FORM_ID + 1], dest[MAP_MAX_DEST_NAME + 1];
+	const char *form = k->form, *dest = k->dest;
 	size_t n = dlv ? s->n_dlv : s->n_post, i;
 
-	name_of(form, sizeof form, k->form);
-	name_of(dest, sizeof dest, k->dest);
 	for (i = 0; i < n; i++)
 		if (dlv ? strcmp(s->dlv[i].form, form) == 0 && strcmp(s->dlv[i].dest, dest) == 0
 		        : strcmp(s->post[i].form, form) == 0)
 			return i;
 	if (dlv) {
-		memcpy(s->dlv[i].form, form, sizeof form);
-		memcpy(s->dlv[i].dest, dest, sizeof dest);
+		text_copy(s->dlv[i].form, sizeof s->dlv[i].form, form);
+		text_copy(s->dlv[i].dest, sizeof s->dlv[i].dest, dest);
 		s->n_dlv++;
 	} else {
-		memcpy(s->post[i].form, form, sizeof form);
+		text_copy(s->post[i].form, sizeof s->post[i].form, form);
 		s->n_post++;
 	}
 	return i;
@@ -408,10 +424,11 @@ static void take(struct snap *s, const struct mt_file *f)
 	for (size_t i = 0; f && i <= METRICS_FORMS; i++) {
 		const struct mt_post *p = &f->post[i];
 		struct snap_post *o;
+		struct names n;
 
-		if (load(&p->k.tag) <= MT_CLAIMED || !names_ok(s, &p->k, false))
+		if (load_tag(&p->k.tag) <= MT_CLAIMED || !names_ok(s, &p->k, false, &n))
 			continue;
-		o = &s->post[entry(s, &p->k, false)];
+		o = &s->post[entry(s, &n, false)];
 		for (size_t j = 0; j < N_POST; j++)
 			o->outcome[j] += load(&p->outcome[j]);
 		for (size_t j = 0; j < N_CODE; j++)
@@ -420,10 +437,11 @@ static void take(struct snap *s, const struct mt_file *f)
 	for (size_t i = 0; f && i <= METRICS_DESTS; i++) {
 		const struct mt_dlv *d = &f->dlv[i];
 		struct snap_dlv *o;
+		struct names n;
 
-		if (load(&d->k.tag) <= MT_CLAIMED || !names_ok(s, &d->k, true))
+		if (load_tag(&d->k.tag) <= MT_CLAIMED || !names_ok(s, &d->k, true, &n))
 			continue;
-		o = &s->dlv[entry(s, &d->k, true)];
+		o = &s->dlv[entry(s, &n, true)];
 		for (size_t j = 0; j < N_DLV; j++)
 			o->outcome[j] += load(&d->outcome[j]);
 		for (size_t j = 0; j <= METRICS_BUCKETS; j++)

@@ -229,9 +229,12 @@ out=$(envcheck FM_DOMAIN=acme FM_API_KEY_FILE="$tmp/keys/key" FMGATE_SPOOL="$tmp
 expect_eq "env: the mapping's values again: no warning" "$out" "$P: valid, 1 form"
 out=$(envcheck FM_DOMAIN=acme.myfreshworks.com FM_API_BASE=https://acme.myfreshworks.com/crm/sales/api/ "$P")
 expect_eq "env: the same API base written otherwise: no warning" "$out" "$P: valid, 1 form"
-out=$(envcheck FM_DOMAIN=ACME FM_API_KEY_FILE="${tmp/\//\/\/}/keys//key" FMGATE_SPOOL="$tmp/spool3/" "$P")
-expect_eq "env: the same domain in capitals, paths with doubled and trailing slashes: no warning" \
+out=$(envcheck FM_DOMAIN=acme FM_API_KEY_FILE="${tmp/\//\/\/}/keys//key" FMGATE_SPOOL="$tmp/spool3/" "$P")
+expect_eq "env: paths with doubled and trailing slashes: no warning" \
 	"$out" "$P: valid, 1 form"
+out=$(envcheck FM_DOMAIN=ACME "$P")
+expect_match "env: the domain in capitals: a warning (the shared state is keyed by the base as written)" "$out" \
+	"^$P: warning: FM_DOMAIN in this environment overrides the mapping's"
 out=$(envcheck FM_DOMAIN=acme FMGATE_SPOOL="$tmp/spool3x/" "$P")
 expect_match "env: another spool dir, with a trailing slash: still a warning" "$out" \
 	"^$P: warning: FMGATE_SPOOL in this environment overrides the mapping's <spool dir>"

@@ -17,7 +17,7 @@ stop_demo() {
 }
 trap 'stop_demo; rm -f "$out"' EXIT
 # FM_DOMAIN without FM_API_KEY keeps the demo on its double.
-PORT=$port FM_DOMAIN=elsewhere.invalid FM_API_BASE=https://elsewhere.invalid/api \
+env -u FM_API_KEY PORT=$port FM_DOMAIN=elsewhere.invalid FM_API_BASE=https://elsewhere.invalid/api \
 	FMGATE_SPOOL=/nonexistent/spool FM_API_KEY_FILE=/nonexistent/key \
 	bash "$top/scripts/demo.sh" >"$out" 2>&1 &
 demo_pid=$!

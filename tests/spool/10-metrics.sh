@@ -219,6 +219,11 @@ fmg metrics >/dev/null 2>"$W/err"
 expect_eq "no metrics file: metrics exits 2" "$?" 2
 expect_match "no metrics file: metrics says why" "$(cat "$W/err")" 'cannot be read'
 rmdir "$TEST_SPOOL/state/metrics-1"
+# a FIFO in its place: an error at once, never a reader waiting for a writer
+mkfifo "$TEST_SPOOL/state/metrics-1"
+FMGATE_WRAP="timeout 20 $FMGATE_WRAP" fmg metrics >/dev/null 2>"$W/err"
+expect_eq "a FIFO for a metrics file: metrics exits 2 at once" "$?" 2
+rm -f "$TEST_SPOOL/state/metrics-1"
 
 # --- a metrics file its reader may not open is an error, not "nothing yet"
 if [ "$(id -u)" = 0 ]; then

@@ -423,6 +423,11 @@ static void test_multipart_table(void)
 		  FORM_EMALFORMED, { { NULL } } },
 		{ CT, B("--XyZ\r\n" CD "name=\"a\"; name*=UTF-8''b c\r\n\r\n1\r\n" END),
 		  FORM_EMALFORMED, { { NULL } } },
+		/* ...unless it is an upload, whose own refusal comes first. */
+		{ CT, B("--XyZ\r\n" CD "name*=UTF-8''b; filename=\"x.txt\"\r\n\r\nhi\r\n" END),
+		  FORM_EFILE, { { NULL } } },
+		{ CT, B("--XyZ\r\n" CD "filename=\"x.txt\"; name=\"a\"; name*=UTF-8''b\r\n\r\nhi\r\n" END),
+		  FORM_EFILE, { { NULL } } },
 		{ CT, B("--XyZ\r\n" CD "name=\"a\"; names=\"b\"; name_=c\r\n\r\n1\r\n" END), FORM_OK,
 		  { { "a", "1", NULL } } },
 		/* part headers */

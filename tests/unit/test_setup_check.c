@@ -411,15 +411,18 @@ static void test_env_paths(void)
 	unsetenv("FM_API_KEY_FILE");
 }
 
-/* FM_DOMAIN and FM_API_BASE making the mapping's API base but for the case
- * of its scheme and host: no warning; another host or path: one. */
+/* FM_DOMAIN and FM_API_BASE making the mapping's API base, written
+ * otherwise: no warning; another host, path or case: one (the shared state is
+ * keyed by the base as written). */
 static void test_env_bases(void)
 {
 	static const struct { const char *var, *val; char *domain, *base; size_t warn; } t[] = {
-		{ "FM_DOMAIN", "ACME", "acme", NULL, 0 },
-		{ "FM_DOMAIN", "Acme.MyFreshworks.com", "acme", NULL, 0 },
+		{ "FM_DOMAIN", "acme.myfreshworks.com", "acme", NULL, 0 },
+		{ "FM_DOMAIN", "ACME", "acme", NULL, 1 },
+		{ "FM_DOMAIN", "Acme.MyFreshworks.com", "acme", NULL, 1 },
 		{ "FM_DOMAIN", "acme2", "acme", NULL, 1 },
-		{ "FM_API_BASE", "HTTPS://CRM.Example.COM/Crm/Api/", NULL, "https://crm.example.com/Crm/Api", 0 },
+		{ "FM_API_BASE", "https://crm.example.com/Crm/Api/", NULL, "https://crm.example.com/Crm/Api", 0 },
+		{ "FM_API_BASE", "HTTPS://CRM.Example.COM/Crm/Api/", NULL, "https://crm.example.com/Crm/Api", 1 },
 		{ "FM_API_BASE", "https://crm.example.com/crm/api", NULL, "https://crm.example.com/Crm/Api", 1 },
 		{ "FM_API_BASE", "https://crm2.example.com/Crm/Api", NULL, "https://crm.example.com/Crm/Api", 1 },
 	};
