@@ -90,7 +90,7 @@ struct config_env_note {
  * settings `s` (which may be NULL) giving the same, in that order; returns
  * how many were written to out. The same means: for FM_API_BASE and
  * FM_DOMAIN the API base they make equals the one api-base or domain make,
- * scheme and host in any case ("ACME" is "acme"); for FM_API_KEY_FILE the
+ * byte for byte (the shared state is keyed by it); for FM_API_KEY_FILE the
  * same path as api-key-file; for FMGATE_SPOOL the same path as <spool dir>,
  * or CONFIG_DEFAULT_SPOOL when it has none (a process without the variable
  * uses that). Paths are the same when equal but for repeated slashes (one)

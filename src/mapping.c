@@ -263,6 +263,31 @@ void mapping_free(struct mapping *m)
 
 /* ---- lookups ---- */
 
+bool map_form_id_valid(const char *s, size_t len)
+{
+	if (len == 0 || len > LIMIT_MAX_FORM_ID)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return false;
+	}
+	return true;
+}
+
+bool map_dest_name_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > MAP_MAX_DEST_NAME || s[0] == '-')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+			return false;
+	return true;
+}
+
 const struct map_form *mapping_form(const struct mapping *m, const char *id)
 {
 	if (!m || !id)

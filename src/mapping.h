@@ -323,6 +323,13 @@ const char *map_strerror(enum map_err e);
 /* The form with this id, or NULL. */
 const struct map_form *mapping_form(const struct mapping *m, const char *id);
 
+/* The names as a mapping allows them (the schema says the same), for what
+ * reads them elsewhere (a URL, spool file names, the metrics file): a form
+ * id of `len` bytes, 1 to LIMIT_MAX_FORM_ID letters, digits, '-' and '_'; a
+ * destination's name, [a-z0-9][a-z0-9-]*, at most MAP_MAX_DEST_NAME bytes. */
+bool map_form_id_valid(const char *s, size_t len);
+bool map_dest_name_valid(const char *s);
+
 /* The mapped field with this form-field name, or NULL. */
 const struct map_field *map_form_field(const struct map_form *f, const char *name);
 

@@ -358,27 +358,16 @@ static void names_of(struct names *n, const struct mt_key *k)
 	n->dest[sizeof k->dest] = '\0';
 }
 
-/* A name of the file as the mapping allows it (the URL's grammar for a form
- * id, spool.c's for a destination; "_other" for either): nothing that
- * could break a label value or a line, whatever the file holds. */
+/* A name of the file as the mapping allows it ("_other" for either kind):
+ * nothing that could break a label value or a line, whatever the file holds. */
 static bool name_ok(const char *raw, size_t size, bool dest)
 {
 	size_t n = strnlen(raw, size);
 
-	if (n == 0 || n == size)          /* empty, or unterminated */
+	if (n == size)          /* unterminated */
 		return false;
-	if (strcmp(raw, METRICS_OTHER) == 0)
-		return true;
-	if (dest && raw[0] == '-')
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		char c = raw[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-		      (!dest && ((c >= 'A' && c <= 'Z') || c == '_'))))
-			return false;
-	}
-	return true;
+	return strcmp(raw, METRICS_OTHER) == 0 ||
+	       (dest ? map_dest_name_valid(raw) : map_form_id_valid(raw, n));
 }
 
 /* A slot's names, copied into *n, are printable (dest too for a delivery

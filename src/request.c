@@ -51,19 +51,6 @@ static bool param_oversized(req_param_fn param, void *ctx, const char *name)
 	return v && strnlen(v, LIMIT_MAX_HEADER + 1) > LIMIT_MAX_HEADER;
 }
 
-static bool form_id_valid(const char *s, size_t len)
-{
-	if (len == 0 || len > LIMIT_MAX_FORM_ID)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		char c = s[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '-' || c == '_'))
-			return false;
-	}
-	return true;
-}
-
 /* The form id is the one path segment after the handler's URL: PATH_INFO
  * "/contact" (Apache, spawn-fcgi), or, where the server sets no PATH_INFO
  * (lighttpd with a prefix), the last segment of REQUEST_URI's path. */
@@ -95,7 +82,7 @@ static enum req_err find_form_id(struct request *r, req_param_fn param, void *ct
 		seg = slash;
 		len = (size_t)(end - slash);
 	}
-	if (!form_id_valid(seg, len))
+	if (!map_form_id_valid(seg, len))
 		return REQ_OK;
 	r->form_id = strndup(seg, len);
 	return r->form_id ? REQ_OK : REQ_ENOMEM;

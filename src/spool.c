@@ -173,20 +173,6 @@ void spool_id_name(const struct spool_id *id, char *out)
 	         (unsigned long long)id->uhash, id->mid, id->dest[0] ? "." : "", id->dest);
 }
 
-/* A destination's name as the mapping allows it: [a-z0-9][a-z0-9-]*, at
- * most MAP_MAX_DEST_NAME bytes. */
-static bool dest_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > MAP_MAX_DEST_NAME || s[0] == '-')
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-			return false;
-	return true;
-}
-
 /* The 36 characters of a UUID as uuid_v4() writes them: lower-case hex and
  * dashes. */
 static bool mid_valid36(const char *s)
@@ -214,7 +200,7 @@ bool spool_id_parse(const char *name, struct spool_id *out)
 
 	size_t len = strlen(name);
 
-	if (len < 74 || (len > 74 && (name[74] != '.' || !dest_valid(name + 75))) ||
+	if (len < 74 || (len > 74 && (name[74] != '.' || !map_dest_name_valid(name + 75))) ||
 	    name[20] != '-' || name[37] != '-')
 		return false;
 	for (i = 0; i < 20; i++) {
@@ -258,7 +244,7 @@ enum spool_err spool_id_of(const cJSON *identify, uint64_t seq, const char *dest
 	if (!cJSON_IsString(uid) || !uid->valuestring[0] || !cJSON_IsString(mid) ||
 	    strlen(mid->valuestring) != 36 || !mid_valid(mid->valuestring))
 		return SPOOL_EINVAL;
-	if (dest && dest[0] && !dest_valid(dest))
+	if (dest && dest[0] && !map_dest_name_valid(dest))
 		return SPOOL_EINVAL;
 	out->seq = seq;
 	out->uhash = spool_dest_hash(uid->valuestring, dest);
